@@ -1,0 +1,190 @@
+//! Command-line interface: the raw clap parse. Nothing downstream reads these types directly;
+//! each command turns them into its own validated options first.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Move a self-hosted Twenty CRM workspace into Twenty Cloud (or any newer Twenty server).
+///
+/// Reads the self-hosted Postgres database directly (records, custom data model, workspace
+/// members, attachments) and writes to the target through Twenty's API with batch upserts that
+/// keep record ids, so a rerun is idempotent.
+#[derive(Debug, Parser)]
+#[command(name = "twenty-migrate", version, propagate_version = true)]
+pub struct Cli {
+    /// Log filter (e.g. `info`, `twenty_migrate=debug`); also read from RUST_LOG.
+    #[arg(
+        long,
+        global = true,
+        env = "TWENTY_MIGRATE_LOG",
+        default_value = "warn"
+    )]
+    pub log: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the source database and describe it: workspaces, layout, objects, fields, members
+    /// and attachments. Read-only.
+    Inspect(InspectArgs),
+    /// Show what `migrate` would do: object and member mapping, order, estimate. Writes nothing.
+    Plan(PlanArgs),
+    /// Copy the workspace into the target.
+    Migrate(MigrateArgs),
+    /// Run the whole migration against a local twin of the target to surface every reject.
+    Rehearse(PlanArgs),
+    /// Compare source and target, object by object and field by field.
+    Verify(PlanArgs),
+    /// Serve a local, faithful emulation of Twenty's API (for tests, benchmarks, rehearsals).
+    Twin(TwinArgs),
+    /// Build a sample source database, start the twin and migrate into it.
+    Demo(DemoArgs),
+}
+
+/// Where the self-hosted data comes from.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Postgres URL of the self-hosted Twenty database (read-only access is enough).
+    #[arg(long, env = "TWENTY_SOURCE_URL", hide_env_values = true)]
+    pub source: Option<String>,
+
+    /// Workspace to move: id, subdomain or display name. Needed only when the instance holds
+    /// several workspaces.
+    #[arg(long, env = "TWENTY_WORKSPACE")]
+    pub workspace: Option<String>,
+
+    /// The source's local storage folder (Twenty's STORAGE_LOCAL_PATH, `.local-storage`),
+    /// used to find attachment files.
+    #[arg(long, env = "TWENTY_STORAGE_DIR")]
+    pub storage_dir: Option<PathBuf>,
+}
+
+/// Where the data goes.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Base URL of the target Twenty server, e.g. `https://api.twenty.com`.
+    #[arg(long, env = "TWENTY_TARGET_URL")]
+    pub target: Option<String>,
+
+    /// API key of the target workspace. Never printed, logged or stored.
+    #[arg(long, env = "TWENTY_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+/// Options of `inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// The source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Print JSON instead of text tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `plan`, `rehearse` and `verify`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// The source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// The target.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Print JSON instead of text tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `migrate`.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Source, target and output format.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// Options of `twin`.
+#[derive(Debug, Clone, Args)]
+pub struct TwinArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub listen: String,
+
+    /// The API key the twin accepts as `Authorization: Bearer <key>`.
+    #[arg(long, env = "TWENTY_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+
+    /// File of workspace members, one a line: an email, optionally followed by
+    /// `,first name,last name`.
+    #[arg(long)]
+    pub members: Option<PathBuf>,
+
+    /// Largest batch accepted (Twenty's QUERY_MAX_RECORDS).
+    #[arg(long, default_value_t = 200)]
+    pub max_batch: usize,
+
+    /// Short-window rate limit as `N/MS` (e.g. `100/1000`); off when not set.
+    #[arg(long)]
+    pub rate_short: Option<String>,
+
+    /// Long-window rate limit as `N/MS` (e.g. `100/60000`); off when not set.
+    #[arg(long)]
+    pub rate_long: Option<String>,
+
+    /// Fault injection, e.g. `seed=7,500=0.02,503=0.01,slow=0.01:2000,reset=0.01,timeout=0.005`.
+    #[arg(long)]
+    pub faults: Option<String>,
+
+    /// Keep uploaded files under this folder instead of in memory.
+    #[arg(long)]
+    pub files_dir: Option<PathBuf>,
+
+    /// Serve `GET /__twin/dump` (test-only; the tool never calls it).
+    #[arg(long)]
+    pub admin: bool,
+}
+
+/// Options of `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// How many records to generate.
+    #[arg(long, default_value_t = 2000)]
+    pub records: usize,
+
+    /// Seed of the data generator (same seed, same data).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_and_flag_has_help_text() {
+        let cmd = Cli::command();
+        cmd.clone().debug_assert();
+        for sub in cmd.get_subcommands() {
+            assert!(sub.get_about().is_some(), "{} has no help", sub.get_name());
+            for arg in sub.get_arguments() {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{} --{} has no help",
+                    sub.get_name(),
+                    arg.get_id()
+                );
+            }
+        }
+    }
+}

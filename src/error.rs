@@ -1,0 +1,20 @@
+//! The top-level error of a command. Each module has its own error enum; this one only
+//! gathers them so that `main` can print one sentence and pick the exit code.
+
+/// A fatal error: the command stops and the process exits with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command exists in the CLI but a later milestone builds it.
+    #[error("`{0}` is not built yet")]
+    NotBuilt(&'static str),
+    /// The command line is inconsistent (a missing or contradictory option).
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// The process exit code: always 2 (fatal) for now.
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests: one binary, a real Postgres (see `twenty_migrate::local_pg`).
