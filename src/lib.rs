@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod local_pg;
 pub mod model;
 
 pub use error::Error;
