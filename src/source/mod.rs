@@ -8,6 +8,7 @@
 pub mod discover;
 pub mod layout;
 pub mod metadata;
+pub mod records;
 pub mod storage;
 
 use tokio_postgres::{Client, NoTls};
