@@ -484,16 +484,16 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let mut out = String::new();
+    // Two-space indent, two spaces between columns, no trailing blanks.
     let line = |cells: Vec<&str>, out: &mut String| {
-        out.push(' ');
+        let mut text = String::from("  ");
         for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i] - cell.chars().count();
-            out.push(' ');
-            out.push_str(cell);
+            text.push_str(cell);
             if i + 1 < cells.len() {
-                out.push_str(&" ".repeat(pad + 1));
+                text.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
             }
         }
+        out.push_str(text.trim_end());
         out.push('\n');
     };
     line(headers.to_vec(), &mut out);
@@ -514,7 +514,8 @@ mod tests {
             &[vec!["xxx".into(), "y".into()], vec!["z".into(), "".into()]],
         );
         let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "  a   bb");
-        assert_eq!(lines[1], "  xxx y");
+        assert_eq!(lines[0], "  a    bb");
+        assert_eq!(lines[1], "  xxx  y");
+        assert_eq!(lines[2], "  z");
     }
 }

@@ -59,6 +59,17 @@ pub struct ReadColumn {
     wire: Wire,
 }
 
+impl ReadColumn {
+    /// A column with this name and `udt_name`.
+    pub fn new(name: &str, udt_name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            udt_name: udt_name.to_owned(),
+            wire: wire_for(udt_name),
+        }
+    }
+}
+
 fn wire_for(udt: &str) -> Wire {
     match udt {
         "uuid" => Wire::Uuid,
@@ -127,11 +138,7 @@ impl RecordReader {
             .filter(|f| f.field_type != FieldType::TsVector)
             .flat_map(|f| f.columns.iter())
             .filter(|c| c.udt_name != "tsvector")
-            .map(|c| ReadColumn {
-                name: c.name.clone(),
-                udt_name: c.udt_name.clone(),
-                wire: wire_for(&c.udt_name),
-            })
+            .map(|c| ReadColumn::new(&c.name, &c.udt_name))
             .collect();
         if !columns.iter().any(|c| c.name == "id") {
             return Err(SourceError::Inconsistent(format!(
