@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::model::{quote_ident, FieldType, Model, Object, RelationKind};
+use crate::model::{quote_ident, Object, RelationKind};
 use crate::source::storage::{self, AttachmentFiles};
 use crate::source::{during, Layout, LayoutReport, Source, SourceError, WorkspaceInfo};
 
@@ -48,7 +48,7 @@ pub struct WorkspaceDetail {
     /// Every object, standard and custom.
     pub objects: Vec<ObjectSummary>,
     /// Workspace members (live and soft-deleted).
-    pub members: Vec<MemberSummary>,
+    pub members: Vec<crate::source::members::MemberSummary>,
     /// Attachment rows and their files.
     pub attachments: AttachmentFiles,
 }
@@ -110,21 +110,6 @@ pub struct FieldSummary {
     pub is_unique: bool,
 }
 
-/// One workspace member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MemberSummary {
-    /// `workspaceMember.id`.
-    pub id: Uuid,
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// `userEmail` as stored.
-    pub email: Option<String>,
-    /// Soft-deleted member.
-    pub deleted: bool,
-}
-
 /// Runs `inspect`.
 pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, SourceError> {
     let source = Source::connect(&opts.source_url).await?;
@@ -181,7 +166,7 @@ async fn detail(
         let (live, deleted) = count_rows(client, &ws.schema, object).await?;
         objects.push(summarize(object, live, deleted));
     }
-    let members = members(client, &ws.schema, &model).await?;
+    let members = crate::source::members::read_members(client, &ws.schema, &model).await?;
     let attachments = storage::attachment_files(client, ws, &model, storage_dir).await?;
     Ok(WorkspaceDetail {
         id: ws.id,
@@ -256,66 +241,6 @@ fn summarize(object: &Object, live: u64, deleted: u64) -> ObjectSummary {
             .collect(),
         unmapped_columns: object.unmapped_columns.clone(),
     }
-}
-
-async fn members(
-    client: &tokio_postgres::Client,
-    schema: &str,
-    model: &Model,
-) -> Result<Vec<MemberSummary>, SourceError> {
-    let Some(object) = model.object("workspaceMember").filter(|o| o.table_exists) else {
-        return Ok(Vec::new());
-    };
-    let col = |field: &str, sub: Option<&str>| -> String {
-        object
-            .field(field)
-            .and_then(|f| {
-                f.columns
-                    .iter()
-                    .find(|c| c.sub_field.as_deref() == sub)
-                    .map(|c| format!("{}::text", quote_ident(&c.name)))
-            })
-            .unwrap_or_else(|| "NULL::text".to_owned())
-    };
-    let deleted = if object
-        .field("deletedAt")
-        .is_some_and(|f| !f.columns.is_empty())
-    {
-        "\"deletedAt\" IS NOT NULL"
-    } else {
-        "false"
-    };
-    let name_is_composite = object
-        .field("name")
-        .is_some_and(|f| f.field_type == FieldType::FullName);
-    let (first, last) = if name_is_composite {
-        (
-            col("name", Some("firstName")),
-            col("name", Some("lastName")),
-        )
-    } else {
-        ("NULL::text".to_owned(), "NULL::text".to_owned())
-    };
-    let sql = format!(
-        "SELECT id, {first}, {last}, {email}, {deleted} FROM {}.{} ORDER BY id",
-        quote_ident(schema),
-        quote_ident(&object.table),
-        email = col("userEmail", None),
-    );
-    let rows = client
-        .query(&sql, &[])
-        .await
-        .map_err(during("reading workspace members"))?;
-    Ok(rows
-        .iter()
-        .map(|r| MemberSummary {
-            id: r.get(0),
-            first_name: r.get(1),
-            last_name: r.get(2),
-            email: r.get(3),
-            deleted: r.get(4),
-        })
-        .collect())
 }
 
 /// Renders the report as text tables.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod inspect;
 pub mod local_pg;
 pub mod model;
+pub mod plan;
 pub mod source;
 pub mod transform;
 

@@ -7,6 +7,7 @@
 
 pub mod discover;
 pub mod layout;
+pub mod members;
 pub mod metadata;
 pub mod records;
 pub mod storage;
