@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::model::{quote_ident, Object, RelationKind};
+use crate::model::{Object, RelationKind};
 use crate::source::storage::{self, AttachmentFiles};
-use crate::source::{during, Layout, LayoutReport, Source, SourceError, WorkspaceInfo};
+use crate::source::{Layout, LayoutReport, Source, SourceError, WorkspaceInfo};
 
 /// What `inspect` needs.
 #[derive(Debug, Clone)]
@@ -163,7 +163,7 @@ async fn detail(
     let model = crate::source::metadata::read_model(client, ws).await?;
     let mut objects = Vec::with_capacity(model.objects.len());
     for object in &model.objects {
-        let (live, deleted) = count_rows(client, &ws.schema, object).await?;
+        let (live, deleted) = crate::source::counts::count_rows(client, &ws.schema, object).await?;
         objects.push(summarize(object, live, deleted));
     }
     let members = crate::source::members::read_members(client, &ws.schema, &model).await?;
@@ -177,33 +177,6 @@ async fn detail(
         members,
         attachments,
     })
-}
-
-async fn count_rows(
-    client: &tokio_postgres::Client,
-    schema: &str,
-    object: &Object,
-) -> Result<(u64, u64), SourceError> {
-    if !object.table_exists {
-        return Ok((0, 0));
-    }
-    let has_deleted_at = object
-        .field("deletedAt")
-        .is_some_and(|f| !f.columns.is_empty());
-    let table = format!("{}.{}", quote_ident(schema), quote_ident(&object.table));
-    let sql = if has_deleted_at {
-        format!(
-            "SELECT count(*) FILTER (WHERE \"deletedAt\" IS NULL), \
-             count(*) FILTER (WHERE \"deletedAt\" IS NOT NULL) FROM {table}"
-        )
-    } else {
-        format!("SELECT count(*), 0::bigint FROM {table}")
-    };
-    let row = client
-        .query_one(&sql, &[])
-        .await
-        .map_err(during(format!("counting {}", object.name_singular)))?;
-    Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
 }
 
 fn summarize(object: &Object, live: u64, deleted: u64) -> ObjectSummary {
