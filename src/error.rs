@@ -10,6 +10,9 @@ pub enum Error {
     /// The command line is inconsistent (a missing or contradictory option).
     #[error("{0}")]
     Usage(String),
+    /// The source database could not be read.
+    #[error(transparent)]
+    Source(#[from] crate::source::SourceError),
 }
 
 impl Error {

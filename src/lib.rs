@@ -5,7 +5,10 @@
 
 pub mod cli;
 pub mod error;
+pub mod inspect;
+pub mod local_pg;
 pub mod model;
+pub mod source;
 
 pub use error::Error;
 
@@ -31,10 +34,9 @@ impl Outcome {
 }
 
 /// Runs one parsed command line.
-#[allow(clippy::unused_async)] // Until the first command awaits.
 pub async fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
-        Command::Inspect(_) => Err(Error::NotBuilt("inspect")),
+        Command::Inspect(args) => run_inspect(args).await,
         Command::Plan(_) => Err(Error::NotBuilt("plan")),
         Command::Migrate(_) => Err(Error::NotBuilt("migrate")),
         Command::Rehearse(_) => Err(Error::NotBuilt("rehearse")),
@@ -42,4 +44,21 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Twin(_) => Err(Error::NotBuilt("twin")),
         Command::Demo(_) => Err(Error::NotBuilt("demo")),
     }
+}
+
+async fn run_inspect(args: cli::InspectArgs) -> Result<Outcome, Error> {
+    let opts = inspect::InspectOptions {
+        source_url: args.source.source.ok_or(source::SourceError::MissingUrl)?,
+        workspace: args.source.workspace,
+        storage_dir: args.source.storage_dir,
+    };
+    let report = inspect::inspect(&opts).await?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Usage(format!("cannot encode the report as JSON: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", inspect::render_text(&report));
+    }
+    Ok(Outcome::Complete)
 }

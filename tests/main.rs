@@ -1,1 +1,4 @@
 //! Integration tests: one binary, a real Postgres (see `twenty_migrate::local_pg`).
+
+mod harness;
+mod inspect;

@@ -1,0 +1,520 @@
+//! `inspect`: describe a source instance and one of its workspaces, read-only.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::model::{quote_ident, FieldType, Model, Object, RelationKind};
+use crate::source::storage::{self, AttachmentFiles};
+use crate::source::{during, Layout, LayoutReport, Source, SourceError, WorkspaceInfo};
+
+/// What `inspect` needs.
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    /// Postgres URL of the source.
+    pub source_url: String,
+    /// Workspace selector (id, subdomain or display name).
+    pub workspace: Option<String>,
+    /// Local storage folder to check attachment files against.
+    pub storage_dir: Option<PathBuf>,
+}
+
+/// The whole `inspect` answer (also its `--json` form).
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectReport {
+    /// Host, port and database (no credentials).
+    pub source: String,
+    /// Every live workspace of the instance.
+    pub workspaces: Vec<WorkspaceInfo>,
+    /// The chosen workspace, in detail; absent when several exist and none was chosen.
+    pub workspace: Option<WorkspaceDetail>,
+    /// Why no workspace is detailed, when none is.
+    pub hint: Option<String>,
+}
+
+/// One workspace in detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceDetail {
+    /// Workspace id.
+    pub id: Uuid,
+    /// Display name, subdomain or id.
+    pub name: String,
+    /// The schema holding its records.
+    pub schema: String,
+    /// Detected layout.
+    pub layout: LayoutReport,
+    /// Every object, standard and custom.
+    pub objects: Vec<ObjectSummary>,
+    /// Workspace members (live and soft-deleted).
+    pub members: Vec<MemberSummary>,
+    /// Attachment rows and their files.
+    pub attachments: AttachmentFiles,
+}
+
+/// One object with its counts and fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectSummary {
+    /// `nameSingular`.
+    pub name_singular: String,
+    /// `namePlural`.
+    pub name_plural: String,
+    /// `standard` or `custom`.
+    pub kind: &'static str,
+    /// Internal object.
+    pub is_system: bool,
+    /// Active in metadata.
+    pub is_active: bool,
+    /// Remote object (never migrated).
+    pub is_remote: bool,
+    /// Table name.
+    pub table: String,
+    /// Whether the table exists.
+    pub table_exists: bool,
+    /// Rows with `deletedAt` null.
+    pub live: u64,
+    /// Soft-deleted rows.
+    pub deleted: u64,
+    /// Fields.
+    pub fields: Vec<FieldSummary>,
+    /// Columns of the table that no field accounts for.
+    pub unmapped_columns: Vec<String>,
+}
+
+/// One field.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldSummary {
+    /// API name.
+    pub name: String,
+    /// Resolved type (current API name).
+    #[serde(rename = "type")]
+    pub field_type: String,
+    /// The type as stored in the source metadata.
+    pub metadata_type: String,
+    /// Columns that hold it.
+    pub columns: Vec<String>,
+    /// `MANY_TO_ONE` / `ONE_TO_MANY` for relations.
+    pub relation: Option<RelationKind>,
+    /// The related object for relations.
+    pub relation_target: Option<String>,
+    /// User-created.
+    pub is_custom: bool,
+    /// Internal field.
+    pub is_system: bool,
+    /// Active in metadata.
+    pub is_active: bool,
+    /// Declared nullable.
+    pub is_nullable: bool,
+    /// Declared unique.
+    pub is_unique: bool,
+}
+
+/// One workspace member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberSummary {
+    /// `workspaceMember.id`.
+    pub id: Uuid,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// `userEmail` as stored.
+    pub email: Option<String>,
+    /// Soft-deleted member.
+    pub deleted: bool,
+}
+
+/// Runs `inspect`.
+pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, SourceError> {
+    let source = Source::connect(&opts.source_url).await?;
+    source.begin_snapshot().await?;
+    let workspaces = source.workspaces().await?;
+    let several_unchosen = opts.workspace.is_none() && workspaces.len() > 1;
+    let (workspace, hint) = if several_unchosen {
+        let hint = format!(
+            "the instance holds {} workspaces; pass --workspace <id|subdomain|name> to see one in detail",
+            workspaces.len()
+        );
+        (None, Some(hint))
+    } else {
+        let ws = crate::source::discover::choose(workspaces.clone(), opts.workspace.as_deref())?;
+        (
+            Some(detail(&source, &ws, opts.storage_dir.as_deref()).await?),
+            None,
+        )
+    };
+    source.end_snapshot().await?;
+    Ok(InspectReport {
+        source: source.target().to_owned(),
+        workspaces,
+        workspace,
+        hint,
+    })
+}
+
+async fn detail(
+    source: &Source,
+    ws: &WorkspaceInfo,
+    storage_dir: Option<&std::path::Path>,
+) -> Result<WorkspaceDetail, SourceError> {
+    if !ws.schema_exists {
+        return Err(SourceError::UnknownLayout {
+            workspace: ws.label(),
+            detail: format!("its schema {} does not exist", ws.schema),
+        });
+    }
+    if ws.layout.layout == Layout::Unknown {
+        return Err(SourceError::UnknownLayout {
+            workspace: ws.label(),
+            detail: format!(
+                "{} (recorded version {})",
+                ws.layout.notes.join("; "),
+                ws.version.as_deref().unwrap_or("none")
+            ),
+        });
+    }
+    let client = source.client();
+    let model = crate::source::metadata::read_model(client, ws).await?;
+    let mut objects = Vec::with_capacity(model.objects.len());
+    for object in &model.objects {
+        let (live, deleted) = count_rows(client, &ws.schema, object).await?;
+        objects.push(summarize(object, live, deleted));
+    }
+    let members = members(client, &ws.schema, &model).await?;
+    let attachments = storage::attachment_files(client, ws, &model, storage_dir).await?;
+    Ok(WorkspaceDetail {
+        id: ws.id,
+        name: ws.label(),
+        schema: ws.schema.clone(),
+        layout: ws.layout.clone(),
+        objects,
+        members,
+        attachments,
+    })
+}
+
+async fn count_rows(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    object: &Object,
+) -> Result<(u64, u64), SourceError> {
+    if !object.table_exists {
+        return Ok((0, 0));
+    }
+    let has_deleted_at = object
+        .field("deletedAt")
+        .is_some_and(|f| !f.columns.is_empty());
+    let table = format!("{}.{}", quote_ident(schema), quote_ident(&object.table));
+    let sql = if has_deleted_at {
+        format!(
+            "SELECT count(*) FILTER (WHERE \"deletedAt\" IS NULL), \
+             count(*) FILTER (WHERE \"deletedAt\" IS NOT NULL) FROM {table}"
+        )
+    } else {
+        format!("SELECT count(*), 0::bigint FROM {table}")
+    };
+    let row = client
+        .query_one(&sql, &[])
+        .await
+        .map_err(during(format!("counting {}", object.name_singular)))?;
+    Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+}
+
+fn summarize(object: &Object, live: u64, deleted: u64) -> ObjectSummary {
+    ObjectSummary {
+        name_singular: object.name_singular.clone(),
+        name_plural: object.name_plural.clone(),
+        kind: if object.is_custom {
+            "custom"
+        } else {
+            "standard"
+        },
+        is_system: object.is_system,
+        is_active: object.is_active,
+        is_remote: object.is_remote,
+        table: object.table.clone(),
+        table_exists: object.table_exists,
+        live,
+        deleted,
+        fields: object
+            .fields
+            .iter()
+            .map(|f| FieldSummary {
+                name: f.name.clone(),
+                field_type: f.field_type.api_name().to_owned(),
+                metadata_type: f.metadata_type.clone(),
+                columns: f.columns.iter().map(|c| c.name.clone()).collect(),
+                relation: f.relation.as_ref().map(|r| r.kind),
+                relation_target: f.relation.as_ref().map(|r| r.target_object.clone()),
+                is_custom: f.is_custom,
+                is_system: f.is_system,
+                is_active: f.is_active,
+                is_nullable: f.is_nullable,
+                is_unique: f.is_unique,
+            })
+            .collect(),
+        unmapped_columns: object.unmapped_columns.clone(),
+    }
+}
+
+async fn members(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    model: &Model,
+) -> Result<Vec<MemberSummary>, SourceError> {
+    let Some(object) = model.object("workspaceMember").filter(|o| o.table_exists) else {
+        return Ok(Vec::new());
+    };
+    let col = |field: &str, sub: Option<&str>| -> String {
+        object
+            .field(field)
+            .and_then(|f| {
+                f.columns
+                    .iter()
+                    .find(|c| c.sub_field.as_deref() == sub)
+                    .map(|c| format!("{}::text", quote_ident(&c.name)))
+            })
+            .unwrap_or_else(|| "NULL::text".to_owned())
+    };
+    let deleted = if object
+        .field("deletedAt")
+        .is_some_and(|f| !f.columns.is_empty())
+    {
+        "\"deletedAt\" IS NOT NULL"
+    } else {
+        "false"
+    };
+    let name_is_composite = object
+        .field("name")
+        .is_some_and(|f| f.field_type == FieldType::FullName);
+    let (first, last) = if name_is_composite {
+        (
+            col("name", Some("firstName")),
+            col("name", Some("lastName")),
+        )
+    } else {
+        ("NULL::text".to_owned(), "NULL::text".to_owned())
+    };
+    let sql = format!(
+        "SELECT id, {first}, {last}, {email}, {deleted} FROM {}.{} ORDER BY id",
+        quote_ident(schema),
+        quote_ident(&object.table),
+        email = col("userEmail", None),
+    );
+    let rows = client
+        .query(&sql, &[])
+        .await
+        .map_err(during("reading workspace members"))?;
+    Ok(rows
+        .iter()
+        .map(|r| MemberSummary {
+            id: r.get(0),
+            first_name: r.get(1),
+            last_name: r.get(2),
+            email: r.get(3),
+            deleted: r.get(4),
+        })
+        .collect())
+}
+
+/// Renders the report as text tables.
+pub fn render_text(report: &InspectReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "source: {}\n", report.source);
+    let _ = writeln!(out, "workspaces");
+    let rows: Vec<Vec<String>> = report
+        .workspaces
+        .iter()
+        .map(|w| {
+            vec![
+                w.id.to_string(),
+                w.display_name.clone().unwrap_or_default(),
+                w.subdomain.clone().unwrap_or_default(),
+                w.version.clone().unwrap_or_else(|| "-".into()),
+                format!("{:?} ({})", w.layout.layout, w.layout.versions),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["id", "name", "subdomain", "version", "layout"],
+        &rows,
+    ));
+    if let Some(hint) = &report.hint {
+        let _ = writeln!(out, "\n{hint}");
+    }
+    let Some(ws) = &report.workspace else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "\nworkspace {} ({}), schema {}, layout {:?} ({})",
+        ws.name, ws.id, ws.schema, ws.layout.layout, ws.layout.versions
+    );
+    for note in &ws.layout.notes {
+        let _ = writeln!(out, "  note: {note}");
+    }
+
+    let _ = writeln!(out, "\nobjects");
+    let rows: Vec<Vec<String>> = ws
+        .objects
+        .iter()
+        .map(|o| {
+            vec![
+                o.name_singular.clone(),
+                o.kind.to_owned(),
+                if o.is_system { "yes" } else { "" }.to_owned(),
+                if o.is_active { "" } else { "inactive" }.to_owned(),
+                o.live.to_string(),
+                o.deleted.to_string(),
+                o.fields.len().to_string(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "object", "kind", "system", "state", "live", "deleted", "fields",
+        ],
+        &rows,
+    ));
+
+    for o in &ws.objects {
+        let _ = writeln!(out, "\n{} ({}, table {})", o.name_singular, o.kind, o.table);
+        let rows: Vec<Vec<String>> = o
+            .fields
+            .iter()
+            .map(|f| {
+                let relation = match (&f.relation, &f.relation_target) {
+                    (Some(kind), Some(target)) => format!("{kind:?} → {target}"),
+                    _ => String::new(),
+                };
+                let mut flags = Vec::new();
+                if f.is_custom {
+                    flags.push("custom");
+                }
+                if f.is_system {
+                    flags.push("system");
+                }
+                if f.is_unique {
+                    flags.push("unique");
+                }
+                if !f.is_active {
+                    flags.push("inactive");
+                }
+                vec![
+                    f.name.clone(),
+                    f.field_type.clone(),
+                    f.columns.join(", "),
+                    relation,
+                    flags.join(" "),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["field", "type", "columns", "relation", "flags"],
+            &rows,
+        ));
+        if !o.unmapped_columns.is_empty() {
+            let _ = writeln!(
+                out,
+                "  columns without a field: {}",
+                o.unmapped_columns.join(", ")
+            );
+        }
+    }
+
+    let _ = writeln!(out, "\nworkspace members");
+    let rows: Vec<Vec<String>> = ws
+        .members
+        .iter()
+        .map(|m| {
+            vec![
+                format!(
+                    "{} {}",
+                    m.first_name.as_deref().unwrap_or(""),
+                    m.last_name.as_deref().unwrap_or("")
+                )
+                .trim()
+                .to_owned(),
+                m.email.clone().unwrap_or_default(),
+                if m.deleted { "deleted" } else { "" }.to_owned(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["name", "email", "state"], &rows));
+
+    let a = &ws.attachments;
+    let _ = writeln!(out, "\nattachments");
+    let _ = writeln!(
+        out,
+        "  records: {}, file references: {}, records without a file: {}",
+        a.records, a.files_referenced, a.records_without_file
+    );
+    if a.storage_checked {
+        let _ = writeln!(
+            out,
+            "  found in storage: {} files, {} bytes; missing: {}",
+            a.files_found,
+            a.bytes_found,
+            a.missing.len()
+        );
+        for m in &a.missing {
+            let _ = writeln!(
+                out,
+                "  missing: attachment {} {}",
+                m.attachment_id,
+                m.key
+                    .as_deref()
+                    .or(m.problem.as_deref())
+                    .unwrap_or_default()
+            );
+        }
+    } else {
+        let _ = writeln!(out, "  storage not checked (pass --storage-dir)");
+    }
+    out
+}
+
+/// A plain aligned text table.
+fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        out.push(' ');
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            out.push(' ');
+            out.push_str(cell);
+            if i + 1 < cells.len() {
+                out.push_str(&" ".repeat(pad + 1));
+            }
+        }
+        out.push('\n');
+    };
+    line(headers.to_vec(), &mut out);
+    for row in rows {
+        line(row.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_to_the_widest_cell() {
+        let t = table(
+            &["a", "bb"],
+            &[vec!["xxx".into(), "y".into()], vec!["z".into(), "".into()]],
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "  a   bb");
+        assert_eq!(lines[1], "  xxx y");
+    }
+}

@@ -1,0 +1,241 @@
+//! Where attachment bytes live in the source's storage, and whether they are there.
+//!
+//! Two key layouts exist (`source-schema.md` §7):
+//! - legacy (before 1.18): `workspace-<workspaceId>/` + `attachment.fullPath`
+//!   (`getWorkspaceFolderName` / `FileService.getFileStream` in twentyhq/twenty);
+//! - files fields (1.18+): `<workspaceId>/<application universalIdentifier>/` + `core.file.path`,
+//!   where `attachment.file` holds `[{fileId, label, extension?}]` (the
+//!   `upgrade:1-18:migrate-activity-rich-text-attachment-file-ids` command writes this layout).
+//!
+//! Only a local storage folder is read here; S3 and Azure come with the files milestone.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use super::discover::WorkspaceInfo;
+use super::{during, relation_exists, table_columns, SourceError};
+use crate::model::{quote_ident, Model};
+
+/// One attachment file reference resolved to a storage key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileRef {
+    /// The attachment record.
+    pub attachment_id: Uuid,
+    /// The key relative to the storage root, when it could be resolved.
+    pub key: Option<String>,
+    /// Why the key could not be resolved.
+    pub problem: Option<String>,
+}
+
+/// What `inspect` reports about attachments.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AttachmentFiles {
+    /// Attachment rows, live and soft-deleted.
+    pub records: u64,
+    /// Rows without any file reference.
+    pub records_without_file: u64,
+    /// File references found in the rows.
+    pub files_referenced: u64,
+    /// Whether a storage folder was given and checked.
+    pub storage_checked: bool,
+    /// References whose bytes were found.
+    pub files_found: u64,
+    /// Total size of the files found.
+    pub bytes_found: u64,
+    /// References whose bytes are not in the storage (or that cannot be resolved).
+    pub missing: Vec<FileRef>,
+}
+
+/// Resolves every attachment's file references and, with a storage folder, checks them.
+pub async fn attachment_files(
+    client: &Client,
+    ws: &WorkspaceInfo,
+    model: &Model,
+    storage_dir: Option<&Path>,
+) -> Result<AttachmentFiles, SourceError> {
+    let Some(attachment) = model.object("attachment").filter(|o| o.table_exists) else {
+        return Ok(AttachmentFiles::default());
+    };
+    let columns = table_columns(client, &ws.schema, &attachment.table).await?;
+    let has = |c: &str| columns.iter().any(|x| x == c);
+    let file_expr = if has("file") {
+        "\"file\""
+    } else {
+        "NULL::jsonb"
+    };
+    let path_expr = if has("fullPath") {
+        "\"fullPath\""
+    } else {
+        "NULL::text"
+    };
+    let sql = format!(
+        "SELECT id, {file_expr}, {path_expr} FROM {}.{} ORDER BY id",
+        quote_ident(&ws.schema),
+        quote_ident(&attachment.table)
+    );
+    let rows = client
+        .query(&sql, &[])
+        .await
+        .map_err(during("reading attachment file references"))?;
+    let core_files = if has("file") {
+        core_file_keys(client, ws).await?
+    } else {
+        HashMap::new()
+    };
+
+    let mut out = AttachmentFiles {
+        records: rows.len() as u64,
+        storage_checked: storage_dir.is_some(),
+        ..AttachmentFiles::default()
+    };
+    let mut refs = Vec::new();
+    for row in rows {
+        let id: Uuid = row.get(0);
+        let file: Option<Value> = row.get(1);
+        let full_path: Option<String> = row.get(2);
+        let before = refs.len();
+        for file_id in file_ids(file.as_ref()) {
+            refs.push(match core_files.get(&file_id) {
+                Some(key) => FileRef {
+                    attachment_id: id,
+                    key: Some(key.clone()),
+                    problem: None,
+                },
+                None => FileRef {
+                    attachment_id: id,
+                    key: None,
+                    problem: Some(format!("core.file has no row {file_id}")),
+                },
+            });
+        }
+        if refs.len() == before {
+            if let Some(path) = full_path.as_deref().and_then(legacy_relative_path) {
+                refs.push(FileRef {
+                    attachment_id: id,
+                    key: Some(format!("workspace-{}/{}", ws.id, path)),
+                    problem: None,
+                });
+            }
+        }
+        if refs.len() == before {
+            out.records_without_file += 1;
+        }
+    }
+    out.files_referenced = refs.len() as u64;
+    let Some(root) = storage_dir else {
+        return Ok(out);
+    };
+    for r in refs {
+        let found = match &r.key {
+            Some(key) => tokio::fs::metadata(root.join(key))
+                .await
+                .ok()
+                .filter(|m| m.is_file()),
+            None => None,
+        };
+        match found {
+            Some(meta) => {
+                out.files_found += 1;
+                out.bytes_found += meta.len();
+            }
+            None => out.missing.push(r),
+        }
+    }
+    Ok(out)
+}
+
+/// `core.file` id → storage key, for the workspace.
+async fn core_file_keys(
+    client: &Client,
+    ws: &WorkspaceInfo,
+) -> Result<HashMap<Uuid, String>, SourceError> {
+    if !relation_exists(client, "core.file").await? {
+        return Ok(HashMap::new());
+    }
+    let cols = table_columns(client, "core", "file").await?;
+    if !cols.iter().any(|c| c == "path") || !cols.iter().any(|c| c == "applicationId") {
+        // The pre-1.18 core.file shape (name, fullPath) is not a files-field store.
+        return Ok(HashMap::new());
+    }
+    let rows = client
+        .query(
+            "SELECT f.id, f.path::text, a.\"universalIdentifier\"::text \
+             FROM core.file f LEFT JOIN core.application a ON a.id = f.\"applicationId\" \
+             WHERE f.\"workspaceId\" = $1",
+            &[&ws.id],
+        )
+        .await
+        .map_err(during("reading core.file"))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let id: Uuid = r.get(0);
+            let path: String = r.get(1);
+            let app: Option<String> = r.get(2);
+            let key = match app {
+                Some(app) => format!("{}/{}/{}", ws.id, app, path.trim_start_matches('/')),
+                None => format!("{}/{}", ws.id, path.trim_start_matches('/')),
+            };
+            (id, key)
+        })
+        .collect())
+}
+
+/// The file ids of a FILES value (`[{fileId, label, extension?}]`).
+fn file_ids(value: Option<&Value>) -> Vec<Uuid> {
+    let Some(Value::Array(items)) = value else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| item.get("fileId")?.as_str()?.parse().ok())
+        .collect()
+}
+
+/// The part of a legacy `fullPath` relative to the workspace folder: everything up to and
+/// including `/files/` and any `?token=` query are removed (source-schema.md §7).
+pub fn legacy_relative_path(full_path: &str) -> Option<String> {
+    let trimmed = full_path.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    let without_query = trimmed.split('?').next().unwrap_or(trimmed);
+    let relative = match without_query.find("/files/") {
+        Some(i) => &without_query[i + "/files/".len()..],
+        None => without_query,
+    };
+    let relative = relative.trim_start_matches('/');
+    (!relative.is_empty()).then(|| relative.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_paths_lose_the_files_prefix_and_the_token() {
+        assert_eq!(
+            legacy_relative_path("attachment/a.pdf").as_deref(),
+            Some("attachment/a.pdf")
+        );
+        assert_eq!(
+            legacy_relative_path("https://x.com/files/attachment/a.pdf?token=abc").as_deref(),
+            Some("attachment/a.pdf")
+        );
+        assert_eq!(legacy_relative_path("  "), None);
+    }
+
+    #[test]
+    fn file_ids_are_read_from_a_files_value() {
+        let id = Uuid::new_v4();
+        let v =
+            serde_json::json!([{"fileId": id.to_string(), "label": "a.pdf"}, {"label": "no id"}]);
+        assert_eq!(file_ids(Some(&v)), vec![id]);
+        assert!(file_ids(Some(&serde_json::json!({}))).is_empty());
+    }
+}
