@@ -100,6 +100,10 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
+    /// Run options.
+    #[command(flatten)]
+    pub run: RunArgs,
+
     /// Print JSON instead of text tables.
     #[arg(long)]
     pub json: bool,
@@ -111,6 +115,41 @@ pub struct MigrateArgs {
     /// Source, target and output format.
     #[command(flatten)]
     pub plan: PlanArgs,
+
+    /// Where refused records are written, one JSON object a line.
+    #[arg(long, default_value = "rejects.jsonl")]
+    pub rejects: PathBuf,
+
+    /// Also write the final report as JSON to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// Options shared by `plan`, `migrate`, `rehearse` and `verify`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Records per request: `auto` starts at 200 (current Twenty's QUERY_MAX_RECORDS) and adopts
+    /// the cap the target states; a number pins it.
+    #[arg(long, default_value = "auto")]
+    pub batch_size: String,
+
+    /// Requests per minute; default 50 for Twenty Cloud (api.twenty.com), 100 otherwise.
+    #[arg(long, value_name = "N/min")]
+    pub rate_limit: Option<String>,
+
+    /// References to source members with no target member (same email): stop at plan time
+    /// (default), `null`, `ACTOR_NAME_ONLY`, or the email of a target member to use instead.
+    #[arg(long, default_value = "stop")]
+    pub unmatched_members: String,
+
+    /// Soft-deleted source rows: `skip` (default, counted in the report) or `keep` (created,
+    /// then soft-deleted in the target).
+    #[arg(long, default_value = "skip")]
+    pub deleted: String,
+
+    /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// Options of `twin`.

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::model::{quote_ident, FieldType, Model, Object, RelationKind};
+use crate::model::{Object, RelationKind};
 use crate::source::storage::{self, AttachmentFiles};
-use crate::source::{during, Layout, LayoutReport, Source, SourceError, WorkspaceInfo};
+use crate::source::{Layout, LayoutReport, Source, SourceError, WorkspaceInfo};
 
 /// What `inspect` needs.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub struct WorkspaceDetail {
     /// Every object, standard and custom.
     pub objects: Vec<ObjectSummary>,
     /// Workspace members (live and soft-deleted).
-    pub members: Vec<MemberSummary>,
+    pub members: Vec<crate::source::members::MemberSummary>,
     /// Attachment rows and their files.
     pub attachments: AttachmentFiles,
 }
@@ -110,21 +110,6 @@ pub struct FieldSummary {
     pub is_unique: bool,
 }
 
-/// One workspace member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MemberSummary {
-    /// `workspaceMember.id`.
-    pub id: Uuid,
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// `userEmail` as stored.
-    pub email: Option<String>,
-    /// Soft-deleted member.
-    pub deleted: bool,
-}
-
 /// Runs `inspect`.
 pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, SourceError> {
     let source = Source::connect(&opts.source_url).await?;
@@ -178,10 +163,10 @@ async fn detail(
     let model = crate::source::metadata::read_model(client, ws).await?;
     let mut objects = Vec::with_capacity(model.objects.len());
     for object in &model.objects {
-        let (live, deleted) = count_rows(client, &ws.schema, object).await?;
+        let (live, deleted) = crate::source::counts::count_rows(client, &ws.schema, object).await?;
         objects.push(summarize(object, live, deleted));
     }
-    let members = members(client, &ws.schema, &model).await?;
+    let members = crate::source::members::read_members(client, &ws.schema, &model).await?;
     let attachments = storage::attachment_files(client, ws, &model, storage_dir).await?;
     Ok(WorkspaceDetail {
         id: ws.id,
@@ -192,33 +177,6 @@ async fn detail(
         members,
         attachments,
     })
-}
-
-async fn count_rows(
-    client: &tokio_postgres::Client,
-    schema: &str,
-    object: &Object,
-) -> Result<(u64, u64), SourceError> {
-    if !object.table_exists {
-        return Ok((0, 0));
-    }
-    let has_deleted_at = object
-        .field("deletedAt")
-        .is_some_and(|f| !f.columns.is_empty());
-    let table = format!("{}.{}", quote_ident(schema), quote_ident(&object.table));
-    let sql = if has_deleted_at {
-        format!(
-            "SELECT count(*) FILTER (WHERE \"deletedAt\" IS NULL), \
-             count(*) FILTER (WHERE \"deletedAt\" IS NOT NULL) FROM {table}"
-        )
-    } else {
-        format!("SELECT count(*), 0::bigint FROM {table}")
-    };
-    let row = client
-        .query_one(&sql, &[])
-        .await
-        .map_err(during(format!("counting {}", object.name_singular)))?;
-    Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
 }
 
 fn summarize(object: &Object, live: u64, deleted: u64) -> ObjectSummary {
@@ -256,66 +214,6 @@ fn summarize(object: &Object, live: u64, deleted: u64) -> ObjectSummary {
             .collect(),
         unmapped_columns: object.unmapped_columns.clone(),
     }
-}
-
-async fn members(
-    client: &tokio_postgres::Client,
-    schema: &str,
-    model: &Model,
-) -> Result<Vec<MemberSummary>, SourceError> {
-    let Some(object) = model.object("workspaceMember").filter(|o| o.table_exists) else {
-        return Ok(Vec::new());
-    };
-    let col = |field: &str, sub: Option<&str>| -> String {
-        object
-            .field(field)
-            .and_then(|f| {
-                f.columns
-                    .iter()
-                    .find(|c| c.sub_field.as_deref() == sub)
-                    .map(|c| format!("{}::text", quote_ident(&c.name)))
-            })
-            .unwrap_or_else(|| "NULL::text".to_owned())
-    };
-    let deleted = if object
-        .field("deletedAt")
-        .is_some_and(|f| !f.columns.is_empty())
-    {
-        "\"deletedAt\" IS NOT NULL"
-    } else {
-        "false"
-    };
-    let name_is_composite = object
-        .field("name")
-        .is_some_and(|f| f.field_type == FieldType::FullName);
-    let (first, last) = if name_is_composite {
-        (
-            col("name", Some("firstName")),
-            col("name", Some("lastName")),
-        )
-    } else {
-        ("NULL::text".to_owned(), "NULL::text".to_owned())
-    };
-    let sql = format!(
-        "SELECT id, {first}, {last}, {email}, {deleted} FROM {}.{} ORDER BY id",
-        quote_ident(schema),
-        quote_ident(&object.table),
-        email = col("userEmail", None),
-    );
-    let rows = client
-        .query(&sql, &[])
-        .await
-        .map_err(during("reading workspace members"))?;
-    Ok(rows
-        .iter()
-        .map(|r| MemberSummary {
-            id: r.get(0),
-            first_name: r.get(1),
-            last_name: r.get(2),
-            email: r.get(3),
-            deleted: r.get(4),
-        })
-        .collect())
 }
 
 /// Renders the report as text tables.
@@ -484,16 +382,16 @@ fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let mut out = String::new();
+    // Two-space indent, two spaces between columns, no trailing blanks.
     let line = |cells: Vec<&str>, out: &mut String| {
-        out.push(' ');
+        let mut text = String::from("  ");
         for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i] - cell.chars().count();
-            out.push(' ');
-            out.push_str(cell);
+            text.push_str(cell);
             if i + 1 < cells.len() {
-                out.push_str(&" ".repeat(pad + 1));
+                text.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
             }
         }
+        out.push_str(text.trim_end());
         out.push('\n');
     };
     line(headers.to_vec(), &mut out);
@@ -514,7 +412,8 @@ mod tests {
             &[vec!["xxx".into(), "y".into()], vec!["z".into(), "".into()]],
         );
         let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "  a   bb");
-        assert_eq!(lines[1], "  xxx y");
+        assert_eq!(lines[0], "  a    bb");
+        assert_eq!(lines[1], "  xxx  y");
+        assert_eq!(lines[2], "  z");
     }
 }

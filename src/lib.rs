@@ -9,7 +9,10 @@ pub mod fixture;
 pub mod inspect;
 pub mod local_pg;
 pub mod model;
+pub mod plan;
+pub mod report;
 pub mod source;
+pub mod transform;
 
 pub use error::Error;
 

@@ -157,9 +157,10 @@ pub fn classify(e: &Evidence) -> LayoutReport {
     let tables: Vec<TableStage> = e
         .activity_tables
         .iter()
-        .map(|(t, morph, _)| TableStage {
+        // A table with both namings (custom targets renamed, standard ones not) is not done.
+        .map(|(t, morph, legacy)| TableStage {
             table: t.clone(),
-            morph_columns: *morph,
+            morph_columns: *morph && !*legacy,
         })
         .collect();
     let upgraded = tables.iter().filter(|t| t.morph_columns).count();

@@ -5,9 +5,12 @@
 //! every query runs in one `REPEATABLE READ READ ONLY` transaction, so the numbers a command
 //! shows are consistent with each other while the source keeps running.
 
+pub mod counts;
 pub mod discover;
 pub mod layout;
+pub mod members;
 pub mod metadata;
+pub mod records;
 pub mod storage;
 
 use tokio_postgres::{Client, NoTls};

@@ -1,0 +1,249 @@
+//! What a run did: per-object counts that must balance, the rejects file, and the summary
+//! printed at the end (text) or written with `--report` (JSON).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::plan::{DroppedField, SkippedObject};
+
+/// Counts for one object. `read = written + rejected + Σ skipped` must hold at the end.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ObjectReport {
+    /// `nameSingular`.
+    pub object: String,
+    /// Source rows read (live and soft-deleted).
+    pub read: u64,
+    /// Rows the target confirmed (created or updated).
+    pub written: u64,
+    /// Rows refused, each with a line in the rejects file.
+    pub rejected: u64,
+    /// Rows skipped, per named rule.
+    pub skipped: BTreeMap<String, u64>,
+    /// References written in the second pass.
+    pub deferred_links: u64,
+    /// Rows soft-deleted in the target after creation (`--deleted keep`).
+    pub soft_deleted: u64,
+}
+
+impl ObjectReport {
+    /// A report for `object` with zero counts.
+    pub fn new(object: &str) -> Self {
+        Self {
+            object: object.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds `n` rows skipped by `rule`.
+    pub fn skip(&mut self, rule: &str, n: u64) {
+        if n > 0 {
+            *self.skipped.entry(rule.to_owned()).or_default() += n;
+        }
+    }
+
+    /// Whether every row read is accounted for.
+    pub fn balances(&self) -> bool {
+        self.read == self.written + self.rejected + self.skipped.values().sum::<u64>()
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    /// Migrated objects, in plan order.
+    pub objects: Vec<ObjectReport>,
+    /// Objects not migrated and why (their rows count as skipped).
+    pub skipped_objects: Vec<SkippedObject>,
+    /// Fields not written, per object.
+    pub dropped_fields: BTreeMap<String, Vec<DroppedField>>,
+    /// What the target could not keep (e.g. values it overwrites).
+    pub not_kept: Vec<String>,
+    /// Requests sent to the target (all kinds, retries included).
+    pub requests: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// The rejects file.
+    pub rejects_file: Option<PathBuf>,
+}
+
+impl RunReport {
+    /// Total rejected rows.
+    pub fn rejected(&self) -> u64 {
+        self.objects.iter().map(|o| o.rejected).sum()
+    }
+
+    /// Objects whose counts do not add up.
+    pub fn unbalanced(&self) -> Vec<&ObjectReport> {
+        self.objects.iter().filter(|o| !o.balances()).collect()
+    }
+
+    /// The summary table.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9}  skip rules",
+            "object", "read", "written", "rejected", "skipped", "deferred"
+        );
+        for o in &self.objects {
+            let skipped: u64 = o.skipped.values().sum();
+            let rules = o
+                .skipped
+                .iter()
+                .map(|(r, n)| format!("{r}={n}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let _ = writeln!(
+                out,
+                "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9}  {rules}",
+                o.object, o.read, o.written, o.rejected, skipped, o.deferred_links
+            );
+        }
+        if !self.skipped_objects.is_empty() {
+            let _ = writeln!(out, "\nobjects not migrated");
+            for s in &self.skipped_objects {
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {:>9} rows  [{}] {}",
+                    s.object, s.rows, s.rule, s.reason
+                );
+            }
+        }
+        let dropped: usize = self.dropped_fields.values().map(Vec::len).sum();
+        if dropped > 0 {
+            let _ = writeln!(out, "\nfields not written");
+            for (object, fields) in &self.dropped_fields {
+                for f in fields {
+                    let _ = writeln!(out, "  {object}.{}: {}", f.field, f.reason);
+                }
+            }
+        }
+        for n in &self.not_kept {
+            let _ = writeln!(out, "not kept: {n}");
+        }
+        let _ = writeln!(
+            out,
+            "\n{} requests in {:.1} s; {} rejected{}",
+            self.requests,
+            self.seconds,
+            self.rejected(),
+            self.rejects_file
+                .as_ref()
+                .filter(|_| self.rejected() > 0)
+                .map(|p| format!(" (see {})", p.display()))
+                .unwrap_or_default()
+        );
+        out
+    }
+}
+
+/// One refused record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reject<'a> {
+    /// Object `nameSingular`.
+    pub object: &'a str,
+    /// Source record id.
+    pub id: Uuid,
+    /// The field at fault, when known.
+    pub field: Option<&'a str>,
+    /// The API's message (or the transform's).
+    pub message: &'a str,
+    /// The record as sent (absent when it could not be built).
+    pub record: Option<&'a Value>,
+}
+
+/// Appends rejects to a JSON-lines file, one record a line.
+pub struct RejectsFile {
+    path: PathBuf,
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+    count: u64,
+}
+
+impl RejectsFile {
+    /// A rejects file at `path`, created (truncated) on the first reject.
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            writer: None,
+            count: 0,
+        }
+    }
+
+    /// Appends one reject.
+    pub fn write(&mut self, reject: &Reject<'_>) -> std::io::Result<()> {
+        if self.writer.is_none() {
+            let file = std::fs::File::create(&self.path)?;
+            self.writer = Some(std::io::BufWriter::new(file));
+        }
+        let w = self.writer.as_mut().expect("writer opened above");
+        serde_json::to_writer(&mut *w, reject)?;
+        w.write_all(b"\n")?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Flushes to disk.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        match self.writer.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Rejects written.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_balance_only_when_every_row_is_accounted_for() {
+        let mut r = ObjectReport::new("company");
+        r.read = 10;
+        r.written = 7;
+        r.rejected = 1;
+        assert!(!r.balances());
+        r.skip("soft-deleted", 2);
+        assert!(r.balances());
+    }
+
+    #[test]
+    fn rejects_are_one_json_object_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects.jsonl");
+        let mut rejects = RejectsFile::new(&path);
+        let id = Uuid::new_v4();
+        let record = serde_json::json!({"id": id.to_string(), "name": 1});
+        rejects
+            .write(&Reject {
+                object: "company",
+                id,
+                field: Some("name"),
+                message: "Invalid string value 1 for text field \"name\"",
+                record: Some(&record),
+            })
+            .unwrap();
+        rejects.flush().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let line: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(line["object"], "company");
+        assert_eq!(line["field"], "name");
+        assert_eq!(line["record"]["name"], 1);
+        assert_eq!(rejects.count(), 1);
+    }
+}

@@ -1,0 +1,99 @@
+//! Row counts and member-reference counts, read through the metadata model.
+
+use std::collections::HashMap;
+
+use tokio_postgres::Client;
+use uuid::Uuid;
+
+use super::{during, SourceError};
+use crate::model::{quote_ident, FieldType, Object};
+
+/// (live, soft-deleted) rows of one object; (0, 0) when its table does not exist.
+pub async fn count_rows(
+    client: &Client,
+    schema: &str,
+    object: &Object,
+) -> Result<(u64, u64), SourceError> {
+    if !object.table_exists {
+        return Ok((0, 0));
+    }
+    let has_deleted_at = object
+        .field("deletedAt")
+        .is_some_and(|f| !f.columns.is_empty());
+    let table = format!("{}.{}", quote_ident(schema), quote_ident(&object.table));
+    let sql = if has_deleted_at {
+        format!(
+            "SELECT count(*) FILTER (WHERE \"deletedAt\" IS NULL), \
+             count(*) FILTER (WHERE \"deletedAt\" IS NOT NULL) FROM {table}"
+        )
+    } else {
+        format!("SELECT count(*), 0::bigint FROM {table}")
+    };
+    let row = client
+        .query_one(&sql, &[])
+        .await
+        .map_err(during(format!("counting {}", object.name_singular)))?;
+    Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+}
+
+/// How many rows of `objects` reference each workspace member, through relations to
+/// `workspaceMember` and the member id of ACTOR fields (createdBy, updatedBy). Soft-deleted rows
+/// count only when `include_deleted`.
+pub async fn member_references(
+    client: &Client,
+    schema: &str,
+    objects: &[&Object],
+    include_deleted: bool,
+) -> Result<HashMap<Uuid, u64>, SourceError> {
+    let mut out: HashMap<Uuid, u64> = HashMap::new();
+    for object in objects.iter().filter(|o| o.table_exists) {
+        let mut columns = Vec::new();
+        for field in &object.fields {
+            match (&field.field_type, &field.relation) {
+                (FieldType::Actor, _) => columns.extend(
+                    field
+                        .columns
+                        .iter()
+                        .filter(|c| c.sub_field.as_deref() == Some("workspaceMemberId")),
+                ),
+                (_, Some(rel)) if rel.target_object == "workspaceMember" => {
+                    columns.extend(field.columns.iter())
+                }
+                _ => {}
+            }
+        }
+        if columns.is_empty() {
+            continue;
+        }
+        let has_deleted_at = object
+            .field("deletedAt")
+            .is_some_and(|f| !f.columns.is_empty());
+        let filter = if has_deleted_at && !include_deleted {
+            "AND \"deletedAt\" IS NULL"
+        } else {
+            ""
+        };
+        // One row per record and member, so a record that names a member twice counts once.
+        let unions = columns
+            .iter()
+            .map(|c| {
+                format!(
+                    "SELECT id, {col} AS m FROM {s}.{t} WHERE {col} IS NOT NULL {filter}",
+                    col = quote_ident(&c.name),
+                    s = quote_ident(schema),
+                    t = quote_ident(&object.table)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ");
+        let sql = format!("SELECT m, count(*) FROM ({unions}) refs GROUP BY m");
+        let rows = client.query(&sql, &[]).await.map_err(during(format!(
+            "counting member references of {}",
+            object.name_singular
+        )))?;
+        for r in rows {
+            *out.entry(r.get::<_, Uuid>(0)).or_default() += r.get::<_, i64>(1) as u64;
+        }
+    }
+    Ok(out)
+}
