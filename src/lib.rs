@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod fixture;
 pub mod inspect;
 pub mod local_pg;
 pub mod model;

@@ -1,4 +1,5 @@
 //! Integration tests: one binary, a real Postgres (see `twenty_migrate::local_pg`).
 
+mod fixture;
 mod harness;
 mod inspect;
