@@ -1,5 +1,7 @@
 //! `inspect` against real databases: refusals first, then generated workspaces.
 
+mod generated;
+
 use std::process::Command;
 
 use twenty_migrate::local_pg::test_database;
