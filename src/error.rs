@@ -10,6 +10,9 @@ pub enum Error {
     /// The command line is inconsistent (a missing or contradictory option).
     #[error("{0}")]
     Usage(String),
+    /// The twin could not start or serve.
+    #[error(transparent)]
+    Twin(#[from] crate::twin::TwinError),
 }
 
 impl Error {

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod error;
 pub mod model;
+pub mod twin;
 
 pub use error::Error;
 
@@ -31,7 +32,6 @@ impl Outcome {
 }
 
 /// Runs one parsed command line.
-#[allow(clippy::unused_async)] // Until the first command awaits.
 pub async fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Inspect(_) => Err(Error::NotBuilt("inspect")),
@@ -39,7 +39,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Migrate(_) => Err(Error::NotBuilt("migrate")),
         Command::Rehearse(_) => Err(Error::NotBuilt("rehearse")),
         Command::Verify(_) => Err(Error::NotBuilt("verify")),
-        Command::Twin(_) => Err(Error::NotBuilt("twin")),
+        Command::Twin(args) => twin::run(args).await.map(|()| Outcome::Complete).map_err(Error::from),
         Command::Demo(_) => Err(Error::NotBuilt("demo")),
     }
 }
