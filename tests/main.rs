@@ -1,1 +1,3 @@
 //! Integration tests: one binary, a real Postgres (see `twenty_migrate::local_pg`).
+
+mod twin;

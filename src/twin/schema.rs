@@ -11,37 +11,6 @@ use uuid::Uuid;
 /// `compute-*-standard-flat-field-metadata.util.ts` files).
 const STANDARD_MODEL: &str = include_str!("standard_model.json");
 
-/// Field types the twin knows, named as `FieldMetadataType` in
-/// `packages/twenty-shared/src/types/FieldMetadataType.ts`.
-pub const FIELD_TYPES: &[&str] = &[
-    "UUID",
-    "TEXT",
-    "PHONES",
-    "EMAILS",
-    "DATE_TIME",
-    "DATE",
-    "BOOLEAN",
-    "NUMBER",
-    "NUMERIC",
-    "LINKS",
-    "CURRENCY",
-    "FULL_NAME",
-    "RATING",
-    "SELECT",
-    "MULTI_SELECT",
-    "RELATION",
-    "MORPH_RELATION",
-    "POSITION",
-    "ADDRESS",
-    "RAW_JSON",
-    "RICH_TEXT",
-    "RICH_TEXT_V2",
-    "ACTOR",
-    "ARRAY",
-    "TS_VECTOR",
-    "FILES",
-];
-
 /// Which side of a relation a field is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelationKind {
