@@ -102,3 +102,40 @@ pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, error: &
         None => assert!(body.get("code").is_none(), "{body}"),
     }
 }
+
+impl Env {
+    /// Runs a `/metadata` GraphQL document with the key.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self
+            .post("/metadata", serde_json::json!({"query": query, "variables": variables}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// The metadata id of an object.
+    pub async fn object_id(&self, singular: &str) -> String {
+        let body = self
+            .gql("{ objects(paging: {first: 1000}) { edges { node { id nameSingular } } } }", Value::Null)
+            .await;
+        body["data"]["objects"]["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["node"]["nameSingular"] == singular)
+            .and_then(|e| e["node"]["id"].as_str())
+            .expect("object listed")
+            .to_owned()
+    }
+
+    /// Creates a custom field and returns the `createOneField` answer.
+    pub async fn add_field(&self, singular: &str, field: Value) -> Value {
+        let mut field = field;
+        field["objectMetadataId"] = Value::String(self.object_id(singular).await);
+        self.gql(
+            "mutation($f: CreateFieldInput!) { createOneField(input: {field: $f}) { id name type isUnique relation { type targetObjectMetadata { nameSingular } targetFieldMetadata { name } } } }",
+            serde_json::json!({"f": field}),
+        )
+        .await
+    }
+}
