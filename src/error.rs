@@ -13,6 +13,9 @@ pub enum Error {
     /// The source database could not be read.
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
+    /// The twin could not start or serve.
+    #[error(transparent)]
+    Twin(#[from] crate::twin::TwinError),
 }
 
 impl Error {

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod report;
 pub mod source;
 pub mod transform;
+pub mod twin;
 pub mod verify;
 
 pub use error::Error;
@@ -46,7 +47,10 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Migrate(_) => Err(Error::NotBuilt("migrate")),
         Command::Rehearse(_) => Err(Error::NotBuilt("rehearse")),
         Command::Verify(_) => Err(Error::NotBuilt("verify")),
-        Command::Twin(_) => Err(Error::NotBuilt("twin")),
+        Command::Twin(args) => twin::run(args)
+            .await
+            .map(|()| Outcome::Complete)
+            .map_err(Error::from),
         Command::Demo(_) => Err(Error::NotBuilt("demo")),
     }
 }

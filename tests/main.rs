@@ -3,3 +3,4 @@
 mod fixture;
 mod harness;
 mod inspect;
+mod twin;

@@ -1,0 +1,118 @@
+//! Twenty's REST error envelope: `{statusCode, error, messages, code?}`.
+//!
+//! Mirrors `packages/twenty-server/src/engine/core-modules/exception-handler/utils/send-http-exception-response.util.ts`
+//! and `.../constants/exception-category-http-status.constant.ts`: a custom exception gets its
+//! category's status, `error` is the Nest name of that status and `code` the exception's code.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// An error answer of the twin, rendered in Twenty's shape.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// The `error` member.
+    pub error: String,
+    /// The one message.
+    pub message: String,
+    /// The exception code, when Twenty renders one.
+    pub code: Option<String>,
+    /// Extra top-level members (the 429 body carries several).
+    pub extra: Map<String, Value>,
+    /// Extra headers.
+    pub headers: HeaderMap,
+}
+
+/// The Nest exception name for a status (`exception-category-http-status.constant.ts`).
+fn nest_name(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequestException",
+        401 => "UnauthorizedException",
+        402 => "PaymentRequiredException",
+        403 => "ForbiddenException",
+        404 => "NotFoundException",
+        405 => "MethodNotAllowedException",
+        409 => "ConflictException",
+        413 => "PayloadTooLargeException",
+        422 => "UnprocessableEntityException",
+        429 => "TooManyRequestsException",
+        _ => "InternalServerErrorException",
+    }
+}
+
+impl ApiError {
+    /// A custom (engine) exception: status from its category, `error` from the status, with code.
+    pub fn engine(status: u16, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: nest_name(status).to_owned(),
+            message: message.into(),
+            code: Some(code.to_owned()),
+            extra: Map::new(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A 400 `CommonQueryRunnerException` (INVALID_ARGS_DATA and friends).
+    pub fn bad_input(code: &str, message: impl Into<String>) -> Self {
+        Self::engine(400, code, message)
+    }
+
+    /// The shortcut for the data-arg processor's INVALID_ARGS_DATA.
+    pub fn invalid_data(message: impl Into<String>) -> Self {
+        Self::bad_input("INVALID_ARGS_DATA", message)
+    }
+
+    /// A Postgres error surfaced by the ORM (duplicate, foreign key): 400 without `code`, as a
+    /// third-party capture of Twenty 2.42 shows (`compute-twenty-orm-exception.util.ts`).
+    pub fn orm(message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            error: nest_name(400).to_owned(),
+            message: message.into(),
+            code: None,
+            extra: Map::new(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// A plain error with an explicit `error` member (the auth middleware writes codes there).
+    pub fn raw(status: u16, error: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: error.to_owned(),
+            message: message.into(),
+            code: None,
+            extra: Map::new(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("statusCode".into(), json!(self.status));
+        body.insert("error".into(), json!(self.error));
+        body.insert("messages".into(), json!([self.message]));
+        if let Some(code) = &self.code {
+            body.insert("code".into(), json!(code));
+        }
+        for (k, v) in &self.extra {
+            body.insert(k.clone(), v.clone());
+        }
+        Value::Object(body)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = self.body();
+        let mut response = (status, Json(body)).into_response();
+        response.headers_mut().extend(self.headers);
+        response
+    }
+}

@@ -1,0 +1,388 @@
+//! The twin: a local, faithful emulation of Twenty's current API (REST records, `/metadata`
+//! GraphQL, files, `/client-config`, rate limits) for tests, benchmarks and rehearsals.
+//!
+//! Every rule it enforces names the Twenty source file it mirrors. It shares no code with the
+//! tool's API client (`src/target/`): a misreading of Twenty in one must not be copied into the
+//! other. Start it in-process with [`TwinConfig`], or from the CLI with [`run`].
+
+mod api_error;
+mod faults;
+mod filter;
+mod input;
+mod limits;
+mod metadata;
+mod rest;
+mod schema;
+mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::cli::TwinArgs;
+
+pub use faults::{Fault, FaultSpec};
+pub use limits::Rate;
+pub use store::Member;
+
+use faults::FaultDraw;
+use limits::Limiter;
+use store::Db;
+
+/// Why the twin could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum TwinError {
+    /// A flag or builder value is malformed.
+    #[error("twin configuration: {0}")]
+    Config(String),
+    /// The members file could not be read.
+    #[error("cannot read the members file {path}")]
+    Members {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("the twin server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// How to start a twin.
+#[derive(Debug, Clone)]
+pub struct TwinConfig {
+    api_key: String,
+    key_name: String,
+    listen: String,
+    members: Vec<Member>,
+    max_batch: usize,
+    rate_short: Option<Rate>,
+    rate_long: Option<Rate>,
+    faults: FaultSpec,
+    files_dir: Option<PathBuf>,
+    admin: bool,
+    app_version: String,
+}
+
+impl TwinConfig {
+    /// A twin accepting `api_key`, on an ephemeral localhost port, with Twenty's defaults: batch
+    /// cap 200, no rate limit, no faults, no members, admin dump on.
+    pub fn new(api_key: impl Into<String>) -> Self {
+        Self {
+            api_key: api_key.into(),
+            key_name: "twenty-migrate".into(),
+            listen: "127.0.0.1:0".into(),
+            members: Vec::new(),
+            max_batch: 200,
+            rate_short: None,
+            rate_long: None,
+            faults: FaultSpec::none(),
+            files_dir: None,
+            admin: true,
+            app_version: "2.44.0".into(),
+        }
+    }
+
+    /// The address to listen on (`127.0.0.1:0` for an ephemeral port).
+    pub fn listen(mut self, addr: impl Into<String>) -> Self {
+        self.listen = addr.into();
+        self
+    }
+
+    /// The API key's display name, written into `createdBy.name`.
+    pub fn key_name(mut self, name: impl Into<String>) -> Self {
+        self.key_name = name.into();
+        self
+    }
+
+    /// The workspace members.
+    pub fn members(mut self, members: Vec<Member>) -> Self {
+        self.members = members;
+        self
+    }
+
+    /// Twenty's QUERY_MAX_RECORDS: largest batch and page.
+    pub fn max_batch(mut self, n: usize) -> Self {
+        self.max_batch = n;
+        self
+    }
+
+    /// The short-window bucket: `limit` requests per `window_ms`.
+    pub fn rate_short(mut self, limit: u32, window_ms: u64) -> Self {
+        self.rate_short = Some(Rate {
+            limit,
+            window: std::time::Duration::from_millis(window_ms),
+        });
+        self
+    }
+
+    /// The long-window bucket: `limit` requests per `window_ms`.
+    pub fn rate_long(mut self, limit: u32, window_ms: u64) -> Self {
+        self.rate_long = Some(Rate {
+            limit,
+            window: std::time::Duration::from_millis(window_ms),
+        });
+        self
+    }
+
+    /// Fault injection.
+    pub fn faults(mut self, spec: FaultSpec) -> Self {
+        self.faults = spec;
+        self
+    }
+
+    /// Keep uploaded files under this folder instead of in memory.
+    pub fn files_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.files_dir = Some(dir.into());
+        self
+    }
+
+    /// Serve `GET /__twin/dump`.
+    pub fn admin(mut self, on: bool) -> Self {
+        self.admin = on;
+        self
+    }
+
+    /// The `appVersion` of `/client-config`.
+    pub fn app_version(mut self, version: impl Into<String>) -> Self {
+        self.app_version = version.into();
+        self
+    }
+
+    /// Builds the config from the CLI flags.
+    pub fn from_args(args: &TwinArgs) -> Result<Self, TwinError> {
+        let mut config = Self::new(args.api_key.clone())
+            .listen(args.listen.clone())
+            .max_batch(args.max_batch)
+            .admin(args.admin);
+        if args.max_batch == 0 {
+            return Err(TwinError::Config("--max-batch must be at least 1".into()));
+        }
+        config.rate_short = args.rate_short.as_deref().map(Rate::parse).transpose()?;
+        config.rate_long = args.rate_long.as_deref().map(Rate::parse).transpose()?;
+        if let Some(spec) = &args.faults {
+            config.faults = FaultSpec::parse(spec)?;
+        }
+        config.files_dir = args.files_dir.clone();
+        if let Some(path) = &args.members {
+            let text = std::fs::read_to_string(path).map_err(|source| TwinError::Members {
+                path: path.clone(),
+                source,
+            })?;
+            config.members = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| {
+                    Member::parse(l)
+                        .ok_or_else(|| TwinError::Config(format!("member line `{l}` has no email")))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(config)
+    }
+
+    /// Binds and starts serving in the background.
+    pub async fn start(self) -> Result<Twin, TwinError> {
+        let listener = TcpListener::bind(&self.listen)
+            .await
+            .map_err(|source| TwinError::Bind {
+                addr: self.listen.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| TwinError::Bind {
+            addr: self.listen.clone(),
+            source,
+        })?;
+        if let Some(dir) = &self.files_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| TwinError::Config(format!("files dir {}: {e}", dir.display())))?;
+        }
+        let base_url = format!("http://{addr}");
+        let shared = Arc::new(Shared {
+            db: Mutex::new(Db::new(&self.members)),
+            limiter: Mutex::new(Limiter::new(self.rate_short, self.rate_long)),
+            faults: Mutex::new(FaultDraw::new(self.faults.clone())),
+            files: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+            key_id: schema::stable_id("apiKey", &self.api_key),
+            base_url: base_url.clone(),
+            config: self,
+        });
+        let app = rest::router(shared.clone());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        Ok(Twin {
+            addr,
+            base_url,
+            shared,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running twin.
+#[derive(Debug)]
+pub struct Twin {
+    addr: SocketAddr,
+    base_url: String,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Twin {
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The id of a member, as the twin assigned it.
+    pub fn member_id(&self, email: &str) -> Uuid {
+        Member::parse(email)
+            .map(|m| m.id())
+            .unwrap_or_else(Uuid::nil)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> TwinStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Stops serving and waits for the server task.
+    pub async fn shutdown(mut self) -> Result<(), TwinError> {
+        self.stop_and_wait().await
+    }
+
+    async fn stop_and_wait(&mut self) -> Result<(), TwinError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok(result) => result.map_err(TwinError::Serve)?,
+                Err(join) => {
+                    return Err(TwinError::Serve(std::io::Error::other(join.to_string())));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Twin {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Counters of a running twin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TwinStats {
+    /// Every request received.
+    pub requests: u64,
+    /// Requests per route kind (`create_many`, `find_many`, `metadata`, …).
+    pub by_route: BTreeMap<String, u64>,
+    /// 429 answers sent.
+    pub rate_limited: u64,
+    /// Faults injected.
+    pub faults: u64,
+    /// Records inserted.
+    pub records_created: u64,
+    /// Records updated (PATCH and upsert matches).
+    pub records_updated: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    faults: AtomicU64,
+    created: AtomicU64,
+    updated: AtomicU64,
+    by_route: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Counters {
+    fn snapshot(&self) -> TwinStats {
+        TwinStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            by_route: lock(&self.by_route).clone(),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            faults: self.faults.load(Ordering::Relaxed),
+            records_created: self.created.load(Ordering::Relaxed),
+            records_updated: self.updated.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// An uploaded file.
+#[derive(Debug, Clone)]
+struct StoredFile {
+    id: Uuid,
+    name: String,
+    path: String,
+    mime: Option<String>,
+    size: u64,
+    created_at: String,
+    field_metadata_id: Uuid,
+    /// Bytes, unless kept on disk under the files dir.
+    bytes: Option<Vec<u8>>,
+}
+
+/// State shared by the handlers.
+#[derive(Debug)]
+struct Shared {
+    config: TwinConfig,
+    db: Mutex<Db>,
+    limiter: Mutex<Limiter>,
+    faults: Mutex<FaultDraw>,
+    files: Mutex<HashMap<Uuid, StoredFile>>,
+    counters: Counters,
+    key_id: Uuid,
+    base_url: String,
+}
+
+/// Locks a mutex, recovering the data if a handler panicked while holding it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Serves the twin from the CLI until Ctrl-C.
+pub async fn run(args: TwinArgs) -> Result<(), TwinError> {
+    let twin = TwinConfig::from_args(&args)?.start().await?;
+    eprintln!("twin listening on {}", twin.base_url());
+    let _ = tokio::signal::ctrl_c().await;
+    twin.shutdown().await
+}

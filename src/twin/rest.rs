@@ -1,0 +1,516 @@
+//! The HTTP surface: routes, the auth / rate-limit / fault layers, and the REST record handlers.
+//!
+//! Routes mirror `packages/twenty-server/src/engine/api/rest/core/controllers/rest-api-core.controller.ts`
+//! and its handlers under `.../rest/core/handlers/`.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::api_error::ApiError;
+use super::faults::Fault;
+use super::filter::{self, Filter};
+use super::input::is_valid_uuid;
+use super::schema::ObjectMeta;
+use super::store::{is_deleted, Actor, OrderKey, Record};
+use super::{lock, metadata, Shared};
+
+type AppState = Arc<Shared>;
+
+/// Builds the router with every layer.
+pub(super) fn router(shared: AppState) -> Router {
+    let rest = Router::new()
+        .route("/rest/batch/{plural}", post(create_many))
+        .route("/rest/{plural}", post(create_one).get(find_many))
+        .route(
+            "/rest/{plural}/{id}",
+            get(find_one)
+                .patch(update_one)
+                .put(update_one)
+                .delete(delete_one),
+        )
+        .route_layer(middleware::from_fn_with_state(shared.clone(), rate_limit))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
+    let metadata = metadata::router(shared.clone())
+        .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
+    Router::new()
+        .merge(rest)
+        .merge(metadata)
+        .route("/client-config", get(client_config))
+        .route("/files-field/{id}", get(download))
+        .route("/__twin/dump", get(dump))
+        .layer(middleware::from_fn_with_state(shared.clone(), faults))
+        .layer(middleware::from_fn_with_state(shared.clone(), count))
+        .layer(DefaultBodyLimit::max(100 * 1024 * 1024))
+        .with_state(shared)
+}
+
+/// The kind of a request, for the counters.
+fn route_kind(method: &Method, path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("POST", ["rest", "batch", _]) => "create_many",
+        ("POST", ["rest", _]) => "create_one",
+        ("GET", ["rest", _]) => "find_many",
+        ("GET", ["rest", _, _]) => "find_one",
+        ("PATCH" | "PUT", ["rest", _, _]) => "update_one",
+        ("DELETE", ["rest", _, _]) => "delete_one",
+        (_, ["metadata"]) => "metadata",
+        (_, ["client-config"]) => "client_config",
+        (_, ["files-field", ..]) => "files",
+        (_, ["__twin", ..]) => "admin",
+        _ => "other",
+    }
+}
+
+async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    s.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let kind = route_kind(req.method(), req.uri().path());
+    *lock(&s.counters.by_route).entry(kind.to_owned()).or_default() += 1;
+    next.run(req).await
+}
+
+/// A response whose body fails at once: hyper aborts the connection, so the client sees a
+/// dropped connection rather than an answer.
+fn dropped_connection() -> Response {
+    let stream = futures_util::stream::iter([Err::<Bytes, std::io::Error>(
+        std::io::Error::other("twin fault: connection dropped"),
+    )]);
+    Response::new(Body::from_stream(stream))
+}
+
+/// Faults are decided before anything is applied, so a faulted batch is never half-written;
+/// only `reset_after` applies the request and then loses the answer, on purpose.
+async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !(path.starts_with("/rest/") || path == "/metadata") {
+        return next.run(req).await;
+    }
+    let Some(fault) = lock(&s.faults).next() else {
+        return next.run(req).await;
+    };
+    s.counters.faults.fetch_add(1, Ordering::Relaxed);
+    match fault {
+        Fault::Status(500) => ApiError::engine(500, "INTERNAL_SERVER_ERROR", "Internal server error")
+            .into_response(),
+        // 502/503/504 come from the proxy in front of Twenty, not from Nest: plain text.
+        Fault::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            (status, status.canonical_reason().unwrap_or("")).into_response()
+        }
+        Fault::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            next.run(req).await
+        }
+        Fault::Reset => dropped_connection(),
+        Fault::ResetAfterApply => {
+            let _ = next.run(req).await;
+            dropped_connection()
+        }
+        Fault::Timeout(hold) => {
+            tokio::time::sleep(hold).await;
+            dropped_connection()
+        }
+    }
+}
+
+/// G1: the bearer key. A missing token is a 403 with the code in `error`
+/// (`packages/twenty-server/src/engine/middlewares/rest-core.middleware.ts`,
+/// `middleware.service.ts`); a wrong one is 401 `Token invalid.` (`access-token.service.ts`).
+async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let graphql = req.uri().path() == "/metadata";
+    let refusal = match token {
+        None => Some((403, "FORBIDDEN_EXCEPTION", "Missing authentication token")),
+        Some(t) if t != s.config.api_key => Some((401, "UNAUTHENTICATED", "Token invalid.")),
+        Some(_) => None,
+    };
+    match refusal {
+        None => next.run(req).await,
+        // The GraphQL endpoint answers in GraphQL's error shape.
+        Some((_, code, message)) if graphql => Json(json!({
+            "errors": [{"message": message, "extensions": {"code": if code == "UNAUTHENTICATED" { "UNAUTHENTICATED" } else { "FORBIDDEN" }}}],
+            "data": null
+        }))
+        .into_response(),
+        Some((status, code, message)) => ApiError::raw(status, code, message).into_response(),
+    }
+}
+
+/// G3/G4: one token per REST call, after auth.
+async fn rate_limit(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let taken = lock(&s.limiter).take(&s.key_id.to_string());
+    match taken {
+        Ok(()) => next.run(req).await,
+        Err(refusal) => {
+            s.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+            refusal.into_response()
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn object_for(s: &Shared, plural: &str) -> Result<ObjectMeta, ApiError> {
+    lock(&s.db)
+        .model
+        .by_plural(plural)
+        .cloned()
+        // The REST path parser rejects an unknown plural (parse-core-path.utils.ts).
+        .ok_or_else(|| ApiError::engine(400, "BAD_REQUEST", format!("object '{plural}' not found")))
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::raw(400, "BadRequestException", format!("Invalid JSON in request body: {e}"))
+    })
+}
+
+/// Readable fields at depth 0: everything stored except what Twenty never returns.
+fn render(record: &Record) -> Value {
+    let mut out = record.clone();
+    out.remove("searchVector");
+    Value::Object(out)
+}
+
+fn actor(s: &Shared) -> Actor {
+    Actor {
+        key_name: s.config.key_name.clone(),
+    }
+}
+
+/// workspaceMember cannot be created by an API key (I1/G2,
+/// `packages/twenty-server/src/modules/workspace-member/query-hooks/workspace-member-create-one.pre-query.hook.ts`).
+fn check_creatable(object: &ObjectMeta) -> Result<(), ApiError> {
+    if object.name_singular == "workspaceMember" {
+        return Err(ApiError::engine(
+            403,
+            "PERMISSION_DENIED",
+            "Entity performing the request does not have permission",
+        ));
+    }
+    Ok(())
+}
+
+/// `?upsert=true`, exactly (parse-upsert-rest-request.util.ts).
+fn upsert_param(q: &HashMap<String, String>) -> bool {
+    q.get("upsert").map(String::as_str) == Some("true")
+}
+
+fn write_records(
+    s: &Shared,
+    object: &ObjectMeta,
+    records: &[Value],
+    upsert: bool,
+) -> Result<Vec<Record>, ApiError> {
+    let written = lock(&s.db).create_many(object, records, upsert, &actor(s))?;
+    s.counters
+        .created
+        .fetch_add(written.created as u64, Ordering::Relaxed);
+    s.counters
+        .updated
+        .fetch_add(written.updated as u64, Ordering::Relaxed);
+    Ok(written.records)
+}
+
+/// `POST /rest/batch/{plural}` (rest-api-create-many.handler.ts).
+async fn create_many(
+    State(s): State<AppState>,
+    Path(plural): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let object = object_for(&s, &plural)?;
+    let body = parse_body(&body)?;
+    let Value::Array(records) = body else {
+        return Err(ApiError::raw(400, "BadRequestException", "Body must be an array"));
+    };
+    check_creatable(&object)?;
+    // B4: the cap applies to plain creates and upserts alike
+    // (common-create-many-query-runner.service.ts).
+    if records.len() > s.config.max_batch {
+        return Err(ApiError::bad_input(
+            "TOO_MANY_RECORDS_TO_UPDATE",
+            format!(
+                "Maximum number of records to upsert is {}.",
+                s.config.max_batch
+            ),
+        ));
+    }
+    let written = write_records(&s, &object, &records, upsert_param(&q))?;
+    let key = format!("create{}", capitalize(&object.name_plural));
+    let list: Vec<Value> = written.iter().map(render).collect();
+    Ok((StatusCode::CREATED, Json(json!({"data": {key: list}}))).into_response())
+}
+
+/// `POST /rest/{plural}` (rest-api-create-one.handler.ts).
+async fn create_one(
+    State(s): State<AppState>,
+    Path(plural): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let object = object_for(&s, &plural)?;
+    let body = parse_body(&body)?;
+    check_creatable(&object)?;
+    let written = write_records(&s, &object, std::slice::from_ref(&body), upsert_param(&q))?;
+    let key = format!("create{}", capitalize(&object.name_singular));
+    let record = written.first().map(render).unwrap_or(Value::Null);
+    Ok((StatusCode::CREATED, Json(json!({"data": {key: record}}))).into_response())
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    if !is_valid_uuid(id) {
+        return Err(ApiError::bad_input(
+            "INVALID_QUERY_INPUT",
+            format!("Value \"{id}\" is not a valid UUID"),
+        ));
+    }
+    Uuid::parse_str(id).map_err(|_| {
+        ApiError::bad_input("INVALID_QUERY_INPUT", format!("Value \"{id}\" is not a valid UUID"))
+    })
+}
+
+/// `GET /rest/{plural}/{id}` (rest-api-find-one.handler.ts).
+async fn find_one(
+    State(s): State<AppState>,
+    Path((plural, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let object = object_for(&s, &plural)?;
+    let id = parse_id(&id)?;
+    let record = lock(&s.db)
+        .table(&object.name_singular)
+        .and_then(|t| t.rows.get(&id))
+        .filter(|r| !is_deleted(r))
+        .map(render)
+        .ok_or_else(super::store::not_found)?;
+    Ok(Json(json!({"data": {object.name_singular.clone(): record}})).into_response())
+}
+
+/// `PATCH /rest/{plural}/{id}` (rest-api-update-one.handler.ts).
+async fn update_one(
+    State(s): State<AppState>,
+    Path((plural, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let object = object_for(&s, &plural)?;
+    let id = parse_id(&id)?;
+    let body = parse_body(&body)?;
+    let record = lock(&s.db).update_one(&object, id, &body, &actor(&s))?;
+    s.counters.updated.fetch_add(1, Ordering::Relaxed);
+    let key = format!("update{}", capitalize(&object.name_singular));
+    Ok(Json(json!({"data": {key: render(&record)}})).into_response())
+}
+
+/// `DELETE /rest/{plural}/{id}`: destroy, or soft delete with `soft_delete=true`
+/// (rest-api-delete-one.handler.ts, parse-soft-delete-rest-request.util.ts).
+async fn delete_one(
+    State(s): State<AppState>,
+    Path((plural, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let object = object_for(&s, &plural)?;
+    let id = parse_id(&id)?;
+    let soft = q.get("soft_delete").map(String::as_str) == Some("true");
+    let record = lock(&s.db).delete_one(&object, id, soft)?;
+    let key = format!("delete{}", capitalize(&object.name_singular));
+    Ok(Json(json!({"data": {key: {"id": record.get("id").cloned().unwrap_or(Value::Null)}}}))
+        .into_response())
+}
+
+/// The default page size, QUERY_DEFAULT_LIMIT_RECORDS.
+const DEFAULT_LIMIT: usize = 60;
+
+/// `limit` (parse-limit-rest-request.util.ts): an integer ≥ 0, capped at QUERY_MAX_RECORDS.
+fn parse_limit(q: &HashMap<String, String>, max: usize) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(DEFAULT_LIMIT.min(max)),
+        Some(v) => v
+            .parse::<usize>()
+            .map(|n| n.min(max))
+            .map_err(|_| ApiError::raw(400, "BadRequestException", format!("limit '{v}' is invalid. Should be an integer"))),
+    }
+}
+
+/// `GET /rest/{plural}` (rest-api-find-many.handler.ts): ordered by position then id, soft-deleted
+/// rows hidden unless the filter names `deletedAt`.
+async fn find_many(
+    State(s): State<AppState>,
+    Path(plural): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let object = object_for(&s, &plural)?;
+    let limit = parse_limit(&q, s.config.max_batch)?;
+    let filter: Option<Filter> = q.get("filter").map(|f| filter::parse(f)).transpose()?;
+    if let Some(f) = &filter {
+        f.check(&object)?;
+    }
+    let show_deleted = filter.as_ref().is_some_and(Filter::mentions_deleted_at);
+    let keep = |r: &Record| {
+        (show_deleted || !is_deleted(r)) && filter.as_ref().is_none_or(|f| f.matches(r))
+    };
+    let cursor = |key: &str| -> Result<Option<Uuid>, ApiError> {
+        q.get(key)
+            .map(|c| {
+                Uuid::parse_str(c).map_err(|_| {
+                    ApiError::bad_input("INVALID_CURSOR", format!("Invalid cursor: {c}"))
+                })
+            })
+            .transpose()
+    };
+    let after = cursor("starting_after")?;
+    let before = cursor("ending_before")?;
+
+    let db = lock(&s.db);
+    let Some(table) = db.table(&object.name_singular) else {
+        return Err(super::store::not_found());
+    };
+    let key_of = |id: Uuid| {
+        table
+            .rows
+            .get(&id)
+            .map(|r| (OrderKey::of(r.get("position").and_then(Value::as_f64).unwrap_or(0.0)), id))
+    };
+    let total = table.rows.values().filter(|r| keep(r)).count();
+    let (page, has_next, has_previous) = if let Some(before) = before {
+        let upper = key_of(before).map_or(Bound::Unbounded, Bound::Excluded);
+        let mut rows: Vec<&Record> = table
+            .order
+            .range((Bound::Unbounded, upper))
+            .rev()
+            .filter_map(|(_, id)| table.rows.get(id))
+            .filter(|r| keep(r))
+            .take(limit + 1)
+            .collect();
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        rows.reverse();
+        (rows, true, more)
+    } else {
+        let lower = match after {
+            Some(after) => key_of(after).map_or(Bound::Unbounded, Bound::Excluded),
+            None => Bound::Unbounded,
+        };
+        let mut rows: Vec<&Record> = table
+            .order
+            .range((lower, Bound::Unbounded))
+            .filter_map(|(_, id)| table.rows.get(id))
+            .filter(|r| keep(r))
+            .take(limit + 1)
+            .collect();
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        (rows, more, after.is_some())
+    };
+    let cursor_of = |r: Option<&&Record>| r.and_then(|r| r.get("id").cloned()).unwrap_or(Value::Null);
+    let body = json!({
+        "data": {object.name_plural.clone(): page.iter().map(|r| render(r)).collect::<Vec<_>>()},
+        "totalCount": total,
+        "pageInfo": {
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_previous,
+            "startCursor": cursor_of(page.first()),
+            "endCursor": cursor_of(page.last()),
+        }
+    });
+    Ok(Json(body).into_response())
+}
+
+/// `GET /client-config` (no auth), per
+/// `packages/twenty-server/src/engine/core-modules/client-config/client-config.controller.ts`.
+async fn client_config(State(s): State<AppState>) -> Response {
+    Json(json!({
+        "appVersion": s.config.app_version,
+        "api": {"mutationMaximumAffectedRecords": 100},
+        "billing": {"isBillingEnabled": false, "billingUrl": "", "trialPeriods": []},
+        "isMultiWorkspaceEnabled": false,
+        "sentry": {"release": s.config.app_version, "environment": "twin", "dsn": null},
+        "captcha": {"provider": null, "siteKey": null},
+        "support": {"supportDriver": "NONE"},
+    }))
+    .into_response()
+}
+
+/// `GET /files-field/{id}`: the bytes of an uploaded file (files-field.controller.ts; the
+/// signed token is not checked).
+async fn download(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    let file = Uuid::parse_str(&id)
+        .ok()
+        .and_then(|id| lock(&s.files).get(&id).cloned());
+    let Some(file) = file else {
+        return ApiError::engine(404, "FILE_NOT_FOUND", "File not found").into_response();
+    };
+    let bytes = match &file.bytes {
+        Some(b) => b.clone(),
+        None => {
+            let Some(dir) = &s.config.files_dir else {
+                return ApiError::engine(404, "FILE_NOT_FOUND", "File not found").into_response();
+            };
+            match tokio::fs::read(dir.join(&file.path)).await {
+                Ok(b) => b,
+                Err(_) => {
+                    return ApiError::engine(404, "FILE_NOT_FOUND", "File not found")
+                        .into_response()
+                }
+            }
+        }
+    };
+    let mut headers = HeaderMap::new();
+    if let Some(mime) = file.mime.as_deref().and_then(|m| m.parse().ok()) {
+        headers.insert(header::CONTENT_TYPE, mime);
+    }
+    (headers, bytes).into_response()
+}
+
+/// `GET /__twin/dump`: every record (soft-deleted included) and file, for tests only.
+async fn dump(State(s): State<AppState>) -> Response {
+    if !s.config.admin {
+        return ApiError::raw(404, "NotFoundException", "Cannot GET /__twin/dump").into_response();
+    }
+    let db = lock(&s.db);
+    let mut objects = Map::new();
+    for object in &db.model.objects {
+        let rows: Vec<Value> = db
+            .table(&object.name_singular)
+            .map(|t| {
+                t.order
+                    .iter()
+                    .filter_map(|(_, id)| t.rows.get(id).map(render))
+                    .collect()
+            })
+            .unwrap_or_default();
+        objects.insert(object.name_plural.clone(), Value::Array(rows));
+    }
+    drop(db);
+    let files: Vec<Value> = lock(&s.files)
+        .values()
+        .map(|f| {
+            json!({"id": f.id, "name": f.name, "path": f.path, "size": f.size,
+                   "createdAt": f.created_at, "fieldMetadataId": f.field_metadata_id})
+        })
+        .collect();
+    Json(json!({"objects": objects, "files": files})).into_response()
+}
