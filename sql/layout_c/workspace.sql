@@ -126,6 +126,11 @@ CREATE TYPE "{{schema}}"."_vetVisit_updatedBySource_enum" AS ENUM ('EMAIL', 'CAL
 -- searchVector: GENERATED ALWAYS AS (to_tsvector('simple', ...)) STORED over the search fields,
 -- packages/twenty-server/src/engine/workspace-manager/workspace-sync-metadata/utils/get-ts-vector-column-expression.util.ts
 -- and is-searchable-subfield.util.ts (all TEXT sub-fields; PHONES number + calling code).
+-- Column defaults: 'uuid' -> public.uuid_generate_v4(), 'now' -> now() (field-metadata/utils/
+-- serialize-function-default-value.util.ts); quoted strings such as "'TODO'" become the literal
+-- (workspace-migration-builder/utils/serialize-default-value.util.ts; the quoted form is how the
+-- standard definitions write it, e.g. compute-task-standard-flat-field-metadata.util.ts).
+-- Composite columns are <field><SubField> (field-metadata/utils/compute-column-name.util.ts).
 
 CREATE TABLE "{{schema}}"."company" (
   "id" uuid NOT NULL DEFAULT public.uuid_generate_v4(),

@@ -15,6 +15,7 @@ script also runs from a clean clone.
 
 import json
 import os
+import subprocess
 import sys
 import uuid
 
@@ -539,7 +540,12 @@ def emit(objects, actor_values):
                   % (ident(name), ", ".join(q(v) for v in vals)))
     w("\n-- searchVector: GENERATED ALWAYS AS (to_tsvector('simple', ...)) STORED over the search fields,\n"
       "-- packages/twenty-server/src/engine/workspace-manager/workspace-sync-metadata/utils/get-ts-vector-column-expression.util.ts\n"
-      "-- and is-searchable-subfield.util.ts (all TEXT sub-fields; PHONES number + calling code).\n")
+      "-- and is-searchable-subfield.util.ts (all TEXT sub-fields; PHONES number + calling code).\n"
+      "-- Column defaults: 'uuid' -> public.uuid_generate_v4(), 'now' -> now() (field-metadata/utils/\n"
+      "-- serialize-function-default-value.util.ts); quoted strings such as \"'TODO'\" become the literal\n"
+      "-- (workspace-migration-builder/utils/serialize-default-value.util.ts; the quoted form is how the\n"
+      "-- standard definitions write it, e.g. compute-task-standard-flat-field-metadata.util.ts).\n"
+      "-- Composite columns are <field><SubField> (field-metadata/utils/compute-column-name.util.ts).\n")
     for o in objects:
         table = table_of(o)
         cols = []
@@ -750,8 +756,14 @@ def main():
     sql = emit(objects, actor_values)
     with open(os.path.join(ROOT, "sql", "layout_c", "workspace.sql"), "w", encoding="utf-8") as fh:
         fh.write(sql)
-    with open(os.path.join(ROOT, "src", "fixture", "declared.rs"), "w", encoding="utf-8") as fh:
+    rust_path = os.path.join(ROOT, "src", "fixture", "declared.rs")
+    with open(rust_path, "w", encoding="utf-8") as fh:
         fh.write(emit_rust(objects))
+    # Keep the committed file byte-identical to what `cargo fmt` makes of it.
+    try:
+        subprocess.run(["rustfmt", "--edition", "2021", rust_path], check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print("rustfmt failed (%s): run cargo fmt" % err, file=sys.stderr)
     n_fields = sum(len(o["fields"]) for o in objects)
     print("%d objects, %d fields" % (len(objects), n_fields))
 
