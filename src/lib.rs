@@ -13,6 +13,7 @@ pub mod plan;
 pub mod report;
 pub mod source;
 pub mod transform;
+pub mod verify;
 
 pub use error::Error;
 

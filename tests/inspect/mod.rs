@@ -1,5 +1,7 @@
 //! `inspect` against real databases: refusals first, then generated workspaces.
 
+mod generated;
+
 use std::process::Command;
 
 use twenty_migrate::local_pg::test_database;
@@ -57,5 +59,22 @@ async fn inspect_never_writes_to_the_source() {
         err.as_db_error()
             .is_some_and(|e| e.message().contains("read-only transaction")),
         "{err}"
+    );
+}
+
+#[test]
+fn the_compose_sample_script_uses_the_schema_name_twenty_derives_from_its_workspace_id() {
+    let script = include_str!("../../sql/docker/init-sample.sh");
+    let value = |name: &str| {
+        script
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} set in the script"))
+            .to_owned()
+    };
+    let id: uuid::Uuid = value("WS_ID").parse().unwrap();
+    assert_eq!(
+        value("SCHEMA"),
+        twenty_migrate::model::workspace_schema_name(id)
     );
 }
