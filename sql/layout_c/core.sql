@@ -100,8 +100,9 @@ CREATE UNIQUE INDEX "IDX_APPLICATION_UNIVERSAL_IDENTIFIER_WORKSPACE_ID_UNIQUE"
 ALTER TABLE core."workspace" ADD CONSTRAINT "FK_workspace_workspaceCustomApplicationId"
   FOREIGN KEY ("workspaceCustomApplicationId") REFERENCES core."application" ("id") ON DELETE RESTRICT;
 
--- core.user: packages/twenty-server/src/engine/core-modules/user/user.entity.ts (column list as
--- in ../shared/twenty-reference/source-schema.md §6; the entity itself was not opened).
+-- core.user: packages/twenty-server/src/engine/core-modules/user/user.entity.ts. Its
+-- @BeforeInsert/@BeforeUpdate formatEmail lower-cases "email", so rows here are lower-case even
+-- where workspaceMember.userEmail is not.
 CREATE TABLE core."user" (
   "id" uuid NOT NULL DEFAULT public.uuid_generate_v4() PRIMARY KEY,
   "firstName" varchar NOT NULL DEFAULT '',

@@ -40,9 +40,11 @@ WHERE (SELECT count(*) FROM apps) = 2;
 INSERT INTO core."dataSource" ("id", "label", "url", "schema", "type", "isRemote", "workspaceId")
 VALUES (md5('{{workspace_id}}/dataSource')::uuid, NULL, NULL, '{{schema}}', 'postgres', false, '{{workspace_id}}');
 
--- Flags of a workspace that went through the 1.11 - 1.18 migrations (layout C). Names from the
--- upgrade commands: 1-17 attachment/note-target/task-target morph migrations, 1-11 timeline
--- activity, 1-18 files field; IS_CORE_VIEW_SYNCING_ENABLED from 1-5 (views in core).
+-- Flags of a workspace that went through the 1.11 - 1.18 migrations (layout C): the keys of
+-- packages/twenty-server/src/engine/workspace-manager/workspace-migration/constant/default-feature-flags.ts
+-- (IS_ATTACHMENT_MIGRATED, IS_NOTE_TARGET_MIGRATED, IS_TASK_TARGET_MIGRATED, IS_FILES_FIELD_MIGRATED),
+-- IS_TIMELINE_ACTIVITY_MIGRATED (upgrade 1-11) and IS_CORE_VIEW_SYNCING_ENABLED (1-5, views in core).
+-- IS_CORE_PICTURE_MIGRATED is left out: member avatars keep their legacy profile-picture/ paths.
 INSERT INTO core."featureFlag" ("id", "key", "workspaceId", "value") VALUES
   (md5('{{workspace_id}}/flag/1')::uuid, 'IS_TIMELINE_ACTIVITY_MIGRATED', '{{workspace_id}}', true),
   (md5('{{workspace_id}}/flag/2')::uuid, 'IS_ATTACHMENT_MIGRATED', '{{workspace_id}}', true),
@@ -126,6 +128,11 @@ CREATE TYPE "{{schema}}"."_vetVisit_updatedBySource_enum" AS ENUM ('EMAIL', 'CAL
 -- searchVector: GENERATED ALWAYS AS (to_tsvector('simple', ...)) STORED over the search fields,
 -- packages/twenty-server/src/engine/workspace-manager/workspace-sync-metadata/utils/get-ts-vector-column-expression.util.ts
 -- and is-searchable-subfield.util.ts (all TEXT sub-fields; PHONES number + calling code).
+-- Column defaults: 'uuid' -> public.uuid_generate_v4(), 'now' -> now() (field-metadata/utils/
+-- serialize-function-default-value.util.ts); quoted strings such as "'TODO'" become the literal
+-- (workspace-migration-builder/utils/serialize-default-value.util.ts; the quoted form is how the
+-- standard definitions write it, e.g. compute-task-standard-flat-field-metadata.util.ts).
+-- Composite columns are <field><SubField> (field-metadata/utils/compute-column-name.util.ts).
 
 CREATE TABLE "{{schema}}"."company" (
   "id" uuid NOT NULL DEFAULT public.uuid_generate_v4(),

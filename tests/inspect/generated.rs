@@ -21,7 +21,9 @@ async fn loaded(
 ) {
     let db = test_database().await.expect("test database");
     let client = db.connect().await.expect("connect");
-    fixture::load_instance(&client).await.expect("load instance");
+    fixture::load_instance(&client)
+        .await
+        .expect("load instance");
     for spec in specs {
         fixture::load_workspace(&client, spec)
             .await
@@ -174,7 +176,11 @@ async fn inspect_json_reports_exactly_the_counts_members_and_files_the_generator
             .unwrap_or_else(|| panic!("field {object}.{field} listed"));
         assert_eq!(f["is_custom"], true, "{object}.{field} is custom");
         let listed = f["type"].as_str().unwrap();
-        let declared = if *ty == "RICH_TEXT_V2" { "RICH_TEXT" } else { ty };
+        let declared = if *ty == "RICH_TEXT_V2" {
+            "RICH_TEXT"
+        } else {
+            ty
+        };
         assert_eq!(listed, declared, "{object}.{field}");
         if *ty != "RELATION" {
             assert!(

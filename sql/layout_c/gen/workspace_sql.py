@@ -15,6 +15,7 @@ script also runs from a clean clone.
 
 import json
 import os
+import subprocess
 import sys
 import uuid
 
@@ -539,7 +540,12 @@ def emit(objects, actor_values):
                   % (ident(name), ", ".join(q(v) for v in vals)))
     w("\n-- searchVector: GENERATED ALWAYS AS (to_tsvector('simple', ...)) STORED over the search fields,\n"
       "-- packages/twenty-server/src/engine/workspace-manager/workspace-sync-metadata/utils/get-ts-vector-column-expression.util.ts\n"
-      "-- and is-searchable-subfield.util.ts (all TEXT sub-fields; PHONES number + calling code).\n")
+      "-- and is-searchable-subfield.util.ts (all TEXT sub-fields; PHONES number + calling code).\n"
+      "-- Column defaults: 'uuid' -> public.uuid_generate_v4(), 'now' -> now() (field-metadata/utils/\n"
+      "-- serialize-function-default-value.util.ts); quoted strings such as \"'TODO'\" become the literal\n"
+      "-- (workspace-migration-builder/utils/serialize-default-value.util.ts; the quoted form is how the\n"
+      "-- standard definitions write it, e.g. compute-task-standard-flat-field-metadata.util.ts).\n"
+      "-- Composite columns are <field><SubField> (field-metadata/utils/compute-column-name.util.ts).\n")
     for o in objects:
         table = table_of(o)
         cols = []
@@ -702,9 +708,11 @@ WHERE (SELECT count(*) FROM apps) = 2;
 INSERT INTO core."dataSource" ("id", "label", "url", "schema", "type", "isRemote", "workspaceId")
 VALUES (md5('{{workspace_id}}/dataSource')::uuid, NULL, NULL, '{{schema}}', 'postgres', false, '{{workspace_id}}');
 
--- Flags of a workspace that went through the 1.11 - 1.18 migrations (layout C). Names from the
--- upgrade commands: 1-17 attachment/note-target/task-target morph migrations, 1-11 timeline
--- activity, 1-18 files field; IS_CORE_VIEW_SYNCING_ENABLED from 1-5 (views in core).
+-- Flags of a workspace that went through the 1.11 - 1.18 migrations (layout C): the keys of
+-- packages/twenty-server/src/engine/workspace-manager/workspace-migration/constant/default-feature-flags.ts
+-- (IS_ATTACHMENT_MIGRATED, IS_NOTE_TARGET_MIGRATED, IS_TASK_TARGET_MIGRATED, IS_FILES_FIELD_MIGRATED),
+-- IS_TIMELINE_ACTIVITY_MIGRATED (upgrade 1-11) and IS_CORE_VIEW_SYNCING_ENABLED (1-5, views in core).
+-- IS_CORE_PICTURE_MIGRATED is left out: member avatars keep their legacy profile-picture/ paths.
 INSERT INTO core."featureFlag" ("id", "key", "workspaceId", "value") VALUES
   (md5('{{workspace_id}}/flag/1')::uuid, 'IS_TIMELINE_ACTIVITY_MIGRATED', '{{workspace_id}}', true),
   (md5('{{workspace_id}}/flag/2')::uuid, 'IS_ATTACHMENT_MIGRATED', '{{workspace_id}}', true),
@@ -750,8 +758,14 @@ def main():
     sql = emit(objects, actor_values)
     with open(os.path.join(ROOT, "sql", "layout_c", "workspace.sql"), "w", encoding="utf-8") as fh:
         fh.write(sql)
-    with open(os.path.join(ROOT, "src", "fixture", "declared.rs"), "w", encoding="utf-8") as fh:
+    rust_path = os.path.join(ROOT, "src", "fixture", "declared.rs")
+    with open(rust_path, "w", encoding="utf-8") as fh:
         fh.write(emit_rust(objects))
+    # Keep the committed file byte-identical to what `cargo fmt` makes of it.
+    try:
+        subprocess.run(["rustfmt", "--edition", "2021", rust_path], check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print("rustfmt failed (%s): run cargo fmt" % err, file=sys.stderr)
     n_fields = sum(len(o["fields"]) for o in objects)
     print("%d objects, %d fields" % (len(objects), n_fields))
 
