@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod local_pg;
 pub mod model;
 pub mod source;
+pub mod target;
 
 pub use error::Error;
 

@@ -45,7 +45,9 @@ async fn inspect_of_an_unreachable_server_exits_2_without_echoing_the_password()
 async fn inspect_never_writes_to_the_source() {
     // The session is read-only: a write through the same path must be refused by Postgres.
     let db = test_database().await.unwrap();
-    let source = twenty_migrate::source::Source::connect(&db.url).await.unwrap();
+    let source = twenty_migrate::source::Source::connect(&db.url)
+        .await
+        .unwrap();
     let err = source
         .client()
         .batch_execute("CREATE TABLE should_fail (x int)")
