@@ -3,7 +3,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -49,6 +49,8 @@ struct Inner {
     api_key: ApiKey,
     limiter: DefaultDirectRateLimiter,
     in_flight: Semaphore,
+    /// When the target last asked everyone to wait (429): no attempt starts before it.
+    pause_until: Mutex<Option<tokio::time::Instant>>,
     max_attempts: u32,
     backoff: Backoff,
     counters: Counters,
@@ -157,6 +159,7 @@ impl Target {
                 api_key: cfg.api_key,
                 limiter: RateLimiter::direct(Quota::per_minute(rpm).allow_burst(burst)),
                 in_flight: Semaphore::new(cfg.max_in_flight),
+                pause_until: Mutex::new(None),
                 max_attempts: cfg.max_attempts.max(1),
                 backoff: cfg.backoff,
                 counters: Counters::default(),
@@ -380,10 +383,9 @@ impl Target {
     pub async fn find_by_ids(&self, plural: &str, ids: &[Uuid]) -> Result<Vec<Value>, TargetError> {
         let mut records = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_LOOKUP) {
-            let list: Vec<String> = chunk.iter().map(|id| format!("\"{id}\"")).collect();
             let query = FindMany {
                 limit: Some(chunk.len() as u32),
-                filter: Some(format!("id[in]:[{}]", list.join(","))),
+                filter: Some(id_in_filter(chunk)),
                 ..FindMany::default()
             };
             records.extend(self.find_all(plural, &query).await?);
@@ -403,6 +405,31 @@ impl Target {
         self.call(&call, |_| Ok(())).await?;
         debug!(plural, %id, "record soft-deleted");
         Ok(())
+    }
+
+    /// Soft-deletes records by id, a few dozen per request:
+    /// `DELETE /rest/{plural}?filter=id[in]:[…]&soft_delete=true`. Returns how many the target
+    /// reports deleted (already soft-deleted records are not counted again). An empty `ids`
+    /// sends nothing.
+    ///
+    /// Source: `engine/api/rest/core/services/rest-api-core.service.ts` (`delete`: no id in the
+    /// path and `soft_delete=true` → `RestApiDeleteManyHandler`; without the parameter it would
+    /// destroy), `rest-api-delete-many.handler.ts` (answer `{data: {delete<Plural>: [{id}]}}`).
+    /// Chunks stay under `MUTATION_MAXIMUM_AFFECTED_RECORDS` (100 by default).
+    pub async fn soft_delete_many(&self, plural: &str, ids: &[Uuid]) -> Result<usize, TargetError> {
+        check_name(plural)?;
+        let mut deleted = 0;
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let mut call = Call::new(Method::DELETE, format!("/rest/{plural}"));
+            call.query.push(("filter", id_in_filter(chunk)));
+            call.query.push(("soft_delete", "true".into()));
+            let records = self
+                .call(&call, |b| data_list(&parse_json(b)?, "delete answer"))
+                .await?;
+            deleted += records.len();
+        }
+        debug!(plural, ids = ids.len(), deleted, "records soft-deleted");
+        Ok(deleted)
     }
 
     /// Uploads a file for a FILES field (Files v2: `uploadFilesFieldFile` on `/metadata`, a
@@ -507,6 +534,7 @@ impl Target {
             .acquire()
             .await
             .map_err(|_| TargetError::Protocol("the client was shut down".into()))?;
+        self.wait_out_pause().await;
         inner.limiter.until_ready().await;
         bump(&inner.counters.requests, 1);
         bump(&inner.counters.records_sent, call.records as u64);
@@ -575,6 +603,9 @@ impl Target {
         } else {
             Err(classify_answer(status, &headers, &body, call.graphql))
         };
+        if let Err(TargetError::RateLimited { retry_after }) = &result {
+            self.pause(retry_after.unwrap_or(inner.backoff.rate_limit_floor));
+        }
         let counter = match &result {
             Ok(_) => &inner.counters.ok,
             Err(TargetError::RateLimited { .. }) => &inner.counters.rate_limited,
@@ -584,6 +615,13 @@ impl Target {
         bump(counter, 1);
         result
     }
+}
+
+/// `id[in]:["…","…"]`, the REST filter form Twenty's own integration tests use
+/// (`companyId[in]:["…"]` in the find-many REST tests).
+fn id_in_filter(ids: &[Uuid]) -> String {
+    let list: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+    format!("id[in]:[{}]", list.join(","))
 }
 
 /// Removes the key from an answer, should a server echo it, before any of it reaches an
@@ -597,6 +635,38 @@ fn redact_key(body: Bytes, key: &str) -> Bytes {
             .replace(key, "[redacted]")
             .into_bytes(),
     )
+}
+
+impl Target {
+    /// Holds back every attempt of this client until `wait` from now: when the target says
+    /// "wait", the other requests in flight would only collect more 429s.
+    fn pause(&self, wait: Duration) {
+        let wait = wait.min(self.inner.backoff.max_server_wait);
+        let until = tokio::time::Instant::now() + wait;
+        let mut gate = self
+            .inner
+            .pause_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match *gate {
+            Some(current) if current >= until => {}
+            _ => *gate = Some(until),
+        }
+    }
+
+    async fn wait_out_pause(&self) {
+        loop {
+            let until = *self
+                .inner
+                .pause_until
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match until {
+                Some(t) if t > tokio::time::Instant::now() => tokio::time::sleep_until(t).await,
+                _ => return,
+            }
+        }
+    }
 }
 
 /// Object names go into URL paths: only metadata-style names (letters and digits) pass.

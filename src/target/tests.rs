@@ -967,3 +967,77 @@ fn a_batch_body_knows_its_records_and_size() {
     let raw = BatchBody::new(b"[]".to_vec(), 0);
     assert_eq!((raw.records(), raw.byte_len()), (0, 2));
 }
+
+#[tokio::test]
+async fn soft_delete_many_sends_filtered_deletes_in_chunks() {
+    let server = serve(|_, seen| {
+        let filter = seen.param("filter").unwrap();
+        let n = filter.matches(',').count() + 1;
+        let records: Vec<Value> = (0..n).map(|_| json!({"id": "x"})).collect();
+        answer(200, json!({"data": {"deleteCompanies": records}}))
+    })
+    .await;
+    let t = target(&server.url);
+    assert_eq!(t.soft_delete_many("companies", &[]).await.unwrap(), 0);
+    assert_eq!(server.hits(), 0, "no ids, no request");
+    let ids: Vec<Uuid> = (0..70).map(|_| Uuid::new_v4()).collect();
+    assert_eq!(t.soft_delete_many("companies", &ids).await.unwrap(), 70);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    for s in &seen {
+        assert_eq!(
+            (s.method.as_str(), s.path.as_str()),
+            ("DELETE", "/rest/companies")
+        );
+        assert_eq!(s.param("soft_delete").as_deref(), Some("true"));
+        assert!(s.param("filter").unwrap().starts_with("id[in]:[\""));
+    }
+}
+
+#[tokio::test]
+async fn a_429_holds_back_the_other_requests_in_flight() {
+    // The first request is refused with Retry-After; the others, sent alongside, must wait for
+    // that pause instead of collecting their own 429s.
+    let server = serve(|n, seen| {
+        if n == 0 {
+            let mut r = answer(429, json!({"statusCode": 429, "error": "RATE_LIMITED"}));
+            r.headers_mut().insert("retry-after", "1".parse().unwrap());
+            r
+        } else {
+            created(seen)
+        }
+    })
+    .await;
+    let mut cfg = config(&server.url);
+    cfg.max_in_flight = 1;
+    cfg.backoff.max_server_wait = Duration::from_millis(300);
+    let t = Target::new(cfg).unwrap();
+    let first = {
+        let t = t.clone();
+        tokio::spawn(async move { t.upsert_batch("companies", two_companies()).await })
+    };
+    // Let the first request take the only slot before the others queue.
+    while server.hits() == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut rest = Vec::new();
+    for _ in 0..3 {
+        let t = t.clone();
+        rest.push(tokio::spawn(async move {
+            t.upsert_batch("companies", two_companies()).await
+        }));
+    }
+    first.await.unwrap().unwrap();
+    for r in rest {
+        r.await.unwrap().unwrap();
+    }
+    let seen = server.seen();
+    assert_eq!(seen.len(), 5, "one 429, then four successes");
+    assert_eq!(t.stats().rate_limited, 1);
+    for later in &seen[1..] {
+        assert!(
+            later.at.duration_since(seen[0].at) >= Duration::from_millis(250),
+            "a request went out during the pause"
+        );
+    }
+}
