@@ -19,7 +19,8 @@ use super::error::{classify_graphql_errors, classify_status, truncate, TargetErr
 use super::metadata;
 use super::retry::{with_retries, Backoff};
 use super::types::{
-    BatchBody, ClientConfig, FindMany, Page, RequestStats, TargetMember, TargetModel, UploadedFile,
+    BatchBody, ClientConfig, FindMany, Page, RequestStats, TargetField, TargetMember, TargetModel,
+    TargetObject, UploadedFile,
 };
 
 /// Ids per `id[in]:[…]` filter: short URLs, and within every version's page size (60).
@@ -248,6 +249,52 @@ impl Target {
         }
         debug!(objects = objects.len(), "target model read");
         Ok(TargetModel { objects })
+    }
+
+    /// Creates a custom object: `createOneObject(input: {object})` on `/metadata`, where
+    /// `object` holds `nameSingular`, `namePlural`, `labelSingular`, `labelPlural` and the
+    /// optional `description`, `icon`, …. The answer carries no fields; read [`Self::model`]
+    /// again for the system fields Twenty adds.
+    ///
+    /// Not idempotent: after a [`TargetError::Transient`] the object may exist, so re-read the
+    /// model before trying again.
+    pub async fn create_object(&self, object: Value) -> Result<TargetObject, TargetError> {
+        let data = self
+            .graphql(
+                &metadata::create_object_mutation(),
+                json!({ "input": { "object": object } }),
+            )
+            .await?;
+        let node = data
+            .get("createOneObject")
+            .cloned()
+            .ok_or_else(|| TargetError::Protocol("createOneObject answered nothing".into()))?;
+        let created: TargetObject = serde_json::from_value(node)
+            .map_err(|e| TargetError::Protocol(format!("cannot read the created object: {e}")))?;
+        info!(object = %created.name_singular, "object created on the target");
+        Ok(created)
+    }
+
+    /// Creates a field: `createOneField(input: {field})` on `/metadata`, where `field` holds
+    /// `objectMetadataId`, `type`, `name`, `label` and, by type, `options`, `settings`,
+    /// `defaultValue`, `isNullable` or `relationCreationPayload` (contract H3).
+    ///
+    /// Not idempotent, like [`Self::create_object`].
+    pub async fn create_field(&self, field: Value) -> Result<TargetField, TargetError> {
+        let data = self
+            .graphql(
+                &metadata::create_field_mutation(),
+                json!({ "input": { "field": field } }),
+            )
+            .await?;
+        let node = data
+            .get("createOneField")
+            .cloned()
+            .ok_or_else(|| TargetError::Protocol("createOneField answered nothing".into()))?;
+        let created: TargetField = serde_json::from_value(node)
+            .map_err(|e| TargetError::Protocol(format!("cannot read the created field: {e}")))?;
+        info!(field = %created.name, "field created on the target");
+        Ok(created)
     }
 
     /// Every workspace member of the target (`GET /rest/workspaceMembers`, all pages).

@@ -24,6 +24,25 @@ const OBJECT_FIELDS: &str =
 const FIELD_FIELDS: &str = "id name label type isNullable isUnique isCustom isActive isSystem \
      defaultValue options settings relation { type targetObjectMetadata { nameSingular } }";
 
+/// `createOneObject`; the variable `input` is `{object: {nameSingular, namePlural, …}}`.
+///
+/// Source: twenty-front `CREATE_ONE_OBJECT_METADATA_ITEM` (type `CreateOneObjectInput`).
+pub(crate) fn create_object_mutation() -> String {
+    format!(
+        "mutation CreateOneObjectMetadataItem($input: CreateOneObjectInput!) {{ createOneObject(input: $input) {{ {OBJECT_FIELDS} }} }}"
+    )
+}
+
+/// `createOneField`; the variable `input` is `{field: {objectMetadataId, type, name, …}}`.
+///
+/// Source: twenty-front `CREATE_ONE_FIELD_METADATA_ITEM` and the server's integration-test
+/// factory `createOneFieldMetadataQueryFactory` (type `CreateOneFieldMetadataInput`).
+pub(crate) fn create_field_mutation() -> String {
+    format!(
+        "mutation CreateOneFieldMetadataItem($input: CreateOneFieldMetadataInput!) {{ createOneField(input: $input) {{ {FIELD_FIELDS} }} }}"
+    )
+}
+
 /// The `objects` query, one page of 1000 after `after`.
 pub(crate) fn objects_query(shape: FieldsShape, after: Option<&str>) -> String {
     let paging = match after {

@@ -1041,3 +1041,47 @@ async fn a_429_holds_back_the_other_requests_in_flight() {
         );
     }
 }
+
+#[tokio::test]
+async fn create_object_and_create_field_send_twentys_mutations() {
+    let server = serve(|_, seen| {
+        let body: Value = serde_json::from_slice(&seen.body).unwrap();
+        let query = body["query"].as_str().unwrap();
+        if query.contains("createOneObject(input: $input)") {
+            assert!(query.contains("$input: CreateOneObjectInput!"));
+            let o = &body["variables"]["input"]["object"];
+            answer(200, json!({"data": {"createOneObject": {
+                "id": "20202020-0000-4000-8000-0000000000bb", "nameSingular": o["nameSingular"],
+                "namePlural": o["namePlural"], "isCustom": true, "isActive": true, "isSystem": false}}}))
+        } else {
+            assert!(query.contains("$input: CreateOneFieldMetadataInput!"));
+            let f = &body["variables"]["input"]["field"];
+            answer(200, json!({"data": {"createOneField": {
+                "id": "20202020-0000-4000-8000-0000000000cc", "name": f["name"], "type": f["type"],
+                "isCustom": true, "isActive": true, "isSystem": false, "isNullable": true}}}))
+        }
+    })
+    .await;
+    let t = target(&server.url);
+    let object = t
+        .create_object(json!({"nameSingular": "pet", "namePlural": "pets",
+                              "labelSingular": "Pet", "labelPlural": "Pets"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (object.name_singular.as_str(), object.is_custom),
+        ("pet", true)
+    );
+    let field = t
+        .create_field(
+            json!({"objectMetadataId": object.id, "type": "TEXT", "name": "nickname",
+                             "label": "Nickname"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (field.name.as_str(), field.field_type.as_str()),
+        ("nickname", "TEXT")
+    );
+    assert_eq!(server.hits(), 2);
+}
