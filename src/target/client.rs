@@ -343,6 +343,10 @@ impl Target {
         body: BatchBody,
     ) -> Result<Vec<Value>, TargetError> {
         check_name(plural)?;
+        if body.records() == 0 {
+            // Older servers refuse an empty batch ("Input must not be empty"); nothing to send.
+            return Ok(Vec::new());
+        }
         let mut call = Call::new(Method::POST, format!("/rest/batch/{plural}"));
         call.query.push(("upsert", "true".into()));
         call.records = body.records();
@@ -565,6 +569,14 @@ impl Target {
             },
         )
         .await
+        // Name the endpoint in the errors whose text would not say where they came from.
+        .map_err(|err| match err {
+            TargetError::Transient { reason } => TargetError::Transient {
+                reason: format!("{endpoint}: {reason}"),
+            },
+            TargetError::Protocol(message) => TargetError::Protocol(format!("{endpoint}: {message}")),
+            other => other,
+        })
     }
 
     /// One attempt: an in-flight slot, then a rate-limit permit (taken on every attempt, so

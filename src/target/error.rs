@@ -110,6 +110,18 @@ impl TargetError {
         matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
     }
 
+    /// True when no later request can succeed either (bad key, missing permission, usage
+    /// limit, bad configuration): the run should stop with this error's sentence.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::Config(_)
+                | Self::Unauthorized { .. }
+                | Self::Forbidden { .. }
+                | Self::QuotaExhausted { .. }
+        )
+    }
+
     /// True when the target said the record or object does not exist (404).
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::Rejected { status: 404, .. })

@@ -1085,3 +1085,29 @@ async fn create_object_and_create_field_send_twentys_mutations() {
     );
     assert_eq!(server.hits(), 2);
 }
+
+#[tokio::test]
+async fn an_empty_batch_sends_nothing() {
+    let server = serve(|_, seen| created(seen)).await;
+    let t = target(&server.url);
+    let records = t
+        .upsert_batch("companies", BatchBody::from_values(&[]))
+        .await
+        .unwrap();
+    assert!(records.is_empty());
+    assert_eq!(server.hits(), 0);
+}
+
+#[tokio::test]
+async fn a_transient_error_names_the_endpoint() {
+    let server = serve(|_, _| answer(503, json!({"messages": ["down"]}))).await;
+    let err = target(&server.url)
+        .upsert_batch("companies", two_companies())
+        .await
+        .unwrap_err();
+    assert!(err.is_temporary() && !err.is_fatal());
+    assert_eq!(
+        err.to_string(),
+        "the target is unavailable: POST /rest/batch/companies: HTTP 503: down"
+    );
+}
