@@ -12,6 +12,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod source;
+pub mod target;
 pub mod transform;
 pub mod twin;
 pub mod verify;

@@ -1,0 +1,79 @@
+//! The client's configuration and the API key, which never prints.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::retry::Backoff;
+
+/// A Twenty API key. It prints as `[redacted]` in every format, so it cannot leak through a
+/// log line, an error or a report; only the HTTP layer reads it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// The key itself, for the `Authorization` header only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(key: String) -> Self {
+        Self(key)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How to reach the target and how hard to push it.
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    /// The server's root, e.g. `https://api.twenty.com` (no `/rest`).
+    pub base_url: String,
+    /// The workspace API key (an Admin-role key for a migration).
+    pub api_key: ApiKey,
+    /// Requests per minute for the whole process, retries included.
+    pub requests_per_minute: u32,
+    /// Requests in flight at once.
+    pub max_in_flight: usize,
+    /// Timeout of one attempt, connect to last byte.
+    pub timeout: Duration,
+    /// Attempts per request, the first included; then the last error is returned.
+    pub max_attempts: u32,
+    /// Accept a self-signed or otherwise invalid TLS certificate (opt-in; logs a warning).
+    pub accept_invalid_certs: bool,
+    /// How retries wait.
+    pub backoff: Backoff,
+}
+
+impl TargetConfig {
+    /// A configuration with the defaults: 100 requests/minute (Twenty's documented limit), 4
+    /// in flight, 60 s timeout, 6 attempts, certificates verified.
+    pub fn new(base_url: impl Into<String>, api_key: ApiKey) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key,
+            requests_per_minute: 100,
+            max_in_flight: 4,
+            timeout: Duration::from_secs(60),
+            max_attempts: 6,
+            accept_invalid_certs: false,
+            backoff: Backoff::default(),
+        }
+    }
+}

@@ -1,0 +1,522 @@
+//! The errors of the target API client, and how an HTTP answer from Twenty is classified
+//! into one of them. The classification drives both the retry policy ([`super::retry`]) and
+//! the pipeline (split, bisect, stop).
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// Twenty's message when a batch holds more records than `QUERY_MAX_RECORDS`.
+///
+/// Source: `packages/twenty-server/src/engine/api/common/common-query-runners/
+/// common-create-many-query-runner/common-create-many-query-runner.service.ts` (twentyhq/twenty).
+const BATCH_CAP_PREFIX: &str = "Maximum number of records to upsert is ";
+
+/// Codes Twenty puts on the batch-cap error; the older one is `UPSERT_MAX_RECORDS_EXCEEDED`.
+const BATCH_CAP_CODES: [&str; 2] = ["TOO_MANY_RECORDS_TO_UPDATE", "UPSERT_MAX_RECORDS_EXCEEDED"];
+
+/// The legacy throttler's message (`Limit reached (100 tokens per 60000 ms)`), sent as a 400 by
+/// older servers (`throttler-to-rest-api-exception-handler.util.ts`, historical).
+const LEGACY_LIMIT_PREFIX: &str = "Limit reached";
+
+/// A failed call to the target. Every variant's text is free of the API key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// The configuration cannot make a client (bad base URL, zero rate).
+    #[error("invalid target configuration: {0}")]
+    Config(String),
+    /// The target refused the API key (401, or 403 from the authentication layer). Fatal.
+    #[error("the target refused the API key (HTTP {status}): {message}")]
+    Unauthorized {
+        /// The HTTP status (401 or 403).
+        status: u16,
+        /// Twenty's message, e.g. `Token invalid.`.
+        message: String,
+    },
+    /// The key is valid but its role may not do this (403 `PERMISSION_DENIED`).
+    #[error("the API key lacks the permission for this call (HTTP {status}): {message}")]
+    Forbidden {
+        /// The HTTP status (usually 403).
+        status: u16,
+        /// Twenty's message.
+        message: String,
+        /// Twenty's error code, when it sent one.
+        code: Option<String>,
+    },
+    /// The batch holds more records than the target accepts in one call; `cap` is the number
+    /// the target stated, when its message carried one.
+    #[error("the target refused the batch as too large: {message}")]
+    BatchTooLarge {
+        /// The largest batch the target accepts, parsed from its message.
+        cap: Option<usize>,
+        /// Twenty's message.
+        message: String,
+    },
+    /// The request body was too large in bytes (413): split the batch.
+    #[error("the target refused the request body as too large (HTTP 413)")]
+    PayloadTooLarge,
+    /// The target refused the request (a 4xx other than the ones above, a 501, or a GraphQL
+    /// error). On a batch, one or more records are bad: bisect to find them.
+    #[error("the target rejected the request (HTTP {status}): {}", messages.join("; "))]
+    Rejected {
+        /// The HTTP status (200 for a GraphQL error carried in a 200 answer).
+        status: u16,
+        /// Twenty's messages.
+        messages: Vec<String>,
+        /// Twenty's error code, when it sent one.
+        code: Option<String>,
+    },
+    /// The workspace ran out of an allowance or a stock limit (402, or 409 `QUOTA_EXHAUSTED`).
+    /// Retrying does not help.
+    #[error("the target workspace reached a usage limit (HTTP {status}): {message}")]
+    QuotaExhausted {
+        /// The HTTP status.
+        status: u16,
+        /// Twenty's message.
+        message: String,
+    },
+    /// The target answered 429 (or the older 400 `Limit reached`) on every attempt.
+    #[error("the target kept refusing requests for exceeding its rate limit{}", retry_after_text(*retry_after))]
+    RateLimited {
+        /// How long the target asked to wait, from `Retry-After` or `retryAfterSeconds`.
+        retry_after: Option<Duration>,
+    },
+    /// A temporary failure (5xx but 501, 408, timeout, connection refused or reset) on every
+    /// attempt.
+    #[error("the target is unavailable: {reason}")]
+    Transient {
+        /// What went wrong on the last attempt.
+        reason: String,
+    },
+    /// The target answered something this client cannot read.
+    #[error("unexpected answer from the target: {0}")]
+    Protocol(String),
+}
+
+fn retry_after_text(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(" (it asked to wait {}s)", d.as_secs()),
+        None => String::new(),
+    }
+}
+
+impl TargetError {
+    /// True when the target could not be reached or kept failing temporarily: the pipeline may
+    /// stop and resume later, nothing is wrong with the records.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
+    }
+
+    /// True when no later request can succeed either (bad key, missing permission, usage
+    /// limit, bad configuration): the run should stop with this error's sentence.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::Config(_)
+                | Self::Unauthorized { .. }
+                | Self::Forbidden { .. }
+                | Self::QuotaExhausted { .. }
+        )
+    }
+
+    /// True when the target said the record or object does not exist (404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Rejected { status: 404, .. })
+    }
+}
+
+/// Twenty's REST error envelope: `{statusCode, error, messages, code?}` (newest), with
+/// Nest's `message` (string or list) as a fallback.
+///
+/// Source: `packages/twenty-server/src/engine/core-modules/exception-handler/utils/
+/// send-http-exception-response.util.ts`, `.../http-exception-handler.service.ts`.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorBody {
+    pub messages: Vec<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl ErrorBody {
+    /// Reads an error body leniently; a body that is not JSON becomes one message (cut short).
+    pub fn parse(body: &[u8]) -> Self {
+        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            let messages = if text.is_empty() {
+                Vec::new()
+            } else {
+                vec![truncate(text, 300)]
+            };
+            return Self {
+                messages,
+                ..Self::default()
+            };
+        };
+        let mut messages = Vec::new();
+        for key in ["messages", "message"] {
+            match value.get(key) {
+                Some(Value::Array(items)) => {
+                    messages.extend(items.iter().map(value_text));
+                }
+                Some(Value::String(s)) => messages.push(s.clone()),
+                _ => {}
+            }
+            if !messages.is_empty() {
+                break;
+            }
+        }
+        let text_field = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            messages,
+            code: text_field("code"),
+            error: text_field("error"),
+            retry_after_seconds: value.get("retryAfterSeconds").and_then(Value::as_u64),
+        }
+    }
+
+    fn first_message(&self) -> String {
+        self.messages
+            .first()
+            .cloned()
+            .or_else(|| self.error.clone())
+            .unwrap_or_else(|| "no message".to_owned())
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Cuts `text` to at most `max` characters, on a character boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// Parses the cap out of `Maximum number of records to upsert is 60.`.
+pub(crate) fn parse_batch_cap(message: &str) -> Option<usize> {
+    let rest = &message[message.find(BATCH_CAP_PREFIX)? + BATCH_CAP_PREFIX.len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Reads `Retry-After` as delta-seconds (the form Twenty sends:
+/// `usage-limit/utils/build-rate-limit-response-headers.util.ts`). The HTTP-date form is not
+/// used by Twenty and is ignored.
+pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    text.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Classifies a non-success HTTP answer.
+pub(crate) fn classify_status(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> TargetError {
+    let parsed = ErrorBody::parse(body);
+    let code = status.as_u16();
+    match code {
+        401 => TargetError::Unauthorized {
+            status: code,
+            message: parsed.first_message(),
+        },
+        403 => {
+            // The auth middleware answers 403 with `error: FORBIDDEN_EXCEPTION` for a missing or
+            // revoked key (`engine/middlewares/middleware.service.ts`); a role without the
+            // object permission answers 403 with code `PERMISSION_DENIED`.
+            let is_permission = parsed.code.as_deref() == Some("PERMISSION_DENIED")
+                || parsed
+                    .messages
+                    .iter()
+                    .any(|m| m.contains("does not have permission"));
+            if is_permission {
+                TargetError::Forbidden {
+                    status: code,
+                    message: parsed.first_message(),
+                    code: parsed.code,
+                }
+            } else {
+                TargetError::Unauthorized {
+                    status: code,
+                    message: parsed.first_message(),
+                }
+            }
+        }
+        413 => TargetError::PayloadTooLarge,
+        429 => TargetError::RateLimited {
+            retry_after: retry_after_header(headers)
+                .or(parsed.retry_after_seconds.map(Duration::from_secs)),
+        },
+        402 => TargetError::QuotaExhausted {
+            status: code,
+            message: parsed.first_message(),
+        },
+        409 if parsed.error.as_deref() == Some("QUOTA_EXHAUSTED") => TargetError::QuotaExhausted {
+            status: code,
+            message: parsed.first_message(),
+        },
+        408 => TargetError::Transient {
+            reason: format!("HTTP 408: {}", parsed.first_message()),
+        },
+        501 => rejected(code, parsed),
+        500..=599 => TargetError::Transient {
+            reason: format!("HTTP {code}: {}", parsed.first_message()),
+        },
+        400 if parsed
+            .messages
+            .iter()
+            .any(|m| m.starts_with(LEGACY_LIMIT_PREFIX)) =>
+        {
+            TargetError::RateLimited {
+                retry_after: retry_after_header(headers),
+            }
+        }
+        400 if parsed.messages.iter().any(|m| m.contains(BATCH_CAP_PREFIX))
+            || parsed
+                .code
+                .as_deref()
+                .is_some_and(|c| BATCH_CAP_CODES.contains(&c)) =>
+        {
+            let message = parsed
+                .messages
+                .iter()
+                .find(|m| m.contains(BATCH_CAP_PREFIX))
+                .cloned()
+                .unwrap_or_else(|| parsed.first_message());
+            TargetError::BatchTooLarge {
+                cap: parse_batch_cap(&message),
+                message,
+            }
+        }
+        _ => rejected(code, parsed),
+    }
+}
+
+fn rejected(status: u16, parsed: ErrorBody) -> TargetError {
+    let messages = if parsed.messages.is_empty() {
+        vec![parsed.first_message()]
+    } else {
+        parsed.messages
+    };
+    TargetError::Rejected {
+        status,
+        messages,
+        code: parsed.code,
+    }
+}
+
+/// Classifies the `errors` list of a GraphQL answer (Twenty sends them with HTTP 200).
+///
+/// Codes: `packages/twenty-shared/src/constants/GraphQLErrorCode.ts`; older servers report the
+/// throttler as `BAD_USER_INPUT` with `Limit reached …`
+/// (`throttler-to-graphql-api-exception-handler.util.ts`).
+pub(crate) fn classify_graphql_errors(status: u16, errors: &[Value]) -> TargetError {
+    let messages: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            e.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message")
+                .to_owned()
+        })
+        .collect();
+    let first = errors.first();
+    let extensions = first.and_then(|e| e.get("extensions"));
+    let code = extensions
+        .and_then(|x| x.get("code"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let first_message = messages.first().cloned().unwrap_or_default();
+    match code.as_deref() {
+        Some("UNAUTHENTICATED") => TargetError::Unauthorized {
+            status,
+            message: first_message,
+        },
+        Some("FORBIDDEN") => TargetError::Forbidden {
+            status,
+            message: first_message,
+            code,
+        },
+        Some("RATE_LIMITED") => TargetError::RateLimited {
+            retry_after: extensions
+                .and_then(|x| x.get("retryAfterMs"))
+                .and_then(Value::as_u64)
+                .map(Duration::from_millis),
+        },
+        Some("QUOTA_EXHAUSTED") => TargetError::QuotaExhausted {
+            status,
+            message: first_message,
+        },
+        _ if first_message.starts_with(LEGACY_LIMIT_PREFIX) => {
+            TargetError::RateLimited { retry_after: None }
+        }
+        _ => TargetError::Rejected {
+            status,
+            messages,
+            code,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(status: u16, body: &str) -> TargetError {
+        classify_status(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn batch_cap_message_yields_the_cap() {
+        let e = classify(
+            400,
+            r#"{"statusCode":400,"error":"BadRequestException","messages":["Maximum number of records to upsert is 60."],"code":"TOO_MANY_RECORDS_TO_UPDATE"}"#,
+        );
+        assert!(
+            matches!(e, TargetError::BatchTooLarge { cap: Some(60), .. }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn batch_cap_code_without_a_number_still_means_too_large() {
+        let e = classify(
+            400,
+            r#"{"statusCode":400,"messages":["too many"],"code":"UPSERT_MAX_RECORDS_EXCEEDED"}"#,
+        );
+        assert!(
+            matches!(e, TargetError::BatchTooLarge { cap: None, .. }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn legacy_limit_reached_400_is_a_rate_limit() {
+        let e = classify(
+            400,
+            r#"{"statusCode":400,"error":"BadRequestException","messages":["Limit reached (100 tokens per 60000 ms)"]}"#,
+        );
+        assert!(
+            matches!(e, TargetError::RateLimited { retry_after: None }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn retry_after_comes_from_the_header_or_the_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        let e = classify_status(StatusCode::TOO_MANY_REQUESTS, &headers, b"{}");
+        assert!(
+            matches!(e, TargetError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(7))
+        );
+        let e = classify(
+            429,
+            r#"{"statusCode":429,"error":"RATE_LIMITED","messages":["Rate limit exceeded for apiKey: 100 requests per 60s."],"retryAfterSeconds":12}"#,
+        );
+        assert!(
+            matches!(e, TargetError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(12))
+        );
+    }
+
+    #[test]
+    fn missing_token_403_is_unauthorized_but_permission_denied_is_forbidden() {
+        let e = classify(
+            403,
+            r#"{"statusCode":403,"messages":["Missing authentication token"],"error":"FORBIDDEN_EXCEPTION"}"#,
+        );
+        assert!(
+            matches!(e, TargetError::Unauthorized { status: 403, .. }),
+            "{e:?}"
+        );
+        let e = classify(
+            403,
+            r#"{"statusCode":403,"messages":["Entity performing the request does not have permission"],"code":"PERMISSION_DENIED"}"#,
+        );
+        assert!(matches!(e, TargetError::Forbidden { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn status_table_sorts_5xx_501_and_other_4xx() {
+        assert!(matches!(classify(503, ""), TargetError::Transient { .. }));
+        assert!(matches!(classify(408, ""), TargetError::Transient { .. }));
+        assert!(matches!(
+            classify(501, ""),
+            TargetError::Rejected { status: 501, .. }
+        ));
+        assert!(matches!(
+            classify(413, "<html>"),
+            TargetError::PayloadTooLarge
+        ));
+        assert!(matches!(
+            classify(402, "{}"),
+            TargetError::QuotaExhausted { .. }
+        ));
+        let e = classify(
+            400,
+            r#"{"statusCode":400,"error":"BadRequestException","messages":["Object company doesn't have any \"foo\" field."],"code":"INVALID_ARGS_DATA"}"#,
+        );
+        match e {
+            TargetError::Rejected {
+                status,
+                messages,
+                code,
+            } => {
+                assert_eq!(status, 400);
+                assert_eq!(
+                    messages,
+                    vec![r#"Object company doesn't have any "foo" field."#]
+                );
+                assert_eq!(code.as_deref(), Some("INVALID_ARGS_DATA"));
+            }
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_non_json_error_body_becomes_a_short_message() {
+        let long = "x".repeat(1000);
+        match classify(400, &long) {
+            TargetError::Rejected { messages, .. } => assert!(messages[0].chars().count() <= 301),
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn graphql_codes_map_to_variants() {
+        let errs: Vec<Value> = serde_json::from_str(
+            r#"[{"message":"Rate limit exceeded","extensions":{"code":"RATE_LIMITED","retryAfterMs":1500}}]"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            classify_graphql_errors(200, &errs),
+            TargetError::RateLimited { retry_after: Some(d) } if d == Duration::from_millis(1500)
+        ));
+        let errs: Vec<Value> = serde_json::from_str(
+            r#"[{"message":"Field name is reserved","extensions":{"code":"BAD_USER_INPUT"}}]"#,
+        )
+        .unwrap();
+        match classify_graphql_errors(200, &errs) {
+            TargetError::Rejected {
+                status: 200,
+                messages,
+                code,
+            } => {
+                assert_eq!(messages, vec!["Field name is reserved"]);
+                assert_eq!(code.as_deref(), Some("BAD_USER_INPUT"));
+            }
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+    }
+}

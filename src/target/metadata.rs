@@ -1,0 +1,186 @@
+//! The `/metadata` GraphQL documents this client sends and how their answers are read.
+//!
+//! Source: the `objects` query of twenty-front's metadata generation script and the
+//! integration test `findManyObjectsMetadataItems` (twentyhq/twenty): newest servers serve
+//! `fieldsList`, older ones a `fields(paging)` connection.
+
+use serde_json::Value;
+
+use super::error::TargetError;
+use super::types::{TargetField, TargetObject};
+
+/// How an object's fields are asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldsShape {
+    /// `fieldsList { … }` (newest).
+    List,
+    /// `fields(paging: {first: 1000}) { edges { node { … } } }` (older).
+    Connection,
+}
+
+const OBJECT_FIELDS: &str =
+    "id nameSingular namePlural labelSingular labelPlural isCustom isActive isSystem";
+
+const FIELD_FIELDS: &str = "id name label type isNullable isUnique isCustom isActive isSystem \
+     defaultValue options settings relation { type targetObjectMetadata { nameSingular } }";
+
+/// `createOneObject`; the variable `input` is `{object: {nameSingular, namePlural, …}}`.
+///
+/// Source: twenty-front `CREATE_ONE_OBJECT_METADATA_ITEM` (type `CreateOneObjectInput`).
+pub(crate) fn create_object_mutation() -> String {
+    format!(
+        "mutation CreateOneObjectMetadataItem($input: CreateOneObjectInput!) {{ createOneObject(input: $input) {{ {OBJECT_FIELDS} }} }}"
+    )
+}
+
+/// `createOneField`; the variable `input` is `{field: {objectMetadataId, type, name, …}}`.
+///
+/// Source: twenty-front `CREATE_ONE_FIELD_METADATA_ITEM` and the server's integration-test
+/// factory `createOneFieldMetadataQueryFactory` (type `CreateOneFieldMetadataInput`).
+pub(crate) fn create_field_mutation() -> String {
+    format!(
+        "mutation CreateOneFieldMetadataItem($input: CreateOneFieldMetadataInput!) {{ createOneField(input: $input) {{ {FIELD_FIELDS} }} }}"
+    )
+}
+
+/// The `objects` query, one page of 1000 after `after`.
+pub(crate) fn objects_query(shape: FieldsShape, after: Option<&str>) -> String {
+    let paging = match after {
+        // A JSON string literal is a valid GraphQL string literal for cursor text.
+        Some(cursor) => format!("first: 1000, after: {}", Value::String(cursor.to_owned())),
+        None => "first: 1000".to_owned(),
+    };
+    let fields = match shape {
+        FieldsShape::List => format!("fieldsList {{ {FIELD_FIELDS} }}"),
+        FieldsShape::Connection => {
+            format!("fields(paging: {{ first: 1000 }}) {{ edges {{ node {{ {FIELD_FIELDS} }} }} }}")
+        }
+    };
+    format!(
+        "query TargetModel {{ objects(paging: {{ {paging} }}) {{ edges {{ node {{ {OBJECT_FIELDS} {fields} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+    )
+}
+
+/// One page of objects and the cursor of the next, if any.
+pub(crate) struct ObjectsPage {
+    pub objects: Vec<TargetObject>,
+    pub next_cursor: Option<String>,
+}
+
+/// Reads the `data` of an `objects` answer.
+pub(crate) fn parse_objects_page(data: &Value) -> Result<ObjectsPage, TargetError> {
+    let objects = data
+        .get("objects")
+        .ok_or_else(|| TargetError::Protocol("the metadata answer has no `objects`".into()))?;
+    let edges = objects
+        .get("edges")
+        .and_then(Value::as_array)
+        .ok_or_else(|| TargetError::Protocol("the metadata answer has no object edges".into()))?;
+    let mut out = Vec::with_capacity(edges.len());
+    for edge in edges {
+        let node = edge
+            .get("node")
+            .ok_or_else(|| TargetError::Protocol("an object edge has no node".into()))?;
+        let mut object: TargetObject = serde_json::from_value(node.clone())
+            .map_err(|e| TargetError::Protocol(format!("cannot read an object: {e}")))?;
+        let field_nodes: Vec<&Value> = if let Some(list) = node.get("fieldsList") {
+            list.as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default()
+        } else {
+            node.pointer("/fields/edges")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|e| e.get("node")).collect())
+                .unwrap_or_default()
+        };
+        for field in field_nodes {
+            let parsed: TargetField = serde_json::from_value(field.clone()).map_err(|e| {
+                TargetError::Protocol(format!(
+                    "cannot read a field of `{}`: {e}",
+                    object.name_singular
+                ))
+            })?;
+            object.fields.push(parsed);
+        }
+        out.push(object);
+    }
+    let page_info = objects.get("pageInfo");
+    let has_next = page_info
+        .and_then(|p| p.get("hasNextPage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let next_cursor = if has_next {
+        page_info
+            .and_then(|p| p.get("endCursor"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    } else {
+        None
+    };
+    Ok(ObjectsPage {
+        objects: out,
+        next_cursor,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field(name: &str, ty: &str) -> Value {
+        json!({"id": "20202020-0000-4000-8000-000000000001", "name": name, "label": name, "type": ty,
+               "isNullable": true, "isUnique": false, "isCustom": false, "isActive": true,
+               "isSystem": false, "defaultValue": null, "options": null, "settings": null,
+               "relation": null})
+    }
+
+    #[test]
+    fn objects_with_a_fields_list_are_read() {
+        let mut rel = field("company", "RELATION");
+        rel["relation"] =
+            json!({"type": "MANY_TO_ONE", "targetObjectMetadata": {"nameSingular": "company"}});
+        let data = json!({"objects": {"edges": [{"node": {
+            "id": "20202020-0000-4000-8000-0000000000aa", "nameSingular": "person", "namePlural": "people",
+            "labelSingular": "Person", "labelPlural": "People", "isCustom": false, "isActive": true, "isSystem": false,
+            "fieldsList": [field("emails", "EMAILS"), rel]}}],
+            "pageInfo": {"hasNextPage": false, "endCursor": "abc"}}});
+        let page = parse_objects_page(&data).unwrap();
+        assert!(page.next_cursor.is_none());
+        let person = &page.objects[0];
+        assert_eq!(person.name_plural, "people");
+        assert_eq!(person.fields.len(), 2);
+        let company = person.field("company").unwrap();
+        let relation = company.relation.as_ref().unwrap();
+        assert_eq!(relation.relation_type, "MANY_TO_ONE");
+        assert_eq!(
+            relation
+                .target_object_metadata
+                .as_ref()
+                .unwrap()
+                .name_singular,
+            "company"
+        );
+    }
+
+    #[test]
+    fn objects_with_a_fields_connection_are_read() {
+        let data = json!({"objects": {"edges": [{"node": {
+            "id": "20202020-0000-4000-8000-0000000000aa", "nameSingular": "company", "namePlural": "companies",
+            "isCustom": false, "isActive": true, "isSystem": false,
+            "fields": {"edges": [{"node": field("domainName", "LINKS")}]}}}],
+            "pageInfo": {"hasNextPage": true, "endCursor": "c1"}}});
+        let page = parse_objects_page(&data).unwrap();
+        assert_eq!(page.next_cursor.as_deref(), Some("c1"));
+        assert_eq!(page.objects[0].fields[0].field_type, "LINKS");
+    }
+
+    #[test]
+    fn the_query_asks_for_the_next_page_by_cursor() {
+        let q = objects_query(FieldsShape::List, Some("YXJyYXk6MA=="));
+        assert!(q.contains(r#"after: "YXJyYXk6MA==""#), "{q}");
+        assert!(q.contains("fieldsList"));
+        let q = objects_query(FieldsShape::Connection, None);
+        assert!(q.contains("fields(paging: { first: 1000 })"), "{q}");
+    }
+}
