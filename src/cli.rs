@@ -38,7 +38,7 @@ pub enum Command {
     /// Copy the workspace into the target.
     Migrate(MigrateArgs),
     /// Run the whole migration against a local twin of the target to surface every reject.
-    Rehearse(PlanArgs),
+    Rehearse(RehearseArgs),
     /// Compare source and target, object by object and field by field.
     Verify(PlanArgs),
     /// Serve a local, faithful emulation of Twenty's API (for tests, benchmarks, rehearsals).
@@ -123,6 +123,25 @@ pub struct MigrateArgs {
     /// Also write the final report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+}
+
+/// Options of `rehearse`.
+#[derive(Debug, Clone, Args)]
+pub struct RehearseArgs {
+    /// Source, run options and output format (`--target`/`--api-key`, when given, are only
+    /// read to copy the target's member emails into the twin).
+    #[command(flatten)]
+    pub migrate: MigrateArgs,
+
+    /// The target's members, one a line (`email[,first name,last name]`). Without it the twin
+    /// gets the real target's members when `--target` and `--api-key` are given, else the
+    /// source's own members.
+    #[arg(long)]
+    pub members: Option<PathBuf>,
+
+    /// The twin's batch cap (Twenty's QUERY_MAX_RECORDS).
+    #[arg(long, default_value_t = 200)]
+    pub max_batch: usize,
 }
 
 /// Options shared by `plan`, `migrate`, `rehearse` and `verify`.

@@ -13,6 +13,9 @@ pub enum Error {
     /// The source database could not be read.
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
+    /// A migration step failed.
+    #[error(transparent)]
+    Migrate(#[from] crate::pipeline::MigrateError),
     /// The twin could not start or serve.
     #[error(transparent)]
     Twin(#[from] crate::twin::TwinError),

@@ -4,11 +4,13 @@
 //! The binary is a thin shell over [`run`]; every command lives in a module named after it.
 
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod fixture;
 pub mod inspect;
 pub mod local_pg;
 pub mod model;
+pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod source;
@@ -44,15 +46,15 @@ impl Outcome {
 pub async fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Inspect(args) => run_inspect(args).await,
-        Command::Plan(_) => Err(Error::NotBuilt("plan")),
-        Command::Migrate(_) => Err(Error::NotBuilt("migrate")),
-        Command::Rehearse(_) => Err(Error::NotBuilt("rehearse")),
+        Command::Plan(args) => commands::plan(args).await,
+        Command::Migrate(args) => commands::migrate(args).await,
+        Command::Rehearse(args) => commands::rehearse(args).await,
         Command::Verify(_) => Err(Error::NotBuilt("verify")),
         Command::Twin(args) => twin::run(args)
             .await
             .map(|()| Outcome::Complete)
             .map_err(Error::from),
-        Command::Demo(_) => Err(Error::NotBuilt("demo")),
+        Command::Demo(args) => commands::demo(args).await,
     }
 }
 

@@ -1,0 +1,360 @@
+//! The commands that move data: `plan`, `migrate`, `rehearse` and `demo`. Each turns its raw
+//! arguments into validated options, runs the pipeline and prints what happened.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs};
+use crate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
+use crate::plan::UnmatchedMembers;
+use crate::report::RunReport;
+use crate::source::SourceError;
+use crate::target::{ApiKey, Target, TargetConfig};
+use crate::twin::{Member as TwinMember, TwinConfig};
+use crate::{Error, Outcome};
+
+/// The rate for Twenty Cloud: users observe 50 requests/minute there (twentyhq/twenty#14122).
+const CLOUD_REQUESTS_PER_MINUTE: u32 = 50;
+/// Twenty's documented and default limit (`API_RATE_LIMITING_LONG_LIMIT`, 100 per 60 s).
+const DEFAULT_REQUESTS_PER_MINUTE: u32 = 100;
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+/// Parses `--rate-limit`: `N/min`, `N/s` or `N` (per minute).
+fn parse_rate(s: &str) -> Result<u32, Error> {
+    let (n, unit) = match s.split_once('/') {
+        Some((n, unit)) => (n.trim(), unit.trim()),
+        None => (s.trim(), "min"),
+    };
+    let n: u32 = n
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| usage(format!("--rate-limit takes N/min, not {s:?}")))?;
+    match unit {
+        "min" | "m" | "minute" => Ok(n),
+        "s" | "sec" | "second" => Ok(n.saturating_mul(60)),
+        _ => Err(usage(format!("--rate-limit takes N/min or N/s, not {s:?}"))),
+    }
+}
+
+fn rate_for(target_url: &str, run: &RunArgs) -> Result<u32, Error> {
+    match &run.rate_limit {
+        Some(r) => parse_rate(r),
+        None if target_url.contains("twenty.com") => Ok(CLOUD_REQUESTS_PER_MINUTE),
+        None => Ok(DEFAULT_REQUESTS_PER_MINUTE),
+    }
+}
+
+fn migrate_options(
+    args: &PlanArgs,
+    rejects: PathBuf,
+    requests_per_minute: u32,
+) -> Result<MigrateOptions, Error> {
+    Ok(MigrateOptions {
+        source_url: args.source.source.clone().ok_or(SourceError::MissingUrl)?,
+        workspace: args.source.workspace.clone(),
+        batch_size: args.run.batch_size.parse::<BatchSize>().map_err(usage)?,
+        unmatched: args
+            .run
+            .unmatched_members
+            .parse::<UnmatchedMembers>()
+            .map_err(usage)?,
+        deleted: args.run.deleted.parse::<DeletedPolicy>().map_err(usage)?,
+        rejects_path: rejects,
+        page_size: 1000,
+        requests_per_minute,
+    })
+}
+
+fn target_for(args: &PlanArgs) -> Result<(Target, u32), Error> {
+    let url = args.target.target.clone().ok_or_else(|| {
+        usage(
+            "no target given: pass --target or set TWENTY_TARGET_URL (e.g. https://api.twenty.com)",
+        )
+    })?;
+    let key = args
+        .target
+        .api_key
+        .clone()
+        .ok_or_else(|| usage("no API key given: pass --api-key or set TWENTY_API_KEY"))?;
+    let rate = rate_for(&url, &args.run)?;
+    let mut config = TargetConfig::new(url, ApiKey::new(key));
+    config.requests_per_minute = rate;
+    config.accept_invalid_certs = args.run.insecure;
+    let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
+    Ok((target, rate))
+}
+
+/// `plan`: reads both sides and prints the plan. Exit 1 when the plan has blockers.
+pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
+    let (target, rate) = target_for(&args)?;
+    let opts = migrate_options(&args, PathBuf::from("rejects.jsonl"), rate)?;
+    let prepared = pipeline::prepare(&opts, &target).await?;
+    if args.json {
+        println!("{}", to_json(&prepared.plan)?);
+    } else {
+        print!("{}", prepared.plan.render_text());
+    }
+    prepared.source.end_snapshot().await?;
+    Ok(if prepared.plan.blockers.is_empty() {
+        Outcome::Complete
+    } else {
+        Outcome::Incomplete
+    })
+}
+
+/// `migrate`: the whole run against the real target.
+pub async fn migrate(args: MigrateArgs) -> Result<Outcome, Error> {
+    let (target, rate) = target_for(&args.plan)?;
+    let opts = migrate_options(&args.plan, args.rejects.clone(), rate)?;
+    let report = pipeline::migrate(&opts, &target).await?;
+    finish(&report, args.plan.json, args.report.as_deref())
+}
+
+/// `rehearse`: the same run against an in-process twin that has the target's members.
+pub async fn rehearse(args: RehearseArgs) -> Result<Outcome, Error> {
+    let plan_args = &args.migrate.plan;
+    let members = rehearsal_members(&args).await?;
+    let key = "rehearsal-key";
+    let twin = TwinConfig::new(key)
+        .members(members)
+        .max_batch(args.max_batch)
+        .start()
+        .await?;
+    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(key));
+    config.requests_per_minute = 1_000_000;
+    let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
+    let opts = migrate_options(plan_args, args.migrate.rejects.clone(), 1_000_000)?;
+    let report = pipeline::migrate(&opts, &target).await?;
+    let outcome = finish(&report, plan_args.json, args.migrate.report.as_deref());
+    twin.shutdown().await?;
+    outcome
+}
+
+async fn rehearsal_members(args: &RehearseArgs) -> Result<Vec<TwinMember>, Error> {
+    if let Some(path) = &args.members {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+        return Ok(text.lines().filter_map(TwinMember::parse).collect());
+    }
+    let plan_args = &args.migrate.plan;
+    if plan_args.target.target.is_some() && plan_args.target.api_key.is_some() {
+        let (target, _) = target_for(plan_args)?;
+        let members = target.members().await.map_err(|e| usage(e.to_string()))?;
+        return Ok(members
+            .into_iter()
+            .filter_map(|m| {
+                let email = m.user_email?;
+                let name = m.name.unwrap_or_default();
+                let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
+                Some(TwinMember {
+                    email,
+                    first_name: first.to_owned(),
+                    last_name: last.to_owned(),
+                })
+            })
+            .collect());
+    }
+    // No target named: rehearse as if every source member had been invited.
+    let url = plan_args
+        .source
+        .source
+        .clone()
+        .ok_or(SourceError::MissingUrl)?;
+    let source = crate::source::Source::connect(&url).await?;
+    let ws = source
+        .choose_workspace(plan_args.source.workspace.as_deref())
+        .await?;
+    let model = crate::source::metadata::read_model(source.client(), &ws).await?;
+    let members = crate::source::members::read_members(source.client(), &ws.schema, &model).await?;
+    eprintln!("rehearsing with the source's own members (pass --members to use the target's)");
+    Ok(members
+        .into_iter()
+        .filter(|m| !m.deleted)
+        .filter_map(|m| {
+            Some(TwinMember {
+                email: m.email?,
+                first_name: m.first_name.unwrap_or_default(),
+                last_name: m.last_name.unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// `demo`: a throwaway source with generated data, migrated into an in-process twin.
+pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
+    use crate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
+    eprintln!("starting a throwaway Postgres cluster…");
+    let cluster = tokio::task::spawn_blocking(crate::local_pg::Cluster::start)
+        .await
+        .map_err(|e| usage(e.to_string()))?
+        .map_err(|e| usage(format!("cannot start a local Postgres for the demo: {e}")))?;
+    let admin = connect(&cluster.url("postgres")).await?;
+    admin
+        .batch_execute("CREATE DATABASE twenty")
+        .await
+        .map_err(|e| usage(format!("cannot create the demo database: {e}")))?;
+    let url = cluster.url("twenty");
+    let client = connect(&url).await?;
+    let spec = WorkspaceSpec::sample(1);
+    let storage = tempfile_dir()?;
+    fixture::load_instance(&client)
+        .await
+        .map_err(|e| usage(e.to_string()))?;
+    fixture::load_workspace(&client, &spec)
+        .await
+        .map_err(|e| usage(e.to_string()))?;
+    let generated = fixture::generate::generate(
+        &client,
+        &spec,
+        &GenerateOptions {
+            seed: args.seed,
+            records: args.records,
+            storage_dir: Some(storage.clone()),
+            missing_files: 0,
+        },
+    )
+    .await
+    .map_err(|e| usage(e.to_string()))?;
+    eprintln!(
+        "generated workspace {} with {} records in {url}",
+        spec.display_name,
+        generated.total_records()
+    );
+
+    let key = "demo-key";
+    let members: Vec<TwinMember> = generated
+        .members
+        .iter()
+        .map(|m| TwinMember {
+            email: m.email.to_lowercase(),
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+        })
+        .collect();
+    let twin = TwinConfig::new(key).members(members).start().await?;
+    eprintln!("twin listening on {}", twin.base_url());
+    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(key));
+    config.requests_per_minute = 1_000_000;
+    let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
+    let opts = MigrateOptions {
+        source_url: url,
+        workspace: None,
+        batch_size: BatchSize::Auto,
+        unmatched: UnmatchedMembers::Stop,
+        deleted: DeletedPolicy::Skip,
+        rejects_path: storage.join("rejects.jsonl"),
+        page_size: 1000,
+        requests_per_minute: 1_000_000,
+    };
+    let report = pipeline::migrate(&opts, &target).await?;
+    print!("{}", report.render_text());
+
+    // Verify the counts: every live source record is in the target.
+    println!("\nverification (source live rows vs target totalCount)");
+    let mut all_equal = true;
+    for o in &report.objects {
+        let plural = target_plural(&target, &o.object).await?;
+        let page = target
+            .find_many(
+                &plural,
+                &crate::target::FindMany {
+                    limit: Some(1),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| usage(e.to_string()))?;
+        let expected = o.written;
+        let got = page.total_count.unwrap_or(0);
+        all_equal &= expected == got;
+        println!(
+            "  {:<20} written {:>7}  target {:>7}  {}",
+            o.object,
+            expected,
+            got,
+            if expected == got { "ok" } else { "DIFFERS" }
+        );
+    }
+    twin.shutdown().await?;
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&storage);
+    Ok(
+        if all_equal && report.rejected() == 0 && report.unbalanced().is_empty() {
+            Outcome::Complete
+        } else {
+            Outcome::Incomplete
+        },
+    )
+}
+
+async fn target_plural(target: &Target, object: &str) -> Result<String, Error> {
+    let model = target.model().await.map_err(|e| usage(e.to_string()))?;
+    Ok(model
+        .object(object)
+        .map(|o| o.name_plural.clone())
+        .unwrap_or_else(|| object.to_owned()))
+}
+
+fn tempfile_dir() -> Result<PathBuf, Error> {
+    let dir = std::env::temp_dir().join(format!("twenty-migrate-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| usage(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| usage(format!("cannot connect to the demo database: {e}")))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string_pretty(value).map_err(|e| usage(format!("cannot encode JSON: {e}")))
+}
+
+/// Prints the report (and writes `--report`), and maps it to the exit code.
+fn finish(report: &RunReport, json: bool, report_file: Option<&Path>) -> Result<Outcome, Error> {
+    if json {
+        println!("{}", to_json(report)?);
+    } else {
+        print!("{}", report.render_text());
+    }
+    if let Some(path) = report_file {
+        std::fs::write(path, to_json(report)?)
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    let unbalanced = report.unbalanced();
+    if !unbalanced.is_empty() {
+        let names: Vec<&str> = unbalanced.iter().map(|o| o.object.as_str()).collect();
+        return Err(usage(format!(
+            "the counts do not add up for {} (read ≠ written + rejected + skipped); this is a bug",
+            names.join(", ")
+        )));
+    }
+    Ok(if report.rejected() > 0 {
+        Outcome::Incomplete
+    } else {
+        Outcome::Complete
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_per_minute_and_per_second() {
+        assert_eq!(parse_rate("50/min").unwrap(), 50);
+        assert_eq!(parse_rate("2/s").unwrap(), 120);
+        assert_eq!(parse_rate("75").unwrap(), 75);
+        assert!(parse_rate("0/min").is_err());
+        assert!(parse_rate("fast").is_err());
+    }
+}

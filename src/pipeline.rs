@@ -1,0 +1,757 @@
+//! The migration pipeline, and the only module that wires source, plan, transform, target and
+//! report together: discover → plan → per object (keyset stream → transform → batch → upsert
+//! → count) → deferred links → report.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
+use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
+use crate::report::{ObjectReport, Reject, RejectsFile, RunReport};
+use crate::source::records::{RecordReader, RowFilter, SourceRow};
+use crate::source::{Source, SourceError, WorkspaceInfo};
+use crate::target::{BatchBody, Target, TargetError, TargetModel};
+use crate::transform::{target_id, FieldMap, ObjectTransform, Reference};
+
+/// The largest batch current Twenty accepts (`QUERY_MAX_RECORDS`, 200 in the server code and
+/// tests of 2026; `packages/twenty-shared/src/constants/QueryMaxRecords.ts`).
+pub const DEFAULT_MAX_BATCH: usize = 200;
+
+/// How many records go in one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchSize {
+    /// Start at [`DEFAULT_MAX_BATCH`] and adapt to the cap the target states.
+    Auto,
+    /// Exactly this many.
+    Fixed(usize),
+}
+
+impl std::str::FromStr for BatchSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(Self::Auto);
+        }
+        match s.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Self::Fixed(n)),
+            _ => Err(format!(
+                "--batch-size takes `auto` or a positive number, not {s:?}"
+            )),
+        }
+    }
+}
+
+/// Soft-deleted source rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletedPolicy {
+    /// Not migrated; counted as skipped by rule `soft-deleted`.
+    Skip,
+    /// Created, then soft-deleted in the target.
+    Keep,
+}
+
+impl std::str::FromStr for DeletedPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "skip" => Ok(Self::Skip),
+            "keep" => Ok(Self::Keep),
+            other => Err(format!("--deleted takes skip or keep, not {other:?}")),
+        }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    /// Source Postgres URL.
+    pub source_url: String,
+    /// Workspace selector.
+    pub workspace: Option<String>,
+    /// Records per request.
+    pub batch_size: BatchSize,
+    /// Unmatched-member policy.
+    pub unmatched: UnmatchedMembers,
+    /// Soft-deleted rows.
+    pub deleted: DeletedPolicy,
+    /// Where refused records go.
+    pub rejects_path: PathBuf,
+    /// Source rows per keyset page.
+    pub page_size: usize,
+    /// Requests per minute (for the estimate; the client enforces it).
+    pub requests_per_minute: u32,
+}
+
+/// A fatal error of `plan` or `migrate`.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The source could not be read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The target failed in a way the run cannot work around.
+    #[error("{context}: {source}")]
+    Target {
+        /// What the run was doing.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: TargetError,
+    },
+    /// The plan has blockers; nothing was written.
+    #[error("the migration cannot start:\n  - {}", .0.join("\n  - "))]
+    Blocked(Vec<String>),
+    /// The rejects file could not be written.
+    #[error("cannot write the rejects file {path}: {source}")]
+    Rejects {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The workspace layout is not one this version reads.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+fn target_err(context: impl Into<String>) -> impl FnOnce(TargetError) -> MigrateError {
+    let context = context.into();
+    move |source| MigrateError::Target { context, source }
+}
+
+/// What `plan` shows and `migrate` executes, with everything read to make it.
+pub struct Prepared {
+    /// The source session (read-only snapshot open).
+    pub source: Source,
+    /// The chosen workspace.
+    pub workspace: WorkspaceInfo,
+    /// The source model.
+    pub model: Model,
+    /// The target's model, as a [`Model`].
+    pub target_model: Model,
+    /// The target's members.
+    pub target_members: Vec<Member>,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Reads source and target and builds the plan. Writes nothing anywhere.
+pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared, MigrateError> {
+    let source = Source::connect(&opts.source_url).await?;
+    source.begin_snapshot().await?;
+    let workspace = source.choose_workspace(opts.workspace.as_deref()).await?;
+    if workspace.layout.layout != crate::source::Layout::C {
+        return Err(MigrateError::Unsupported(format!(
+            "workspace {} has layout {:?} ({}); this version migrates layout C (Twenty 1.17 – 2.x) only",
+            workspace.label(),
+            workspace.layout.layout,
+            workspace.layout.versions
+        )));
+    }
+    let client = source.client();
+    let model = crate::source::metadata::read_model(client, &workspace).await?;
+    let mut counts = HashMap::new();
+    for object in &model.objects {
+        let c = crate::source::counts::count_rows(client, &workspace.schema, object).await?;
+        counts.insert(object.name_singular.clone(), c);
+    }
+    let source_members: Vec<Member> =
+        crate::source::members::read_members(client, &workspace.schema, &model)
+            .await?
+            .into_iter()
+            .map(|m| Member {
+                id: m.id,
+                email: m.email,
+                name: format!(
+                    "{} {}",
+                    m.first_name.unwrap_or_default(),
+                    m.last_name.unwrap_or_default()
+                )
+                .trim()
+                .to_owned(),
+            })
+            .collect();
+
+    let target_model = target
+        .model()
+        .await
+        .map_err(target_err("reading the target's data model"))?;
+    let target_model = target_model_to_model(&target_model);
+    let target_members: Vec<Member> = target
+        .members()
+        .await
+        .map_err(target_err("reading the target's workspace members"))?
+        .into_iter()
+        .map(|m| Member {
+            id: m.id,
+            email: m.user_email,
+            name: m.name.unwrap_or_default(),
+        })
+        .collect();
+
+    let batch = match opts.batch_size {
+        BatchSize::Auto => DEFAULT_MAX_BATCH,
+        BatchSize::Fixed(n) => n,
+    };
+    let no_refs = HashMap::new();
+    let mut input = PlanInput {
+        source: &model,
+        target: &target_model,
+        counts: &counts,
+        source_members: &source_members,
+        target_members: &target_members,
+        member_references: &no_refs,
+        unmatched: &opts.unmatched,
+        keep_deleted: opts.deleted == DeletedPolicy::Keep,
+        batch_size: batch,
+        requests_per_minute: opts.requests_per_minute,
+    };
+    // First pass decides which objects move; their member references are then counted.
+    let draft = plan::build(&input);
+    let moved: Vec<&Object> = draft
+        .objects
+        .iter()
+        .filter_map(|p| model.object(&p.object))
+        .collect();
+    let refs = crate::source::counts::member_references(
+        client,
+        &workspace.schema,
+        &moved,
+        opts.deleted == DeletedPolicy::Keep,
+    )
+    .await?;
+    input.member_references = &refs;
+    let plan = plan::build(&input);
+    Ok(Prepared {
+        source,
+        workspace,
+        model,
+        target_model,
+        target_members,
+        plan,
+    })
+}
+
+/// Converts the target's metadata into the shared model (fields without columns).
+pub fn target_model_to_model(t: &TargetModel) -> Model {
+    let objects = t
+        .objects
+        .iter()
+        .map(|o| Object {
+            id: o.id,
+            name_singular: o.name_singular.clone(),
+            name_plural: o.name_plural.clone(),
+            label_singular: o.label_singular.clone().unwrap_or_default(),
+            label_plural: o.label_plural.clone().unwrap_or_default(),
+            is_custom: o.is_custom,
+            is_system: o.is_system,
+            is_active: o.is_active,
+            is_remote: false,
+            table: String::new(),
+            table_exists: true,
+            fields: o
+                .fields
+                .iter()
+                .map(|f| {
+                    let field_type = FieldType::from_metadata(&f.field_type);
+                    let relation = f.relation.as_ref().map(|r| {
+                        let kind = if r.relation_type == "ONE_TO_MANY" {
+                            RelationKind::OneToMany
+                        } else {
+                            RelationKind::ManyToOne
+                        };
+                        // Join column: settings.joinColumnName, else `<name>Id`
+                        // (`compute-morph-or-relation-field-join-column-name.util.ts`).
+                        let join_column = (kind == RelationKind::ManyToOne).then(|| {
+                            f.settings
+                                .as_ref()
+                                .and_then(|s| s.get("joinColumnName"))
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| format!("{}Id", f.name))
+                        });
+                        Relation {
+                            kind,
+                            target_object_id: Uuid::nil(),
+                            target_object: r
+                                .target_object_metadata
+                                .as_ref()
+                                .map(|t| t.name_singular.clone())
+                                .unwrap_or_default(),
+                            join_column,
+                        }
+                    });
+                    Field {
+                        id: f.id,
+                        name: f.name.clone(),
+                        label: f.label.clone().unwrap_or_default(),
+                        field_type,
+                        metadata_type: f.field_type.clone(),
+                        is_custom: f.is_custom,
+                        is_system: f.is_system,
+                        is_active: f.is_active,
+                        is_nullable: f.is_nullable.unwrap_or(true),
+                        is_unique: f.is_unique.unwrap_or(false),
+                        default_value: f.default_value.clone(),
+                        options: f.options.clone(),
+                        settings: f.settings.clone(),
+                        relation,
+                        columns: Vec::new(),
+                    }
+                })
+                .collect(),
+            unmapped_columns: Vec::new(),
+        })
+        .collect();
+    Model { objects }
+}
+
+/// Runs the whole migration.
+pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport, MigrateError> {
+    let started = Instant::now();
+    let prepared = prepare(opts, target).await?;
+    if !prepared.plan.blockers.is_empty() {
+        return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
+    }
+    let members = prepared
+        .plan
+        .member_map(&opts.unmatched, &prepared.target_members);
+    let mut run = Run {
+        target,
+        cap: match opts.batch_size {
+            BatchSize::Auto => DEFAULT_MAX_BATCH,
+            BatchSize::Fixed(n) => n,
+        },
+        adaptive: opts.batch_size == BatchSize::Auto,
+        rejects: RejectsFile::new(&opts.rejects_path),
+    };
+
+    let mut report = RunReport {
+        skipped_objects: prepared.plan.skipped.clone(),
+        rejects_file: Some(opts.rejects_path.clone()),
+        ..RunReport::default()
+    };
+    for p in &prepared.plan.objects {
+        if !p.dropped.is_empty() {
+            report
+                .dropped_fields
+                .insert(p.object.clone(), p.dropped.clone());
+        }
+    }
+
+    // Rows that will not exist in the target (soft-deleted and skipped): references to them
+    // are written as null rather than failing the referring record.
+    let absent = if opts.deleted == DeletedPolicy::Skip {
+        deleted_ids(&prepared).await?
+    } else {
+        HashMap::new()
+    };
+
+    let client = prepared.source.client();
+    for object_plan in &prepared.plan.objects {
+        let object = prepared
+            .model
+            .object(&object_plan.object)
+            .expect("planned objects come from the model");
+        let mut object_report = ObjectReport::new(&object.name_singular);
+        let filter = match opts.deleted {
+            DeletedPolicy::Skip => {
+                object_report.skip("soft-deleted", object_plan.deleted);
+                object_report.read += object_plan.deleted;
+                RowFilter::Live
+            }
+            DeletedPolicy::Keep => RowFilter::All,
+        };
+        let mut reader = RecordReader::new(
+            client,
+            &prepared.workspace.schema,
+            object,
+            filter,
+            opts.page_size,
+        )
+        .await?;
+        let transform = build_transform(object, object_plan, reader.columns(), false);
+        let nulled = NullRefs::new(object, object_plan, &absent);
+        let mut batch: Vec<(Uuid, Value)> = Vec::with_capacity(run.cap);
+        let mut deleted_rows: Vec<Uuid> = Vec::new();
+        loop {
+            let rows = reader.next_page(client).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                object_report.read += 1;
+                if opts.deleted == DeletedPolicy::Keep && is_deleted(&row, &reader) {
+                    deleted_rows.push(target_id(row.id));
+                }
+                match transform.apply(&row, &members) {
+                    Ok(mut record) => {
+                        nulled.apply(&mut record, &mut report.not_kept);
+                        batch.push((row.id, Value::Object(record)));
+                    }
+                    Err(e) => {
+                        run.reject(
+                            &object.name_singular,
+                            row.id,
+                            Some(&e.field),
+                            &e.reason,
+                            None,
+                        )?;
+                        object_report.rejected += 1;
+                    }
+                }
+                if batch.len() >= run.cap {
+                    run.send(object_plan, std::mem::take(&mut batch), &mut object_report)
+                        .await?;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            run.send(object_plan, batch, &mut object_report).await?;
+        }
+        if !deleted_rows.is_empty() {
+            let n = target
+                .soft_delete_many(&object_plan.target_plural, &deleted_rows)
+                .await
+                .map_err(target_err(format!(
+                    "soft-deleting {} {}",
+                    deleted_rows.len(),
+                    object.name_singular
+                )))?;
+            object_report.soft_deleted += n as u64;
+        }
+        tracing::info!(
+            object = %object.name_singular,
+            read = object_report.read,
+            written = object_report.written,
+            rejected = object_report.rejected,
+            "object done"
+        );
+        report.objects.push(object_report);
+    }
+
+    // Second pass: references deferred to break cycles, written as `{id, key}` upserts.
+    for object_plan in prepared
+        .plan
+        .objects
+        .iter()
+        .filter(|p| p.fields.iter().any(|f| f.deferred))
+    {
+        let object = prepared
+            .model
+            .object(&object_plan.object)
+            .expect("planned objects come from the model");
+        let filter = match opts.deleted {
+            DeletedPolicy::Skip => RowFilter::Live,
+            DeletedPolicy::Keep => RowFilter::All,
+        };
+        let mut reader = RecordReader::new(
+            client,
+            &prepared.workspace.schema,
+            object,
+            filter,
+            opts.page_size,
+        )
+        .await?;
+        let transform = build_transform(object, object_plan, reader.columns(), true);
+        let nulled = NullRefs::new(object, object_plan, &absent);
+        let mut links = ObjectReport::new(&object.name_singular);
+        let mut batch = Vec::with_capacity(run.cap);
+        loop {
+            let rows = reader.next_page(client).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                let Ok(mut record) = transform.apply(&row, &members) else {
+                    continue;
+                };
+                nulled.apply(&mut record, &mut Vec::new());
+                if record.iter().any(|(k, v)| k != "id" && !v.is_null()) {
+                    batch.push((row.id, Value::Object(record)));
+                }
+                if batch.len() >= run.cap {
+                    run.send(object_plan, std::mem::take(&mut batch), &mut links)
+                        .await?;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            run.send(object_plan, batch, &mut links).await?;
+        }
+        if let Some(r) = report
+            .objects
+            .iter_mut()
+            .find(|r| r.object == object_plan.object)
+        {
+            r.deferred_links += links.written;
+        }
+    }
+
+    prepared.source.end_snapshot().await?;
+    run.rejects
+        .flush()
+        .map_err(|source| MigrateError::Rejects {
+            path: opts.rejects_path.clone(),
+            source,
+        })?;
+    report.not_kept.sort();
+    report.not_kept.dedup();
+    report.requests = target.stats().requests;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn is_deleted(row: &SourceRow, reader: &RecordReader) -> bool {
+    reader
+        .columns()
+        .iter()
+        .position(|c| c.name == "deletedAt")
+        .is_some_and(|i| !matches!(row.cells[i], crate::source::records::Cell::Null))
+}
+
+/// The transform for one object: the first pass writes every non-deferred field, the second
+/// only the deferred references.
+fn build_transform(
+    object: &Object,
+    plan: &ObjectPlan,
+    columns: &[crate::source::records::ReadColumn],
+    deferred_pass: bool,
+) -> ObjectTransform {
+    let fields = plan
+        .fields
+        .iter()
+        .filter(|d| d.deferred == deferred_pass)
+        .filter_map(|d| {
+            let field = object.field(&d.source)?;
+            Some(FieldMap::new(field, &d.key, columns, d.reference))
+        })
+        .collect();
+    ObjectTransform { fields }
+}
+
+/// Soft-deleted source ids per object, when soft-deleted rows are skipped.
+async fn deleted_ids(p: &Prepared) -> Result<HashMap<String, HashSet<Uuid>>, MigrateError> {
+    let mut out = HashMap::new();
+    for object_plan in &p.plan.objects {
+        if object_plan.deleted == 0 {
+            continue;
+        }
+        let object = p
+            .model
+            .object(&object_plan.object)
+            .expect("planned objects come from the model");
+        let mut reader = RecordReader::new(
+            p.source.client(),
+            &p.workspace.schema,
+            object,
+            RowFilter::Deleted,
+            10_000,
+        )
+        .await?;
+        let mut ids = HashSet::new();
+        loop {
+            let rows = reader.next_page(p.source.client()).await?;
+            if rows.is_empty() {
+                break;
+            }
+            ids.extend(rows.iter().map(|r| target_id(r.id)));
+        }
+        out.insert(object_plan.object.clone(), ids);
+    }
+    Ok(out)
+}
+
+/// Nulls references to records that are not migrated (soft-deleted and skipped).
+struct NullRefs<'a> {
+    keys: Vec<(&'a str, &'a HashSet<Uuid>, String)>,
+}
+
+impl<'a> NullRefs<'a> {
+    fn new(
+        object: &Object,
+        plan: &'a ObjectPlan,
+        absent: &'a HashMap<String, HashSet<Uuid>>,
+    ) -> Self {
+        let keys = plan
+            .fields
+            .iter()
+            .filter(|d| d.reference == Reference::Record)
+            .filter_map(|d| {
+                let target = &object.field(&d.source)?.relation.as_ref()?.target_object;
+                let ids = absent.get(target)?;
+                Some((
+                    d.key.as_str(),
+                    ids,
+                    format!(
+                        "{}.{} references to soft-deleted {} rows (not migrated) are written as null",
+                        object.name_singular, d.key, target
+                    ),
+                ))
+            })
+            .collect();
+        Self { keys }
+    }
+
+    fn apply(&self, record: &mut Map<String, Value>, notes: &mut Vec<String>) {
+        for (key, ids, note) in &self.keys {
+            let hit = record
+                .get(*key)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Uuid>().ok())
+                .is_some_and(|id| ids.contains(&id));
+            if hit {
+                record.insert((*key).to_owned(), Value::Null);
+                if notes.last() != Some(note) {
+                    notes.push(note.clone());
+                }
+            }
+        }
+    }
+}
+
+struct Run<'a> {
+    target: &'a Target,
+    cap: usize,
+    adaptive: bool,
+    rejects: RejectsFile,
+}
+
+impl Run<'_> {
+    fn reject(
+        &mut self,
+        object: &str,
+        id: Uuid,
+        field: Option<&str>,
+        message: &str,
+        record: Option<&Value>,
+    ) -> Result<(), MigrateError> {
+        let path = self.rejects.path().to_owned();
+        self.rejects
+            .write(&Reject {
+                object,
+                id,
+                field,
+                message,
+                record,
+            })
+            .map_err(|source| MigrateError::Rejects { path, source })
+    }
+
+    /// Sends records as batch upserts. A batch over the target's cap is re-cut at the stated
+    /// cap; one refused for its bytes (413) or its content (400) is split in halves until the
+    /// bad records stand alone, and those go to the rejects file. Nothing is dropped.
+    async fn send(
+        &mut self,
+        plan: &ObjectPlan,
+        records: Vec<(Uuid, Value)>,
+        report: &mut ObjectReport,
+    ) -> Result<(), MigrateError> {
+        let mut work: Vec<Vec<(Uuid, Value)>> = vec![records];
+        while let Some(mut chunk) = work.pop() {
+            if chunk.len() > self.cap {
+                let rest = chunk.split_off(self.cap);
+                work.push(rest);
+            }
+            let values: Vec<&Value> = chunk.iter().map(|(_, v)| v).collect();
+            let bytes = serde_json::to_vec(&values).map_err(|e| {
+                MigrateError::Unsupported(format!("cannot encode a batch of {}: {e}", plan.object))
+            })?;
+            let body = BatchBody::new(bytes, chunk.len());
+            match self.target.upsert_batch(&plan.target_plural, body).await {
+                Ok(_) => report.written += chunk.len() as u64,
+                Err(TargetError::BatchTooLarge { cap, message }) => {
+                    if !self.adaptive {
+                        return Err(MigrateError::Unsupported(format!(
+                            "the target refused a batch of {} records ({message}); use --batch-size auto or a smaller number",
+                            chunk.len()
+                        )));
+                    }
+                    let new_cap = cap
+                        .filter(|c| *c > 0 && *c < chunk.len())
+                        .unwrap_or((chunk.len() / 2).max(1));
+                    tracing::info!(old = self.cap, new = new_cap, "target batch cap adopted");
+                    self.cap = new_cap;
+                    work.push(chunk);
+                }
+                Err(TargetError::PayloadTooLarge) if chunk.len() > 1 => {
+                    let half = chunk.split_off(chunk.len() / 2);
+                    work.push(half);
+                    work.push(chunk);
+                }
+                Err(TargetError::Rejected { messages, .. }) if chunk.len() > 1 => {
+                    tracing::debug!(object = %plan.object, records = chunk.len(), first = ?messages.first(), "batch refused; splitting");
+                    let half = chunk.split_off(chunk.len() / 2);
+                    work.push(half);
+                    work.push(chunk);
+                }
+                Err(TargetError::Rejected { messages, .. }) => {
+                    let (id, record) = &chunk[0];
+                    let message = messages.join("; ");
+                    let field = field_in_message(&message);
+                    self.reject(&plan.object, *id, field.as_deref(), &message, Some(record))?;
+                    report.rejected += 1;
+                }
+                Err(TargetError::PayloadTooLarge) => {
+                    let (id, record) = &chunk[0];
+                    self.reject(
+                        &plan.object,
+                        *id,
+                        None,
+                        "the target refused the record as too large (HTTP 413)",
+                        Some(record),
+                    )?;
+                    report.rejected += 1;
+                }
+                Err(other) => {
+                    return Err(MigrateError::Target {
+                        context: format!("sending a batch of {} {}", chunk.len(), plan.object),
+                        source: other,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The field a Twenty error message names, e.g. `Invalid value 'X' for field "stage"` or
+/// `Object company doesn't have any "placeId" field.`: the first double-quoted word.
+fn field_in_message(message: &str) -> Option<String> {
+    let start = message.find('"')? + 1;
+    let len = message[start..].find('"')?;
+    let name = &message[start..start + len];
+    let name = name.split('.').next().unwrap_or(name);
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_field_is_read_from_twentys_messages() {
+        assert_eq!(
+            field_in_message("Invalid value 'X' for field \"stage\"").as_deref(),
+            Some("stage")
+        );
+        assert_eq!(
+            field_in_message("Invalid string value 'a' for email field \"emails.primaryEmail\"")
+                .as_deref(),
+            Some("emails")
+        );
+        assert_eq!(field_in_message("A duplicate entry was detected"), None);
+    }
+
+    #[test]
+    fn batch_size_parses_auto_and_positive_numbers() {
+        assert_eq!("auto".parse::<BatchSize>().unwrap(), BatchSize::Auto);
+        assert_eq!("60".parse::<BatchSize>().unwrap(), BatchSize::Fixed(60));
+        assert!("0".parse::<BatchSize>().is_err());
+    }
+}
