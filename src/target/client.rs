@@ -500,6 +500,12 @@ impl Target {
             "query": "mutation UploadFilesFieldFile($file: Upload!, $fieldMetadataId: String!) { uploadFilesFieldFile(file: $file, fieldMetadataId: $fieldMetadataId) { id } }",
             "variables": { "file": null, "fieldMetadataId": field_metadata_id.to_string() },
         });
+        if reqwest::multipart::Part::bytes(Vec::new())
+            .mime_str(mime)
+            .is_err()
+        {
+            return Err(TargetError::Config(format!("invalid MIME type `{mime}`")));
+        }
         let size = bytes.len();
         let mut call = Call::new(Method::POST, "/metadata".into());
         call.graphql = true;
