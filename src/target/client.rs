@@ -2,6 +2,7 @@
 //! ([`Target::call`]): in-flight slot, rate-limit permit, send, classify, retry.
 
 use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -97,7 +98,14 @@ struct Upload {
     operations: String,
     file_name: String,
     mime: String,
-    bytes: Bytes,
+    source: UploadSource,
+}
+
+/// Where the file's bytes come from. A path is reopened on every attempt, so a large file is
+/// streamed from disk rather than held in memory, and a retry sends it whole again.
+enum UploadSource {
+    Bytes(Bytes),
+    Path(PathBuf),
 }
 
 impl Call {
@@ -495,6 +503,47 @@ impl Target {
         mime: &str,
         bytes: Bytes,
     ) -> Result<UploadedFile, TargetError> {
+        self.upload(
+            field_metadata_id,
+            file_name,
+            mime,
+            UploadSource::Bytes(bytes),
+        )
+        .await
+    }
+
+    /// Like [`Self::upload_file`], streaming the bytes from a local file (reopened on each
+    /// attempt) instead of holding them in memory.
+    pub async fn upload_file_from_path(
+        &self,
+        field_metadata_id: Uuid,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+    ) -> Result<UploadedFile, TargetError> {
+        // Fail before taking a permit when the file is not there.
+        tokio::fs::metadata(path)
+            .await
+            .map_err(|source| TargetError::LocalFile {
+                path: path.display().to_string(),
+                source,
+            })?;
+        self.upload(
+            field_metadata_id,
+            file_name,
+            mime,
+            UploadSource::Path(path.to_owned()),
+        )
+        .await
+    }
+
+    async fn upload(
+        &self,
+        field_metadata_id: Uuid,
+        file_name: &str,
+        mime: &str,
+        source: UploadSource,
+    ) -> Result<UploadedFile, TargetError> {
         // Only `id` is common to both return types seen (`FileDTO`, `FileWithSignedUrlDTO`).
         let operations = json!({
             "query": "mutation UploadFilesFieldFile($file: Upload!, $fieldMetadataId: String!) { uploadFilesFieldFile(file: $file, fieldMetadataId: $fieldMetadataId) { id } }",
@@ -506,14 +555,13 @@ impl Target {
         {
             return Err(TargetError::Config(format!("invalid MIME type `{mime}`")));
         }
-        let size = bytes.len();
         let mut call = Call::new(Method::POST, "/metadata".into());
         call.graphql = true;
         call.body = CallBody::Upload(Upload {
             operations: operations.to_string(),
             file_name: file_name.to_owned(),
             mime: mime.to_owned(),
-            bytes,
+            source,
         });
         let data = self.call(&call, graphql_data).await?;
         let file = data.get("uploadFilesFieldFile").ok_or_else(|| {
@@ -523,7 +571,7 @@ impl Target {
             .get("id")
             .and_then(Value::as_str)
             .ok_or_else(|| TargetError::Protocol("upload answer has no file id".into()))?;
-        debug!(size, "file uploaded");
+        debug!(%field_metadata_id, "file uploaded");
         Ok(UploadedFile {
             id: id.to_owned(),
             path: file
@@ -620,13 +668,27 @@ impl Target {
                 .body(bytes.clone()),
             CallBody::Upload(upload) => {
                 // graphql-multipart-request-spec: operations, map, then the file as part `0`.
-                let part = reqwest::multipart::Part::stream_with_length(
-                    upload.bytes.clone(),
-                    upload.bytes.len() as u64,
-                )
-                .file_name(upload.file_name.clone())
-                .mime_str(&upload.mime)
-                .map_err(|_| TargetError::Config(format!("invalid MIME type `{}`", upload.mime)))?;
+                let part = match &upload.source {
+                    UploadSource::Bytes(bytes) => reqwest::multipart::Part::stream_with_length(
+                        bytes.clone(),
+                        bytes.len() as u64,
+                    ),
+                    UploadSource::Path(path) => {
+                        let file_error = |source| TargetError::LocalFile {
+                            path: path.display().to_string(),
+                            source,
+                        };
+                        let file = tokio::fs::File::open(path).await.map_err(file_error)?;
+                        let len = file.metadata().await.map_err(file_error)?.len();
+                        reqwest::multipart::Part::stream_with_length(file, len)
+                    }
+                };
+                let part = part
+                    .file_name(upload.file_name.clone())
+                    .mime_str(&upload.mime)
+                    .map_err(|_| {
+                        TargetError::Config(format!("invalid MIME type `{}`", upload.mime))
+                    })?;
                 let form = reqwest::multipart::Form::new()
                     .text("operations", upload.operations.clone())
                     .text("map", r#"{"0":["variables.file"]}"#)
