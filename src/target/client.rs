@@ -228,20 +228,29 @@ impl Target {
     pub async fn model(&self) -> Result<TargetModel, TargetError> {
         let mut objects = Vec::new();
         let mut after: Option<String> = None;
-        let mut shape = metadata::FieldsShape::List;
+        let mut variant = metadata::ObjectsQuery::NEWEST;
         loop {
-            let query = metadata::objects_query(shape, after.as_deref());
+            let query = metadata::objects_query(variant, after.as_deref());
             let data = match self.graphql(&query, json!({})).await {
-                Err(TargetError::Rejected { messages, .. })
-                    if shape == metadata::FieldsShape::List
-                        && messages.iter().any(|m| m.contains("fieldsList")) =>
-                {
-                    // Older servers have no `fieldsList`; ask again with the connection.
-                    debug!("target has no fieldsList, using the fields connection");
-                    shape = metadata::FieldsShape::Connection;
-                    continue;
+                Ok(data) => data,
+                Err(err) => {
+                    // An older server that lacks part of the newest query: ask again without it.
+                    let next = match &err {
+                        TargetError::Rejected { messages, .. } => variant.fallback(messages),
+                        _ => None,
+                    };
+                    match next {
+                        Some(next) => {
+                            debug!(
+                                ?next,
+                                "target refused part of the model query, asking again"
+                            );
+                            variant = next;
+                            continue;
+                        }
+                        None => return Err(err),
+                    }
                 }
-                other => other?,
             };
             let page = metadata::parse_objects_page(&data)?;
             objects.extend(page.objects);
