@@ -12,7 +12,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, trace, warn};
 use uuid::Uuid;
 
 use super::config::{ApiKey, TargetConfig};
@@ -471,7 +471,7 @@ impl Target {
         let mut call = Call::new(Method::DELETE, format!("/rest/{plural}/{id}"));
         call.query.push(("soft_delete", "true".into()));
         self.call(&call, |_| Ok(())).await?;
-        debug!(plural, %id, "record soft-deleted");
+        trace!(plural, %id, "record soft-deleted");
         Ok(())
     }
 
