@@ -2,6 +2,7 @@
 //! ([`Target::call`]): in-flight slot, rate-limit permit, send, classify, retry.
 
 use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
-use tracing::{debug, info, warn};
+use tracing::{debug, info, trace, warn};
 use uuid::Uuid;
 
 use super::config::{ApiKey, TargetConfig};
@@ -97,7 +98,14 @@ struct Upload {
     operations: String,
     file_name: String,
     mime: String,
-    bytes: Bytes,
+    source: UploadSource,
+}
+
+/// Where the file's bytes come from. A path is reopened on every attempt, so a large file is
+/// streamed from disk rather than held in memory, and a retry sends it whole again.
+enum UploadSource {
+    Bytes(Bytes),
+    Path(PathBuf),
 }
 
 impl Call {
@@ -220,20 +228,29 @@ impl Target {
     pub async fn model(&self) -> Result<TargetModel, TargetError> {
         let mut objects = Vec::new();
         let mut after: Option<String> = None;
-        let mut shape = metadata::FieldsShape::List;
+        let mut variant = metadata::ObjectsQuery::NEWEST;
         loop {
-            let query = metadata::objects_query(shape, after.as_deref());
+            let query = metadata::objects_query(variant, after.as_deref());
             let data = match self.graphql(&query, json!({})).await {
-                Err(TargetError::Rejected { messages, .. })
-                    if shape == metadata::FieldsShape::List
-                        && messages.iter().any(|m| m.contains("fieldsList")) =>
-                {
-                    // Older servers have no `fieldsList`; ask again with the connection.
-                    debug!("target has no fieldsList, using the fields connection");
-                    shape = metadata::FieldsShape::Connection;
-                    continue;
+                Ok(data) => data,
+                Err(err) => {
+                    // An older server that lacks part of the newest query: ask again without it.
+                    let next = match &err {
+                        TargetError::Rejected { messages, .. } => variant.fallback(messages),
+                        _ => None,
+                    };
+                    match next {
+                        Some(next) => {
+                            debug!(
+                                ?next,
+                                "target refused part of the model query, asking again"
+                            );
+                            variant = next;
+                            continue;
+                        }
+                        None => return Err(err),
+                    }
                 }
-                other => other?,
             };
             let page = metadata::parse_objects_page(&data)?;
             objects.extend(page.objects);
@@ -454,7 +471,7 @@ impl Target {
         let mut call = Call::new(Method::DELETE, format!("/rest/{plural}/{id}"));
         call.query.push(("soft_delete", "true".into()));
         self.call(&call, |_| Ok(())).await?;
-        debug!(plural, %id, "record soft-deleted");
+        trace!(plural, %id, "record soft-deleted");
         Ok(())
     }
 
@@ -495,19 +512,65 @@ impl Target {
         mime: &str,
         bytes: Bytes,
     ) -> Result<UploadedFile, TargetError> {
+        self.upload(
+            field_metadata_id,
+            file_name,
+            mime,
+            UploadSource::Bytes(bytes),
+        )
+        .await
+    }
+
+    /// Like [`Self::upload_file`], streaming the bytes from a local file (reopened on each
+    /// attempt) instead of holding them in memory.
+    pub async fn upload_file_from_path(
+        &self,
+        field_metadata_id: Uuid,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+    ) -> Result<UploadedFile, TargetError> {
+        // Fail before taking a permit when the file is not there.
+        tokio::fs::metadata(path)
+            .await
+            .map_err(|source| TargetError::LocalFile {
+                path: path.display().to_string(),
+                source,
+            })?;
+        self.upload(
+            field_metadata_id,
+            file_name,
+            mime,
+            UploadSource::Path(path.to_owned()),
+        )
+        .await
+    }
+
+    async fn upload(
+        &self,
+        field_metadata_id: Uuid,
+        file_name: &str,
+        mime: &str,
+        source: UploadSource,
+    ) -> Result<UploadedFile, TargetError> {
         // Only `id` is common to both return types seen (`FileDTO`, `FileWithSignedUrlDTO`).
         let operations = json!({
             "query": "mutation UploadFilesFieldFile($file: Upload!, $fieldMetadataId: String!) { uploadFilesFieldFile(file: $file, fieldMetadataId: $fieldMetadataId) { id } }",
             "variables": { "file": null, "fieldMetadataId": field_metadata_id.to_string() },
         });
-        let size = bytes.len();
+        if reqwest::multipart::Part::bytes(Vec::new())
+            .mime_str(mime)
+            .is_err()
+        {
+            return Err(TargetError::Config(format!("invalid MIME type `{mime}`")));
+        }
         let mut call = Call::new(Method::POST, "/metadata".into());
         call.graphql = true;
         call.body = CallBody::Upload(Upload {
             operations: operations.to_string(),
             file_name: file_name.to_owned(),
             mime: mime.to_owned(),
-            bytes,
+            source,
         });
         let data = self.call(&call, graphql_data).await?;
         let file = data.get("uploadFilesFieldFile").ok_or_else(|| {
@@ -517,7 +580,7 @@ impl Target {
             .get("id")
             .and_then(Value::as_str)
             .ok_or_else(|| TargetError::Protocol("upload answer has no file id".into()))?;
-        debug!(size, "file uploaded");
+        debug!(%field_metadata_id, "file uploaded");
         Ok(UploadedFile {
             id: id.to_owned(),
             path: file
@@ -614,13 +677,27 @@ impl Target {
                 .body(bytes.clone()),
             CallBody::Upload(upload) => {
                 // graphql-multipart-request-spec: operations, map, then the file as part `0`.
-                let part = reqwest::multipart::Part::stream_with_length(
-                    upload.bytes.clone(),
-                    upload.bytes.len() as u64,
-                )
-                .file_name(upload.file_name.clone())
-                .mime_str(&upload.mime)
-                .map_err(|_| TargetError::Config(format!("invalid MIME type `{}`", upload.mime)))?;
+                let part = match &upload.source {
+                    UploadSource::Bytes(bytes) => reqwest::multipart::Part::stream_with_length(
+                        bytes.clone(),
+                        bytes.len() as u64,
+                    ),
+                    UploadSource::Path(path) => {
+                        let file_error = |source| TargetError::LocalFile {
+                            path: path.display().to_string(),
+                            source,
+                        };
+                        let file = tokio::fs::File::open(path).await.map_err(file_error)?;
+                        let len = file.metadata().await.map_err(file_error)?.len();
+                        reqwest::multipart::Part::stream_with_length(file, len)
+                    }
+                };
+                let part = part
+                    .file_name(upload.file_name.clone())
+                    .mime_str(&upload.mime)
+                    .map_err(|_| {
+                        TargetError::Config(format!("invalid MIME type `{}`", upload.mime))
+                    })?;
                 let form = reqwest::multipart::Form::new()
                     .text("operations", upload.operations.clone())
                     .text("map", r#"{"0":["variables.file"]}"#)

@@ -91,6 +91,15 @@ pub enum TargetError {
         /// What went wrong on the last attempt.
         reason: String,
     },
+    /// A local file to upload could not be read.
+    #[error("cannot read `{path}` for upload: {source}")]
+    LocalFile {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The target answered something this client cannot read.
     #[error("unexpected answer from the target: {0}")]
     Protocol(String),

@@ -18,11 +18,77 @@ pub(crate) enum FieldsShape {
     Connection,
 }
 
+/// How a field's relation is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RelationShape {
+    /// `relation { type targetObjectMetadata { nameSingular } }` (newest).
+    Relation,
+    /// `relationDefinition { direction targetObjectMetadata { nameSingular } }` (older).
+    Definition,
+    /// Not asked (a server that knows neither).
+    Omitted,
+}
+
+/// The query variant to send; [`ObjectsQuery::fallback`] names the next one to try when a
+/// server refuses a part of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ObjectsQuery {
+    pub fields: FieldsShape,
+    pub relation: RelationShape,
+}
+
+impl ObjectsQuery {
+    /// The newest form, tried first.
+    pub const NEWEST: Self = Self {
+        fields: FieldsShape::List,
+        relation: RelationShape::Relation,
+    };
+
+    /// The variant to try after a GraphQL validation error naming the part the server does not
+    /// know, or `None` when the error is about something else.
+    pub fn fallback(self, messages: &[String]) -> Option<Self> {
+        let mentions = |name: &str| {
+            let quoted = format!("\"{name}\"");
+            messages.iter().any(|m| m.contains(&quoted))
+        };
+        if self.fields == FieldsShape::List && mentions("fieldsList") {
+            return Some(Self {
+                fields: FieldsShape::Connection,
+                ..self
+            });
+        }
+        match self.relation {
+            RelationShape::Relation if mentions("relation") => Some(Self {
+                relation: RelationShape::Definition,
+                ..self
+            }),
+            RelationShape::Definition if mentions("relationDefinition") => Some(Self {
+                relation: RelationShape::Omitted,
+                ..self
+            }),
+            _ => None,
+        }
+    }
+}
+
 const OBJECT_FIELDS: &str =
     "id nameSingular namePlural labelSingular labelPlural isCustom isActive isSystem";
 
 const FIELD_FIELDS: &str = "id name label type isNullable isUnique isCustom isActive isSystem \
-     defaultValue options settings relation { type targetObjectMetadata { nameSingular } }";
+     defaultValue options settings";
+
+const RELATION: &str = "relation { type targetObjectMetadata { nameSingular } }";
+
+const RELATION_DEFINITION: &str =
+    "relationDefinition { direction targetObjectMetadata { nameSingular } }";
+
+fn field_selection(relation: RelationShape) -> String {
+    match relation {
+        RelationShape::Relation => format!("{FIELD_FIELDS} {RELATION}"),
+        RelationShape::Definition => format!("{FIELD_FIELDS} {RELATION_DEFINITION}"),
+        RelationShape::Omitted => FIELD_FIELDS.to_owned(),
+    }
+}
 
 /// `createOneObject`; the variable `input` is `{object: {nameSingular, namePlural, …}}`.
 ///
@@ -39,21 +105,22 @@ pub(crate) fn create_object_mutation() -> String {
 /// factory `createOneFieldMetadataQueryFactory` (type `CreateOneFieldMetadataInput`).
 pub(crate) fn create_field_mutation() -> String {
     format!(
-        "mutation CreateOneFieldMetadataItem($input: CreateOneFieldMetadataInput!) {{ createOneField(input: $input) {{ {FIELD_FIELDS} }} }}"
+        "mutation CreateOneFieldMetadataItem($input: CreateOneFieldMetadataInput!) {{ createOneField(input: $input) {{ {FIELD_FIELDS} {RELATION} }} }}"
     )
 }
 
 /// The `objects` query, one page of 1000 after `after`.
-pub(crate) fn objects_query(shape: FieldsShape, after: Option<&str>) -> String {
+pub(crate) fn objects_query(variant: ObjectsQuery, after: Option<&str>) -> String {
     let paging = match after {
         // A JSON string literal is a valid GraphQL string literal for cursor text.
         Some(cursor) => format!("first: 1000, after: {}", Value::String(cursor.to_owned())),
         None => "first: 1000".to_owned(),
     };
-    let fields = match shape {
-        FieldsShape::List => format!("fieldsList {{ {FIELD_FIELDS} }}"),
+    let selection = field_selection(variant.relation);
+    let fields = match variant.fields {
+        FieldsShape::List => format!("fieldsList {{ {selection} }}"),
         FieldsShape::Connection => {
-            format!("fields(paging: {{ first: 1000 }}) {{ edges {{ node {{ {FIELD_FIELDS} }} }} }}")
+            format!("fields(paging: {{ first: 1000 }}) {{ edges {{ node {{ {selection} }} }} }}")
         }
     };
     format!(
@@ -94,7 +161,18 @@ pub(crate) fn parse_objects_page(data: &Value) -> Result<ObjectsPage, TargetErro
                 .unwrap_or_default()
         };
         for field in field_nodes {
-            let parsed: TargetField = serde_json::from_value(field.clone()).map_err(|e| {
+            let mut field = field.clone();
+            // Older servers describe the relation as `relationDefinition { direction … }`.
+            if matches!(field.get("relation"), None | Some(Value::Null)) {
+                if let Some(def) = field.get("relationDefinition").filter(|d| !d.is_null()) {
+                    let relation = serde_json::json!({
+                        "type": def.get("direction").cloned().unwrap_or(Value::Null),
+                        "targetObjectMetadata": def.get("targetObjectMetadata").cloned().unwrap_or(Value::Null),
+                    });
+                    field["relation"] = relation;
+                }
+            }
+            let parsed: TargetField = serde_json::from_value(field).map_err(|e| {
                 TargetError::Protocol(format!(
                     "cannot read a field of `{}`: {e}",
                     object.name_singular
@@ -177,10 +255,64 @@ mod tests {
 
     #[test]
     fn the_query_asks_for_the_next_page_by_cursor() {
-        let q = objects_query(FieldsShape::List, Some("YXJyYXk6MA=="));
+        let q = objects_query(ObjectsQuery::NEWEST, Some("YXJyYXk6MA=="));
         assert!(q.contains(r#"after: "YXJyYXk6MA==""#), "{q}");
         assert!(q.contains("fieldsList"));
-        let q = objects_query(FieldsShape::Connection, None);
+        let q = objects_query(
+            ObjectsQuery {
+                fields: FieldsShape::Connection,
+                relation: RelationShape::Definition,
+            },
+            None,
+        );
         assert!(q.contains("fields(paging: { first: 1000 })"), "{q}");
+        assert!(q.contains("relationDefinition { direction"), "{q}");
+    }
+}
+
+#[cfg(test)]
+mod fallback_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fallbacks_follow_the_part_the_server_does_not_know() {
+        let msg = |m: &str| vec![m.to_owned()];
+        let q = ObjectsQuery::NEWEST;
+        let q2 = q
+            .fallback(&msg(r#"Cannot query field "fieldsList" on type "Object"."#))
+            .unwrap();
+        assert_eq!(q2.fields, FieldsShape::Connection);
+        let q3 = q2
+            .fallback(&msg(r#"Cannot query field "relation" on type "Field"."#))
+            .unwrap();
+        assert_eq!(q3.relation, RelationShape::Definition);
+        let q4 = q3
+            .fallback(&msg(
+                r#"Cannot query field "relationDefinition" on type "Field"."#,
+            ))
+            .unwrap();
+        assert_eq!(q4.relation, RelationShape::Omitted);
+        assert_eq!(q4.fallback(&msg("Forbidden resource")), None);
+        assert_eq!(q.fallback(&msg("Forbidden resource")), None);
+    }
+
+    #[test]
+    fn an_older_relation_definition_is_read_as_the_relation() {
+        let data = json!({"objects": {"edges": [{"node": {
+            "id": "20202020-0000-4000-8000-0000000000aa", "nameSingular": "person", "namePlural": "people",
+            "isCustom": false, "isActive": true, "isSystem": false,
+            "fields": {"edges": [{"node": {
+                "id": "20202020-0000-4000-8000-000000000002", "name": "company", "type": "RELATION",
+                "isCustom": false, "isActive": true, "isSystem": false,
+                "relationDefinition": {"direction": "MANY_TO_ONE",
+                                       "targetObjectMetadata": {"nameSingular": "company"}}}}]}}}]}});
+        let page = parse_objects_page(&data).unwrap();
+        let rel = page.objects[0].fields[0].relation.as_ref().unwrap();
+        assert_eq!(rel.relation_type, "MANY_TO_ONE");
+        assert_eq!(
+            rel.target_object_metadata.as_ref().unwrap().name_singular,
+            "company"
+        );
     }
 }

@@ -914,6 +914,10 @@ async fn api_key_never_appears_in_errors_or_debug_output() {
             retry_after: Some(Duration::from_secs(3)),
         },
         TargetError::Protocol("p".into()),
+        TargetError::LocalFile {
+            path: "/tmp/x".into(),
+            source: std::io::Error::other("gone"),
+        },
     ]);
     for e in &errors {
         outputs.push(format!("{e:?}"));
@@ -1110,4 +1114,56 @@ async fn a_transient_error_names_the_endpoint() {
         err.to_string(),
         "the target is unavailable: POST /rest/batch/companies: HTTP 503: down"
     );
+}
+
+#[tokio::test]
+async fn upload_from_a_path_streams_the_file_on_every_attempt() {
+    let server = serve(|n, _| {
+        if n == 0 {
+            answer(503, json!({"messages": ["busy"]}))
+        } else {
+            answer(
+                200,
+                json!({"data": {"uploadFilesFieldFile": {"id": "f1", "path": "files/f1.txt"}}}),
+            )
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "line one\nline two\n").unwrap();
+    let t = target(&server.url);
+    let file = t
+        .upload_file_from_path(Uuid::new_v4(), &path, "notes.txt", "text/plain")
+        .await
+        .unwrap();
+    assert_eq!(file.id, "f1");
+    assert_eq!(file.path.as_deref(), Some("files/f1.txt"));
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    for s in &seen {
+        let body = String::from_utf8_lossy(&s.body);
+        assert!(
+            body.contains("line one\nline two\n"),
+            "attempt sent the whole file"
+        );
+        assert!(body.contains("filename=\"notes.txt\""));
+    }
+
+    let err = t
+        .upload_file_from_path(
+            Uuid::new_v4(),
+            &dir.path().join("missing"),
+            "m",
+            "text/plain",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TargetError::LocalFile { .. }), "{err:?}");
+    let err = t
+        .upload_file(Uuid::new_v4(), "x", "not a mime type", Bytes::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TargetError::Config(_)), "{err:?}");
+    assert_eq!(server.hits(), 2, "neither bad upload reached the server");
 }
