@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs};
+use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs, VerifyArgs};
 use crate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use crate::plan::UnmatchedMembers;
 use crate::report::RunReport;
@@ -111,6 +111,23 @@ pub async fn migrate(args: MigrateArgs) -> Result<Outcome, Error> {
     let opts = migrate_options(&args.plan, args.rejects.clone(), rate)?;
     let report = pipeline::migrate(&opts, &target).await?;
     finish(&report, args.plan.json, args.report.as_deref())
+}
+
+/// `verify`: counts and field-by-field comparison; exit 1 when anything differs.
+pub async fn verify(args: VerifyArgs) -> Result<Outcome, Error> {
+    let (target, rate) = target_for(&args.plan)?;
+    let opts = migrate_options(&args.plan, PathBuf::from("rejects.jsonl"), rate)?;
+    let report = crate::verify::verify(&opts, &target, args.sample).await?;
+    if args.plan.json {
+        println!("{}", to_json(&report)?);
+    } else {
+        print!("{}", report.render_text());
+    }
+    Ok(if report.is_clean() {
+        Outcome::Complete
+    } else {
+        Outcome::Incomplete
+    })
 }
 
 /// `rehearse`: the same run against an in-process twin that has the target's members.
@@ -252,32 +269,11 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
     let report = pipeline::migrate(&opts, &target).await?;
     print!("{}", report.render_text());
 
-    // Verify the counts: every live source record is in the target.
-    println!("\nverification (source live rows vs target totalCount)");
-    let mut all_equal = true;
-    for o in &report.objects {
-        let plural = target_plural(&target, &o.object).await?;
-        let page = target
-            .find_many(
-                &plural,
-                &crate::target::FindMany {
-                    limit: Some(1),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| usage(e.to_string()))?;
-        let expected = o.written;
-        let got = page.total_count.unwrap_or(0);
-        all_equal &= expected == got;
-        println!(
-            "  {:<20} written {:>7}  target {:>7}  {}",
-            o.object,
-            expected,
-            got,
-            if expected == got { "ok" } else { "DIFFERS" }
-        );
-    }
+    // Verify: counts, then every record read back through the API, field by field.
+    let check = crate::verify::verify(&opts, &target, 100).await?;
+    println!("\nverification (read back through the API)");
+    print!("{}", check.render_text());
+    let all_equal = check.is_clean();
     twin.shutdown().await?;
     drop(cluster);
     let _ = std::fs::remove_dir_all(&storage);
@@ -288,14 +284,6 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
             Outcome::Incomplete
         },
     )
-}
-
-async fn target_plural(target: &Target, object: &str) -> Result<String, Error> {
-    let model = target.model().await.map_err(|e| usage(e.to_string()))?;
-    Ok(model
-        .object(object)
-        .map(|o| o.name_plural.clone())
-        .unwrap_or_else(|| object.to_owned()))
 }
 
 fn tempfile_dir() -> Result<PathBuf, Error> {

@@ -49,7 +49,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Plan(args) => commands::plan(args).await,
         Command::Migrate(args) => commands::migrate(args).await,
         Command::Rehearse(args) => commands::rehearse(args).await,
-        Command::Verify(_) => Err(Error::NotBuilt("verify")),
+        Command::Verify(args) => commands::verify(args).await,
         Command::Twin(args) => twin::run(args)
             .await
             .map(|()| Outcome::Complete)

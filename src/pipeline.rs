@@ -390,8 +390,11 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 }
                 match transform.apply(&row, &members) {
                     Ok(mut record) => {
-                        nulled.apply(&mut record, &mut report.not_kept);
-                        batch.push((row.id, Value::Object(record)));
+                        if nulled.apply(&mut record, &mut report.not_kept) {
+                            batch.push((row.id, Value::Object(record)));
+                        } else {
+                            object_report.skip(PARENT_NOT_MIGRATED, 1);
+                        }
                     }
                     Err(e) => {
                         run.reject(
@@ -470,8 +473,8 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 let Ok(mut record) = transform.apply(&row, &members) else {
                     continue;
                 };
-                nulled.apply(&mut record, &mut Vec::new());
-                if record.iter().any(|(k, v)| k != "id" && !v.is_null()) {
+                let kept = nulled.apply(&mut record, &mut Vec::new());
+                if kept && record.iter().any(|(k, v)| k != "id" && !v.is_null()) {
                     batch.push((row.id, Value::Object(record)));
                 }
                 if batch.len() >= run.cap {
@@ -516,7 +519,7 @@ fn is_deleted(row: &SourceRow, reader: &RecordReader) -> bool {
 
 /// The transform for one object: the first pass writes every non-deferred field, the second
 /// only the deferred references.
-fn build_transform(
+pub(crate) fn build_transform(
     object: &Object,
     plan: &ObjectPlan,
     columns: &[crate::source::records::ReadColumn],
@@ -535,7 +538,9 @@ fn build_transform(
 }
 
 /// Soft-deleted source ids per object, when soft-deleted rows are skipped.
-async fn deleted_ids(p: &Prepared) -> Result<HashMap<String, HashSet<Uuid>>, MigrateError> {
+pub(crate) async fn deleted_ids(
+    p: &Prepared,
+) -> Result<HashMap<String, HashSet<Uuid>>, MigrateError> {
     let mut out = HashMap::new();
     for object_plan in &p.plan.objects {
         if object_plan.deleted == 0 {
@@ -566,13 +571,19 @@ async fn deleted_ids(p: &Prepared) -> Result<HashMap<String, HashSet<Uuid>>, Mig
     Ok(out)
 }
 
-/// Nulls references to records that are not migrated (soft-deleted and skipped).
-struct NullRefs<'a> {
-    keys: Vec<(&'a str, &'a HashSet<Uuid>, String)>,
+/// References to records that are not migrated (soft-deleted rows, skipped): a row whose
+/// parent relation deletes with its parent (`onDelete: CASCADE`, e.g. a noteTarget of a
+/// deleted note) is skipped, as Twenty would have removed it with the parent; any other such
+/// reference (`SET_NULL`) is written as null.
+pub(crate) struct NullRefs<'a> {
+    keys: Vec<(&'a str, &'a HashSet<Uuid>, bool, String)>,
 }
 
+/// The rule that skips rows whose cascading parent is not migrated.
+pub const PARENT_NOT_MIGRATED: &str = "parent-soft-deleted";
+
 impl<'a> NullRefs<'a> {
-    fn new(
+    pub(crate) fn new(
         object: &Object,
         plan: &'a ObjectPlan,
         absent: &'a HashMap<String, HashSet<Uuid>>,
@@ -582,11 +593,19 @@ impl<'a> NullRefs<'a> {
             .iter()
             .filter(|d| d.reference == Reference::Record)
             .filter_map(|d| {
-                let target = &object.field(&d.source)?.relation.as_ref()?.target_object;
+                let field = object.field(&d.source)?;
+                let target = &field.relation.as_ref()?.target_object;
                 let ids = absent.get(target)?;
+                let cascade = field
+                    .settings
+                    .as_ref()
+                    .and_then(|s| s.get("onDelete"))
+                    .and_then(Value::as_str)
+                    == Some("CASCADE");
                 Some((
                     d.key.as_str(),
                     ids,
+                    cascade,
                     format!(
                         "{}.{} references to soft-deleted {} rows (not migrated) are written as null",
                         object.name_singular, d.key, target
@@ -597,20 +616,25 @@ impl<'a> NullRefs<'a> {
         Self { keys }
     }
 
-    fn apply(&self, record: &mut Map<String, Value>, notes: &mut Vec<String>) {
-        for (key, ids, note) in &self.keys {
+    /// Applies the rule to one record; false means the row is skipped.
+    pub(crate) fn apply(&self, record: &mut Map<String, Value>, notes: &mut Vec<String>) -> bool {
+        for (key, ids, cascade, note) in &self.keys {
             let hit = record
                 .get(*key)
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse::<Uuid>().ok())
                 .is_some_and(|id| ids.contains(&id));
             if hit {
+                if *cascade {
+                    return false;
+                }
                 record.insert((*key).to_owned(), Value::Null);
                 if notes.last() != Some(note) {
                     notes.push(note.clone());
                 }
             }
         }
+        true
     }
 }
 
