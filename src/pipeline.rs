@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
-use crate::report::{ObjectReport, Reject, RejectsFile, RunReport};
+use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
 use crate::source::records::{RecordReader, RowFilter, SourceRow};
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::target::{BatchBody, Target, TargetError, TargetModel};
@@ -329,6 +329,8 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         adaptive: opts.batch_size == BatchSize::Auto,
         rejects: RejectsFile::new(&opts.rejects_path),
         rejected: HashMap::new(),
+        checked: HashSet::new(),
+        not_kept: Vec::new(),
     };
 
     let mut report = RunReport {
@@ -378,6 +380,13 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let transform = build_transform(object, object_plan, reader.columns(), false);
         let nulled = NullRefs::new(object, object_plan, &absent);
         let references = record_references(object, object_plan);
+        let progress = Progress::start(
+            &object.name_singular,
+            match opts.deleted {
+                DeletedPolicy::Skip => object_plan.live,
+                DeletedPolicy::Keep => object_plan.live + object_plan.deleted,
+            },
+        );
         let mut batch: Vec<(Uuid, Value)> = Vec::with_capacity(run.cap);
         let mut deleted_rows: Vec<Uuid> = Vec::new();
         loop {
@@ -385,6 +394,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             if rows.is_empty() {
                 break;
             }
+            progress.inc(rows.len() as u64);
             for row in rows {
                 object_report.read += 1;
                 if opts.deleted == DeletedPolicy::Keep && is_deleted(&row, &reader) {
@@ -443,13 +453,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 )))?;
             object_report.soft_deleted += n as u64;
         }
-        tracing::info!(
-            object = %object.name_singular,
-            read = object_report.read,
-            written = object_report.written,
-            rejected = object_report.rejected,
-            "object done"
-        );
+        progress.finish(&object_report);
         report.objects.push(object_report);
     }
 
@@ -518,6 +522,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             path: opts.rejects_path.clone(),
             source,
         })?;
+    report.not_kept.append(&mut run.not_kept);
     report.not_kept.sort();
     report.not_kept.dedup();
     report.requests = target.stats().requests;
@@ -682,6 +687,10 @@ struct Run<'a> {
     /// Target ids of rejected records, per object, so that records pointing at them are
     /// rejected with a clear reason.
     rejected: HashMap<String, HashSet<Uuid>>,
+    /// Objects whose first confirmed batch was compared with what the target returned.
+    checked: HashSet<String>,
+    /// System values the target did not keep.
+    not_kept: Vec<String>,
 }
 
 impl Run<'_> {
@@ -745,7 +754,14 @@ impl Run<'_> {
             })?;
             let body = BatchBody::new(bytes, chunk.len());
             match self.target.upsert_batch(&plan.target_plural, body).await {
-                Ok(_) => report.written += chunk.len() as u64,
+                Ok(returned) => {
+                    report.written += chunk.len() as u64;
+                    if !self.checked.contains(&plan.object) {
+                        self.checked.insert(plan.object.clone());
+                        self.not_kept
+                            .extend(not_kept(&plan.object, &chunk, &returned));
+                    }
+                }
                 Err(TargetError::BatchTooLarge { cap, message }) => {
                     if !self.adaptive {
                         return Err(MigrateError::Unsupported(format!(
@@ -799,6 +815,42 @@ impl Run<'_> {
         }
         Ok(())
     }
+}
+
+/// The system values (creation and update times, author, position) that the target did not
+/// keep as sent, judged on the first record of a confirmed batch: Twenty may stamp them
+/// itself (`target-api.md` §3 leaves it unconfirmed), so the report says so instead of guessing.
+fn not_kept(object: &str, sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<String> {
+    let Some((_, first)) = sent.first() else {
+        return Vec::new();
+    };
+    let id = first.get("id");
+    let Some(back) = returned.iter().find(|r| r.get("id") == id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for key in ["createdAt", "updatedAt", "position"] {
+        if let Some(want) = first.get(key).filter(|v| !v.is_null()) {
+            let got = back.get(key).unwrap_or(&Value::Null);
+            if !crate::verify::equal(None, want, got) {
+                out.push(format!(
+                    "{object}.{key}: the target stores its own value (sent {want}, stored {got})"
+                ));
+            }
+        }
+    }
+    for sub in ["name", "source"] {
+        let want = first.get("createdBy").and_then(|c| c.get(sub));
+        let got = back.get("createdBy").and_then(|c| c.get(sub));
+        if let (Some(want), Some(got)) = (want, got) {
+            if !want.is_null() && want != got {
+                out.push(format!(
+                    "{object}.createdBy.{sub}: the target stores {got} instead of {want}"
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The field a Twenty error message names, e.g. `Invalid value 'X' for field "stage"` or

@@ -143,6 +143,62 @@ impl RunReport {
     }
 }
 
+/// Progress of one object: a bar with rate and ETA on a terminal, one plain line at the end
+/// either way (stderr, so `--json` output on stdout stays clean).
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    object: String,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    /// Starts tracking `object`, which has `total` rows to read.
+    pub fn start(object: &str, total: u64) -> Self {
+        use std::io::IsTerminal as _;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            let style = indicatif::ProgressStyle::with_template(
+                "{msg:<24} {bar:30} {pos:>8}/{len:<8} {per_sec:>12} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(object.to_owned());
+            bar
+        });
+        Self {
+            bar,
+            object: object.to_owned(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// `n` more rows handled.
+    pub fn inc(&self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+        }
+    }
+
+    /// Clears the bar and prints the object's line.
+    pub fn finish(self, report: &ObjectReport) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let seconds = self.started.elapsed().as_secs_f64();
+        let skipped: u64 = report.skipped.values().sum();
+        eprintln!(
+            "{}: {} read, {} written, {} rejected, {} skipped in {:.1} s ({:.0} records/s)",
+            self.object,
+            report.read,
+            report.written,
+            report.rejected,
+            skipped,
+            seconds,
+            report.written as f64 / seconds.max(1e-9)
+        );
+    }
+}
+
 /// One refused record.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reject<'a> {
