@@ -478,3 +478,171 @@ async fn against_a_rate_limited_twin_the_run_meets_few_429s_and_sends_the_minimu
         "{batches} batch requests for a minimum of {minimum}"
     );
 }
+
+#[tokio::test]
+async fn kept_soft_deleted_rows_are_created_then_soft_deleted_in_the_target() {
+    let w = world(120).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let mut opts = w.options();
+    opts.deleted = DeletedPolicy::Keep;
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert!(report.unbalanced().is_empty(), "{}", report.render_text());
+    let companies = &report
+        .objects
+        .iter()
+        .find(|o| o.object == "company")
+        .unwrap();
+    let generated = &w.generated.objects["company"];
+    assert_eq!(companies.written, generated.live + generated.deleted);
+    assert_eq!(companies.soft_deleted, generated.deleted);
+    // Hidden from the default listing, found when the filter names deletedAt.
+    let live = target
+        .find_all("companies", &FindMany::default())
+        .await
+        .unwrap();
+    assert_eq!(live.len() as u64, generated.live);
+    let deleted = target
+        .find_all(
+            "companies",
+            &FindMany {
+                filter: Some("deletedAt[is]:NOT_NULL".into()),
+                ..FindMany::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.len() as u64, generated.deleted);
+}
+
+/// Runs the real binary with the key in the environment; returns (exit code, stdout, stderr).
+fn cli(args: &[&str], key: &str) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
+        .args(args)
+        .env("TWENTY_API_KEY", key)
+        .env_remove("TWENTY_SOURCE_URL")
+        .output()
+        .expect("run twenty-migrate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key() {
+    let w = world(150).await;
+    let secret = "tm-secret-key-3f9a1c";
+    let twin = TwinConfig::new(secret)
+        .members(w.members())
+        .start()
+        .await
+        .unwrap();
+    let rejects = w.dir.path().join("cli-rejects.jsonl");
+    let report_file = w.dir.path().join("report.json");
+    let base = ["--source", w.db.url.as_str(), "--target", twin.base_url()];
+
+    let (code, stdout, stderr) = cli(&[&["plan", "--json"][..], &base[..]].concat(), secret);
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).expect("plan --json");
+    let order: Vec<&str> = plan["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["object"].as_str().unwrap())
+        .collect();
+    let pos = |o: &str| order.iter().position(|x| *x == o).unwrap();
+    assert!(pos("company") < pos("person") && pos("person") < pos("opportunity"));
+    assert!(pos("note") < pos("noteTarget"));
+    assert!(plan["estimate"]["record_requests"].as_u64().unwrap() > 0);
+
+    let (code, stdout, stderr) = cli(
+        &[
+            &["migrate"][..],
+            &base[..],
+            &[
+                "--rejects",
+                rejects.to_str().unwrap(),
+                "--report",
+                report_file.to_str().unwrap(),
+            ][..],
+        ]
+        .concat(),
+        secret,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("requests in"), "{stdout}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert!(report["objects"].as_array().unwrap().len() >= 7);
+
+    let (code, stdout, stderr) = cli(&[&["verify"][..], &base[..]].concat(), secret);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for text in [
+        &stdout,
+        &stderr,
+        &std::fs::read_to_string(&report_file).unwrap(),
+    ] {
+        assert!(!text.contains(secret), "the API key leaked: {text}");
+    }
+
+    // A wrong key is one clear sentence and exit code 2, before anything is written.
+    let (code, _, stderr) = cli(&[&["migrate"][..], &base[..]].concat(), "wrong-key");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("refused the API key"), "{stderr}");
+    assert!(!stderr.contains("wrong-key"), "{stderr}");
+}
+
+#[tokio::test]
+async fn rehearse_runs_against_an_in_process_twin_with_the_given_members() {
+    let w = world(100).await;
+    let members = w.dir.path().join("members.txt");
+    let lines: Vec<String> = w.members().iter().map(|m| m.email.clone()).collect();
+    std::fs::write(&members, lines.join("\n")).unwrap();
+    let (code, stdout, stderr) = cli(
+        &[
+            "rehearse",
+            "--source",
+            &w.db.url,
+            "--members",
+            members.to_str().unwrap(),
+            "--rejects",
+            w.dir.path().join("r.jsonl").to_str().unwrap(),
+        ],
+        "unused",
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("0 rejected"), "{stdout}");
+
+    // Without the first member, the rehearsal stops where the real run would.
+    std::fs::write(&members, lines[1..].join("\n")).unwrap();
+    let (code, _, stderr) = cli(
+        &[
+            "rehearse",
+            "--source",
+            &w.db.url,
+            "--members",
+            members.to_str().unwrap(),
+        ],
+        "unused",
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains(&lines[0]), "{stderr}");
+}
+
+#[test]
+fn demo_migrates_a_sample_workspace_and_verifies_it() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
+        .args(["demo", "--records", "150"])
+        .output()
+        .expect("run demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("verification (read back through the API)"));
+    assert!(stdout.contains("noteTarget"));
+}
