@@ -39,7 +39,10 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Migrate(_) => Err(Error::NotBuilt("migrate")),
         Command::Rehearse(_) => Err(Error::NotBuilt("rehearse")),
         Command::Verify(_) => Err(Error::NotBuilt("verify")),
-        Command::Twin(args) => twin::run(args).await.map(|()| Outcome::Complete).map_err(Error::from),
+        Command::Twin(args) => twin::run(args)
+            .await
+            .map(|()| Outcome::Complete)
+            .map_err(Error::from),
         Command::Demo(_) => Err(Error::NotBuilt("demo")),
     }
 }

@@ -20,8 +20,16 @@ pub struct ApiError {
     pub message: String,
     /// The exception code, when Twenty renders one.
     pub code: Option<String>,
-    /// Extra top-level members (the 429 body carries several).
-    pub extra: Map<String, Value>,
+    /// Extra body members and headers (the 429 answer carries both); boxed to keep the
+    /// error small on the hot `Result` paths.
+    pub extras: Option<Box<Extras>>,
+}
+
+/// Extra body members and headers of an error answer.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Extra top-level body members.
+    pub members: Map<String, Value>,
     /// Extra headers.
     pub headers: HeaderMap,
 }
@@ -51,8 +59,7 @@ impl ApiError {
             error: nest_name(status).to_owned(),
             message: message.into(),
             code: Some(code.to_owned()),
-            extra: Map::new(),
-            headers: HeaderMap::new(),
+            extras: None,
         }
     }
 
@@ -74,8 +81,7 @@ impl ApiError {
             error: nest_name(400).to_owned(),
             message: message.into(),
             code: None,
-            extra: Map::new(),
-            headers: HeaderMap::new(),
+            extras: None,
         }
     }
 
@@ -86,8 +92,7 @@ impl ApiError {
             error: error.to_owned(),
             message: message.into(),
             code: None,
-            extra: Map::new(),
-            headers: HeaderMap::new(),
+            extras: None,
         }
     }
 
@@ -100,8 +105,10 @@ impl ApiError {
         if let Some(code) = &self.code {
             body.insert("code".into(), json!(code));
         }
-        for (k, v) in &self.extra {
-            body.insert(k.clone(), v.clone());
+        if let Some(extras) = &self.extras {
+            for (k, v) in &extras.members {
+                body.insert(k.clone(), v.clone());
+            }
         }
         Value::Object(body)
     }
@@ -112,7 +119,9 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         let body = self.body();
         let mut response = (status, Json(body)).into_response();
-        response.headers_mut().extend(self.headers);
+        if let Some(extras) = self.extras {
+            response.headers_mut().extend(extras.headers);
+        }
         response
     }
 }

@@ -119,19 +119,26 @@ fn parse_one(s: &str) -> Result<Filter, ApiError> {
         vec![unquote(raw)]
     };
     const OPS: &[&str] = &[
-        "eq", "neq", "in", "is", "gt", "gte", "lt", "lte", "like", "ilike", "startsWith",
-        "containsAny", "containsIlike",
+        "eq",
+        "neq",
+        "in",
+        "is",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "like",
+        "ilike",
+        "startsWith",
+        "containsAny",
+        "containsIlike",
     ];
     if !OPS.contains(&op.as_str()) {
         return Err(filter_error(format!(
             "'filter' invalid for '{s}', operator '{op}' is not supported"
         )));
     }
-    Ok(Filter::Cond {
-        path,
-        op,
-        operands,
-    })
+    Ok(Filter::Cond { path, op, operands })
 }
 
 impl Filter {
@@ -221,9 +228,7 @@ fn compare(value: &Value, op: &str, operands: &[String]) -> bool {
     match op {
         "eq" => text.as_deref() == Some(first) || ordered(value, first).is_some_and(|o| o.is_eq()),
         "neq" => !compare(value, "eq", operands),
-        "in" => operands
-            .iter()
-            .any(|o| text.as_deref() == Some(o.as_str())),
+        "in" => operands.iter().any(|o| text.as_deref() == Some(o.as_str())),
         "is" => match first.to_ascii_uppercase().as_str() {
             "NULL" => value.is_null(),
             _ => !value.is_null(),
@@ -235,9 +240,11 @@ fn compare(value: &Value, op: &str, operands: &[String]) -> bool {
         "like" => like(value, first, false),
         "ilike" | "containsIlike" => like(value, first, true),
         "startsWith" => text.is_some_and(|t| t.starts_with(first)),
-        "containsAny" => value
-            .as_array()
-            .is_some_and(|items| items.iter().any(|i| operands.iter().any(|o| i.as_str() == Some(o)))),
+        "containsAny" => value.as_array().is_some_and(|items| {
+            items
+                .iter()
+                .any(|i| operands.iter().any(|o| i.as_str() == Some(o)))
+        }),
         _ => false,
     }
 }
@@ -252,7 +259,10 @@ mod tests {
         let f = parse(r#"id[in]:["a","b"],deletedAt[is]:NOT_NULL"#).expect("parses");
         assert!(f.mentions_deleted_at());
         let f = parse("or(name[eq]:Acme,not(name.firstName[like]:%x%))").expect("parses");
-        let record = json!({"name": "Acme"}).as_object().cloned().expect("object");
+        let record = json!({"name": "Acme"})
+            .as_object()
+            .cloned()
+            .expect("object");
         assert!(f.matches(&record));
         assert!(parse("name:Acme").is_err());
     }

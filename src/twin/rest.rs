@@ -77,16 +77,18 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
 async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
     s.counters.requests.fetch_add(1, Ordering::Relaxed);
     let kind = route_kind(req.method(), req.uri().path());
-    *lock(&s.counters.by_route).entry(kind.to_owned()).or_default() += 1;
+    *lock(&s.counters.by_route)
+        .entry(kind.to_owned())
+        .or_default() += 1;
     next.run(req).await
 }
 
 /// A response whose body fails at once: hyper aborts the connection, so the client sees a
 /// dropped connection rather than an answer.
 fn dropped_connection() -> Response {
-    let stream = futures_util::stream::iter([Err::<Bytes, std::io::Error>(
-        std::io::Error::other("twin fault: connection dropped"),
-    )]);
+    let stream = futures_util::stream::iter([Err::<Bytes, std::io::Error>(std::io::Error::other(
+        "twin fault: connection dropped",
+    ))]);
     Response::new(Body::from_stream(stream))
 }
 
@@ -102,8 +104,9 @@ async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response
     };
     s.counters.faults.fetch_add(1, Ordering::Relaxed);
     match fault {
-        Fault::Status(500) => ApiError::engine(500, "INTERNAL_SERVER_ERROR", "Internal server error")
-            .into_response(),
+        Fault::Status(500) => {
+            ApiError::engine(500, "INTERNAL_SERVER_ERROR", "Internal server error").into_response()
+        }
         // 502/503/504 come from the proxy in front of Twenty, not from Nest: plain text.
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -133,7 +136,10 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let graphql = req.uri().path() == "/metadata";
@@ -185,7 +191,11 @@ fn object_for(s: &Shared, plural: &str) -> Result<ObjectMeta, ApiError> {
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::raw(400, "BadRequestException", format!("Invalid JSON in request body: {e}"))
+        ApiError::raw(
+            400,
+            "BadRequestException",
+            format!("Invalid JSON in request body: {e}"),
+        )
     })
 }
 
@@ -246,7 +256,11 @@ async fn create_many(
     let object = object_for(&s, &plural)?;
     let body = parse_body(&body)?;
     let Value::Array(records) = body else {
-        return Err(ApiError::raw(400, "BadRequestException", "Body must be an array"));
+        return Err(ApiError::raw(
+            400,
+            "BadRequestException",
+            "Body must be an array",
+        ));
     };
     check_creatable(&object)?;
     // B4: the cap applies to plain creates and upserts alike
@@ -290,7 +304,10 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
         ));
     }
     Uuid::parse_str(id).map_err(|_| {
-        ApiError::bad_input("INVALID_QUERY_INPUT", format!("Value \"{id}\" is not a valid UUID"))
+        ApiError::bad_input(
+            "INVALID_QUERY_INPUT",
+            format!("Value \"{id}\" is not a valid UUID"),
+        )
     })
 }
 
@@ -337,8 +354,10 @@ async fn delete_one(
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
     let key = format!("delete{}", capitalize(&object.name_singular));
-    Ok(Json(json!({"data": {key: {"id": record.get("id").cloned().unwrap_or(Value::Null)}}}))
-        .into_response())
+    Ok(
+        Json(json!({"data": {key: {"id": record.get("id").cloned().unwrap_or(Value::Null)}}}))
+            .into_response(),
+    )
 }
 
 /// The default page size, QUERY_DEFAULT_LIMIT_RECORDS.
@@ -348,10 +367,13 @@ const DEFAULT_LIMIT: usize = 60;
 fn parse_limit(q: &HashMap<String, String>, max: usize) -> Result<usize, ApiError> {
     match q.get("limit") {
         None => Ok(DEFAULT_LIMIT.min(max)),
-        Some(v) => v
-            .parse::<usize>()
-            .map(|n| n.min(max))
-            .map_err(|_| ApiError::raw(400, "BadRequestException", format!("limit '{v}' is invalid. Should be an integer"))),
+        Some(v) => v.parse::<usize>().map(|n| n.min(max)).map_err(|_| {
+            ApiError::raw(
+                400,
+                "BadRequestException",
+                format!("limit '{v}' is invalid. Should be an integer"),
+            )
+        }),
     }
 }
 
@@ -370,7 +392,7 @@ async fn find_many(
     }
     let show_deleted = filter.as_ref().is_some_and(Filter::mentions_deleted_at);
     let keep = |r: &Record| {
-        (show_deleted || !is_deleted(r)) && filter.as_ref().is_none_or(|f| f.matches(r))
+        (show_deleted || !is_deleted(r)) && filter.as_ref().map_or(true, |f| f.matches(r))
     };
     let cursor = |key: &str| -> Result<Option<Uuid>, ApiError> {
         q.get(key)
@@ -389,10 +411,12 @@ async fn find_many(
         return Err(super::store::not_found());
     };
     let key_of = |id: Uuid| {
-        table
-            .rows
-            .get(&id)
-            .map(|r| (OrderKey::of(r.get("position").and_then(Value::as_f64).unwrap_or(0.0)), id))
+        table.rows.get(&id).map(|r| {
+            (
+                OrderKey::of(r.get("position").and_then(Value::as_f64).unwrap_or(0.0)),
+                id,
+            )
+        })
     };
     let total = table.rows.values().filter(|r| keep(r)).count();
     let (page, has_next, has_previous) = if let Some(before) = before {
@@ -425,7 +449,8 @@ async fn find_many(
         rows.truncate(limit);
         (rows, more, after.is_some())
     };
-    let cursor_of = |r: Option<&&Record>| r.and_then(|r| r.get("id").cloned()).unwrap_or(Value::Null);
+    let cursor_of =
+        |r: Option<&&Record>| r.and_then(|r| r.get("id").cloned()).unwrap_or(Value::Null);
     let body = json!({
         "data": {object.name_plural.clone(): page.iter().map(|r| render(r)).collect::<Vec<_>>()},
         "totalCount": total,

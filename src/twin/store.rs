@@ -71,7 +71,10 @@ impl OrderKey {
 }
 
 fn position_of(record: &Record) -> f64 {
-    record.get("position").and_then(Value::as_f64).unwrap_or(0.0)
+    record
+        .get("position")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
 }
 
 fn id_of(record: &Record) -> Option<Uuid> {
@@ -206,7 +209,9 @@ pub struct Db {
 
 /// A short stable hex name for a constraint, shaped like TypeORM's generated names.
 fn constraint_name(prefix: &str, seed: &str) -> String {
-    let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, seed.as_bytes()).simple().to_string();
+    let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, seed.as_bytes())
+        .simple()
+        .to_string();
     format!("{prefix}_{}", &id[..27])
 }
 
@@ -271,15 +276,20 @@ impl Db {
     fn write<T>(
         &mut self,
         object: &ObjectMeta,
-        apply: impl FnOnce(&mut Table, &mut Vec<(Uuid, Option<Record>)>) -> Result<(T, Vec<Uuid>), ApiError>,
+        apply: impl FnOnce(
+            &mut Table,
+            &mut Vec<(Uuid, Option<Record>)>,
+        ) -> Result<(T, Vec<Uuid>), ApiError>,
     ) -> Result<T, ApiError> {
         let mut table = self
             .tables
             .remove(&object.name_singular)
             .unwrap_or_else(|| Table::new(object.unique_groups()));
         let mut undo = Vec::new();
-        let result = apply(&mut table, &mut undo)
-            .and_then(|(value, touched)| self.check_constraints(object, &table, &touched).map(|()| value));
+        let result = apply(&mut table, &mut undo).and_then(|(value, touched)| {
+            self.check_constraints(object, &table, &touched)
+                .map(|()| value)
+        });
         if result.is_err() {
             table.roll_back(undo);
         }
@@ -391,8 +401,7 @@ impl Db {
             record.insert("updatedAt".into(), json!(iso(Utc::now())));
         }
         self.write(object, |table, undo| {
-            let Some(mut existing) = table.rows.get(&id).filter(|r| !is_deleted(r)).cloned()
-            else {
+            let Some(mut existing) = table.rows.get(&id).filter(|r| !is_deleted(r)).cloned() else {
                 return Err(not_found());
             };
             for (k, v) in record {
@@ -605,7 +614,11 @@ fn fill_actor(record: &mut Record, key: &str, actor: &Actor) {
 
 /// Upsert matching (E1–E3): id plus every unique group; 0 matches insert, 1 updates, more is
 /// UPSERT_MULTIPLE_MATCHING_RECORDS_CONFLICT.
-fn match_existing(groups: &[Group], table: &Table, record: &Record) -> Result<Option<Uuid>, ApiError> {
+fn match_existing(
+    groups: &[Group],
+    table: &Table,
+    record: &Record,
+) -> Result<Option<Uuid>, ApiError> {
     let mut matched: Vec<(Uuid, String, String)> = Vec::new();
     if let Some(id) = id_of(record) {
         if table.rows.contains_key(&id) {
@@ -759,7 +772,10 @@ mod tests {
     fn members_parse_with_optional_names() {
         let m = Member::parse("Ada@Example.com, Ada, Lovelace").expect("member");
         assert_eq!(m.first_name, "Ada");
-        assert_eq!(m.id(), Member::parse("ada@example.com").expect("member").id());
+        assert_eq!(
+            m.id(),
+            Member::parse("ada@example.com").expect("member").id()
+        );
         assert!(Member::parse("# not an email").is_none());
     }
 
