@@ -180,13 +180,22 @@ fn capitalize(s: &str) -> String {
     }
 }
 
+/// The object of a REST path; an unknown plural is a plain BadRequestException with a hint
+/// (`packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-base.handler.ts`).
 fn object_for(s: &Shared, plural: &str) -> Result<ObjectMeta, ApiError> {
-    lock(&s.db)
-        .model
-        .by_plural(plural)
-        .cloned()
-        // The REST path parser rejects an unknown plural (parse-core-path.utils.ts).
-        .ok_or_else(|| ApiError::engine(400, "BAD_REQUEST", format!("object '{plural}' not found")))
+    let db = lock(&s.db);
+    if let Some(object) = db.model.by_plural(plural) {
+        return Ok(object.clone());
+    }
+    let hint = match db.model.by_singular(plural) {
+        Some(o) => format!("Did you mean '{}'?", o.name_plural),
+        None => "eg: companies".to_owned(),
+    };
+    Err(ApiError::raw(
+        400,
+        "BadRequestException",
+        format!("object '{plural}' not found. {hint}"),
+    ))
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
@@ -353,11 +362,54 @@ async fn delete_one(
     let id = parse_id(&id)?;
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
+    // Both handlers answer `delete{Singular}` with the record; the soft one adds `softDelete`
+    // (rest-api-delete-one.handler.ts, rest-api-destroy-one.handler.ts).
     let key = format!("delete{}", capitalize(&object.name_singular));
-    Ok(
-        Json(json!({"data": {key: {"id": record.get("id").cloned().unwrap_or(Value::Null)}}}))
-            .into_response(),
-    )
+    let mut body = json!({"data": {key: render(&record)}});
+    if soft {
+        body["softDelete"] = json!(true);
+    }
+    Ok(Json(body).into_response())
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Cursors are opaque base64 of a small JSON object, as Twenty's are, so a client cannot come
+/// to rely on them being record ids.
+fn encode_cursor(id: &str) -> String {
+    let bytes = json!({"id": id}).to_string().into_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(BASE64[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn decode_cursor(cursor: &str) -> Option<Uuid> {
+    let (mut bits, mut count, mut bytes) = (0u32, 0, Vec::new());
+    for c in cursor.bytes().filter(|c| *c != b'=') {
+        let v = BASE64.iter().position(|b| *b == c)? as u32;
+        bits = (bits << 6) | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+        }
+    }
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    Uuid::parse_str(value.get("id")?.as_str()?).ok()
 }
 
 /// The default page size, QUERY_DEFAULT_LIMIT_RECORDS.
@@ -397,7 +449,7 @@ async fn find_many(
     let cursor = |key: &str| -> Result<Option<Uuid>, ApiError> {
         q.get(key)
             .map(|c| {
-                Uuid::parse_str(c).map_err(|_| {
+                decode_cursor(c).ok_or_else(|| {
                     ApiError::bad_input("INVALID_CURSOR", format!("Invalid cursor: {c}"))
                 })
             })
@@ -449,8 +501,11 @@ async fn find_many(
         rows.truncate(limit);
         (rows, more, after.is_some())
     };
-    let cursor_of =
-        |r: Option<&&Record>| r.and_then(|r| r.get("id").cloned()).unwrap_or(Value::Null);
+    let cursor_of = |r: Option<&&Record>| {
+        r.and_then(|r| r.get("id").and_then(Value::as_str))
+            .map(|id| Value::String(encode_cursor(id)))
+            .unwrap_or(Value::Null)
+    };
     let body = json!({
         "data": {object.name_plural.clone(): page.iter().map(|r| render(r)).collect::<Vec<_>>()},
         "totalCount": total,
@@ -538,4 +593,21 @@ async fn dump(State(s): State<AppState>) -> Response {
         })
         .collect();
     Json(json!({"objects": objects, "files": files})).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_are_not_bare_ids() {
+        let id = "6f1d7a52-5c2b-4e59-9a43-1b2c3d4e5f60";
+        let cursor = encode_cursor(id);
+        assert_ne!(cursor, id);
+        assert_eq!(
+            decode_cursor(&cursor).map(|u| u.to_string()).as_deref(),
+            Some(id)
+        );
+        assert!(decode_cursor("not a cursor").is_none());
+    }
 }

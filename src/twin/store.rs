@@ -344,13 +344,13 @@ impl Db {
                 // createdBy is a system field on standard objects: never overwritten (E4).
                 record.remove("createdBy");
                 record.remove("id");
+                if !record.contains_key("updatedAt") {
+                    record.insert("updatedAt".into(), json!(now));
+                }
                 for (k, v) in record {
                     merge_value(object, &mut existing, k, v);
                 }
                 existing.insert("deletedAt".into(), Value::Null);
-                if !existing.contains_key("updatedAt") {
-                    existing.insert("updatedAt".into(), json!(now));
-                }
                 undo.push((id, table.put(id, existing)));
                 order[index] = id;
                 updated += 1;
@@ -359,8 +359,8 @@ impl Db {
                 let id = id_of(&record).unwrap_or_else(Uuid::new_v4);
                 record.insert("id".into(), json!(id));
                 if !record.get("position").is_some_and(Value::is_number) {
-                    next_position += 1.0;
-                    record.insert("position".into(), json!(next_position));
+                    next_position = next_position.floor() + 1.0;
+                    record.insert("position".into(), json!(next_position as i64));
                 }
                 if table.rows.contains_key(&id) {
                     // The primary key includes soft-deleted rows (D3).

@@ -192,6 +192,9 @@ async fn soft_deleted_records_are_hidden_unless_the_filter_names_deleted_at() {
         .delete(&format!("/rest/companies/{gone}?soft_delete=true"))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["softDelete"], true);
+    assert_eq!(body["data"]["deleteCompany"]["name"], "Gone");
+    assert!(body["data"]["deleteCompany"]["deletedAt"].is_string());
     let (_, body) = env.get("/rest/companies").await;
     assert_eq!(body["totalCount"], 1);
     let (_, body) = env
@@ -212,6 +215,8 @@ async fn delete_without_soft_delete_destroys_the_record() {
     let (status, body) = env.delete(&format!("/rest/companies/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["deleteCompany"]["id"], id.as_str());
+    assert_eq!(body["data"]["deleteCompany"]["name"], "Gone");
+    assert!(body.get("softDelete").is_none());
     let (_, body) = env
         .get("/rest/companies?filter=deletedAt[is]:NOT_NULL")
         .await;
@@ -304,4 +309,28 @@ async fn stats_count_requests_per_route_and_records_written() {
     assert_eq!(stats.by_route.get("find_many"), Some(&2));
     assert_eq!(stats.records_created, 2);
     let _ = KEY;
+}
+
+// rest-api-base.handler.ts: an unknown plural is a BadRequestException with a hint.
+#[tokio::test]
+async fn an_unknown_object_is_refused_with_a_hint() {
+    let env = start().await;
+    let (status, body) = env.get("/rest/company").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "object 'company' not found. Did you mean 'companies'?",
+        None,
+    );
+    let (status, body) = env.post("/rest/batch/widgets", json!([])).await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "object 'widgets' not found. eg: companies",
+        None,
+    );
 }
