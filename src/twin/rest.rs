@@ -470,7 +470,10 @@ async fn find_many(
             )
         })
     };
-    let total = table.rows.values().filter(|r| keep(r)).count();
+    let total = match &filter {
+        None => table.live(),
+        Some(_) => table.rows.values().filter(|r| keep(r)).count(),
+    };
     let (page, has_next, has_previous) = if let Some(before) = before {
         let upper = key_of(before).map_or(Bound::Unbounded, Bound::Excluded);
         let mut rows: Vec<&Record> = table

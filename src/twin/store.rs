@@ -56,6 +56,8 @@ pub struct Table {
     /// The object's unique groups, with an index per group: value → ids (soft-deleted rows
     /// included; the partial-index rule is applied when checking).
     groups: Vec<(Group, HashMap<String, BTreeSet<Uuid>>)>,
+    /// Rows not soft-deleted, so an unfiltered totalCount needs no scan.
+    live: usize,
 }
 
 /// A total order on f64 positions.
@@ -135,8 +137,16 @@ impl Table {
         ids.into_iter().map(|(_, id)| id).collect()
     }
 
+    /// How many rows are not soft-deleted.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
     fn put(&mut self, id: Uuid, record: Record) -> Option<Record> {
         let old = self.remove(id);
+        if !is_deleted(&record) {
+            self.live += 1;
+        }
         self.order.insert((OrderKey::of(position_of(&record)), id));
         self.index(id, &record, true);
         self.rows.insert(id, record);
@@ -145,6 +155,9 @@ impl Table {
 
     fn remove(&mut self, id: Uuid) -> Option<Record> {
         let old = self.rows.remove(&id)?;
+        if !is_deleted(&old) {
+            self.live -= 1;
+        }
         self.order.remove(&(OrderKey::of(position_of(&old)), id));
         self.index(id, &old, false);
         Some(old)
