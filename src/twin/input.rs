@@ -456,7 +456,33 @@ fn normalise_url(url: &str) -> Result<String, ApiError> {
     Ok(out)
 }
 
-fn links(value: &Value, field: &str) -> Result<Value, ApiError> {
+/// A URL reduced to its bare lower-case domain, for LINKS fields whose settings say
+/// `type: "domain"` (`twenty-shared` `normalizeDomain`): scheme, userinfo, `www.`, port, path
+/// and trailing dot go.
+fn bare_domain(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.split(':').next().unwrap_or("");
+    let host = host.trim_end_matches('.').to_lowercase();
+    host.strip_prefix("www.").map(str::to_owned).unwrap_or(host)
+}
+
+fn links(value: &Value, meta: &FieldMeta, field: &str) -> Result<Value, ApiError> {
+    let domain = meta
+        .settings
+        .as_ref()
+        .and_then(|s| s.get("type"))
+        .and_then(Value::as_str)
+        == Some("domain");
+    let normalise = |url: &str| -> Result<String, ApiError> {
+        let url = normalise_url(url)?;
+        Ok(if domain && !url.is_empty() {
+            bare_domain(&url)
+        } else {
+            url
+        })
+    };
     // validate-links-field-or-throw.util.ts + transform-links-value.util.ts.
     let Some(map) = composite_object(value, field)? else {
         return Ok(Value::Null);
@@ -479,7 +505,7 @@ fn links(value: &Value, field: &str) -> Result<Value, ApiError> {
         }
     }
     if let Some(url) = map.get("primaryLinkUrl") {
-        let url = url.as_str().map(normalise_url).transpose()?;
+        let url = url.as_str().map(normalise).transpose()?;
         let empty = url.as_deref().map_or(true, str::is_empty);
         out.insert(
             "primaryLinkUrl".into(),
@@ -501,7 +527,7 @@ fn links(value: &Value, field: &str) -> Result<Value, ApiError> {
         let mut links = Vec::new();
         for link in secondary.as_array().into_iter().flatten() {
             let url = link.get("url").and_then(Value::as_str).unwrap_or("");
-            let url = normalise_url(url)?;
+            let url = normalise(url)?;
             if url.is_empty() {
                 continue;
             }
@@ -712,7 +738,7 @@ fn field_value(field: &FieldMeta, key: &str, value: &Value) -> Result<Value, Api
         "RAW_JSON" => raw_json(value, key),
         "ARRAY" => array(value, key),
         "EMAILS" => emails(value, key),
-        "LINKS" => links(value, key),
+        "LINKS" => links(value, field, key),
         "CURRENCY" => currency(value, key),
         "FULL_NAME" => simple_composite(
             value,
@@ -901,6 +927,11 @@ mod tests {
             Some("https://acme.com/Path")
         );
         assert_eq!(normalise_url("Acme.com").ok().as_deref(), Some("Acme.com"));
+        assert_eq!(
+            bare_domain("https://user@WWW.Acme.com:8080/x?y#z"),
+            "acme.com"
+        );
+        assert_eq!(bare_domain("acme.com."), "acme.com");
     }
 
     #[test]

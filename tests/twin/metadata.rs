@@ -322,3 +322,28 @@ async fn metadata_without_a_valid_key_answers_a_graphql_error() {
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     assert_eq!(body["errors"][0]["message"], "Token invalid.");
 }
+
+// Links settings `type` (FIELD_LINKS_VARIANTS): `domain` reduces URLs to bare domains;
+// other variants are refused.
+#[tokio::test]
+async fn a_domain_links_field_stores_bare_domains() {
+    let env = start().await;
+    let body = env
+        .add_field("company", json!({"type": "LINKS", "name": "website", "label": "Website", "settings": {"type": "domain"}}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let created = env
+        .create(
+            "companies",
+            json!([{"website": {"primaryLinkUrl": "https://www.Acme.com/about"}}]),
+        )
+        .await;
+    assert_eq!(created[0]["website"]["primaryLinkUrl"], "acme.com");
+    let bad = env
+        .add_field("company", json!({"type": "LINKS", "name": "other", "label": "Other", "settings": {"type": "email"}}))
+        .await;
+    assert_eq!(
+        bad["errors"][0]["message"],
+        "Links field type must be one of url, domain"
+    );
+}
