@@ -417,15 +417,28 @@ const DEFAULT_LIMIT: usize = 60;
 
 /// `limit` (parse-limit-rest-request.util.ts): an integer ≥ 0, capped at QUERY_MAX_RECORDS.
 fn parse_limit(q: &HashMap<String, String>, max: usize) -> Result<usize, ApiError> {
-    match q.get("limit") {
+    match q.get("limit").filter(|v| !v.is_empty()) {
         None => Ok(DEFAULT_LIMIT.min(max)),
-        Some(v) => v.parse::<usize>().map(|n| n.min(max)).map_err(|_| {
-            ApiError::raw(
-                400,
-                "BadRequestException",
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(n) if n >= 0.0 => Ok((n.floor() as usize).min(max)),
+            _ => Err(ApiError::bad_input(
+                "INVALID_LIMIT_QUERY_PARAM",
                 format!("limit '{v}' is invalid. Should be an integer"),
-            )
-        }),
+            )),
+        },
+    }
+}
+
+/// `depth` must be 0 or 1 (parse-depth-rest-request.util.ts). The twin answers depth 0 for
+/// both: relations are not expanded.
+fn check_depth(q: &HashMap<String, String>) -> Result<(), ApiError> {
+    match q.get("depth").map(String::as_str) {
+        None | Some("") | Some("0") | Some("1") => Ok(()),
+        Some(v) => Err(ApiError::raw(
+            400,
+            "BadRequestException",
+            format!("'depth={v}' parameter invalid. Allowed values are 0, 1"),
+        )),
     }
 }
 
@@ -437,6 +450,7 @@ async fn find_many(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
+    check_depth(&q)?;
     let limit = parse_limit(&q, s.config.max_batch)?;
     let filter: Option<Filter> = q.get("filter").map(|f| filter::parse(f)).transpose()?;
     if let Some(f) = &filter {

@@ -143,6 +143,18 @@ async fn limit_must_be_an_integer_and_is_capped_at_the_max() {
         400,
         "BadRequestException",
         "limit 'abc' is invalid. Should be an integer",
+        Some("INVALID_LIMIT_QUERY_PARAM"),
+    );
+    let (status, body) = env.get("/rest/companies?limit=-1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // parse-depth-rest-request.util.ts: depth is 0 or 1.
+    let (status, body) = env.get("/rest/companies?depth=2").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "'depth=2' parameter invalid. Allowed values are 0, 1",
         None,
     );
     let records: Vec<Value> = (0..8).map(|i| json!({"name": format!("c{i}")})).collect();
