@@ -346,3 +346,36 @@ async fn an_unknown_object_is_refused_with_a_hint() {
         None,
     );
 }
+
+// parse-base-filter.util.ts / check-filter-query.util.ts: malformed filters.
+#[tokio::test]
+async fn a_malformed_filter_is_refused_with_twentys_message() {
+    let env = start().await;
+    let (status, body) = env.get("/rest/companies?filter=name:Acme").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "'filter' invalid for 'name:Acme'. eg: price[gte]:10",
+        None,
+    );
+    let (status, body) = env.get("/rest/companies?filter=name[has]:Acme").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "'filter' invalid for 'name[has]:Acme', comparator has not in eq, neq, in, containsAny, is, gt, gte, lt, lte, startsWith, endsWith, like, ilike",
+        None,
+    );
+    let (status, body) = env.get("/rest/companies?filter=or(name[eq]:A").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "'filter' invalid. 1 close bracket is missing in the query",
+        Some("INVALID_FILTER_QUERY_PARAM"),
+    );
+}
