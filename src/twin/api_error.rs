@@ -73,16 +73,12 @@ impl ApiError {
         Self::bad_input("INVALID_ARGS_DATA", message)
     }
 
-    /// A Postgres error surfaced by the ORM (duplicate, foreign key): 400 without `code`, as a
-    /// third-party capture of Twenty 2.42 shows (`compute-twenty-orm-exception.util.ts`).
-    pub fn orm(message: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            error: nest_name(400).to_owned(),
-            message: message.into(),
-            code: None,
-            extras: None,
-        }
+    /// A Postgres error surfaced as a TwentyORMException (DUPLICATE_ENTRY_DETECTED,
+    /// INVALID_INPUT; `compute-twenty-orm-exception.util.ts`). Its category is BAD_USER_INPUT, and
+    /// the newest `send-http-exception-response.util.ts` renders the code of every custom
+    /// exception (older servers, and a 2.42 capture, show none).
+    pub fn orm(code: &str, message: impl Into<String>) -> Self {
+        Self::bad_input(code, message)
     }
 
     /// A plain error with an explicit `error` member (the auth middleware writes codes there).

@@ -550,11 +550,14 @@ impl Db {
                         .is_some_and(|t| t.rows.contains_key(&target_id))
                 };
                 if !exists {
-                    return Err(ApiError::orm(format!(
+                    return Err(ApiError::orm(
+                        "INVALID_INPUT",
+                        format!(
                         "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
                         table_name(object),
                         constraint_name("FK", &format!("{}.{column}", object.name_singular))
-                    )));
+                    ),
+                    ));
                 }
             }
         }
@@ -596,11 +599,14 @@ fn table_name(object: &ObjectMeta) -> String {
 /// D2: the duplicate message with `{table}.{constraint}`.
 fn duplicate(object: &ObjectMeta, what: &str) -> ApiError {
     let prefix = if what == "PK" { "PK" } else { "IDX_UNIQUE" };
-    ApiError::orm(format!(
-        "A duplicate entry was detected: unique constraint {}.{} was violated",
-        table_name(object),
-        constraint_name(prefix, &format!("{}.{what}", object.name_singular))
-    ))
+    ApiError::orm(
+        "DUPLICATE_ENTRY_DETECTED",
+        format!(
+            "A duplicate entry was detected: unique constraint {}.{} was violated",
+            table_name(object),
+            constraint_name(prefix, &format!("{}.{what}", object.name_singular))
+        ),
+    )
 }
 
 /// RECORD_NOT_FOUND → 404 (common-query-runner.exception.ts).

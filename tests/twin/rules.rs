@@ -156,6 +156,7 @@ async fn a_duplicate_person_email_is_refused_with_the_duplicate_message() {
         message.starts_with("A duplicate entry was detected: unique constraint person.IDX_UNIQUE_"),
         "{message}"
     );
+    assert_eq!(body["code"], "DUPLICATE_ENTRY_DETECTED");
 }
 
 // D3/D4: company domain unique on the normalised URL; soft-deleted rows free it (2.42 partial index).
@@ -314,6 +315,7 @@ async fn a_join_column_must_point_at_an_existing_record() {
         ),
         "{message}"
     );
+    assert_eq!(body["code"], "INVALID_INPUT");
     let company = env.create("companies", json!([{"name": "Acme"}])).await;
     let people = env
         .create("people", json!([{"companyId": company[0]["id"]}]))
