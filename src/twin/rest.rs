@@ -23,7 +23,7 @@ use super::faults::Fault;
 use super::filter::{self, Filter};
 use super::input::is_valid_uuid;
 use super::schema::ObjectMeta;
-use super::store::{is_deleted, Actor, OrderKey, Record};
+use super::store::{is_deleted, Actor, Record};
 use super::{lock, metadata, Shared};
 
 type AppState = Arc<Shared>;
@@ -442,8 +442,104 @@ fn check_depth(q: &HashMap<String, String>) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /rest/{plural}` (rest-api-find-many.handler.ts): ordered by position then id, soft-deleted
-/// rows hidden unless the filter names `deletedAt`.
+/// One `order_by` item: a field path and Twenty's direction.
+type OrderItem = (Vec<String>, &'static str);
+
+const DIRECTIONS: [&str; 4] = [
+    "AscNullsFirst",
+    "AscNullsLast",
+    "DescNullsFirst",
+    "DescNullsLast",
+];
+
+/// `order_by=field_1[AscNullsFirst],field_2.sub[DescNullsLast],field_3`
+/// (parse-order-by-rest-request-common.util.ts; default direction AscNullsFirst). An `id`
+/// tie-break is implied.
+fn parse_order_by(
+    q: &HashMap<String, String>,
+    object: &ObjectMeta,
+) -> Result<Vec<OrderItem>, ApiError> {
+    let Some(raw) = q.get("order_by").filter(|v| !v.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut items = Vec::new();
+    for item in raw.split(',') {
+        let (path, direction) = match item.split_once('[') {
+            Some((path, rest)) if rest.contains(']') => {
+                let direction = rest.replace(']', "");
+                let known = DIRECTIONS.iter().find(|d| **d == direction).ok_or_else(|| {
+                    ApiError::bad_input(
+                        "INVALID_ORDER_BY_QUERY_PARAM",
+                        format!(
+                            "'order_by' direction '{direction}' invalid. Allowed values are '{}'. eg: ?order_by=field_1[AscNullsFirst],field_2[DescNullsLast],field_3",
+                            DIRECTIONS.join("', '")
+                        ),
+                    )
+                })?;
+                (path, *known)
+            }
+            _ => (item, "AscNullsFirst"),
+        };
+        let path: Vec<String> = path.split('.').map(str::to_owned).collect();
+        let name = path.first().map(String::as_str).unwrap_or("");
+        if object.field(name).is_none() && object.field_by_join_column(name).is_none() {
+            return Err(ApiError::bad_input(
+                "INVALID_ORDER_BY_QUERY_PARAM",
+                format!(
+                    "'order_by' field '{name}' does not exist on '{}'",
+                    object.name_singular
+                ),
+            ));
+        }
+        items.push((path, direction));
+    }
+    Ok(items)
+}
+
+fn order_value<'a>(record: &'a Record, path: &[String]) -> &'a Value {
+    let mut value = path.first().and_then(|p| record.get(p));
+    for sub in path.iter().skip(1) {
+        value = value.and_then(|v| v.get(sub));
+    }
+    value.unwrap_or(&Value::Null)
+}
+
+fn compare_records(order: &[OrderItem], a: &Record, b: &Record) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for (path, direction) in order {
+        let (x, y) = (order_value(a, path), order_value(b, path));
+        let nulls_first = direction.ends_with("NullsFirst");
+        let ord = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => {
+                let plain = match (x.as_f64(), y.as_f64()) {
+                    (Some(m), Some(n)) => m.partial_cmp(&n).unwrap_or(Ordering::Equal),
+                    _ => match (x.as_str(), y.as_str()) {
+                        (Some(m), Some(n)) => m.cmp(n),
+                        _ => x.to_string().cmp(&y.to_string()),
+                    },
+                };
+                if direction.starts_with("Desc") {
+                    plain.reverse()
+                } else {
+                    plain
+                }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+/// `GET /rest/{plural}` (rest-api-find-many.handler.ts, common-find-many-query-runner.service.ts):
+/// ordered by `order_by` then id (id alone by default), soft-deleted rows hidden unless the
+/// filter names `deletedAt`.
 async fn find_many(
     State(s): State<AppState>,
     Path(plural): Path<String>,
@@ -452,6 +548,7 @@ async fn find_many(
     let object = object_for(&s, &plural)?;
     check_depth(&q)?;
     let limit = parse_limit(&q, s.config.max_batch)?;
+    let order = parse_order_by(&q, &object)?;
     let filter: Option<Filter> = q.get("filter").map(|f| filter::parse(f)).transpose()?;
     if let Some(f) = &filter {
         f.check(&object)?;
@@ -462,6 +559,7 @@ async fn find_many(
     };
     let cursor = |key: &str| -> Result<Option<Uuid>, ApiError> {
         q.get(key)
+            .filter(|c| !c.is_empty())
             .map(|c| {
                 decode_cursor(c).ok_or_else(|| {
                     ApiError::bad_input("INVALID_CURSOR", format!("Invalid cursor: {c}"))
@@ -471,52 +569,89 @@ async fn find_many(
     };
     let after = cursor("starting_after")?;
     let before = cursor("ending_before")?;
+    if after.is_some() && before.is_some() {
+        return Err(ApiError::bad_input(
+            "ARGS_CONFLICT",
+            "Cannot provide both before and after",
+        ));
+    }
 
     let db = lock(&s.db);
     let Some(table) = db.table(&object.name_singular) else {
         return Err(super::store::not_found());
     };
-    let key_of = |id: Uuid| {
-        table.rows.get(&id).map(|r| {
-            (
-                OrderKey::of(r.get("position").and_then(Value::as_f64).unwrap_or(0.0)),
-                id,
-            )
-        })
-    };
     let total = match &filter {
         None => table.live(),
         Some(_) => table.rows.values().filter(|r| keep(r)).count(),
     };
-    let (page, has_next, has_previous) = if let Some(before) = before {
-        let upper = key_of(before).map_or(Bound::Unbounded, Bound::Excluded);
-        let mut rows: Vec<&Record> = table
-            .order
-            .range((Bound::Unbounded, upper))
-            .rev()
-            .filter_map(|(_, id)| table.rows.get(id))
-            .filter(|r| keep(r))
-            .take(limit + 1)
-            .collect();
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        rows.reverse();
-        (rows, true, more)
+    // Fetch limit + 1 in the paging direction: the extra row tells whether more exist
+    // (build-cursor-page.util.ts).
+    let (mut rows, backward): (Vec<&Record>, bool) = if order.is_empty() {
+        match (after, before) {
+            (_, Some(before)) => (
+                table
+                    .rows
+                    .range(..before)
+                    .rev()
+                    .map(|(_, r)| r)
+                    .filter(|r| keep(r))
+                    .take(limit + 1)
+                    .collect(),
+                true,
+            ),
+            (after, None) => {
+                let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+                (
+                    table
+                        .rows
+                        .range((lower, Bound::Unbounded))
+                        .map(|(_, r)| r)
+                        .filter(|r| keep(r))
+                        .take(limit + 1)
+                        .collect(),
+                    false,
+                )
+            }
+        }
     } else {
-        let lower = match after {
-            Some(after) => key_of(after).map_or(Bound::Unbounded, Bound::Excluded),
-            None => Bound::Unbounded,
+        let mut all: Vec<&Record> = table.rows.values().filter(|r| keep(r)).collect();
+        // A stable sort over id-ordered rows keeps the id tie-break.
+        all.sort_by(|a, b| compare_records(&order, a, b));
+        let position = |id: Uuid| {
+            let id = json!(id);
+            all.iter()
+                .position(|r| r.get("id") == Some(&id))
+                .ok_or_else(|| {
+                    ApiError::bad_input("INVALID_CURSOR", "Invalid cursor: record not found")
+                })
         };
-        let mut rows: Vec<&Record> = table
-            .order
-            .range((lower, Bound::Unbounded))
-            .filter_map(|(_, id)| table.rows.get(id))
-            .filter(|r| keep(r))
-            .take(limit + 1)
-            .collect();
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        (rows, more, after.is_some())
+        match (after, before) {
+            (_, Some(before)) => {
+                let end = position(before)?;
+                (
+                    all[..end].iter().rev().take(limit + 1).copied().collect(),
+                    true,
+                )
+            }
+            (Some(after), None) => {
+                let start = position(after)? + 1;
+                (
+                    all[start..].iter().take(limit + 1).copied().collect(),
+                    false,
+                )
+            }
+            (None, None) => (all.iter().take(limit + 1).copied().collect(), false),
+        }
+    };
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if backward {
+        rows.reverse();
+    }
+    let (has_next, has_previous) = if backward {
+        (true, more)
+    } else {
+        (more, after.is_some())
     };
     let cursor_of = |r: Option<&&Record>| {
         r.and_then(|r| r.get("id").and_then(Value::as_str))
@@ -524,13 +659,13 @@ async fn find_many(
             .unwrap_or(Value::Null)
     };
     let body = json!({
-        "data": {object.name_plural.clone(): page.iter().map(|r| render(r)).collect::<Vec<_>>()},
+        "data": {object.name_plural.clone(): rows.iter().map(|r| render(r)).collect::<Vec<_>>()},
         "totalCount": total,
         "pageInfo": {
             "hasNextPage": has_next,
             "hasPreviousPage": has_previous,
-            "startCursor": cursor_of(page.first()),
-            "endCursor": cursor_of(page.last()),
+            "startCursor": cursor_of(rows.first()),
+            "endCursor": cursor_of(rows.last()),
         }
     });
     Ok(Json(body).into_response())
@@ -592,12 +727,7 @@ async fn dump(State(s): State<AppState>) -> Response {
     for object in &db.model.objects {
         let rows: Vec<Value> = db
             .table(&object.name_singular)
-            .map(|t| {
-                t.order
-                    .iter()
-                    .filter_map(|(_, id)| t.rows.get(id).map(render))
-                    .collect()
-            })
+            .map(|t| t.rows.values().map(render).collect())
             .unwrap_or_default();
         objects.insert(object.name_plural.clone(), Value::Array(rows));
     }

@@ -91,45 +91,84 @@ async fn a_request_with_a_wrong_token_is_401_token_invalid() {
     );
 }
 
-// rest-api-find-many.handler.ts: limit, starting_after, totalCount, pageInfo.
+/// Pages through `path` (which has no query string beyond `limit`) and returns every record.
+async fn page_all(env: &super::Env, plural: &str, query: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/rest/{plural}?{query}&starting_after={c}"),
+            None => format!("/rest/{plural}?{query}"),
+        };
+        let (status, page) = env.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], cursor.is_some());
+        all.extend(page["data"][plural].as_array().cloned().unwrap_or_default());
+        if page["pageInfo"]["hasNextPage"] != true {
+            return all;
+        }
+        cursor = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+}
+
+// rest-api-find-many.handler.ts + common-find-many-query-runner.service.ts: limit,
+// starting_after, totalCount, pageInfo; with no order_by the order is by id.
 #[tokio::test]
-async fn find_many_pages_with_limit_and_starting_after_and_counts_the_total() {
+async fn find_many_pages_by_id_with_limit_and_starting_after_and_counts_the_total() {
     let env = start().await;
     let records: Vec<Value> = (0..7).map(|i| json!({"name": format!("c{i}")})).collect();
-    env.create("companies", Value::Array(records)).await;
+    let created = env.create("companies", Value::Array(records)).await;
     let (status, first) = env.get("/rest/companies?limit=3").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(first["totalCount"], 7);
     assert_eq!(first["data"]["companies"].as_array().map(Vec::len), Some(3));
     assert_eq!(first["pageInfo"]["hasNextPage"], true);
-    let mut seen: Vec<String> = Vec::new();
-    let mut cursor = first["pageInfo"]["endCursor"].as_str().map(str::to_owned);
-    seen.extend(
-        first["data"]["companies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| c["name"].to_string()),
+    let ids: Vec<String> = page_all(&env, "companies", "limit=3")
+        .await
+        .iter()
+        .map(|c| c["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let mut want: Vec<String> = created
+        .iter()
+        .map(|c| c["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    want.sort();
+    assert_eq!(ids, want);
+}
+
+// parse-order-by-rest-request-common.util.ts: order_by with directions, id tie-break.
+#[tokio::test]
+async fn order_by_sorts_and_pages_in_that_order() {
+    let env = start().await;
+    let records: Vec<Value> = ["b", "d", "a", "c", "e"]
+        .iter()
+        .map(|n| json!({"name": n}))
+        .chain(std::iter::once(json!({"name": null})))
+        .collect();
+    env.create("companies", Value::Array(records)).await;
+    let names: Vec<Value> = page_all(&env, "companies", "limit=2&order_by=name[DescNullsLast]")
+        .await
+        .iter()
+        .map(|c| c["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            json!("e"),
+            json!("d"),
+            json!("c"),
+            json!("b"),
+            json!("a"),
+            Value::Null
+        ]
     );
-    while let Some(after) = cursor {
-        let (_, page) = env
-            .get(&format!("/rest/companies?limit=3&starting_after={after}"))
-            .await;
-        seen.extend(
-            page["data"]["companies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| c["name"].to_string()),
-        );
-        cursor = if page["pageInfo"]["hasNextPage"] == true {
-            page["pageInfo"]["endCursor"].as_str().map(str::to_owned)
-        } else {
-            None
-        };
-    }
-    let want: Vec<String> = (0..7).map(|i| format!("\"c{i}\"")).collect();
-    assert_eq!(seen, want);
+    let (status, body) = env.get("/rest/companies?order_by=name[Down]").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "INVALID_ORDER_BY_QUERY_PARAM");
+    assert!(body["messages"][0]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("'order_by' direction 'Down' invalid."));
 }
 
 // parse-limit-rest-request.util.ts: a non-integer limit is refused; a large one is capped.

@@ -385,10 +385,16 @@ async fn creating_a_workspace_member_is_permission_denied() {
     );
     let (_, members) = env.get("/rest/workspaceMembers").await;
     assert_eq!(members["totalCount"], 2);
-    assert_eq!(
-        members["data"]["workspaceMembers"][0]["userEmail"],
-        "ada@example.com"
-    );
+    let emails: Vec<&str> = members["data"]["workspaceMembers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["userEmail"].as_str())
+        .collect();
+    assert!(emails.contains(&"ada@example.com") && emails.contains(&"alan@example.com"));
+    let ada = env.twin.member_id("ada@example.com").to_string();
+    let (_, one) = env.get(&format!("/rest/workspaceMembers/{ada}")).await;
+    assert_eq!(one["data"]["workspaceMember"]["name"]["firstName"], "Ada");
 }
 
 // standard-object.constant.ts (noteTarget/attachment blocks): morph join columns target*Id.
