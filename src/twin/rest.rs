@@ -50,10 +50,24 @@ pub(super) fn router(shared: AppState) -> Router {
         .route("/client-config", get(client_config))
         .route("/files-field/{id}", get(download))
         .route("/__twin/dump", get(dump))
+        .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), faults))
         .layer(middleware::from_fn_with_state(shared.clone(), count))
         .layer(DefaultBodyLimit::max(100 * 1024 * 1024))
         .with_state(shared)
+}
+
+/// Unknown routes get Nest's default 404 body.
+async fn no_route(method: Method, uri: axum::http::Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({
+            "message": format!("Cannot {method} {}", uri.path()),
+            "error": "Not Found",
+            "statusCode": 404,
+        })),
+    )
+        .into_response()
 }
 
 /// The kind of a request, for the counters.
@@ -720,7 +734,7 @@ async fn download(State(s): State<AppState>, Path(id): Path<String>) -> Response
 /// `GET /__twin/dump`: every record (soft-deleted included) and file, for tests only.
 async fn dump(State(s): State<AppState>) -> Response {
     if !s.config.admin {
-        return ApiError::raw(404, "NotFoundException", "Cannot GET /__twin/dump").into_response();
+        return no_route(Method::GET, axum::http::Uri::from_static("/__twin/dump")).await;
     }
     let db = lock(&s.db);
     let mut objects = Map::new();

@@ -418,3 +418,13 @@ async fn a_malformed_filter_is_refused_with_twentys_message() {
         Some("INVALID_FILTER_QUERY_PARAM"),
     );
 }
+
+// Nest's default answer for a route that does not exist.
+#[tokio::test]
+async fn an_unknown_route_gets_nests_404_body() {
+    let env = start().await;
+    let (status, body) = env.get("/rest/companies/a/b").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["message"], "Cannot GET /rest/companies/a/b");
+    assert_eq!(body["error"], "Not Found");
+}
