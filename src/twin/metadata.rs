@@ -546,8 +546,10 @@ impl Query {
     }
 }
 
-/// `CreateObjectInput`.
+/// `CreateObjectInput`. Inputs the twin does not use are accepted (and ignored) so that
+/// clients sending them are not refused.
 #[derive(InputObject)]
+#[allow(dead_code)]
 pub struct CreateObjectInput {
     name_singular: String,
     name_plural: String,
@@ -568,8 +570,10 @@ pub struct CreateOneObjectInput {
     object: CreateObjectInput,
 }
 
-/// `CreateFieldInput` (create-field.input.ts).
+/// `CreateFieldInput` (create-field.input.ts). Inputs the twin does not use are accepted (and
+/// ignored) so that clients sending them are not refused.
 #[derive(InputObject)]
+#[allow(dead_code)]
 pub struct CreateFieldInput {
     #[graphql(name = "type")]
     field_type: FieldType,
@@ -730,15 +734,6 @@ impl Mutation {
     ) -> async_graphql::Result<ObjectDto> {
         let s = shared(ctx)?;
         let o = input.object;
-        let _ = (
-            &o.description,
-            &o.icon,
-            &o.shortcut,
-            o.is_label_synced_with_name,
-            o.is_remote,
-            &o.primary_key_column_type,
-            &o.primary_key_field_metadata_settings,
-        );
         if !valid_name(&o.name_singular) || !valid_name(&o.name_plural) {
             return Err(user_error(
                 "Name should be in camelCase",
@@ -814,17 +809,6 @@ impl Mutation {
     ) -> async_graphql::Result<FieldDto> {
         let s = shared(ctx)?;
         let f = input.field;
-        let _ = (
-            &f.description,
-            &f.icon,
-            f.is_custom,
-            f.is_active,
-            f.is_system,
-            f.is_label_synced_with_name,
-            f.is_remote_creation,
-            &f.morph_relations_creation_payload,
-            &f.universal_identifier,
-        );
         if !valid_name(&f.name) {
             return Err(user_error(
                 "Name should be in camelCase",
