@@ -32,7 +32,10 @@ type AppState = Arc<Shared>;
 pub(super) fn router(shared: AppState) -> Router {
     let rest = Router::new()
         .route("/rest/batch/{plural}", post(create_many))
-        .route("/rest/{plural}", post(create_one).get(find_many))
+        .route(
+            "/rest/{plural}",
+            post(create_one).get(find_many).delete(delete_many),
+        )
         .route(
             "/rest/{plural}/{id}",
             get(find_one)
@@ -80,6 +83,7 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
         ("GET", ["rest", _, _]) => "find_one",
         ("PATCH" | "PUT", ["rest", _, _]) => "update_one",
         ("DELETE", ["rest", _, _]) => "delete_one",
+        ("DELETE", ["rest", _]) => "delete_many",
         (_, ["metadata"]) => "metadata",
         (_, ["client-config"]) => "client_config",
         (_, ["files-field", ..]) => "files",
@@ -424,6 +428,50 @@ fn decode_cursor(cursor: &str) -> Option<Uuid> {
     }
     let value: Value = serde_json::from_slice(&bytes).ok()?;
     Uuid::parse_str(value.get("id")?.as_str()?).ok()
+}
+
+/// `DELETE /rest/{plural}?filter=…`: soft-deletes (`soft_delete=true`) or destroys every
+/// matching record and answers their ids (rest-api-delete-many.handler.ts,
+/// rest-api-destroy-many.handler.ts; the filter is mandatory).
+async fn delete_many(
+    State(s): State<AppState>,
+    Path(plural): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let soft = q.get("soft_delete").map(String::as_str) == Some("true");
+    let filter = match q.get("filter").filter(|f| !f.is_empty()) {
+        Some(f) => filter::parse(f)?,
+        None => {
+            let what = if soft { "delete" } else { "destroy" };
+            return Err(ApiError::raw(
+                400,
+                "BadRequestException",
+                format!("Filters are mandatory for bulk {what} operations. Please provide at least one filter to prevent accidental deletion of all records."),
+            ));
+        }
+    };
+    let object = object_for(&s, &plural)?;
+    filter.check(&object)?;
+    let show_deleted = filter.mentions_deleted_at();
+    let mut db = lock(&s.db);
+    let ids: Vec<Uuid> = db
+        .table(&object.name_singular)
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter(|(_, r)| (show_deleted || !is_deleted(r)) && filter.matches(r))
+                .map(|(id, _)| *id)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut done = Vec::with_capacity(ids.len());
+    for id in ids {
+        if db.delete_one(&object, id, soft).is_ok() {
+            done.push(json!({"id": id}));
+        }
+    }
+    let key = format!("delete{}", capitalize(&object.name_plural));
+    Ok(Json(json!({"data": {key: done}})).into_response())
 }
 
 /// The default page size, QUERY_DEFAULT_LIMIT_RECORDS.

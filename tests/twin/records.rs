@@ -428,3 +428,55 @@ async fn an_unknown_route_gets_nests_404_body() {
     assert_eq!(body["message"], "Cannot GET /rest/companies/a/b");
     assert_eq!(body["error"], "Not Found");
 }
+
+// rest-api-delete-many.handler.ts / rest-api-destroy-many.handler.ts: bulk delete by filter.
+#[tokio::test]
+async fn bulk_delete_by_filter_soft_deletes_or_destroys_and_needs_a_filter() {
+    let env = start().await;
+    let created = env
+        .create(
+            "companies",
+            json!([{"name": "a"}, {"name": "b"}, {"name": "c"}]),
+        )
+        .await;
+    let (a, b) = (
+        created[0]["id"].as_str().unwrap_or("").to_owned(),
+        created[1]["id"].as_str().unwrap_or("").to_owned(),
+    );
+    let (status, body) = env
+        .delete(&format!(
+            "/rest/companies?soft_delete=true&filter=id[in]:[\"{a}\",\"{b}\"]"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"]["deleteCompanies"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let (_, live) = env.get("/rest/companies").await;
+    assert_eq!(live["totalCount"], 1);
+    let (_, gone) = env
+        .get("/rest/companies?filter=deletedAt[is]:NOT_NULL")
+        .await;
+    assert_eq!(gone["totalCount"], 2);
+    let (status, body) = env
+        .delete(&format!(
+            "/rest/companies?filter=and(id[eq]:{a},deletedAt[is]:NOT_NULL)"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, dump) = env.get("/__twin/dump").await;
+    assert_eq!(
+        dump["objects"]["companies"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let (status, body) = env.delete("/rest/companies?soft_delete=true").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "Filters are mandatory for bulk delete operations. Please provide at least one filter to prevent accidental deletion of all records.",
+        None,
+    );
+}
