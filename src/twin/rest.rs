@@ -239,7 +239,7 @@ fn actor(s: &Shared) -> Actor {
     }
 }
 
-/// workspaceMember cannot be created by an API key (I1/G2,
+/// Objects an API key cannot create records of. workspaceMember (I1/G2,
 /// `packages/twenty-server/src/modules/workspace-member/query-hooks/workspace-member-create-one.pre-query.hook.ts`).
 fn check_creatable(object: &ObjectMeta) -> Result<(), ApiError> {
     if object.name_singular == "workspaceMember" {
@@ -248,6 +248,15 @@ fn check_creatable(object: &ObjectMeta) -> Result<(), ApiError> {
             "PERMISSION_DENIED",
             "Entity performing the request does not have permission",
         ));
+    }
+    // Workflow runs and versions are made by the workflow engine only
+    // (`packages/twenty-server/src/modules/workflow/common/query-hooks/workflow-run-create-many.pre-query.hook.ts`,
+    // `workflow-version-create-many.pre-query.hook.ts`: WorkflowQueryValidationException FORBIDDEN).
+    if matches!(
+        object.name_singular.as_str(),
+        "workflowRun" | "workflowVersion"
+    ) {
+        return Err(ApiError::engine(403, "FORBIDDEN", "Method not allowed."));
     }
     Ok(())
 }

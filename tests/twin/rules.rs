@@ -430,3 +430,24 @@ async fn note_targets_and_attachments_take_target_join_columns_only() {
     )
     .await;
 }
+
+// workflow-run-create-many.pre-query.hook.ts / workflow-version-create-many.pre-query.hook.ts.
+#[tokio::test]
+async fn workflow_runs_and_versions_cannot_be_created() {
+    let env = start().await;
+    for plural in ["workflowRuns", "workflowVersions"] {
+        let (status, body) = env
+            .post(&format!("/rest/batch/{plural}"), json!([{}]))
+            .await;
+        assert_error(
+            status,
+            &body,
+            403,
+            "ForbiddenException",
+            "Method not allowed.",
+            Some("FORBIDDEN"),
+        );
+    }
+    env.create("workflows", json!([{"name": "Onboarding"}]))
+        .await;
+}
