@@ -860,6 +860,12 @@ impl Mutation {
             }
             _ => {}
         }
+        if f.field_type == FieldType::MorphRelation {
+            return Err(user_error(
+                "MORPH_RELATION fields cannot be created in the twin",
+                "INVALID_FIELD_INPUT",
+            ));
+        }
         if f.field_type == FieldType::Relation {
             let payload = f.relation_creation_payload.map(|j| j.0).ok_or_else(|| {
                 user_error(
