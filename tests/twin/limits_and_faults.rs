@@ -84,7 +84,11 @@ async fn buckets_refill_continuously_and_the_shorter_one_is_stated() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
         body["messages"],
-        json!(["Rate limit exceeded for apiKey: 2 requests per 200ms."])
+        json!(["Rate limit exceeded for apiKey: 2 requests per 0.2s."])
+    );
+    assert_eq!(
+        (body["periodCount"].clone(), body["periodUnit"].clone()),
+        (json!(1), json!("second"))
     );
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(env.get("/rest/companies").await.0, StatusCode::OK);
