@@ -43,7 +43,6 @@ pub(super) fn router(shared: AppState) -> Router {
                 .put(update_one)
                 .delete(delete_one),
         )
-        .route_layer(middleware::from_fn_with_state(shared.clone(), rate_limit))
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
     let metadata = metadata::router(shared.clone())
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
@@ -178,16 +177,16 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     }
 }
 
-/// G3/G4: one token per REST call, after auth.
-async fn rate_limit(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let taken = lock(&s.limiter).take(&s.key_id.to_string());
-    match taken {
-        Ok(()) => next.run(req).await,
-        Err(refusal) => {
+/// G3/G4: one token per query-runner execution, so one per REST call whatever its batch size.
+/// Handlers call it where Twenty enters the runner: after the path, body and query parameters
+/// are parsed, before the arguments are validated
+/// (`common-base-query-runner.service.ts`, `throttleQueryExecution`).
+fn throttle(s: &Shared) -> Result<(), ApiError> {
+    lock(&s.limiter)
+        .take(&s.key_id.to_string())
+        .inspect_err(|_| {
             s.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            refusal.into_response()
-        }
-    }
+        })
 }
 
 fn capitalize(s: &str) -> String {
@@ -298,6 +297,7 @@ async fn create_many(
             "Body must be an array",
         ));
     };
+    throttle(&s)?;
     check_creatable(&object)?;
     // B4: the cap applies to plain creates and upserts alike
     // (common-create-many-query-runner.service.ts).
@@ -325,6 +325,7 @@ async fn create_one(
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
     let body = parse_body(&body)?;
+    throttle(&s)?;
     check_creatable(&object)?;
     let written = write_records(&s, &object, std::slice::from_ref(&body), upsert_param(&q))?;
     let key = format!("create{}", capitalize(&object.name_singular));
@@ -353,6 +354,7 @@ async fn find_one(
     Path((plural, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
+    throttle(&s)?;
     let id = parse_id(&id)?;
     let record = lock(&s.db)
         .table(&object.name_singular)
@@ -370,8 +372,9 @@ async fn update_one(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
-    let id = parse_id(&id)?;
     let body = parse_body(&body)?;
+    throttle(&s)?;
+    let id = parse_id(&id)?;
     let record = lock(&s.db).update_one(&object, id, &body, &actor(&s))?;
     s.counters.updated.fetch_add(1, Ordering::Relaxed);
     let key = format!("update{}", capitalize(&object.name_singular));
@@ -386,6 +389,7 @@ async fn delete_one(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
+    throttle(&s)?;
     let id = parse_id(&id)?;
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
@@ -460,6 +464,7 @@ async fn delete_many(
         }
     };
     let object = object_for(&s, &plural)?;
+    throttle(&s)?;
     filter.check(&object)?;
     let show_deleted = filter.mentions_deleted_at();
     let mut db = lock(&s.db);
@@ -621,6 +626,7 @@ async fn find_many(
     let limit = parse_limit(&q, s.config.max_batch)?;
     let order = parse_order_by(&q, &object)?;
     let filter: Option<Filter> = q.get("filter").map(|f| filter::parse(f)).transpose()?;
+    throttle(&s)?;
     if let Some(f) = &filter {
         f.check(&object)?;
     }
