@@ -512,8 +512,10 @@ fn links(value: &Value, meta: &FieldMeta, field: &str) -> Result<Value, ApiError
             url.map(Value::String).unwrap_or(Value::Null),
         );
         if empty {
-            // An empty url clears its label (remove-empty-links.ts).
-            out.insert("primaryLinkLabel".into(), json!(""));
+            // An empty url clears its label (remove-empty-links.ts,
+            // transform-links-value.util.spec.ts: both read back null).
+            out.insert("primaryLinkUrl".into(), Value::Null);
+            out.insert("primaryLinkLabel".into(), Value::Null);
         }
     }
     if let Some(label) = map.get("primaryLinkLabel") {
