@@ -423,6 +423,9 @@ fn emails(value: &Value, field: &str) -> Result<Value, ApiError> {
             _ => return Err(subfield_error(sub, "emails", field)),
         }
     }
+    // The transformer always answers a primaryEmail, so an update naming only
+    // additionalEmails clears the primary one.
+    out.entry("primaryEmail").or_insert(Value::Null);
     Ok(Value::Object(out))
 }
 
