@@ -516,12 +516,14 @@ async fn kept_soft_deleted_rows_are_created_then_soft_deleted_in_the_target() {
 }
 
 /// Runs the real binary with the key in the environment; returns (exit code, stdout, stderr).
-fn cli(args: &[&str], key: &str) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
+/// Async, so that a twin served by this test's runtime keeps answering meanwhile.
+async fn cli(args: &[&str], key: &str) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
         .args(args)
         .env("TWENTY_API_KEY", key)
         .env_remove("TWENTY_SOURCE_URL")
         .output()
+        .await
         .expect("run twenty-migrate");
     (
         out.status.code().unwrap_or(-1),
@@ -543,7 +545,7 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
     let report_file = w.dir.path().join("report.json");
     let base = ["--source", w.db.url.as_str(), "--target", twin.base_url()];
 
-    let (code, stdout, stderr) = cli(&[&["plan", "--json"][..], &base[..]].concat(), secret);
+    let (code, stdout, stderr) = cli(&[&["plan", "--json"][..], &base[..]].concat(), secret).await;
     assert_eq!(code, 0, "{stderr}");
     let plan: Value = serde_json::from_str(&stdout).expect("plan --json");
     let order: Vec<&str> = plan["objects"]
@@ -570,14 +572,15 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
         ]
         .concat(),
         secret,
-    );
+    )
+    .await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("requests in"), "{stdout}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
     assert!(report["objects"].as_array().unwrap().len() >= 7);
 
-    let (code, stdout, stderr) = cli(&[&["verify"][..], &base[..]].concat(), secret);
+    let (code, stdout, stderr) = cli(&[&["verify"][..], &base[..]].concat(), secret).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     for text in [
         &stdout,
@@ -588,7 +591,7 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
     }
 
     // A wrong key is one clear sentence and exit code 2, before anything is written.
-    let (code, _, stderr) = cli(&[&["migrate"][..], &base[..]].concat(), "wrong-key");
+    let (code, _, stderr) = cli(&[&["migrate"][..], &base[..]].concat(), "wrong-key").await;
     assert_eq!(code, 2);
     assert!(stderr.contains("refused the API key"), "{stderr}");
     assert!(!stderr.contains("wrong-key"), "{stderr}");
@@ -611,7 +614,8 @@ async fn rehearse_runs_against_an_in_process_twin_with_the_given_members() {
             w.dir.path().join("r.jsonl").to_str().unwrap(),
         ],
         "unused",
-    );
+    )
+    .await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("0 rejected"), "{stdout}");
 
@@ -626,7 +630,8 @@ async fn rehearse_runs_against_an_in_process_twin_with_the_given_members() {
             members.to_str().unwrap(),
         ],
         "unused",
-    );
+    )
+    .await;
     assert_eq!(code, 2);
     assert!(stderr.contains(&lines[0]), "{stderr}");
 }
