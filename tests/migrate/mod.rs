@@ -651,3 +651,44 @@ fn demo_migrates_a_sample_workspace_and_verifies_it() {
     assert!(stdout.contains("verification (read back through the API)"));
     assert!(stdout.contains("noteTarget"));
 }
+
+#[tokio::test]
+async fn a_source_id_the_target_refuses_is_replaced_deterministically_and_references_follow() {
+    let w = world(80).await;
+    let s = w.schema();
+    // A company with a version 7 id (Twenty accepts versions 1-5 only) and a person at it.
+    let v7 = Uuid::parse_str("01890a5d-ac96-774b-bcce-b302099a8057").unwrap();
+    let person = Uuid::new_v4();
+    w.client
+        .batch_execute(&format!(
+            "INSERT INTO \"{s}\".company (id, name, \"createdBySource\", \"createdByName\") \
+             VALUES ('{v7}', 'Version Seven Ltd', 'MANUAL', 'Ada');
+             INSERT INTO \"{s}\".person (id, \"nameFirstName\", \"companyId\", \"createdBySource\", \"createdByName\") \
+             VALUES ('{person}', 'Vera', '{v7}', 'MANUAL', 'Ada');"
+        ))
+        .await
+        .unwrap();
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+
+    let derived = twenty_migrate::transform::target_id(v7);
+    assert_ne!(derived, v7);
+    let companies = read_back(&target, "companies").await;
+    assert!(!companies.contains_key(&v7.to_string()));
+    assert_eq!(companies[&derived.to_string()]["name"], "Version Seven Ltd");
+    let people = read_back(&target, "people").await;
+    assert_eq!(
+        people[&person.to_string()]["companyId"],
+        Value::String(derived.to_string())
+    );
+    // And the rerun finds the same record instead of creating another.
+    let created = twin.stats().records_created;
+    pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("rerun");
+    assert_eq!(twin.stats().records_created, created);
+}
