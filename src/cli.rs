@@ -123,6 +123,16 @@ pub struct MigrateArgs {
     /// Also write the final report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+
+    /// The ledger that makes the run resumable (SQLite). Default: next to the report, or
+    /// `twenty-migrate.state.sqlite` in the current folder. Never holds the API key.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+
+    /// Forget the ledger's progress and start over (records already in the target are
+    /// upserted again, not duplicated).
+    #[arg(long)]
+    pub restart: bool,
 }
 
 /// Options of `verify`.

@@ -77,6 +77,9 @@ impl World {
             rejects_path: self.rejects_path(),
             page_size: 50,
             requests_per_minute: 1_000_000,
+            state_path: self.dir.path().join("state.sqlite"),
+            restart: true,
+            cancel: tokio_util::sync::CancellationToken::new(),
         }
     }
 
