@@ -4,4 +4,5 @@ mod fixture;
 mod harness;
 mod inspect;
 mod migrate;
+mod resume;
 mod twin;
