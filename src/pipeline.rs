@@ -439,6 +439,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let transform = build_transform(object, object_plan, reader.columns(), false);
         let nulled = NullRefs::new(object, object_plan, &absent);
         let references = record_references(object, object_plan);
+        let mut uniques = UniqueGuard::new(object_plan);
         let total = match opts.deleted {
             DeletedPolicy::Skip => object_plan.live,
             DeletedPolicy::Keep => object_plan.live + object_plan.deleted,
@@ -468,6 +469,20 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                 &object.name_singular,
                                 row.id,
                                 Some(field),
+                                &message,
+                                Some(&record),
+                            )?;
+                            object_report.rejected += 1;
+                        } else if let Some((field, first)) = uniques.check(row.id, &record) {
+                            let record = Value::Object(record);
+                            let message = format!(
+                                "{field} repeats the value of {} {first} once normalised as the target stores it (emails lower-cased, link hosts lower-cased); the target would merge the two records",
+                                object.name_singular
+                            );
+                            run.reject(
+                                &object.name_singular,
+                                row.id,
+                                Some(&field),
                                 &message,
                                 Some(&record),
                             )?;
@@ -752,6 +767,91 @@ impl<'a> NullRefs<'a> {
     }
 }
 
+/// Values of the target's unique fields seen so far in this object, normalised as the target
+/// stores them: two source rows that differ only in case (emails) or in a link's origin would
+/// otherwise be merged into one record by the upsert, silently.
+struct UniqueGuard {
+    keys: Vec<String>,
+    seen: HashMap<u64, Uuid>,
+}
+
+impl UniqueGuard {
+    fn new(plan: &ObjectPlan) -> Self {
+        Self {
+            keys: plan
+                .fields
+                .iter()
+                .filter(|d| d.unique && !d.deferred)
+                .map(|d| d.key.clone())
+                .collect(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The earlier row holding the same unique value, as (field, its id); else remembers it.
+    fn check(&mut self, id: Uuid, record: &Map<String, Value>) -> Option<(String, Uuid)> {
+        let mut fresh = Vec::new();
+        for key in &self.keys {
+            let Some(value) = record.get(key).and_then(unique_value) else {
+                continue;
+            };
+            // A 64-bit hash keeps memory flat for millions of rows; a collision is ~1e-6 at 10M.
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (key, &value).hash(&mut h);
+            let hash = h.finish();
+            if let Some(first) = self.seen.get(&hash) {
+                if *first != id {
+                    return Some((key.clone(), *first));
+                }
+            }
+            fresh.push(hash);
+        }
+        for hash in fresh {
+            self.seen.insert(hash, id);
+        }
+        None
+    }
+}
+
+/// The value a unique index compares: an email lower-cased, a link with its scheme and host
+/// lower-cased and one trailing slash cut (contract C4, D4), plain values as they are.
+fn unique_value(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => {
+            if let Some(Value::String(e)) = o.get("primaryEmail") {
+                return (!e.is_empty()).then(|| e.to_lowercase());
+            }
+            if let Some(Value::String(u)) = o.get("primaryLinkUrl") {
+                return (!u.is_empty()).then(|| normalize_link(u));
+            }
+            None
+        }
+        other => Some(other.to_string()),
+    }
+}
+
+fn normalize_link(url: &str) -> String {
+    let t = url.trim();
+    let out = match t.find("://") {
+        Some(i) => {
+            let rest = &t[i + 3..];
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            format!(
+                "{}://{}{}",
+                t[..i].to_lowercase(),
+                rest[..end].to_lowercase(),
+                &rest[end..]
+            )
+        }
+        None => t.to_owned(),
+    };
+    out.strip_suffix('/').map(str::to_owned).unwrap_or(out)
+}
+
 /// (API key, source field, target object) of the record references written in the first pass.
 fn record_references<'a>(
     object: &'a Object,
@@ -866,7 +966,20 @@ impl Run<'_> {
             match self.target.upsert_batch(&plan.target_plural, body).await {
                 Ok(returned) => {
                     self.transient_rejects_in_a_row = 0;
-                    report.written += chunk.len() as u64;
+                    // An upsert that matched another record on a unique field updated that
+                    // record instead of creating this one: the source id does not exist in the
+                    // target, so it is reported, not counted as written.
+                    let merged = merged_into(&chunk, &returned);
+                    for (i, other) in &merged {
+                        let (id, record) = &chunk[*i];
+                        let message = format!(
+                            "the target already held a record with the same unique value ({} {other}); the upsert updated it instead of creating this one",
+                            plan.object
+                        );
+                        self.reject(&plan.object, *id, None, &message, Some(record))?;
+                        report.rejected += 1;
+                    }
+                    report.written += (chunk.len() - merged.len()) as u64;
                     if !self.checked.contains(&plan.object) {
                         self.checked.insert(plan.object.clone());
                         self.not_kept
@@ -901,7 +1014,8 @@ impl Run<'_> {
                 Err(TargetError::Rejected { messages, .. }) => {
                     let (id, record) = &chunk[0];
                     let message = messages.join("; ");
-                    let field = field_in_message(&message);
+                    let field =
+                        field_in_message(&message).or_else(|| field_by_shape(&message, record));
                     self.reject(&plan.object, *id, field.as_deref(), &message, Some(record))?;
                     report.rejected += 1;
                 }
@@ -952,6 +1066,36 @@ impl Run<'_> {
     }
 }
 
+/// Records of a confirmed batch that the target stored under another id, as (index, that id).
+/// Twenty returns the records in input order (`fetchUpsertedRecords`, contract B1/E5); an
+/// answer of another length is read by id.
+fn merged_into(sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<(usize, String)> {
+    let returned_id = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_owned);
+    if returned.len() != sent.len() {
+        let ids: HashSet<String> = returned.iter().filter_map(returned_id).collect();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        return sent
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, v))| {
+                let id = v.get("id")?.as_str()?;
+                (!ids.contains(id)).then(|| (i, "of unknown id".to_owned()))
+            })
+            .collect();
+    }
+    sent.iter()
+        .zip(returned)
+        .enumerate()
+        .filter_map(|(i, ((_, v), back))| {
+            let want = v.get("id")?.as_str()?;
+            let got = returned_id(back)?;
+            (got != want).then_some((i, got))
+        })
+        .collect()
+}
+
 /// The system values (creation and update times, author, position) that the target did not
 /// keep as sent, judged on the first record of a confirmed batch: Twenty may stamp them
 /// itself (`target-api.md` §3 leaves it unconfirmed), so the report says so instead of guessing.
@@ -988,6 +1132,34 @@ fn not_kept(object: &str, sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<Str
     out
 }
 
+/// The field behind a message that names none. Twenty's link check says only "The URL of the
+/// link is not valid" (`record-transformer.exception.ts`), so look for the links value whose
+/// URL cannot be one: empty of dots, or holding spaces or commas.
+fn field_by_shape(message: &str, record: &Value) -> Option<String> {
+    if !message.contains("URL of the link") {
+        return None;
+    }
+    let bad = |u: &str| {
+        let u = u.trim();
+        !u.is_empty() && (!u.contains('.') || u.contains(char::is_whitespace) || u.contains(','))
+    };
+    record.as_object()?.iter().find_map(|(key, value)| {
+        let links = value.as_object()?;
+        let primary = links.get("primaryLinkUrl").and_then(Value::as_str);
+        let secondary = links
+            .get("secondaryLinks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.get("url")?.as_str());
+        primary
+            .into_iter()
+            .chain(secondary)
+            .any(bad)
+            .then(|| key.clone())
+    })
+}
+
 /// Single records refused in a row for transient reasons before the run stops.
 const TRANSIENT_REJECTS_BEFORE_STOP: u32 = 3;
 
@@ -1018,6 +1190,19 @@ mod tests {
             Some("emails")
         );
         assert_eq!(field_in_message("A duplicate entry was detected"), None);
+    }
+
+    #[test]
+    fn a_bad_link_is_traced_to_its_field() {
+        let record = serde_json::json!({
+            "domainName": {"primaryLinkUrl": "https://acme.com"},
+            "linkedinLink": {"primaryLinkUrl": "not a url", "secondaryLinks": null},
+        });
+        assert_eq!(
+            field_by_shape("The URL of the link is not valid", &record).as_deref(),
+            Some("linkedinLink")
+        );
+        assert_eq!(field_by_shape("something else", &record), None);
     }
 
     #[test]
