@@ -294,6 +294,7 @@ async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason(
         state_path: dir.path().join("state.sqlite"),
         restart: true,
         cancel: tokio_util::sync::CancellationToken::new(),
+        max_in_flight: 4,
     };
     let report = pipeline::migrate(&opts, &target).await.expect("migrate");
     assert!(report.unbalanced().is_empty(), "{}", report.render_text());
@@ -433,6 +434,7 @@ async fn a_record_whose_unique_value_already_exists_in_the_target_is_reported_no
         state_path: dir.path().join("state.sqlite"),
         restart: true,
         cancel: tokio_util::sync::CancellationToken::new(),
+        max_in_flight: 4,
     };
     let report = pipeline::migrate(&opts, &target).await.expect("migrate");
     assert!(report.unbalanced().is_empty());

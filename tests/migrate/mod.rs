@@ -80,6 +80,7 @@ impl World {
             state_path: self.dir.path().join("state.sqlite"),
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
+            max_in_flight: 4,
         }
     }
 
