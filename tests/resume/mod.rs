@@ -332,12 +332,7 @@ async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
         "--state",
         state.to_str().unwrap(),
         "--rejects",
-        dir.path()
-            .join("rejects.jsonl")
-            .to_str()
-            .unwrap()
-            .to_owned()
-            .leak(),
+        rejects.to_str().unwrap(),
         "--batch-size",
         "20",
         "--rate-limit",
