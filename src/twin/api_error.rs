@@ -20,8 +20,16 @@ pub struct ApiError {
     pub message: String,
     /// The exception code, when Twenty renders one.
     pub code: Option<String>,
-    /// Extra top-level members (the 429 body carries several).
-    pub extra: Map<String, Value>,
+    /// Extra body members and headers (the 429 answer carries both); boxed to keep the
+    /// error small on the hot `Result` paths.
+    pub extras: Option<Box<Extras>>,
+}
+
+/// Extra body members and headers of an error answer.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Extra top-level body members.
+    pub members: Map<String, Value>,
     /// Extra headers.
     pub headers: HeaderMap,
 }
@@ -51,8 +59,7 @@ impl ApiError {
             error: nest_name(status).to_owned(),
             message: message.into(),
             code: Some(code.to_owned()),
-            extra: Map::new(),
-            headers: HeaderMap::new(),
+            extras: None,
         }
     }
 
@@ -66,17 +73,12 @@ impl ApiError {
         Self::bad_input("INVALID_ARGS_DATA", message)
     }
 
-    /// A Postgres error surfaced by the ORM (duplicate, foreign key): 400 without `code`, as a
-    /// third-party capture of Twenty 2.42 shows (`compute-twenty-orm-exception.util.ts`).
-    pub fn orm(message: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            error: nest_name(400).to_owned(),
-            message: message.into(),
-            code: None,
-            extra: Map::new(),
-            headers: HeaderMap::new(),
-        }
+    /// A Postgres error surfaced as a TwentyORMException (DUPLICATE_ENTRY_DETECTED,
+    /// INVALID_INPUT; `compute-twenty-orm-exception.util.ts`). Its category is BAD_USER_INPUT, and
+    /// the newest `send-http-exception-response.util.ts` renders the code of every custom
+    /// exception (older servers, and a 2.42 capture, show none).
+    pub fn orm(code: &str, message: impl Into<String>) -> Self {
+        Self::bad_input(code, message)
     }
 
     /// A plain error with an explicit `error` member (the auth middleware writes codes there).
@@ -86,8 +88,7 @@ impl ApiError {
             error: error.to_owned(),
             message: message.into(),
             code: None,
-            extra: Map::new(),
-            headers: HeaderMap::new(),
+            extras: None,
         }
     }
 
@@ -100,8 +101,10 @@ impl ApiError {
         if let Some(code) = &self.code {
             body.insert("code".into(), json!(code));
         }
-        for (k, v) in &self.extra {
-            body.insert(k.clone(), v.clone());
+        if let Some(extras) = &self.extras {
+            for (k, v) in &extras.members {
+                body.insert(k.clone(), v.clone());
+            }
         }
         Value::Object(body)
     }
@@ -112,7 +115,9 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         let body = self.body();
         let mut response = (status, Json(body)).into_response();
-        response.headers_mut().extend(self.headers);
+        if let Some(extras) = self.extras {
+            response.headers_mut().extend(extras.headers);
+        }
         response
     }
 }

@@ -77,7 +77,9 @@ impl FaultSpec {
             spec.shares.push((share, fault));
         }
         if spec.shares.iter().map(|(s, _)| s).sum::<f64>() > 1.0 {
-            return Err(TwinError::Config(format!("fault shares in `{s}` add up to more than 1")));
+            return Err(TwinError::Config(format!(
+                "fault shares in `{s}` add up to more than 1"
+            )));
         }
         Ok(spec)
     }
@@ -125,8 +127,9 @@ mod tests {
 
     #[test]
     fn specs_parse_every_kind() {
-        let spec = FaultSpec::parse("seed=7,500=0.02,503=0.01,slow=0.01:2000,reset=0.01,timeout=0.005")
-            .expect("valid");
+        let spec =
+            FaultSpec::parse("seed=7,500=0.02,503=0.01,slow=0.01:2000,reset=0.01,timeout=0.005")
+                .expect("valid");
         assert_eq!(spec.seed, 7);
         assert_eq!(spec.shares.len(), 5);
         assert_eq!(spec.shares[2].1, Fault::Slow(Duration::from_millis(2000)));
@@ -137,8 +140,12 @@ mod tests {
     #[test]
     fn the_same_seed_draws_the_same_faults() {
         let spec = FaultSpec::parse("seed=3,500=0.3,reset=0.2").expect("valid");
-        let a: Vec<_> = (0..50).scan(FaultDraw::new(spec.clone()), |d, _| Some(d.next())).collect();
-        let b: Vec<_> = (0..50).scan(FaultDraw::new(spec), |d, _| Some(d.next())).collect();
+        let a: Vec<_> = (0..50)
+            .scan(FaultDraw::new(spec.clone()), |d, _| Some(d.next()))
+            .collect();
+        let b: Vec<_> = (0..50)
+            .scan(FaultDraw::new(spec), |d, _| Some(d.next()))
+            .collect();
         assert_eq!(a, b);
         assert!(a.iter().any(Option::is_some) && a.iter().any(Option::is_none));
     }

@@ -32,8 +32,10 @@ pub enum Filter {
     },
 }
 
+/// A RestInputRequestParserException INVALID_FILTER_QUERY_PARAM
+/// (rest-input-request-parser.exception.ts).
 fn filter_error(message: impl Into<String>) -> ApiError {
-    ApiError::bad_input("INVALID_ARGS_FILTER", message)
+    ApiError::bad_input("INVALID_FILTER_QUERY_PARAM", message)
 }
 
 /// Splits on commas that are outside quotes, brackets and parentheses.
@@ -73,14 +75,22 @@ fn unquote(s: &str) -> String {
 
 /// Parses a filter string.
 pub fn parse(s: &str) -> Result<Filter, ApiError> {
-    let parts = split_top(s);
-    if parts.is_empty() {
-        return Err(filter_error(format!("'filter' invalid. Got {s}")));
+    // check-filter-query.util.ts: brackets must balance.
+    let diff = s.matches('(').count() as i64 - s.matches(')').count() as i64;
+    if diff != 0 {
+        let n = diff.abs();
+        let which = if diff > 0 { "close" } else { "open" };
+        let plural = if n > 1 { "s are" } else { " is" };
+        return Err(filter_error(format!(
+            "'filter' invalid. {n} {which} bracket{plural} missing in the query"
+        )));
     }
+    let parts = split_top(s);
     let mut items = Vec::new();
     for part in parts {
         items.push(parse_one(&part)?);
     }
+    // add-default-conjunction.util.ts: a comma list is an `and`.
     Ok(if items.len() == 1 {
         items.remove(0)
     } else {
@@ -88,7 +98,25 @@ pub fn parse(s: &str) -> Result<Filter, ApiError> {
     })
 }
 
+/// The comparators of `parse-base-filter.util.ts`, in its order.
+const COMPARATORS: &[&str] = &[
+    "eq",
+    "neq",
+    "in",
+    "containsAny",
+    "is",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "startsWith",
+    "endsWith",
+    "like",
+    "ilike",
+];
+
 fn parse_one(s: &str) -> Result<Filter, ApiError> {
+    // parse-filter.util.ts: `and(…)`, `or(…)`, `not(…)` (one condition only).
     for (name, build) in [
         ("and(", Filter::And as fn(Vec<Filter>) -> Filter),
         ("or(", Filter::Or),
@@ -102,11 +130,27 @@ fn parse_one(s: &str) -> Result<Filter, ApiError> {
         }
     }
     if let Some(inner) = s.strip_prefix("not(").and_then(|r| r.strip_suffix(')')) {
-        return Ok(Filter::Not(Box::new(parse(inner)?)));
+        let mut items = split_top(inner);
+        if items.len() != 1 {
+            return Err(filter_error(
+                "'filter' invalid. 'not' conjunction should contain only 1 condition. eg: not(field[eq]:1)",
+            ));
+        }
+        return Ok(Filter::Not(Box::new(parse_one(&items.remove(0))?)));
     }
-    let invalid = || filter_error(format!("'filter' invalid for '{s}', missing operator"));
+    // parse-base-filter.util.ts: `field[comparator]:value`, a plain BadRequestException.
+    let invalid = || {
+        ApiError::raw(
+            400,
+            "BadRequestException",
+            format!("'filter' invalid for '{s}'. eg: price[gte]:10"),
+        )
+    };
     let open = s.find('[').ok_or_else(invalid)?;
     let close = s[open..].find("]:").map(|i| i + open).ok_or_else(invalid)?;
+    if open == 0 || close + 2 >= s.len() {
+        return Err(invalid());
+    }
     let path: Vec<String> = s[..open].split('.').map(str::to_owned).collect();
     let op = s[open + 1..close].to_owned();
     let raw = s[close + 2..].trim();
@@ -118,20 +162,17 @@ fn parse_one(s: &str) -> Result<Filter, ApiError> {
     } else {
         vec![unquote(raw)]
     };
-    const OPS: &[&str] = &[
-        "eq", "neq", "in", "is", "gt", "gte", "lt", "lte", "like", "ilike", "startsWith",
-        "containsAny", "containsIlike",
-    ];
-    if !OPS.contains(&op.as_str()) {
-        return Err(filter_error(format!(
-            "'filter' invalid for '{s}', operator '{op}' is not supported"
-        )));
+    if !COMPARATORS.contains(&op.as_str()) {
+        return Err(ApiError::raw(
+            400,
+            "BadRequestException",
+            format!(
+                "'filter' invalid for '{s}', comparator {op} not in {}",
+                COMPARATORS.join(", ")
+            ),
+        ));
     }
-    Ok(Filter::Cond {
-        path,
-        op,
-        operands,
-    })
+    Ok(Filter::Cond { path, op, operands })
 }
 
 impl Filter {
@@ -154,10 +195,13 @@ impl Filter {
                 let field = object.field(name);
                 let is_join = object.field_by_join_column(name).is_some();
                 if field.is_none() && !is_join {
-                    return Err(filter_error(format!(
-                        "field '{name}' does not exist in '{}' object",
-                        object.name_singular
-                    )));
+                    return Err(ApiError::bad_input(
+                        "INVALID_ARGS_FILTER",
+                        format!(
+                            "field '{name}' does not exist in '{}' object",
+                            object.name_singular
+                        ),
+                    ));
                 }
                 let uuid_typed = is_join || field.is_some_and(|f| f.field_type == "UUID");
                 if uuid_typed && op != "is" {
@@ -221,9 +265,7 @@ fn compare(value: &Value, op: &str, operands: &[String]) -> bool {
     match op {
         "eq" => text.as_deref() == Some(first) || ordered(value, first).is_some_and(|o| o.is_eq()),
         "neq" => !compare(value, "eq", operands),
-        "in" => operands
-            .iter()
-            .any(|o| text.as_deref() == Some(o.as_str())),
+        "in" => operands.iter().any(|o| text.as_deref() == Some(o.as_str())),
         "is" => match first.to_ascii_uppercase().as_str() {
             "NULL" => value.is_null(),
             _ => !value.is_null(),
@@ -233,11 +275,14 @@ fn compare(value: &Value, op: &str, operands: &[String]) -> bool {
         "lt" => ordered(value, first).is_some_and(|o| o.is_lt()),
         "lte" => ordered(value, first).is_some_and(|o| o.is_le()),
         "like" => like(value, first, false),
-        "ilike" | "containsIlike" => like(value, first, true),
+        "ilike" => like(value, first, true),
         "startsWith" => text.is_some_and(|t| t.starts_with(first)),
-        "containsAny" => value
-            .as_array()
-            .is_some_and(|items| items.iter().any(|i| operands.iter().any(|o| i.as_str() == Some(o)))),
+        "endsWith" => text.is_some_and(|t| t.ends_with(first)),
+        "containsAny" => value.as_array().is_some_and(|items| {
+            items
+                .iter()
+                .any(|i| operands.iter().any(|o| i.as_str() == Some(o)))
+        }),
         _ => false,
     }
 }
@@ -252,8 +297,18 @@ mod tests {
         let f = parse(r#"id[in]:["a","b"],deletedAt[is]:NOT_NULL"#).expect("parses");
         assert!(f.mentions_deleted_at());
         let f = parse("or(name[eq]:Acme,not(name.firstName[like]:%x%))").expect("parses");
-        let record = json!({"name": "Acme"}).as_object().cloned().expect("object");
+        let record = json!({"name": "Acme"})
+            .as_object()
+            .cloned()
+            .expect("object");
         assert!(f.matches(&record));
         assert!(parse("name:Acme").is_err());
+        assert!(parse("name[has]:Acme").is_err());
+        assert!(parse("not(a[eq]:1,b[eq]:2)").is_err());
+        let unbalanced = parse("and(a[eq]:1").expect_err("unbalanced");
+        assert_eq!(
+            unbalanced.message,
+            "'filter' invalid. 1 close bracket is missing in the query"
+        );
     }
 }

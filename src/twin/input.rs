@@ -201,8 +201,17 @@ pub fn iso(dt: DateTime<Utc>) -> String {
 /// The date formats other than ISO that Twenty accepts
 /// (`packages/twenty-shared/src/utils/date/parseToInstantOrThrow`, NON_ISO_DATE_FORMATS).
 const NON_ISO_DATE_FORMATS: &[&str] = &[
-    "%Y.%m.%d", "%Y/%m/%d", "%m-%d-%Y", "%m/%d/%Y", "%m.%d.%Y", "%B %d, %Y", "%b %d, %Y",
-    "%d %B %Y", "%d %b %Y", "%d-%b-%Y", "%Y-%b-%d",
+    "%Y.%m.%d",
+    "%Y/%m/%d",
+    "%m-%d-%Y",
+    "%m/%d/%Y",
+    "%m.%d.%Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%Y-%b-%d",
 ];
 
 fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -217,7 +226,11 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
             return Some(dt.and_utc());
         }
@@ -225,7 +238,9 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z") {
         return Some(dt.with_timezone(&Utc));
     }
-    parse_date(s).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+    parse_date(s)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
 }
 
 fn date_time(value: &Value, field: &str) -> Result<Value, ApiError> {
@@ -286,7 +301,10 @@ fn multi_select(value: &Value, field: &str, options: &[String]) -> Result<Value,
         other => vec![other.clone()],
     };
     for item in &items {
-        if !item.as_str().is_some_and(|s| options.iter().any(|o| o == s)) {
+        if !item
+            .as_str()
+            .is_some_and(|s| options.iter().any(|o| o == s))
+        {
             return Err(ApiError::invalid_data(format!(
                 "Invalid value {} for multi select field \"{field}\"",
                 inspect(item)
@@ -329,7 +347,9 @@ fn composite_object(value: &Value, field: &str) -> Result<Option<Map<String, Val
 }
 
 fn subfield_error(sub: &str, kind: &str, field: &str) -> ApiError {
-    ApiError::invalid_data(format!("Invalid subfield {sub} for {kind} field \"{field}\""))
+    ApiError::invalid_data(format!(
+        "Invalid subfield {sub} for {kind} field \"{field}\""
+    ))
 }
 
 fn array(value: &Value, field: &str) -> Result<Value, ApiError> {
@@ -436,7 +456,33 @@ fn normalise_url(url: &str) -> Result<String, ApiError> {
     Ok(out)
 }
 
-fn links(value: &Value, field: &str) -> Result<Value, ApiError> {
+/// A URL reduced to its bare lower-case domain, for LINKS fields whose settings say
+/// `type: "domain"` (`twenty-shared` `normalizeDomain`): scheme, userinfo, `www.`, port, path
+/// and trailing dot go.
+fn bare_domain(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.split(':').next().unwrap_or("");
+    let host = host.trim_end_matches('.').to_lowercase();
+    host.strip_prefix("www.").map(str::to_owned).unwrap_or(host)
+}
+
+fn links(value: &Value, meta: &FieldMeta, field: &str) -> Result<Value, ApiError> {
+    let domain = meta
+        .settings
+        .as_ref()
+        .and_then(|s| s.get("type"))
+        .and_then(Value::as_str)
+        == Some("domain");
+    let normalise = |url: &str| -> Result<String, ApiError> {
+        let url = normalise_url(url)?;
+        Ok(if domain && !url.is_empty() {
+            bare_domain(&url)
+        } else {
+            url
+        })
+    };
     // validate-links-field-or-throw.util.ts + transform-links-value.util.ts.
     let Some(map) = composite_object(value, field)? else {
         return Ok(Value::Null);
@@ -459,8 +505,8 @@ fn links(value: &Value, field: &str) -> Result<Value, ApiError> {
         }
     }
     if let Some(url) = map.get("primaryLinkUrl") {
-        let url = url.as_str().map(normalise_url).transpose()?;
-        let empty = url.as_deref().is_none_or(str::is_empty);
+        let url = url.as_str().map(normalise).transpose()?;
+        let empty = url.as_deref().map_or(true, str::is_empty);
         out.insert(
             "primaryLinkUrl".into(),
             url.map(Value::String).unwrap_or(Value::Null),
@@ -481,7 +527,7 @@ fn links(value: &Value, field: &str) -> Result<Value, ApiError> {
         let mut links = Vec::new();
         for link in secondary.as_array().into_iter().flatten() {
             let url = link.get("url").and_then(Value::as_str).unwrap_or("");
-            let url = normalise_url(url)?;
+            let url = normalise(url)?;
             if url.is_empty() {
                 continue;
             }
@@ -692,7 +738,7 @@ fn field_value(field: &FieldMeta, key: &str, value: &Value) -> Result<Value, Api
         "RAW_JSON" => raw_json(value, key),
         "ARRAY" => array(value, key),
         "EMAILS" => emails(value, key),
-        "LINKS" => links(value, key),
+        "LINKS" => links(value, field, key),
         "CURRENCY" => currency(value, key),
         "FULL_NAME" => simple_composite(
             value,
@@ -816,7 +862,10 @@ pub fn process_record(object: &ObjectMeta, input: &Value) -> Result<Map<String, 
                 out.remove("id");
             }
             other => {
-                let shown = other.as_str().map(str::to_owned).unwrap_or(other.to_string());
+                let shown = other
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or(other.to_string());
                 return Err(ApiError::bad_input(
                     "INVALID_QUERY_INPUT",
                     format!("Value \"{shown}\" is not a valid UUID"),
@@ -861,14 +910,28 @@ mod tests {
 
     #[test]
     fn url_check_matches_twentys_examples() {
-        for ok in ["https://acme.com", "acme.com", "www.acme.com/x?y=1", "localhost:3000", "10.0.0.1"] {
+        for ok in [
+            "https://acme.com",
+            "acme.com",
+            "www.acme.com/x?y=1",
+            "localhost:3000",
+            "10.0.0.1",
+        ] {
             assert!(is_valid_url(ok), "{ok}");
         }
         for bad in ["lydia,com", "wikipedia", "foo bar.com"] {
             assert!(!is_valid_url(bad), "{bad}");
         }
-        assert_eq!(normalise_url("HTTPS://Acme.COM/Path/").ok().as_deref(), Some("https://acme.com/Path"));
+        assert_eq!(
+            normalise_url("HTTPS://Acme.COM/Path/").ok().as_deref(),
+            Some("https://acme.com/Path")
+        );
         assert_eq!(normalise_url("Acme.com").ok().as_deref(), Some("Acme.com"));
+        assert_eq!(
+            bare_domain("https://user@WWW.Acme.com:8080/x?y#z"),
+            "acme.com"
+        );
+        assert_eq!(bare_domain("acme.com."), "acme.com");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::json;
 
-use super::api_error::ApiError;
+use super::api_error::{ApiError, Extras};
 use super::TwinError;
 
 /// A limit: `limit` requests per `window`.
@@ -128,9 +128,10 @@ fn too_many(bucket: &Bucket, key_id: &str) -> ApiError {
         "periodUnit": unit,
         "retryAfterSeconds": retry_after,
     });
-    if let Some(map) = extra.as_object() {
-        error.extra = map.clone();
-    }
+    let mut extras = Extras {
+        members: extra.as_object().cloned().unwrap_or_default(),
+        ..Extras::default()
+    };
     let now_s = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64().ceil() as u64)
@@ -142,11 +143,10 @@ fn too_many(bucket: &Bucket, key_id: &str) -> ApiError {
         ("x-ratelimit-reset", (now_s + retry_after).to_string()),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
-            error
-                .headers
-                .insert(HeaderName::from_static(name), value);
+            extras.headers.insert(HeaderName::from_static(name), value);
         }
     }
+    error.extras = Some(Box::new(extras));
     error
 }
 

@@ -352,6 +352,7 @@ fn page<T: Clone, E>(
     (edges, info, total)
 }
 
+#[allow(clippy::unused_async)]
 #[ComplexObject]
 impl ObjectDto {
     /// The fields as a connection.
@@ -425,7 +426,13 @@ fn field_dto(model: &Model, object: &ObjectMeta, field: &FieldMeta) -> FieldDto 
         default_value: field.default_value.clone().map(Json),
         options: field.options.clone().map(Json),
         settings: field.settings.clone().map(Json),
-        morph_id: morph.then(|| ID(super::schema::stable_id("morph", &format!("{}.{}", object.name_singular, field.name)).to_string())),
+        morph_id: morph.then(|| {
+            ID(super::schema::stable_id(
+                "morph",
+                &format!("{}.{}", object.name_singular, field.name),
+            )
+            .to_string())
+        }),
         object_metadata_id: ID(object.id.to_string()),
         morph_relations: morph.then(|| relation.clone().into_iter().collect()),
         relation: if morph { None } else { relation },
@@ -445,7 +452,11 @@ fn object_dto(model: &Model, object: &ObjectMeta) -> ObjectDto {
         .iter()
         .filter(|f| f.is_unique && f.name != "id")
         .map(|f| IndexDto {
-            id: ID(super::schema::stable_id("index", &format!("{}.{}", object.name_singular, f.name)).to_string()),
+            id: ID(super::schema::stable_id(
+                "index",
+                &format!("{}.{}", object.name_singular, f.name),
+            )
+            .to_string()),
             name: format!("IDX_UNIQUE_{}_{}", object.name_singular, f.name),
             is_unique: true,
             is_custom: f.is_custom,
@@ -490,6 +501,8 @@ fn object_dto(model: &Model, object: &ObjectMeta) -> ObjectDto {
 /// Queries.
 pub struct Query;
 
+// async-graphql wants every resolver with arguments to be async, even without an await.
+#[allow(clippy::unused_async)]
 #[Object]
 impl Query {
     /// Objects with their fields.
@@ -687,7 +700,10 @@ fn check_options(options: Option<&Value>) -> async_graphql::Result<()> {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| Regex::new(r"^[A-Z0-9]+(_[A-Z0-9]+)*$").expect("static regex"));
     let Some(list) = options.and_then(Value::as_array) else {
-        return Err(user_error("Options are required for select fields", "INVALID_FIELD_INPUT"));
+        return Err(user_error(
+            "Options are required for select fields",
+            "INVALID_FIELD_INPUT",
+        ));
     };
     for option in list {
         let value = option.get("value").and_then(Value::as_str).unwrap_or("");
@@ -701,6 +717,7 @@ fn check_options(options: Option<&Value>) -> async_graphql::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::unused_async)]
 #[Object]
 impl Mutation {
     /// Creates a custom object with the system fields, a `name` field, and the morph target
@@ -723,7 +740,10 @@ impl Mutation {
             &o.primary_key_field_metadata_settings,
         );
         if !valid_name(&o.name_singular) || !valid_name(&o.name_plural) {
-            return Err(user_error("Name should be in camelCase", "INVALID_OBJECT_INPUT"));
+            return Err(user_error(
+                "Name should be in camelCase",
+                "INVALID_OBJECT_INPUT",
+            ));
         }
         if o.name_singular == o.name_plural {
             return Err(user_error(
@@ -806,14 +826,22 @@ impl Mutation {
             &f.universal_identifier,
         );
         if !valid_name(&f.name) {
-            return Err(user_error("Name should be in camelCase", "INVALID_FIELD_INPUT"));
+            return Err(user_error(
+                "Name should be in camelCase",
+                "INVALID_FIELD_INPUT",
+            ));
         }
         let mut db = lock(&s.db);
         let object = Uuid::parse_str(&f.object_metadata_id)
             .ok()
             .and_then(|id| db.model.by_id(id))
             .cloned()
-            .ok_or_else(|| user_error("Object metadata does not exist", "OBJECT_METADATA_NOT_FOUND"))?;
+            .ok_or_else(|| {
+                user_error(
+                    "Object metadata does not exist",
+                    "OBJECT_METADATA_NOT_FOUND",
+                )
+            })?;
         let name_taken = |o: &ObjectMeta, name: &str| {
             o.field(name).is_some() || o.field_by_join_column(name).is_some()
         };
@@ -849,17 +877,24 @@ impl Mutation {
             _ => {}
         }
         if f.field_type == FieldType::Relation {
-            let payload = f
-                .relation_creation_payload
-                .map(|j| j.0)
-                .ok_or_else(|| user_error("Relation creation payload is required", "INVALID_FIELD_INPUT"))?;
+            let payload = f.relation_creation_payload.map(|j| j.0).ok_or_else(|| {
+                user_error(
+                    "Relation creation payload is required",
+                    "INVALID_FIELD_INPUT",
+                )
+            })?;
             let target = payload
                 .get("targetObjectMetadataId")
                 .and_then(Value::as_str)
                 .and_then(|id| Uuid::parse_str(id).ok())
                 .and_then(|id| db.model.by_id(id))
                 .cloned()
-                .ok_or_else(|| user_error("Target object metadata does not exist", "OBJECT_METADATA_NOT_FOUND"))?;
+                .ok_or_else(|| {
+                    user_error(
+                        "Target object metadata does not exist",
+                        "OBJECT_METADATA_NOT_FOUND",
+                    )
+                })?;
             let kind = match payload.get("type").and_then(Value::as_str) {
                 Some("MANY_TO_ONE") => RelationKind::ManyToOne,
                 Some("ONE_TO_MANY") => RelationKind::OneToMany,
@@ -909,11 +944,19 @@ impl Mutation {
             );
             push_field(&mut db.model, &object.name_singular, source.clone());
             push_field(&mut db.model, &target.name_singular, inverse);
-            let object = db.model.by_singular(&object.name_singular).cloned().unwrap_or(object);
+            let object = db
+                .model
+                .by_singular(&object.name_singular)
+                .cloned()
+                .unwrap_or(object);
             return Ok(field_dto(&db.model, &object, &source));
         }
         push_field(&mut db.model, &object.name_singular, field.clone());
-        let updated = db.model.by_singular(&object.name_singular).cloned().unwrap_or(object);
+        let updated = db
+            .model
+            .by_singular(&object.name_singular)
+            .cloned()
+            .unwrap_or(object);
         if field.is_unique {
             if let Some(table) = db.tables.get_mut(&updated.name_singular) {
                 table.set_groups(updated.unique_groups());
@@ -938,7 +981,12 @@ impl Mutation {
             match db.model.field_by_id(field_id) {
                 Some((_, f)) if f.field_type == "FILES" => {}
                 Some(_) => return Err(user_error("Field is not a FILES field", "INVALID_INPUT")),
-                None => return Err(user_error("Field metadata not found", "FIELD_METADATA_NOT_FOUND")),
+                None => {
+                    return Err(user_error(
+                        "Field metadata not found",
+                        "FIELD_METADATA_NOT_FOUND",
+                    ))
+                }
             }
         }
         let value = file.value(ctx)?;

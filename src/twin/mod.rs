@@ -124,20 +124,20 @@ impl TwinConfig {
         self
     }
 
-    /// The short-window bucket: `limit` requests per `window_ms`.
+    /// The short-window bucket: `limit` requests per `window_ms` (both at least 1).
     pub fn rate_short(mut self, limit: u32, window_ms: u64) -> Self {
         self.rate_short = Some(Rate {
-            limit,
-            window: std::time::Duration::from_millis(window_ms),
+            limit: limit.max(1),
+            window: std::time::Duration::from_millis(window_ms.max(1)),
         });
         self
     }
 
-    /// The long-window bucket: `limit` requests per `window_ms`.
+    /// The long-window bucket: `limit` requests per `window_ms` (both at least 1).
     pub fn rate_long(mut self, limit: u32, window_ms: u64) -> Self {
         self.rate_long = Some(Rate {
-            limit,
-            window: std::time::Duration::from_millis(window_ms),
+            limit: limit.max(1),
+            window: std::time::Duration::from_millis(window_ms.max(1)),
         });
         self
     }

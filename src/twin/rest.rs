@@ -77,16 +77,18 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
 async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
     s.counters.requests.fetch_add(1, Ordering::Relaxed);
     let kind = route_kind(req.method(), req.uri().path());
-    *lock(&s.counters.by_route).entry(kind.to_owned()).or_default() += 1;
+    *lock(&s.counters.by_route)
+        .entry(kind.to_owned())
+        .or_default() += 1;
     next.run(req).await
 }
 
 /// A response whose body fails at once: hyper aborts the connection, so the client sees a
 /// dropped connection rather than an answer.
 fn dropped_connection() -> Response {
-    let stream = futures_util::stream::iter([Err::<Bytes, std::io::Error>(
-        std::io::Error::other("twin fault: connection dropped"),
-    )]);
+    let stream = futures_util::stream::iter([Err::<Bytes, std::io::Error>(std::io::Error::other(
+        "twin fault: connection dropped",
+    ))]);
     Response::new(Body::from_stream(stream))
 }
 
@@ -102,8 +104,9 @@ async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response
     };
     s.counters.faults.fetch_add(1, Ordering::Relaxed);
     match fault {
-        Fault::Status(500) => ApiError::engine(500, "INTERNAL_SERVER_ERROR", "Internal server error")
-            .into_response(),
+        Fault::Status(500) => {
+            ApiError::engine(500, "INTERNAL_SERVER_ERROR", "Internal server error").into_response()
+        }
         // 502/503/504 come from the proxy in front of Twenty, not from Nest: plain text.
         Fault::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -133,7 +136,10 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let graphql = req.uri().path() == "/metadata";
@@ -174,18 +180,31 @@ fn capitalize(s: &str) -> String {
     }
 }
 
+/// The object of a REST path; an unknown plural is a plain BadRequestException with a hint
+/// (`packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-base.handler.ts`).
 fn object_for(s: &Shared, plural: &str) -> Result<ObjectMeta, ApiError> {
-    lock(&s.db)
-        .model
-        .by_plural(plural)
-        .cloned()
-        // The REST path parser rejects an unknown plural (parse-core-path.utils.ts).
-        .ok_or_else(|| ApiError::engine(400, "BAD_REQUEST", format!("object '{plural}' not found")))
+    let db = lock(&s.db);
+    if let Some(object) = db.model.by_plural(plural) {
+        return Ok(object.clone());
+    }
+    let hint = match db.model.by_singular(plural) {
+        Some(o) => format!("Did you mean '{}'?", o.name_plural),
+        None => "eg: companies".to_owned(),
+    };
+    Err(ApiError::raw(
+        400,
+        "BadRequestException",
+        format!("object '{plural}' not found. {hint}"),
+    ))
 }
 
 fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::raw(400, "BadRequestException", format!("Invalid JSON in request body: {e}"))
+        ApiError::raw(
+            400,
+            "BadRequestException",
+            format!("Invalid JSON in request body: {e}"),
+        )
     })
 }
 
@@ -246,7 +265,11 @@ async fn create_many(
     let object = object_for(&s, &plural)?;
     let body = parse_body(&body)?;
     let Value::Array(records) = body else {
-        return Err(ApiError::raw(400, "BadRequestException", "Body must be an array"));
+        return Err(ApiError::raw(
+            400,
+            "BadRequestException",
+            "Body must be an array",
+        ));
     };
     check_creatable(&object)?;
     // B4: the cap applies to plain creates and upserts alike
@@ -290,7 +313,10 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
         ));
     }
     Uuid::parse_str(id).map_err(|_| {
-        ApiError::bad_input("INVALID_QUERY_INPUT", format!("Value \"{id}\" is not a valid UUID"))
+        ApiError::bad_input(
+            "INVALID_QUERY_INPUT",
+            format!("Value \"{id}\" is not a valid UUID"),
+        )
     })
 }
 
@@ -336,9 +362,54 @@ async fn delete_one(
     let id = parse_id(&id)?;
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
+    // Both handlers answer `delete{Singular}` with the record; the soft one adds `softDelete`
+    // (rest-api-delete-one.handler.ts, rest-api-destroy-one.handler.ts).
     let key = format!("delete{}", capitalize(&object.name_singular));
-    Ok(Json(json!({"data": {key: {"id": record.get("id").cloned().unwrap_or(Value::Null)}}}))
-        .into_response())
+    let mut body = json!({"data": {key: render(&record)}});
+    if soft {
+        body["softDelete"] = json!(true);
+    }
+    Ok(Json(body).into_response())
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Cursors are opaque base64 of a small JSON object, as Twenty's are, so a client cannot come
+/// to rely on them being record ids.
+fn encode_cursor(id: &str) -> String {
+    let bytes = json!({"id": id}).to_string().into_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(BASE64[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn decode_cursor(cursor: &str) -> Option<Uuid> {
+    let (mut bits, mut count, mut bytes) = (0u32, 0, Vec::new());
+    for c in cursor.bytes().filter(|c| *c != b'=') {
+        let v = BASE64.iter().position(|b| *b == c)? as u32;
+        bits = (bits << 6) | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+        }
+    }
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    Uuid::parse_str(value.get("id")?.as_str()?).ok()
 }
 
 /// The default page size, QUERY_DEFAULT_LIMIT_RECORDS.
@@ -346,12 +417,28 @@ const DEFAULT_LIMIT: usize = 60;
 
 /// `limit` (parse-limit-rest-request.util.ts): an integer ≥ 0, capped at QUERY_MAX_RECORDS.
 fn parse_limit(q: &HashMap<String, String>, max: usize) -> Result<usize, ApiError> {
-    match q.get("limit") {
+    match q.get("limit").filter(|v| !v.is_empty()) {
         None => Ok(DEFAULT_LIMIT.min(max)),
-        Some(v) => v
-            .parse::<usize>()
-            .map(|n| n.min(max))
-            .map_err(|_| ApiError::raw(400, "BadRequestException", format!("limit '{v}' is invalid. Should be an integer"))),
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(n) if n >= 0.0 => Ok((n.floor() as usize).min(max)),
+            _ => Err(ApiError::bad_input(
+                "INVALID_LIMIT_QUERY_PARAM",
+                format!("limit '{v}' is invalid. Should be an integer"),
+            )),
+        },
+    }
+}
+
+/// `depth` must be 0 or 1 (parse-depth-rest-request.util.ts). The twin answers depth 0 for
+/// both: relations are not expanded.
+fn check_depth(q: &HashMap<String, String>) -> Result<(), ApiError> {
+    match q.get("depth").map(String::as_str) {
+        None | Some("") | Some("0") | Some("1") => Ok(()),
+        Some(v) => Err(ApiError::raw(
+            400,
+            "BadRequestException",
+            format!("'depth={v}' parameter invalid. Allowed values are 0, 1"),
+        )),
     }
 }
 
@@ -363,6 +450,7 @@ async fn find_many(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
+    check_depth(&q)?;
     let limit = parse_limit(&q, s.config.max_batch)?;
     let filter: Option<Filter> = q.get("filter").map(|f| filter::parse(f)).transpose()?;
     if let Some(f) = &filter {
@@ -370,12 +458,12 @@ async fn find_many(
     }
     let show_deleted = filter.as_ref().is_some_and(Filter::mentions_deleted_at);
     let keep = |r: &Record| {
-        (show_deleted || !is_deleted(r)) && filter.as_ref().is_none_or(|f| f.matches(r))
+        (show_deleted || !is_deleted(r)) && filter.as_ref().map_or(true, |f| f.matches(r))
     };
     let cursor = |key: &str| -> Result<Option<Uuid>, ApiError> {
         q.get(key)
             .map(|c| {
-                Uuid::parse_str(c).map_err(|_| {
+                decode_cursor(c).ok_or_else(|| {
                     ApiError::bad_input("INVALID_CURSOR", format!("Invalid cursor: {c}"))
                 })
             })
@@ -389,12 +477,17 @@ async fn find_many(
         return Err(super::store::not_found());
     };
     let key_of = |id: Uuid| {
-        table
-            .rows
-            .get(&id)
-            .map(|r| (OrderKey::of(r.get("position").and_then(Value::as_f64).unwrap_or(0.0)), id))
+        table.rows.get(&id).map(|r| {
+            (
+                OrderKey::of(r.get("position").and_then(Value::as_f64).unwrap_or(0.0)),
+                id,
+            )
+        })
     };
-    let total = table.rows.values().filter(|r| keep(r)).count();
+    let total = match &filter {
+        None => table.live(),
+        Some(_) => table.rows.values().filter(|r| keep(r)).count(),
+    };
     let (page, has_next, has_previous) = if let Some(before) = before {
         let upper = key_of(before).map_or(Bound::Unbounded, Bound::Excluded);
         let mut rows: Vec<&Record> = table
@@ -425,7 +518,11 @@ async fn find_many(
         rows.truncate(limit);
         (rows, more, after.is_some())
     };
-    let cursor_of = |r: Option<&&Record>| r.and_then(|r| r.get("id").cloned()).unwrap_or(Value::Null);
+    let cursor_of = |r: Option<&&Record>| {
+        r.and_then(|r| r.get("id").and_then(Value::as_str))
+            .map(|id| Value::String(encode_cursor(id)))
+            .unwrap_or(Value::Null)
+    };
     let body = json!({
         "data": {object.name_plural.clone(): page.iter().map(|r| render(r)).collect::<Vec<_>>()},
         "totalCount": total,
@@ -513,4 +610,21 @@ async fn dump(State(s): State<AppState>) -> Response {
         })
         .collect();
     Json(json!({"objects": objects, "files": files})).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_are_not_bare_ids() {
+        let id = "6f1d7a52-5c2b-4e59-9a43-1b2c3d4e5f60";
+        let cursor = encode_cursor(id);
+        assert_ne!(cursor, id);
+        assert_eq!(
+            decode_cursor(&cursor).map(|u| u.to_string()).as_deref(),
+            Some(id)
+        );
+        assert!(decode_cursor("not a cursor").is_none());
+    }
 }

@@ -211,7 +211,10 @@ fn yes() -> bool {
 /// A stable id shaped like a uuid v4 (version nibble 4, RFC variant), derived from a name, so
 /// that metadata and member ids are the same on every start.
 pub fn stable_id(kind: &str, name: &str) -> Uuid {
-    let v5 = Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("twin:{kind}:{name}").as_bytes());
+    let v5 = Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("twin:{kind}:{name}").as_bytes(),
+    );
     let mut bytes = *v5.as_bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
@@ -376,29 +379,55 @@ fn system_fields(object: &str) -> Vec<FieldMeta> {
     let actor_default = json!({"source": "MANUAL", "name": "System", "workspaceMemberId": null});
     let spec: [(&str, &str, &str, bool, Option<Value>); 8] = [
         ("id", "UUID", "Id", false, Some(json!("uuid"))),
-        ("createdAt", "DATE_TIME", "Creation date", false, Some(json!("now"))),
-        ("updatedAt", "DATE_TIME", "Last update", false, Some(json!("now"))),
+        (
+            "createdAt",
+            "DATE_TIME",
+            "Creation date",
+            false,
+            Some(json!("now")),
+        ),
+        (
+            "updatedAt",
+            "DATE_TIME",
+            "Last update",
+            false,
+            Some(json!("now")),
+        ),
         ("deletedAt", "DATE_TIME", "Deleted at", true, None),
-        ("createdBy", "ACTOR", "Created by", false, Some(actor_default.clone())),
-        ("updatedBy", "ACTOR", "Updated by", false, Some(actor_default)),
+        (
+            "createdBy",
+            "ACTOR",
+            "Created by",
+            false,
+            Some(actor_default.clone()),
+        ),
+        (
+            "updatedBy",
+            "ACTOR",
+            "Updated by",
+            false,
+            Some(actor_default),
+        ),
         ("position", "POSITION", "Position", false, Some(json!(0))),
         ("searchVector", "TS_VECTOR", "Search vector", true, None),
     ];
     spec.into_iter()
-        .map(|(name, field_type, label, is_nullable, default_value)| FieldMeta {
-            id: stable_id("field", &format!("{object}.{name}.{}", Uuid::new_v4())),
-            name: name.into(),
-            label: label.into(),
-            field_type: field_type.into(),
-            is_nullable,
-            is_system: true,
-            is_unique: false,
-            is_custom: false,
-            default_value,
-            options: None,
-            settings: None,
-            relation: None,
-        })
+        .map(
+            |(name, field_type, label, is_nullable, default_value)| FieldMeta {
+                id: stable_id("field", &format!("{object}.{name}.{}", Uuid::new_v4())),
+                name: name.into(),
+                label: label.into(),
+                field_type: field_type.into(),
+                is_nullable,
+                is_system: true,
+                is_unique: false,
+                is_custom: false,
+                default_value,
+                options: None,
+                settings: None,
+                relation: None,
+            },
+        )
         .collect()
 }
 
@@ -423,12 +452,21 @@ mod tests {
             "workspaceMembers",
         ] {
             let object = model.by_plural(plural).expect(plural);
-            for system in ["id", "createdAt", "updatedAt", "deletedAt", "createdBy", "position"] {
+            for system in [
+                "id",
+                "createdAt",
+                "updatedAt",
+                "deletedAt",
+                "createdBy",
+                "position",
+            ] {
                 assert!(object.field(system).is_some(), "{plural}.{system}");
             }
         }
         let note_target = model.by_singular("noteTarget").expect("noteTarget");
-        assert!(note_target.field_by_join_column("targetCompanyId").is_some());
+        assert!(note_target
+            .field_by_join_column("targetCompanyId")
+            .is_some());
         assert!(note_target.field_by_join_column("noteId").is_some());
     }
 

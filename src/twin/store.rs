@@ -56,6 +56,8 @@ pub struct Table {
     /// The object's unique groups, with an index per group: value → ids (soft-deleted rows
     /// included; the partial-index rule is applied when checking).
     groups: Vec<(Group, HashMap<String, BTreeSet<Uuid>>)>,
+    /// Rows not soft-deleted, so an unfiltered totalCount needs no scan.
+    live: usize,
 }
 
 /// A total order on f64 positions.
@@ -71,7 +73,10 @@ impl OrderKey {
 }
 
 fn position_of(record: &Record) -> f64 {
-    record.get("position").and_then(Value::as_f64).unwrap_or(0.0)
+    record
+        .get("position")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
 }
 
 fn id_of(record: &Record) -> Option<Uuid> {
@@ -132,8 +137,16 @@ impl Table {
         ids.into_iter().map(|(_, id)| id).collect()
     }
 
+    /// How many rows are not soft-deleted.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
     fn put(&mut self, id: Uuid, record: Record) -> Option<Record> {
         let old = self.remove(id);
+        if !is_deleted(&record) {
+            self.live += 1;
+        }
         self.order.insert((OrderKey::of(position_of(&record)), id));
         self.index(id, &record, true);
         self.rows.insert(id, record);
@@ -142,6 +155,9 @@ impl Table {
 
     fn remove(&mut self, id: Uuid) -> Option<Record> {
         let old = self.rows.remove(&id)?;
+        if !is_deleted(&old) {
+            self.live -= 1;
+        }
         self.order.remove(&(OrderKey::of(position_of(&old)), id));
         self.index(id, &old, false);
         Some(old)
@@ -206,7 +222,9 @@ pub struct Db {
 
 /// A short stable hex name for a constraint, shaped like TypeORM's generated names.
 fn constraint_name(prefix: &str, seed: &str) -> String {
-    let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, seed.as_bytes()).simple().to_string();
+    let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, seed.as_bytes())
+        .simple()
+        .to_string();
     format!("{prefix}_{}", &id[..27])
 }
 
@@ -271,15 +289,20 @@ impl Db {
     fn write<T>(
         &mut self,
         object: &ObjectMeta,
-        apply: impl FnOnce(&mut Table, &mut Vec<(Uuid, Option<Record>)>) -> Result<(T, Vec<Uuid>), ApiError>,
+        apply: impl FnOnce(
+            &mut Table,
+            &mut Vec<(Uuid, Option<Record>)>,
+        ) -> Result<(T, Vec<Uuid>), ApiError>,
     ) -> Result<T, ApiError> {
         let mut table = self
             .tables
             .remove(&object.name_singular)
             .unwrap_or_else(|| Table::new(object.unique_groups()));
         let mut undo = Vec::new();
-        let result = apply(&mut table, &mut undo)
-            .and_then(|(value, touched)| self.check_constraints(object, &table, &touched).map(|()| value));
+        let result = apply(&mut table, &mut undo).and_then(|(value, touched)| {
+            self.check_constraints(object, &table, &touched)
+                .map(|()| value)
+        });
         if result.is_err() {
             table.roll_back(undo);
         }
@@ -334,13 +357,13 @@ impl Db {
                 // createdBy is a system field on standard objects: never overwritten (E4).
                 record.remove("createdBy");
                 record.remove("id");
+                if !record.contains_key("updatedAt") {
+                    record.insert("updatedAt".into(), json!(now));
+                }
                 for (k, v) in record {
                     merge_value(object, &mut existing, k, v);
                 }
                 existing.insert("deletedAt".into(), Value::Null);
-                if !existing.contains_key("updatedAt") {
-                    existing.insert("updatedAt".into(), json!(now));
-                }
                 undo.push((id, table.put(id, existing)));
                 order[index] = id;
                 updated += 1;
@@ -349,8 +372,8 @@ impl Db {
                 let id = id_of(&record).unwrap_or_else(Uuid::new_v4);
                 record.insert("id".into(), json!(id));
                 if !record.get("position").is_some_and(Value::is_number) {
-                    next_position += 1.0;
-                    record.insert("position".into(), json!(next_position));
+                    next_position = next_position.floor() + 1.0;
+                    record.insert("position".into(), json!(next_position as i64));
                 }
                 if table.rows.contains_key(&id) {
                     // The primary key includes soft-deleted rows (D3).
@@ -391,8 +414,7 @@ impl Db {
             record.insert("updatedAt".into(), json!(iso(Utc::now())));
         }
         self.write(object, |table, undo| {
-            let Some(mut existing) = table.rows.get(&id).filter(|r| !is_deleted(r)).cloned()
-            else {
+            let Some(mut existing) = table.rows.get(&id).filter(|r| !is_deleted(r)).cloned() else {
                 return Err(not_found());
             };
             for (k, v) in record {
@@ -528,11 +550,14 @@ impl Db {
                         .is_some_and(|t| t.rows.contains_key(&target_id))
                 };
                 if !exists {
-                    return Err(ApiError::orm(format!(
+                    return Err(ApiError::orm(
+                        "INVALID_INPUT",
+                        format!(
                         "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
                         table_name(object),
                         constraint_name("FK", &format!("{}.{column}", object.name_singular))
-                    )));
+                    ),
+                    ));
                 }
             }
         }
@@ -574,11 +599,14 @@ fn table_name(object: &ObjectMeta) -> String {
 /// D2: the duplicate message with `{table}.{constraint}`.
 fn duplicate(object: &ObjectMeta, what: &str) -> ApiError {
     let prefix = if what == "PK" { "PK" } else { "IDX_UNIQUE" };
-    ApiError::orm(format!(
-        "A duplicate entry was detected: unique constraint {}.{} was violated",
-        table_name(object),
-        constraint_name(prefix, &format!("{}.{what}", object.name_singular))
-    ))
+    ApiError::orm(
+        "DUPLICATE_ENTRY_DETECTED",
+        format!(
+            "A duplicate entry was detected: unique constraint {}.{} was violated",
+            table_name(object),
+            constraint_name(prefix, &format!("{}.{what}", object.name_singular))
+        ),
+    )
 }
 
 /// RECORD_NOT_FOUND → 404 (common-query-runner.exception.ts).
@@ -605,7 +633,11 @@ fn fill_actor(record: &mut Record, key: &str, actor: &Actor) {
 
 /// Upsert matching (E1–E3): id plus every unique group; 0 matches insert, 1 updates, more is
 /// UPSERT_MULTIPLE_MATCHING_RECORDS_CONFLICT.
-fn match_existing(groups: &[Group], table: &Table, record: &Record) -> Result<Option<Uuid>, ApiError> {
+fn match_existing(
+    groups: &[Group],
+    table: &Table,
+    record: &Record,
+) -> Result<Option<Uuid>, ApiError> {
     let mut matched: Vec<(Uuid, String, String)> = Vec::new();
     if let Some(id) = id_of(record) {
         if table.rows.contains_key(&id) {
@@ -759,7 +791,10 @@ mod tests {
     fn members_parse_with_optional_names() {
         let m = Member::parse("Ada@Example.com, Ada, Lovelace").expect("member");
         assert_eq!(m.first_name, "Ada");
-        assert_eq!(m.id(), Member::parse("ada@example.com").expect("member").id());
+        assert_eq!(
+            m.id(),
+            Member::parse("ada@example.com").expect("member").id()
+        );
         assert!(Member::parse("# not an email").is_none());
     }
 

@@ -25,20 +25,38 @@ async fn the_request_over_the_limit_gets_429_with_twentys_body_and_headers() {
         .await
         .expect("sent");
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let retry_after: u64 = header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After");
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let retry_after: u64 = header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
     assert!((1..=20).contains(&retry_after), "{retry_after}");
     assert_eq!(header("x-ratelimit-limit").as_deref(), Some("3"));
     assert_eq!(header("x-ratelimit-remaining").as_deref(), Some("0"));
-    assert!(header("x-ratelimit-reset").and_then(|v| v.parse::<u64>().ok()).is_some());
+    assert!(header("x-ratelimit-reset")
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some());
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["statusCode"], 429);
     assert_eq!(body["error"], "RATE_LIMITED");
-    assert_eq!(body["messages"], json!(["Rate limit exceeded for apiKey: 3 requests per 60s."]));
+    assert_eq!(
+        body["messages"],
+        json!(["Rate limit exceeded for apiKey: 3 requests per 60s."])
+    );
     assert_eq!(body["limitKind"], "speed");
     assert_eq!(body["scope"]["spenderType"], "apiKey");
-    assert_eq!((body["limit"].clone(), body["remaining"].clone()), (json!(3), json!(0)));
-    assert_eq!((body["periodCount"].clone(), body["periodUnit"].clone()), (json!(60), json!("second")));
+    assert_eq!(
+        (body["limit"].clone(), body["remaining"].clone()),
+        (json!(3), json!(0))
+    );
+    assert_eq!(
+        (body["periodCount"].clone(), body["periodUnit"].clone()),
+        (json!(60), json!("second"))
+    );
     assert_eq!(body["retryAfterSeconds"], retry_after);
     assert_eq!(env.twin.stats().rate_limited, 1);
 }
@@ -64,7 +82,10 @@ async fn buckets_refill_continuously_and_the_shorter_one_is_stated() {
     assert_eq!(env.get("/rest/companies").await.0, StatusCode::OK);
     let (status, body) = env.get("/rest/companies").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(body["messages"], json!(["Rate limit exceeded for apiKey: 2 requests per 200ms."]));
+    assert_eq!(
+        body["messages"],
+        json!(["Rate limit exceeded for apiKey: 2 requests per 200ms."])
+    );
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(env.get("/rest/companies").await.0, StatusCode::OK);
 }
@@ -94,7 +115,9 @@ async fn without_a_configured_limit_nothing_is_refused_and_client_config_is_neve
 #[tokio::test]
 async fn a_faulted_500_applies_nothing() {
     let env = start_with(|c| c.faults(FaultSpec::none().with(1.0, Fault::Status(500)))).await;
-    let (status, body) = env.post("/rest/batch/companies", json!([{"name": "x"}])).await;
+    let (status, body) = env
+        .post("/rest/batch/companies", json!([{"name": "x"}]))
+        .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["statusCode"], 500);
     let (_, dump) = env.get("/__twin/dump").await;
@@ -176,7 +199,10 @@ async fn slow_requests_complete_late_and_timeouts_never_answer() {
 #[tokio::test]
 async fn faults_are_deterministic_from_the_seed() {
     async fn statuses(seed: u64) -> Vec<u16> {
-        let env = start_with(|c| c.faults(FaultSpec::parse(&format!("seed={seed},500=0.5")).expect("spec"))).await;
+        let env = start_with(|c| {
+            c.faults(FaultSpec::parse(&format!("seed={seed},500=0.5")).expect("spec"))
+        })
+        .await;
         let mut out = Vec::new();
         for _ in 0..20 {
             out.push(env.get("/rest/companies").await.0.as_u16());

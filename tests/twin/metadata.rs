@@ -39,17 +39,31 @@ async fn objects_list_the_standard_model_with_fields_options_and_relations() {
     assert_eq!(person["namePlural"], "people");
     assert_eq!(person["isCustom"], false);
     let emails = field(person, "emails");
-    assert_eq!((emails["type"].clone(), emails["isUnique"].clone()), (json!("EMAILS"), json!(true)));
-    assert_eq!(person["indexMetadataList"][0]["indexFieldMetadataList"][0]["fieldMetadataId"], emails["id"]);
+    assert_eq!(
+        (emails["type"].clone(), emails["isUnique"].clone()),
+        (json!("EMAILS"), json!(true))
+    );
+    assert_eq!(
+        person["indexMetadataList"][0]["indexFieldMetadataList"][0]["fieldMetadataId"],
+        emails["id"]
+    );
     let company = field(person, "company");
     assert_eq!(company["relation"]["type"], "MANY_TO_ONE");
-    assert_eq!(company["relation"]["targetObjectMetadata"]["nameSingular"], "company");
+    assert_eq!(
+        company["relation"]["targetObjectMetadata"]["nameSingular"],
+        "company"
+    );
     assert_eq!(company["relation"]["targetFieldMetadata"]["name"], "people");
     let stage = field(node(&list, "opportunity"), "stage");
-    assert!(stage["options"].as_array().is_some_and(|o| o.iter().any(|x| x["value"] == "MEETING")));
+    assert!(stage["options"]
+        .as_array()
+        .is_some_and(|o| o.iter().any(|x| x["value"] == "MEETING")));
     let target = field(node(&list, "attachment"), "targetCompany");
     assert_eq!(target["type"], "MORPH_RELATION");
-    assert_eq!(target["morphRelations"][0]["targetObjectMetadata"]["nameSingular"], "company");
+    assert_eq!(
+        target["morphRelations"][0]["targetObjectMetadata"]["nameSingular"],
+        "company"
+    );
     assert_eq!(list["data"]["objects"]["pageInfo"]["hasNextPage"], false);
 }
 
@@ -61,9 +75,14 @@ async fn objects_also_serve_fields_as_a_connection() {
         .gql("{ objects(paging: {first: 2}) { edges { node { nameSingular fields(paging: {first: 1000}) { edges { node { name type } } } } } pageInfo { hasNextPage endCursor } } }", Value::Null)
         .await;
     assert!(body.get("errors").is_none(), "{body}");
-    let edges = body["data"]["objects"]["edges"].as_array().cloned().unwrap_or_default();
+    let edges = body["data"]["objects"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(edges.len(), 2);
-    assert!(edges[0]["node"]["fields"]["edges"].as_array().is_some_and(|f| f.iter().any(|e| e["node"]["name"] == "id")));
+    assert!(edges[0]["node"]["fields"]["edges"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|e| e["node"]["name"] == "id")));
     assert_eq!(body["data"]["objects"]["pageInfo"]["hasNextPage"], true);
 }
 
@@ -87,7 +106,12 @@ async fn a_created_object_is_usable_by_the_records_api_and_as_a_note_target() {
     assert_eq!(pets[0]["name"], "Rex");
     assert_eq!(pets[0]["createdBy"]["source"], "API");
     let note = env.create("notes", json!([{"title": "Vet"}])).await;
-    let target = env.create("noteTargets", json!([{"noteId": note[0]["id"], "targetPetId": pets[0]["id"]}])).await;
+    let target = env
+        .create(
+            "noteTargets",
+            json!([{"noteId": note[0]["id"], "targetPetId": pets[0]["id"]}]),
+        )
+        .await;
     assert_eq!(target[0]["targetPetId"], pets[0]["id"]);
     let again = create_object(&env, "pet", "pets").await;
     assert!(again["errors"][0]["message"].is_string(), "{again}");
@@ -100,19 +124,33 @@ async fn a_created_object_is_usable_by_the_records_api_and_as_a_note_target() {
 async fn a_created_select_field_validates_records_against_its_options() {
     let env = start().await;
     let body = env
-        .add_field("company", json!({"type": "SELECT", "name": "tier", "label": "Tier", "options": [
-            {"label": "Gold", "value": "GOLD", "color": "yellow", "position": 0}]}))
+        .add_field(
+            "company",
+            json!({"type": "SELECT", "name": "tier", "label": "Tier", "options": [
+            {"label": "Gold", "value": "GOLD", "color": "yellow", "position": 0}]}),
+        )
         .await;
     assert_eq!(body["data"]["createOneField"]["type"], "SELECT");
     env.create("companies", json!([{"tier": "GOLD"}])).await;
-    let (status, body) = env.post("/rest/batch/companies", json!([{"tier": "SILVER"}])).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["messages"][0], "Invalid value 'SILVER' for field \"tier\"");
-    let bad = env
-        .add_field("company", json!({"type": "SELECT", "name": "kind", "label": "Kind", "options": [
-            {"label": "x", "value": "vendorPurchaseOrder", "color": "red", "position": 0}]}))
+    let (status, body) = env
+        .post("/rest/batch/companies", json!([{"tier": "SILVER"}]))
         .await;
-    assert_eq!(bad["errors"][0]["message"], "Value must be in UPPER_CASE and follow snake_case \"vendorPurchaseOrder\"");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["messages"][0],
+        "Invalid value 'SILVER' for field \"tier\""
+    );
+    let bad = env
+        .add_field(
+            "company",
+            json!({"type": "SELECT", "name": "kind", "label": "Kind", "options": [
+            {"label": "x", "value": "vendorPurchaseOrder", "color": "red", "position": 0}]}),
+        )
+        .await;
+    assert_eq!(
+        bad["errors"][0]["message"],
+        "Value must be in UPPER_CASE and follow snake_case \"vendorPurchaseOrder\""
+    );
 }
 
 // A custom unique field joins the duplicate check and upsert matching (get-conflicting-fields.util.ts).
@@ -120,13 +158,25 @@ async fn a_created_select_field_validates_records_against_its_options() {
 async fn a_created_unique_field_is_a_unique_index_and_an_upsert_key() {
     let env = start().await;
     env.create("companies", json!([{"name": "before"}])).await;
-    let body = env.add_field("company", json!({"type": "TEXT", "name": "externalId", "label": "External id", "isUnique": true})).await;
+    let body = env
+        .add_field(
+            "company",
+            json!({"type": "TEXT", "name": "externalId", "label": "External id", "isUnique": true}),
+        )
+        .await;
     assert_eq!(body["data"]["createOneField"]["isUnique"], true);
-    let first = env.create("companies", json!([{"externalId": "E-1", "name": "one"}])).await;
-    let (status, body) = env.post("/rest/batch/companies", json!([{"externalId": "E-1"}])).await;
+    let first = env
+        .create("companies", json!([{"externalId": "E-1", "name": "one"}]))
+        .await;
+    let (status, body) = env
+        .post("/rest/batch/companies", json!([{"externalId": "E-1"}]))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = env
-        .post("/rest/batch/companies?upsert=true", json!([{"externalId": "E-1", "name": "renamed"}]))
+        .post(
+            "/rest/batch/companies?upsert=true",
+            json!([{"externalId": "E-1", "name": "renamed"}]),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["createCompanies"][0]["id"], first[0]["id"]);
@@ -147,14 +197,29 @@ async fn a_created_relation_gets_its_inverse_and_a_checked_join_column() {
     assert!(body.get("errors").is_none(), "{body}");
     let created = &body["data"]["createOneField"];
     assert_eq!(created["relation"]["type"], "MANY_TO_ONE");
-    assert_eq!(created["relation"]["targetObjectMetadata"]["nameSingular"], "person");
+    assert_eq!(
+        created["relation"]["targetObjectMetadata"]["nameSingular"],
+        "person"
+    );
     assert_eq!(created["relation"]["targetFieldMetadata"]["name"], "pets");
     let list = env.gql(LIST, Value::Null).await;
-    assert_eq!(field(node(&list, "person"), "pets")["relation"]["type"], "ONE_TO_MANY");
-    let person = env.create("people", json!([{"name": {"firstName": "Ada"}}])).await;
-    let pets = env.create("pets", json!([{"ownerId": person[0]["id"]}])).await;
+    assert_eq!(
+        field(node(&list, "person"), "pets")["relation"]["type"],
+        "ONE_TO_MANY"
+    );
+    let person = env
+        .create("people", json!([{"name": {"firstName": "Ada"}}]))
+        .await;
+    let pets = env
+        .create("pets", json!([{"ownerId": person[0]["id"]}]))
+        .await;
     assert_eq!(pets[0]["ownerId"], person[0]["id"]);
-    let (status, _) = env.post("/rest/batch/pets", json!([{"ownerId": "6f1d7a52-5c2b-4e59-9a43-1b2c3d4e5f66"}])).await;
+    let (status, _) = env
+        .post(
+            "/rest/batch/pets",
+            json!([{"ownerId": "6f1d7a52-5c2b-4e59-9a43-1b2c3d4e5f66"}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -166,7 +231,13 @@ async fn upload(env: &Env, field_id: &str, bytes: Vec<u8>) -> Value {
     let form = Form::new()
         .text("operations", operations.to_string())
         .text("map", json!({"0": ["variables.file"]}).to_string())
-        .part("0", Part::bytes(bytes).file_name("report.pdf").mime_str("application/pdf").expect("mime"));
+        .part(
+            "0",
+            Part::bytes(bytes)
+                .file_name("report.pdf")
+                .mime_str("application/pdf")
+                .expect("mime"),
+        );
     env.http
         .post(format!("{}/metadata", env.twin.base_url()))
         .bearer_auth(KEY)
@@ -182,7 +253,10 @@ async fn upload(env: &Env, field_id: &str, bytes: Vec<u8>) -> Value {
 
 async fn attachment_file_field(env: &Env) -> String {
     let list = env.gql(LIST, Value::Null).await;
-    field(node(&list, "attachment"), "file")["id"].as_str().expect("id").to_owned()
+    field(node(&list, "attachment"), "file")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
 }
 
 // files-field.resolver.ts: multipart upload, then the record references the file id.
@@ -200,7 +274,15 @@ async fn an_uploaded_file_is_downloadable_byte_for_byte_and_attachable() {
         assert_eq!(file["size"], 5000.0);
         assert!(file["path"].as_str().is_some_and(|p| p.ends_with(".pdf")));
         let url = file["url"].as_str().expect("url");
-        let downloaded = env.http.get(url).send().await.expect("sent").bytes().await.expect("bytes");
+        let downloaded = env
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("sent")
+            .bytes()
+            .await
+            .expect("bytes");
         assert_eq!(downloaded.to_vec(), bytes);
         let attachment = env
             .create("attachments", json!([{"name": "report.pdf", "file": [{"fileId": file["id"], "label": "report.pdf"}]}]))
@@ -214,7 +296,10 @@ async fn an_uploaded_file_is_downloadable_byte_for_byte_and_attachable() {
 async fn an_upload_for_a_field_that_is_not_files_is_refused() {
     let env = start().await;
     let list = env.gql(LIST, Value::Null).await;
-    let name_field = field(node(&list, "company"), "name")["id"].as_str().expect("id").to_owned();
+    let name_field = field(node(&list, "company"), "name")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let body = upload(&env, &name_field, vec![1, 2, 3]).await;
     assert!(body["errors"][0]["message"].is_string(), "{body}");
 }
@@ -236,4 +321,29 @@ async fn metadata_without_a_valid_key_answers_a_graphql_error() {
         .expect("json");
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     assert_eq!(body["errors"][0]["message"], "Token invalid.");
+}
+
+// Links settings `type` (FIELD_LINKS_VARIANTS): `domain` reduces URLs to bare domains;
+// other variants are refused.
+#[tokio::test]
+async fn a_domain_links_field_stores_bare_domains() {
+    let env = start().await;
+    let body = env
+        .add_field("company", json!({"type": "LINKS", "name": "website", "label": "Website", "settings": {"type": "domain"}}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let created = env
+        .create(
+            "companies",
+            json!([{"website": {"primaryLinkUrl": "https://www.Acme.com/about"}}]),
+        )
+        .await;
+    assert_eq!(created[0]["website"]["primaryLinkUrl"], "acme.com");
+    let bad = env
+        .add_field("company", json!({"type": "LINKS", "name": "other", "label": "Other", "settings": {"type": "email"}}))
+        .await;
+    assert_eq!(
+        bad["errors"][0]["message"],
+        "Links field type must be one of url, domain"
+    );
 }

@@ -45,7 +45,12 @@ pub async fn start() -> Env {
 
 impl Env {
     /// Sends a request with the key; returns status and JSON body (Null when not JSON).
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.twin.base_url()))
@@ -92,7 +97,14 @@ impl Env {
 }
 
 /// Asserts Twenty's error envelope: status, `messages: [message]`, and `code` when given.
-pub fn assert_error(status: StatusCode, body: &Value, want_status: u16, error: &str, message: &str, code: Option<&str>) {
+pub fn assert_error(
+    status: StatusCode,
+    body: &Value,
+    want_status: u16,
+    error: &str,
+    message: &str,
+    code: Option<&str>,
+) {
     assert_eq!(status.as_u16(), want_status, "{body}");
     assert_eq!(body["statusCode"], want_status, "{body}");
     assert_eq!(body["error"], error, "{body}");
@@ -107,7 +119,10 @@ impl Env {
     /// Runs a `/metadata` GraphQL document with the key.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         let (status, body) = self
-            .post("/metadata", serde_json::json!({"query": query, "variables": variables}))
+            .post(
+                "/metadata",
+                serde_json::json!({"query": query, "variables": variables}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
@@ -116,7 +131,10 @@ impl Env {
     /// The metadata id of an object.
     pub async fn object_id(&self, singular: &str) -> String {
         let body = self
-            .gql("{ objects(paging: {first: 1000}) { edges { node { id nameSingular } } } }", Value::Null)
+            .gql(
+                "{ objects(paging: {first: 1000}) { edges { node { id nameSingular } } } }",
+                Value::Null,
+            )
             .await;
         body["data"]["objects"]["edges"]
             .as_array()

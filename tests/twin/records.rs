@@ -10,14 +10,23 @@ use super::{assert_error, start, start_with, KEY};
 async fn batch_create_answers_201_with_the_records_in_input_order() {
     let env = start().await;
     let created = env
-        .create("companies", json!([{"name": "Acme"}, {"name": "Beta"}, {"name": "Gamma"}]))
+        .create(
+            "companies",
+            json!([{"name": "Acme"}, {"name": "Beta"}, {"name": "Gamma"}]),
+        )
         .await;
-    let names: Vec<&str> = created.iter().map(|c| c["name"].as_str().unwrap_or("")).collect();
+    let names: Vec<&str> = created
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(names, ["Acme", "Beta", "Gamma"]);
     for c in &created {
         assert!(c["id"].as_str().is_some_and(|id| id.len() == 36));
         assert!(c.get("createdAt").is_some() && c.get("position").is_some());
-        assert!(c.get("accountOwnerId").is_some(), "join columns are returned at depth 0");
+        assert!(
+            c.get("accountOwnerId").is_some(),
+            "join columns are returned at depth 0"
+        );
         assert!(c.get("people").is_none(), "no relation objects at depth 0");
     }
 }
@@ -26,10 +35,15 @@ async fn batch_create_answers_201_with_the_records_in_input_order() {
 #[tokio::test]
 async fn create_one_answers_201_under_the_singular_key() {
     let env = start().await;
-    let (status, body) = env.post("/rest/people", json!({"name": {"firstName": "Ada"}})).await;
+    let (status, body) = env
+        .post("/rest/people", json!({"name": {"firstName": "Ada"}}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["createPerson"]["name"]["firstName"], "Ada");
-    assert_eq!(body["data"]["createPerson"]["name"]["lastName"], Value::Null);
+    assert_eq!(
+        body["data"]["createPerson"]["name"]["lastName"],
+        Value::Null
+    );
 }
 
 // rest-core.middleware.ts / middleware.service.ts: missing token → 403, code in `error`.
@@ -44,7 +58,14 @@ async fn a_request_without_a_token_is_403_forbidden_exception() {
         .expect("sent");
     let status = resp.status();
     let body: Value = resp.json().await.expect("json");
-    assert_error(status, &body, 403, "FORBIDDEN_EXCEPTION", "Missing authentication token", None);
+    assert_error(
+        status,
+        &body,
+        403,
+        "FORBIDDEN_EXCEPTION",
+        "Missing authentication token",
+        None,
+    );
 }
 
 // access-token.service.ts (validateTokenByRequest): wrong key → 401 `Token invalid.`.
@@ -60,7 +81,14 @@ async fn a_request_with_a_wrong_token_is_401_token_invalid() {
         .expect("sent");
     let status = resp.status();
     let body: Value = resp.json().await.expect("json");
-    assert_error(status, &body, 401, "UNAUTHENTICATED", "Token invalid.", None);
+    assert_error(
+        status,
+        &body,
+        401,
+        "UNAUTHENTICATED",
+        "Token invalid.",
+        None,
+    );
 }
 
 // rest-api-find-many.handler.ts: limit, starting_after, totalCount, pageInfo.
@@ -76,10 +104,24 @@ async fn find_many_pages_with_limit_and_starting_after_and_counts_the_total() {
     assert_eq!(first["pageInfo"]["hasNextPage"], true);
     let mut seen: Vec<String> = Vec::new();
     let mut cursor = first["pageInfo"]["endCursor"].as_str().map(str::to_owned);
-    seen.extend(first["data"]["companies"].as_array().into_iter().flatten().map(|c| c["name"].to_string()));
+    seen.extend(
+        first["data"]["companies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["name"].to_string()),
+    );
     while let Some(after) = cursor {
-        let (_, page) = env.get(&format!("/rest/companies?limit=3&starting_after={after}")).await;
-        seen.extend(page["data"]["companies"].as_array().into_iter().flatten().map(|c| c["name"].to_string()));
+        let (_, page) = env
+            .get(&format!("/rest/companies?limit=3&starting_after={after}"))
+            .await;
+        seen.extend(
+            page["data"]["companies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| c["name"].to_string()),
+        );
         cursor = if page["pageInfo"]["hasNextPage"] == true {
             page["pageInfo"]["endCursor"].as_str().map(str::to_owned)
         } else {
@@ -95,10 +137,31 @@ async fn find_many_pages_with_limit_and_starting_after_and_counts_the_total() {
 async fn limit_must_be_an_integer_and_is_capped_at_the_max() {
     let env = start_with(|c| c.max_batch(5)).await;
     let (status, body) = env.get("/rest/companies?limit=abc").await;
-    assert_error(status, &body, 400, "BadRequestException", "limit 'abc' is invalid. Should be an integer", None);
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "limit 'abc' is invalid. Should be an integer",
+        Some("INVALID_LIMIT_QUERY_PARAM"),
+    );
+    let (status, body) = env.get("/rest/companies?limit=-1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // parse-depth-rest-request.util.ts: depth is 0 or 1.
+    let (status, body) = env.get("/rest/companies?depth=2").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "'depth=2' parameter invalid. Allowed values are 0, 1",
+        None,
+    );
     let records: Vec<Value> = (0..8).map(|i| json!({"name": format!("c{i}")})).collect();
-    env.create("companies", Value::Array(records[..5].to_vec())).await;
-    env.create("companies", Value::Array(records[5..].to_vec())).await;
+    env.create("companies", Value::Array(records[..5].to_vec()))
+        .await;
+    env.create("companies", Value::Array(records[5..].to_vec()))
+        .await;
     let (_, body) = env.get("/rest/companies?limit=1000").await;
     assert_eq!(body["data"]["companies"].as_array().map(Vec::len), Some(5));
 }
@@ -107,9 +170,19 @@ async fn limit_must_be_an_integer_and_is_capped_at_the_max() {
 #[tokio::test]
 async fn find_many_filters_on_id_in_and_id_eq() {
     let env = start().await;
-    let created = env.create("companies", json!([{"name": "A"}, {"name": "B"}, {"name": "C"}])).await;
-    let (a, c) = (created[0]["id"].as_str().unwrap_or(""), created[2]["id"].as_str().unwrap_or(""));
-    let (_, body) = env.get(&format!("/rest/companies?filter=id[in]:[\"{a}\",\"{c}\"]")).await;
+    let created = env
+        .create(
+            "companies",
+            json!([{"name": "A"}, {"name": "B"}, {"name": "C"}]),
+        )
+        .await;
+    let (a, c) = (
+        created[0]["id"].as_str().unwrap_or(""),
+        created[2]["id"].as_str().unwrap_or(""),
+    );
+    let (_, body) = env
+        .get(&format!("/rest/companies?filter=id[in]:[\"{a}\",\"{c}\"]"))
+        .await;
     assert_eq!(body["totalCount"], 2);
     let (_, body) = env.get(&format!("/rest/companies?filter=id[eq]:{c}")).await;
     assert_eq!(body["data"]["companies"][0]["name"], "C");
@@ -123,13 +196,22 @@ async fn find_many_filters_on_id_in_and_id_eq() {
 #[tokio::test]
 async fn soft_deleted_records_are_hidden_unless_the_filter_names_deleted_at() {
     let env = start().await;
-    let created = env.create("companies", json!([{"name": "Keep"}, {"name": "Gone"}])).await;
+    let created = env
+        .create("companies", json!([{"name": "Keep"}, {"name": "Gone"}]))
+        .await;
     let gone = created[1]["id"].as_str().unwrap_or("").to_owned();
-    let (status, body) = env.delete(&format!("/rest/companies/{gone}?soft_delete=true")).await;
+    let (status, body) = env
+        .delete(&format!("/rest/companies/{gone}?soft_delete=true"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["softDelete"], true);
+    assert_eq!(body["data"]["deleteCompany"]["name"], "Gone");
+    assert!(body["data"]["deleteCompany"]["deletedAt"].is_string());
     let (_, body) = env.get("/rest/companies").await;
     assert_eq!(body["totalCount"], 1);
-    let (_, body) = env.get("/rest/companies?filter=deletedAt[is]:NOT_NULL").await;
+    let (_, body) = env
+        .get("/rest/companies?filter=deletedAt[is]:NOT_NULL")
+        .await;
     assert_eq!(body["totalCount"], 1);
     assert_eq!(body["data"]["companies"][0]["id"], gone.as_str());
     let (status, _) = env.get(&format!("/rest/companies/{gone}")).await;
@@ -145,10 +227,21 @@ async fn delete_without_soft_delete_destroys_the_record() {
     let (status, body) = env.delete(&format!("/rest/companies/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["deleteCompany"]["id"], id.as_str());
-    let (_, body) = env.get("/rest/companies?filter=deletedAt[is]:NOT_NULL").await;
+    assert_eq!(body["data"]["deleteCompany"]["name"], "Gone");
+    assert!(body.get("softDelete").is_none());
+    let (_, body) = env
+        .get("/rest/companies?filter=deletedAt[is]:NOT_NULL")
+        .await;
     assert_eq!(body["totalCount"], 0);
     let (status, body) = env.get(&format!("/rest/companies/{id}")).await;
-    assert_error(status, &body, 404, "NotFoundException", "Record not found", Some("RECORD_NOT_FOUND"));
+    assert_error(
+        status,
+        &body,
+        404,
+        "NotFoundException",
+        "Record not found",
+        Some("RECORD_NOT_FOUND"),
+    );
 }
 
 // rest-api-update-one.handler.ts: PATCH sets the given fields, keeps the rest.
@@ -156,13 +249,24 @@ async fn delete_without_soft_delete_destroys_the_record() {
 async fn patch_updates_the_given_fields_and_keeps_the_rest() {
     let env = start().await;
     let created = env
-        .create("people", json!([{"name": {"firstName": "Ada", "lastName": "Byron"}, "jobTitle": "Countess"}]))
+        .create(
+            "people",
+            json!([{"name": {"firstName": "Ada", "lastName": "Byron"}, "jobTitle": "Countess"}]),
+        )
         .await;
     let id = created[0]["id"].as_str().unwrap_or("").to_owned();
-    let (status, body) = env.patch(&format!("/rest/people/{id}"), json!({"name": {"lastName": "Lovelace"}})).await;
+    let (status, body) = env
+        .patch(
+            &format!("/rest/people/{id}"),
+            json!({"name": {"lastName": "Lovelace"}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let person = &body["data"]["updatePerson"];
-    assert_eq!(person["name"], json!({"firstName": "Ada", "lastName": "Lovelace"}));
+    assert_eq!(
+        person["name"],
+        json!({"firstName": "Ada", "lastName": "Lovelace"})
+    );
     assert_eq!(person["jobTitle"], "Countess");
 }
 
@@ -189,11 +293,15 @@ async fn the_admin_dump_lists_soft_deleted_records_only_when_enabled() {
     let env = start().await;
     let created = env.create("companies", json!([{"name": "Gone"}])).await;
     let id = created[0]["id"].as_str().unwrap_or("").to_owned();
-    env.delete(&format!("/rest/companies/{id}?soft_delete=true")).await;
+    env.delete(&format!("/rest/companies/{id}?soft_delete=true"))
+        .await;
     let (status, body) = env.get("/__twin/dump").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["objects"]["companies"][0]["id"], id.as_str());
-    assert_eq!(body["objects"]["workspaceMembers"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        body["objects"]["workspaceMembers"].as_array().map(Vec::len),
+        Some(2)
+    );
     let off = start_with(|c| c.admin(false)).await;
     let (status, _) = off.get("/__twin/dump").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -203,7 +311,8 @@ async fn the_admin_dump_lists_soft_deleted_records_only_when_enabled() {
 #[tokio::test]
 async fn stats_count_requests_per_route_and_records_written() {
     let env = start().await;
-    env.create("companies", json!([{"name": "A"}, {"name": "B"}])).await;
+    env.create("companies", json!([{"name": "A"}, {"name": "B"}]))
+        .await;
     env.get("/rest/companies").await;
     env.call(Method::GET, "/rest/companies", None).await;
     let stats = env.twin.stats();
@@ -212,4 +321,61 @@ async fn stats_count_requests_per_route_and_records_written() {
     assert_eq!(stats.by_route.get("find_many"), Some(&2));
     assert_eq!(stats.records_created, 2);
     let _ = KEY;
+}
+
+// rest-api-base.handler.ts: an unknown plural is a BadRequestException with a hint.
+#[tokio::test]
+async fn an_unknown_object_is_refused_with_a_hint() {
+    let env = start().await;
+    let (status, body) = env.get("/rest/company").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "object 'company' not found. Did you mean 'companies'?",
+        None,
+    );
+    let (status, body) = env.post("/rest/batch/widgets", json!([])).await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "object 'widgets' not found. eg: companies",
+        None,
+    );
+}
+
+// parse-base-filter.util.ts / check-filter-query.util.ts: malformed filters.
+#[tokio::test]
+async fn a_malformed_filter_is_refused_with_twentys_message() {
+    let env = start().await;
+    let (status, body) = env.get("/rest/companies?filter=name:Acme").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "'filter' invalid for 'name:Acme'. eg: price[gte]:10",
+        None,
+    );
+    let (status, body) = env.get("/rest/companies?filter=name[has]:Acme").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "'filter' invalid for 'name[has]:Acme', comparator has not in eq, neq, in, containsAny, is, gt, gte, lt, lte, startsWith, endsWith, like, ilike",
+        None,
+    );
+    let (status, body) = env.get("/rest/companies?filter=or(name[eq]:A").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "'filter' invalid. 1 close bracket is missing in the query",
+        Some("INVALID_FILTER_QUERY_PARAM"),
+    );
 }
