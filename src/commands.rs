@@ -7,6 +7,7 @@ use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs};
 use crate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use crate::plan::UnmatchedMembers;
 use crate::report::RunReport;
+use crate::schema_sync::SchemaOptions;
 use crate::source::SourceError;
 use crate::target::{ApiKey, Target, TargetConfig};
 use crate::twin::{Member as TwinMember, TwinConfig};
@@ -65,6 +66,10 @@ fn migrate_options(
         rejects_path: rejects,
         page_size: 1000,
         requests_per_minute,
+        schema: SchemaOptions {
+            sync: !args.run.no_schema,
+            include_inactive: args.run.include_inactive,
+        },
     })
 }
 
@@ -95,6 +100,9 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
     if args.json {
         println!("{}", to_json(&prepared.plan)?);
     } else {
+        if opts.schema.sync {
+            println!("{}", prepared.schema.render_text());
+        }
         print!("{}", prepared.plan.render_text());
     }
     prepared.source.end_snapshot().await?;
@@ -248,6 +256,7 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         rejects_path: storage.join("rejects.jsonl"),
         page_size: 1000,
         requests_per_minute: 1_000_000,
+        schema: SchemaOptions::default(),
     };
     let report = pipeline::migrate(&opts, &target).await?;
     print!("{}", report.render_text());
