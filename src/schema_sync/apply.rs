@@ -43,7 +43,9 @@ pub enum SchemaError {
         source: TargetError,
     },
     /// Creating a field failed.
-    #[error("cannot create field {object}.{field} in the target (from the source's {from}): {source}")]
+    #[error(
+        "cannot create field {object}.{field} in the target (from the source's {from}): {source}"
+    )]
     CreateField {
         /// The object's name in the target.
         object: String,

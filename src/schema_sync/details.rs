@@ -83,11 +83,9 @@ pub async fn read_details(
         pick(&field_cols, "icon", "text"),
         pick(&field_cols, "relationTargetFieldMetadataId", "uuid"),
     );
-    for r in client
-        .query(&sql, &[&ws.id])
-        .await
-        .map_err(during("reading field descriptions, icons and relation inverses"))?
-    {
+    for r in client.query(&sql, &[&ws.id]).await.map_err(during(
+        "reading field descriptions, icons and relation inverses",
+    ))? {
         let id: Uuid = r.get(0);
         out.fields.insert(
             id,

@@ -346,7 +346,11 @@ pub fn diff(
 
     // Objects.
     let mut created: Vec<&str> = Vec::new();
-    for o in source.objects.iter().filter(|o| o.is_custom && !o.is_remote) {
+    for o in source
+        .objects
+        .iter()
+        .filter(|o| o.is_custom && !o.is_remote)
+    {
         let name = mapped(&o.name_singular);
         if name != o.name_singular {
             out.renames.push(Rename {
@@ -369,7 +373,9 @@ pub fn diff(
             out.not_created.push(NotCreated {
                 object: o.name_singular.clone(),
                 field: None,
-                reason: "the object is inactive in the source; pass --include-inactive to create it".into(),
+                reason:
+                    "the object is inactive in the source; pass --include-inactive to create it"
+                        .into(),
             });
             continue;
         }
@@ -683,7 +689,11 @@ impl SchemaDiff {
             });
             for (activity, morph) in AUTO_RELATION_OBJECTS {
                 let name = auto_relation_field(&o.name_singular, *morph);
-                if let Some(a) = view.objects.iter_mut().find(|x| x.name_singular == *activity) {
+                if let Some(a) = view
+                    .objects
+                    .iter_mut()
+                    .find(|x| x.name_singular == *activity)
+                {
                     if a.field(&name).is_none() {
                         a.fields.push(projected_relation(
                             &name,
@@ -699,7 +709,11 @@ impl SchemaDiff {
             }
         }
         for f in &self.fields {
-            let Some(object) = view.objects.iter_mut().find(|x| x.name_singular == f.object) else {
+            let Some(object) = view
+                .objects
+                .iter_mut()
+                .find(|x| x.name_singular == f.object)
+            else {
                 continue;
             };
             let mut field = match &f.relation {
@@ -718,12 +732,20 @@ impl SchemaDiff {
         for r in &self.renames {
             match &r.field {
                 None => {
-                    if let Some(o) = view.objects.iter_mut().find(|o| o.name_singular == r.target) {
+                    if let Some(o) = view
+                        .objects
+                        .iter_mut()
+                        .find(|o| o.name_singular == r.target)
+                    {
                         o.name_singular = r.object.clone();
                     }
                 }
                 Some(field) => {
-                    if let Some(o) = view.objects.iter_mut().find(|o| o.name_singular == r.object) {
+                    if let Some(o) = view
+                        .objects
+                        .iter_mut()
+                        .find(|o| o.name_singular == r.object)
+                    {
                         if let Some(f) = o.fields.iter_mut().find(|f| f.name == r.target) {
                             f.name = field.clone();
                         }
@@ -763,7 +785,10 @@ impl SchemaDiff {
             && self.not_created.is_empty()
             && self.renames.is_empty()
         {
-            let _ = writeln!(out, "  the target already has every custom object and field");
+            let _ = writeln!(
+                out,
+                "  the target already has every custom object and field"
+            );
         }
         for o in &self.objects {
             let _ = writeln!(

@@ -138,7 +138,10 @@ mod tests {
         assert_eq!(target_name("type"), "typeCustom");
         assert_eq!(target_name("events"), "eventsCustom");
         assert_eq!(target_name("petType"), "petType");
-        assert!(!is_reserved("Type"), "the check is case-sensitive, as in Twenty");
+        assert!(
+            !is_reserved("Type"),
+            "the check is case-sensitive, as in Twenty"
+        );
     }
 
     #[test]

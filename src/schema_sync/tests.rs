@@ -105,7 +105,11 @@ fn a_missing_custom_object_and_its_relation_to_a_standard_object_are_created_in_
     assert_eq!(d.objects.len(), 1);
     assert_eq!(d.objects[0].name_singular, "pet");
     let names: Vec<&str> = d.fields.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["species", "owner"], "scalars before relations, no O2M side");
+    assert_eq!(
+        names,
+        ["species", "owner"],
+        "scalars before relations, no O2M side"
+    );
     let owner = d.fields[1].relation.as_ref().unwrap();
     assert_eq!(owner.target_object, "person");
     assert_eq!(owner.inverse_name, "pets");
@@ -136,11 +140,23 @@ fn a_missing_custom_object_and_its_relation_to_a_standard_object_are_created_in_
 #[test]
 fn a_same_named_field_of_another_type_is_a_conflict_with_one_sentence() {
     let source = Model {
-        objects: vec![object("person", "people", false, vec![field("nickname", FieldType::Number)])],
+        objects: vec![object(
+            "person",
+            "people",
+            false,
+            vec![field("nickname", FieldType::Number)],
+        )],
     };
     let mut target = standard_target();
-    target.objects[0].fields.push(field("nickname", FieldType::Text));
-    let d = diff(&source, &target, &SourceDetails::default(), &SchemaOptions::default());
+    target.objects[0]
+        .fields
+        .push(field("nickname", FieldType::Text));
+    let d = diff(
+        &source,
+        &target,
+        &SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
     assert!(d.fields.is_empty());
     assert_eq!(d.conflicts.len(), 1);
     let s = &d.conflicts[0].sentence;
@@ -153,11 +169,21 @@ fn a_same_named_field_of_another_type_is_a_conflict_with_one_sentence() {
 #[test]
 fn missing_select_options_are_added_and_present_ones_are_not() {
     let source = Model {
-        objects: vec![object("person", "people", false, vec![select("tier", &["A", "B", "C"])])],
+        objects: vec![object(
+            "person",
+            "people",
+            false,
+            vec![select("tier", &["A", "B", "C"])],
+        )],
     };
     let mut target = standard_target();
     target.objects[0].fields.push(select("tier", &["A"]));
-    let d = diff(&source, &target, &SourceDetails::default(), &SchemaOptions::default());
+    let d = diff(
+        &source,
+        &target,
+        &SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
     assert_eq!(d.options.len(), 1);
     let values: Vec<&str> = d.options[0]
         .options
@@ -176,7 +202,12 @@ fn inactive_things_are_reported_and_created_only_when_asked() {
     let source = Model {
         objects: vec![object("person", "people", false, vec![hidden]), old],
     };
-    let d = diff(&source, &standard_target(), &SourceDetails::default(), &SchemaOptions::default());
+    let d = diff(
+        &source,
+        &standard_target(),
+        &SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
     assert!(d.objects.is_empty() && d.fields.is_empty());
     assert_eq!(d.not_created.len(), 2, "{:?}", d.not_created);
     let all = SchemaOptions {
@@ -191,10 +222,20 @@ fn inactive_things_are_reported_and_created_only_when_asked() {
 #[test]
 fn a_reserved_field_name_is_created_with_the_custom_suffix_and_the_record_key_follows() {
     let source = Model {
-        objects: vec![object("person", "people", false, vec![field("type", FieldType::Text)])],
+        objects: vec![object(
+            "person",
+            "people",
+            false,
+            vec![field("type", FieldType::Text)],
+        )],
     };
     let target = standard_target();
-    let d = diff(&source, &target, &SourceDetails::default(), &SchemaOptions::default());
+    let d = diff(
+        &source,
+        &target,
+        &SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
     assert_eq!(d.fields[0].name, "typeCustom");
     assert_eq!(
         d.renames,
@@ -245,9 +286,19 @@ fn system_and_morph_fields_are_never_created_directly() {
     let mut morph = relation("targetThing", RelationKind::ManyToOne, "person");
     morph.field_type = FieldType::MorphRelation;
     let source = Model {
-        objects: vec![object("noteTarget", "noteTargets", false, vec![system, morph])],
+        objects: vec![object(
+            "noteTarget",
+            "noteTargets",
+            false,
+            vec![system, morph],
+        )],
     };
-    let d = diff(&source, &standard_target(), &SourceDetails::default(), &SchemaOptions::default());
+    let d = diff(
+        &source,
+        &standard_target(),
+        &SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
     assert!(d.fields.is_empty());
     assert_eq!(d.not_created.len(), 1, "{:?}", d.not_created);
     assert!(d.not_created[0].reason.contains("MORPH_RELATION"));
@@ -255,7 +306,10 @@ fn system_and_morph_fields_are_never_created_directly() {
 
 #[test]
 fn unknown_option_colours_become_gray_and_bad_ids_are_replaced() {
-    let o = clean_option(&json!({"id": "nope", "value": "X", "label": "", "color": "teal"}), 3);
+    let o = clean_option(
+        &json!({"id": "nope", "value": "X", "label": "", "color": "teal"}),
+        3,
+    );
     assert_eq!(o["color"], "gray");
     assert_eq!(o["label"], "X");
     assert_eq!(o["position"], 3);
