@@ -3,4 +3,5 @@
 mod fixture;
 mod harness;
 mod inspect;
+mod schema_sync;
 mod twin;

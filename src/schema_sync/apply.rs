@@ -309,11 +309,19 @@ async fn add_options(
             .map(|f| super::option_values(f.options.as_ref()))
             .unwrap_or_default();
         if !added.iter().all(|v| now.contains(v)) {
-            return Err(SchemaError::AddOptions {
+            // Not fatal: records carrying these values are refused by the target and land in
+            // the rejects file, one by one.
+            let err = SchemaError::AddOptions {
                 object: wanted.object.clone(),
                 field: wanted.field.clone(),
                 source,
-            });
+            };
+            warn!(error = %err, "select options not added");
+            report.notes.push(format!(
+                "{err}; records carrying {} will be rejected",
+                added.join(", ")
+            ));
+            return Ok(());
         }
     }
     info!(object = %wanted.object, field = %wanted.field, added = added.len(), "select options added");

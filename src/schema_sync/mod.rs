@@ -291,16 +291,60 @@ fn option_values(options: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether Twenty accepts `value` as an option value: 1–63 characters, SCREAMING_SNAKE_CASE
+/// starting with a letter (`validate-enum-flat-field-metadata.util.ts` with
+/// `src/utils/is-snake-case-string.ts`: `^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`).
+pub fn option_value_accepted(value: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE
+        .get_or_init(|| regex::Regex::new(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$").expect("static regex"));
+    value.len() <= 63 && re.is_match(value)
+}
+
+/// Splits source options into those the target accepts (cleaned, positions from 0) and the
+/// values it would refuse. A refused value is not dropped: records carrying it are sent as they
+/// are and the target rejects them, so each lands in the rejects file.
+fn split_options<'a>(options: impl Iterator<Item = &'a Value>) -> (Vec<Value>, Vec<String>) {
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    for o in options {
+        let value = o.get("value").and_then(Value::as_str).unwrap_or("");
+        if option_value_accepted(value) {
+            accepted.push(clean_option(o, accepted.len()));
+        } else {
+            refused.push(value.to_owned());
+        }
+    }
+    (accepted, refused)
+}
+
+/// The warning for option values the target refuses.
+fn refused_warning(at: &str, refused: &[String]) -> String {
+    format!(
+        "{at}: option value(s) {} cannot be created in the target (values must be UPPER_SNAKE_CASE, at most 63 characters); records carrying them will be rejected by the target and listed in the rejects file",
+        refused
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 /// A source option as Twenty accepts it: `{id, value, label, color, position}`, with an unknown
 /// colour replaced by `gray` (the server refuses colours outside `TagColor`) and an id kept
 /// only when it is a UUID (`validate-enum-flat-field-metadata.util.ts`: "Option id is invalid").
 fn clean_option(option: &Value, position: usize) -> Value {
     let value = option.get("value").and_then(Value::as_str).unwrap_or("");
-    let label = option
+    // Labels must be 1–63 characters without a comma (validate-enum-flat-field-metadata.util.ts).
+    let label: String = option
         .get("label")
         .and_then(Value::as_str)
         .filter(|l| !l.trim().is_empty())
-        .unwrap_or(value);
+        .unwrap_or(value)
+        .replace(',', " ")
+        .chars()
+        .take(63)
+        .collect();
     let color = option
         .get("color")
         .and_then(Value::as_str)
@@ -474,18 +518,23 @@ pub fn diff(
                 None => None,
             };
             let options = match f.field_type {
-                FieldType::Select | FieldType::MultiSelect => Some(Value::Array(
-                    f.options
-                        .as_ref()
-                        .and_then(Value::as_array)
-                        .map(|list| {
-                            list.iter()
-                                .enumerate()
-                                .map(|(i, o)| clean_option(o, i))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                )),
+                FieldType::Select | FieldType::MultiSelect => {
+                    let list = f.options.as_ref().and_then(Value::as_array);
+                    let (accepted, refused) = split_options(list.into_iter().flatten());
+                    if !refused.is_empty() {
+                        out.warnings.push(refused_warning(
+                            &format!("{}.{}", o.name_singular, f.name),
+                            &refused,
+                        ));
+                    }
+                    if accepted.is_empty() {
+                        out.not_created.push(not_created(
+                            "none of its options can be created in the target (values must be UPPER_SNAKE_CASE)".into(),
+                        ));
+                        continue;
+                    }
+                    Some(Value::Array(accepted))
+                }
                 _ => None,
             };
             let field = NewField {
@@ -614,22 +663,15 @@ fn compare(
     }
     if matches!(field.field_type, FieldType::Select | FieldType::MultiSelect) {
         let have = option_values(tfield.options.as_ref());
-        let missing: Vec<Value> = field
-            .options
-            .as_ref()
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter(|o| {
-                        o.get("value")
-                            .and_then(Value::as_str)
-                            .is_some_and(|v| !have.iter().any(|h| h == v))
-                    })
-                    .enumerate()
-                    .map(|(i, o)| clean_option(o, i))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let list = field.options.as_ref().and_then(Value::as_array);
+        let (missing, refused) = split_options(list.into_iter().flatten().filter(|o| {
+            o.get("value")
+                .and_then(Value::as_str)
+                .is_some_and(|v| !have.iter().any(|h| h == v))
+        }));
+        if !refused.is_empty() {
+            out.warnings.push(refused_warning(&at, &refused));
+        }
         if !missing.is_empty() {
             out.options.push(NewOptions {
                 object: mapped(&object.name_singular),

@@ -285,6 +285,7 @@ fn system_and_morph_fields_are_never_created_directly() {
     system.is_system = true;
     let mut morph = relation("targetThing", RelationKind::ManyToOne, "person");
     morph.field_type = FieldType::MorphRelation;
+    morph.metadata_type = "MORPH_RELATION".into();
     let source = Model {
         objects: vec![object(
             "noteTarget",
@@ -314,4 +315,40 @@ fn unknown_option_colours_become_gray_and_bad_ids_are_replaced() {
     assert_eq!(o["label"], "X");
     assert_eq!(o["position"], 3);
     assert!(Uuid::parse_str(o["id"].as_str().unwrap()).is_ok());
+}
+
+#[test]
+fn option_values_twenty_refuses_are_warned_about_and_not_sent() {
+    let source = Model {
+        objects: vec![object(
+            "person",
+            "people",
+            false,
+            vec![select("tier", &["GOLD", "mid-market", "9LIVES"])],
+        )],
+    };
+    let d = diff(
+        &source,
+        &standard_target(),
+        &SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
+    let sent: Vec<&str> = d.fields[0]
+        .options
+        .as_ref()
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["GOLD"]);
+    assert_eq!(d.warnings.len(), 1);
+    assert!(
+        d.warnings[0].contains("\"mid-market\", \"9LIVES\""),
+        "{}",
+        d.warnings[0]
+    );
+    assert!(d.warnings[0].contains("rejected"));
+    assert!(option_value_accepted("OPTION_1") && !option_value_accepted("A__B"));
 }
