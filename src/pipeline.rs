@@ -119,9 +119,9 @@ pub enum MigrateError {
     /// The workspace layout is not one this version reads.
     #[error("{0}")]
     Unsupported(String),
-    /// The data model sync failed.
+    /// The data model sync failed (boxed: it names object and field).
     #[error(transparent)]
-    Schema(#[from] SchemaError),
+    Schema(#[from] Box<SchemaError>),
 }
 
 fn target_err(context: impl Into<String>) -> impl FnOnce(TargetError) -> MigrateError {
@@ -339,7 +339,9 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     }
     // Data model first, then a fresh plan against the target's real model.
     if prepared.schema.has_changes() {
-        let done = schema_sync::apply(&prepared.schema, target).await?;
+        let done = schema_sync::apply(&prepared.schema, target)
+            .await
+            .map_err(Box::new)?;
         tracing::info!(
             objects = done.created_objects.len(),
             fields = done.created_fields.len(),

@@ -91,12 +91,19 @@ fn options(url: &str, rejects: &Path) -> MigrateOptions {
     }
 }
 
+/// A field to add: name, type, and its columns with their SQL types.
+type NewColumns = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Adds to the source's `pet` one custom field of every creatable type the fixture lacks
 /// (and one with a reserved name), then fills them, leaving every fourth row empty.
 async fn add_every_creatable_type(src: &Source) {
     let schema = src.spec.schema();
     let ws = src.spec.id;
-    let fields: &[(&str, &str, &[(&str, &str)])] = &[
+    let fields: &[NewColumns] = &[
         ("type", "TEXT", &[("type", "text")]),
         ("height", "NUMERIC", &[("height", "numeric")]),
         ("lastSeenAt", "DATE_TIME", &[("lastSeenAt", "timestamptz")]),
