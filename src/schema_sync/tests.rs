@@ -352,3 +352,66 @@ fn option_values_twenty_refuses_are_warned_about_and_not_sent() {
     assert!(d.warnings[0].contains("rejected"));
     assert!(option_value_accepted("OPTION_1") && !option_value_accepted("A__B"));
 }
+
+#[test]
+fn the_create_input_carries_label_description_icon_default_nullability_and_uniqueness() {
+    let mut weight = field("weight", FieldType::Number);
+    weight.is_unique = true;
+    weight.is_nullable = false;
+    weight.default_value = Some(json!(0));
+    weight.settings = Some(json!({"dataType": "float", "decimals": 2}));
+    let source = Model {
+        objects: vec![object("person", "people", false, vec![weight.clone()])],
+    };
+    let mut details = SourceDetails::default();
+    details.fields.insert(
+        weight.id,
+        Presentation {
+            description: Some("Body weight".into()),
+            icon: Some("IconScale".into()),
+        },
+    );
+    let d = diff(
+        &source,
+        &standard_target(),
+        &details,
+        &SchemaOptions::default(),
+    );
+    let input = d.fields[0].input();
+    assert_eq!(
+        input,
+        json!({"type": "NUMBER", "name": "weight", "label": "Weight", "isNullable": false,
+               "description": "Body weight", "icon": "IconScale", "defaultValue": 0,
+               "settings": {"dataType": "float", "decimals": 2}, "isUnique": true})
+    );
+}
+
+#[test]
+fn a_relation_input_lets_twenty_compute_settings_and_names_its_inverse() {
+    let mut owner = relation("owner", RelationKind::ManyToOne, "person");
+    owner.settings = Some(json!({"relationType": "MANY_TO_ONE", "joinColumnName": "ownerId"}));
+    let mut pets = relation("pets", RelationKind::OneToMany, "pet");
+    pets.label = "Pets".into();
+    let mut details = SourceDetails::default();
+    details.inverse.insert(owner.id, pets.id);
+    let source = Model {
+        objects: vec![
+            object("person", "people", false, vec![pets]),
+            object("pet", "pets", true, vec![owner]),
+        ],
+    };
+    let d = diff(
+        &source,
+        &standard_target(),
+        &details,
+        &SchemaOptions::default(),
+    );
+    let input = d.fields[0].input();
+    assert!(input.get("settings").is_none(), "{input}");
+    assert_eq!(input["type"], "RELATION");
+    let rel = d.fields[0].relation.as_ref().unwrap();
+    assert_eq!(
+        (rel.inverse_name.as_str(), rel.inverse_label.as_str()),
+        ("pets", "Pets")
+    );
+}

@@ -295,6 +295,25 @@ async fn a_generated_workspace_migrated_into_a_standard_twin_ends_with_the_same_
                 "{}.{name}",
                 s.name_singular
             );
+            assert_eq!(
+                tf.is_nullable,
+                Some(f.is_nullable),
+                "{}.{name}",
+                s.name_singular
+            );
+            assert_eq!(
+                tf.label.as_deref(),
+                Some(f.label.as_str()),
+                "{}.{name}",
+                s.name_singular
+            );
+            if f.relation.is_none() {
+                assert_eq!(
+                    tf.default_value, f.default_value,
+                    "{}.{name} default",
+                    s.name_singular
+                );
+            }
             if matches!(f.field_type, FieldType::Select | FieldType::MultiSelect) {
                 assert_eq!(
                     option_values(tf.options.as_ref()),
