@@ -781,10 +781,12 @@ fn push_field(model: &mut Model, object: &str, field: FieldMeta) {
     }
 }
 
-/// Option values must be UPPER_CASE snake_case (third-party captures of INVALID_FIELD_INPUT).
+/// Option values must be UPPER_CASE snake_case starting with a letter
+/// (`flat-field-metadata/validators/utils/validate-enum-flat-field-metadata.util.ts` with
+/// `src/utils/is-snake-case-string.ts`: `^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`).
 fn check_options(options: Option<&Value>) -> async_graphql::Result<()> {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"^[A-Z0-9]+(_[A-Z0-9]+)*$").expect("static regex"));
+    let re = RE.get_or_init(|| Regex::new(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$").expect("static regex"));
     let Some(list) = options.and_then(Value::as_array) else {
         return Err(user_error(
             "Options are required for select fields",
