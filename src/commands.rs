@@ -98,7 +98,15 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
     let opts = migrate_options(&args, PathBuf::from("rejects.jsonl"), rate)?;
     let prepared = pipeline::prepare(&opts, &target).await?;
     if args.json {
-        println!("{}", to_json(&prepared.plan)?);
+        // The plan's own keys, plus the data model diff under `schema`.
+        let mut value = serde_json::to_value(&prepared.plan)
+            .map_err(|e| usage(format!("cannot encode JSON: {e}")))?;
+        if let Some(map) = value.as_object_mut() {
+            let schema = serde_json::to_value(&prepared.schema)
+                .map_err(|e| usage(format!("cannot encode JSON: {e}")))?;
+            map.insert("schema".into(), schema);
+        }
+        println!("{}", to_json(&value)?);
     } else {
         if opts.schema.sync {
             println!("{}", prepared.schema.render_text());
