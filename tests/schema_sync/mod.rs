@@ -344,6 +344,33 @@ async fn a_generated_workspace_migrated_into_a_standard_twin_ends_with_the_same_
         .and_then(|o| o.field("targetPet"))
         .is_some());
 
+    // Notes linked to pets keep their link through the morph field Twenty added to noteTarget.
+    let schema = src.spec.schema();
+    let linked: i64 = src
+        .client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM \"{schema}\".\"noteTarget\" n JOIN \"{schema}\".\"_pet\" p \
+                 ON p.id = n.\"targetPetId\" WHERE n.\"deletedAt\" IS NULL AND p.\"deletedAt\" IS NULL"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(linked > 0, "the fixture links notes to pets");
+    let in_target = target
+        .find_all(
+            "noteTargets",
+            &twenty_migrate::target::FindMany {
+                filter: Some("targetPetId[is]:NOT_NULL".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(in_target.len() as i64, linked);
+
     // The values: every live record's custom fields read back through the API.
     let compared = values::compare_custom_values(&src, &model, &target).await;
     assert!(compared > 600, "only {compared} values compared");
