@@ -423,6 +423,9 @@ fn emails(value: &Value, field: &str) -> Result<Value, ApiError> {
             _ => return Err(subfield_error(sub, "emails", field)),
         }
     }
+    // The transformer always answers a primaryEmail, so an update naming only
+    // additionalEmails clears the primary one.
+    out.entry("primaryEmail").or_insert(Value::Null);
     Ok(Value::Object(out))
 }
 
@@ -512,8 +515,10 @@ fn links(value: &Value, meta: &FieldMeta, field: &str) -> Result<Value, ApiError
             url.map(Value::String).unwrap_or(Value::Null),
         );
         if empty {
-            // An empty url clears its label (remove-empty-links.ts).
-            out.insert("primaryLinkLabel".into(), json!(""));
+            // An empty url clears its label (remove-empty-links.ts,
+            // transform-links-value.util.spec.ts: both read back null).
+            out.insert("primaryLinkUrl".into(), Value::Null);
+            out.insert("primaryLinkLabel".into(), Value::Null);
         }
     }
     if let Some(label) = map.get("primaryLinkLabel") {

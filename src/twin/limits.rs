@@ -85,7 +85,7 @@ impl Limiter {
     }
 
     /// Takes one token from every bucket, or answers the 429 of the first empty one (no token
-    /// is taken then).
+    /// is taken then), as `try-consume-token-buckets-script.constant.ts` does.
     pub fn take(&mut self, key_id: &str) -> Result<(), ApiError> {
         let now = Instant::now();
         for bucket in &mut self.buckets {
@@ -105,18 +105,21 @@ impl Limiter {
 fn too_many(bucket: &Bucket, key_id: &str) -> ApiError {
     let retry_after = ((bucket.retry_after_ms() / 1000.0).ceil() as u64).max(1);
     let window_ms = bucket.rate.window.as_millis() as u64;
-    // Twenty states periods in seconds; a window that is not whole seconds is stated in
-    // milliseconds here (Twenty's configuration has none such).
-    let (count, unit, short) = if window_ms % 1000 == 0 {
-        (window_ms / 1000, "second", "s")
+    // The message states the window in seconds as JS prints `windowMs / 1000` (0.2, 1.5,
+    // 60); periodCount is that rounded up, periodUnit always "second"
+    // (usage-limit-speed.service.ts).
+    let seconds = window_ms as f64 / 1000.0;
+    let shown = if seconds.fract() == 0.0 {
+        format!("{seconds:.0}")
     } else {
-        (window_ms, "millisecond", "ms")
+        seconds.to_string()
     };
+    let count = seconds.ceil() as u64;
     let limit = bucket.rate.limit;
     let mut error = ApiError::raw(
         429,
         "RATE_LIMITED",
-        format!("Rate limit exceeded for apiKey: {limit} requests per {count}{short}."),
+        format!("Rate limit exceeded for apiKey: {limit} requests per {shown}s."),
     );
     let extra = json!({
         "limitKind": "speed",
@@ -125,7 +128,7 @@ fn too_many(bucket: &Bucket, key_id: &str) -> ApiError {
         "limit": limit,
         "remaining": 0,
         "periodCount": count,
-        "periodUnit": unit,
+        "periodUnit": "second",
         "retryAfterSeconds": retry_after,
     });
     let mut extras = Extras {

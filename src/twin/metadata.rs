@@ -546,8 +546,10 @@ impl Query {
     }
 }
 
-/// `CreateObjectInput`.
+/// `CreateObjectInput`. Inputs the twin does not use are accepted (and ignored) so that
+/// clients sending them are not refused.
 #[derive(InputObject)]
+#[allow(dead_code)]
 pub struct CreateObjectInput {
     name_singular: String,
     name_plural: String,
@@ -568,8 +570,10 @@ pub struct CreateOneObjectInput {
     object: CreateObjectInput,
 }
 
-/// `CreateFieldInput` (create-field.input.ts).
+/// `CreateFieldInput` (create-field.input.ts). Inputs the twin does not use are accepted (and
+/// ignored) so that clients sending them are not refused.
 #[derive(InputObject)]
+#[allow(dead_code)]
 pub struct CreateFieldInput {
     #[graphql(name = "type")]
     field_type: FieldType,
@@ -818,15 +822,6 @@ impl Mutation {
     ) -> async_graphql::Result<ObjectDto> {
         let s = shared(ctx)?;
         let o = input.object;
-        let _ = (
-            &o.description,
-            &o.icon,
-            &o.shortcut,
-            o.is_label_synced_with_name,
-            o.is_remote,
-            &o.primary_key_column_type,
-            &o.primary_key_field_metadata_settings,
-        );
         if !valid_name(&o.name_singular) || !valid_name(&o.name_plural) {
             return Err(user_error(
                 "Name should be in camelCase",
@@ -932,17 +927,6 @@ impl Mutation {
     ) -> async_graphql::Result<FieldDto> {
         let s = shared(ctx)?;
         let f = input.field;
-        let _ = (
-            &f.description,
-            &f.icon,
-            f.is_custom,
-            f.is_active,
-            f.is_system,
-            f.is_label_synced_with_name,
-            f.is_remote_creation,
-            &f.morph_relations_creation_payload,
-            &f.universal_identifier,
-        );
         if !valid_name(&f.name) {
             return Err(user_error(
                 "Name should be in camelCase",
@@ -1000,6 +984,12 @@ impl Mutation {
                 }
             }
             _ => {}
+        }
+        if f.field_type == FieldType::MorphRelation {
+            return Err(user_error(
+                "MORPH_RELATION fields cannot be created in the twin",
+                "INVALID_FIELD_INPUT",
+            ));
         }
         if f.field_type == FieldType::Relation {
             let payload = f.relation_creation_payload.map(|j| j.0).ok_or_else(|| {
@@ -1159,62 +1149,82 @@ impl Mutation {
         file: Upload,
         field_metadata_id: String,
     ) -> async_graphql::Result<FileDto> {
-        let s = shared(ctx)?;
-        let field_id = Uuid::parse_str(&field_metadata_id)
-            .map_err(|_| user_error("Field metadata id is not a valid UUID", "INVALID_INPUT"))?;
-        {
-            let db = lock(&s.db);
-            match db.model.field_by_id(field_id) {
-                Some((_, f)) if f.field_type == "FILES" => {}
-                Some(_) => return Err(user_error("Field is not a FILES field", "INVALID_INPUT")),
-                None => {
-                    return Err(user_error(
-                        "Field metadata not found",
-                        "FIELD_METADATA_NOT_FOUND",
-                    ))
-                }
+        store_upload(ctx, file, &field_metadata_id).await
+    }
+
+    /// The same upload, naming the field by its universal identifier (the twin's fields use
+    /// their id as universal identifier).
+    async fn upload_files_field_file_by_universal_identifier(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+        field_metadata_universal_identifier: String,
+    ) -> async_graphql::Result<FileDto> {
+        store_upload(ctx, file, &field_metadata_universal_identifier).await
+    }
+}
+
+/// Checks the target field and keeps the uploaded bytes.
+async fn store_upload(
+    ctx: &Context<'_>,
+    file: Upload,
+    field_metadata_id: &str,
+) -> async_graphql::Result<FileDto> {
+    let s = shared(ctx)?;
+    let field_id = Uuid::parse_str(field_metadata_id)
+        .map_err(|_| user_error("Field metadata id is not a valid UUID", "INVALID_INPUT"))?;
+    {
+        let db = lock(&s.db);
+        match db.model.field_by_id(field_id) {
+            Some((_, f)) if f.field_type == "FILES" => {}
+            Some(_) => return Err(user_error("Field is not a FILES field", "INVALID_INPUT")),
+            None => {
+                return Err(user_error(
+                    "Field metadata not found",
+                    "FIELD_METADATA_NOT_FOUND",
+                ))
             }
         }
-        let value = file.value(ctx)?;
-        let name = value.filename.clone();
-        let mime = value.content_type.clone();
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut value.into_read(), &mut bytes)?;
-        let id = Uuid::new_v4();
-        let ext = std::path::Path::new(&name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(|e| format!(".{e}"))
-            .unwrap_or_default();
-        let path = format!("{id}{ext}");
-        let size = bytes.len() as u64;
-        let kept = match &s.config.files_dir {
-            Some(dir) => {
-                tokio::fs::write(dir.join(&path), &bytes).await?;
-                None
-            }
-            None => Some(bytes),
-        };
-        let created_at = iso(Utc::now());
-        lock(&s.files).insert(
-            id,
-            StoredFile {
-                id,
-                name,
-                path: path.clone(),
-                mime,
-                size,
-                created_at: created_at.clone(),
-                field_metadata_id: field_id,
-                bytes: kept,
-            },
-        );
-        Ok(FileDto {
-            id: ID(id.to_string()),
-            url: format!("{}/files-field/{id}?token=twin", s.base_url),
-            path,
-            size: size as f64,
-            created_at,
-        })
     }
+    let value = file.value(ctx)?;
+    let name = value.filename.clone();
+    let mime = value.content_type.clone();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut value.into_read(), &mut bytes)?;
+    let id = Uuid::new_v4();
+    let ext = std::path::Path::new(&name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| format!(".{e}"))
+        .unwrap_or_default();
+    let path = format!("{id}{ext}");
+    let size = bytes.len() as u64;
+    let kept = match &s.config.files_dir {
+        Some(dir) => {
+            tokio::fs::write(dir.join(&path), &bytes).await?;
+            None
+        }
+        None => Some(bytes),
+    };
+    let created_at = iso(Utc::now());
+    lock(&s.files).insert(
+        id,
+        StoredFile {
+            id,
+            name,
+            path: path.clone(),
+            mime,
+            size,
+            created_at: created_at.clone(),
+            field_metadata_id: field_id,
+            bytes: kept,
+        },
+    );
+    Ok(FileDto {
+        id: ID(id.to_string()),
+        url: format!("{}/files-field/{id}?token=twin", s.base_url),
+        path,
+        size: size as f64,
+        created_at,
+    })
 }

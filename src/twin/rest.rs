@@ -23,7 +23,7 @@ use super::faults::Fault;
 use super::filter::{self, Filter};
 use super::input::is_valid_uuid;
 use super::schema::ObjectMeta;
-use super::store::{is_deleted, Actor, OrderKey, Record};
+use super::store::{is_deleted, Actor, Record};
 use super::{lock, metadata, Shared};
 
 type AppState = Arc<Shared>;
@@ -32,7 +32,10 @@ type AppState = Arc<Shared>;
 pub(super) fn router(shared: AppState) -> Router {
     let rest = Router::new()
         .route("/rest/batch/{plural}", post(create_many))
-        .route("/rest/{plural}", post(create_one).get(find_many))
+        .route(
+            "/rest/{plural}",
+            post(create_one).get(find_many).delete(delete_many),
+        )
         .route(
             "/rest/{plural}/{id}",
             get(find_one)
@@ -40,7 +43,6 @@ pub(super) fn router(shared: AppState) -> Router {
                 .put(update_one)
                 .delete(delete_one),
         )
-        .route_layer(middleware::from_fn_with_state(shared.clone(), rate_limit))
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
     let metadata = metadata::router(shared.clone())
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
@@ -50,10 +52,24 @@ pub(super) fn router(shared: AppState) -> Router {
         .route("/client-config", get(client_config))
         .route("/files-field/{id}", get(download))
         .route("/__twin/dump", get(dump))
+        .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), faults))
         .layer(middleware::from_fn_with_state(shared.clone(), count))
         .layer(DefaultBodyLimit::max(100 * 1024 * 1024))
         .with_state(shared)
+}
+
+/// Unknown routes get Nest's default 404 body.
+async fn no_route(method: Method, uri: axum::http::Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({
+            "message": format!("Cannot {method} {}", uri.path()),
+            "error": "Not Found",
+            "statusCode": 404,
+        })),
+    )
+        .into_response()
 }
 
 /// The kind of a request, for the counters.
@@ -66,6 +82,7 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
         ("GET", ["rest", _, _]) => "find_one",
         ("PATCH" | "PUT", ["rest", _, _]) => "update_one",
         ("DELETE", ["rest", _, _]) => "delete_one",
+        ("DELETE", ["rest", _]) => "delete_many",
         (_, ["metadata"]) => "metadata",
         (_, ["client-config"]) => "client_config",
         (_, ["files-field", ..]) => "files",
@@ -160,16 +177,16 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     }
 }
 
-/// G3/G4: one token per REST call, after auth.
-async fn rate_limit(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let taken = lock(&s.limiter).take(&s.key_id.to_string());
-    match taken {
-        Ok(()) => next.run(req).await,
-        Err(refusal) => {
+/// G3/G4: one token per query-runner execution, so one per REST call whatever its batch size.
+/// Handlers call it where Twenty enters the runner: after the path, body and query parameters
+/// are parsed, before the arguments are validated
+/// (`common-base-query-runner.service.ts`, `throttleQueryExecution`).
+fn throttle(s: &Shared) -> Result<(), ApiError> {
+    lock(&s.limiter)
+        .take(&s.key_id.to_string())
+        .inspect_err(|_| {
             s.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            refusal.into_response()
-        }
-    }
+        })
 }
 
 fn capitalize(s: &str) -> String {
@@ -221,7 +238,7 @@ fn actor(s: &Shared) -> Actor {
     }
 }
 
-/// workspaceMember cannot be created by an API key (I1/G2,
+/// Objects an API key cannot create records of. workspaceMember (I1/G2,
 /// `packages/twenty-server/src/modules/workspace-member/query-hooks/workspace-member-create-one.pre-query.hook.ts`).
 fn check_creatable(object: &ObjectMeta) -> Result<(), ApiError> {
     if object.name_singular == "workspaceMember" {
@@ -230,6 +247,15 @@ fn check_creatable(object: &ObjectMeta) -> Result<(), ApiError> {
             "PERMISSION_DENIED",
             "Entity performing the request does not have permission",
         ));
+    }
+    // Workflow runs and versions are made by the workflow engine only
+    // (`packages/twenty-server/src/modules/workflow/common/query-hooks/workflow-run-create-many.pre-query.hook.ts`,
+    // `workflow-version-create-many.pre-query.hook.ts`: WorkflowQueryValidationException FORBIDDEN).
+    if matches!(
+        object.name_singular.as_str(),
+        "workflowRun" | "workflowVersion"
+    ) {
+        return Err(ApiError::engine(403, "FORBIDDEN", "Method not allowed."));
     }
     Ok(())
 }
@@ -271,6 +297,7 @@ async fn create_many(
             "Body must be an array",
         ));
     };
+    throttle(&s)?;
     check_creatable(&object)?;
     // B4: the cap applies to plain creates and upserts alike
     // (common-create-many-query-runner.service.ts).
@@ -298,6 +325,7 @@ async fn create_one(
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
     let body = parse_body(&body)?;
+    throttle(&s)?;
     check_creatable(&object)?;
     let written = write_records(&s, &object, std::slice::from_ref(&body), upsert_param(&q))?;
     let key = format!("create{}", capitalize(&object.name_singular));
@@ -326,6 +354,7 @@ async fn find_one(
     Path((plural, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
+    throttle(&s)?;
     let id = parse_id(&id)?;
     let record = lock(&s.db)
         .table(&object.name_singular)
@@ -343,8 +372,9 @@ async fn update_one(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
-    let id = parse_id(&id)?;
     let body = parse_body(&body)?;
+    throttle(&s)?;
+    let id = parse_id(&id)?;
     let record = lock(&s.db).update_one(&object, id, &body, &actor(&s))?;
     s.counters.updated.fetch_add(1, Ordering::Relaxed);
     let key = format!("update{}", capitalize(&object.name_singular));
@@ -359,6 +389,7 @@ async fn delete_one(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
+    throttle(&s)?;
     let id = parse_id(&id)?;
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
@@ -412,6 +443,51 @@ fn decode_cursor(cursor: &str) -> Option<Uuid> {
     Uuid::parse_str(value.get("id")?.as_str()?).ok()
 }
 
+/// `DELETE /rest/{plural}?filter=…`: soft-deletes (`soft_delete=true`) or destroys every
+/// matching record and answers their ids (rest-api-delete-many.handler.ts,
+/// rest-api-destroy-many.handler.ts; the filter is mandatory).
+async fn delete_many(
+    State(s): State<AppState>,
+    Path(plural): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let soft = q.get("soft_delete").map(String::as_str) == Some("true");
+    let filter = match q.get("filter").filter(|f| !f.is_empty()) {
+        Some(f) => filter::parse(f)?,
+        None => {
+            let what = if soft { "delete" } else { "destroy" };
+            return Err(ApiError::raw(
+                400,
+                "BadRequestException",
+                format!("Filters are mandatory for bulk {what} operations. Please provide at least one filter to prevent accidental deletion of all records."),
+            ));
+        }
+    };
+    let object = object_for(&s, &plural)?;
+    throttle(&s)?;
+    filter.check(&object)?;
+    let show_deleted = filter.mentions_deleted_at();
+    let mut db = lock(&s.db);
+    let ids: Vec<Uuid> = db
+        .table(&object.name_singular)
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter(|(_, r)| (show_deleted || !is_deleted(r)) && filter.matches(r))
+                .map(|(id, _)| *id)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut done = Vec::with_capacity(ids.len());
+    for id in ids {
+        if db.delete_one(&object, id, soft).is_ok() {
+            done.push(json!({"id": id}));
+        }
+    }
+    let key = format!("delete{}", capitalize(&object.name_plural));
+    Ok(Json(json!({"data": {key: done}})).into_response())
+}
+
 /// The default page size, QUERY_DEFAULT_LIMIT_RECORDS.
 const DEFAULT_LIMIT: usize = 60;
 
@@ -442,8 +518,104 @@ fn check_depth(q: &HashMap<String, String>) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /rest/{plural}` (rest-api-find-many.handler.ts): ordered by position then id, soft-deleted
-/// rows hidden unless the filter names `deletedAt`.
+/// One `order_by` item: a field path and Twenty's direction.
+type OrderItem = (Vec<String>, &'static str);
+
+const DIRECTIONS: [&str; 4] = [
+    "AscNullsFirst",
+    "AscNullsLast",
+    "DescNullsFirst",
+    "DescNullsLast",
+];
+
+/// `order_by=field_1[AscNullsFirst],field_2.sub[DescNullsLast],field_3`
+/// (parse-order-by-rest-request-common.util.ts; default direction AscNullsFirst). An `id`
+/// tie-break is implied.
+fn parse_order_by(
+    q: &HashMap<String, String>,
+    object: &ObjectMeta,
+) -> Result<Vec<OrderItem>, ApiError> {
+    let Some(raw) = q.get("order_by").filter(|v| !v.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut items = Vec::new();
+    for item in raw.split(',') {
+        let (path, direction) = match item.split_once('[') {
+            Some((path, rest)) if rest.contains(']') => {
+                let direction = rest.replace(']', "");
+                let known = DIRECTIONS.iter().find(|d| **d == direction).ok_or_else(|| {
+                    ApiError::bad_input(
+                        "INVALID_ORDER_BY_QUERY_PARAM",
+                        format!(
+                            "'order_by' direction '{direction}' invalid. Allowed values are '{}'. eg: ?order_by=field_1[AscNullsFirst],field_2[DescNullsLast],field_3",
+                            DIRECTIONS.join("', '")
+                        ),
+                    )
+                })?;
+                (path, *known)
+            }
+            _ => (item, "AscNullsFirst"),
+        };
+        let path: Vec<String> = path.split('.').map(str::to_owned).collect();
+        let name = path.first().map(String::as_str).unwrap_or("");
+        if object.field(name).is_none() && object.field_by_join_column(name).is_none() {
+            return Err(ApiError::bad_input(
+                "INVALID_ORDER_BY_QUERY_PARAM",
+                format!(
+                    "'order_by' field '{name}' does not exist on '{}'",
+                    object.name_singular
+                ),
+            ));
+        }
+        items.push((path, direction));
+    }
+    Ok(items)
+}
+
+fn order_value<'a>(record: &'a Record, path: &[String]) -> &'a Value {
+    let mut value = path.first().and_then(|p| record.get(p));
+    for sub in path.iter().skip(1) {
+        value = value.and_then(|v| v.get(sub));
+    }
+    value.unwrap_or(&Value::Null)
+}
+
+fn compare_records(order: &[OrderItem], a: &Record, b: &Record) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for (path, direction) in order {
+        let (x, y) = (order_value(a, path), order_value(b, path));
+        let nulls_first = direction.ends_with("NullsFirst");
+        let ord = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => {
+                let plain = match (x.as_f64(), y.as_f64()) {
+                    (Some(m), Some(n)) => m.partial_cmp(&n).unwrap_or(Ordering::Equal),
+                    _ => match (x.as_str(), y.as_str()) {
+                        (Some(m), Some(n)) => m.cmp(n),
+                        _ => x.to_string().cmp(&y.to_string()),
+                    },
+                };
+                if direction.starts_with("Desc") {
+                    plain.reverse()
+                } else {
+                    plain
+                }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+/// `GET /rest/{plural}` (rest-api-find-many.handler.ts, common-find-many-query-runner.service.ts):
+/// ordered by `order_by` then id (id alone by default), soft-deleted rows hidden unless the
+/// filter names `deletedAt`.
 async fn find_many(
     State(s): State<AppState>,
     Path(plural): Path<String>,
@@ -452,7 +624,9 @@ async fn find_many(
     let object = object_for(&s, &plural)?;
     check_depth(&q)?;
     let limit = parse_limit(&q, s.config.max_batch)?;
+    let order = parse_order_by(&q, &object)?;
     let filter: Option<Filter> = q.get("filter").map(|f| filter::parse(f)).transpose()?;
+    throttle(&s)?;
     if let Some(f) = &filter {
         f.check(&object)?;
     }
@@ -462,6 +636,7 @@ async fn find_many(
     };
     let cursor = |key: &str| -> Result<Option<Uuid>, ApiError> {
         q.get(key)
+            .filter(|c| !c.is_empty())
             .map(|c| {
                 decode_cursor(c).ok_or_else(|| {
                     ApiError::bad_input("INVALID_CURSOR", format!("Invalid cursor: {c}"))
@@ -471,52 +646,89 @@ async fn find_many(
     };
     let after = cursor("starting_after")?;
     let before = cursor("ending_before")?;
+    if after.is_some() && before.is_some() {
+        return Err(ApiError::bad_input(
+            "ARGS_CONFLICT",
+            "Cannot provide both before and after",
+        ));
+    }
 
     let db = lock(&s.db);
     let Some(table) = db.table(&object.name_singular) else {
         return Err(super::store::not_found());
     };
-    let key_of = |id: Uuid| {
-        table.rows.get(&id).map(|r| {
-            (
-                OrderKey::of(r.get("position").and_then(Value::as_f64).unwrap_or(0.0)),
-                id,
-            )
-        })
-    };
     let total = match &filter {
         None => table.live(),
         Some(_) => table.rows.values().filter(|r| keep(r)).count(),
     };
-    let (page, has_next, has_previous) = if let Some(before) = before {
-        let upper = key_of(before).map_or(Bound::Unbounded, Bound::Excluded);
-        let mut rows: Vec<&Record> = table
-            .order
-            .range((Bound::Unbounded, upper))
-            .rev()
-            .filter_map(|(_, id)| table.rows.get(id))
-            .filter(|r| keep(r))
-            .take(limit + 1)
-            .collect();
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        rows.reverse();
-        (rows, true, more)
+    // Fetch limit + 1 in the paging direction: the extra row tells whether more exist
+    // (build-cursor-page.util.ts).
+    let (mut rows, backward): (Vec<&Record>, bool) = if order.is_empty() {
+        match (after, before) {
+            (_, Some(before)) => (
+                table
+                    .rows
+                    .range(..before)
+                    .rev()
+                    .map(|(_, r)| r)
+                    .filter(|r| keep(r))
+                    .take(limit + 1)
+                    .collect(),
+                true,
+            ),
+            (after, None) => {
+                let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+                (
+                    table
+                        .rows
+                        .range((lower, Bound::Unbounded))
+                        .map(|(_, r)| r)
+                        .filter(|r| keep(r))
+                        .take(limit + 1)
+                        .collect(),
+                    false,
+                )
+            }
+        }
     } else {
-        let lower = match after {
-            Some(after) => key_of(after).map_or(Bound::Unbounded, Bound::Excluded),
-            None => Bound::Unbounded,
+        let mut all: Vec<&Record> = table.rows.values().filter(|r| keep(r)).collect();
+        // A stable sort over id-ordered rows keeps the id tie-break.
+        all.sort_by(|a, b| compare_records(&order, a, b));
+        let position = |id: Uuid| {
+            let id = json!(id);
+            all.iter()
+                .position(|r| r.get("id") == Some(&id))
+                .ok_or_else(|| {
+                    ApiError::bad_input("INVALID_CURSOR", "Invalid cursor: record not found")
+                })
         };
-        let mut rows: Vec<&Record> = table
-            .order
-            .range((lower, Bound::Unbounded))
-            .filter_map(|(_, id)| table.rows.get(id))
-            .filter(|r| keep(r))
-            .take(limit + 1)
-            .collect();
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        (rows, more, after.is_some())
+        match (after, before) {
+            (_, Some(before)) => {
+                let end = position(before)?;
+                (
+                    all[..end].iter().rev().take(limit + 1).copied().collect(),
+                    true,
+                )
+            }
+            (Some(after), None) => {
+                let start = position(after)? + 1;
+                (
+                    all[start..].iter().take(limit + 1).copied().collect(),
+                    false,
+                )
+            }
+            (None, None) => (all.iter().take(limit + 1).copied().collect(), false),
+        }
+    };
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if backward {
+        rows.reverse();
+    }
+    let (has_next, has_previous) = if backward {
+        (true, more)
+    } else {
+        (more, after.is_some())
     };
     let cursor_of = |r: Option<&&Record>| {
         r.and_then(|r| r.get("id").and_then(Value::as_str))
@@ -524,13 +736,13 @@ async fn find_many(
             .unwrap_or(Value::Null)
     };
     let body = json!({
-        "data": {object.name_plural.clone(): page.iter().map(|r| render(r)).collect::<Vec<_>>()},
+        "data": {object.name_plural.clone(): rows.iter().map(|r| render(r)).collect::<Vec<_>>()},
         "totalCount": total,
         "pageInfo": {
             "hasNextPage": has_next,
             "hasPreviousPage": has_previous,
-            "startCursor": cursor_of(page.first()),
-            "endCursor": cursor_of(page.last()),
+            "startCursor": cursor_of(rows.first()),
+            "endCursor": cursor_of(rows.last()),
         }
     });
     Ok(Json(body).into_response())
@@ -585,19 +797,14 @@ async fn download(State(s): State<AppState>, Path(id): Path<String>) -> Response
 /// `GET /__twin/dump`: every record (soft-deleted included) and file, for tests only.
 async fn dump(State(s): State<AppState>) -> Response {
     if !s.config.admin {
-        return ApiError::raw(404, "NotFoundException", "Cannot GET /__twin/dump").into_response();
+        return no_route(Method::GET, axum::http::Uri::from_static("/__twin/dump")).await;
     }
     let db = lock(&s.db);
     let mut objects = Map::new();
     for object in &db.model.objects {
         let rows: Vec<Value> = db
             .table(&object.name_singular)
-            .map(|t| {
-                t.order
-                    .iter()
-                    .filter_map(|(_, id)| t.rows.get(id).map(render))
-                    .collect()
-            })
+            .map(|t| t.rows.values().map(render).collect())
             .unwrap_or_default();
         objects.insert(object.name_plural.clone(), Value::Array(rows));
     }

@@ -330,7 +330,7 @@ impl Model {
     /// `packages/twenty-server/src/engine/metadata-modules/object-metadata/` builds them).
     pub fn add_custom_object(&mut self, input: NewObject) -> &ObjectMeta {
         let id = Uuid::new_v4();
-        let mut fields = system_fields(&input.name_singular);
+        let mut fields = system_fields();
         fields.push(FieldMeta {
             id: Uuid::new_v4(),
             name: "name".into(),
@@ -375,7 +375,7 @@ pub struct NewObject {
     pub label_plural: String,
 }
 
-fn system_fields(object: &str) -> Vec<FieldMeta> {
+fn system_fields() -> Vec<FieldMeta> {
     let actor_default = json!({"source": "MANUAL", "name": "System", "workspaceMemberId": null});
     let spec: [(&str, &str, &str, bool, Option<Value>); 8] = [
         ("id", "UUID", "Id", false, Some(json!("uuid"))),
@@ -414,7 +414,7 @@ fn system_fields(object: &str) -> Vec<FieldMeta> {
     spec.into_iter()
         .map(
             |(name, field_type, label, is_nullable, default_value)| FieldMeta {
-                id: stable_id("field", &format!("{object}.{name}.{}", Uuid::new_v4())),
+                id: Uuid::new_v4(),
                 name: name.into(),
                 label: label.into(),
                 field_type: field_type.into(),

@@ -1,7 +1,7 @@
 //! The in-memory workspace: records per object, unique indexes, foreign keys, and the write
 //! paths (create, upsert, update, delete) with Twenty's semantics.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::Utc;
 use serde_json::{json, Map, Value};
@@ -49,10 +49,12 @@ pub type Group = (String, Option<&'static str>);
 /// Records of one object.
 #[derive(Debug, Default, Clone)]
 pub struct Table {
-    /// Rows by id.
-    pub rows: HashMap<Uuid, Record>,
-    /// Read order: (position, id).
-    pub order: BTreeSet<(OrderKey, Uuid)>,
+    /// Rows by id. Id order is also the read order: with no `order_by`, Twenty's find-many
+    /// orders by id alone (`common-find-many-query-runner.service.ts` appends
+    /// `{id: AscNullsFirst}` to an empty order).
+    pub rows: BTreeMap<Uuid, Record>,
+    /// Positions, to backfill `position` after the current maximum.
+    positions: BTreeSet<(OrderKey, Uuid)>,
     /// The object's unique groups, with an index per group: value → ids (soft-deleted rows
     /// included; the partial-index rule is applied when checking).
     groups: Vec<(Group, HashMap<String, BTreeSet<Uuid>>)>,
@@ -124,17 +126,13 @@ impl Table {
         }
     }
 
-    /// Ids of rows whose group value is `value`, soft-deleted included, in read order.
+    /// Ids of rows whose group value is `value`, soft-deleted included, in id order.
     fn lookup(&self, group: usize, value: &str) -> Vec<Uuid> {
-        let Some(ids) = self.groups.get(group).and_then(|(_, ix)| ix.get(value)) else {
-            return Vec::new();
-        };
-        let mut ids: Vec<(OrderKey, Uuid)> = ids
-            .iter()
-            .filter_map(|id| Some((OrderKey::of(position_of(self.rows.get(id)?)), *id)))
-            .collect();
-        ids.sort();
-        ids.into_iter().map(|(_, id)| id).collect()
+        self.groups
+            .get(group)
+            .and_then(|(_, ix)| ix.get(value))
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// How many rows are not soft-deleted.
@@ -147,7 +145,8 @@ impl Table {
         if !is_deleted(&record) {
             self.live += 1;
         }
-        self.order.insert((OrderKey::of(position_of(&record)), id));
+        self.positions
+            .insert((OrderKey::of(position_of(&record)), id));
         self.index(id, &record, true);
         self.rows.insert(id, record);
         old
@@ -158,7 +157,8 @@ impl Table {
         if !is_deleted(&old) {
             self.live -= 1;
         }
-        self.order.remove(&(OrderKey::of(position_of(&old)), id));
+        self.positions
+            .remove(&(OrderKey::of(position_of(&old)), id));
         self.index(id, &old, false);
         Some(old)
     }
@@ -178,7 +178,7 @@ impl Table {
     }
 
     fn max_position(&self) -> f64 {
-        self.order
+        self.positions
             .iter()
             .next_back()
             .and_then(|(_, id)| self.rows.get(id))

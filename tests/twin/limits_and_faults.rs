@@ -84,7 +84,11 @@ async fn buckets_refill_continuously_and_the_shorter_one_is_stated() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
         body["messages"],
-        json!(["Rate limit exceeded for apiKey: 2 requests per 200ms."])
+        json!(["Rate limit exceeded for apiKey: 2 requests per 0.2s."])
+    );
+    assert_eq!(
+        (body["periodCount"].clone(), body["periodUnit"].clone()),
+        (json!(1), json!("second"))
     );
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(env.get("/rest/companies").await.0, StatusCode::OK);
@@ -212,4 +216,24 @@ async fn faults_are_deterministic_from_the_seed() {
     let a = statuses(11).await;
     assert_eq!(a, statuses(11).await);
     assert!(a.contains(&500) && a.contains(&200), "{a:?}");
+}
+
+// throttleQueryExecution sits in the query runner: a call refused before it (unknown object)
+// takes no token; one refused inside it (invalid data) does.
+#[tokio::test]
+async fn tokens_are_taken_where_the_query_runner_starts() {
+    let env = start_with(|c| c.rate_long(2, 60_000)).await;
+    for _ in 0..3 {
+        let (status, _) = env.get("/rest/widgets").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    let (status, _) = env
+        .post("/rest/batch/companies", json!([{"name": 1}]))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(env.get("/rest/companies").await.0, StatusCode::OK);
+    assert_eq!(
+        env.get("/rest/companies").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -347,3 +347,48 @@ async fn a_domain_links_field_stores_bare_domains() {
         "Links field type must be one of url, domain"
     );
 }
+
+// files-field.resolver.ts (variant): the upload can name the field by universal identifier.
+#[tokio::test]
+async fn an_upload_can_name_the_field_by_universal_identifier() {
+    let env = start().await;
+    let list = env
+        .gql("{ objects(paging: {first: 1000}) { edges { node { nameSingular fieldsList { name universalIdentifier } } } } }", Value::Null)
+        .await;
+    let uid = field(node(&list, "attachment"), "file")["universalIdentifier"]
+        .as_str()
+        .expect("uid")
+        .to_owned();
+    let operations = json!({
+        "query": "mutation($file: Upload!, $uid: String!) { uploadFilesFieldFileByUniversalIdentifier(file: $file, fieldMetadataUniversalIdentifier: $uid) { id size url } }",
+        "variables": {"file": null, "uid": uid}
+    });
+    let form = Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({"0": ["variables.file"]}).to_string())
+        .part("0", Part::bytes(b"hello".to_vec()).file_name("a.txt"));
+    let body: Value = env
+        .http
+        .post(format!("{}/metadata", env.twin.base_url()))
+        .bearer_auth(KEY)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let file = &body["data"]["uploadFilesFieldFileByUniversalIdentifier"];
+    assert_eq!(file["size"], 5.0, "{body}");
+    let url = file["url"].as_str().expect("url");
+    let bytes = env
+        .http
+        .get(url)
+        .send()
+        .await
+        .expect("sent")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(bytes.as_ref(), b"hello");
+}

@@ -91,45 +91,84 @@ async fn a_request_with_a_wrong_token_is_401_token_invalid() {
     );
 }
 
-// rest-api-find-many.handler.ts: limit, starting_after, totalCount, pageInfo.
+/// Pages through `path` (which has no query string beyond `limit`) and returns every record.
+async fn page_all(env: &super::Env, plural: &str, query: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/rest/{plural}?{query}&starting_after={c}"),
+            None => format!("/rest/{plural}?{query}"),
+        };
+        let (status, page) = env.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], cursor.is_some());
+        all.extend(page["data"][plural].as_array().cloned().unwrap_or_default());
+        if page["pageInfo"]["hasNextPage"] != true {
+            return all;
+        }
+        cursor = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+}
+
+// rest-api-find-many.handler.ts + common-find-many-query-runner.service.ts: limit,
+// starting_after, totalCount, pageInfo; with no order_by the order is by id.
 #[tokio::test]
-async fn find_many_pages_with_limit_and_starting_after_and_counts_the_total() {
+async fn find_many_pages_by_id_with_limit_and_starting_after_and_counts_the_total() {
     let env = start().await;
     let records: Vec<Value> = (0..7).map(|i| json!({"name": format!("c{i}")})).collect();
-    env.create("companies", Value::Array(records)).await;
+    let created = env.create("companies", Value::Array(records)).await;
     let (status, first) = env.get("/rest/companies?limit=3").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(first["totalCount"], 7);
     assert_eq!(first["data"]["companies"].as_array().map(Vec::len), Some(3));
     assert_eq!(first["pageInfo"]["hasNextPage"], true);
-    let mut seen: Vec<String> = Vec::new();
-    let mut cursor = first["pageInfo"]["endCursor"].as_str().map(str::to_owned);
-    seen.extend(
-        first["data"]["companies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| c["name"].to_string()),
+    let ids: Vec<String> = page_all(&env, "companies", "limit=3")
+        .await
+        .iter()
+        .map(|c| c["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let mut want: Vec<String> = created
+        .iter()
+        .map(|c| c["id"].as_str().unwrap_or("").to_owned())
+        .collect();
+    want.sort();
+    assert_eq!(ids, want);
+}
+
+// parse-order-by-rest-request-common.util.ts: order_by with directions, id tie-break.
+#[tokio::test]
+async fn order_by_sorts_and_pages_in_that_order() {
+    let env = start().await;
+    let records: Vec<Value> = ["b", "d", "a", "c", "e"]
+        .iter()
+        .map(|n| json!({"name": n}))
+        .chain(std::iter::once(json!({"name": null})))
+        .collect();
+    env.create("companies", Value::Array(records)).await;
+    let names: Vec<Value> = page_all(&env, "companies", "limit=2&order_by=name[DescNullsLast]")
+        .await
+        .iter()
+        .map(|c| c["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            json!("e"),
+            json!("d"),
+            json!("c"),
+            json!("b"),
+            json!("a"),
+            Value::Null
+        ]
     );
-    while let Some(after) = cursor {
-        let (_, page) = env
-            .get(&format!("/rest/companies?limit=3&starting_after={after}"))
-            .await;
-        seen.extend(
-            page["data"]["companies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| c["name"].to_string()),
-        );
-        cursor = if page["pageInfo"]["hasNextPage"] == true {
-            page["pageInfo"]["endCursor"].as_str().map(str::to_owned)
-        } else {
-            None
-        };
-    }
-    let want: Vec<String> = (0..7).map(|i| format!("\"c{i}\"")).collect();
-    assert_eq!(seen, want);
+    let (status, body) = env.get("/rest/companies?order_by=name[Down]").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "INVALID_ORDER_BY_QUERY_PARAM");
+    assert!(body["messages"][0]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("'order_by' direction 'Down' invalid."));
 }
 
 // parse-limit-rest-request.util.ts: a non-integer limit is refused; a large one is capped.
@@ -377,5 +416,67 @@ async fn a_malformed_filter_is_refused_with_twentys_message() {
         "BadRequestException",
         "'filter' invalid. 1 close bracket is missing in the query",
         Some("INVALID_FILTER_QUERY_PARAM"),
+    );
+}
+
+// Nest's default answer for a route that does not exist.
+#[tokio::test]
+async fn an_unknown_route_gets_nests_404_body() {
+    let env = start().await;
+    let (status, body) = env.get("/rest/companies/a/b").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["message"], "Cannot GET /rest/companies/a/b");
+    assert_eq!(body["error"], "Not Found");
+}
+
+// rest-api-delete-many.handler.ts / rest-api-destroy-many.handler.ts: bulk delete by filter.
+#[tokio::test]
+async fn bulk_delete_by_filter_soft_deletes_or_destroys_and_needs_a_filter() {
+    let env = start().await;
+    let created = env
+        .create(
+            "companies",
+            json!([{"name": "a"}, {"name": "b"}, {"name": "c"}]),
+        )
+        .await;
+    let (a, b) = (
+        created[0]["id"].as_str().unwrap_or("").to_owned(),
+        created[1]["id"].as_str().unwrap_or("").to_owned(),
+    );
+    let (status, body) = env
+        .delete(&format!(
+            "/rest/companies?soft_delete=true&filter=id[in]:[\"{a}\",\"{b}\"]"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"]["deleteCompanies"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let (_, live) = env.get("/rest/companies").await;
+    assert_eq!(live["totalCount"], 1);
+    let (_, gone) = env
+        .get("/rest/companies?filter=deletedAt[is]:NOT_NULL")
+        .await;
+    assert_eq!(gone["totalCount"], 2);
+    let (status, body) = env
+        .delete(&format!(
+            "/rest/companies?filter=and(id[eq]:{a},deletedAt[is]:NOT_NULL)"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, dump) = env.get("/__twin/dump").await;
+    assert_eq!(
+        dump["objects"]["companies"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let (status, body) = env.delete("/rest/companies?soft_delete=true").await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "BadRequestException",
+        "Filters are mandatory for bulk delete operations. Please provide at least one filter to prevent accidental deletion of all records.",
+        None,
     );
 }

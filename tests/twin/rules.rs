@@ -385,10 +385,16 @@ async fn creating_a_workspace_member_is_permission_denied() {
     );
     let (_, members) = env.get("/rest/workspaceMembers").await;
     assert_eq!(members["totalCount"], 2);
-    assert_eq!(
-        members["data"]["workspaceMembers"][0]["userEmail"],
-        "ada@example.com"
-    );
+    let emails: Vec<&str> = members["data"]["workspaceMembers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["userEmail"].as_str())
+        .collect();
+    assert!(emails.contains(&"ada@example.com") && emails.contains(&"alan@example.com"));
+    let ada = env.twin.member_id("ada@example.com").to_string();
+    let (_, one) = env.get(&format!("/rest/workspaceMembers/{ada}")).await;
+    assert_eq!(one["data"]["workspaceMember"]["name"]["firstName"], "Ada");
 }
 
 // standard-object.constant.ts (noteTarget/attachment blocks): morph join columns target*Id.
@@ -423,4 +429,25 @@ async fn note_targets_and_attachments_take_target_join_columns_only() {
         json!([{"name": "a.pdf", "targetCompanyId": company[0]["id"]}]),
     )
     .await;
+}
+
+// workflow-run-create-many.pre-query.hook.ts / workflow-version-create-many.pre-query.hook.ts.
+#[tokio::test]
+async fn workflow_runs_and_versions_cannot_be_created() {
+    let env = start().await;
+    for plural in ["workflowRuns", "workflowVersions"] {
+        let (status, body) = env
+            .post(&format!("/rest/batch/{plural}"), json!([{}]))
+            .await;
+        assert_error(
+            status,
+            &body,
+            403,
+            "ForbiddenException",
+            "Method not allowed.",
+            Some("FORBIDDEN"),
+        );
+    }
+    env.create("workflows", json!([{"name": "Onboarding"}]))
+        .await;
 }

@@ -498,3 +498,17 @@ async fn one_to_many_keys_and_ts_vectors_are_not_writable() {
         .await;
     assert_eq!(people[0]["companyId"], company[0]["id"]);
 }
+
+// remove-empty-links.ts / transform-links-value.util.spec.ts: an empty url clears its label.
+#[tokio::test]
+async fn an_empty_link_url_clears_its_label() {
+    let env = start().await;
+    let created = env
+        .create(
+            "companies",
+            json!([{"linkedinLink": {"primaryLinkUrl": "", "primaryLinkLabel": "Profile"}}]),
+        )
+        .await;
+    assert_eq!(created[0]["linkedinLink"]["primaryLinkUrl"], Value::Null);
+    assert_eq!(created[0]["linkedinLink"]["primaryLinkLabel"], Value::Null);
+}
