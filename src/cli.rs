@@ -40,7 +40,7 @@ pub enum Command {
     /// Run the whole migration against a local twin of the target to surface every reject.
     Rehearse(RehearseArgs),
     /// Compare source and target, object by object and field by field.
-    Verify(PlanArgs),
+    Verify(VerifyArgs),
     /// Serve a local, faithful emulation of Twenty's API (for tests, benchmarks, rehearsals).
     Twin(TwinArgs),
     /// Build a sample source database, start the twin and migrate into it.
@@ -123,6 +123,29 @@ pub struct MigrateArgs {
     /// Also write the final report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+
+    /// The ledger that makes the run resumable (SQLite). Default: next to the report, or
+    /// `twenty-migrate.state.sqlite` in the current folder. Never holds the API key.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+
+    /// Forget the ledger's progress and start over (records already in the target are
+    /// upserted again, not duplicated).
+    #[arg(long)]
+    pub restart: bool,
+}
+
+/// Options of `verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Source, target, run options (the same as the migrate run) and output format.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+
+    /// Compare this percentage of the records field by field (chosen by id, so reruns check
+    /// the same ones); counts are always compared in full.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub sample: u8,
 }
 
 /// Options of `rehearse`.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs};
+use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs, VerifyArgs};
 use crate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use crate::plan::UnmatchedMembers;
 use crate::report::RunReport;
@@ -12,6 +12,7 @@ use crate::source::SourceError;
 use crate::target::{ApiKey, Target, TargetConfig};
 use crate::twin::{Member as TwinMember, TwinConfig};
 use crate::{Error, Outcome};
+use tokio_util::sync::CancellationToken;
 
 /// The rate for Twenty Cloud: users observe 50 requests/minute there (twentyhq/twenty#14122).
 const CLOUD_REQUESTS_PER_MINUTE: u32 = 50;
@@ -53,6 +54,7 @@ fn migrate_options(
     rejects: PathBuf,
     requests_per_minute: u32,
 ) -> Result<MigrateOptions, Error> {
+    let state_path = PathBuf::from(DEFAULT_STATE_FILE);
     Ok(MigrateOptions {
         source_url: args.source.source.clone().ok_or(SourceError::MissingUrl)?,
         workspace: args.source.workspace.clone(),
@@ -70,7 +72,48 @@ fn migrate_options(
             sync: !args.run.no_schema,
             include_inactive: args.run.include_inactive,
         },
+        state_path,
+        restart: false,
+        cancel: CancellationToken::new(),
     })
+}
+
+/// The ledger's default name, in the current folder.
+const DEFAULT_STATE_FILE: &str = "twenty-migrate.state.sqlite";
+
+/// The ledger path: `--state`, else next to `--report`, else the default in the current folder.
+fn state_path(args: &MigrateArgs) -> PathBuf {
+    match (&args.state, &args.report) {
+        (Some(state), _) => state.clone(),
+        (None, Some(report)) => report.with_extension("state.sqlite"),
+        (None, None) => PathBuf::from(DEFAULT_STATE_FILE),
+    }
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM: the run stops after the batch in flight.
+fn cancel_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term => {},
+        }
+        eprintln!("stopping after the request in flight; progress is saved…");
+        cancel.cancel();
+    });
+    token
 }
 
 fn target_for(args: &PlanArgs) -> Result<(Target, u32), Error> {
@@ -124,9 +167,29 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
 /// `migrate`: the whole run against the real target.
 pub async fn migrate(args: MigrateArgs) -> Result<Outcome, Error> {
     let (target, rate) = target_for(&args.plan)?;
-    let opts = migrate_options(&args.plan, args.rejects.clone(), rate)?;
+    let mut opts = migrate_options(&args.plan, args.rejects.clone(), rate)?;
+    opts.state_path = state_path(&args);
+    opts.restart = args.restart;
+    opts.cancel = cancel_on_signal();
     let report = pipeline::migrate(&opts, &target).await?;
     finish(&report, args.plan.json, args.report.as_deref())
+}
+
+/// `verify`: counts and field-by-field comparison; exit 1 when anything differs.
+pub async fn verify(args: VerifyArgs) -> Result<Outcome, Error> {
+    let (target, rate) = target_for(&args.plan)?;
+    let opts = migrate_options(&args.plan, PathBuf::from("rejects.jsonl"), rate)?;
+    let report = crate::verify::verify(&opts, &target, args.sample).await?;
+    if args.plan.json {
+        println!("{}", to_json(&report)?);
+    } else {
+        print!("{}", report.render_text());
+    }
+    Ok(if report.is_clean() {
+        Outcome::Complete
+    } else {
+        Outcome::Incomplete
+    })
 }
 
 /// `rehearse`: the same run against an in-process twin that has the target's members.
@@ -142,8 +205,15 @@ pub async fn rehearse(args: RehearseArgs) -> Result<Outcome, Error> {
     let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(key));
     config.requests_per_minute = 1_000_000;
     let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
-    let opts = migrate_options(plan_args, args.migrate.rejects.clone(), 1_000_000)?;
-    let report = pipeline::migrate(&opts, &target).await?;
+    let mut opts = migrate_options(plan_args, args.migrate.rejects.clone(), 1_000_000)?;
+    // A rehearsal starts from an empty twin, so its ledger is throwaway.
+    let scratch = tempfile_dir()?;
+    opts.state_path = scratch.join("rehearsal.state.sqlite");
+    opts.restart = true;
+    opts.cancel = cancel_on_signal();
+    let report = pipeline::migrate(&opts, &target).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let report = report?;
     let outcome = finish(&report, plan_args.json, args.migrate.report.as_deref());
     twin.shutdown().await?;
     outcome
@@ -265,36 +335,18 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         page_size: 1000,
         requests_per_minute: 1_000_000,
         schema: SchemaOptions::default(),
+        state_path: storage.join("demo.state.sqlite"),
+        restart: true,
+        cancel: cancel_on_signal(),
     };
     let report = pipeline::migrate(&opts, &target).await?;
     print!("{}", report.render_text());
 
-    // Verify the counts: every live source record is in the target.
-    println!("\nverification (source live rows vs target totalCount)");
-    let mut all_equal = true;
-    for o in &report.objects {
-        let plural = target_plural(&target, &o.object).await?;
-        let page = target
-            .find_many(
-                &plural,
-                &crate::target::FindMany {
-                    limit: Some(1),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| usage(e.to_string()))?;
-        let expected = o.written;
-        let got = page.total_count.unwrap_or(0);
-        all_equal &= expected == got;
-        println!(
-            "  {:<20} written {:>7}  target {:>7}  {}",
-            o.object,
-            expected,
-            got,
-            if expected == got { "ok" } else { "DIFFERS" }
-        );
-    }
+    // Verify: counts, then every record read back through the API, field by field.
+    let check = crate::verify::verify(&opts, &target, 100).await?;
+    println!("\nverification (read back through the API)");
+    print!("{}", check.render_text());
+    let all_equal = check.is_clean();
     twin.shutdown().await?;
     drop(cluster);
     let _ = std::fs::remove_dir_all(&storage);
@@ -305,14 +357,6 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
             Outcome::Incomplete
         },
     )
-}
-
-async fn target_plural(target: &Target, object: &str) -> Result<String, Error> {
-    let model = target.model().await.map_err(|e| usage(e.to_string()))?;
-    Ok(model
-        .object(object)
-        .map(|o| o.name_plural.clone())
-        .unwrap_or_else(|| object.to_owned()))
 }
 
 fn tempfile_dir() -> Result<PathBuf, Error> {

@@ -4,9 +4,6 @@
 /// A fatal error: the command stops and the process exits with code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The command exists in the CLI but a later milestone builds it.
-    #[error("`{0}` is not built yet")]
-    NotBuilt(&'static str),
     /// The command line is inconsistent (a missing or contradictory option).
     #[error("{0}")]
     Usage(String),

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod report;
 pub mod schema_sync;
 pub mod source;
+pub mod state;
 pub mod target;
 pub mod transform;
 pub mod twin;
@@ -50,7 +51,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Plan(args) => commands::plan(args).await,
         Command::Migrate(args) => commands::migrate(args).await,
         Command::Rehearse(args) => commands::rehearse(args).await,
-        Command::Verify(_) => Err(Error::NotBuilt("verify")),
+        Command::Verify(args) => commands::verify(args).await,
         Command::Twin(args) => twin::run(args)
             .await
             .map(|()| Outcome::Complete)

@@ -2,7 +2,7 @@
 //! report together: discover → plan → per object (keyset stream → transform → batch → upsert
 //! → count) → deferred links → report.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -11,12 +11,14 @@ use uuid::Uuid;
 
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
-use crate::report::{ObjectReport, Reject, RejectsFile, RunReport};
+use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
 use crate::schema_sync::{self, SchemaDiff, SchemaError, SchemaOptions};
-use crate::source::records::{RecordReader, RowFilter, SourceRow};
+use crate::source::records::{RecordReader, RowFilter};
 use crate::source::{Source, SourceError, WorkspaceInfo};
+use crate::state::{Fingerprint, Ledger, Phase, StateError};
 use crate::target::{BatchBody, Target, TargetError, TargetModel};
 use crate::transform::{target_id, FieldMap, ObjectTransform, Reference};
+use tokio_util::sync::CancellationToken;
 
 /// The largest batch current Twenty accepts (`QUERY_MAX_RECORDS`, 200 in the server code and
 /// tests of 2026; `packages/twenty-shared/src/constants/QueryMaxRecords.ts`).
@@ -87,6 +89,12 @@ pub struct MigrateOptions {
     pub requests_per_minute: u32,
     /// Data model sync (`--no-schema`, `--include-inactive`).
     pub schema: SchemaOptions,
+    /// The ledger file that makes the run resumable.
+    pub state_path: PathBuf,
+    /// Forget the ledger's progress and start over.
+    pub restart: bool,
+    /// Cancelled on Ctrl-C / SIGTERM: the run stops after the batch in flight.
+    pub cancel: CancellationToken,
 }
 
 /// A fatal error of `plan` or `migrate`.
@@ -122,6 +130,15 @@ pub enum MigrateError {
     /// The data model sync failed (boxed: it names object and field).
     #[error(transparent)]
     Schema(#[from] Box<SchemaError>),
+    /// The ledger cannot be used.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Stopped on request; progress is saved.
+    #[error("interrupted; progress is saved in {}: run the same command again to resume", state.display())]
+    Interrupted {
+        /// The ledger file.
+        state: PathBuf,
+    },
 }
 
 fn target_err(context: impl Into<String>) -> impl FnOnce(TargetError) -> MigrateError {
@@ -330,7 +347,8 @@ pub fn target_model_to_model(t: &TargetModel) -> Model {
     Model { objects }
 }
 
-/// Runs the whole migration.
+/// Runs the whole migration, resuming from the ledger at `opts.state_path` when it holds an
+/// unfinished run of the same source, workspace, target and options.
 pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport, MigrateError> {
     let started = Instant::now();
     let mut prepared = prepare(opts, target).await?;
@@ -354,6 +372,22 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
         }
     }
+    let fingerprint = Fingerprint {
+        source: prepared.source.target().to_owned(),
+        workspace: prepared.workspace.id,
+        target: target.base_url().to_owned(),
+        options: BTreeMap::from([
+            ("deleted".to_owned(), format!("{:?}", opts.deleted)),
+            (
+                "unmatched-members".to_owned(),
+                format!("{:?}", opts.unmatched),
+            ),
+        ]),
+    };
+    let (ledger, resuming) = Ledger::open(&opts.state_path, &fingerprint, opts.restart)?;
+    if resuming {
+        eprintln!("resuming the run saved in {}", opts.state_path.display());
+    }
     let members = prepared
         .plan
         .member_map(&opts.unmatched, &prepared.target_members);
@@ -364,12 +398,22 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             BatchSize::Fixed(n) => n,
         },
         adaptive: opts.batch_size == BatchSize::Auto,
-        rejects: RejectsFile::new(&opts.rejects_path),
+        rejects: RejectsFile::new(&opts.rejects_path, resuming),
+        rejected: HashMap::new(),
+        checked: HashSet::new(),
+        not_kept: Vec::new(),
+        ledger: &ledger,
+        transient_rejects_in_a_row: 0,
     };
+    for p in &prepared.plan.objects {
+        run.rejected
+            .insert(p.object.clone(), ledger.rejected(&p.object)?);
+    }
 
     let mut report = RunReport {
         skipped_objects: prepared.plan.skipped.clone(),
         rejects_file: Some(opts.rejects_path.clone()),
+        state_file: Some(opts.state_path.clone()),
         ..RunReport::default()
     };
     for p in &prepared.plan.objects {
@@ -381,24 +425,40 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     }
 
     // Rows that will not exist in the target (soft-deleted and skipped): references to them
-    // are written as null rather than failing the referring record.
+    // are written as null, or the referring row skipped when it cascades with its parent.
     let absent = if opts.deleted == DeletedPolicy::Skip {
         deleted_ids(&prepared).await?
     } else {
         HashMap::new()
     };
+    let interrupted = || MigrateError::Interrupted {
+        state: opts.state_path.clone(),
+    };
 
     let client = prepared.source.client();
+    let mut reports: BTreeMap<String, ObjectReport> = BTreeMap::new();
     for object_plan in &prepared.plan.objects {
         let object = prepared
             .model
             .object(&object_plan.object)
             .expect("planned objects come from the model");
-        let mut object_report = ObjectReport::new(&object.name_singular);
+        let saved = ledger.object(&object.name_singular)?;
+        let has_deferred = object_plan.fields.iter().any(|f| f.deferred);
+        let mut object_report = match &saved {
+            Some(state) => state.report.clone(),
+            None => ObjectReport::new(&object.name_singular),
+        };
+        let phase = saved.as_ref().map(|s| s.phase).unwrap_or(Phase::Pending);
+        if matches!(phase, Phase::Copied | Phase::Done) {
+            reports.insert(object.name_singular.clone(), object_report);
+            continue;
+        }
         let filter = match opts.deleted {
             DeletedPolicy::Skip => {
-                object_report.skip("soft-deleted", object_plan.deleted);
-                object_report.read += object_plan.deleted;
+                if phase == Phase::Pending {
+                    object_report.skip("soft-deleted", object_plan.deleted);
+                    object_report.read += object_plan.deleted;
+                }
                 RowFilter::Live
             }
             DeletedPolicy::Keep => RowFilter::All,
@@ -411,24 +471,47 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             opts.page_size,
         )
         .await?;
+        let mut cursor = saved.as_ref().and_then(|s| s.cursor);
+        reader.resume_after(cursor);
         let transform = build_transform(object, object_plan, reader.columns(), false);
         let nulled = NullRefs::new(object, object_plan, &absent);
+        let references = record_references(object, object_plan);
+        let total = match opts.deleted {
+            DeletedPolicy::Skip => object_plan.live,
+            DeletedPolicy::Keep => object_plan.live + object_plan.deleted,
+        };
+        let progress = Progress::start(&object.name_singular, total);
+        progress.inc(object_report.written + object_report.rejected);
         let mut batch: Vec<(Uuid, Value)> = Vec::with_capacity(run.cap);
-        let mut deleted_rows: Vec<Uuid> = Vec::new();
         loop {
             let rows = reader.next_page(client).await?;
             if rows.is_empty() {
                 break;
             }
+            progress.inc(rows.len() as u64);
             for row in rows {
                 object_report.read += 1;
-                if opts.deleted == DeletedPolicy::Keep && is_deleted(&row, &reader) {
-                    deleted_rows.push(target_id(row.id));
-                }
                 match transform.apply(&row, &members) {
                     Ok(mut record) => {
-                        nulled.apply(&mut record, &mut report.not_kept);
-                        batch.push((row.id, Value::Object(record)));
+                        if !nulled.apply(&mut record, &mut report.not_kept) {
+                            object_report.skip(PARENT_NOT_MIGRATED, 1);
+                        } else if let Some((field, message)) =
+                            run.references_rejected(&record, &references)
+                        {
+                            // The target would refuse it for the missing parent anyway; say
+                            // why in our words and save the requests of a bisection.
+                            let record = Value::Object(record);
+                            run.reject(
+                                &object.name_singular,
+                                row.id,
+                                Some(field),
+                                &message,
+                                Some(&record),
+                            )?;
+                            object_report.rejected += 1;
+                        } else {
+                            batch.push((row.id, Value::Object(record)));
+                        }
                     }
                     Err(e) => {
                         run.reject(
@@ -441,37 +524,60 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                         object_report.rejected += 1;
                     }
                 }
+                cursor = Some(row.id);
                 if batch.len() >= run.cap {
                     run.send(object_plan, std::mem::take(&mut batch), &mut object_report)
                         .await?;
+                    // Confirmed: every row read so far is handled.
+                    ledger.save(
+                        &object.name_singular,
+                        Phase::Copying,
+                        cursor,
+                        &object_report,
+                    )?;
+                    if opts.cancel.is_cancelled() {
+                        run.flush(&opts.rejects_path)?;
+                        return Err(interrupted());
+                    }
                 }
             }
         }
         if !batch.is_empty() {
             run.send(object_plan, batch, &mut object_report).await?;
         }
-        if !deleted_rows.is_empty() {
-            let n = target
-                .soft_delete_many(&object_plan.target_plural, &deleted_rows)
+        // Soft-deleted rows kept: created above, now soft-deleted in batches.
+        if opts.deleted == DeletedPolicy::Keep && object_plan.deleted > 0 {
+            let ids = ids_of(&prepared, object, RowFilter::Deleted).await?;
+            let ids: Vec<Uuid> = ids
+                .into_iter()
+                .filter(|id| !run.rejected_contains(&object.name_singular, *id))
+                .collect();
+            target
+                .soft_delete_many(&object_plan.target_plural, &ids)
                 .await
                 .map_err(target_err(format!(
                     "soft-deleting {} {}",
-                    deleted_rows.len(),
+                    ids.len(),
                     object.name_singular
                 )))?;
-            object_report.soft_deleted += n as u64;
+            object_report.soft_deleted = ids.len() as u64;
         }
-        tracing::info!(
-            object = %object.name_singular,
-            read = object_report.read,
-            written = object_report.written,
-            rejected = object_report.rejected,
-            "object done"
-        );
-        report.objects.push(object_report);
+        let done = if has_deferred {
+            Phase::Copied
+        } else {
+            Phase::Done
+        };
+        ledger.save(&object.name_singular, done, cursor, &object_report)?;
+        progress.finish(&object_report);
+        reports.insert(object.name_singular.clone(), object_report);
+        if opts.cancel.is_cancelled() {
+            run.flush(&opts.rejects_path)?;
+            return Err(interrupted());
+        }
     }
 
-    // Second pass: references deferred to break cycles, written as `{id, key}` upserts.
+    // Second pass: references deferred to break cycles, written as `{id, key}` upserts. An
+    // upsert of the same values is idempotent, so a resumed pass simply runs again.
     for object_plan in prepared
         .plan
         .objects
@@ -482,6 +588,12 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             .model
             .object(&object_plan.object)
             .expect("planned objects come from the model");
+        if ledger
+            .object(&object.name_singular)?
+            .is_some_and(|s| s.phase == Phase::Done)
+        {
+            continue;
+        }
         let filter = match opts.deleted {
             DeletedPolicy::Skip => RowFilter::Live,
             DeletedPolicy::Keep => RowFilter::All,
@@ -504,11 +616,14 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 break;
             }
             for row in rows {
+                if run.rejected_contains(&object.name_singular, target_id(row.id)) {
+                    continue;
+                }
                 let Ok(mut record) = transform.apply(&row, &members) else {
                     continue;
                 };
-                nulled.apply(&mut record, &mut Vec::new());
-                if record.iter().any(|(k, v)| k != "id" && !v.is_null()) {
+                let kept = nulled.apply(&mut record, &mut Vec::new());
+                if kept && record.iter().any(|(k, v)| k != "id" && !v.is_null()) {
                     batch.push((row.id, Value::Object(record)));
                 }
                 if batch.len() >= run.cap {
@@ -520,22 +635,26 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         if !batch.is_empty() {
             run.send(object_plan, batch, &mut links).await?;
         }
-        if let Some(r) = report
-            .objects
-            .iter_mut()
-            .find(|r| r.object == object_plan.object)
-        {
-            r.deferred_links += links.written;
+        let r = reports
+            .get_mut(&object_plan.object)
+            .expect("every planned object has a report");
+        r.deferred_links = links.written;
+        ledger.save(&object_plan.object, Phase::Done, None, r)?;
+        if opts.cancel.is_cancelled() {
+            run.flush(&opts.rejects_path)?;
+            return Err(interrupted());
         }
     }
 
     prepared.source.end_snapshot().await?;
-    run.rejects
-        .flush()
-        .map_err(|source| MigrateError::Rejects {
-            path: opts.rejects_path.clone(),
-            source,
-        })?;
+    run.flush(&opts.rejects_path)?;
+    report.objects = prepared
+        .plan
+        .objects
+        .iter()
+        .filter_map(|p| reports.remove(&p.object))
+        .collect();
+    report.not_kept.append(&mut run.not_kept);
     report.not_kept.sort();
     report.not_kept.dedup();
     report.requests = target.stats().requests;
@@ -543,17 +662,33 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     Ok(report)
 }
 
-fn is_deleted(row: &SourceRow, reader: &RecordReader) -> bool {
-    reader
-        .columns()
-        .iter()
-        .position(|c| c.name == "deletedAt")
-        .is_some_and(|i| !matches!(row.cells[i], crate::source::records::Cell::Null))
+/// Target ids of one object's rows matching `filter`.
+async fn ids_of(
+    p: &Prepared,
+    object: &Object,
+    filter: RowFilter,
+) -> Result<Vec<Uuid>, MigrateError> {
+    let mut reader = RecordReader::new(
+        p.source.client(),
+        &p.workspace.schema,
+        object,
+        filter,
+        10_000,
+    )
+    .await?;
+    let mut ids = Vec::new();
+    loop {
+        let rows = reader.next_page(p.source.client()).await?;
+        if rows.is_empty() {
+            return Ok(ids);
+        }
+        ids.extend(rows.iter().map(|r| target_id(r.id)));
+    }
 }
 
 /// The transform for one object: the first pass writes every non-deferred field, the second
 /// only the deferred references.
-fn build_transform(
+pub(crate) fn build_transform(
     object: &Object,
     plan: &ObjectPlan,
     columns: &[crate::source::records::ReadColumn],
@@ -571,45 +706,35 @@ fn build_transform(
     ObjectTransform { fields }
 }
 
-/// Soft-deleted source ids per object, when soft-deleted rows are skipped.
-async fn deleted_ids(p: &Prepared) -> Result<HashMap<String, HashSet<Uuid>>, MigrateError> {
+/// Soft-deleted source ids per object (as target ids), when soft-deleted rows are skipped.
+pub(crate) async fn deleted_ids(
+    p: &Prepared,
+) -> Result<HashMap<String, HashSet<Uuid>>, MigrateError> {
     let mut out = HashMap::new();
-    for object_plan in &p.plan.objects {
-        if object_plan.deleted == 0 {
-            continue;
-        }
+    for object_plan in p.plan.objects.iter().filter(|o| o.deleted > 0) {
         let object = p
             .model
             .object(&object_plan.object)
             .expect("planned objects come from the model");
-        let mut reader = RecordReader::new(
-            p.source.client(),
-            &p.workspace.schema,
-            object,
-            RowFilter::Deleted,
-            10_000,
-        )
-        .await?;
-        let mut ids = HashSet::new();
-        loop {
-            let rows = reader.next_page(p.source.client()).await?;
-            if rows.is_empty() {
-                break;
-            }
-            ids.extend(rows.iter().map(|r| target_id(r.id)));
-        }
-        out.insert(object_plan.object.clone(), ids);
+        let ids = ids_of(p, object, RowFilter::Deleted).await?;
+        out.insert(object_plan.object.clone(), ids.into_iter().collect());
     }
     Ok(out)
 }
 
-/// Nulls references to records that are not migrated (soft-deleted and skipped).
-struct NullRefs<'a> {
-    keys: Vec<(&'a str, &'a HashSet<Uuid>, String)>,
+/// References to records that are not migrated (soft-deleted rows, skipped): a row whose
+/// parent relation deletes with its parent (`onDelete: CASCADE`, e.g. a noteTarget of a
+/// deleted note) is skipped, as Twenty would have removed it with the parent; any other such
+/// reference (`SET_NULL`) is written as null.
+pub(crate) struct NullRefs<'a> {
+    keys: Vec<(&'a str, &'a HashSet<Uuid>, bool, String)>,
 }
 
+/// The rule that skips rows whose cascading parent is not migrated.
+pub const PARENT_NOT_MIGRATED: &str = "parent-soft-deleted";
+
 impl<'a> NullRefs<'a> {
-    fn new(
+    pub(crate) fn new(
         object: &Object,
         plan: &'a ObjectPlan,
         absent: &'a HashMap<String, HashSet<Uuid>>,
@@ -619,11 +744,19 @@ impl<'a> NullRefs<'a> {
             .iter()
             .filter(|d| d.reference == Reference::Record)
             .filter_map(|d| {
-                let target = &object.field(&d.source)?.relation.as_ref()?.target_object;
+                let field = object.field(&d.source)?;
+                let target = &field.relation.as_ref()?.target_object;
                 let ids = absent.get(target)?;
+                let cascade = field
+                    .settings
+                    .as_ref()
+                    .and_then(|s| s.get("onDelete"))
+                    .and_then(Value::as_str)
+                    == Some("CASCADE");
                 Some((
                     d.key.as_str(),
                     ids,
+                    cascade,
                     format!(
                         "{}.{} references to soft-deleted {} rows (not migrated) are written as null",
                         object.name_singular, d.key, target
@@ -634,31 +767,94 @@ impl<'a> NullRefs<'a> {
         Self { keys }
     }
 
-    fn apply(&self, record: &mut Map<String, Value>, notes: &mut Vec<String>) {
-        for (key, ids, note) in &self.keys {
+    /// Applies the rule to one record; false means the row is skipped.
+    pub(crate) fn apply(&self, record: &mut Map<String, Value>, notes: &mut Vec<String>) -> bool {
+        for (key, ids, cascade, note) in &self.keys {
             let hit = record
                 .get(*key)
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse::<Uuid>().ok())
                 .is_some_and(|id| ids.contains(&id));
             if hit {
+                if *cascade {
+                    return false;
+                }
                 record.insert((*key).to_owned(), Value::Null);
                 if notes.last() != Some(note) {
                     notes.push(note.clone());
                 }
             }
         }
+        true
     }
 }
 
+/// (API key, source field, target object) of the record references written in the first pass.
+fn record_references<'a>(
+    object: &'a Object,
+    plan: &'a ObjectPlan,
+) -> Vec<(&'a str, &'a str, &'a str)> {
+    plan.fields
+        .iter()
+        .filter(|d| d.reference == Reference::Record && !d.deferred)
+        .filter_map(|d| {
+            let target = object
+                .field(&d.source)?
+                .relation
+                .as_ref()?
+                .target_object
+                .as_str();
+            Some((d.key.as_str(), d.source.as_str(), target))
+        })
+        .collect()
+}
+
 struct Run<'a> {
+    ledger: &'a Ledger,
+    /// Single records refused for transient reasons in a row: past a few, the target is down.
+    transient_rejects_in_a_row: u32,
     target: &'a Target,
     cap: usize,
     adaptive: bool,
     rejects: RejectsFile,
+    /// Target ids of rejected records, per object, so that records pointing at them are
+    /// rejected with a clear reason.
+    rejected: HashMap<String, HashSet<Uuid>>,
+    /// Objects whose first confirmed batch was compared with what the target returned.
+    checked: HashSet<String>,
+    /// System values the target did not keep.
+    not_kept: Vec<String>,
 }
 
 impl Run<'_> {
+    fn rejected_contains(&self, object: &str, id: Uuid) -> bool {
+        self.rejected.get(object).is_some_and(|s| s.contains(&id))
+    }
+
+    fn flush(&mut self, path: &std::path::Path) -> Result<(), MigrateError> {
+        self.rejects
+            .flush()
+            .map_err(|source| MigrateError::Rejects {
+                path: path.to_owned(),
+                source,
+            })
+    }
+
+    /// The first reference of `record` to a record rejected earlier, as (field, message).
+    fn references_rejected<'r>(
+        &self,
+        record: &Map<String, Value>,
+        references: &[(&str, &'r str, &str)],
+    ) -> Option<(&'r str, String)> {
+        references.iter().find_map(|(key, field, target)| {
+            let id: Uuid = record.get(*key)?.as_str()?.parse().ok()?;
+            self.rejected
+                .get(*target)?
+                .contains(&id)
+                .then(|| (*field, format!("{key} references {target} {id}, which was rejected (see its own line in this file)")))
+        })
+    }
+
     fn reject(
         &mut self,
         object: &str,
@@ -667,6 +863,11 @@ impl Run<'_> {
         message: &str,
         record: Option<&Value>,
     ) -> Result<(), MigrateError> {
+        self.rejected
+            .entry(object.to_owned())
+            .or_default()
+            .insert(target_id(id));
+        self.ledger.add_rejected(object, target_id(id))?;
         let path = self.rejects.path().to_owned();
         self.rejects
             .write(&Reject {
@@ -700,7 +901,15 @@ impl Run<'_> {
             })?;
             let body = BatchBody::new(bytes, chunk.len());
             match self.target.upsert_batch(&plan.target_plural, body).await {
-                Ok(_) => report.written += chunk.len() as u64,
+                Ok(returned) => {
+                    self.transient_rejects_in_a_row = 0;
+                    report.written += chunk.len() as u64;
+                    if !self.checked.contains(&plan.object) {
+                        self.checked.insert(plan.object.clone());
+                        self.not_kept
+                            .extend(not_kept(&plan.object, &chunk, &returned));
+                    }
+                }
                 Err(TargetError::BatchTooLarge { cap, message }) => {
                     if !self.adaptive {
                         return Err(MigrateError::Unsupported(format!(
@@ -733,6 +942,30 @@ impl Run<'_> {
                     self.reject(&plan.object, *id, field.as_deref(), &message, Some(record))?;
                     report.rejected += 1;
                 }
+                Err(e @ (TargetError::Transient { .. } | TargetError::RateLimited { .. })) => {
+                    // Retries are spent: split, and refuse single records with the last error;
+                    // a few such records in a row mean the target is down, so stop instead.
+                    if chunk.len() > 1 {
+                        tracing::warn!(object = %plan.object, records = chunk.len(), error = %e, "batch failed after retries; splitting");
+                        let half = chunk.split_off(chunk.len() / 2);
+                        work.push(half);
+                        work.push(chunk);
+                    } else {
+                        self.transient_rejects_in_a_row += 1;
+                        if self.transient_rejects_in_a_row >= TRANSIENT_REJECTS_BEFORE_STOP {
+                            return Err(MigrateError::Target {
+                                context: format!(
+                                    "{} single {} records in a row failed after every retry; stopping (progress is saved: rerun to resume)",
+                                    self.transient_rejects_in_a_row, plan.object
+                                ),
+                                source: e,
+                            });
+                        }
+                        let (id, record) = &chunk[0];
+                        self.reject(&plan.object, *id, None, &e.to_string(), Some(record))?;
+                        report.rejected += 1;
+                    }
+                }
                 Err(TargetError::PayloadTooLarge) => {
                     let (id, record) = &chunk[0];
                     self.reject(
@@ -755,6 +988,45 @@ impl Run<'_> {
         Ok(())
     }
 }
+
+/// The system values (creation and update times, author, position) that the target did not
+/// keep as sent, judged on the first record of a confirmed batch: Twenty may stamp them
+/// itself (`target-api.md` §3 leaves it unconfirmed), so the report says so instead of guessing.
+fn not_kept(object: &str, sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<String> {
+    let Some((_, first)) = sent.first() else {
+        return Vec::new();
+    };
+    let id = first.get("id");
+    let Some(back) = returned.iter().find(|r| r.get("id") == id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for key in ["createdAt", "updatedAt", "position"] {
+        if let Some(want) = first.get(key).filter(|v| !v.is_null()) {
+            let got = back.get(key).unwrap_or(&Value::Null);
+            if !crate::verify::equal(None, want, got) {
+                out.push(format!(
+                    "{object}.{key}: the target stores its own value (sent {want}, stored {got})"
+                ));
+            }
+        }
+    }
+    for sub in ["name", "source"] {
+        let want = first.get("createdBy").and_then(|c| c.get(sub));
+        let got = back.get("createdBy").and_then(|c| c.get(sub));
+        if let (Some(want), Some(got)) = (want, got) {
+            if !want.is_null() && want != got {
+                out.push(format!(
+                    "{object}.createdBy.{sub}: the target stores {got} instead of {want}"
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Single records refused in a row for transient reasons before the run stops.
+const TRANSIENT_REJECTS_BEFORE_STOP: u32 = 3;
 
 /// The field a Twenty error message names, e.g. `Invalid value 'X' for field "stage"` or
 /// `Object company doesn't have any "placeId" field.`: the first double-quoted word.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::plan::{DroppedField, SkippedObject};
 
 /// Counts for one object. `read = written + rejected + Σ skipped` must hold at the end.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ObjectReport {
     /// `nameSingular`.
     pub object: String,
@@ -70,6 +70,8 @@ pub struct RunReport {
     pub seconds: f64,
     /// The rejects file.
     pub rejects_file: Option<PathBuf>,
+    /// The ledger file.
+    pub state_file: Option<PathBuf>,
 }
 
 impl RunReport {
@@ -143,6 +145,62 @@ impl RunReport {
     }
 }
 
+/// Progress of one object: a bar with rate and ETA on a terminal, one plain line at the end
+/// either way (stderr, so `--json` output on stdout stays clean).
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    object: String,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    /// Starts tracking `object`, which has `total` rows to read.
+    pub fn start(object: &str, total: u64) -> Self {
+        use std::io::IsTerminal as _;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            let style = indicatif::ProgressStyle::with_template(
+                "{msg:<24} {bar:30} {pos:>8}/{len:<8} {per_sec:>12} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(object.to_owned());
+            bar
+        });
+        Self {
+            bar,
+            object: object.to_owned(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// `n` more rows handled.
+    pub fn inc(&self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+        }
+    }
+
+    /// Clears the bar and prints the object's line.
+    pub fn finish(self, report: &ObjectReport) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let seconds = self.started.elapsed().as_secs_f64();
+        let skipped: u64 = report.skipped.values().sum();
+        eprintln!(
+            "{}: {} read, {} written, {} rejected, {} skipped in {:.1} s ({:.0} records/s)",
+            self.object,
+            report.read,
+            report.written,
+            report.rejected,
+            skipped,
+            seconds,
+            report.written as f64 / seconds.max(1e-9)
+        );
+    }
+}
+
 /// One refused record.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reject<'a> {
@@ -161,15 +219,18 @@ pub struct Reject<'a> {
 /// Appends rejects to a JSON-lines file, one record a line.
 pub struct RejectsFile {
     path: PathBuf,
+    append: bool,
     writer: Option<std::io::BufWriter<std::fs::File>>,
     count: u64,
 }
 
 impl RejectsFile {
-    /// A rejects file at `path`, created (truncated) on the first reject.
-    pub fn new(path: &Path) -> Self {
+    /// A rejects file at `path`, opened on the first reject: truncated for a new run,
+    /// appended to when a run resumes.
+    pub fn new(path: &Path, append: bool) -> Self {
         Self {
             path: path.to_owned(),
+            append,
             writer: None,
             count: 0,
         }
@@ -178,7 +239,12 @@ impl RejectsFile {
     /// Appends one reject.
     pub fn write(&mut self, reject: &Reject<'_>) -> std::io::Result<()> {
         if self.writer.is_none() {
-            let file = std::fs::File::create(&self.path)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(self.append)
+                .truncate(!self.append)
+                .open(&self.path)?;
             self.writer = Some(std::io::BufWriter::new(file));
         }
         let w = self.writer.as_mut().expect("writer opened above");
@@ -226,7 +292,7 @@ mod tests {
     fn rejects_are_one_json_object_a_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rejects.jsonl");
-        let mut rejects = RejectsFile::new(&path);
+        let mut rejects = RejectsFile::new(&path, false);
         let id = Uuid::new_v4();
         let record = serde_json::json!({"id": id.to_string(), "name": 1});
         rejects

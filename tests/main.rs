@@ -3,5 +3,7 @@
 mod fixture;
 mod harness;
 mod inspect;
+mod migrate;
+mod resume;
 mod schema_sync;
 mod twin;

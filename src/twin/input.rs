@@ -509,7 +509,7 @@ fn links(value: &Value, meta: &FieldMeta, field: &str) -> Result<Value, ApiError
     }
     if let Some(url) = map.get("primaryLinkUrl") {
         let url = url.as_str().map(normalise).transpose()?;
-        let empty = url.as_deref().map_or(true, str::is_empty);
+        let empty = url.as_deref().is_none_or(str::is_empty);
         out.insert(
             "primaryLinkUrl".into(),
             url.map(Value::String).unwrap_or(Value::Null),

@@ -129,6 +129,14 @@ async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             (status, status.canonical_reason().unwrap_or("")).into_response()
         }
+        // The legacy throttler's answer: 429 with `Limit reached (…)` and no rate-limit
+        // headers (`throttler-to-rest-api-exception-handler.util.ts`; contract G4).
+        Fault::RateLimited => ApiError::raw(
+            429,
+            "TooManyRequestsException",
+            "Limit reached (100 tokens per 60000 ms)".to_owned(),
+        )
+        .into_response(),
         Fault::Slow(delay) => {
             tokio::time::sleep(delay).await;
             next.run(req).await
@@ -632,7 +640,7 @@ async fn find_many(
     }
     let show_deleted = filter.as_ref().is_some_and(Filter::mentions_deleted_at);
     let keep = |r: &Record| {
-        (show_deleted || !is_deleted(r)) && filter.as_ref().map_or(true, |f| f.matches(r))
+        (show_deleted || !is_deleted(r)) && filter.as_ref().is_none_or(|f| f.matches(r))
     };
     let cursor = |key: &str| -> Result<Option<Uuid>, ApiError> {
         q.get(key)

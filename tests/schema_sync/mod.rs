@@ -88,6 +88,9 @@ fn options(url: &str, rejects: &Path) -> MigrateOptions {
         page_size: 500,
         requests_per_minute: 1_000_000,
         schema: SchemaOptions::default(),
+        state_path: rejects.with_extension("state.sqlite"),
+        restart: false,
+        cancel: tokio_util::sync::CancellationToken::new(),
     }
 }
 

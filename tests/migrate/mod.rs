@@ -1,0 +1,700 @@
+//! End-to-end migrations of generated layout C workspaces into the twin, read back through the
+//! API only.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
+use twenty_migrate::local_pg::{test_database, TestDatabase};
+use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
+use twenty_migrate::plan::UnmatchedMembers;
+use twenty_migrate::target::{ApiKey, FindMany, Target, TargetConfig};
+use twenty_migrate::twin::{Member, Twin, TwinConfig};
+use uuid::Uuid;
+
+const KEY: &str = "e2e-key";
+
+/// A generated source and a twin whose members are the source's (lower-cased emails).
+struct World {
+    db: TestDatabase,
+    client: tokio_postgres::Client,
+    spec: WorkspaceSpec,
+    generated: fixture::generate::Generated,
+    dir: tempfile::TempDir,
+}
+
+async fn world(records: usize) -> World {
+    let db = test_database().await.expect("database");
+    let client = db.connect().await.expect("connect");
+    let spec = WorkspaceSpec::sample(1);
+    fixture::load_instance(&client).await.expect("instance");
+    fixture::load_workspace(&client, &spec)
+        .await
+        .expect("workspace");
+    let dir = tempfile::tempdir().unwrap();
+    let generated = fixture::generate::generate(
+        &client,
+        &spec,
+        &GenerateOptions {
+            seed: 11,
+            records,
+            storage_dir: Some(dir.path().join("storage")),
+            missing_files: 0,
+        },
+    )
+    .await
+    .expect("generate");
+    World {
+        db,
+        client,
+        spec,
+        generated,
+        dir,
+    }
+}
+
+impl World {
+    fn members(&self) -> Vec<Member> {
+        self.generated
+            .members
+            .iter()
+            .map(|m| Member {
+                email: m.email.to_lowercase(),
+                first_name: m.first_name.clone(),
+                last_name: m.last_name.clone(),
+            })
+            .collect()
+    }
+
+    fn options(&self) -> MigrateOptions {
+        MigrateOptions {
+            source_url: self.db.url.clone(),
+            workspace: None,
+            batch_size: BatchSize::Auto,
+            unmatched: UnmatchedMembers::Stop,
+            deleted: DeletedPolicy::Skip,
+            rejects_path: self.rejects_path(),
+            page_size: 50,
+            requests_per_minute: 1_000_000,
+            state_path: self.dir.path().join("state.sqlite"),
+            restart: true,
+            cancel: tokio_util::sync::CancellationToken::new(),
+            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
+        }
+    }
+
+    fn rejects_path(&self) -> PathBuf {
+        self.dir.path().join("rejects.jsonl")
+    }
+
+    fn schema(&self) -> String {
+        self.spec.schema()
+    }
+}
+
+async fn twin(members: Vec<Member>, max_batch: usize) -> Twin {
+    TwinConfig::new(KEY)
+        .members(members)
+        .max_batch(max_batch)
+        .start()
+        .await
+        .expect("twin")
+}
+
+fn target(twin: &Twin, per_minute: u32) -> Target {
+    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(KEY));
+    config.requests_per_minute = per_minute;
+    Target::new(config).expect("target client")
+}
+
+/// Every record of `plural` in the target, by id.
+async fn read_back(target: &Target, plural: &str) -> HashMap<String, Value> {
+    target
+        .find_all(plural, &FindMany::default())
+        .await
+        .expect("read back")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_owned(), r))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_live_record_reads_back_through_the_api_with_the_same_id_and_values() {
+    let w = world(400).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+
+    // Nothing lost, nothing doubled: every object balances, nothing was rejected.
+    assert!(report.unbalanced().is_empty(), "{}", report.render_text());
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    for o in &report.objects {
+        let generated = &w.generated.objects[&o.object];
+        assert_eq!(o.read, generated.live + generated.deleted, "{}", o.object);
+    }
+
+    // Field by field through the API, after the same mapping.
+    let check = twenty_migrate::verify::verify(&w.options(), &target, 100)
+        .await
+        .expect("verify");
+    assert!(check.is_clean(), "{}", check.render_text());
+    let compared: u64 = check.objects.iter().map(|o| o.compared).sum();
+    assert!(compared > 200, "compared only {compared}");
+
+    // Independent checks straight from SQL, not through the transform.
+    let s = w.schema();
+    let companies = read_back(&target, "companies").await;
+    let rows = w
+        .client
+        .query(
+            &format!(
+                "SELECT c.id, c.name, c.\"addressAddressCity\", m.\"userEmail\", c.\"createdByName\" \
+                 FROM \"{s}\".company c LEFT JOIN \"{s}\".\"workspaceMember\" m ON m.id = c.\"accountOwnerId\" \
+                 WHERE c.\"deletedAt\" IS NULL"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), companies.len());
+    let mut owners = 0;
+    for r in &rows {
+        let id: Uuid = r.get(0);
+        let got = &companies[&id.to_string()];
+        let name: Option<String> = r.get(1);
+        assert_eq!(
+            got["name"].as_str(),
+            name.as_deref().filter(|n| !n.is_empty()),
+            "name of {id}"
+        );
+        let city: Option<String> = r.get(2);
+        assert_eq!(
+            got["address"]["addressCity"].as_str(),
+            city.as_deref().filter(|c| !c.is_empty()),
+            "city of {id}"
+        );
+        // The owner is the twin's member with the same email, not the source member id.
+        let owner_email: Option<String> = r.get(3);
+        match owner_email {
+            Some(email) => {
+                owners += 1;
+                assert_eq!(
+                    got["accountOwnerId"].as_str(),
+                    Some(twin.member_id(&email.to_lowercase()).to_string().as_str()),
+                    "owner of {id}"
+                );
+            }
+            None => assert!(got["accountOwnerId"].is_null()),
+        }
+        // The original author's name is kept.
+        let author: Option<String> = r.get(4);
+        assert_eq!(
+            got["createdBy"]["name"].as_str(),
+            author.as_deref(),
+            "author of {id}"
+        );
+    }
+    assert!(owners > 0, "the generator sets account owners");
+
+    // Currency micros, exact.
+    let opportunities = read_back(&target, "opportunities").await;
+    let rows = w
+        .client
+        .query(
+            &format!(
+                "SELECT id, \"amountAmountMicros\"::text, \"amountCurrencyCode\" FROM \"{s}\".opportunity \
+                 WHERE \"deletedAt\" IS NULL AND \"amountAmountMicros\" IS NOT NULL"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        let id: Uuid = r.get(0);
+        let micros: String = r.get(1);
+        let got = &opportunities[&id.to_string()]["amount"];
+        let want: f64 = micros.parse().unwrap();
+        assert_eq!(got["amountMicros"].as_f64(), Some(want), "amount of {id}");
+        assert_eq!(got["currencyCode"].as_str(), r.get::<_, Option<&str>>(2));
+    }
+
+    // Note targets of every kind keep their links.
+    let links = read_back(&target, "noteTargets").await;
+    let rows = w
+        .client
+        .query(
+            &format!(
+                "SELECT t.id, t.\"noteId\", t.\"targetPersonId\", t.\"targetCompanyId\", t.\"targetOpportunityId\" \
+                 FROM \"{s}\".\"noteTarget\" t JOIN \"{s}\".note n ON n.id = t.\"noteId\" \
+                 WHERE t.\"deletedAt\" IS NULL AND n.\"deletedAt\" IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".company c WHERE c.id = t.\"targetCompanyId\" AND c.\"deletedAt\" IS NOT NULL) \
+                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".person p WHERE p.id = t.\"targetPersonId\" AND p.\"deletedAt\" IS NOT NULL) \
+                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".opportunity o WHERE o.id = t.\"targetOpportunityId\" AND o.\"deletedAt\" IS NOT NULL) \
+                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".\"_pet\" p WHERE p.id = t.\"targetPetId\" AND p.\"deletedAt\" IS NOT NULL) \
+                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".\"_vetVisit\" v WHERE v.id = t.\"targetVetVisitId\" AND v.\"deletedAt\" IS NOT NULL)"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), links.len());
+    let mut kinds = [0; 3];
+    for r in &rows {
+        let id: Uuid = r.get(0);
+        let got = &links[&id.to_string()];
+        assert_eq!(
+            got["noteId"].as_str(),
+            Some(r.get::<_, Uuid>(1).to_string().as_str())
+        );
+        for (i, key) in ["targetPersonId", "targetCompanyId", "targetOpportunityId"]
+            .iter()
+            .enumerate()
+        {
+            let want: Option<Uuid> = r.get(i + 2);
+            if want.is_some() {
+                kinds[i] += 1;
+            }
+            assert_eq!(
+                got[*key].as_str().map(str::to_owned),
+                want.map(|u| u.to_string()),
+                "{key} of note target {id}"
+            );
+        }
+    }
+    assert!(
+        kinds.iter().all(|k| *k > 0),
+        "links of every kind: {kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_run_creates_nothing_and_changes_nothing() {
+    let w = world(200).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("first run");
+    let created = twin.stats().records_created;
+    let before = read_back(&target, "people").await;
+
+    let second = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("second run");
+    assert_eq!(
+        twin.stats().records_created,
+        created,
+        "the rerun created records"
+    );
+    assert_eq!(second.rejected(), 0);
+    let after = read_back(&target, "people").await;
+    assert_eq!(before.len(), after.len());
+    for (id, record) in &before {
+        let mut a = record.clone();
+        let mut b = after[id].clone();
+        // The server stamps updatedAt on every write; everything else must be identical.
+        a.as_object_mut().unwrap().remove("updatedAt");
+        b.as_object_mut().unwrap().remove("updatedAt");
+        assert_eq!(a, b, "person {id} changed on rerun");
+    }
+}
+
+#[tokio::test]
+async fn unmatched_members_stop_the_run_at_plan_time_and_name_the_member() {
+    let w = world(120).await;
+    // The twin knows every member but the first.
+    let mut members = w.members();
+    let missing = members.remove(0);
+    let twin = twin(members, 200).await;
+    let target = target(&twin, 1_000_000);
+    let err = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect_err("unmatched members must stop the run");
+    let text = err.to_string();
+    assert!(text.contains(&missing.email), "{text}");
+    assert!(text.contains("--unmatched-members"), "{text}");
+    assert_eq!(twin.stats().records_created, 0, "nothing may be written");
+
+    // With a policy, the run goes through and the references become null.
+    let mut opts = w.options();
+    opts.unmatched = UnmatchedMembers::Null;
+    let report = pipeline::migrate(&opts, &target)
+        .await
+        .expect("migrate with null policy");
+    assert_eq!(report.rejected(), 0);
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    assert!(check.is_clean(), "{}", check.render_text());
+}
+
+#[tokio::test]
+async fn hostile_rows_are_rejected_with_a_reason_and_every_other_record_lands() {
+    let w = world(150).await;
+    let s = w.schema();
+    // A value the target refuses, and a reference to a record that does not exist.
+    let bad_email: Uuid = w
+        .client
+        .query_one(
+            &format!(
+                "UPDATE \"{s}\".person SET \"emailsPrimaryEmail\" = 'not an email' \
+                 WHERE id = (SELECT id FROM \"{s}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 1) RETURNING id"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // Drop whatever foreign key guards pointOfContactId, then point one row at nothing.
+    let fks = w
+        .client
+        .query(
+            "SELECT conname::text FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+             WHERE n.nspname = $1 AND c.contype = 'f' AND c.conrelid = ($2::text)::regclass",
+            &[&s, &format!("\"{s}\".opportunity")],
+        )
+        .await
+        .unwrap();
+    for fk in fks {
+        let name: String = fk.get(0);
+        w.client
+            .batch_execute(&format!(
+                "ALTER TABLE \"{s}\".opportunity DROP CONSTRAINT \"{name}\""
+            ))
+            .await
+            .unwrap();
+    }
+    let ghost = Uuid::new_v4();
+    let dangling: Uuid = w
+        .client
+        .query_one(
+            &format!(
+                "UPDATE \"{s}\".opportunity SET \"pointOfContactId\" = $1 \
+                 WHERE id = (SELECT id FROM \"{s}\".opportunity WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 1) RETURNING id"
+            ),
+            &[&ghost],
+        )
+        .await
+        .unwrap()
+        .get(0);
+
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert!(report.unbalanced().is_empty());
+
+    let lines: Vec<Value> = std::fs::read_to_string(w.rejects_path())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, report.rejected());
+    // Besides the two bad rows, only records that point at them are refused, and they say so.
+    for l in &lines {
+        let id = l["id"].as_str().unwrap();
+        if id != bad_email.to_string() && id != dangling.to_string() {
+            let message = l["message"].as_str().unwrap();
+            assert!(
+                message.contains(&bad_email.to_string()) || message.contains(&dangling.to_string()),
+                "unexpected reject {l}"
+            );
+            assert!(message.contains("which was rejected"), "{message}");
+        }
+    }
+    let by_id: HashMap<String, &Value> = lines
+        .iter()
+        .map(|l| (l["id"].as_str().unwrap().to_owned(), l))
+        .collect();
+    let email_reject = by_id[&bad_email.to_string()];
+    assert_eq!(email_reject["object"], "person");
+    assert_eq!(email_reject["field"], "emails");
+    assert!(email_reject["message"].as_str().unwrap().contains("email"));
+    assert_eq!(
+        email_reject["record"]["emails"]["primaryEmail"],
+        "not an email"
+    );
+    let fk_reject = by_id[&dangling.to_string()];
+    assert_eq!(fk_reject["object"], "opportunity");
+    assert!(!fk_reject["message"].as_str().unwrap().is_empty());
+
+    // Every other live record landed: the only differences are the two rejected records.
+    let check = twenty_migrate::verify::verify(&w.options(), &target, 100)
+        .await
+        .unwrap();
+    let missing: std::collections::BTreeSet<String> =
+        check.differences.iter().map(|d| d.id.to_string()).collect();
+    let rejected: std::collections::BTreeSet<String> = by_id.keys().cloned().collect();
+    assert_eq!(missing, rejected, "{}", check.render_text());
+    assert!(check
+        .differences
+        .iter()
+        .all(|d| d.field == "missing record"));
+}
+
+#[tokio::test]
+async fn the_batch_cap_is_learnt_from_the_target_and_every_request_after_is_full() {
+    let w = world(300).await;
+    let twin = twin(w.members(), 25).await;
+    let target = target(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.rejected(), 0);
+    let batches = twin
+        .stats()
+        .by_route
+        .get("create_many")
+        .copied()
+        .unwrap_or(0);
+    // The minimum: ceil(records / 25) per object, plus the one 200-record probe that taught
+    // the cap.
+    let minimum: u64 = report.objects.iter().map(|o| o.written.div_ceil(25)).sum();
+    assert_eq!(batches, minimum + 1, "{:?}", twin.stats().by_route);
+}
+
+#[tokio::test]
+async fn against_a_rate_limited_twin_the_run_meets_few_429s_and_sends_the_minimum() {
+    let w = world(160).await;
+    // 20 requests per second; the client paces itself at the same rate.
+    let twin = TwinConfig::new(KEY)
+        .members(w.members())
+        .max_batch(20)
+        .rate_short(20, 1000)
+        .start()
+        .await
+        .unwrap();
+    let target = target(&twin, 20 * 60);
+    let mut opts = w.options();
+    opts.batch_size = BatchSize::Fixed(20);
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert_eq!(report.rejected(), 0);
+    let stats = twin.stats();
+    assert!(stats.rate_limited <= 2, "429s: {}", stats.rate_limited);
+    let batches = stats.by_route.get("create_many").copied().unwrap_or(0);
+    let minimum: u64 = report.objects.iter().map(|o| o.written.div_ceil(20)).sum();
+    // Retries after a 429 resend the same batch; anything more would be waste.
+    assert!(
+        batches <= minimum + stats.rate_limited,
+        "{batches} batch requests for a minimum of {minimum}"
+    );
+}
+
+#[tokio::test]
+async fn kept_soft_deleted_rows_are_created_then_soft_deleted_in_the_target() {
+    let w = world(120).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let mut opts = w.options();
+    opts.deleted = DeletedPolicy::Keep;
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert!(report.unbalanced().is_empty(), "{}", report.render_text());
+    let companies = &report
+        .objects
+        .iter()
+        .find(|o| o.object == "company")
+        .unwrap();
+    let generated = &w.generated.objects["company"];
+    assert_eq!(companies.written, generated.live + generated.deleted);
+    assert_eq!(companies.soft_deleted, generated.deleted);
+    // Hidden from the default listing, found when the filter names deletedAt.
+    let live = target
+        .find_all("companies", &FindMany::default())
+        .await
+        .unwrap();
+    assert_eq!(live.len() as u64, generated.live);
+    let deleted = target
+        .find_all(
+            "companies",
+            &FindMany {
+                filter: Some("deletedAt[is]:NOT_NULL".into()),
+                ..FindMany::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.len() as u64, generated.deleted);
+}
+
+/// Runs the real binary with the key in the environment; returns (exit code, stdout, stderr).
+/// Async, so that a twin served by this test's runtime keeps answering meanwhile.
+async fn cli(args: &[&str], key: &str) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
+        .args(args)
+        .env("TWENTY_API_KEY", key)
+        .env_remove("TWENTY_SOURCE_URL")
+        .output()
+        .await
+        .expect("run twenty-migrate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key() {
+    let w = world(150).await;
+    let secret = "tm-secret-key-3f9a1c";
+    let twin = TwinConfig::new(secret)
+        .members(w.members())
+        .start()
+        .await
+        .unwrap();
+    let rejects = w.dir.path().join("cli-rejects.jsonl");
+    let report_file = w.dir.path().join("report.json");
+    let base = ["--source", w.db.url.as_str(), "--target", twin.base_url()];
+
+    let (code, stdout, stderr) = cli(&[&["plan", "--json"][..], &base[..]].concat(), secret).await;
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).expect("plan --json");
+    let order: Vec<&str> = plan["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["object"].as_str().unwrap())
+        .collect();
+    let pos = |o: &str| order.iter().position(|x| *x == o).unwrap();
+    assert!(pos("company") < pos("person") && pos("person") < pos("opportunity"));
+    assert!(pos("note") < pos("noteTarget"));
+    assert!(plan["estimate"]["record_requests"].as_u64().unwrap() > 0);
+
+    let (code, stdout, stderr) = cli(
+        &[
+            &["migrate"][..],
+            &base[..],
+            &[
+                "--rejects",
+                rejects.to_str().unwrap(),
+                "--report",
+                report_file.to_str().unwrap(),
+            ][..],
+        ]
+        .concat(),
+        secret,
+    )
+    .await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("requests in"), "{stdout}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert!(report["objects"].as_array().unwrap().len() >= 7);
+
+    let (code, stdout, stderr) = cli(&[&["verify"][..], &base[..]].concat(), secret).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for text in [
+        &stdout,
+        &stderr,
+        &std::fs::read_to_string(&report_file).unwrap(),
+    ] {
+        assert!(!text.contains(secret), "the API key leaked: {text}");
+    }
+
+    // A wrong key is one clear sentence and exit code 2, before anything is written.
+    let (code, _, stderr) = cli(&[&["migrate"][..], &base[..]].concat(), "wrong-key").await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("refused the API key"), "{stderr}");
+    assert!(!stderr.contains("wrong-key"), "{stderr}");
+}
+
+#[tokio::test]
+async fn rehearse_runs_against_an_in_process_twin_with_the_given_members() {
+    let w = world(100).await;
+    let members = w.dir.path().join("members.txt");
+    let lines: Vec<String> = w.members().iter().map(|m| m.email.clone()).collect();
+    std::fs::write(&members, lines.join("\n")).unwrap();
+    let (code, stdout, stderr) = cli(
+        &[
+            "rehearse",
+            "--source",
+            &w.db.url,
+            "--members",
+            members.to_str().unwrap(),
+            "--rejects",
+            w.dir.path().join("r.jsonl").to_str().unwrap(),
+        ],
+        "unused",
+    )
+    .await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("0 rejected"), "{stdout}");
+
+    // Without the first member, the rehearsal stops where the real run would.
+    std::fs::write(&members, lines[1..].join("\n")).unwrap();
+    let (code, _, stderr) = cli(
+        &[
+            "rehearse",
+            "--source",
+            &w.db.url,
+            "--members",
+            members.to_str().unwrap(),
+        ],
+        "unused",
+    )
+    .await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains(&lines[0]), "{stderr}");
+}
+
+#[test]
+fn demo_migrates_a_sample_workspace_and_verifies_it() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
+        .args(["demo", "--records", "150"])
+        .output()
+        .expect("run demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("verification (read back through the API)"));
+    assert!(stdout.contains("noteTarget"));
+}
+
+#[tokio::test]
+async fn a_source_id_the_target_refuses_is_replaced_deterministically_and_references_follow() {
+    let w = world(80).await;
+    let s = w.schema();
+    // A company with a version 7 id (Twenty accepts versions 1-5 only) and a person at it.
+    let v7 = Uuid::parse_str("01890a5d-ac96-774b-bcce-b302099a8057").unwrap();
+    let person = Uuid::new_v4();
+    w.client
+        .batch_execute(&format!(
+            "INSERT INTO \"{s}\".company (id, name, \"createdBySource\", \"createdByName\") \
+             VALUES ('{v7}', 'Version Seven Ltd', 'MANUAL', 'Ada');
+             INSERT INTO \"{s}\".person (id, \"nameFirstName\", \"companyId\", \"createdBySource\", \"createdByName\") \
+             VALUES ('{person}', 'Vera', '{v7}', 'MANUAL', 'Ada');"
+        ))
+        .await
+        .unwrap();
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+
+    let derived = twenty_migrate::transform::target_id(v7);
+    assert_ne!(derived, v7);
+    let companies = read_back(&target, "companies").await;
+    assert!(!companies.contains_key(&v7.to_string()));
+    assert_eq!(companies[&derived.to_string()]["name"], "Version Seven Ltd");
+    let people = read_back(&target, "people").await;
+    assert_eq!(
+        people[&person.to_string()]["companyId"],
+        Value::String(derived.to_string())
+    );
+    // And the rerun finds the same record instead of creating another.
+    let created = twin.stats().records_created;
+    pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("rerun");
+    assert_eq!(twin.stats().records_created, created);
+}
