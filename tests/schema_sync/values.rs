@@ -36,7 +36,7 @@ pub async fn compare_custom_values(src: &Source, model: &Model, target: &Target)
             .filter(|f| {
                 f.relation
                     .as_ref()
-                    .map_or(true, |r| r.kind == RelationKind::ManyToOne)
+                    .is_none_or(|r| r.kind == RelationKind::ManyToOne)
             })
             .collect();
         let Some(tobject) = tmodel.object(&object.name_singular) else {
