@@ -360,12 +360,9 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let done = schema_sync::apply(&prepared.schema, target)
             .await
             .map_err(Box::new)?;
-        tracing::info!(
-            objects = done.created_objects.len(),
-            fields = done.created_fields.len(),
-            options = done.added_options.len(),
-            "data model synced"
-        );
+        if let Some(line) = done.summary() {
+            eprintln!("{line}");
+        }
         prepared.source.end_snapshot().await?;
         prepared = prepare(opts, target).await?;
         if !prepared.plan.blockers.is_empty() {

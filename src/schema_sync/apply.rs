@@ -27,6 +27,34 @@ pub struct SchemaReport {
     pub notes: Vec<String>,
 }
 
+impl SchemaReport {
+    /// One line for the run's progress output, or `None` when nothing was created.
+    pub fn summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.created_objects.is_empty() {
+            parts.push(format!("objects {}", self.created_objects.join(", ")));
+        }
+        if !self.created_fields.is_empty() {
+            parts.push(format!("{} field(s)", self.created_fields.len()));
+        }
+        if !self.added_options.is_empty() {
+            parts.push(format!("options on {}", self.added_options.join("; ")));
+        }
+        if parts.is_empty() && self.notes.is_empty() {
+            return None;
+        }
+        let mut line = if parts.is_empty() {
+            "data model synced".to_owned()
+        } else {
+            format!("data model synced: created {}", parts.join(", "))
+        };
+        for note in &self.notes {
+            line.push_str(&format!("\n  note: {note}"));
+        }
+        Some(line)
+    }
+}
+
 /// Why the sync stopped. Each names the object and field.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
