@@ -567,3 +567,58 @@ async fn a_select_value_whose_option_cannot_be_created_is_rejected_not_dropped()
     assert_eq!(rejected, marked);
     twin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn lost_answers_and_server_errors_during_the_sync_still_create_each_thing_once() {
+    let src = source(40).await;
+    // A third of the requests are applied but their answer is lost; some fail outright.
+    let faults = twenty_migrate::twin::FaultSpec {
+        seed: 5,
+        shares: vec![
+            (0.3, twenty_migrate::twin::Fault::ResetAfterApply),
+            (0.1, twenty_migrate::twin::Fault::Status(503)),
+        ],
+    };
+    let twin = TwinConfig::new(KEY)
+        .members(src.members.clone())
+        .faults(faults)
+        .start()
+        .await
+        .expect("twin starts");
+    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(KEY));
+    config.requests_per_minute = 1_000_000;
+    config.max_attempts = 12;
+    config.backoff.base = std::time::Duration::from_millis(5);
+    config.backoff.max = std::time::Duration::from_millis(50);
+    let target = Target::new(config).expect("client");
+
+    let model = source_model(&src).await;
+    let tmodel = pipeline::target_model_to_model(&target.model().await.expect("read"));
+    let s = twenty_migrate::source::Source::connect(&src.db.url)
+        .await
+        .unwrap();
+    let ws = s.choose_workspace(None).await.unwrap();
+    let details = schema_sync::read_details(s.client(), &ws).await.unwrap();
+    let diff = schema_sync::diff(&model, &tmodel, &details, &SchemaOptions::default());
+    assert!(diff.fields.len() > 10);
+
+    let report = schema_sync::apply(&diff, &target).await.expect("apply");
+    assert!(
+        twin.stats().faults > 0,
+        "the twin injected faults: {:?}",
+        twin.stats()
+    );
+    assert_eq!(report.created_objects, ["pet", "vetVisit"]);
+    assert_eq!(report.created_fields.len(), diff.fields.len(), "{report:?}");
+
+    let after = target.model().await.expect("read");
+    for f in &diff.fields {
+        let object = after.object(&f.object).expect("object");
+        let same_name = object.fields.iter().filter(|x| x.name == f.name).count();
+        assert_eq!(same_name, 1, "{}.{}", f.object, f.name);
+    }
+    let again = pipeline::target_model_to_model(&after);
+    let rest = schema_sync::diff(&model, &again, &details, &SchemaOptions::default());
+    assert!(!rest.has_changes(), "{rest:?}");
+    twin.shutdown().await.unwrap();
+}
