@@ -205,6 +205,74 @@ async fn add_every_creatable_type(src: &Source) {
         .expect("fill values");
 }
 
+/// Adds a MANY_TO_ONE relation from a standard object to a custom one, `person.favoritePet`,
+/// with its inverse `pet.fans`, and points half of the people at a pet. With `pet.owner` it
+/// makes a cycle between person and pet.
+async fn add_standard_to_custom_relation(src: &Source) {
+    let schema = src.spec.schema();
+    let ws = src.spec.id.to_string();
+    let insert = "INSERT INTO core.\"fieldMetadata\" (id, \"objectMetadataId\", type, name, label, settings, \
+         \"relationTargetObjectMetadataId\", \"relationTargetFieldMetadataId\", \"isCustom\", \"isActive\", \
+         \"isSystem\", \"isNullable\", \"isUnique\", \"workspaceId\", \"applicationId\") \
+         VALUES (md5($1 || '/field/' || $2)::uuid, md5($1 || '/object/' || $3)::uuid, 'RELATION', $4, $5, $6, \
+         md5($1 || '/object/' || $7)::uuid, $8, true, true, false, true, false, $1::uuid, md5($1 || '/application/custom')::uuid)";
+    src.client
+        .execute(
+            insert,
+            &[
+                &ws,
+                &"pet.fans",
+                &"pet",
+                &"fans",
+                &"Fans",
+                &json!({"relationType": "ONE_TO_MANY"}),
+                &"person",
+                &None::<uuid::Uuid>,
+            ],
+        )
+        .await
+        .expect("pet.fans");
+    let fans: uuid::Uuid = src
+        .client
+        .query_one("SELECT md5($1 || '/field/pet.fans')::uuid", &[&ws])
+        .await
+        .unwrap()
+        .get(0);
+    src.client
+        .execute(
+            insert,
+            &[
+                &ws,
+                &"person.favoritePet",
+                &"person",
+                &"favoritePet",
+                &"Favorite pet",
+                &json!({"relationType": "MANY_TO_ONE", "onDelete": "SET_NULL", "joinColumnName": "favoritePetId"}),
+                &"pet",
+                &Some(fans),
+            ],
+        )
+        .await
+        .expect("person.favoritePet");
+    src.client
+        .execute(
+            "UPDATE core.\"fieldMetadata\" SET \"relationTargetFieldMetadataId\" = md5($1 || '/field/person.favoritePet')::uuid \
+             WHERE id = $2",
+            &[&ws, &fans],
+        )
+        .await
+        .unwrap();
+    src.client
+        .batch_execute(&format!(
+            "ALTER TABLE \"{schema}\".person ADD COLUMN \"favoritePetId\" uuid; \
+             UPDATE \"{schema}\".person p SET \"favoritePetId\" = \
+               (SELECT id FROM \"{schema}\".\"_pet\" ORDER BY md5(p.id::text || id::text) LIMIT 1) \
+             WHERE abs(hashtext(p.id::text)) % 2 = 0;"
+        ))
+        .await
+        .expect("favoritePetId values");
+}
+
 /// The source model, read the way the tool reads it.
 async fn source_model(src: &Source) -> Model {
     let s = twenty_migrate::source::Source::connect(&src.db.url)
@@ -245,6 +313,7 @@ async fn a_generated_workspace_migrated_into_a_standard_twin_ends_with_the_same_
 ) {
     let src = source(1000).await;
     add_every_creatable_type(&src).await;
+    add_standard_to_custom_relation(&src).await;
     let (twin, target) = twin(&src.members).await;
     assert!(
         target.model().await.unwrap().object("pet").is_none(),
@@ -340,8 +409,9 @@ async fn a_generated_workspace_migrated_into_a_standard_twin_ends_with_the_same_
             checked += 1;
         }
     }
-    // pet: 11 fixture fields + 10 added + vetVisits; vetVisit: 4; company.tier; person.pets.
-    assert!(checked >= 26, "only {checked} custom fields compared");
+    // pet: 11 fixture fields + 10 added + vetVisits + fans; vetVisit: 4; company.tier;
+    // person.pets and person.favoritePet.
+    assert!(checked >= 28, "only {checked} custom fields compared");
     assert!(tmodel
         .object("noteTarget")
         .and_then(|o| o.field("targetPet"))
