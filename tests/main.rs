@@ -6,4 +6,5 @@ mod hostile;
 mod inspect;
 mod migrate;
 mod resume;
+mod schema_sync;
 mod twin;
