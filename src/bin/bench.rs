@@ -23,12 +23,17 @@ use twenty_migrate::transform::{FieldMap, ObjectTransform};
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 
 const KEY: &str = "bench-key";
+/// Batches in flight (the CLI's default `--in-flight`).
+const IN_FLIGHT: usize = 4;
 /// Twenty's documented way to load data by API: batches of 60, one call every 600 ms.
 const DOC_BATCH: usize = 60;
 const DOC_INTERVAL: Duration = Duration::from_millis(600);
 
 #[derive(Debug, Parser)]
-#[command(name = "bench", about = "twenty-migrate performance benchmark (issue 9)")]
+#[command(
+    name = "bench",
+    about = "twenty-migrate performance benchmark (issue 9)"
+)]
 struct Args {
     /// Workspace sizes (records), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
@@ -134,7 +139,13 @@ struct Workspace {
     total: u64,
 }
 
-async fn generate(admin_url: &str, url: &str, db: &str, records: usize, seed: u64) -> anyhow::Result<Workspace> {
+async fn generate(
+    admin_url: &str,
+    url: &str,
+    db: &str,
+    records: usize,
+    seed: u64,
+) -> anyhow::Result<Workspace> {
     let (admin, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
     admin
@@ -189,12 +200,15 @@ fn options(url: &str, dir: &Path, page_size: usize, rpm: u32) -> MigrateOptions 
         state_path: dir.join("state.sqlite"),
         restart: true,
         cancel: tokio_util::sync::CancellationToken::new(),
+        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
+        max_in_flight: IN_FLIGHT,
     }
 }
 
 fn target(base_url: &str, rpm: u32) -> anyhow::Result<Target> {
     let mut config = TargetConfig::new(base_url, ApiKey::new(KEY));
     config.requests_per_minute = rpm;
+    config.max_in_flight = IN_FLIGHT;
     Ok(Target::new(config)?)
 }
 
@@ -376,7 +390,8 @@ async fn migrate_into(
         "the benchmark run did not balance:\n{}",
         report.render_text()
     );
-    let route = |s: &twenty_migrate::twin::TwinStats| s.by_route.get("create_many").copied().unwrap_or(0);
+    let route =
+        |s: &twenty_migrate::twin::TwinStats| s.by_route.get("create_many").copied().unwrap_or(0);
     Ok(RunFigures {
         written: report.objects.iter().map(|o| o.written).sum(),
         links: report.objects.iter().map(|o| o.deferred_links).sum(),
@@ -413,7 +428,11 @@ async fn measure_child(ws: &Workspace, page_size: usize) -> anyhow::Result<(f64,
             .find_map(|w| w.strip_prefix(name).and_then(|v| v.parse().ok()))
             .unwrap_or(0.0)
     };
-    Ok((field("written="), field("vmhwm_kib=") as u64, field("seconds=")))
+    Ok((
+        field("written="),
+        field("vmhwm_kib=") as u64,
+        field("seconds="),
+    ))
 }
 
 async fn child(source: &str, twin_url: &str, dir: &Path, page_size: usize) -> anyhow::Result<()> {
@@ -442,7 +461,13 @@ async fn documented_client(
     let planner = target(twin.base_url(), 1_000_000)?;
     let dir = tempdir()?;
     let opts = options(&ws.url, &dir, page_size, 1_000_000);
-    let prepared = pipeline::prepare(&opts, &planner).await?;
+    let mut prepared = pipeline::prepare(&opts, &planner).await?;
+    // The documented way assumes the data model exists: create it first, off the clock.
+    if prepared.schema.has_changes() {
+        twenty_migrate::schema_sync::apply(&prepared.schema, &planner).await?;
+        prepared.source.end_snapshot().await?;
+        prepared = pipeline::prepare(&opts, &planner).await?;
+    }
     let members = prepared
         .plan
         .member_map(&opts.unmatched, &prepared.target_members);
@@ -450,7 +475,7 @@ async fn documented_client(
     let client = prepared.source.client();
     let started = Instant::now();
     let mut next_call = started;
-    let (mut created, mut calls, mut limited) = (0u64, 0u64, 0u64);
+    let (mut created, mut calls, mut limited, mut failed) = (0u64, 0u64, 0u64, 0u32);
     'objects: for p in &prepared.plan.objects {
         let object = prepared.model.object(&p.object).expect("planned object");
         let mut reader = RecordReader::new(
@@ -489,7 +514,15 @@ async fn documented_client(
                         .send()
                         .await?;
                     let status = resp.status();
-                    let _ = resp.bytes().await;
+                    let answer = resp.bytes().await.unwrap_or_default();
+                    if !status.is_success() && status.as_u16() != 429 && failed < 3 {
+                        failed += 1;
+                        eprintln!(
+                            "documented client: {} {status}: {}",
+                            p.target_plural,
+                            String::from_utf8_lossy(&answer[..answer.len().min(300)])
+                        );
+                    }
                     if status.as_u16() == 429 {
                         limited += 1;
                         continue; // stop, wait for the next slot, retry the same call
@@ -563,7 +596,10 @@ async fn measure_fast(ws: &Workspace, args: &Args) -> anyhow::Result<Fast> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    println!("machine: {} (shared with other engineers' builds and tests)", machine());
+    println!(
+        "machine: {} (shared with other engineers' builds and tests)",
+        machine()
+    );
     eprintln!("starting a throwaway Postgres cluster…");
     let cluster = tokio::task::spawn_blocking(twenty_migrate::local_pg::Cluster::start).await??;
     let admin_url = cluster.url("postgres");
@@ -680,9 +716,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
         plan_largest = Some((size, plan_best));
         drop(ws);
-        if let Ok((admin, conn)) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
+        if let Ok((admin, conn)) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await
+        {
             tokio::spawn(conn);
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db}")).await;
+            let _ = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+                .await;
         }
     }
     if let Some((size, secs)) = plan_largest {
@@ -753,10 +792,9 @@ mod tests {
         assert!(run.batch_requests >= run.minimum, "{run:?}");
         twin.shutdown().await.unwrap();
         let twin = limited_twin(&ws.members, 60, 6000).await.unwrap();
-        let (created, _, calls, _) =
-            documented_client(&ws, &twin, 50, Duration::from_millis(1500))
-                .await
-                .unwrap();
+        let (created, _, calls, _) = documented_client(&ws, &twin, 50, Duration::from_millis(1500))
+            .await
+            .unwrap();
         assert!(calls >= 1 && created <= 60 * calls);
         assert!(vm_hwm_kib() > 0);
     }
