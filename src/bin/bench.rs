@@ -342,6 +342,9 @@ async fn measure_transform(
 /// What one migration did.
 #[derive(Debug, Clone, Default)]
 struct RunFigures {
+    /// Every request the twin received, and per route kind.
+    all_requests: u64,
+    routes: String,
     written: u64,
     links: u64,
     seconds: f64,
@@ -400,6 +403,13 @@ async fn migrate_into(
         rate_limited: after.rate_limited - before.rate_limited,
         minimum: minimum_requests(&report, cap),
         cap,
+        all_requests: after.requests - before.requests,
+        routes: after
+            .by_route
+            .iter()
+            .map(|(k, v)| format!("{k} {}", v - before.by_route.get(k).copied().unwrap_or(0)))
+            .collect::<Vec<_>>()
+            .join(", "),
     })
 }
 
@@ -661,6 +671,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 r.rate() / ceiling,
                 r.seconds,
                 r.rate_limited
+            );
+            println!(
+                "[{size}] 4b. all requests of that run: {} in {:.1} s = {:.3} of the limit's pace ({})",
+                r.all_requests,
+                r.seconds,
+                r.all_requests as f64 / (r.seconds * f64::from(rpm) / 60.0),
+                r.routes
             );
             println!(
                 "[{size}] 5. requests / minimum, limited (cap {}): {} / {} = {:.3}",
