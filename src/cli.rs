@@ -192,6 +192,15 @@ pub struct RunArgs {
     /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
     #[arg(long)]
     pub insecure: bool,
+
+    /// Count records whose file is missing from the source storage as skipped (rule
+    /// `missing-file`) instead of rejecting them.
+    #[arg(long)]
+    pub skip_missing_files: bool,
+
+    /// Files larger than this are rejected with the reason; default Twenty's own upload limit.
+    #[arg(long, default_value = "100MB", value_name = "SIZE")]
+    pub max_file_size: String,
 }
 
 /// Options of `twin`.

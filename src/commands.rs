@@ -70,6 +70,11 @@ fn migrate_options(
         state_path,
         restart: false,
         cancel: CancellationToken::new(),
+        files: crate::files::FileOptions {
+            storage_dir: args.source.storage_dir.clone(),
+            skip_missing_files: args.run.skip_missing_files,
+            max_file_size: crate::files::parse_size(&args.run.max_file_size).map_err(usage)?,
+        },
     })
 }
 
@@ -321,6 +326,10 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         state_path: storage.join("demo.state.sqlite"),
         restart: true,
         cancel: cancel_on_signal(),
+        files: crate::files::FileOptions {
+            storage_dir: Some(storage.clone()),
+            ..Default::default()
+        },
     };
     let report = pipeline::migrate(&opts, &target).await?;
     print!("{}", report.render_text());

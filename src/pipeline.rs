@@ -9,6 +9,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::files::Attached;
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
 use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
@@ -92,6 +93,8 @@ pub struct MigrateOptions {
     pub restart: bool,
     /// Cancelled on Ctrl-C / SIGTERM: the run stops after the batch in flight.
     pub cancel: CancellationToken,
+    /// Where attachment bytes are read from, and the size cap.
+    pub files: crate::files::FileOptions,
 }
 
 /// A fatal error of `plan` or `migrate`.
@@ -127,6 +130,9 @@ pub enum MigrateError {
     /// The ledger cannot be used.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The files phase failed.
+    #[error(transparent)]
+    Files(crate::files::FilesError),
     /// Stopped on request; progress is saved.
     #[error("interrupted; progress is saved in {}: run the same command again to resume", state.display())]
     Interrupted {
@@ -400,6 +406,20 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
 
     let client = prepared.source.client();
     let mut reports: BTreeMap<String, ObjectReport> = BTreeMap::new();
+    let files_err = |e| match e {
+        crate::files::FilesError::Interrupted => interrupted(),
+        other => MigrateError::Files(other),
+    };
+    let mut files = crate::files::Files::new(
+        opts.files.clone(),
+        client,
+        &prepared.workspace,
+        target,
+        &ledger,
+        opts.cancel.clone(),
+    )
+    .await
+    .map_err(files_err)?;
     for object_plan in &prepared.plan.objects {
         let object = prepared
             .model
@@ -440,6 +460,9 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let nulled = NullRefs::new(object, object_plan, &absent);
         let references = record_references(object, object_plan);
         let mut uniques = UniqueGuard::new(object_plan);
+        let object_files = files
+            .object(object, object_plan, &prepared.target_model, reader.columns())
+            .map_err(files_err)?;
         let total = match opts.deleted {
             DeletedPolicy::Skip => object_plan.live,
             DeletedPolicy::Keep => object_plan.live + object_plan.deleted,
@@ -487,8 +510,37 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                 Some(&record),
                             )?;
                             object_report.rejected += 1;
-                        } else {
+                        } else if object_files.is_empty() {
                             batch.push((row.id, Value::Object(record)));
+                        } else {
+                            // Files phase: the bytes move (ledger first), then the record.
+                            let attached = match files.attach(&object_files, &row, record).await {
+                                Ok(a) => a,
+                                Err(e) => {
+                                    run.flush(&opts.rejects_path)?;
+                                    return Err(files_err(e));
+                                }
+                            };
+                            match attached {
+                                Attached::Ready(record) => {
+                                    batch.push((row.id, Value::Object(record)))
+                                }
+                                Attached::Skipped(rule) => object_report.skip(rule, 1),
+                                Attached::Rejected {
+                                    field,
+                                    message,
+                                    record,
+                                } => {
+                                    run.reject(
+                                        &object.name_singular,
+                                        row.id,
+                                        Some(&field),
+                                        &message,
+                                        Some(&record),
+                                    )?;
+                                    object_report.rejected += 1;
+                                }
+                            }
                         }
                     }
                     Err(e) => {

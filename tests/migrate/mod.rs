@@ -80,6 +80,10 @@ impl World {
             state_path: self.dir.path().join("state.sqlite"),
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
+            files: twenty_migrate::files::FileOptions {
+                storage_dir: Some(self.dir.path().join("storage")),
+                ..Default::default()
+            },
         }
     }
 

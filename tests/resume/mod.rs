@@ -28,7 +28,7 @@ async fn source(records: usize) -> (TestDatabase, Vec<Member>, tempfile::TempDir
         &GenerateOptions {
             seed: 5,
             records,
-            storage_dir: None,
+            storage_dir: Some(dir.path().join("storage")),
             missing_files: 0,
         },
     )
@@ -59,6 +59,10 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
         state_path: dir.path().join("state.sqlite"),
         restart: false,
         cancel: tokio_util::sync::CancellationToken::new(),
+        files: twenty_migrate::files::FileOptions {
+            storage_dir: Some(dir.path().join("storage")),
+            ..Default::default()
+        },
     }
 }
 
@@ -79,6 +83,7 @@ async fn a_run_killed_at_random_moments_resumes_to_exactly_the_sources_records()
     let twin = TwinConfig::new(KEY).members(members).start().await.unwrap();
     let state = dir.path().join("state.sqlite");
     let rejects = dir.path().join("rejects.jsonl");
+    let storage = dir.path().join("storage");
     let run = || {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"));
         cmd.args([
@@ -95,6 +100,8 @@ async fn a_run_killed_at_random_moments_resumes_to_exactly_the_sources_records()
             "20",
             "--rate-limit",
             "300/min",
+            "--storage-dir",
+            storage.to_str().unwrap(),
         ])
         .env("TWENTY_API_KEY", KEY)
         .stdout(std::process::Stdio::null())

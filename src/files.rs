@@ -1,0 +1,504 @@
+//! The files phase: moves the bytes behind FILES values (attachments' `file`, person
+//! `avatarFile`, custom FILES fields) from the source's storage to the target, one record at
+//! a time, just before the record goes into its batch.
+//!
+//! For each file of a record: resolve its storage key (`core.file` for 1.18+ values, the
+//! legacy `attachment.fullPath` otherwise, `source-schema.md` §7), look it up in the ledger
+//! (an upload is not idempotent, so a file uploaded by an earlier run is reused), else check
+//! its size and upload it from disk through the target's Files v2 API, record the upload in
+//! the ledger, and rewrite the value to `[{fileId: <target id>, label}]`. The record then goes
+//! through the pipeline's batch path like any other (bisection, rejects, checkpoints).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use tokio_postgres::Client;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::model::{FieldType, Model, Object};
+use crate::plan::ObjectPlan;
+use crate::source::records::{Cell, ReadColumn, SourceRow};
+use crate::source::storage::{self, CoreFile};
+use crate::source::{SourceError, WorkspaceInfo};
+use crate::state::{Ledger, StateError};
+use crate::target::{Target, TargetError};
+
+/// Twenty's upload cap: `settings.storage.maxFileSize = '100MB'`
+/// (`packages/twenty-server/src/engine/constants/settings/index.ts`), read here as 100 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
+
+/// The rule that skips records whose file is missing, with `--skip-missing-files`.
+pub const MISSING_FILE_RULE: &str = "missing-file";
+
+/// Where the source's file bytes are and what to do with the ones that cannot move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOptions {
+    /// The source's local storage folder (`STORAGE_LOCAL_PATH`).
+    pub storage_dir: Option<PathBuf>,
+    /// Count records whose file is missing as skipped (rule [`MISSING_FILE_RULE`]) instead
+    /// of rejecting them.
+    pub skip_missing_files: bool,
+    /// Files larger than this are rejects.
+    pub max_file_size: u64,
+}
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        Self {
+            storage_dir: None,
+            skip_missing_files: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+}
+
+/// A size such as `100MB`, `512KiB`, `2G` or a number of bytes (units are powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("--max-file-size takes a size such as 100MB, not {s:?}"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("--max-file-size: unknown unit {other:?}")),
+    };
+    Ok((number * factor as f64) as u64)
+}
+
+/// A fatal error of the files phase (a file that cannot move is a reject, not this).
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    /// The source's file index could not be read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The ledger failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The target failed in a way no single record explains.
+    #[error("uploading {object} {id}'s file {path}: {source}")]
+    Upload {
+        /// The object.
+        object: String,
+        /// The source record id.
+        id: Uuid,
+        /// The file in the source storage.
+        path: String,
+        /// The client's error.
+        #[source]
+        source: TargetError,
+    },
+    /// The target keeps attachments in a way this version cannot write.
+    #[error("the target's attachment has no FILES field `file` (an older file generation, `uploadFile` → `fullPath`); this version uploads through Files v2 only")]
+    OldGeneration,
+    /// Stopped on request between two uploads; progress is saved.
+    #[error("interrupted during the files phase")]
+    Interrupted,
+}
+
+/// What became of one record's files.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attached {
+    /// Every file is in the target; the record references them.
+    Ready(Map<String, Value>),
+    /// A file cannot move: the record is a reject with this reason.
+    Rejected {
+        /// The FILES field.
+        field: String,
+        /// Why, naming the file's path.
+        message: String,
+        /// The record as it would have been sent.
+        record: Value,
+    },
+    /// A file is missing and `--skip-missing-files` is on: counted under this rule.
+    Skipped(&'static str),
+}
+
+/// The files of one object: which record keys are FILES values and where they upload to.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectFiles {
+    object: String,
+    /// (record key, target field metadata id).
+    fields: Vec<(String, Uuid)>,
+    /// Legacy attachments (no FILES value): the `fullPath` cell and the FILES key to fill.
+    legacy: Option<(usize, String, Uuid)>,
+    /// The `name` cell, the label of a legacy file.
+    name_cell: Option<usize>,
+}
+
+impl ObjectFiles {
+    /// Whether the object has anything to upload.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.legacy.is_none()
+    }
+}
+
+/// Counters of the files phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileCounts {
+    /// Files uploaded by this run.
+    pub uploaded: u64,
+    /// Bytes uploaded by this run.
+    pub bytes: u64,
+    /// Files an earlier run had uploaded (read from the ledger).
+    pub reused: u64,
+}
+
+/// The files phase of one run.
+pub struct Files<'a> {
+    options: FileOptions,
+    target: &'a Target,
+    ledger: &'a Ledger,
+    cancel: CancellationToken,
+    workspace_id: Uuid,
+    /// `core.file` id → storage key and MIME type.
+    core: HashMap<Uuid, CoreFile>,
+    counts: FileCounts,
+}
+
+impl<'a> Files<'a> {
+    /// Reads the source's file index (`core.file`) for the workspace.
+    pub async fn new(
+        options: FileOptions,
+        client: &Client,
+        workspace: &WorkspaceInfo,
+        target: &'a Target,
+        ledger: &'a Ledger,
+        cancel: CancellationToken,
+    ) -> Result<Self, FilesError> {
+        let core = storage::core_files(client, workspace).await?;
+        Ok(Self {
+            options,
+            target,
+            ledger,
+            cancel,
+            workspace_id: workspace.id,
+            core,
+            counts: FileCounts::default(),
+        })
+    }
+
+    /// What the run uploaded so far.
+    pub fn counts(&self) -> FileCounts {
+        self.counts
+    }
+
+    /// The FILES keys of `object` as the plan writes them, with the target's field ids, and
+    /// the legacy `fullPath` fallback of attachments.
+    pub fn object(
+        &self,
+        object: &Object,
+        plan: &ObjectPlan,
+        target_model: &Model,
+        columns: &[ReadColumn],
+    ) -> Result<ObjectFiles, FilesError> {
+        let target = target_model.object(&object.name_singular);
+        let target_files = |name: &str| {
+            target
+                .and_then(|t| t.field(name))
+                .filter(|f| f.field_type == FieldType::Files)
+                .map(|f| f.id)
+        };
+        let fields = plan
+            .fields
+            .iter()
+            .filter(|d| {
+                object
+                    .field(&d.source)
+                    .is_some_and(|f| f.field_type == FieldType::Files)
+            })
+            .filter_map(|d| Some((d.key.clone(), target_files(&d.key)?)))
+            .collect();
+        let cell = |name: &str| columns.iter().position(|c| c.name == name);
+        let mut legacy = None;
+        if object.name_singular == "attachment" {
+            // Files v2 is detected by the target's `attachment.file` FILES field (I2).
+            let file_field = target_files("file").ok_or(FilesError::OldGeneration)?;
+            if let Some(full_path) = cell("fullPath") {
+                legacy = Some((full_path, "file".to_owned(), file_field));
+            }
+        }
+        Ok(ObjectFiles {
+            object: object.name_singular.clone(),
+            fields,
+            legacy,
+            name_cell: cell("name"),
+        })
+    }
+
+    /// Moves the files of one record and rewrites its FILES values to the target's file ids.
+    pub async fn attach(
+        &mut self,
+        of: &ObjectFiles,
+        row: &SourceRow,
+        mut record: Map<String, Value>,
+    ) -> Result<Attached, FilesError> {
+        let mut any = false;
+        for (key, field_id) in &of.fields {
+            let Some(Value::Array(items)) = record.get(key) else {
+                continue;
+            };
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.clone() {
+                any = true;
+                let label = item
+                    .get("label")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let source_id = item
+                    .get("fileId")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<Uuid>().ok());
+                let found = source_id.and_then(|id| self.core.get(&id)).cloned();
+                let Some(file) = found else {
+                    let why = match source_id {
+                        Some(id) => format!("core.file has no row {id}"),
+                        None => format!("{item} has no fileId"),
+                    };
+                    return Ok(self.missing(of, key, None, &why, record));
+                };
+                match self
+                    .move_file(of, row.id, key, *field_id, &file.key, &label, &file.mime)
+                    .await?
+                {
+                    Ok(id) => out.push(serde_json::json!({ "fileId": id, "label": label })),
+                    Err(refused) => return Ok(refused.into_attached(self, of, key, record)),
+                }
+            }
+            record.insert(key.clone(), Value::Array(out));
+        }
+        // A legacy attachment (no FILES value) keeps its file through `fullPath`.
+        if let Some((cell, key, field_id)) = &of.legacy {
+            let empty = record
+                .get(key)
+                .is_none_or(|v| v.as_array().is_none_or(Vec::is_empty));
+            let full_path = match row.cells.get(*cell) {
+                Some(Cell::Text(p)) => storage::legacy_relative_path(p),
+                _ => None,
+            };
+            if !any && empty {
+                if let Some(relative) = full_path {
+                    let storage_key = format!("workspace-{}/{relative}", self.workspace_id);
+                    let label = of
+                        .name_cell
+                        .and_then(|c| match row.cells.get(c) {
+                            Some(Cell::Text(n)) if !n.trim().is_empty() => Some(n.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| file_name(&relative));
+                    let mime = mime_guess::from_path(&relative)
+                        .first_or_octet_stream()
+                        .to_string();
+                    match self
+                        .move_file(of, row.id, key, *field_id, &storage_key, &label, &mime)
+                        .await?
+                    {
+                        Ok(id) => {
+                            record.insert(
+                                key.clone(),
+                                serde_json::json!([{ "fileId": id, "label": label }]),
+                            );
+                        }
+                        Err(refused) => return Ok(refused.into_attached(self, of, key, record)),
+                    }
+                }
+            }
+        }
+        Ok(Attached::Ready(record))
+    }
+
+    /// The rejection (or skip) of a record whose file is not in the storage.
+    fn missing(
+        &self,
+        of: &ObjectFiles,
+        key: &str,
+        path: Option<&Path>,
+        why: &str,
+        record: Map<String, Value>,
+    ) -> Attached {
+        if self.options.skip_missing_files {
+            tracing::debug!(object = %of.object, field = key, "missing file skipped");
+            return Attached::Skipped(MISSING_FILE_RULE);
+        }
+        let message = match path {
+            Some(p) => format!("the file {} is missing from the source storage ({why}); pass --skip-missing-files to count such records as skipped", p.display()),
+            None => format!("the file cannot be found ({why}); pass --skip-missing-files to count such records as skipped"),
+        };
+        Attached::Rejected {
+            field: key.to_owned(),
+            message,
+            record: Value::Object(record),
+        }
+    }
+
+    /// Uploads one file unless the ledger has it; the target's file id, or why it cannot move.
+    #[allow(clippy::too_many_arguments)]
+    async fn move_file(
+        &mut self,
+        of: &ObjectFiles,
+        id: Uuid,
+        key: &str,
+        field_id: Uuid,
+        storage_key: &str,
+        label: &str,
+        mime: &str,
+    ) -> Result<Result<String, Refused>, FilesError> {
+        if let Some(done) = self.ledger.uploaded_file(storage_key)? {
+            self.counts.reused += 1;
+            return Ok(Ok(done));
+        }
+        let Some(root) = &self.options.storage_dir else {
+            return Ok(Err(Refused::Missing {
+                path: PathBuf::from(storage_key),
+                why: "no storage folder was given (--storage-dir)".into(),
+            }));
+        };
+        let path = resolve(root, storage_key);
+        let size = match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => m.len(),
+            Ok(_) => {
+                return Ok(Err(Refused::Missing {
+                    path,
+                    why: "not a regular file".into(),
+                }))
+            }
+            Err(e) => {
+                return Ok(Err(Refused::Missing {
+                    path,
+                    why: e.to_string(),
+                }))
+            }
+        };
+        if size > self.options.max_file_size {
+            return Ok(Err(Refused::Other(format!(
+                "the file {} is {size} bytes, over the limit of {} bytes (--max-file-size; Twenty's own limit is 100MB)",
+                path.display(),
+                self.options.max_file_size
+            ))));
+        }
+        // Stop between two uploads on Ctrl-C: uploads done so far are in the ledger.
+        if self.cancel.is_cancelled() {
+            return Err(FilesError::Interrupted);
+        }
+        let name = if label.trim().is_empty() {
+            file_name(storage_key)
+        } else {
+            label.to_owned()
+        };
+        let uploaded = match self
+            .target
+            .upload_file_from_path(field_id, &path, &name, mime)
+            .await
+        {
+            Ok(u) => u,
+            Err(TargetError::LocalFile { source, .. }) => {
+                return Ok(Err(Refused::Missing {
+                    path,
+                    why: source.to_string(),
+                }))
+            }
+            Err(TargetError::Rejected { messages, .. }) => {
+                return Ok(Err(Refused::Other(format!(
+                    "the target refused the file {}: {}",
+                    path.display(),
+                    messages.join("; ")
+                ))))
+            }
+            Err(TargetError::PayloadTooLarge) => {
+                return Ok(Err(Refused::Other(format!(
+                    "the target refused the file {} ({size} bytes) as too large (HTTP 413)",
+                    path.display()
+                ))))
+            }
+            Err(source) => {
+                return Err(FilesError::Upload {
+                    object: of.object.clone(),
+                    id,
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        };
+        // Recorded before the record that uses it is sent: a rerun reuses it.
+        self.ledger.record_upload(storage_key, &uploaded.id, size)?;
+        self.counts.uploaded += 1;
+        self.counts.bytes += size;
+        tracing::debug!(object = %of.object, field = key, size, "file uploaded");
+        Ok(Ok(uploaded.id))
+    }
+}
+
+/// Why one file cannot move.
+enum Refused {
+    Missing { path: PathBuf, why: String },
+    Other(String),
+}
+
+impl Refused {
+    fn into_attached(
+        self,
+        files: &Files<'_>,
+        of: &ObjectFiles,
+        key: &str,
+        record: Map<String, Value>,
+    ) -> Attached {
+        match self {
+            Refused::Missing { path, why } => files.missing(of, key, Some(&path), &why, record),
+            Refused::Other(message) => Attached::Rejected {
+                field: key.to_owned(),
+                message,
+                record: Value::Object(record),
+            },
+        }
+    }
+}
+
+/// The storage key as a path under `root`, refusing keys that climb out of it.
+fn resolve(root: &Path, key: &str) -> PathBuf {
+    let clean: PathBuf = Path::new(key)
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect();
+    root.join(clean)
+}
+
+/// The last segment of a storage key.
+fn file_name(key: &str) -> String {
+    key.rsplit('/').next().unwrap_or(key).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("100MB").unwrap(), 100 * 1024 * 1024);
+        assert_eq!(parse_size("512").unwrap(), 512);
+        assert_eq!(parse_size("1.5k").unwrap(), 1536);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+    }
+
+    #[test]
+    fn keys_cannot_climb_out_of_the_storage_folder() {
+        let root = Path::new("/srv/storage");
+        assert_eq!(
+            resolve(root, "../../etc/passwd"),
+            PathBuf::from("/srv/storage/etc/passwd")
+        );
+        assert_eq!(
+            resolve(root, "ws/app/files-field/f/x.pdf"),
+            PathBuf::from("/srv/storage/ws/app/files-field/f/x.pdf")
+        );
+    }
+}
