@@ -461,7 +461,12 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let references = record_references(object, object_plan);
         let mut uniques = UniqueGuard::new(object_plan);
         let object_files = files
-            .object(object, object_plan, &prepared.target_model, reader.columns())
+            .object(
+                object,
+                object_plan,
+                &prepared.target_model,
+                reader.columns(),
+            )
             .map_err(files_err)?;
         let total = match opts.deleted {
             DeletedPolicy::Skip => object_plan.live,

@@ -208,9 +208,11 @@ pub async fn core_files(
                 Some(app) => format!("{}/{}/{}", ws.id, app, path.trim_start_matches('/')),
                 None => format!("{}/{}", ws.id, path.trim_start_matches('/')),
             };
-            let mime = mime
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| mime_guess::from_path(&path).first_or_octet_stream().to_string());
+            let mime = mime.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| {
+                mime_guess::from_path(&path)
+                    .first_or_octet_stream()
+                    .to_string()
+            });
             (id, CoreFile { key, mime })
         })
         .collect())
