@@ -63,6 +63,17 @@ pub struct SourceArgs {
     /// used to find attachment files.
     #[arg(long, env = "TWENTY_STORAGE_DIR")]
     pub storage_dir: Option<PathBuf>,
+
+    /// The source's S3-compatible bucket (Twenty's STORAGE_S3_NAME), instead of a folder.
+    /// Endpoint, region and credentials come from the standard AWS environment variables
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …).
+    #[arg(long, env = "TWENTY_S3_BUCKET", conflicts_with = "storage_dir")]
+    pub s3_bucket: Option<String>,
+
+    /// The source's Azure Blob Storage container, instead of a folder; the account and its
+    /// credentials come from the `AZURE_STORAGE_*` environment variables.
+    #[arg(long, env = "TWENTY_AZURE_CONTAINER", conflicts_with_all = ["storage_dir", "s3_bucket"])]
+    pub azure_container: Option<String>,
 }
 
 /// Where the data goes.

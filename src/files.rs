@@ -11,6 +11,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::ObjectStore;
+use tokio::io::AsyncWriteExt;
 
 use serde_json::{Map, Value};
 use tokio_postgres::Client;
@@ -32,11 +38,34 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
 /// The rule that skips records whose file is missing, with `--skip-missing-files`.
 pub const MISSING_FILE_RULE: &str = "missing-file";
 
+/// The kind of bucket a self-hosted Twenty keeps its files in (`STORAGE_TYPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketKind {
+    /// An S3-compatible bucket (`STORAGE_TYPE=s3`, `STORAGE_S3_NAME`).
+    S3,
+    /// An Azure Blob Storage container (`STORAGE_TYPE=azure`).
+    Azure,
+}
+
+/// A bucket to read the source's files from, with the same keys as the local folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    /// S3 or Azure.
+    pub kind: BucketKind,
+    /// The bucket (S3) or container (Azure) name.
+    pub name: String,
+    /// Settings by `object_store` config key (`aws_endpoint`, `aws_region`, …), over those read
+    /// from the standard environment variables (`AWS_*`, `AZURE_*`).
+    pub config: Vec<(String, String)>,
+}
+
 /// Where the source's file bytes are and what to do with the ones that cannot move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileOptions {
     /// The source's local storage folder (`STORAGE_LOCAL_PATH`).
     pub storage_dir: Option<PathBuf>,
+    /// The source's bucket, instead of a local folder.
+    pub bucket: Option<Bucket>,
     /// Count records whose file is missing as skipped (rule [`MISSING_FILE_RULE`]) instead
     /// of rejecting them.
     pub skip_missing_files: bool,
@@ -48,6 +77,7 @@ impl Default for FileOptions {
     fn default() -> Self {
         Self {
             storage_dir: None,
+            bucket: None,
             skip_missing_files: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
         }
@@ -99,6 +129,35 @@ pub enum FilesError {
     /// The target keeps attachments in a way this version cannot write.
     #[error("the target's attachment has no FILES field `file` (an older file generation, `uploadFile` → `fullPath`); this version uploads through Files v2 only")]
     OldGeneration,
+    /// The bucket cannot be used.
+    #[error("the source bucket {bucket} cannot be used: {source}")]
+    Bucket {
+        /// The bucket's URL.
+        bucket: String,
+        /// The storage client's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A file could not be read from the bucket (other than not being there).
+    #[error("reading {key} from the source bucket {bucket}: {source}")]
+    Read {
+        /// The bucket's URL.
+        bucket: String,
+        /// The storage key.
+        key: String,
+        /// The storage client's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A local temporary file failed.
+    #[error("the temporary file {path}: {source}")]
+    Temp {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// Stopped on request between two uploads; progress is saved.
     #[error("interrupted during the files phase")]
     Interrupted,
@@ -159,6 +218,7 @@ pub struct Files<'a> {
     ledger: &'a Ledger,
     cancel: CancellationToken,
     workspace_id: Uuid,
+    storage: Storage,
     /// `core.file` id → storage key and MIME type.
     core: HashMap<Uuid, CoreFile>,
     counts: FileCounts,
@@ -175,12 +235,14 @@ impl<'a> Files<'a> {
         cancel: CancellationToken,
     ) -> Result<Self, FilesError> {
         let core = storage::core_files(client, workspace).await?;
+        let storage = Storage::open(&options)?;
         Ok(Self {
             options,
             target,
             ledger,
             cancel,
             workspace_id: workspace.id,
+            storage,
             core,
             counts: FileCounts::default(),
         })
@@ -321,7 +383,7 @@ impl<'a> Files<'a> {
         &self,
         of: &ObjectFiles,
         key: &str,
-        path: Option<&Path>,
+        path: Option<&str>,
         why: &str,
         record: Map<String, Value>,
     ) -> Attached {
@@ -330,7 +392,7 @@ impl<'a> Files<'a> {
             return Attached::Skipped(MISSING_FILE_RULE);
         }
         let message = match path {
-            Some(p) => format!("the file {} is missing from the source storage ({why}); pass --skip-missing-files to count such records as skipped", p.display()),
+            Some(p) => format!("the file {p} is missing from the source storage ({why}); pass --skip-missing-files to count such records as skipped"),
             None => format!("the file cannot be found ({why}); pass --skip-missing-files to count such records as skipped"),
         };
         Attached::Rejected {
@@ -356,32 +418,14 @@ impl<'a> Files<'a> {
             self.counts.reused += 1;
             return Ok(Ok(done));
         }
-        let Some(root) = &self.options.storage_dir else {
-            return Ok(Err(Refused::Missing {
-                path: PathBuf::from(storage_key),
-                why: "no storage folder was given (--storage-dir)".into(),
-            }));
+        let (location, size) = match self.storage.locate(storage_key).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(Err(refused)),
         };
-        let path = resolve(root, storage_key);
-        let size = match tokio::fs::metadata(&path).await {
-            Ok(m) if m.is_file() => m.len(),
-            Ok(_) => {
-                return Ok(Err(Refused::Missing {
-                    path,
-                    why: "not a regular file".into(),
-                }))
-            }
-            Err(e) => {
-                return Ok(Err(Refused::Missing {
-                    path,
-                    why: e.to_string(),
-                }))
-            }
-        };
+        let path = location.display(&self.storage);
         if size > self.options.max_file_size {
             return Ok(Err(Refused::Other(format!(
-                "the file {} is {size} bytes, over the limit of {} bytes (--max-file-size; Twenty's own limit is 100MB)",
-                path.display(),
+                "the file {path} is {size} bytes, over the limit of {} bytes (--max-file-size; Twenty's own limit is 100MB)",
                 self.options.max_file_size
             ))));
         }
@@ -394,11 +438,21 @@ impl<'a> Files<'a> {
         } else {
             label.to_owned()
         };
-        let uploaded = match self
+        // A bucket's object is copied to a temporary file first, so that the upload streams
+        // from disk and can be retried.
+        let (local, temp) = match &location {
+            Location::Local(p) => (p.clone(), None),
+            Location::Object(key) => {
+                let temp = self.storage.download(key).await?;
+                (temp.0.clone(), Some(temp))
+            }
+        };
+        let result = self
             .target
-            .upload_file_from_path(field_id, &path, &name, mime)
-            .await
-        {
+            .upload_file_from_path(field_id, &local, &name, mime)
+            .await;
+        drop(temp);
+        let uploaded = match result {
             Ok(u) => u,
             Err(TargetError::LocalFile { source, .. }) => {
                 return Ok(Err(Refused::Missing {
@@ -408,22 +462,20 @@ impl<'a> Files<'a> {
             }
             Err(TargetError::Rejected { messages, .. }) => {
                 return Ok(Err(Refused::Other(format!(
-                    "the target refused the file {}: {}",
-                    path.display(),
+                    "the target refused the file {path}: {}",
                     messages.join("; ")
                 ))))
             }
             Err(TargetError::PayloadTooLarge) => {
                 return Ok(Err(Refused::Other(format!(
-                    "the target refused the file {} ({size} bytes) as too large (HTTP 413)",
-                    path.display()
+                    "the target refused the file {path} ({size} bytes) as too large (HTTP 413)"
                 ))))
             }
             Err(source) => {
                 return Err(FilesError::Upload {
                     object: of.object.clone(),
                     id,
-                    path: path.display().to_string(),
+                    path,
                     source,
                 })
             }
@@ -439,8 +491,175 @@ impl<'a> Files<'a> {
 
 /// Why one file cannot move.
 enum Refused {
-    Missing { path: PathBuf, why: String },
+    Missing { path: String, why: String },
     Other(String),
+}
+
+/// Where the source's bytes are read from.
+enum Storage {
+    /// Neither a folder nor a bucket was given: every file is missing.
+    Nothing,
+    /// A local storage folder.
+    Local(PathBuf),
+    /// An S3 or Azure bucket.
+    Bucket {
+        store: Arc<dyn ObjectStore>,
+        url: String,
+        temp_dir: PathBuf,
+    },
+}
+
+/// One file found in the storage.
+enum Location {
+    Local(PathBuf),
+    Object(ObjectPath),
+}
+
+impl Location {
+    /// How messages name the file: a local path or `s3://bucket/key`.
+    fn display(&self, storage: &Storage) -> String {
+        match (self, storage) {
+            (Location::Local(p), _) => p.display().to_string(),
+            (Location::Object(key), Storage::Bucket { url, .. }) => format!("{url}/{key}"),
+            (Location::Object(key), _) => key.to_string(),
+        }
+    }
+}
+
+/// A temporary copy of a bucket's object, removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Storage {
+    fn open(options: &FileOptions) -> Result<Self, FilesError> {
+        let Some(bucket) = &options.bucket else {
+            return Ok(match &options.storage_dir {
+                Some(root) => Storage::Local(root.clone()),
+                None => Storage::Nothing,
+            });
+        };
+        let (url, built) = match bucket.kind {
+            BucketKind::S3 => {
+                let url = format!("s3://{}", bucket.name);
+                let mut b =
+                    object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket.name);
+                for (key, value) in &bucket.config {
+                    let key = key.parse().map_err(|source| FilesError::Bucket {
+                        bucket: url.clone(),
+                        source,
+                    })?;
+                    b = b.with_config(key, value);
+                }
+                (url, b.build().map(|s| Arc::new(s) as Arc<dyn ObjectStore>))
+            }
+            BucketKind::Azure => {
+                let url = format!("az://{}", bucket.name);
+                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_container_name(&bucket.name);
+                for (key, value) in &bucket.config {
+                    let key = key.parse().map_err(|source| FilesError::Bucket {
+                        bucket: url.clone(),
+                        source,
+                    })?;
+                    b = b.with_config(key, value);
+                }
+                (url, b.build().map(|s| Arc::new(s) as Arc<dyn ObjectStore>))
+            }
+        };
+        let store = built.map_err(|source| FilesError::Bucket {
+            bucket: url.clone(),
+            source,
+        })?;
+        let temp_dir =
+            std::env::temp_dir().join(format!("twenty-migrate-files-{}", std::process::id()));
+        Ok(Storage::Bucket {
+            store,
+            url,
+            temp_dir,
+        })
+    }
+
+    /// Finds a file and its size, or says why it is missing.
+    async fn locate(&self, key: &str) -> Result<Result<(Location, u64), Refused>, FilesError> {
+        match self {
+            Storage::Nothing => Ok(Err(Refused::Missing {
+                path: key.to_owned(),
+                why: "no storage was given (--storage-dir, --s3-bucket or --azure-container)"
+                    .into(),
+            })),
+            Storage::Local(root) => {
+                let path = resolve(root, key);
+                let shown = path.display().to_string();
+                Ok(match tokio::fs::metadata(&path).await {
+                    Ok(m) if m.is_file() => Ok((Location::Local(path), m.len())),
+                    Ok(_) => Err(Refused::Missing {
+                        path: shown,
+                        why: "not a regular file".into(),
+                    }),
+                    Err(e) => Err(Refused::Missing {
+                        path: shown,
+                        why: e.to_string(),
+                    }),
+                })
+            }
+            Storage::Bucket { store, url, .. } => {
+                let object = ObjectPath::from(key);
+                match store.head(&object).await {
+                    Ok(meta) => Ok(Ok((Location::Object(object), meta.size))),
+                    Err(object_store::Error::NotFound { .. }) => Ok(Err(Refused::Missing {
+                        path: format!("{url}/{object}"),
+                        why: "not in the bucket".into(),
+                    })),
+                    Err(source) => Err(FilesError::Read {
+                        bucket: url.clone(),
+                        key: key.to_owned(),
+                        source,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Copies a bucket's object to a temporary file, chunk by chunk.
+    async fn download(&self, key: &ObjectPath) -> Result<TempFile, FilesError> {
+        let Storage::Bucket {
+            store,
+            url,
+            temp_dir,
+        } = self
+        else {
+            unreachable!("only bucket objects are downloaded");
+        };
+        let temp_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| FilesError::Temp { path, source }
+        };
+        tokio::fs::create_dir_all(temp_dir)
+            .await
+            .map_err(temp_err(temp_dir))?;
+        let temp = TempFile(temp_dir.join(Uuid::new_v4().to_string()));
+        let read_err = |source| FilesError::Read {
+            bucket: url.clone(),
+            key: key.to_string(),
+            source,
+        };
+        let mut stream = store.get(key).await.map_err(read_err)?.into_stream();
+        let mut file = tokio::fs::File::create(&temp.0)
+            .await
+            .map_err(temp_err(&temp.0))?;
+        while let Some(chunk) = stream.next().await {
+            file.write_all(&chunk.map_err(read_err)?)
+                .await
+                .map_err(temp_err(&temp.0))?;
+        }
+        file.flush().await.map_err(temp_err(&temp.0))?;
+        Ok(temp)
+    }
 }
 
 impl Refused {
