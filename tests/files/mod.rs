@@ -457,3 +457,140 @@ async fn a_missing_file_and_a_too_large_file_are_rejects_with_reasons_and_every_
     assert_eq!(r2.rejected, 1, "{r2:?}");
     assert_eq!(r2.written, r.written);
 }
+
+/// A moto S3 server started for one test, stopped when dropped.
+struct Moto {
+    _child: tokio::process::Child,
+    endpoint: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` on a free port; `None` when it is not installed or does not answer.
+    async fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = tokio::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .ok()?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        for _ in 0..150 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Some(Self {
+                    _child: child,
+                    endpoint,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    fn config(&self) -> Vec<(String, String)> {
+        [
+            ("aws_endpoint", self.endpoint.as_str()),
+            ("aws_region", "us-east-1"),
+            ("aws_access_key_id", "testing"),
+            ("aws_secret_access_key", "testing"),
+            ("aws_allow_http", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+}
+
+/// Every file under `dir`, as (key relative to `root`, path).
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    for entry in std::fs::read_dir(dir).expect("read storage").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let key = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.push((key, path));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_read_from_an_s3_compatible_bucket() {
+    let Some(moto) = Moto::start().await else {
+        eprintln!(
+            "SKIPPED attachments_are_read_from_an_s3_compatible_bucket: moto_server is not installed \
+             (pip install 'moto[server]'; .ci/run installs it)"
+        );
+        return;
+    };
+    let w = world(400, 1).await;
+    let source = w.attachments().await;
+
+    // The source's storage, copied into a bucket with the same keys.
+    let bucket = "twenty-source";
+    let status = reqwest::Client::new()
+        .put(format!("{}/{bucket}", moto.endpoint))
+        .send()
+        .await
+        .expect("create bucket")
+        .status();
+    assert!(status.is_success(), "{status}");
+    let mut builder = object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket);
+    for (k, v) in moto.config() {
+        builder = builder.with_config(k.parse().unwrap(), v);
+    }
+    let store = builder.build().expect("s3 client");
+    let mut files = Vec::new();
+    walk(&w.storage(), &w.storage(), &mut files);
+    assert!(!files.is_empty());
+    for (key, path) in &files {
+        let bytes = std::fs::read(path).unwrap();
+        object_store::ObjectStore::put(&store, &key.as_str().into(), bytes.into())
+            .await
+            .expect("put");
+    }
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let mut opts = w.options();
+    opts.files.storage_dir = None;
+    opts.files.bucket = Some(twenty_migrate::files::Bucket {
+        kind: twenty_migrate::files::BucketKind::S3,
+        name: bucket.to_owned(),
+        config: moto.config(),
+    });
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert!(r.written > 0, "{r:?}");
+    assert_eq!(uploads(&twin), r.written);
+    // The withheld file is missing from the bucket too: a reject naming its S3 URL.
+    let rejects = std::fs::read_to_string(&opts.rejects_path).unwrap_or_default();
+    let mut named = 0;
+    for line in rejects.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["object"] == "attachment" {
+            let message = v["message"].as_str().unwrap();
+            assert!(message.contains("s3://twenty-source/"), "{message}");
+            named += 1;
+        }
+    }
+    assert_eq!(named, r.rejected);
+    eprintln!(
+        "s3: {} attachments written, {} rejected",
+        r.written, r.rejected
+    );
+    assert_landed_files_match(&twin, &source, &target).await;
+}
