@@ -201,7 +201,7 @@ impl ObjectFiles {
 }
 
 /// Counters of the files phase.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FileCounts {
     /// Files uploaded by this run.
     pub uploaded: u64,

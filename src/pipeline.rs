@@ -692,6 +692,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     report.not_kept.append(&mut run.not_kept);
     report.not_kept.sort();
     report.not_kept.dedup();
+    report.files = files.counts();
     report.requests = target.stats().requests;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

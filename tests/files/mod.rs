@@ -358,6 +358,8 @@ async fn a_rerun_after_an_interruption_in_the_files_phase_uploads_nothing_twice(
         r.written,
         "each file uploaded exactly once across both runs ({first_uploads} in the first)"
     );
+    assert_eq!(report.files.reused, first_uploads, "{:?}", report.files);
+    assert_eq!(report.files.uploaded, r.written - first_uploads);
     assert_eq!(target_attachments(&target).await.len() as u64, r.written);
     assert_landed_files_match(&twin, &source, &target).await;
 }
