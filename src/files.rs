@@ -187,16 +187,31 @@ pub struct ObjectFiles {
     object: String,
     /// (record key, target field metadata id).
     fields: Vec<(String, Uuid)>,
-    /// Legacy attachments (no FILES value): the `fullPath` cell and the FILES key to fill.
-    legacy: Option<(usize, String, Uuid)>,
-    /// The `name` cell, the label of a legacy file.
-    name_cell: Option<usize>,
+    /// Pre-1.18 file paths that fill an empty FILES value.
+    legacy: Vec<Legacy>,
+}
+
+/// A pre-1.18 path column (`attachment.fullPath`, `person.avatarUrl`) whose file moves into a
+/// FILES field when the record has no FILES value of its own.
+#[derive(Debug, Clone)]
+struct Legacy {
+    /// The path's cell.
+    cell: usize,
+    /// The FILES key to fill.
+    key: String,
+    /// The target's field id for that key.
+    field_id: Uuid,
+    /// The cell whose text labels the file (`attachment.name`); else the file's name.
+    label_cell: Option<usize>,
+    /// Whether an absolute URL without `/files/` is a picture hosted elsewhere (avatars),
+    /// left as it is, rather than a file to look for.
+    external_urls_stay: bool,
 }
 
 impl ObjectFiles {
     /// Whether the object has anything to upload.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.legacy.is_none()
+        self.fields.is_empty() && self.legacy.is_empty()
     }
 }
 
@@ -248,6 +263,19 @@ impl<'a> Files<'a> {
         })
     }
 
+    /// Refuses, before anything is written, a target whose attachments predate Files v2.
+    pub fn check_target(plan: &crate::plan::Plan, target_model: &Model) -> Result<(), FilesError> {
+        let moves_attachments = plan.objects.iter().any(|p| p.object == "attachment");
+        let files_v2 = target_model
+            .object("attachment")
+            .and_then(|o| o.field("file"))
+            .is_some_and(|f| f.field_type == FieldType::Files);
+        if moves_attachments && !files_v2 {
+            return Err(FilesError::OldGeneration);
+        }
+        Ok(())
+    }
+
     /// What the run uploaded so far.
     pub fn counts(&self) -> FileCounts {
         self.counts
@@ -280,19 +308,37 @@ impl<'a> Files<'a> {
             .filter_map(|d| Some((d.key.clone(), target_files(&d.key)?)))
             .collect();
         let cell = |name: &str| columns.iter().position(|c| c.name == name);
-        let mut legacy = None;
+        let mut legacy = Vec::new();
         if object.name_singular == "attachment" {
             // Files v2 is detected by the target's `attachment.file` FILES field (I2).
             let file_field = target_files("file").ok_or(FilesError::OldGeneration)?;
             if let Some(full_path) = cell("fullPath") {
-                legacy = Some((full_path, "file".to_owned(), file_field));
+                legacy.push(Legacy {
+                    cell: full_path,
+                    key: "file".to_owned(),
+                    field_id: file_field,
+                    label_cell: cell("name"),
+                    external_urls_stay: false,
+                });
+            }
+        }
+        // Person pictures: `person-picture/...` paths before 1.18, `avatarFile` after
+        // (source-schema.md §7); moved only where the target has the FILES field.
+        if object.name_singular == "person" {
+            if let (Some(url), Some(field_id)) = (cell("avatarUrl"), target_files("avatarFile")) {
+                legacy.push(Legacy {
+                    cell: url,
+                    key: "avatarFile".to_owned(),
+                    field_id,
+                    label_cell: None,
+                    external_urls_stay: true,
+                });
             }
         }
         Ok(ObjectFiles {
             object: object.name_singular.clone(),
             fields,
             legacy,
-            name_cell: cell("name"),
         })
     }
 
@@ -303,14 +349,12 @@ impl<'a> Files<'a> {
         row: &SourceRow,
         mut record: Map<String, Value>,
     ) -> Result<Attached, FilesError> {
-        let mut any = false;
         for (key, field_id) in &of.fields {
             let Some(Value::Array(items)) = record.get(key) else {
                 continue;
             };
             let mut out = Vec::with_capacity(items.len());
             for item in items.clone() {
-                any = true;
                 let label = item
                     .get("label")
                     .and_then(Value::as_str)
@@ -338,41 +382,43 @@ impl<'a> Files<'a> {
             }
             record.insert(key.clone(), Value::Array(out));
         }
-        // A legacy attachment (no FILES value) keeps its file through `fullPath`.
-        if let Some((cell, key, field_id)) = &of.legacy {
+        // A pre-1.18 record (no FILES value) keeps its file through its path column.
+        for l in &of.legacy {
             let empty = record
-                .get(key)
+                .get(&l.key)
                 .is_none_or(|v| v.as_array().is_none_or(Vec::is_empty));
-            let full_path = match row.cells.get(*cell) {
-                Some(Cell::Text(p)) => storage::legacy_relative_path(p),
-                _ => None,
+            let Some(Cell::Text(raw)) = row.cells.get(l.cell) else {
+                continue;
             };
-            if !any && empty {
-                if let Some(relative) = full_path {
-                    let storage_key = format!("workspace-{}/{relative}", self.workspace_id);
-                    let label = of
-                        .name_cell
-                        .and_then(|c| match row.cells.get(c) {
-                            Some(Cell::Text(n)) if !n.trim().is_empty() => Some(n.clone()),
-                            _ => None,
-                        })
-                        .unwrap_or_else(|| file_name(&relative));
-                    let mime = mime_guess::from_path(&relative)
-                        .first_or_octet_stream()
-                        .to_string();
-                    match self
-                        .move_file(of, row.id, key, *field_id, &storage_key, &label, &mime)
-                        .await?
-                    {
-                        Ok(id) => {
-                            record.insert(
-                                key.clone(),
-                                serde_json::json!([{ "fileId": id, "label": label }]),
-                            );
-                        }
-                        Err(refused) => return Ok(refused.into_attached(self, of, key, record)),
-                    }
+            let hosted_elsewhere = raw.contains("://") && !raw.contains("/files/");
+            if !empty || (l.external_urls_stay && hosted_elsewhere) {
+                continue;
+            }
+            let Some(relative) = storage::legacy_relative_path(raw) else {
+                continue;
+            };
+            let storage_key = format!("workspace-{}/{relative}", self.workspace_id);
+            let label = l
+                .label_cell
+                .and_then(|c| match row.cells.get(c) {
+                    Some(Cell::Text(n)) if !n.trim().is_empty() => Some(n.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| file_name(&relative));
+            let mime = mime_guess::from_path(&relative)
+                .first_or_octet_stream()
+                .to_string();
+            match self
+                .move_file(of, row.id, &l.key, l.field_id, &storage_key, &label, &mime)
+                .await?
+            {
+                Ok(id) => {
+                    record.insert(
+                        l.key.clone(),
+                        serde_json::json!([{ "fileId": id, "label": label }]),
+                    );
                 }
+                Err(refused) => return Ok(refused.into_attached(self, of, &l.key, record)),
             }
         }
         Ok(Attached::Ready(record))

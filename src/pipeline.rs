@@ -410,6 +410,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         crate::files::FilesError::Interrupted => interrupted(),
         other => MigrateError::Files(other),
     };
+    crate::files::Files::check_target(&prepared.plan, &prepared.target_model).map_err(files_err)?;
     let mut files = crate::files::Files::new(
         opts.files.clone(),
         client,

@@ -596,3 +596,96 @@ async fn attachments_are_read_from_an_s3_compatible_bucket() {
     );
     assert_landed_files_match(&twin, &source, &target).await;
 }
+
+#[tokio::test]
+async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_and_a_persons_avatar_url(
+) {
+    let w = world(400, 0).await;
+    let schema = w.spec.schema();
+    let legacy_root = w.storage().join(format!("workspace-{}", w.spec.id));
+    // An attachment uploaded before 1.18: no FILES value, only `fullPath`.
+    let attachment = w
+        .attachments()
+        .await
+        .into_iter()
+        .find(|a| !a.deleted && a.links.values().any(Option::is_some))
+        .expect("a live attachment");
+    let pdf = b"%PDF-1.4\nlegacy attachment\n%%EOF\n".to_vec();
+    std::fs::create_dir_all(legacy_root.join("attachment")).unwrap();
+    std::fs::write(legacy_root.join("attachment/old-contract.pdf"), &pdf).unwrap();
+    w.client
+        .execute(
+            &format!("UPDATE \"{schema}\".attachment SET file = '[]'::jsonb, \"fullPath\" = 'attachment/old-contract.pdf' WHERE id = $1"),
+            &[&attachment.id],
+        )
+        .await
+        .unwrap();
+    // A person whose picture was uploaded before 1.18, and one hosted elsewhere.
+    let people = w
+        .client
+        .query(
+            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 2"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let (pictured, hosted): (Uuid, Uuid) = (people[0].get(0), people[1].get(0));
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]
+        .into_iter()
+        .chain((0..900u32).map(|i| (i * 7) as u8))
+        .collect();
+    std::fs::create_dir_all(legacy_root.join("person-picture/original")).unwrap();
+    std::fs::write(legacy_root.join("person-picture/original/face.png"), &png).unwrap();
+    for (id, url) in [
+        (pictured, "person-picture/original/face.png"),
+        (hosted, "https://avatars.example.com/someone.png"),
+    ] {
+        w.client
+            .execute(
+                &format!("UPDATE \"{schema}\".person SET \"avatarUrl\" = $2 WHERE id = $1"),
+                &[&id, &url],
+            )
+            .await
+            .unwrap();
+    }
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+
+    let landed = target_attachments(&target).await;
+    let got = &landed[&attachment.id];
+    assert_eq!(
+        got["file"][0]["label"],
+        Value::String(attachment.name.clone())
+    );
+    let bytes = download(&twin, got["file"][0]["fileId"].as_str().unwrap()).await;
+    assert_eq!(sha256(&bytes), sha256(&pdf));
+
+    let people = target
+        .find_by_ids("people", &[pictured, hosted])
+        .await
+        .expect("people");
+    let person = |id: Uuid| {
+        people
+            .iter()
+            .find(|p| p["id"] == Value::String(id.to_string()))
+            .expect("person landed")
+    };
+    let avatar = &person(pictured)["avatarFile"];
+    assert_eq!(avatar[0]["label"], "face.png", "{avatar}");
+    let bytes = download(&twin, avatar[0]["fileId"].as_str().unwrap()).await;
+    assert_eq!(sha256(&bytes), sha256(&png));
+    let other = person(hosted);
+    assert_eq!(
+        other["avatarUrl"],
+        "https://avatars.example.com/someone.png"
+    );
+    assert!(
+        other["avatarFile"].as_array().is_none_or(Vec::is_empty),
+        "{other}"
+    );
+}
