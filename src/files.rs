@@ -376,6 +376,9 @@ impl<'a> Files<'a> {
                     .move_file(of, row.id, key, *field_id, &file.key, &label, &file.mime)
                     .await?
                 {
+                    // Exactly `{fileId, label}`: Twenty's schema is strict, so the source's
+                    // `extension` must go (`data-arg-processor/validator-utils/
+                    // validate-files-field-or-throw.util.ts`).
                     Ok(id) => out.push(serde_json::json!({ "fileId": id, "label": label })),
                     Err(refused) => return Ok(refused.into_attached(self, of, key, record)),
                 }

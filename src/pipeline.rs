@@ -132,7 +132,7 @@ pub enum MigrateError {
     State(#[from] StateError),
     /// The files phase failed.
     #[error(transparent)]
-    Files(crate::files::FilesError),
+    Files(Box<crate::files::FilesError>),
     /// Stopped on request; progress is saved.
     #[error("interrupted; progress is saved in {}: run the same command again to resume", state.display())]
     Interrupted {
@@ -408,7 +408,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     let mut reports: BTreeMap<String, ObjectReport> = BTreeMap::new();
     let files_err = |e| match e {
         crate::files::FilesError::Interrupted => interrupted(),
-        other => MigrateError::Files(other),
+        other => MigrateError::Files(Box::new(other)),
     };
     crate::files::Files::check_target(&prepared.plan, &prepared.target_model).map_err(files_err)?;
     let mut files = crate::files::Files::new(
