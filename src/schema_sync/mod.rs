@@ -846,7 +846,15 @@ impl SchemaDiff {
                     "{} RELATION → {} (inverse {})",
                     f.name, r.target_object, r.inverse_name
                 ),
-                None => format!("{} {}", f.name, f.field_type.api_name()),
+                None => match f.options.as_ref().and_then(Value::as_array) {
+                    Some(options) => format!(
+                        "{} {} ({} options)",
+                        f.name,
+                        f.field_type.api_name(),
+                        options.len()
+                    ),
+                    None => format!("{} {}", f.name, f.field_type.api_name()),
+                },
             };
             by_object.entry(f.object.as_str()).or_default().push(what);
         }
