@@ -237,9 +237,6 @@ async fn create_field(
                 {
                     o.fields.push(created);
                 }
-                if field.relation.is_some() {
-                    *model = read(target).await?;
-                }
                 return Ok(());
             }
             Err(source) => {
