@@ -189,6 +189,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "skip")]
     pub deleted: String,
 
+    /// Batches in flight at once; the rate limit still paces them. More hides the target's
+    /// latency when each request takes longer than the interval between two.
+    #[arg(long, default_value_t = 4)]
+    pub in_flight: usize,
+
     /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
     #[arg(long)]
     pub insecure: bool,

@@ -75,6 +75,7 @@ fn migrate_options(
         state_path,
         restart: false,
         cancel: CancellationToken::new(),
+        max_in_flight: args.run.in_flight.max(1),
     })
 }
 
@@ -130,6 +131,7 @@ fn target_for(args: &PlanArgs) -> Result<(Target, u32), Error> {
     let rate = rate_for(&url, &args.run)?;
     let mut config = TargetConfig::new(url, ApiKey::new(key));
     config.requests_per_minute = rate;
+    config.max_in_flight = args.run.in_flight.max(1);
     config.accept_invalid_certs = args.run.insecure;
     let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
     Ok((target, rate))
@@ -338,6 +340,7 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         state_path: storage.join("demo.state.sqlite"),
         restart: true,
         cancel: cancel_on_signal(),
+        max_in_flight: 4,
     };
     let report = pipeline::migrate(&opts, &target).await?;
     print!("{}", report.render_text());

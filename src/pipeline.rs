@@ -95,6 +95,8 @@ pub struct MigrateOptions {
     pub restart: bool,
     /// Cancelled on Ctrl-C / SIGTERM: the run stops after the batch in flight.
     pub cancel: CancellationToken,
+    /// Batches in flight at once (the rate limiter still paces them).
+    pub max_in_flight: usize,
 }
 
 /// A fatal error of `plan` or `migrate`.
@@ -400,7 +402,8 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         checked: HashSet::new(),
         not_kept: Vec::new(),
         ledger: &ledger,
-        transient_rejects_in_a_row: 0,
+        max_in_flight: opts.max_in_flight.max(1),
+        inflight: futures_util::stream::FuturesOrdered::new(),
     };
     for p in &prepared.plan.objects {
         run.rejected
@@ -473,6 +476,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let transform = build_transform(object, object_plan, reader.columns(), false);
         let nulled = NullRefs::new(object, object_plan, &absent);
         let references = record_references(object, object_plan);
+        let mut uniques = UniqueGuard::new(object_plan);
         let total = match opts.deleted {
             DeletedPolicy::Skip => object_plan.live,
             DeletedPolicy::Keep => object_plan.live + object_plan.deleted,
@@ -480,6 +484,8 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let progress = Progress::start(&object.name_singular, total);
         progress.inc(object_report.written + object_report.rejected);
         let mut batch: Vec<(Uuid, Value)> = Vec::with_capacity(run.cap);
+        // Counts of the rows read since the last batch; they settle with the next one.
+        let mut pending = ObjectReport::new(&object.name_singular);
         loop {
             let rows = reader.next_page(client).await?;
             if rows.is_empty() {
@@ -487,11 +493,11 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             }
             progress.inc(rows.len() as u64);
             for row in rows {
-                object_report.read += 1;
+                pending.read += 1;
                 match transform.apply(&row, &members) {
                     Ok(mut record) => {
                         if !nulled.apply(&mut record, &mut report.not_kept) {
-                            object_report.skip(PARENT_NOT_MIGRATED, 1);
+                            pending.skip(PARENT_NOT_MIGRATED, 1);
                         } else if let Some((field, message)) =
                             run.references_rejected(&record, &references)
                         {
@@ -505,7 +511,21 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                 &message,
                                 Some(&record),
                             )?;
-                            object_report.rejected += 1;
+                            pending.rejected += 1;
+                        } else if let Some((field, first)) = uniques.check(row.id, &record) {
+                            let record = Value::Object(record);
+                            let message = format!(
+                                "{field} repeats the value of {} {first} once normalised as the target stores it (emails lower-cased, link hosts lower-cased); the target would merge the two records",
+                                object.name_singular
+                            );
+                            run.reject(
+                                &object.name_singular,
+                                row.id,
+                                Some(&field),
+                                &message,
+                                Some(&record),
+                            )?;
+                            pending.rejected += 1;
                         } else {
                             batch.push((row.id, Value::Object(record)));
                         }
@@ -518,21 +538,39 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                             &e.reason,
                             None,
                         )?;
-                        object_report.rejected += 1;
+                        pending.rejected += 1;
                     }
                 }
                 cursor = Some(row.id);
                 if batch.len() >= run.cap {
-                    run.send(object_plan, std::mem::take(&mut batch), &mut object_report)
+                    let delta =
+                        std::mem::replace(&mut pending, ObjectReport::new(&object.name_singular));
+                    let settled = run
+                        .submit(
+                            object_plan,
+                            std::mem::take(&mut batch),
+                            cursor,
+                            delta,
+                            &mut object_report,
+                        )
                         .await?;
-                    // Confirmed: every row read so far is handled.
-                    ledger.save(
-                        &object.name_singular,
-                        Phase::Copying,
-                        cursor,
-                        &object_report,
-                    )?;
+                    // Confirmed, in order: every row up to the last settled cursor is handled.
+                    if let Some(Some(settled)) = settled.last() {
+                        ledger.save(
+                            &object.name_singular,
+                            Phase::Copying,
+                            Some(*settled),
+                            &object_report,
+                        )?;
+                    }
                     if opts.cancel.is_cancelled() {
+                        run.drain(&mut object_report).await?;
+                        ledger.save(
+                            &object.name_singular,
+                            Phase::Copying,
+                            cursor,
+                            &object_report,
+                        )?;
                         run.flush(&opts.rejects_path)?;
                         return Err(interrupted());
                     }
@@ -540,8 +578,12 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             }
         }
         if !batch.is_empty() {
-            run.send(object_plan, batch, &mut object_report).await?;
+            let delta = std::mem::replace(&mut pending, ObjectReport::new(&object.name_singular));
+            run.submit(object_plan, batch, cursor, delta, &mut object_report)
+                .await?;
         }
+        run.drain(&mut object_report).await?;
+        object_report.absorb(&pending);
         // Soft-deleted rows kept: created above, now soft-deleted in batches.
         if opts.deleted == DeletedPolicy::Keep && object_plan.deleted > 0 {
             let ids = ids_of(&prepared, object, RowFilter::Deleted).await?;
@@ -624,14 +666,24 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                     batch.push((row.id, Value::Object(record)));
                 }
                 if batch.len() >= run.cap {
-                    run.send(object_plan, std::mem::take(&mut batch), &mut links)
-                        .await?;
+                    let delta = ObjectReport::new(&object.name_singular);
+                    run.submit(
+                        object_plan,
+                        std::mem::take(&mut batch),
+                        None,
+                        delta,
+                        &mut links,
+                    )
+                    .await?;
                 }
             }
         }
         if !batch.is_empty() {
-            run.send(object_plan, batch, &mut links).await?;
+            let delta = ObjectReport::new(&object.name_singular);
+            run.submit(object_plan, batch, None, delta, &mut links)
+                .await?;
         }
+        run.drain(&mut links).await?;
         let r = reports
             .get_mut(&object_plan.object)
             .expect("every planned object has a report");
@@ -786,6 +838,91 @@ impl<'a> NullRefs<'a> {
     }
 }
 
+/// Values of the target's unique fields seen so far in this object, normalised as the target
+/// stores them: two source rows that differ only in case (emails) or in a link's origin would
+/// otherwise be merged into one record by the upsert, silently.
+struct UniqueGuard {
+    keys: Vec<String>,
+    seen: HashMap<u64, Uuid>,
+}
+
+impl UniqueGuard {
+    fn new(plan: &ObjectPlan) -> Self {
+        Self {
+            keys: plan
+                .fields
+                .iter()
+                .filter(|d| d.unique && !d.deferred)
+                .map(|d| d.key.clone())
+                .collect(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The earlier row holding the same unique value, as (field, its id); else remembers it.
+    fn check(&mut self, id: Uuid, record: &Map<String, Value>) -> Option<(String, Uuid)> {
+        let mut fresh = Vec::new();
+        for key in &self.keys {
+            let Some(value) = record.get(key).and_then(unique_value) else {
+                continue;
+            };
+            // A 64-bit hash keeps memory flat for millions of rows; a collision is ~1e-6 at 10M.
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (key, &value).hash(&mut h);
+            let hash = h.finish();
+            if let Some(first) = self.seen.get(&hash) {
+                if *first != id {
+                    return Some((key.clone(), *first));
+                }
+            }
+            fresh.push(hash);
+        }
+        for hash in fresh {
+            self.seen.insert(hash, id);
+        }
+        None
+    }
+}
+
+/// The value a unique index compares: an email lower-cased, a link with its scheme and host
+/// lower-cased and one trailing slash cut (contract C4, D4), plain values as they are.
+fn unique_value(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => {
+            if let Some(Value::String(e)) = o.get("primaryEmail") {
+                return (!e.is_empty()).then(|| e.to_lowercase());
+            }
+            if let Some(Value::String(u)) = o.get("primaryLinkUrl") {
+                return (!u.is_empty()).then(|| normalize_link(u));
+            }
+            None
+        }
+        other => Some(other.to_string()),
+    }
+}
+
+fn normalize_link(url: &str) -> String {
+    let t = url.trim();
+    let out = match t.find("://") {
+        Some(i) => {
+            let rest = &t[i + 3..];
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            format!(
+                "{}://{}{}",
+                t[..i].to_lowercase(),
+                rest[..end].to_lowercase(),
+                &rest[end..]
+            )
+        }
+        None => t.to_owned(),
+    };
+    out.strip_suffix('/').map(str::to_owned).unwrap_or(out)
+}
+
 /// (API key, source field, target object) of the record references written in the first pass.
 fn record_references<'a>(
     object: &'a Object,
@@ -808,8 +945,10 @@ fn record_references<'a>(
 
 struct Run<'a> {
     ledger: &'a Ledger,
-    /// Single records refused for transient reasons in a row: past a few, the target is down.
-    transient_rejects_in_a_row: u32,
+    /// Batches travelling at once.
+    max_in_flight: usize,
+    /// Deliveries in submission order.
+    inflight: futures_util::stream::FuturesOrdered<InFlight>,
     target: &'a Target,
     cap: usize,
     adaptive: bool,
@@ -877,15 +1016,133 @@ impl Run<'_> {
             .map_err(|source| MigrateError::Rejects { path, source })
     }
 
-    /// Sends records as batch upserts. A batch over the target's cap is re-cut at the stated
-    /// cap; one refused for its bytes (413) or its content (400) is split in halves until the
-    /// bad records stand alone, and those go to the rejects file. Nothing is dropped.
-    async fn send(
+    /// Queues records for delivery; up to `max_in_flight` batches travel at once. Results are
+    /// folded in submission order, so counts, rejects and the returned cursors are exactly
+    /// those of every row up to the cursor. Returns the cursors of the batches folded now.
+    async fn submit(
         &mut self,
         plan: &ObjectPlan,
         records: Vec<(Uuid, Value)>,
+        cursor: Option<Uuid>,
+        delta: ObjectReport,
         report: &mut ObjectReport,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<Vec<Option<Uuid>>, MigrateError> {
+        let check = self.checked.insert(plan.object.clone());
+        let job = Delivery {
+            target: self.target.clone(),
+            object: plan.object.clone(),
+            plural: plan.target_plural.clone(),
+            cap: self.cap,
+            adaptive: self.adaptive,
+            check,
+        };
+        self.inflight.push_back(Box::pin(
+            async move { (job.run(records).await, cursor, delta) },
+        ));
+        let mut done = Vec::new();
+        while self.inflight.len() >= self.max_in_flight {
+            done.push(self.complete_one(report).await?);
+        }
+        Ok(done)
+    }
+
+    /// Waits for every batch in flight; returns their cursors in order.
+    async fn drain(
+        &mut self,
+        report: &mut ObjectReport,
+    ) -> Result<Vec<Option<Uuid>>, MigrateError> {
+        let mut done = Vec::new();
+        while !self.inflight.is_empty() {
+            done.push(self.complete_one(report).await?);
+        }
+        Ok(done)
+    }
+
+    /// Folds the oldest batch's result into the counts, the rejects file and the ledger's
+    /// rejected set.
+    async fn complete_one(
+        &mut self,
+        report: &mut ObjectReport,
+    ) -> Result<Option<Uuid>, MigrateError> {
+        use futures_util::StreamExt as _;
+        let Some((delivered, cursor, delta)) = self.inflight.next().await else {
+            return Ok(None);
+        };
+        let delivered = delivered?;
+        // The rows read between the previous batch and this one are settled with it.
+        report.absorb(&delta);
+        if let Some(cap) = delivered.new_cap {
+            if cap < self.cap {
+                tracing::info!(old = self.cap, new = cap, "target batch cap adopted");
+                self.cap = cap;
+            }
+        }
+        report.written += delivered.written;
+        for r in &delivered.rejects {
+            self.reject(
+                &delivered.object,
+                r.id,
+                r.field.as_deref(),
+                &r.message,
+                Some(&r.record),
+            )?;
+            report.rejected += 1;
+        }
+        self.not_kept.extend(delivered.not_kept);
+        Ok(cursor)
+    }
+}
+
+/// A boxed delivery in flight, with the cursor of its last row.
+type InFlight = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = (Result<Delivered, MigrateError>, Option<Uuid>, ObjectReport),
+            > + Send,
+    >,
+>;
+
+/// One refused record of a delivery.
+struct DeliveredReject {
+    id: Uuid,
+    field: Option<String>,
+    message: String,
+    record: Value,
+}
+
+/// What a delivery achieved.
+struct Delivered {
+    object: String,
+    written: u64,
+    rejects: Vec<DeliveredReject>,
+    new_cap: Option<usize>,
+    not_kept: Vec<String>,
+}
+
+/// One batch on its way: owns what it needs, so several can travel at once.
+struct Delivery {
+    target: Target,
+    object: String,
+    plural: String,
+    cap: usize,
+    adaptive: bool,
+    /// Compare what the target stored with what was sent (first batch of an object).
+    check: bool,
+}
+
+impl Delivery {
+    /// Sends records as batch upserts. A batch over the target's cap is re-cut at the stated
+    /// cap; one refused for its bytes (413) or its content (400) is split in halves until the
+    /// bad records stand alone, and those are returned as rejects. Nothing is dropped.
+    async fn run(mut self, records: Vec<(Uuid, Value)>) -> Result<Delivered, MigrateError> {
+        let mut out = Delivered {
+            object: self.object.clone(),
+            written: 0,
+            rejects: Vec::new(),
+            new_cap: None,
+            not_kept: Vec::new(),
+        };
+        let mut transient_in_a_row = 0;
         let mut work: Vec<Vec<(Uuid, Value)>> = vec![records];
         while let Some(mut chunk) = work.pop() {
             if chunk.len() > self.cap {
@@ -894,17 +1151,42 @@ impl Run<'_> {
             }
             let values: Vec<&Value> = chunk.iter().map(|(_, v)| v).collect();
             let bytes = serde_json::to_vec(&values).map_err(|e| {
-                MigrateError::Unsupported(format!("cannot encode a batch of {}: {e}", plan.object))
+                MigrateError::Unsupported(format!("cannot encode a batch of {}: {e}", self.object))
             })?;
             let body = BatchBody::new(bytes, chunk.len());
-            match self.target.upsert_batch(&plan.target_plural, body).await {
+            let reject = |out: &mut Delivered,
+                          (id, record): (Uuid, Value),
+                          field: Option<String>,
+                          message: String| {
+                out.rejects.push(DeliveredReject {
+                    id,
+                    field,
+                    message,
+                    record,
+                });
+            };
+            match self.target.upsert_batch(&self.plural, body).await {
                 Ok(returned) => {
-                    self.transient_rejects_in_a_row = 0;
-                    report.written += chunk.len() as u64;
-                    if !self.checked.contains(&plan.object) {
-                        self.checked.insert(plan.object.clone());
-                        self.not_kept
-                            .extend(not_kept(&plan.object, &chunk, &returned));
+                    transient_in_a_row = 0;
+                    if std::mem::take(&mut self.check) {
+                        out.not_kept
+                            .extend(not_kept(&self.object, &chunk, &returned));
+                    }
+                    // An upsert that matched another record on a unique field updated that
+                    // record instead of creating this one: the source id does not exist in the
+                    // target, so it is reported, not counted as written.
+                    let merged = merged_into(&chunk, &returned);
+                    out.written += (chunk.len() - merged.len()) as u64;
+                    let mut chunk: Vec<Option<(Uuid, Value)>> =
+                        chunk.into_iter().map(Some).collect();
+                    for (i, other) in merged {
+                        if let Some(row) = chunk[i].take() {
+                            let message = format!(
+                                "the target already held a record with the same unique value ({} {other}); the upsert updated it instead of creating this one",
+                                self.object
+                            );
+                            reject(&mut out, row, None, message);
+                        }
                     }
                 }
                 Err(TargetError::BatchTooLarge { cap, message }) => {
@@ -917,8 +1199,8 @@ impl Run<'_> {
                     let new_cap = cap
                         .filter(|c| *c > 0 && *c < chunk.len())
                         .unwrap_or((chunk.len() / 2).max(1));
-                    tracing::info!(old = self.cap, new = new_cap, "target batch cap adopted");
                     self.cap = new_cap;
+                    out.new_cap = Some(new_cap);
                     work.push(chunk);
                 }
                 Err(TargetError::PayloadTooLarge) if chunk.len() > 1 => {
@@ -927,63 +1209,88 @@ impl Run<'_> {
                     work.push(chunk);
                 }
                 Err(TargetError::Rejected { messages, .. }) if chunk.len() > 1 => {
-                    tracing::debug!(object = %plan.object, records = chunk.len(), first = ?messages.first(), "batch refused; splitting");
+                    tracing::debug!(object = %self.object, records = chunk.len(), first = ?messages.first(), "batch refused; splitting");
                     let half = chunk.split_off(chunk.len() / 2);
                     work.push(half);
                     work.push(chunk);
                 }
                 Err(TargetError::Rejected { messages, .. }) => {
-                    let (id, record) = &chunk[0];
+                    let row = chunk.remove(0);
                     let message = messages.join("; ");
-                    let field = field_in_message(&message);
-                    self.reject(&plan.object, *id, field.as_deref(), &message, Some(record))?;
-                    report.rejected += 1;
+                    let field =
+                        field_in_message(&message).or_else(|| field_by_shape(&message, &row.1));
+                    reject(&mut out, row, field, message);
                 }
                 Err(e @ (TargetError::Transient { .. } | TargetError::RateLimited { .. })) => {
                     // Retries are spent: split, and refuse single records with the last error;
                     // a few such records in a row mean the target is down, so stop instead.
                     if chunk.len() > 1 {
-                        tracing::warn!(object = %plan.object, records = chunk.len(), error = %e, "batch failed after retries; splitting");
+                        tracing::warn!(object = %self.object, records = chunk.len(), error = %e, "batch failed after retries; splitting");
                         let half = chunk.split_off(chunk.len() / 2);
                         work.push(half);
                         work.push(chunk);
                     } else {
-                        self.transient_rejects_in_a_row += 1;
-                        if self.transient_rejects_in_a_row >= TRANSIENT_REJECTS_BEFORE_STOP {
+                        transient_in_a_row += 1;
+                        if transient_in_a_row >= TRANSIENT_REJECTS_BEFORE_STOP {
                             return Err(MigrateError::Target {
                                 context: format!(
-                                    "{} single {} records in a row failed after every retry; stopping (progress is saved: rerun to resume)",
-                                    self.transient_rejects_in_a_row, plan.object
+                                    "{transient_in_a_row} single {} records in a row failed after every retry; stopping (progress is saved: rerun to resume)",
+                                    self.object
                                 ),
                                 source: e,
                             });
                         }
-                        let (id, record) = &chunk[0];
-                        self.reject(&plan.object, *id, None, &e.to_string(), Some(record))?;
-                        report.rejected += 1;
+                        reject(&mut out, chunk.remove(0), None, e.to_string());
                     }
                 }
                 Err(TargetError::PayloadTooLarge) => {
-                    let (id, record) = &chunk[0];
-                    self.reject(
-                        &plan.object,
-                        *id,
+                    reject(
+                        &mut out,
+                        chunk.remove(0),
                         None,
-                        "the target refused the record as too large (HTTP 413)",
-                        Some(record),
-                    )?;
-                    report.rejected += 1;
+                        "the target refused the record as too large (HTTP 413)".to_owned(),
+                    );
                 }
                 Err(other) => {
                     return Err(MigrateError::Target {
-                        context: format!("sending a batch of {} {}", chunk.len(), plan.object),
+                        context: format!("sending a batch of {} {}", chunk.len(), self.object),
                         source: other,
                     })
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
+}
+
+/// Records of a confirmed batch that the target stored under another id, as (index, that id).
+/// Twenty returns the records in input order (`fetchUpsertedRecords`, contract B1/E5); an
+/// answer of another length is read by id.
+fn merged_into(sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<(usize, String)> {
+    let returned_id = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_owned);
+    if returned.len() != sent.len() {
+        let ids: HashSet<String> = returned.iter().filter_map(returned_id).collect();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        return sent
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, v))| {
+                let id = v.get("id")?.as_str()?;
+                (!ids.contains(id)).then(|| (i, "of unknown id".to_owned()))
+            })
+            .collect();
+    }
+    sent.iter()
+        .zip(returned)
+        .enumerate()
+        .filter_map(|(i, ((_, v), back))| {
+            let want = v.get("id")?.as_str()?;
+            let got = returned_id(back)?;
+            (got != want).then_some((i, got))
+        })
+        .collect()
 }
 
 /// The system values (creation and update times, author, position) that the target did not
@@ -1022,6 +1329,34 @@ fn not_kept(object: &str, sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<Str
     out
 }
 
+/// The field behind a message that names none. Twenty's link check says only "The URL of the
+/// link is not valid" (`record-transformer.exception.ts`), so look for the links value whose
+/// URL cannot be one: empty of dots, or holding spaces or commas.
+fn field_by_shape(message: &str, record: &Value) -> Option<String> {
+    if !message.contains("URL of the link") {
+        return None;
+    }
+    let bad = |u: &str| {
+        let u = u.trim();
+        !u.is_empty() && (!u.contains('.') || u.contains(char::is_whitespace) || u.contains(','))
+    };
+    record.as_object()?.iter().find_map(|(key, value)| {
+        let links = value.as_object()?;
+        let primary = links.get("primaryLinkUrl").and_then(Value::as_str);
+        let secondary = links
+            .get("secondaryLinks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.get("url")?.as_str());
+        primary
+            .into_iter()
+            .chain(secondary)
+            .any(bad)
+            .then(|| key.clone())
+    })
+}
+
 /// Single records refused in a row for transient reasons before the run stops.
 const TRANSIENT_REJECTS_BEFORE_STOP: u32 = 3;
 
@@ -1052,6 +1387,19 @@ mod tests {
             Some("emails")
         );
         assert_eq!(field_in_message("A duplicate entry was detected"), None);
+    }
+
+    #[test]
+    fn a_bad_link_is_traced_to_its_field() {
+        let record = serde_json::json!({
+            "domainName": {"primaryLinkUrl": "https://acme.com"},
+            "linkedinLink": {"primaryLinkUrl": "not a url", "secondaryLinks": null},
+        });
+        assert_eq!(
+            field_by_shape("The URL of the link is not valid", &record).as_deref(),
+            Some("linkedinLink")
+        );
+        assert_eq!(field_by_shape("something else", &record), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod fixture;
 mod harness;
+mod hostile;
 mod inspect;
 mod migrate;
 mod resume;

@@ -257,6 +257,7 @@ fn a_reserved_field_name_is_created_with_the_custom_suffix_and_the_record_key_fo
                 key: "type".into(),
                 reference: Reference::None,
                 deferred: false,
+                unique: false,
             }],
             dropped: vec![],
             live: 0,

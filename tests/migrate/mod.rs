@@ -81,6 +81,7 @@ impl World {
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
             schema: twenty_migrate::schema_sync::SchemaOptions::default(),
+            max_in_flight: 4,
         }
     }
 
@@ -549,7 +550,15 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
         .unwrap();
     let rejects = w.dir.path().join("cli-rejects.jsonl");
     let report_file = w.dir.path().join("report.json");
-    let base = ["--source", w.db.url.as_str(), "--target", twin.base_url()];
+    let state_file = w.dir.path().join("cli.state.sqlite");
+    let base = [
+        "--source",
+        w.db.url.as_str(),
+        "--target",
+        twin.base_url(),
+        "--rate-limit",
+        "100000/min",
+    ];
 
     let (code, stdout, stderr) = cli(&[&["plan", "--json"][..], &base[..]].concat(), secret).await;
     assert_eq!(code, 0, "{stderr}");
@@ -574,6 +583,8 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
                 rejects.to_str().unwrap(),
                 "--report",
                 report_file.to_str().unwrap(),
+                "--state",
+                state_file.to_str().unwrap(),
             ][..],
         ]
         .concat(),
@@ -597,7 +608,16 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
     }
 
     // A wrong key is one clear sentence and exit code 2, before anything is written.
-    let (code, _, stderr) = cli(&[&["migrate"][..], &base[..]].concat(), "wrong-key").await;
+    let (code, _, stderr) = cli(
+        &[
+            &["migrate"][..],
+            &base[..],
+            &["--state", state_file.to_str().unwrap()][..],
+        ]
+        .concat(),
+        "wrong-key",
+    )
+    .await;
     assert_eq!(code, 2);
     assert!(stderr.contains("refused the API key"), "{stderr}");
     assert!(!stderr.contains("wrong-key"), "{stderr}");

@@ -91,6 +91,7 @@ fn options(url: &str, rejects: &Path) -> MigrateOptions {
         state_path: rejects.with_extension("state.sqlite"),
         restart: false,
         cancel: tokio_util::sync::CancellationToken::new(),
+        max_in_flight: 4,
     }
 }
 
