@@ -224,7 +224,6 @@ async fn create_field(
     model: &mut TargetModel,
     report: &mut SchemaReport,
 ) -> Result<(), SchemaError> {
-    let mut dropped_default = false;
     loop {
         match target.create_field(input.clone()).await {
             Ok(created) => {
@@ -248,16 +247,18 @@ async fn create_field(
                     warn!(object = %field.object, field = %field.name, error = %source, "field exists after an error; counted as created");
                     return Ok(());
                 }
-                // A default value written by an older Twenty may not pass a newer validator;
-                // the field matters more than its default.
+                // A default value or settings written by an older Twenty may not pass a newer
+                // validator; the field matters more than either, so drop them one at a time.
                 let refused = matches!(source, TargetError::Rejected { .. });
-                if refused && !dropped_default && input.get("defaultValue").is_some() {
+                let optional = ["defaultValue", "settings"]
+                    .into_iter()
+                    .find(|key| input.get(*key).is_some());
+                if let (true, Some(key)) = (refused, optional) {
                     if let Some(map) = input.as_object_mut() {
-                        map.remove("defaultValue");
+                        map.remove(key);
                     }
-                    dropped_default = true;
                     report.notes.push(format!(
-                        "{}.{}: the target refused the source's default value ({source}); the field was created without one",
+                        "{}.{}: the target refused the source's {key} ({source}); the field was created without it",
                         field.object, field.name
                     ));
                     continue;

@@ -693,3 +693,50 @@ async fn lost_answers_and_server_errors_during_the_sync_still_create_each_thing_
     assert!(!rest.has_changes(), "{rest:?}");
     twin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn settings_the_target_refuses_are_dropped_with_a_note_and_the_field_still_created() {
+    let (twin, target) = twin(&[]).await;
+    let standard = pipeline::target_model_to_model(&target.model().await.unwrap());
+    // A source with one more custom field on person: LINKS with a variant Twenty does not know.
+    let mut source = standard.clone();
+    let person = source
+        .objects
+        .iter_mut()
+        .find(|o| o.name_singular == "person")
+        .unwrap();
+    let mut site = person
+        .field("linkedinLink")
+        .cloned()
+        .expect("a LINKS field");
+    site.name = "site".into();
+    site.label = "Site".into();
+    site.is_custom = true;
+    site.is_system = false;
+    site.settings = Some(json!({"type": "email"}));
+    person.fields.push(site);
+    let diff = schema_sync::diff(
+        &source,
+        &standard,
+        &schema_sync::SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
+    assert_eq!(diff.fields.len(), 1, "{diff:?}");
+
+    let report = schema_sync::apply(&diff, &target).await.expect("apply");
+    assert_eq!(report.created_fields, ["person.site"]);
+    assert_eq!(report.notes.len(), 1, "{report:?}");
+    assert!(
+        report.notes[0].contains("refused the source's settings"),
+        "{report:?}"
+    );
+    let site = target
+        .model()
+        .await
+        .unwrap()
+        .object("person")
+        .and_then(|o| o.field("site").cloned())
+        .expect("created");
+    assert_eq!(site.field_type, "LINKS");
+    twin.shutdown().await.unwrap();
+}
