@@ -740,3 +740,32 @@ async fn settings_the_target_refuses_are_dropped_with_a_note_and_the_field_still
     assert_eq!(site.field_type, "LINKS");
     twin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn with_no_schema_the_target_model_is_left_alone_and_custom_data_is_not_written() {
+    let src = source(40).await;
+    let (twin, target) = twin(&src.members).await;
+    let before = field_ids(&target.model().await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&src.db.url, &dir.path().join("rejects.jsonl"));
+    opts.schema.sync = false;
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert_eq!(field_ids(&target.model().await.unwrap()), before);
+    let skipped: Vec<(&str, &str)> = report
+        .skipped_objects
+        .iter()
+        .map(|s| (s.object.as_str(), s.rule))
+        .filter(|(o, _)| *o == "pet" || *o == "vetVisit")
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("pet", "missing-in-target"),
+            ("vetVisit", "missing-in-target")
+        ]
+    );
+    assert!(report.dropped_fields["company"]
+        .iter()
+        .any(|d| d.field == "tier"));
+    twin.shutdown().await.unwrap();
+}
