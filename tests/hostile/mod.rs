@@ -207,9 +207,7 @@ async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason(
     add(
         "note target without any target",
         "noteTarget",
-        // Custom objects are targets too, now that the data model sync creates them.
-        "\"targetPersonId\" = NULL, \"targetCompanyId\" = NULL, \"targetOpportunityId\" = NULL, \
-         \"targetPetId\" = NULL, \"targetVetVisitId\" = NULL"
+        "\"targetPersonId\" = NULL, \"targetCompanyId\" = NULL, \"targetOpportunityId\" = NULL, \"targetPetId\" = NULL, \"targetVetVisitId\" = NULL"
             .into(),
         Expect::Lands,
     );

@@ -80,8 +80,8 @@ impl World {
             state_path: self.dir.path().join("state.sqlite"),
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
-            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
             max_in_flight: 4,
+            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         }
     }
 

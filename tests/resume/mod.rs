@@ -59,8 +59,8 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
         state_path: dir.path().join("state.sqlite"),
         restart: false,
         cancel: tokio_util::sync::CancellationToken::new(),
-        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         max_in_flight: 4,
+        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
     }
 }
 
