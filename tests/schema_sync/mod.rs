@@ -418,6 +418,45 @@ async fn a_generated_workspace_migrated_into_a_standard_twin_ends_with_the_same_
         .and_then(|o| o.field("targetPet"))
         .is_some());
 
+    // Descriptions and icons, read with the front's fields (the tool's model query skips them).
+    let data = target
+        .metadata_graphql(
+            "{ objects(paging: {first: 1000}) { edges { node { nameSingular icon description \
+             fieldsList { name icon description } } } } }",
+            json!({}),
+        )
+        .await
+        .expect("metadata query");
+    let node = |name: &str| {
+        data["objects"]["edges"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["node"]["nameSingular"] == name))
+            .map(|e| e["node"].clone())
+            .unwrap_or_else(|| panic!("{name} listed"))
+    };
+    assert_eq!(node("pet")["icon"], "IconPet", "the fixture's object icon");
+    let pet_fields = node("pet")["fieldsList"].clone();
+    let pet_field = |name: &str| {
+        pet_fields
+            .as_array()
+            .and_then(|l| l.iter().find(|f| f["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("pet.{name} listed"))
+    };
+    for (name, source_name) in [
+        ("height", "height"),
+        ("typeCustom", "type"),
+        ("notes", "notes"),
+    ] {
+        let f = pet_field(name);
+        assert_eq!(f["icon"], "IconBox", "pet.{name}");
+        assert_eq!(
+            f["description"],
+            format!("The pet's {source_name}"),
+            "pet.{name}"
+        );
+    }
+
     // Notes linked to pets keep their link through the morph field Twenty added to noteTarget.
     let schema = src.spec.schema();
     let linked: i64 = src
