@@ -250,9 +250,14 @@ async fn create_field(
                 // A default value or settings written by an older Twenty may not pass a newer
                 // validator; the field matters more than either, so drop them one at a time.
                 let refused = matches!(source, TargetError::Rejected { .. });
+                // Last, a required field the target will not create as such is created nullable.
                 let optional = ["defaultValue", "settings"]
                     .into_iter()
-                    .find(|key| input.get(*key).is_some());
+                    .find(|key| input.get(*key).is_some())
+                    .or_else(|| {
+                        (input.get("isNullable") == Some(&Value::Bool(false)))
+                            .then_some("isNullable")
+                    });
                 if let (true, Some(key)) = (refused, optional) {
                     if let Some(map) = input.as_object_mut() {
                         map.remove(key);
