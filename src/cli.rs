@@ -203,7 +203,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_schema: bool,
 
-    /// Also create custom objects and fields that are inactive in the source.
+    /// Also create custom objects and fields that are inactive in the source, and migrate the
+    /// records of inactive objects.
     #[arg(long)]
     pub include_inactive: bool,
 }

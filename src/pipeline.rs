@@ -234,8 +234,9 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         BatchSize::Fixed(n) => n,
     };
     let no_refs = HashMap::new();
+    let planned_source = schema_sync::planned_source(&model, &opts.schema);
     let mut input = PlanInput {
-        source: &model,
+        source: &planned_source,
         target: &planned_target,
         counts: &counts,
         source_members: &source_members,
