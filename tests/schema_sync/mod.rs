@@ -808,3 +808,50 @@ async fn with_no_schema_the_target_model_is_left_alone_and_custom_data_is_not_wr
         .any(|d| d.field == "tier"));
     twin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn plan_json_carries_the_data_model_diff_and_plans_the_objects_it_creates() {
+    let src = source(40).await;
+    let (twin, target) = twin(&src.members).await;
+    let args: Vec<String> = [
+        "plan",
+        "--json",
+        "--source",
+        &src.db.url,
+        "--target",
+        twin.base_url(),
+        "--api-key",
+        KEY,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::inspect::run_cli(&args)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).expect("JSON");
+    let created: Vec<&str> = plan["schema"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name_singular"].as_str().unwrap())
+        .collect();
+    assert_eq!(created, ["pet", "vetVisit"]);
+    let planned: Vec<&str> = plan["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["object"].as_str().unwrap())
+        .collect();
+    assert!(
+        planned.contains(&"pet") && planned.contains(&"vetVisit"),
+        "{planned:?}"
+    );
+    // `plan` wrote nothing.
+    assert!(target.model().await.unwrap().object("pet").is_none());
+    twin.shutdown().await.unwrap();
+}
