@@ -3,5 +3,6 @@
 mod fixture;
 mod harness;
 mod inspect;
+mod layouts;
 mod migrate;
 mod twin;

@@ -11,7 +11,7 @@ use tokio_postgres::{Client, Row, Statement};
 use uuid::Uuid;
 
 use super::{during, SourceError};
-use crate::model::{quote_ident, FieldType, Object};
+use crate::model::{quote_ident, Column, FieldType, Object};
 
 /// One decoded cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +56,8 @@ pub struct ReadColumn {
     pub name: String,
     /// Its `udt_name`.
     pub udt_name: String,
+    /// What is selected instead of the bare column (see [`Column::read_expr`]).
+    pub read_expr: Option<String>,
     wire: Wire,
 }
 
@@ -65,7 +67,16 @@ impl ReadColumn {
         Self {
             name: name.to_owned(),
             udt_name: udt_name.to_owned(),
+            read_expr: None,
             wire: wire_for(udt_name),
+        }
+    }
+
+    /// The column of the model, read through its [`Column::read_expr`] when it has one.
+    pub fn from_column(column: &Column) -> Self {
+        Self {
+            read_expr: column.read_expr.clone(),
+            ..Self::new(&column.name, &column.udt_name)
         }
     }
 }
@@ -84,7 +95,10 @@ fn wire_for(udt: &str) -> Wire {
 }
 
 fn select_expr(c: &ReadColumn) -> String {
-    let q = quote_ident(&c.name);
+    let q = match &c.read_expr {
+        Some(expr) => format!("({expr})"),
+        None => quote_ident(&c.name),
+    };
     match c.wire {
         Wire::Text => format!("{q}::text"),
         Wire::TextArray => format!("{q}::text[]"),
@@ -138,7 +152,7 @@ impl RecordReader {
             .filter(|f| f.field_type != FieldType::TsVector)
             .flat_map(|f| f.columns.iter())
             .filter(|c| c.udt_name != "tsvector")
-            .map(|c| ReadColumn::new(&c.name, &c.udt_name))
+            .map(ReadColumn::from_column)
             .collect();
         if !columns.iter().any(|c| c.name == "id") {
             return Err(SourceError::Inconsistent(format!(
