@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 use crate::inspect::run_cli;
 
+mod detection;
+
 const KEY: &str = "layouts-key";
 
 /// Which source to build.
