@@ -228,8 +228,7 @@ async fn a_workspace_older_than_layout_a_is_refused_with_the_version_found() {
     let (_twin, target) = twin_and_target(w.members()).await;
     let err = twenty_migrate::pipeline::migrate(&w.options(), &target)
         .await
-        .err()
-        .expect("refused at plan time");
+        .expect_err("refused at plan time");
     let message = err.to_string();
     assert!(
         message.contains("0.43.0") && message.contains("LINK"),
@@ -282,7 +281,6 @@ async fn an_unknown_field_type_is_refused_but_extra_columns_are_ignored_by_name(
     );
     let err = twenty_migrate::pipeline::migrate(&w.options(), &target)
         .await
-        .err()
-        .expect("refused at plan time");
+        .expect_err("refused at plan time");
     assert!(err.to_string().contains("HOLOGRAM"), "{err}");
 }
