@@ -275,8 +275,8 @@ pub fn attachment_before_1_10(fields: &mut Vec<Field>, schema: &str) {
             "CASE WHEN {from_author} THEN {replacement} ELSE {own} END"
         ));
     }
-    // The author now lives in createdBy; its column stays claimed by the removed field's
-    // absence being explained here rather than reported as unknown.
+    // The author now feeds createdBy; its column is listed there (as the `author` part, which
+    // the transform does not send) so that it is not reported as an ignored column.
     let author_field = fields.remove(author_at);
     if let Some(created_by) = fields.iter_mut().find(|f| f.name == "createdBy") {
         created_by

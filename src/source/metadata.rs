@@ -176,6 +176,14 @@ pub async fn read_model(client: &Client, ws: &WorkspaceInfo) -> Result<Model, So
                 ),
             });
         }
+        if !unmapped.is_empty() && !columns.is_empty() {
+            // Extra columns (a newer or patched Twenty) are read around, and said so.
+            tracing::warn!(
+                object = %name_singular,
+                columns = %unmapped.join(", "),
+                "ignored columns: no field describes them, they are not migrated"
+            );
+        }
         objects.push(Object {
             id,
             name_singular,
