@@ -51,6 +51,31 @@ INSERT INTO core."fieldMetadata" ("id", "objectMetadataId", "type", "name", "lab
 VALUES (md5('{{workspace_id}}/field/note.body')::uuid, md5('{{workspace_id}}/object/note')::uuid,
   'RICH_TEXT', 'body', 'Body (deprecated)', false, true, false, true, '{{workspace_id}}');
 
+-- 1.11: timelineActivity's links became morph relations (upgrade:1-11:migrate-timeline-activity-
+-- to-morph-relations, flag IS_TIMELINE_ACTIVITY_MIGRATED); before it they were plain relations
+-- `<name>` on `<name>Id` columns (source-schema.md §5).
+DO $$
+DECLARE
+  f record;
+  old_name text;
+BEGIN
+  FOR f IN
+    SELECT fm.id, fm.name
+    FROM core."fieldMetadata" fm
+    WHERE fm."workspaceId" = '{{workspace_id}}' AND fm.type = 'MORPH_RELATION'
+      AND fm."objectMetadataId" = md5('{{workspace_id}}/object/timelineActivity')::uuid
+  LOOP
+    old_name := lower(substr(f.name, 7, 1)) || substr(f.name, 8);
+    EXECUTE format('ALTER TABLE %I.%I RENAME COLUMN %I TO %I',
+      '{{schema}}', 'timelineActivity', f.name || 'Id', old_name || 'Id');
+    UPDATE core."fieldMetadata"
+    SET name = old_name, type = 'RELATION', "morphId" = NULL,
+        settings = settings || jsonb_build_object('joinColumnName', old_name || 'Id')
+    WHERE id = f.id;
+  END LOOP;
+END
+$$;
+
 -- 0.44 - 0.52: relations moved from relationMetadata onto fieldMetadata
 -- (…/0-44 … 0-52 migrate-relations-to-field-metadata), and 0.53 deleted the UUID foreign-key
 -- field rows, those of type UUID labelled "… (foreign key)"
