@@ -57,9 +57,23 @@ UPDATE "{{schema}}"."attachment"
 SET "fullPath" = 'attachment/' || ("file"->0->>'fileId')
   || coalesce('.' || nullif("file"->0->>'extension', ''), '')
 WHERE jsonb_typeof("file") = 'array' AND jsonb_array_length("file") > 0;
-ALTER TABLE "{{schema}}"."attachment" DROP COLUMN "file";
-DELETE FROM core."fieldMetadata"
-WHERE "workspaceId" = '{{workspace_id}}' AND type = 'FILES';
+-- FILES did not exist before 1.18: every FILES field goes (attachment.file, person.avatarFile, …).
+DO $$
+DECLARE
+  f record;
+BEGIN
+  FOR f IN
+    SELECT fm.id, fm.name, o."nameSingular" AS object, o."isCustom" AS custom
+    FROM core."fieldMetadata" fm
+    JOIN core."objectMetadata" o ON o.id = fm."objectMetadataId"
+    WHERE fm."workspaceId" = '{{workspace_id}}' AND fm.type = 'FILES'
+  LOOP
+    EXECUTE format('ALTER TABLE %I.%I DROP COLUMN IF EXISTS %I', '{{schema}}',
+      CASE WHEN f.custom THEN '_' || f.object ELSE f.object END, f.name);
+    DELETE FROM core."fieldMetadata" WHERE id = f.id;
+  END LOOP;
+END
+$$;
 DELETE FROM core."file" WHERE "workspaceId" = '{{workspace_id}}';
 DELETE FROM core."featureFlag"
 WHERE "workspaceId" = '{{workspace_id}}' AND key = 'IS_FILES_FIELD_MIGRATED';

@@ -39,6 +39,14 @@ async fn inspect_names_the_layout_and_version_of_each_fixture_and_counts_every_r
         assert_eq!(ws["layout"]["versions"], versions, "{kind:?}");
         assert_eq!(ws["layout"]["half_upgraded"], false, "{kind:?}");
         assert_eq!(report["workspaces"][0]["version"], recorded, "{kind:?}");
+        for o in report["workspace"]["objects"].as_array().unwrap() {
+            assert_eq!(
+                o["unmapped_columns"].as_array().map(Vec::len),
+                Some(0),
+                "{kind:?}: every column is accounted for: {}",
+                o["unmapped_columns"]
+            );
+        }
         for (name, counts) in &w.generated.objects {
             let o = object(&report, name);
             assert_eq!(
