@@ -336,6 +336,17 @@ mod tests {
     }
 
     #[test]
+    fn a_metadata_schema_without_any_relation_store_predates_layout_a() {
+        let e = Evidence {
+            metadata_schema: "metadata".into(),
+            ..Evidence::default()
+        };
+        let r = classify(&e);
+        assert_eq!(r.layout, Layout::Unknown);
+        assert_eq!(r.versions, "older than 0.4x");
+    }
+
+    #[test]
     fn core_without_relation_columns_is_unknown() {
         let mut e = core(&[]);
         e.relations_on_fields = false;
