@@ -123,6 +123,16 @@ pub struct MigrateArgs {
     /// Also write the final report as JSON to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+
+    /// The ledger that makes the run resumable (SQLite). Default: next to the report, or
+    /// `twenty-migrate.state.sqlite` in the current folder. Never holds the API key.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+
+    /// Forget the ledger's progress and start over (records already in the target are
+    /// upserted again, not duplicated).
+    #[arg(long)]
+    pub restart: bool,
 }
 
 /// Options of `verify`.
@@ -178,6 +188,11 @@ pub struct RunArgs {
     /// then soft-deleted in the target).
     #[arg(long, default_value = "skip")]
     pub deleted: String,
+
+    /// Batches in flight at once; the rate limit still paces them. More hides the target's
+    /// latency when each request takes longer than the interval between two.
+    #[arg(long, default_value_t = 4)]
+    pub in_flight: usize,
 
     /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
     #[arg(long)]

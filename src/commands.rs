@@ -11,6 +11,7 @@ use crate::source::SourceError;
 use crate::target::{ApiKey, Target, TargetConfig};
 use crate::twin::{Member as TwinMember, TwinConfig};
 use crate::{Error, Outcome};
+use tokio_util::sync::CancellationToken;
 
 /// The rate for Twenty Cloud: users observe 50 requests/minute there (twentyhq/twenty#14122).
 const CLOUD_REQUESTS_PER_MINUTE: u32 = 50;
@@ -52,6 +53,7 @@ fn migrate_options(
     rejects: PathBuf,
     requests_per_minute: u32,
 ) -> Result<MigrateOptions, Error> {
+    let state_path = PathBuf::from(DEFAULT_STATE_FILE);
     Ok(MigrateOptions {
         source_url: args.source.source.clone().ok_or(SourceError::MissingUrl)?,
         workspace: args.source.workspace.clone(),
@@ -65,7 +67,49 @@ fn migrate_options(
         rejects_path: rejects,
         page_size: 1000,
         requests_per_minute,
+        state_path,
+        restart: false,
+        cancel: CancellationToken::new(),
+        max_in_flight: args.run.in_flight.max(1),
     })
+}
+
+/// The ledger's default name, in the current folder.
+const DEFAULT_STATE_FILE: &str = "twenty-migrate.state.sqlite";
+
+/// The ledger path: `--state`, else next to `--report`, else the default in the current folder.
+fn state_path(args: &MigrateArgs) -> PathBuf {
+    match (&args.state, &args.report) {
+        (Some(state), _) => state.clone(),
+        (None, Some(report)) => report.with_extension("state.sqlite"),
+        (None, None) => PathBuf::from(DEFAULT_STATE_FILE),
+    }
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM: the run stops after the batch in flight.
+fn cancel_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term => {},
+        }
+        eprintln!("stopping after the request in flight; progress is saved…");
+        cancel.cancel();
+    });
+    token
 }
 
 fn target_for(args: &PlanArgs) -> Result<(Target, u32), Error> {
@@ -82,6 +126,7 @@ fn target_for(args: &PlanArgs) -> Result<(Target, u32), Error> {
     let rate = rate_for(&url, &args.run)?;
     let mut config = TargetConfig::new(url, ApiKey::new(key));
     config.requests_per_minute = rate;
+    config.max_in_flight = args.run.in_flight.max(1);
     config.accept_invalid_certs = args.run.insecure;
     let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
     Ok((target, rate))
@@ -108,7 +153,10 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
 /// `migrate`: the whole run against the real target.
 pub async fn migrate(args: MigrateArgs) -> Result<Outcome, Error> {
     let (target, rate) = target_for(&args.plan)?;
-    let opts = migrate_options(&args.plan, args.rejects.clone(), rate)?;
+    let mut opts = migrate_options(&args.plan, args.rejects.clone(), rate)?;
+    opts.state_path = state_path(&args);
+    opts.restart = args.restart;
+    opts.cancel = cancel_on_signal();
     let report = pipeline::migrate(&opts, &target).await?;
     finish(&report, args.plan.json, args.report.as_deref())
 }
@@ -143,8 +191,15 @@ pub async fn rehearse(args: RehearseArgs) -> Result<Outcome, Error> {
     let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(key));
     config.requests_per_minute = 1_000_000;
     let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
-    let opts = migrate_options(plan_args, args.migrate.rejects.clone(), 1_000_000)?;
-    let report = pipeline::migrate(&opts, &target).await?;
+    let mut opts = migrate_options(plan_args, args.migrate.rejects.clone(), 1_000_000)?;
+    // A rehearsal starts from an empty twin, so its ledger is throwaway.
+    let scratch = tempfile_dir()?;
+    opts.state_path = scratch.join("rehearsal.state.sqlite");
+    opts.restart = true;
+    opts.cancel = cancel_on_signal();
+    let report = pipeline::migrate(&opts, &target).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let report = report?;
     let outcome = finish(&report, plan_args.json, args.migrate.report.as_deref());
     twin.shutdown().await?;
     outcome
@@ -265,6 +320,10 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         rejects_path: storage.join("rejects.jsonl"),
         page_size: 1000,
         requests_per_minute: 1_000_000,
+        state_path: storage.join("demo.state.sqlite"),
+        restart: true,
+        cancel: cancel_on_signal(),
+        max_in_flight: 4,
     };
     let report = pipeline::migrate(&opts, &target).await?;
     print!("{}", report.render_text());

@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod source;
+pub mod state;
 pub mod target;
 pub mod transform;
 pub mod twin;

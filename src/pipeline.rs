@@ -2,7 +2,7 @@
 //! report together: discover → plan → per object (keyset stream → transform → batch → upsert
 //! → count) → deferred links → report.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -12,10 +12,12 @@ use uuid::Uuid;
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
 use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
-use crate::source::records::{RecordReader, RowFilter, SourceRow};
+use crate::source::records::{RecordReader, RowFilter};
 use crate::source::{Source, SourceError, WorkspaceInfo};
+use crate::state::{Fingerprint, Ledger, Phase, StateError};
 use crate::target::{BatchBody, Target, TargetError, TargetModel};
 use crate::transform::{target_id, FieldMap, ObjectTransform, Reference};
+use tokio_util::sync::CancellationToken;
 
 /// The largest batch current Twenty accepts (`QUERY_MAX_RECORDS`, 200 in the server code and
 /// tests of 2026; `packages/twenty-shared/src/constants/QueryMaxRecords.ts`).
@@ -84,6 +86,14 @@ pub struct MigrateOptions {
     pub page_size: usize,
     /// Requests per minute (for the estimate; the client enforces it).
     pub requests_per_minute: u32,
+    /// The ledger file that makes the run resumable.
+    pub state_path: PathBuf,
+    /// Forget the ledger's progress and start over.
+    pub restart: bool,
+    /// Cancelled on Ctrl-C / SIGTERM: the run stops after the batch in flight.
+    pub cancel: CancellationToken,
+    /// Batches in flight at once (the rate limiter still paces them).
+    pub max_in_flight: usize,
 }
 
 /// A fatal error of `plan` or `migrate`.
@@ -116,6 +126,15 @@ pub enum MigrateError {
     /// The workspace layout is not one this version reads.
     #[error("{0}")]
     Unsupported(String),
+    /// The ledger cannot be used.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Stopped on request; progress is saved.
+    #[error("interrupted; progress is saved in {}: run the same command again to resume", state.display())]
+    Interrupted {
+        /// The ledger file.
+        state: PathBuf,
+    },
 }
 
 fn target_err(context: impl Into<String>) -> impl FnOnce(TargetError) -> MigrateError {
@@ -310,12 +329,29 @@ pub fn target_model_to_model(t: &TargetModel) -> Model {
     Model { objects }
 }
 
-/// Runs the whole migration.
+/// Runs the whole migration, resuming from the ledger at `opts.state_path` when it holds an
+/// unfinished run of the same source, workspace, target and options.
 pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport, MigrateError> {
     let started = Instant::now();
     let prepared = prepare(opts, target).await?;
     if !prepared.plan.blockers.is_empty() {
         return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
+    }
+    let fingerprint = Fingerprint {
+        source: prepared.source.target().to_owned(),
+        workspace: prepared.workspace.id,
+        target: target.base_url().to_owned(),
+        options: BTreeMap::from([
+            ("deleted".to_owned(), format!("{:?}", opts.deleted)),
+            (
+                "unmatched-members".to_owned(),
+                format!("{:?}", opts.unmatched),
+            ),
+        ]),
+    };
+    let (ledger, resuming) = Ledger::open(&opts.state_path, &fingerprint, opts.restart)?;
+    if resuming {
+        eprintln!("resuming the run saved in {}", opts.state_path.display());
     }
     let members = prepared
         .plan
@@ -327,15 +363,23 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             BatchSize::Fixed(n) => n,
         },
         adaptive: opts.batch_size == BatchSize::Auto,
-        rejects: RejectsFile::new(&opts.rejects_path),
+        rejects: RejectsFile::new(&opts.rejects_path, resuming),
         rejected: HashMap::new(),
         checked: HashSet::new(),
         not_kept: Vec::new(),
+        ledger: &ledger,
+        max_in_flight: opts.max_in_flight.max(1),
+        inflight: futures_util::stream::FuturesOrdered::new(),
     };
+    for p in &prepared.plan.objects {
+        run.rejected
+            .insert(p.object.clone(), ledger.rejected(&p.object)?);
+    }
 
     let mut report = RunReport {
         skipped_objects: prepared.plan.skipped.clone(),
         rejects_file: Some(opts.rejects_path.clone()),
+        state_file: Some(opts.state_path.clone()),
         ..RunReport::default()
     };
     for p in &prepared.plan.objects {
@@ -347,24 +391,40 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     }
 
     // Rows that will not exist in the target (soft-deleted and skipped): references to them
-    // are written as null rather than failing the referring record.
+    // are written as null, or the referring row skipped when it cascades with its parent.
     let absent = if opts.deleted == DeletedPolicy::Skip {
         deleted_ids(&prepared).await?
     } else {
         HashMap::new()
     };
+    let interrupted = || MigrateError::Interrupted {
+        state: opts.state_path.clone(),
+    };
 
     let client = prepared.source.client();
+    let mut reports: BTreeMap<String, ObjectReport> = BTreeMap::new();
     for object_plan in &prepared.plan.objects {
         let object = prepared
             .model
             .object(&object_plan.object)
             .expect("planned objects come from the model");
-        let mut object_report = ObjectReport::new(&object.name_singular);
+        let saved = ledger.object(&object.name_singular)?;
+        let has_deferred = object_plan.fields.iter().any(|f| f.deferred);
+        let mut object_report = match &saved {
+            Some(state) => state.report.clone(),
+            None => ObjectReport::new(&object.name_singular),
+        };
+        let phase = saved.as_ref().map(|s| s.phase).unwrap_or(Phase::Pending);
+        if matches!(phase, Phase::Copied | Phase::Done) {
+            reports.insert(object.name_singular.clone(), object_report);
+            continue;
+        }
         let filter = match opts.deleted {
             DeletedPolicy::Skip => {
-                object_report.skip("soft-deleted", object_plan.deleted);
-                object_report.read += object_plan.deleted;
+                if phase == Phase::Pending {
+                    object_report.skip("soft-deleted", object_plan.deleted);
+                    object_report.read += object_plan.deleted;
+                }
                 RowFilter::Live
             }
             DeletedPolicy::Keep => RowFilter::All,
@@ -377,18 +437,21 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             opts.page_size,
         )
         .await?;
+        let mut cursor = saved.as_ref().and_then(|s| s.cursor);
+        reader.resume_after(cursor);
         let transform = build_transform(object, object_plan, reader.columns(), false);
         let nulled = NullRefs::new(object, object_plan, &absent);
         let references = record_references(object, object_plan);
-        let progress = Progress::start(
-            &object.name_singular,
-            match opts.deleted {
-                DeletedPolicy::Skip => object_plan.live,
-                DeletedPolicy::Keep => object_plan.live + object_plan.deleted,
-            },
-        );
+        let mut uniques = UniqueGuard::new(object_plan);
+        let total = match opts.deleted {
+            DeletedPolicy::Skip => object_plan.live,
+            DeletedPolicy::Keep => object_plan.live + object_plan.deleted,
+        };
+        let progress = Progress::start(&object.name_singular, total);
+        progress.inc(object_report.written + object_report.rejected);
         let mut batch: Vec<(Uuid, Value)> = Vec::with_capacity(run.cap);
-        let mut deleted_rows: Vec<Uuid> = Vec::new();
+        // Counts of the rows read since the last batch; they settle with the next one.
+        let mut pending = ObjectReport::new(&object.name_singular);
         loop {
             let rows = reader.next_page(client).await?;
             if rows.is_empty() {
@@ -396,14 +459,11 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             }
             progress.inc(rows.len() as u64);
             for row in rows {
-                object_report.read += 1;
-                if opts.deleted == DeletedPolicy::Keep && is_deleted(&row, &reader) {
-                    deleted_rows.push(target_id(row.id));
-                }
+                pending.read += 1;
                 match transform.apply(&row, &members) {
                     Ok(mut record) => {
                         if !nulled.apply(&mut record, &mut report.not_kept) {
-                            object_report.skip(PARENT_NOT_MIGRATED, 1);
+                            pending.skip(PARENT_NOT_MIGRATED, 1);
                         } else if let Some((field, message)) =
                             run.references_rejected(&record, &references)
                         {
@@ -417,7 +477,21 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                 &message,
                                 Some(&record),
                             )?;
-                            object_report.rejected += 1;
+                            pending.rejected += 1;
+                        } else if let Some((field, first)) = uniques.check(row.id, &record) {
+                            let record = Value::Object(record);
+                            let message = format!(
+                                "{field} repeats the value of {} {first} once normalised as the target stores it (emails lower-cased, link hosts lower-cased); the target would merge the two records",
+                                object.name_singular
+                            );
+                            run.reject(
+                                &object.name_singular,
+                                row.id,
+                                Some(&field),
+                                &message,
+                                Some(&record),
+                            )?;
+                            pending.rejected += 1;
                         } else {
                             batch.push((row.id, Value::Object(record)));
                         }
@@ -430,34 +504,85 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                             &e.reason,
                             None,
                         )?;
-                        object_report.rejected += 1;
+                        pending.rejected += 1;
                     }
                 }
+                cursor = Some(row.id);
                 if batch.len() >= run.cap {
-                    run.send(object_plan, std::mem::take(&mut batch), &mut object_report)
+                    let delta =
+                        std::mem::replace(&mut pending, ObjectReport::new(&object.name_singular));
+                    let settled = run
+                        .submit(
+                            object_plan,
+                            std::mem::take(&mut batch),
+                            cursor,
+                            delta,
+                            &mut object_report,
+                        )
                         .await?;
+                    // Confirmed, in order: every row up to the last settled cursor is handled.
+                    if let Some(Some(settled)) = settled.last() {
+                        ledger.save(
+                            &object.name_singular,
+                            Phase::Copying,
+                            Some(*settled),
+                            &object_report,
+                        )?;
+                    }
+                    if opts.cancel.is_cancelled() {
+                        run.drain(&mut object_report).await?;
+                        ledger.save(
+                            &object.name_singular,
+                            Phase::Copying,
+                            cursor,
+                            &object_report,
+                        )?;
+                        run.flush(&opts.rejects_path)?;
+                        return Err(interrupted());
+                    }
                 }
             }
         }
         if !batch.is_empty() {
-            run.send(object_plan, batch, &mut object_report).await?;
+            let delta = std::mem::replace(&mut pending, ObjectReport::new(&object.name_singular));
+            run.submit(object_plan, batch, cursor, delta, &mut object_report)
+                .await?;
         }
-        if !deleted_rows.is_empty() {
-            let n = target
-                .soft_delete_many(&object_plan.target_plural, &deleted_rows)
+        run.drain(&mut object_report).await?;
+        object_report.absorb(&pending);
+        // Soft-deleted rows kept: created above, now soft-deleted in batches.
+        if opts.deleted == DeletedPolicy::Keep && object_plan.deleted > 0 {
+            let ids = ids_of(&prepared, object, RowFilter::Deleted).await?;
+            let ids: Vec<Uuid> = ids
+                .into_iter()
+                .filter(|id| !run.rejected_contains(&object.name_singular, *id))
+                .collect();
+            target
+                .soft_delete_many(&object_plan.target_plural, &ids)
                 .await
                 .map_err(target_err(format!(
                     "soft-deleting {} {}",
-                    deleted_rows.len(),
+                    ids.len(),
                     object.name_singular
                 )))?;
-            object_report.soft_deleted += n as u64;
+            object_report.soft_deleted = ids.len() as u64;
         }
+        let done = if has_deferred {
+            Phase::Copied
+        } else {
+            Phase::Done
+        };
+        ledger.save(&object.name_singular, done, cursor, &object_report)?;
         progress.finish(&object_report);
-        report.objects.push(object_report);
+        reports.insert(object.name_singular.clone(), object_report);
+        if opts.cancel.is_cancelled() {
+            run.flush(&opts.rejects_path)?;
+            return Err(interrupted());
+        }
     }
 
-    // Second pass: references deferred to break cycles, written as `{id, key}` upserts.
+    // Second pass: references deferred to break cycles, written as `{id, key}` upserts. An
+    // upsert of the same values is idempotent, so a resumed pass simply runs again.
     for object_plan in prepared
         .plan
         .objects
@@ -468,6 +593,12 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             .model
             .object(&object_plan.object)
             .expect("planned objects come from the model");
+        if ledger
+            .object(&object.name_singular)?
+            .is_some_and(|s| s.phase == Phase::Done)
+        {
+            continue;
+        }
         let filter = match opts.deleted {
             DeletedPolicy::Skip => RowFilter::Live,
             DeletedPolicy::Keep => RowFilter::All,
@@ -490,6 +621,9 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 break;
             }
             for row in rows {
+                if run.rejected_contains(&object.name_singular, target_id(row.id)) {
+                    continue;
+                }
                 let Ok(mut record) = transform.apply(&row, &members) else {
                     continue;
                 };
@@ -498,30 +632,43 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                     batch.push((row.id, Value::Object(record)));
                 }
                 if batch.len() >= run.cap {
-                    run.send(object_plan, std::mem::take(&mut batch), &mut links)
-                        .await?;
+                    let delta = ObjectReport::new(&object.name_singular);
+                    run.submit(
+                        object_plan,
+                        std::mem::take(&mut batch),
+                        None,
+                        delta,
+                        &mut links,
+                    )
+                    .await?;
                 }
             }
         }
         if !batch.is_empty() {
-            run.send(object_plan, batch, &mut links).await?;
+            let delta = ObjectReport::new(&object.name_singular);
+            run.submit(object_plan, batch, None, delta, &mut links)
+                .await?;
         }
-        if let Some(r) = report
-            .objects
-            .iter_mut()
-            .find(|r| r.object == object_plan.object)
-        {
-            r.deferred_links += links.written;
+        run.drain(&mut links).await?;
+        let r = reports
+            .get_mut(&object_plan.object)
+            .expect("every planned object has a report");
+        r.deferred_links = links.written;
+        ledger.save(&object_plan.object, Phase::Done, None, r)?;
+        if opts.cancel.is_cancelled() {
+            run.flush(&opts.rejects_path)?;
+            return Err(interrupted());
         }
     }
 
     prepared.source.end_snapshot().await?;
-    run.rejects
-        .flush()
-        .map_err(|source| MigrateError::Rejects {
-            path: opts.rejects_path.clone(),
-            source,
-        })?;
+    run.flush(&opts.rejects_path)?;
+    report.objects = prepared
+        .plan
+        .objects
+        .iter()
+        .filter_map(|p| reports.remove(&p.object))
+        .collect();
     report.not_kept.append(&mut run.not_kept);
     report.not_kept.sort();
     report.not_kept.dedup();
@@ -530,12 +677,28 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     Ok(report)
 }
 
-fn is_deleted(row: &SourceRow, reader: &RecordReader) -> bool {
-    reader
-        .columns()
-        .iter()
-        .position(|c| c.name == "deletedAt")
-        .is_some_and(|i| !matches!(row.cells[i], crate::source::records::Cell::Null))
+/// Target ids of one object's rows matching `filter`.
+async fn ids_of(
+    p: &Prepared,
+    object: &Object,
+    filter: RowFilter,
+) -> Result<Vec<Uuid>, MigrateError> {
+    let mut reader = RecordReader::new(
+        p.source.client(),
+        &p.workspace.schema,
+        object,
+        filter,
+        10_000,
+    )
+    .await?;
+    let mut ids = Vec::new();
+    loop {
+        let rows = reader.next_page(p.source.client()).await?;
+        if rows.is_empty() {
+            return Ok(ids);
+        }
+        ids.extend(rows.iter().map(|r| target_id(r.id)));
+    }
 }
 
 /// The transform for one object: the first pass writes every non-deferred field, the second
@@ -558,36 +721,18 @@ pub(crate) fn build_transform(
     ObjectTransform { fields }
 }
 
-/// Soft-deleted source ids per object, when soft-deleted rows are skipped.
+/// Soft-deleted source ids per object (as target ids), when soft-deleted rows are skipped.
 pub(crate) async fn deleted_ids(
     p: &Prepared,
 ) -> Result<HashMap<String, HashSet<Uuid>>, MigrateError> {
     let mut out = HashMap::new();
-    for object_plan in &p.plan.objects {
-        if object_plan.deleted == 0 {
-            continue;
-        }
+    for object_plan in p.plan.objects.iter().filter(|o| o.deleted > 0) {
         let object = p
             .model
             .object(&object_plan.object)
             .expect("planned objects come from the model");
-        let mut reader = RecordReader::new(
-            p.source.client(),
-            &p.workspace.schema,
-            object,
-            RowFilter::Deleted,
-            10_000,
-        )
-        .await?;
-        let mut ids = HashSet::new();
-        loop {
-            let rows = reader.next_page(p.source.client()).await?;
-            if rows.is_empty() {
-                break;
-            }
-            ids.extend(rows.iter().map(|r| target_id(r.id)));
-        }
-        out.insert(object_plan.object.clone(), ids);
+        let ids = ids_of(p, object, RowFilter::Deleted).await?;
+        out.insert(object_plan.object.clone(), ids.into_iter().collect());
     }
     Ok(out)
 }
@@ -659,6 +804,91 @@ impl<'a> NullRefs<'a> {
     }
 }
 
+/// Values of the target's unique fields seen so far in this object, normalised as the target
+/// stores them: two source rows that differ only in case (emails) or in a link's origin would
+/// otherwise be merged into one record by the upsert, silently.
+struct UniqueGuard {
+    keys: Vec<String>,
+    seen: HashMap<u64, Uuid>,
+}
+
+impl UniqueGuard {
+    fn new(plan: &ObjectPlan) -> Self {
+        Self {
+            keys: plan
+                .fields
+                .iter()
+                .filter(|d| d.unique && !d.deferred)
+                .map(|d| d.key.clone())
+                .collect(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The earlier row holding the same unique value, as (field, its id); else remembers it.
+    fn check(&mut self, id: Uuid, record: &Map<String, Value>) -> Option<(String, Uuid)> {
+        let mut fresh = Vec::new();
+        for key in &self.keys {
+            let Some(value) = record.get(key).and_then(unique_value) else {
+                continue;
+            };
+            // A 64-bit hash keeps memory flat for millions of rows; a collision is ~1e-6 at 10M.
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (key, &value).hash(&mut h);
+            let hash = h.finish();
+            if let Some(first) = self.seen.get(&hash) {
+                if *first != id {
+                    return Some((key.clone(), *first));
+                }
+            }
+            fresh.push(hash);
+        }
+        for hash in fresh {
+            self.seen.insert(hash, id);
+        }
+        None
+    }
+}
+
+/// The value a unique index compares: an email lower-cased, a link with its scheme and host
+/// lower-cased and one trailing slash cut (contract C4, D4), plain values as they are.
+fn unique_value(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => {
+            if let Some(Value::String(e)) = o.get("primaryEmail") {
+                return (!e.is_empty()).then(|| e.to_lowercase());
+            }
+            if let Some(Value::String(u)) = o.get("primaryLinkUrl") {
+                return (!u.is_empty()).then(|| normalize_link(u));
+            }
+            None
+        }
+        other => Some(other.to_string()),
+    }
+}
+
+fn normalize_link(url: &str) -> String {
+    let t = url.trim();
+    let out = match t.find("://") {
+        Some(i) => {
+            let rest = &t[i + 3..];
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            format!(
+                "{}://{}{}",
+                t[..i].to_lowercase(),
+                rest[..end].to_lowercase(),
+                &rest[end..]
+            )
+        }
+        None => t.to_owned(),
+    };
+    out.strip_suffix('/').map(str::to_owned).unwrap_or(out)
+}
+
 /// (API key, source field, target object) of the record references written in the first pass.
 fn record_references<'a>(
     object: &'a Object,
@@ -680,6 +910,11 @@ fn record_references<'a>(
 }
 
 struct Run<'a> {
+    ledger: &'a Ledger,
+    /// Batches travelling at once.
+    max_in_flight: usize,
+    /// Deliveries in submission order.
+    inflight: futures_util::stream::FuturesOrdered<InFlight>,
     target: &'a Target,
     cap: usize,
     adaptive: bool,
@@ -694,6 +929,19 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    fn rejected_contains(&self, object: &str, id: Uuid) -> bool {
+        self.rejected.get(object).is_some_and(|s| s.contains(&id))
+    }
+
+    fn flush(&mut self, path: &std::path::Path) -> Result<(), MigrateError> {
+        self.rejects
+            .flush()
+            .map_err(|source| MigrateError::Rejects {
+                path: path.to_owned(),
+                source,
+            })
+    }
+
     /// The first reference of `record` to a record rejected earlier, as (field, message).
     fn references_rejected<'r>(
         &self,
@@ -721,6 +969,7 @@ impl Run<'_> {
             .entry(object.to_owned())
             .or_default()
             .insert(target_id(id));
+        self.ledger.add_rejected(object, target_id(id))?;
         let path = self.rejects.path().to_owned();
         self.rejects
             .write(&Reject {
@@ -733,15 +982,133 @@ impl Run<'_> {
             .map_err(|source| MigrateError::Rejects { path, source })
     }
 
-    /// Sends records as batch upserts. A batch over the target's cap is re-cut at the stated
-    /// cap; one refused for its bytes (413) or its content (400) is split in halves until the
-    /// bad records stand alone, and those go to the rejects file. Nothing is dropped.
-    async fn send(
+    /// Queues records for delivery; up to `max_in_flight` batches travel at once. Results are
+    /// folded in submission order, so counts, rejects and the returned cursors are exactly
+    /// those of every row up to the cursor. Returns the cursors of the batches folded now.
+    async fn submit(
         &mut self,
         plan: &ObjectPlan,
         records: Vec<(Uuid, Value)>,
+        cursor: Option<Uuid>,
+        delta: ObjectReport,
         report: &mut ObjectReport,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<Vec<Option<Uuid>>, MigrateError> {
+        let check = self.checked.insert(plan.object.clone());
+        let job = Delivery {
+            target: self.target.clone(),
+            object: plan.object.clone(),
+            plural: plan.target_plural.clone(),
+            cap: self.cap,
+            adaptive: self.adaptive,
+            check,
+        };
+        self.inflight.push_back(Box::pin(
+            async move { (job.run(records).await, cursor, delta) },
+        ));
+        let mut done = Vec::new();
+        while self.inflight.len() >= self.max_in_flight {
+            done.push(self.complete_one(report).await?);
+        }
+        Ok(done)
+    }
+
+    /// Waits for every batch in flight; returns their cursors in order.
+    async fn drain(
+        &mut self,
+        report: &mut ObjectReport,
+    ) -> Result<Vec<Option<Uuid>>, MigrateError> {
+        let mut done = Vec::new();
+        while !self.inflight.is_empty() {
+            done.push(self.complete_one(report).await?);
+        }
+        Ok(done)
+    }
+
+    /// Folds the oldest batch's result into the counts, the rejects file and the ledger's
+    /// rejected set.
+    async fn complete_one(
+        &mut self,
+        report: &mut ObjectReport,
+    ) -> Result<Option<Uuid>, MigrateError> {
+        use futures_util::StreamExt as _;
+        let Some((delivered, cursor, delta)) = self.inflight.next().await else {
+            return Ok(None);
+        };
+        let delivered = delivered?;
+        // The rows read between the previous batch and this one are settled with it.
+        report.absorb(&delta);
+        if let Some(cap) = delivered.new_cap {
+            if cap < self.cap {
+                tracing::info!(old = self.cap, new = cap, "target batch cap adopted");
+                self.cap = cap;
+            }
+        }
+        report.written += delivered.written;
+        for r in &delivered.rejects {
+            self.reject(
+                &delivered.object,
+                r.id,
+                r.field.as_deref(),
+                &r.message,
+                Some(&r.record),
+            )?;
+            report.rejected += 1;
+        }
+        self.not_kept.extend(delivered.not_kept);
+        Ok(cursor)
+    }
+}
+
+/// A boxed delivery in flight, with the cursor of its last row.
+type InFlight = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = (Result<Delivered, MigrateError>, Option<Uuid>, ObjectReport),
+            > + Send,
+    >,
+>;
+
+/// One refused record of a delivery.
+struct DeliveredReject {
+    id: Uuid,
+    field: Option<String>,
+    message: String,
+    record: Value,
+}
+
+/// What a delivery achieved.
+struct Delivered {
+    object: String,
+    written: u64,
+    rejects: Vec<DeliveredReject>,
+    new_cap: Option<usize>,
+    not_kept: Vec<String>,
+}
+
+/// One batch on its way: owns what it needs, so several can travel at once.
+struct Delivery {
+    target: Target,
+    object: String,
+    plural: String,
+    cap: usize,
+    adaptive: bool,
+    /// Compare what the target stored with what was sent (first batch of an object).
+    check: bool,
+}
+
+impl Delivery {
+    /// Sends records as batch upserts. A batch over the target's cap is re-cut at the stated
+    /// cap; one refused for its bytes (413) or its content (400) is split in halves until the
+    /// bad records stand alone, and those are returned as rejects. Nothing is dropped.
+    async fn run(mut self, records: Vec<(Uuid, Value)>) -> Result<Delivered, MigrateError> {
+        let mut out = Delivered {
+            object: self.object.clone(),
+            written: 0,
+            rejects: Vec::new(),
+            new_cap: None,
+            not_kept: Vec::new(),
+        };
+        let mut transient_in_a_row = 0;
         let mut work: Vec<Vec<(Uuid, Value)>> = vec![records];
         while let Some(mut chunk) = work.pop() {
             if chunk.len() > self.cap {
@@ -750,16 +1117,42 @@ impl Run<'_> {
             }
             let values: Vec<&Value> = chunk.iter().map(|(_, v)| v).collect();
             let bytes = serde_json::to_vec(&values).map_err(|e| {
-                MigrateError::Unsupported(format!("cannot encode a batch of {}: {e}", plan.object))
+                MigrateError::Unsupported(format!("cannot encode a batch of {}: {e}", self.object))
             })?;
             let body = BatchBody::new(bytes, chunk.len());
-            match self.target.upsert_batch(&plan.target_plural, body).await {
+            let reject = |out: &mut Delivered,
+                          (id, record): (Uuid, Value),
+                          field: Option<String>,
+                          message: String| {
+                out.rejects.push(DeliveredReject {
+                    id,
+                    field,
+                    message,
+                    record,
+                });
+            };
+            match self.target.upsert_batch(&self.plural, body).await {
                 Ok(returned) => {
-                    report.written += chunk.len() as u64;
-                    if !self.checked.contains(&plan.object) {
-                        self.checked.insert(plan.object.clone());
-                        self.not_kept
-                            .extend(not_kept(&plan.object, &chunk, &returned));
+                    transient_in_a_row = 0;
+                    if std::mem::take(&mut self.check) {
+                        out.not_kept
+                            .extend(not_kept(&self.object, &chunk, &returned));
+                    }
+                    // An upsert that matched another record on a unique field updated that
+                    // record instead of creating this one: the source id does not exist in the
+                    // target, so it is reported, not counted as written.
+                    let merged = merged_into(&chunk, &returned);
+                    out.written += (chunk.len() - merged.len()) as u64;
+                    let mut chunk: Vec<Option<(Uuid, Value)>> =
+                        chunk.into_iter().map(Some).collect();
+                    for (i, other) in merged {
+                        if let Some(row) = chunk[i].take() {
+                            let message = format!(
+                                "the target already held a record with the same unique value ({} {other}); the upsert updated it instead of creating this one",
+                                self.object
+                            );
+                            reject(&mut out, row, None, message);
+                        }
                     }
                 }
                 Err(TargetError::BatchTooLarge { cap, message }) => {
@@ -772,8 +1165,8 @@ impl Run<'_> {
                     let new_cap = cap
                         .filter(|c| *c > 0 && *c < chunk.len())
                         .unwrap_or((chunk.len() / 2).max(1));
-                    tracing::info!(old = self.cap, new = new_cap, "target batch cap adopted");
                     self.cap = new_cap;
+                    out.new_cap = Some(new_cap);
                     work.push(chunk);
                 }
                 Err(TargetError::PayloadTooLarge) if chunk.len() > 1 => {
@@ -782,39 +1175,88 @@ impl Run<'_> {
                     work.push(chunk);
                 }
                 Err(TargetError::Rejected { messages, .. }) if chunk.len() > 1 => {
-                    tracing::debug!(object = %plan.object, records = chunk.len(), first = ?messages.first(), "batch refused; splitting");
+                    tracing::debug!(object = %self.object, records = chunk.len(), first = ?messages.first(), "batch refused; splitting");
                     let half = chunk.split_off(chunk.len() / 2);
                     work.push(half);
                     work.push(chunk);
                 }
                 Err(TargetError::Rejected { messages, .. }) => {
-                    let (id, record) = &chunk[0];
+                    let row = chunk.remove(0);
                     let message = messages.join("; ");
-                    let field = field_in_message(&message);
-                    self.reject(&plan.object, *id, field.as_deref(), &message, Some(record))?;
-                    report.rejected += 1;
+                    let field =
+                        field_in_message(&message).or_else(|| field_by_shape(&message, &row.1));
+                    reject(&mut out, row, field, message);
+                }
+                Err(e @ (TargetError::Transient { .. } | TargetError::RateLimited { .. })) => {
+                    // Retries are spent: split, and refuse single records with the last error;
+                    // a few such records in a row mean the target is down, so stop instead.
+                    if chunk.len() > 1 {
+                        tracing::warn!(object = %self.object, records = chunk.len(), error = %e, "batch failed after retries; splitting");
+                        let half = chunk.split_off(chunk.len() / 2);
+                        work.push(half);
+                        work.push(chunk);
+                    } else {
+                        transient_in_a_row += 1;
+                        if transient_in_a_row >= TRANSIENT_REJECTS_BEFORE_STOP {
+                            return Err(MigrateError::Target {
+                                context: format!(
+                                    "{transient_in_a_row} single {} records in a row failed after every retry; stopping (progress is saved: rerun to resume)",
+                                    self.object
+                                ),
+                                source: e,
+                            });
+                        }
+                        reject(&mut out, chunk.remove(0), None, e.to_string());
+                    }
                 }
                 Err(TargetError::PayloadTooLarge) => {
-                    let (id, record) = &chunk[0];
-                    self.reject(
-                        &plan.object,
-                        *id,
+                    reject(
+                        &mut out,
+                        chunk.remove(0),
                         None,
-                        "the target refused the record as too large (HTTP 413)",
-                        Some(record),
-                    )?;
-                    report.rejected += 1;
+                        "the target refused the record as too large (HTTP 413)".to_owned(),
+                    );
                 }
                 Err(other) => {
                     return Err(MigrateError::Target {
-                        context: format!("sending a batch of {} {}", chunk.len(), plan.object),
+                        context: format!("sending a batch of {} {}", chunk.len(), self.object),
                         source: other,
                     })
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
+}
+
+/// Records of a confirmed batch that the target stored under another id, as (index, that id).
+/// Twenty returns the records in input order (`fetchUpsertedRecords`, contract B1/E5); an
+/// answer of another length is read by id.
+fn merged_into(sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<(usize, String)> {
+    let returned_id = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_owned);
+    if returned.len() != sent.len() {
+        let ids: HashSet<String> = returned.iter().filter_map(returned_id).collect();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        return sent
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, v))| {
+                let id = v.get("id")?.as_str()?;
+                (!ids.contains(id)).then(|| (i, "of unknown id".to_owned()))
+            })
+            .collect();
+    }
+    sent.iter()
+        .zip(returned)
+        .enumerate()
+        .filter_map(|(i, ((_, v), back))| {
+            let want = v.get("id")?.as_str()?;
+            let got = returned_id(back)?;
+            (got != want).then_some((i, got))
+        })
+        .collect()
 }
 
 /// The system values (creation and update times, author, position) that the target did not
@@ -853,6 +1295,37 @@ fn not_kept(object: &str, sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<Str
     out
 }
 
+/// The field behind a message that names none. Twenty's link check says only "The URL of the
+/// link is not valid" (`record-transformer.exception.ts`), so look for the links value whose
+/// URL cannot be one: empty of dots, or holding spaces or commas.
+fn field_by_shape(message: &str, record: &Value) -> Option<String> {
+    if !message.contains("URL of the link") {
+        return None;
+    }
+    let bad = |u: &str| {
+        let u = u.trim();
+        !u.is_empty() && (!u.contains('.') || u.contains(char::is_whitespace) || u.contains(','))
+    };
+    record.as_object()?.iter().find_map(|(key, value)| {
+        let links = value.as_object()?;
+        let primary = links.get("primaryLinkUrl").and_then(Value::as_str);
+        let secondary = links
+            .get("secondaryLinks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.get("url")?.as_str());
+        primary
+            .into_iter()
+            .chain(secondary)
+            .any(bad)
+            .then(|| key.clone())
+    })
+}
+
+/// Single records refused in a row for transient reasons before the run stops.
+const TRANSIENT_REJECTS_BEFORE_STOP: u32 = 3;
+
 /// The field a Twenty error message names, e.g. `Invalid value 'X' for field "stage"` or
 /// `Object company doesn't have any "placeId" field.`: the first double-quoted word.
 fn field_in_message(message: &str) -> Option<String> {
@@ -880,6 +1353,19 @@ mod tests {
             Some("emails")
         );
         assert_eq!(field_in_message("A duplicate entry was detected"), None);
+    }
+
+    #[test]
+    fn a_bad_link_is_traced_to_its_field() {
+        let record = serde_json::json!({
+            "domainName": {"primaryLinkUrl": "https://acme.com"},
+            "linkedinLink": {"primaryLinkUrl": "not a url", "secondaryLinks": null},
+        });
+        assert_eq!(
+            field_by_shape("The URL of the link is not valid", &record).as_deref(),
+            Some("linkedinLink")
+        );
+        assert_eq!(field_by_shape("something else", &record), None);
     }
 
     #[test]

@@ -128,6 +128,8 @@ pub struct FieldDecision {
     pub reference: Reference,
     /// Written in the second pass (breaks a cycle or a self-reference).
     pub deferred: bool,
+    /// The target enforces uniqueness on it (an upsert matches on it).
+    pub unique: bool,
 }
 
 /// A source field the plan does not write, and why.
@@ -623,6 +625,7 @@ fn decide_field(
                 key: key.clone(),
                 reference,
                 deferred: false,
+                unique: false,
             };
             if rel.target_object == "workspaceMember" {
                 FieldOutcome::Write(decision(Reference::Member), None)
@@ -641,6 +644,7 @@ fn decide_field(
                 key: name.to_owned(),
                 reference: Reference::None,
                 deferred: false,
+                unique: tfield.is_unique,
             },
             None,
         ),

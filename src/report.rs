@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::plan::{DroppedField, SkippedObject};
 
 /// Counts for one object. `read = written + rejected + Σ skipped` must hold at the end.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ObjectReport {
     /// `nameSingular`.
     pub object: String,
@@ -47,6 +47,18 @@ impl ObjectReport {
         }
     }
 
+    /// Adds another report's counts to this one.
+    pub fn absorb(&mut self, other: &ObjectReport) {
+        self.read += other.read;
+        self.written += other.written;
+        self.rejected += other.rejected;
+        for (rule, n) in &other.skipped {
+            self.skip(rule, *n);
+        }
+        self.deferred_links += other.deferred_links;
+        self.soft_deleted += other.soft_deleted;
+    }
+
     /// Whether every row read is accounted for.
     pub fn balances(&self) -> bool {
         self.read == self.written + self.rejected + self.skipped.values().sum::<u64>()
@@ -70,6 +82,8 @@ pub struct RunReport {
     pub seconds: f64,
     /// The rejects file.
     pub rejects_file: Option<PathBuf>,
+    /// The ledger file.
+    pub state_file: Option<PathBuf>,
 }
 
 impl RunReport {
@@ -217,15 +231,18 @@ pub struct Reject<'a> {
 /// Appends rejects to a JSON-lines file, one record a line.
 pub struct RejectsFile {
     path: PathBuf,
+    append: bool,
     writer: Option<std::io::BufWriter<std::fs::File>>,
     count: u64,
 }
 
 impl RejectsFile {
-    /// A rejects file at `path`, created (truncated) on the first reject.
-    pub fn new(path: &Path) -> Self {
+    /// A rejects file at `path`, opened on the first reject: truncated for a new run,
+    /// appended to when a run resumes.
+    pub fn new(path: &Path, append: bool) -> Self {
         Self {
             path: path.to_owned(),
+            append,
             writer: None,
             count: 0,
         }
@@ -234,7 +251,12 @@ impl RejectsFile {
     /// Appends one reject.
     pub fn write(&mut self, reject: &Reject<'_>) -> std::io::Result<()> {
         if self.writer.is_none() {
-            let file = std::fs::File::create(&self.path)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(self.append)
+                .truncate(!self.append)
+                .open(&self.path)?;
             self.writer = Some(std::io::BufWriter::new(file));
         }
         let w = self.writer.as_mut().expect("writer opened above");
@@ -282,7 +304,7 @@ mod tests {
     fn rejects_are_one_json_object_a_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rejects.jsonl");
-        let mut rejects = RejectsFile::new(&path);
+        let mut rejects = RejectsFile::new(&path, false);
         let id = Uuid::new_v4();
         let record = serde_json::json!({"id": id.to_string(), "name": 1});
         rejects

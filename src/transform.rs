@@ -155,6 +155,16 @@ fn convert(f: &FieldMap, cells: &[Cell], members: &MemberMap) -> Result<Value, T
         field: f.source.clone(),
         reason,
     };
+    // Values JSON cannot carry are refused here, never written as null.
+    for (_, index, _) in &f.cells {
+        match cell(cells, *index) {
+            Cell::Invalid(reason) => return Err(err(reason.clone())),
+            Cell::Float(x) if !x.is_finite() => {
+                return Err(err(format!("{x} cannot be sent: JSON numbers are finite")))
+            }
+            _ => {}
+        }
+    }
     if f.field_type == FieldType::Actor {
         return Ok(actor(f, cells, members));
     }
@@ -242,27 +252,43 @@ fn scalar(c: &Cell) -> Value {
                 .map(|i| i.clone().map(Value::String).unwrap_or(Value::Null))
                 .collect(),
         ),
+        // Refused by `convert` before it gets here.
+        Cell::Invalid(_) => Value::Null,
     }
 }
 
-/// A Postgres numeric printed as text → a JSON number (integers stay exact).
+/// A Postgres numeric printed as text → a JSON number when a double holds it exactly, else
+/// the numeric string (Twenty accepts both for NUMERIC and currency amounts, `target-api.md`
+/// §4), so no digit is lost.
 fn numeric(s: &str) -> Option<Value> {
     let t = s.trim();
     if let Ok(i) = t.parse::<i64>() {
         return Some(Value::Number(i.into()));
     }
-    // `1500000000.000000`: keep integral values exact.
-    if let Some((int, frac)) = t.split_once('.') {
-        if frac.chars().all(|c| c == '0') {
-            if let Ok(i) = int.parse::<i64>() {
-                return Some(Value::Number(i.into()));
-            }
+    // `1500000000.000000`: integral values stay integers.
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        if let Ok(i) = int.parse::<i64>() {
+            return Some(Value::Number(i.into()));
         }
     }
-    t.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map(Value::Number)
+    let f = t.parse::<f64>().ok().filter(|f| f.is_finite())?;
+    let digits = int
+        .trim_start_matches(['-', '+'])
+        .trim_start_matches('0')
+        .len()
+        + frac.len();
+    if digits <= 15 {
+        Number::from_f64(f).map(Value::Number)
+    } else {
+        let exact = if frac.is_empty() {
+            int.to_owned()
+        } else {
+            format!("{int}.{frac}")
+        };
+        Some(Value::String(exact))
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +401,42 @@ mod tests {
             out["createdBy"],
             serde_json::json!({"source": "MANUAL", "workspaceMemberId": null, "name": "Ada Lovelace"})
         );
+    }
+
+    #[test]
+    fn numerics_beyond_a_doubles_precision_are_sent_as_exact_strings() {
+        assert_eq!(numeric("12.50"), Some(serde_json::json!(12.5)));
+        assert_eq!(numeric("-7.000"), Some(serde_json::json!(-7)));
+        assert_eq!(
+            numeric("1000000000000000000000000000001"),
+            Some(serde_json::json!("1000000000000000000000000000001"))
+        );
+        assert_eq!(
+            numeric("0.12345678901234567890"),
+            Some(serde_json::json!("0.1234567890123456789"))
+        );
+        assert_eq!(numeric("NaN"), None);
+    }
+
+    #[test]
+    fn non_finite_floats_and_unreadable_cells_are_errors_not_nulls() {
+        let f = field("employees", FieldType::Number, &["employees"]);
+        let cols = read_columns(&["employees"]);
+        let t = ObjectTransform {
+            fields: vec![FieldMap::new(&f, "employees", &cols, Reference::None)],
+        };
+        for cell in [
+            Cell::Float(f64::NAN),
+            Cell::Float(f64::INFINITY),
+            Cell::Invalid("bad".into()),
+        ] {
+            let row = SourceRow {
+                id: Uuid::new_v4(),
+                cells: vec![cell],
+            };
+            let err = t.apply(&row, &MemberMap::default()).unwrap_err();
+            assert_eq!(err.field, "employees");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 mod fixture;
 mod harness;
+mod hostile;
 mod inspect;
 mod layouts;
 mod migrate;
+mod resume;
 mod twin;

@@ -34,6 +34,9 @@ pub enum Cell {
     Json(serde_json::Value),
     /// text[] and enum[].
     TextArray(Vec<Option<String>>),
+    /// A value the driver cannot decode (e.g. a timestamp of `infinity`): the row is rejected
+    /// with this reason rather than failing the whole page.
+    Invalid(String),
 }
 
 /// How a column is selected and decoded.
@@ -239,7 +242,7 @@ impl RecordReader {
             .unwrap_or(0);
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            let cells = decode(row, &self.columns)?;
+            let cells = decode(row, &self.columns);
             let id = match &cells[id_index] {
                 Cell::Uuid(id) => *id,
                 other => {
@@ -257,7 +260,7 @@ impl RecordReader {
     }
 }
 
-fn decode(row: &Row, columns: &[ReadColumn]) -> Result<Vec<Cell>, SourceError> {
+fn decode(row: &Row, columns: &[ReadColumn]) -> Vec<Cell> {
     let mut cells = Vec::with_capacity(columns.len());
     for (i, c) in columns.iter().enumerate() {
         let cell = match c.wire {
@@ -291,10 +294,15 @@ fn decode(row: &Row, columns: &[ReadColumn]) -> Result<Vec<Cell>, SourceError> {
                 .try_get::<_, Option<Vec<Option<String>>>>(i)
                 .map(|v| v.map(Cell::TextArray)),
         }
-        .map_err(during(format!("decoding column {}", c.name)))?;
+        .unwrap_or_else(|e| {
+            Some(Cell::Invalid(format!(
+                "unreadable value in column {}: {e}",
+                c.name
+            )))
+        });
         cells.push(cell.unwrap_or(Cell::Null));
     }
-    Ok(cells)
+    cells
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ use super::TwinError;
 pub enum Fault {
     /// Answer with this status (500, 502, 503, 504) without applying anything.
     Status(u16),
+    /// Answer 429 as the legacy throttler does (no `Retry-After`), without applying anything.
+    RateLimited,
     /// Wait this long, then serve normally.
     Slow(Duration),
     /// Drop the connection without applying anything.
@@ -48,7 +50,7 @@ impl FaultSpec {
         self
     }
 
-    /// Parses `seed=7,500=0.02,503=0.01,slow=0.01:2000,reset=0.01,reset_after=0.01,timeout=0.005:30000`.
+    /// Parses `seed=7,500=0.02,503=0.01,429=0.05,slow=0.01:2000,reset=0.01,reset_after=0.01,timeout=0.005:30000`.
     pub fn parse(s: &str) -> Result<Self, TwinError> {
         let mut spec = Self::none();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -68,6 +70,7 @@ impl FaultSpec {
             }
             let fault = match kind {
                 "500" | "502" | "503" | "504" => Fault::Status(kind.parse().map_err(|_| bad())?),
+                "429" => Fault::RateLimited,
                 "slow" => Fault::Slow(Duration::from_millis(ms.unwrap_or(2000))),
                 "reset" => Fault::Reset,
                 "reset_after" => Fault::ResetAfterApply,

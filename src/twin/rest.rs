@@ -129,6 +129,14 @@ async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             (status, status.canonical_reason().unwrap_or("")).into_response()
         }
+        // The legacy throttler's answer: 429 with `Limit reached (…)` and no rate-limit
+        // headers (`throttler-to-rest-api-exception-handler.util.ts`; contract G4).
+        Fault::RateLimited => ApiError::raw(
+            429,
+            "TooManyRequestsException",
+            "Limit reached (100 tokens per 60000 ms)".to_owned(),
+        )
+        .into_response(),
         Fault::Slow(delay) => {
             tokio::time::sleep(delay).await;
             next.run(req).await

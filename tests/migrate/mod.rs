@@ -77,6 +77,10 @@ impl World {
             rejects_path: self.rejects_path(),
             page_size: 50,
             requests_per_minute: 1_000_000,
+            state_path: self.dir.path().join("state.sqlite"),
+            restart: true,
+            cancel: tokio_util::sync::CancellationToken::new(),
+            max_in_flight: 4,
         }
     }
 
@@ -543,7 +547,15 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
         .unwrap();
     let rejects = w.dir.path().join("cli-rejects.jsonl");
     let report_file = w.dir.path().join("report.json");
-    let base = ["--source", w.db.url.as_str(), "--target", twin.base_url()];
+    let state_file = w.dir.path().join("cli.state.sqlite");
+    let base = [
+        "--source",
+        w.db.url.as_str(),
+        "--target",
+        twin.base_url(),
+        "--rate-limit",
+        "100000/min",
+    ];
 
     let (code, stdout, stderr) = cli(&[&["plan", "--json"][..], &base[..]].concat(), secret).await;
     assert_eq!(code, 0, "{stderr}");
@@ -568,6 +580,8 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
                 rejects.to_str().unwrap(),
                 "--report",
                 report_file.to_str().unwrap(),
+                "--state",
+                state_file.to_str().unwrap(),
             ][..],
         ]
         .concat(),
@@ -591,7 +605,16 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
     }
 
     // A wrong key is one clear sentence and exit code 2, before anything is written.
-    let (code, _, stderr) = cli(&[&["migrate"][..], &base[..]].concat(), "wrong-key").await;
+    let (code, _, stderr) = cli(
+        &[
+            &["migrate"][..],
+            &base[..],
+            &["--state", state_file.to_str().unwrap()][..],
+        ]
+        .concat(),
+        "wrong-key",
+    )
+    .await;
     assert_eq!(code, 2);
     assert!(stderr.contains("refused the API key"), "{stderr}");
     assert!(!stderr.contains("wrong-key"), "{stderr}");

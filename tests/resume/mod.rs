@@ -1,0 +1,385 @@
+//! Crashes, faults and verification: a run killed at random moments or served by a flaky
+//! target ends with exactly the source's records, and `verify` notices a planted difference.
+
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
+use twenty_migrate::local_pg::{test_database, TestDatabase};
+use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
+use twenty_migrate::plan::UnmatchedMembers;
+use twenty_migrate::target::{ApiKey, Target, TargetConfig};
+use twenty_migrate::twin::{FaultSpec, Member, TwinConfig};
+
+const KEY: &str = "resume-key";
+
+async fn source(records: usize) -> (TestDatabase, Vec<Member>, tempfile::TempDir) {
+    let db = test_database().await.expect("database");
+    let client = db.connect().await.expect("connect");
+    let spec = WorkspaceSpec::sample(1);
+    fixture::load_instance(&client).await.expect("instance");
+    fixture::load_workspace(&client, &spec)
+        .await
+        .expect("workspace");
+    let dir = tempfile::tempdir().unwrap();
+    let generated = fixture::generate::generate(
+        &client,
+        &spec,
+        &GenerateOptions {
+            seed: 5,
+            records,
+            storage_dir: None,
+            missing_files: 0,
+        },
+    )
+    .await
+    .expect("generate");
+    let members = generated
+        .members
+        .iter()
+        .map(|m| Member {
+            email: m.email.to_lowercase(),
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+        })
+        .collect();
+    (db, members, dir)
+}
+
+fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
+    MigrateOptions {
+        source_url: db.url.clone(),
+        workspace: None,
+        batch_size: BatchSize::Fixed(20),
+        unmatched: UnmatchedMembers::Stop,
+        deleted: DeletedPolicy::Skip,
+        rejects_path: dir.path().join("rejects.jsonl"),
+        page_size: 100,
+        requests_per_minute: 1_000_000,
+        state_path: dir.path().join("state.sqlite"),
+        restart: false,
+        cancel: tokio_util::sync::CancellationToken::new(),
+        max_in_flight: 4,
+    }
+}
+
+fn fast_target(base_url: &str) -> Target {
+    let mut config = TargetConfig::new(base_url, ApiKey::new(KEY));
+    config.requests_per_minute = 1_000_000;
+    config.backoff.base = Duration::from_millis(20);
+    config.backoff.max = Duration::from_millis(200);
+    config.backoff.rate_limit_floor = Duration::from_millis(50);
+    config.timeout = Duration::from_secs(5);
+    config.max_attempts = 8;
+    Target::new(config).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_at_random_moments_resumes_to_exactly_the_sources_records() {
+    let (db, members, dir) = source(2000).await;
+    let twin = TwinConfig::new(KEY).members(members).start().await.unwrap();
+    let state = dir.path().join("state.sqlite");
+    let rejects = dir.path().join("rejects.jsonl");
+    let run = || {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"));
+        cmd.args([
+            "migrate",
+            "--source",
+            &db.url,
+            "--target",
+            twin.base_url(),
+            "--state",
+            state.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+            "--batch-size",
+            "20",
+            "--rate-limit",
+            "300/min",
+            "--in-flight",
+            "2",
+        ])
+        .env("TWENTY_API_KEY", KEY)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+        cmd
+    };
+
+    // Seeded kills: each run is SIGKILLed after a random delay, in whatever phase it is.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20261127);
+    let mut kills = 0;
+    let mut finished = false;
+    for _ in 0..12 {
+        let mut child = run().spawn().expect("spawn migrate");
+        let delay = Duration::from_millis(rng.random_range(150..1200));
+        tokio::select! {
+            status = child.wait() => {
+                // It finished before the kill: the work is done.
+                assert!(status.unwrap().success());
+                finished = true;
+                break;
+            }
+            _ = tokio::time::sleep(delay) => {
+                child.kill().await.expect("SIGKILL");
+                kills += 1;
+            }
+        }
+    }
+    assert!(
+        kills >= 10,
+        "only {kills} kills landed before the run finished"
+    );
+    if !finished {
+        let status = run().status().await.expect("final run");
+        assert!(status.success(), "the resumed run failed");
+    }
+
+    // Exactly the source's records, values and links, nothing doubled.
+    let target = fast_target(twin.base_url());
+    let mut opts = options(&db, &dir);
+    opts.batch_size = BatchSize::Fixed(20);
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    assert!(check.is_clean(), "{}", check.render_text());
+    let expected: u64 = check.objects.iter().map(|o| o.source_count).sum();
+    let stats = twin.stats();
+    assert_eq!(stats.records_created, expected, "records created once each");
+    // Only the batches in flight at a kill (at most 2) may be sent once more; nothing else is
+    // resent.
+    let minimum: u64 = check
+        .objects
+        .iter()
+        .map(|o| o.source_count.div_ceil(20))
+        .sum();
+    let batches = stats.by_route.get("create_many").copied().unwrap_or(0);
+    assert!(
+        batches <= minimum + 2 * kills,
+        "{batches} batch requests for a minimum of {minimum} with {kills} kills"
+    );
+    assert!(
+        stats.records_updated <= 2 * 20 * kills,
+        "{} records were resent",
+        stats.records_updated
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_target_still_ends_with_exactly_the_sources_records() {
+    let (db, members, dir) = source(500).await;
+    let faults = FaultSpec::parse(
+        "seed=9,500=0.05,503=0.05,429=0.05,reset=0.01,reset_after=0.01,slow=0.02:200",
+    )
+    .unwrap();
+    let twin = TwinConfig::new(KEY)
+        .members(members)
+        .faults(faults)
+        .start()
+        .await
+        .unwrap();
+    let target = fast_target(twin.base_url());
+    let mut opts = options(&db, &dir);
+    // Small batches: more requests, so the shares above land many faults.
+    opts.batch_size = BatchSize::Fixed(8);
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    assert!(report.unbalanced().is_empty());
+    let stats = twin.stats();
+    assert!(
+        stats.faults >= 8,
+        "faults injected: {} in {} requests",
+        stats.faults,
+        stats.requests
+    );
+
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    assert!(check.is_clean(), "{}", check.render_text());
+    let expected: u64 = check.objects.iter().map(|o| o.source_count).sum();
+    assert_eq!(twin.stats().records_created, expected);
+}
+
+#[tokio::test]
+async fn verify_finds_a_difference_planted_in_the_target_and_passes_on_a_clean_one() {
+    let (db, members, dir) = source(150).await;
+    let twin = TwinConfig::new(KEY).members(members).start().await.unwrap();
+    let target = fast_target(twin.base_url());
+    let opts = options(&db, &dir);
+    pipeline::migrate(&opts, &target).await.expect("migrate");
+    let clean = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    assert!(clean.is_clean(), "{}", clean.render_text());
+
+    // Plant one change through the API, as a user editing the target would.
+    let company = target
+        .find_many(
+            "companies",
+            &twenty_migrate::target::FindMany {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .records
+        .remove(0);
+    let id = company["id"].as_str().unwrap().to_owned();
+    let status = reqwest::Client::new()
+        .patch(format!("{}/rest/companies/{id}", twin.base_url()))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"name": "Planted Difference Inc"}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "{status}");
+
+    let dirty = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    assert!(!dirty.is_clean());
+    // The edit shows as the name, and as the update time and author the server stamped.
+    assert!(
+        dirty
+            .differences
+            .iter()
+            .all(|d| d.object == "company" && d.id.to_string() == id),
+        "{}",
+        dirty.render_text()
+    );
+    let name = dirty
+        .differences
+        .iter()
+        .find(|d| d.field == "name")
+        .expect("the planted name is reported");
+    assert_eq!(name.target, serde_json::json!("Planted Difference Inc"));
+    for d in &dirty.differences {
+        assert!(
+            ["name", "updatedAt", "updatedBy"].contains(&d.field.as_str()),
+            "{}",
+            dirty.render_text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_ledger_of_another_target_is_refused_and_restart_starts_over() {
+    let (db, members, dir) = source(60).await;
+    let first = TwinConfig::new(KEY)
+        .members(members.clone())
+        .start()
+        .await
+        .unwrap();
+    let opts = options(&db, &dir);
+    pipeline::migrate(&opts, &fast_target(first.base_url()))
+        .await
+        .expect("first target");
+    let second = TwinConfig::new(KEY).members(members).start().await.unwrap();
+    let err = pipeline::migrate(&opts, &fast_target(second.base_url()))
+        .await
+        .expect_err("another target must be refused");
+    let text = err.to_string();
+    assert!(text.contains("belongs to another migration"), "{text}");
+    assert!(text.contains("--restart"), "{text}");
+    assert_eq!(second.stats().records_created, 0);
+
+    let mut restart = options(&db, &dir);
+    restart.restart = true;
+    pipeline::migrate(&restart, &fast_target(second.base_url()))
+        .await
+        .expect("restart");
+    assert_eq!(
+        second.stats().records_created,
+        first.stats().records_created
+    );
+}
+
+#[tokio::test]
+async fn a_finished_run_resumed_sends_no_batch_again() {
+    let (db, members, dir) = source(120).await;
+    let twin = TwinConfig::new(KEY).members(members).start().await.unwrap();
+    let target = fast_target(twin.base_url());
+    let opts = options(&db, &dir);
+    let first = pipeline::migrate(&opts, &target).await.expect("first");
+    let batches = twin.stats().by_route.get("create_many").copied();
+    let again = pipeline::migrate(&opts, &target).await.expect("resume");
+    assert_eq!(twin.stats().by_route.get("create_many").copied(), batches);
+    // The report of the resumed run is the same, restored from the ledger.
+    let counts = |r: &twenty_migrate::report::RunReport| {
+        r.objects
+            .iter()
+            .map(|o| (o.object.clone(), o.read, o.written))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&first), counts(&again));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
+    let (db, members, dir) = source(600).await;
+    let twin = TwinConfig::new(KEY).members(members).start().await.unwrap();
+    let state = dir.path().join("state.sqlite");
+    let rejects = dir.path().join("rejects.jsonl");
+    let args = [
+        "migrate",
+        "--source",
+        db.url.as_str(),
+        "--target",
+        twin.base_url(),
+        "--state",
+        state.to_str().unwrap(),
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--batch-size",
+        "20",
+        "--rate-limit",
+        "240/min",
+    ];
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
+        .args(args)
+        .env("TWENTY_API_KEY", KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let pid = child.id().expect("running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("run the same command again to resume"),
+        "{stderr}"
+    );
+    let before = twin.stats().records_created;
+    assert!(before > 0, "some batches landed before the stop");
+
+    let resumed = tokio::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
+        .args(&args[..args.len() - 1])
+        .arg("100000/min")
+        .env("TWENTY_API_KEY", KEY)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("resuming the run"));
+    let target = fast_target(twin.base_url());
+    let check = twenty_migrate::verify::verify(&options(&db, &dir), &target, 100)
+        .await
+        .unwrap();
+    assert!(check.is_clean(), "{}", check.render_text());
+    let expected: u64 = check.objects.iter().map(|o| o.source_count).sum();
+    assert_eq!(twin.stats().records_created, expected);
+}
