@@ -122,6 +122,11 @@ impl World {
             rejects_path: self.dir.path().join("rejects.jsonl"),
             page_size: 50,
             requests_per_minute: 1_000_000,
+            state_path: self.dir.path().join("state.sqlite"),
+            // Each run starts over, so the rerun re-sends everything and must create nothing.
+            restart: true,
+            cancel: tokio_util::sync::CancellationToken::new(),
+            max_in_flight: 4,
         }
     }
 
