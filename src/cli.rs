@@ -197,6 +197,15 @@ pub struct RunArgs {
     /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
     #[arg(long)]
     pub insecure: bool,
+
+    /// Do not create the source's custom objects, fields and select options in the target;
+    /// fields the target lacks are then not written.
+    #[arg(long)]
+    pub no_schema: bool,
+
+    /// Also create custom objects and fields that are inactive in the source.
+    #[arg(long)]
+    pub include_inactive: bool,
 }
 
 /// Options of `twin`.

@@ -7,6 +7,7 @@ use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs, VerifyA
 use crate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use crate::plan::UnmatchedMembers;
 use crate::report::RunReport;
+use crate::schema_sync::SchemaOptions;
 use crate::source::SourceError;
 use crate::target::{ApiKey, Target, TargetConfig};
 use crate::twin::{Member as TwinMember, TwinConfig};
@@ -67,6 +68,10 @@ fn migrate_options(
         rejects_path: rejects,
         page_size: 1000,
         requests_per_minute,
+        schema: SchemaOptions {
+            sync: !args.run.no_schema,
+            include_inactive: args.run.include_inactive,
+        },
         state_path,
         restart: false,
         cancel: CancellationToken::new(),
@@ -138,8 +143,19 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
     let opts = migrate_options(&args, PathBuf::from("rejects.jsonl"), rate)?;
     let prepared = pipeline::prepare(&opts, &target).await?;
     if args.json {
-        println!("{}", to_json(&prepared.plan)?);
+        // The plan's own keys, plus the data model diff under `schema`.
+        let mut value = serde_json::to_value(&prepared.plan)
+            .map_err(|e| usage(format!("cannot encode JSON: {e}")))?;
+        if let Some(map) = value.as_object_mut() {
+            let schema = serde_json::to_value(&prepared.schema)
+                .map_err(|e| usage(format!("cannot encode JSON: {e}")))?;
+            map.insert("schema".into(), schema);
+        }
+        println!("{}", to_json(&value)?);
     } else {
+        if opts.schema.sync {
+            println!("{}", prepared.schema.render_text());
+        }
         print!("{}", prepared.plan.render_text());
     }
     prepared.source.end_snapshot().await?;
@@ -320,6 +336,7 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         rejects_path: storage.join("rejects.jsonl"),
         page_size: 1000,
         requests_per_minute: 1_000_000,
+        schema: SchemaOptions::default(),
         state_path: storage.join("demo.state.sqlite"),
         restart: true,
         cancel: cancel_on_signal(),

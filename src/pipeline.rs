@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
 use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
+use crate::schema_sync::{self, SchemaDiff, SchemaError, SchemaOptions};
 use crate::source::records::{RecordReader, RowFilter};
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::state::{Fingerprint, Ledger, Phase, StateError};
@@ -86,6 +87,8 @@ pub struct MigrateOptions {
     pub page_size: usize,
     /// Requests per minute (for the estimate; the client enforces it).
     pub requests_per_minute: u32,
+    /// Data model sync (`--no-schema`, `--include-inactive`).
+    pub schema: SchemaOptions,
     /// The ledger file that makes the run resumable.
     pub state_path: PathBuf,
     /// Forget the ledger's progress and start over.
@@ -126,6 +129,9 @@ pub enum MigrateError {
     /// The workspace layout is not one this version reads.
     #[error("{0}")]
     Unsupported(String),
+    /// The data model sync failed (boxed: it names object and field).
+    #[error(transparent)]
+    Schema(#[from] Box<SchemaError>),
     /// The ledger cannot be used.
     #[error(transparent)]
     State(#[from] StateError),
@@ -156,6 +162,8 @@ pub struct Prepared {
     pub target_members: Vec<Member>,
     /// The plan.
     pub plan: Plan,
+    /// What the data model sync creates before the records (empty with `--no-schema`).
+    pub schema: SchemaDiff,
 }
 
 /// Reads source and target and builds the plan. Writes nothing anywhere.
@@ -200,6 +208,15 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         .await
         .map_err(target_err("reading the target's data model"))?;
     let target_model = target_model_to_model(&target_model);
+    // Data model sync: plan the records against the target as it will be once the diff is
+    // applied; `migrate` applies it and prepares again against the real result.
+    let schema = if opts.schema.sync {
+        let details = schema_sync::read_details(client, &workspace).await?;
+        schema_sync::diff(&model, &target_model, &details, &opts.schema)
+    } else {
+        SchemaDiff::default()
+    };
+    let planned_target = schema.plan_view(&target_model, &model);
     let target_members: Vec<Member> = target
         .members()
         .await
@@ -219,7 +236,7 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
     let no_refs = HashMap::new();
     let mut input = PlanInput {
         source: &model,
-        target: &target_model,
+        target: &planned_target,
         counts: &counts,
         source_members: &source_members,
         target_members: &target_members,
@@ -244,7 +261,9 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
     )
     .await?;
     input.member_references = &refs;
-    let plan = plan::build(&input);
+    let mut plan = plan::build(&input);
+    schema.rename_keys(&mut plan);
+    plan.blockers.extend(schema.blockers());
     Ok(Prepared {
         source,
         workspace,
@@ -252,6 +271,7 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         target_model,
         target_members,
         plan,
+        schema,
     })
 }
 
@@ -333,9 +353,23 @@ pub fn target_model_to_model(t: &TargetModel) -> Model {
 /// unfinished run of the same source, workspace, target and options.
 pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport, MigrateError> {
     let started = Instant::now();
-    let prepared = prepare(opts, target).await?;
+    let mut prepared = prepare(opts, target).await?;
     if !prepared.plan.blockers.is_empty() {
         return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
+    }
+    // Data model first, then a fresh plan against the target's real model.
+    if prepared.schema.has_changes() {
+        let done = schema_sync::apply(&prepared.schema, target)
+            .await
+            .map_err(Box::new)?;
+        if let Some(line) = done.summary() {
+            eprintln!("{line}");
+        }
+        prepared.source.end_snapshot().await?;
+        prepared = prepare(opts, target).await?;
+        if !prepared.plan.blockers.is_empty() {
+            return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
+        }
     }
     let fingerprint = Fingerprint {
         source: prepared.source.target().to_owned(),

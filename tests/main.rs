@@ -7,4 +7,5 @@ mod inspect;
 mod layouts;
 mod migrate;
 mod resume;
+mod schema_sync;
 mod twin;

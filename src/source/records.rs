@@ -149,13 +149,38 @@ impl RecordReader {
         filter: RowFilter,
         page_size: usize,
     ) -> Result<Self, SourceError> {
+        // A leading `_` in udt_name marks an array, but a custom table's own enum types also
+        // start with `_` (`_pet_species_enum`): ask Postgres which columns are arrays.
+        let arrays: Vec<String> = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = $1 AND table_name = $2 AND data_type = 'ARRAY'",
+                &[&schema, &object.table],
+            )
+            .await
+            .map_err(during(format!(
+                "listing the array columns of {}",
+                object.table
+            )))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let columns: Vec<ReadColumn> = object
             .fields
             .iter()
             .filter(|f| f.field_type != FieldType::TsVector)
             .flat_map(|f| f.columns.iter())
             .filter(|c| c.udt_name != "tsvector")
-            .map(ReadColumn::from_column)
+            .map(|c| {
+                let mut column = ReadColumn::from_column(c);
+                let is_array = arrays.contains(&c.name);
+                if column.wire == Wire::TextArray && !is_array {
+                    column.wire = Wire::Text;
+                } else if is_array {
+                    column.wire = Wire::TextArray;
+                }
+                column
+            })
             .collect();
         if !columns.iter().any(|c| c.name == "id") {
             return Err(SourceError::Inconsistent(format!(

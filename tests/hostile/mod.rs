@@ -207,7 +207,7 @@ async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason(
     add(
         "note target without any target",
         "noteTarget",
-        "\"targetPersonId\" = NULL, \"targetCompanyId\" = NULL, \"targetOpportunityId\" = NULL"
+        "\"targetPersonId\" = NULL, \"targetCompanyId\" = NULL, \"targetOpportunityId\" = NULL, \"targetPetId\" = NULL, \"targetVetVisitId\" = NULL"
             .into(),
         Expect::Lands,
     );
@@ -295,6 +295,7 @@ async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason(
         restart: true,
         cancel: tokio_util::sync::CancellationToken::new(),
         max_in_flight: 4,
+        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
     };
     let report = pipeline::migrate(&opts, &target).await.expect("migrate");
     assert!(report.unbalanced().is_empty(), "{}", report.render_text());
@@ -435,6 +436,7 @@ async fn a_record_whose_unique_value_already_exists_in_the_target_is_reported_no
         restart: true,
         cancel: tokio_util::sync::CancellationToken::new(),
         max_in_flight: 4,
+        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
     };
     let report = pipeline::migrate(&opts, &target).await.expect("migrate");
     assert!(report.unbalanced().is_empty());

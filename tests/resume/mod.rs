@@ -60,6 +60,7 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
         restart: false,
         cancel: tokio_util::sync::CancellationToken::new(),
         max_in_flight: 4,
+        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
     }
 }
 
