@@ -111,6 +111,15 @@ pub(crate) fn apply_relation_rows(
     }
 }
 
+/// Field id → its inverse field id, as `relationMetadata` pairs them (both directions); the
+/// layout A counterpart of `fieldMetadata.relationTargetFieldMetadataId`.
+pub fn relation_inverses(rows: &[RelationRow]) -> HashMap<Uuid, Uuid> {
+    rows.iter()
+        .filter(|r| r.relation_type != "MANY_TO_MANY")
+        .flat_map(|r| [(r.from_field, r.to_field), (r.to_field, r.from_field)])
+        .collect()
+}
+
 fn find(
     fields: &mut BTreeMap<Uuid, Vec<RawField>>,
     object: Uuid,
@@ -342,6 +351,21 @@ mod tests {
             fields[&company][0].settings,
             Some(json!({"relationType":"ONE_TO_MANY"}))
         );
+    }
+
+    #[test]
+    fn relation_metadata_pairs_each_side_with_its_inverse() {
+        let (from, to) = (Uuid::new_v4(), Uuid::new_v4());
+        let rows = [RelationRow {
+            relation_type: "ONE_TO_MANY".into(),
+            from_object: Uuid::new_v4(),
+            to_object: Uuid::new_v4(),
+            from_field: from,
+            to_field: to,
+            on_delete: None,
+        }];
+        let inverses = relation_inverses(&rows);
+        assert_eq!((inverses[&from], inverses[&to]), (to, from));
     }
 
     #[test]
