@@ -171,12 +171,12 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
     let source = Source::connect(&opts.source_url).await?;
     source.begin_snapshot().await?;
     let workspace = source.choose_workspace(opts.workspace.as_deref()).await?;
-    if workspace.layout.layout != crate::source::Layout::C {
+    if workspace.layout.layout == crate::source::Layout::Unknown {
         return Err(MigrateError::Unsupported(format!(
-            "workspace {} has layout {:?} ({}); this version migrates layout C (Twenty 1.17 – 2.x) only",
+            "workspace {} has a database layout this tool does not know: {} (recorded version {})",
             workspace.label(),
-            workspace.layout.layout,
-            workspace.layout.versions
+            workspace.layout.notes.join("; "),
+            workspace.version.as_deref().unwrap_or("none")
         )));
     }
     let client = source.client();

@@ -4,6 +4,7 @@ mod fixture;
 mod harness;
 mod hostile;
 mod inspect;
+mod layouts;
 mod migrate;
 mod resume;
 mod schema_sync;
