@@ -200,6 +200,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "skip")]
     pub deleted: String,
 
+    /// Batches in flight at once; the rate limit still paces them. More hides the target's
+    /// latency when each request takes longer than the interval between two.
+    #[arg(long, default_value_t = 4)]
+    pub in_flight: usize,
+
     /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
     #[arg(long)]
     pub insecure: bool,
@@ -212,6 +217,16 @@ pub struct RunArgs {
     /// Files larger than this are rejected with the reason; default Twenty's own upload limit.
     #[arg(long, default_value = "100MB", value_name = "SIZE")]
     pub max_file_size: String,
+
+    /// Do not create the source's custom objects, fields and select options in the target;
+    /// fields the target lacks are then not written.
+    #[arg(long)]
+    pub no_schema: bool,
+
+    /// Also create custom objects and fields that are inactive in the source, and migrate the
+    /// records of inactive objects.
+    #[arg(long)]
+    pub include_inactive: bool,
 }
 
 /// Options of `twin`.

@@ -7,6 +7,7 @@ use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs, VerifyA
 use crate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use crate::plan::UnmatchedMembers;
 use crate::report::RunReport;
+use crate::schema_sync::SchemaOptions;
 use crate::source::SourceError;
 use crate::target::{ApiKey, Target, TargetConfig};
 use crate::twin::{Member as TwinMember, TwinConfig};
@@ -67,9 +68,14 @@ fn migrate_options(
         rejects_path: rejects,
         page_size: 1000,
         requests_per_minute,
+        schema: SchemaOptions {
+            sync: !args.run.no_schema,
+            include_inactive: args.run.include_inactive,
+        },
         state_path,
         restart: false,
         cancel: CancellationToken::new(),
+        max_in_flight: args.run.in_flight.max(1),
         files: crate::files::FileOptions {
             storage_dir: args.source.storage_dir.clone(),
             bucket: bucket(&args.source),
@@ -146,6 +152,7 @@ fn target_for(args: &PlanArgs) -> Result<(Target, u32), Error> {
     let rate = rate_for(&url, &args.run)?;
     let mut config = TargetConfig::new(url, ApiKey::new(key));
     config.requests_per_minute = rate;
+    config.max_in_flight = args.run.in_flight.max(1);
     config.accept_invalid_certs = args.run.insecure;
     let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
     Ok((target, rate))
@@ -157,8 +164,19 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
     let opts = migrate_options(&args, PathBuf::from("rejects.jsonl"), rate)?;
     let prepared = pipeline::prepare(&opts, &target).await?;
     if args.json {
-        println!("{}", to_json(&prepared.plan)?);
+        // The plan's own keys, plus the data model diff under `schema`.
+        let mut value = serde_json::to_value(&prepared.plan)
+            .map_err(|e| usage(format!("cannot encode JSON: {e}")))?;
+        if let Some(map) = value.as_object_mut() {
+            let schema = serde_json::to_value(&prepared.schema)
+                .map_err(|e| usage(format!("cannot encode JSON: {e}")))?;
+            map.insert("schema".into(), schema);
+        }
+        println!("{}", to_json(&value)?);
     } else {
+        if opts.schema.sync {
+            println!("{}", prepared.schema.render_text());
+        }
         print!("{}", prepared.plan.render_text());
     }
     prepared.source.end_snapshot().await?;
@@ -339,9 +357,11 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         rejects_path: storage.join("rejects.jsonl"),
         page_size: 1000,
         requests_per_minute: 1_000_000,
+        schema: SchemaOptions::default(),
         state_path: storage.join("demo.state.sqlite"),
         restart: true,
         cancel: cancel_on_signal(),
+        max_in_flight: 4,
         files: crate::files::FileOptions {
             storage_dir: Some(storage.clone()),
             ..Default::default()

@@ -14,6 +14,7 @@ pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod report;
+pub mod schema_sync;
 pub mod source;
 pub mod state;
 pub mod target;

@@ -13,6 +13,7 @@ use crate::files::Attached;
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
 use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
+use crate::schema_sync::{self, SchemaDiff, SchemaError, SchemaOptions};
 use crate::source::records::{RecordReader, RowFilter};
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::state::{Fingerprint, Ledger, Phase, StateError};
@@ -87,6 +88,8 @@ pub struct MigrateOptions {
     pub page_size: usize,
     /// Requests per minute (for the estimate; the client enforces it).
     pub requests_per_minute: u32,
+    /// Data model sync (`--no-schema`, `--include-inactive`).
+    pub schema: SchemaOptions,
     /// The ledger file that makes the run resumable.
     pub state_path: PathBuf,
     /// Forget the ledger's progress and start over.
@@ -95,6 +98,8 @@ pub struct MigrateOptions {
     pub cancel: CancellationToken,
     /// Where attachment bytes are read from, and the size cap.
     pub files: crate::files::FileOptions,
+    /// Batches in flight at once (the rate limiter still paces them).
+    pub max_in_flight: usize,
 }
 
 /// A fatal error of `plan` or `migrate`.
@@ -127,6 +132,9 @@ pub enum MigrateError {
     /// The workspace layout is not one this version reads.
     #[error("{0}")]
     Unsupported(String),
+    /// The data model sync failed (boxed: it names object and field).
+    #[error(transparent)]
+    Schema(#[from] Box<SchemaError>),
     /// The ledger cannot be used.
     #[error(transparent)]
     State(#[from] StateError),
@@ -160,6 +168,8 @@ pub struct Prepared {
     pub target_members: Vec<Member>,
     /// The plan.
     pub plan: Plan,
+    /// What the data model sync creates before the records (empty with `--no-schema`).
+    pub schema: SchemaDiff,
 }
 
 /// Reads source and target and builds the plan. Writes nothing anywhere.
@@ -167,12 +177,12 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
     let source = Source::connect(&opts.source_url).await?;
     source.begin_snapshot().await?;
     let workspace = source.choose_workspace(opts.workspace.as_deref()).await?;
-    if workspace.layout.layout != crate::source::Layout::C {
+    if workspace.layout.layout == crate::source::Layout::Unknown {
         return Err(MigrateError::Unsupported(format!(
-            "workspace {} has layout {:?} ({}); this version migrates layout C (Twenty 1.17 – 2.x) only",
+            "workspace {} has a database layout this tool does not know: {} (recorded version {})",
             workspace.label(),
-            workspace.layout.layout,
-            workspace.layout.versions
+            workspace.layout.notes.join("; "),
+            workspace.version.as_deref().unwrap_or("none")
         )));
     }
     let client = source.client();
@@ -204,6 +214,15 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         .await
         .map_err(target_err("reading the target's data model"))?;
     let target_model = target_model_to_model(&target_model);
+    // Data model sync: plan the records against the target as it will be once the diff is
+    // applied; `migrate` applies it and prepares again against the real result.
+    let schema = if opts.schema.sync {
+        let details = schema_sync::read_details(client, &workspace).await?;
+        schema_sync::diff(&model, &target_model, &details, &opts.schema)
+    } else {
+        SchemaDiff::default()
+    };
+    let planned_target = schema.plan_view(&target_model, &model);
     let target_members: Vec<Member> = target
         .members()
         .await
@@ -221,9 +240,10 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         BatchSize::Fixed(n) => n,
     };
     let no_refs = HashMap::new();
+    let planned_source = schema_sync::planned_source(&model, &opts.schema);
     let mut input = PlanInput {
-        source: &model,
-        target: &target_model,
+        source: &planned_source,
+        target: &planned_target,
         counts: &counts,
         source_members: &source_members,
         target_members: &target_members,
@@ -248,7 +268,9 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
     )
     .await?;
     input.member_references = &refs;
-    let plan = plan::build(&input);
+    let mut plan = plan::build(&input);
+    schema.rename_keys(&mut plan);
+    plan.blockers.extend(schema.blockers());
     Ok(Prepared {
         source,
         workspace,
@@ -256,6 +278,7 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         target_model,
         target_members,
         plan,
+        schema,
     })
 }
 
@@ -337,9 +360,23 @@ pub fn target_model_to_model(t: &TargetModel) -> Model {
 /// unfinished run of the same source, workspace, target and options.
 pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport, MigrateError> {
     let started = Instant::now();
-    let prepared = prepare(opts, target).await?;
+    let mut prepared = prepare(opts, target).await?;
     if !prepared.plan.blockers.is_empty() {
         return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
+    }
+    // Data model first, then a fresh plan against the target's real model.
+    if prepared.schema.has_changes() {
+        let done = schema_sync::apply(&prepared.schema, target)
+            .await
+            .map_err(Box::new)?;
+        if let Some(line) = done.summary() {
+            eprintln!("{line}");
+        }
+        prepared.source.end_snapshot().await?;
+        prepared = prepare(opts, target).await?;
+        if !prepared.plan.blockers.is_empty() {
+            return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
+        }
     }
     let fingerprint = Fingerprint {
         source: prepared.source.target().to_owned(),
@@ -372,7 +409,8 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         checked: HashSet::new(),
         not_kept: Vec::new(),
         ledger: &ledger,
-        transient_rejects_in_a_row: 0,
+        max_in_flight: opts.max_in_flight.max(1),
+        inflight: futures_util::stream::FuturesOrdered::new(),
     };
     for p in &prepared.plan.objects {
         run.rejected
@@ -476,6 +514,8 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let progress = Progress::start(&object.name_singular, total);
         progress.inc(object_report.written + object_report.rejected);
         let mut batch: Vec<(Uuid, Value)> = Vec::with_capacity(run.cap);
+        // Counts of the rows read since the last batch; they settle with the next one.
+        let mut pending = ObjectReport::new(&object.name_singular);
         loop {
             let rows = reader.next_page(client).await?;
             if rows.is_empty() {
@@ -483,11 +523,11 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             }
             progress.inc(rows.len() as u64);
             for row in rows {
-                object_report.read += 1;
+                pending.read += 1;
                 match transform.apply(&row, &members) {
                     Ok(mut record) => {
                         if !nulled.apply(&mut record, &mut report.not_kept) {
-                            object_report.skip(PARENT_NOT_MIGRATED, 1);
+                            pending.skip(PARENT_NOT_MIGRATED, 1);
                         } else if let Some((field, message)) =
                             run.references_rejected(&record, &references)
                         {
@@ -501,7 +541,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                 &message,
                                 Some(&record),
                             )?;
-                            object_report.rejected += 1;
+                            pending.rejected += 1;
                         } else if let Some((field, first)) = uniques.check(row.id, &record) {
                             let record = Value::Object(record);
                             let message = format!(
@@ -515,7 +555,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                 &message,
                                 Some(&record),
                             )?;
-                            object_report.rejected += 1;
+                            pending.rejected += 1;
                         } else if object_files.is_empty() {
                             batch.push((row.id, Value::Object(record)));
                         } else {
@@ -523,6 +563,9 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                             let attached = match files.attach(&object_files, &row, record).await {
                                 Ok(a) => a,
                                 Err(e) => {
+                                    // Batches in flight settle; rows since the last saved
+                                    // cursor are read again on resume, their files reused.
+                                    run.drain(&mut object_report).await?;
                                     run.flush(&opts.rejects_path)?;
                                     return Err(files_err(e));
                                 }
@@ -531,7 +574,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                 Attached::Ready(record) => {
                                     batch.push((row.id, Value::Object(record)))
                                 }
-                                Attached::Skipped(rule) => object_report.skip(rule, 1),
+                                Attached::Skipped(rule) => pending.skip(rule, 1),
                                 Attached::Rejected {
                                     field,
                                     message,
@@ -544,7 +587,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                         &message,
                                         Some(&record),
                                     )?;
-                                    object_report.rejected += 1;
+                                    pending.rejected += 1;
                                 }
                             }
                         }
@@ -557,21 +600,39 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                             &e.reason,
                             None,
                         )?;
-                        object_report.rejected += 1;
+                        pending.rejected += 1;
                     }
                 }
                 cursor = Some(row.id);
                 if batch.len() >= run.cap {
-                    run.send(object_plan, std::mem::take(&mut batch), &mut object_report)
+                    let delta =
+                        std::mem::replace(&mut pending, ObjectReport::new(&object.name_singular));
+                    let settled = run
+                        .submit(
+                            object_plan,
+                            std::mem::take(&mut batch),
+                            cursor,
+                            delta,
+                            &mut object_report,
+                        )
                         .await?;
-                    // Confirmed: every row read so far is handled.
-                    ledger.save(
-                        &object.name_singular,
-                        Phase::Copying,
-                        cursor,
-                        &object_report,
-                    )?;
+                    // Confirmed, in order: every row up to the last settled cursor is handled.
+                    if let Some(Some(settled)) = settled.last() {
+                        ledger.save(
+                            &object.name_singular,
+                            Phase::Copying,
+                            Some(*settled),
+                            &object_report,
+                        )?;
+                    }
                     if opts.cancel.is_cancelled() {
+                        run.drain(&mut object_report).await?;
+                        ledger.save(
+                            &object.name_singular,
+                            Phase::Copying,
+                            cursor,
+                            &object_report,
+                        )?;
                         run.flush(&opts.rejects_path)?;
                         return Err(interrupted());
                     }
@@ -579,8 +640,12 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             }
         }
         if !batch.is_empty() {
-            run.send(object_plan, batch, &mut object_report).await?;
+            let delta = std::mem::replace(&mut pending, ObjectReport::new(&object.name_singular));
+            run.submit(object_plan, batch, cursor, delta, &mut object_report)
+                .await?;
         }
+        run.drain(&mut object_report).await?;
+        object_report.absorb(&pending);
         // Soft-deleted rows kept: created above, now soft-deleted in batches.
         if opts.deleted == DeletedPolicy::Keep && object_plan.deleted > 0 {
             let ids = ids_of(&prepared, object, RowFilter::Deleted).await?;
@@ -663,14 +728,24 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                     batch.push((row.id, Value::Object(record)));
                 }
                 if batch.len() >= run.cap {
-                    run.send(object_plan, std::mem::take(&mut batch), &mut links)
-                        .await?;
+                    let delta = ObjectReport::new(&object.name_singular);
+                    run.submit(
+                        object_plan,
+                        std::mem::take(&mut batch),
+                        None,
+                        delta,
+                        &mut links,
+                    )
+                    .await?;
                 }
             }
         }
         if !batch.is_empty() {
-            run.send(object_plan, batch, &mut links).await?;
+            let delta = ObjectReport::new(&object.name_singular);
+            run.submit(object_plan, batch, None, delta, &mut links)
+                .await?;
         }
+        run.drain(&mut links).await?;
         let r = reports
             .get_mut(&object_plan.object)
             .expect("every planned object has a report");
@@ -933,8 +1008,10 @@ fn record_references<'a>(
 
 struct Run<'a> {
     ledger: &'a Ledger,
-    /// Single records refused for transient reasons in a row: past a few, the target is down.
-    transient_rejects_in_a_row: u32,
+    /// Batches travelling at once.
+    max_in_flight: usize,
+    /// Deliveries in submission order.
+    inflight: futures_util::stream::FuturesOrdered<InFlight>,
     target: &'a Target,
     cap: usize,
     adaptive: bool,
@@ -1002,15 +1079,133 @@ impl Run<'_> {
             .map_err(|source| MigrateError::Rejects { path, source })
     }
 
-    /// Sends records as batch upserts. A batch over the target's cap is re-cut at the stated
-    /// cap; one refused for its bytes (413) or its content (400) is split in halves until the
-    /// bad records stand alone, and those go to the rejects file. Nothing is dropped.
-    async fn send(
+    /// Queues records for delivery; up to `max_in_flight` batches travel at once. Results are
+    /// folded in submission order, so counts, rejects and the returned cursors are exactly
+    /// those of every row up to the cursor. Returns the cursors of the batches folded now.
+    async fn submit(
         &mut self,
         plan: &ObjectPlan,
         records: Vec<(Uuid, Value)>,
+        cursor: Option<Uuid>,
+        delta: ObjectReport,
         report: &mut ObjectReport,
-    ) -> Result<(), MigrateError> {
+    ) -> Result<Vec<Option<Uuid>>, MigrateError> {
+        let check = self.checked.insert(plan.object.clone());
+        let job = Delivery {
+            target: self.target.clone(),
+            object: plan.object.clone(),
+            plural: plan.target_plural.clone(),
+            cap: self.cap,
+            adaptive: self.adaptive,
+            check,
+        };
+        self.inflight.push_back(Box::pin(
+            async move { (job.run(records).await, cursor, delta) },
+        ));
+        let mut done = Vec::new();
+        while self.inflight.len() >= self.max_in_flight {
+            done.push(self.complete_one(report).await?);
+        }
+        Ok(done)
+    }
+
+    /// Waits for every batch in flight; returns their cursors in order.
+    async fn drain(
+        &mut self,
+        report: &mut ObjectReport,
+    ) -> Result<Vec<Option<Uuid>>, MigrateError> {
+        let mut done = Vec::new();
+        while !self.inflight.is_empty() {
+            done.push(self.complete_one(report).await?);
+        }
+        Ok(done)
+    }
+
+    /// Folds the oldest batch's result into the counts, the rejects file and the ledger's
+    /// rejected set.
+    async fn complete_one(
+        &mut self,
+        report: &mut ObjectReport,
+    ) -> Result<Option<Uuid>, MigrateError> {
+        use futures_util::StreamExt as _;
+        let Some((delivered, cursor, delta)) = self.inflight.next().await else {
+            return Ok(None);
+        };
+        let delivered = delivered?;
+        // The rows read between the previous batch and this one are settled with it.
+        report.absorb(&delta);
+        if let Some(cap) = delivered.new_cap {
+            if cap < self.cap {
+                tracing::info!(old = self.cap, new = cap, "target batch cap adopted");
+                self.cap = cap;
+            }
+        }
+        report.written += delivered.written;
+        for r in &delivered.rejects {
+            self.reject(
+                &delivered.object,
+                r.id,
+                r.field.as_deref(),
+                &r.message,
+                Some(&r.record),
+            )?;
+            report.rejected += 1;
+        }
+        self.not_kept.extend(delivered.not_kept);
+        Ok(cursor)
+    }
+}
+
+/// A boxed delivery in flight, with the cursor of its last row.
+type InFlight = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = (Result<Delivered, MigrateError>, Option<Uuid>, ObjectReport),
+            > + Send,
+    >,
+>;
+
+/// One refused record of a delivery.
+struct DeliveredReject {
+    id: Uuid,
+    field: Option<String>,
+    message: String,
+    record: Value,
+}
+
+/// What a delivery achieved.
+struct Delivered {
+    object: String,
+    written: u64,
+    rejects: Vec<DeliveredReject>,
+    new_cap: Option<usize>,
+    not_kept: Vec<String>,
+}
+
+/// One batch on its way: owns what it needs, so several can travel at once.
+struct Delivery {
+    target: Target,
+    object: String,
+    plural: String,
+    cap: usize,
+    adaptive: bool,
+    /// Compare what the target stored with what was sent (first batch of an object).
+    check: bool,
+}
+
+impl Delivery {
+    /// Sends records as batch upserts. A batch over the target's cap is re-cut at the stated
+    /// cap; one refused for its bytes (413) or its content (400) is split in halves until the
+    /// bad records stand alone, and those are returned as rejects. Nothing is dropped.
+    async fn run(mut self, records: Vec<(Uuid, Value)>) -> Result<Delivered, MigrateError> {
+        let mut out = Delivered {
+            object: self.object.clone(),
+            written: 0,
+            rejects: Vec::new(),
+            new_cap: None,
+            not_kept: Vec::new(),
+        };
+        let mut transient_in_a_row = 0;
         let mut work: Vec<Vec<(Uuid, Value)>> = vec![records];
         while let Some(mut chunk) = work.pop() {
             if chunk.len() > self.cap {
@@ -1019,30 +1214,42 @@ impl Run<'_> {
             }
             let values: Vec<&Value> = chunk.iter().map(|(_, v)| v).collect();
             let bytes = serde_json::to_vec(&values).map_err(|e| {
-                MigrateError::Unsupported(format!("cannot encode a batch of {}: {e}", plan.object))
+                MigrateError::Unsupported(format!("cannot encode a batch of {}: {e}", self.object))
             })?;
             let body = BatchBody::new(bytes, chunk.len());
-            match self.target.upsert_batch(&plan.target_plural, body).await {
+            let reject = |out: &mut Delivered,
+                          (id, record): (Uuid, Value),
+                          field: Option<String>,
+                          message: String| {
+                out.rejects.push(DeliveredReject {
+                    id,
+                    field,
+                    message,
+                    record,
+                });
+            };
+            match self.target.upsert_batch(&self.plural, body).await {
                 Ok(returned) => {
-                    self.transient_rejects_in_a_row = 0;
+                    transient_in_a_row = 0;
+                    if std::mem::take(&mut self.check) {
+                        out.not_kept
+                            .extend(not_kept(&self.object, &chunk, &returned));
+                    }
                     // An upsert that matched another record on a unique field updated that
                     // record instead of creating this one: the source id does not exist in the
                     // target, so it is reported, not counted as written.
                     let merged = merged_into(&chunk, &returned);
-                    for (i, other) in &merged {
-                        let (id, record) = &chunk[*i];
-                        let message = format!(
-                            "the target already held a record with the same unique value ({} {other}); the upsert updated it instead of creating this one",
-                            plan.object
-                        );
-                        self.reject(&plan.object, *id, None, &message, Some(record))?;
-                        report.rejected += 1;
-                    }
-                    report.written += (chunk.len() - merged.len()) as u64;
-                    if !self.checked.contains(&plan.object) {
-                        self.checked.insert(plan.object.clone());
-                        self.not_kept
-                            .extend(not_kept(&plan.object, &chunk, &returned));
+                    out.written += (chunk.len() - merged.len()) as u64;
+                    let mut chunk: Vec<Option<(Uuid, Value)>> =
+                        chunk.into_iter().map(Some).collect();
+                    for (i, other) in merged {
+                        if let Some(row) = chunk[i].take() {
+                            let message = format!(
+                                "the target already held a record with the same unique value ({} {other}); the upsert updated it instead of creating this one",
+                                self.object
+                            );
+                            reject(&mut out, row, None, message);
+                        }
                     }
                 }
                 Err(TargetError::BatchTooLarge { cap, message }) => {
@@ -1055,8 +1262,8 @@ impl Run<'_> {
                     let new_cap = cap
                         .filter(|c| *c > 0 && *c < chunk.len())
                         .unwrap_or((chunk.len() / 2).max(1));
-                    tracing::info!(old = self.cap, new = new_cap, "target batch cap adopted");
                     self.cap = new_cap;
+                    out.new_cap = Some(new_cap);
                     work.push(chunk);
                 }
                 Err(TargetError::PayloadTooLarge) if chunk.len() > 1 => {
@@ -1065,63 +1272,57 @@ impl Run<'_> {
                     work.push(chunk);
                 }
                 Err(TargetError::Rejected { messages, .. }) if chunk.len() > 1 => {
-                    tracing::debug!(object = %plan.object, records = chunk.len(), first = ?messages.first(), "batch refused; splitting");
+                    tracing::debug!(object = %self.object, records = chunk.len(), first = ?messages.first(), "batch refused; splitting");
                     let half = chunk.split_off(chunk.len() / 2);
                     work.push(half);
                     work.push(chunk);
                 }
                 Err(TargetError::Rejected { messages, .. }) => {
-                    let (id, record) = &chunk[0];
+                    let row = chunk.remove(0);
                     let message = messages.join("; ");
                     let field =
-                        field_in_message(&message).or_else(|| field_by_shape(&message, record));
-                    self.reject(&plan.object, *id, field.as_deref(), &message, Some(record))?;
-                    report.rejected += 1;
+                        field_in_message(&message).or_else(|| field_by_shape(&message, &row.1));
+                    reject(&mut out, row, field, message);
                 }
                 Err(e @ (TargetError::Transient { .. } | TargetError::RateLimited { .. })) => {
                     // Retries are spent: split, and refuse single records with the last error;
                     // a few such records in a row mean the target is down, so stop instead.
                     if chunk.len() > 1 {
-                        tracing::warn!(object = %plan.object, records = chunk.len(), error = %e, "batch failed after retries; splitting");
+                        tracing::warn!(object = %self.object, records = chunk.len(), error = %e, "batch failed after retries; splitting");
                         let half = chunk.split_off(chunk.len() / 2);
                         work.push(half);
                         work.push(chunk);
                     } else {
-                        self.transient_rejects_in_a_row += 1;
-                        if self.transient_rejects_in_a_row >= TRANSIENT_REJECTS_BEFORE_STOP {
+                        transient_in_a_row += 1;
+                        if transient_in_a_row >= TRANSIENT_REJECTS_BEFORE_STOP {
                             return Err(MigrateError::Target {
                                 context: format!(
-                                    "{} single {} records in a row failed after every retry; stopping (progress is saved: rerun to resume)",
-                                    self.transient_rejects_in_a_row, plan.object
+                                    "{transient_in_a_row} single {} records in a row failed after every retry; stopping (progress is saved: rerun to resume)",
+                                    self.object
                                 ),
                                 source: e,
                             });
                         }
-                        let (id, record) = &chunk[0];
-                        self.reject(&plan.object, *id, None, &e.to_string(), Some(record))?;
-                        report.rejected += 1;
+                        reject(&mut out, chunk.remove(0), None, e.to_string());
                     }
                 }
                 Err(TargetError::PayloadTooLarge) => {
-                    let (id, record) = &chunk[0];
-                    self.reject(
-                        &plan.object,
-                        *id,
+                    reject(
+                        &mut out,
+                        chunk.remove(0),
                         None,
-                        "the target refused the record as too large (HTTP 413)",
-                        Some(record),
-                    )?;
-                    report.rejected += 1;
+                        "the target refused the record as too large (HTTP 413)".to_owned(),
+                    );
                 }
                 Err(other) => {
                     return Err(MigrateError::Target {
-                        context: format!("sending a batch of {} {}", chunk.len(), plan.object),
+                        context: format!("sending a batch of {} {}", chunk.len(), self.object),
                         source: other,
                     })
                 }
             }
         }
-        Ok(())
+        Ok(out)
     }
 }
 

@@ -407,7 +407,7 @@ pub fn build(input: &PlanInput<'_>) -> Plan {
         } else if input.target.object(name).is_none() {
             skipped.push(skip(
                 "missing-in-target",
-                "the target has no such object (custom objects are created by the schema sync, not built yet)".into(),
+                "the target has no such object (the data model sync creates custom objects unless --no-schema is given)".into(),
             ));
         } else {
             chosen.push(object);

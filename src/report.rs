@@ -47,6 +47,18 @@ impl ObjectReport {
         }
     }
 
+    /// Adds another report's counts to this one.
+    pub fn absorb(&mut self, other: &ObjectReport) {
+        self.read += other.read;
+        self.written += other.written;
+        self.rejected += other.rejected;
+        for (rule, n) in &other.skipped {
+            self.skip(rule, *n);
+        }
+        self.deferred_links += other.deferred_links;
+        self.soft_deleted += other.soft_deleted;
+    }
+
     /// Whether every row read is accounted for.
     pub fn balances(&self) -> bool {
         self.read == self.written + self.rejected + self.skipped.values().sum::<u64>()

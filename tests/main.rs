@@ -5,6 +5,8 @@ mod fixture;
 mod harness;
 mod hostile;
 mod inspect;
+mod layouts;
 mod migrate;
 mod resume;
+mod schema_sync;
 mod twin;

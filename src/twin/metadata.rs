@@ -413,8 +413,8 @@ fn field_dto(model: &Model, object: &ObjectMeta, field: &FieldMeta) -> FieldDto 
         universal_identifier: ID(field.id.to_string()),
         name: field.name.clone(),
         label: field.label.clone(),
-        description: None,
-        icon: None,
+        description: field.description.clone(),
+        icon: field.icon.clone(),
         field_type: FieldType::parse(&field.field_type),
         is_nullable: field.is_nullable,
         is_unique: field.is_unique,
@@ -477,8 +477,8 @@ fn object_dto(model: &Model, object: &ObjectMeta) -> ObjectDto {
         name_plural: object.name_plural.clone(),
         label_singular: object.label_singular.clone(),
         label_plural: object.label_plural.clone(),
-        description: None,
-        icon: None,
+        description: object.description.clone(),
+        icon: object.icon.clone(),
         is_custom: object.is_custom,
         is_active: true,
         is_system: object.is_system,
@@ -603,6 +603,23 @@ pub struct CreateOneFieldMetadataInput {
     field: CreateFieldInput,
 }
 
+/// `UpdateFieldInput` (`field-metadata/dtos/update-field.input.ts`): the parts the twin applies.
+#[derive(InputObject)]
+pub struct UpdateFieldInput {
+    label: Option<String>,
+    description: Option<String>,
+    icon: Option<String>,
+    options: Option<Json<Value>>,
+    is_active: Option<bool>,
+}
+
+/// `UpdateOneFieldMetadataInput { id, update }`.
+#[derive(InputObject)]
+pub struct UpdateOneFieldMetadataInput {
+    id: ID,
+    update: UpdateFieldInput,
+}
+
 /// `FileWithSignedUrlDTO`.
 #[derive(SimpleObject)]
 #[graphql(name = "FileWithSignedUrl")]
@@ -623,6 +640,75 @@ fn valid_name(name: &str) -> bool {
     RE.get_or_init(|| Regex::new(r"^[a-z][a-zA-Z0-9]{0,62}$").expect("static regex"))
         .is_match(name)
 }
+
+/// `RESERVED_METADATA_NAME_KEYWORDS`
+/// (`packages/twenty-shared/src/metadata/constants/reserved-metadata-name-keywords.constant.ts`):
+/// core object names and a few GraphQL/ORM words, refused as object and field names.
+const RESERVED_NAMES: &[&str] = &[
+    "approvedAccessDomain",
+    "approvedAccessDomains",
+    "appToken",
+    "appTokens",
+    "billingCustomer",
+    "billingCustomers",
+    "billingEntitlement",
+    "billingEntitlements",
+    "billingMeter",
+    "billingMeters",
+    "billingProduct",
+    "billingProducts",
+    "billingSubscription",
+    "billingSubscriptions",
+    "billingSubscriptionItem",
+    "billingSubscriptionItems",
+    "featureFlag",
+    "featureFlags",
+    "job",
+    "jobs",
+    "keyValuePair",
+    "keyValuePairs",
+    "pageLayout",
+    "pageLayouts",
+    "pageLayoutTab",
+    "pageLayoutTabs",
+    "pageLayoutWidget",
+    "pageLayoutWidgets",
+    "postgresCredential",
+    "postgresCredentials",
+    "twoFactorMethod",
+    "twoFactorMethods",
+    "user",
+    "users",
+    "userWorkspace",
+    "userWorkspaces",
+    "workspace",
+    "workspaces",
+    "role",
+    "roles",
+    "userWorkspaceRole",
+    "userWorkspaceRoles",
+    "plan",
+    "plans",
+    "event",
+    "events",
+    "field",
+    "fields",
+    "link",
+    "links",
+    "currency",
+    "currencies",
+    "fullNames",
+    "address",
+    "addresses",
+    "type",
+    "types",
+    "object",
+    "objects",
+    "index",
+    "relation",
+    "relations",
+    "aggregate",
+];
 
 fn camel_from_label(label: &str) -> String {
     let mut out = String::new();
@@ -665,6 +751,8 @@ fn new_field(name: &str, label: &str, field_type: &str) -> FieldMeta {
         options: None,
         settings: None,
         relation: None,
+        description: None,
+        icon: None,
     }
 }
 
@@ -699,10 +787,12 @@ fn push_field(model: &mut Model, object: &str, field: FieldMeta) {
     }
 }
 
-/// Option values must be UPPER_CASE snake_case (third-party captures of INVALID_FIELD_INPUT).
+/// Option values must be UPPER_CASE snake_case starting with a letter
+/// (`flat-field-metadata/validators/utils/validate-enum-flat-field-metadata.util.ts` with
+/// `src/utils/is-snake-case-string.ts`: `^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`).
 fn check_options(options: Option<&Value>) -> async_graphql::Result<()> {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"^[A-Z0-9]+(_[A-Z0-9]+)*$").expect("static regex"));
+    let re = RE.get_or_init(|| Regex::new(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$").expect("static regex"));
     let Some(list) = options.and_then(Value::as_array) else {
         return Err(user_error(
             "Options are required for select fields",
@@ -740,6 +830,15 @@ impl Mutation {
                 "INVALID_OBJECT_INPUT",
             ));
         }
+        // validate-flat-object-metadata-names.util.ts: reserved keywords check.
+        if RESERVED_NAMES.contains(&o.name_singular.as_str())
+            || RESERVED_NAMES.contains(&o.name_plural.as_str())
+        {
+            return Err(user_error(
+                "This name is reserved. Use a different name or the system will add \"Custom\" suffix.",
+                "INVALID_OBJECT_INPUT",
+            ));
+        }
         if o.name_singular == o.name_plural {
             return Err(user_error(
                 "The singular and plural name cannot be the same for an object",
@@ -756,6 +855,7 @@ impl Mutation {
             return Err(user_error("Object already exists", "OBJECT_ALREADY_EXISTS"));
         }
         let singular = o.name_singular.clone();
+        let (description, icon) = (o.description.clone(), o.icon.clone());
         let created = db
             .model
             .add_custom_object(NewObject {
@@ -765,6 +865,16 @@ impl Mutation {
                 label_plural: o.label_plural,
             })
             .clone();
+        // Kept as given (create-object.input.ts: description, icon).
+        if let Some(new) = db
+            .model
+            .objects
+            .iter_mut()
+            .find(|x| x.name_singular == singular)
+        {
+            new.description = description;
+            new.icon = icon;
+        }
         // Morph targets on the activity objects, with their inverse one-to-many fields.
         let target_name = format!("target{}", capitalize(&singular));
         for (activity, inverse) in [
@@ -795,6 +905,27 @@ impl Mutation {
             );
             push_field(&mut db.model, &singular, back);
         }
+        // favorite gets a plain relation named after the object (not a morph target).
+        if db.model.by_singular("favorite").is_some() {
+            let to_object = relation_field(
+                &singular,
+                &o.label_singular,
+                "RELATION",
+                RelationKind::ManyToOne,
+                &singular,
+                "favorites",
+            );
+            push_field(&mut db.model, "favorite", to_object);
+            let back = relation_field(
+                "favorites",
+                "Favorites",
+                "RELATION",
+                RelationKind::OneToMany,
+                "favorite",
+                &singular,
+            );
+            push_field(&mut db.model, &singular, back);
+        }
         db.tables
             .insert(singular.clone(), Table::new(created.unique_groups()));
         let object = db.model.by_singular(&singular).cloned().unwrap_or(created);
@@ -813,6 +944,13 @@ impl Mutation {
             return Err(user_error(
                 "Name should be in camelCase",
                 "INVALID_FIELD_INPUT",
+            ));
+        }
+        // validate-metadata-name-is-not-reserved-keyword (RESERVED_KEYWORD).
+        if RESERVED_NAMES.contains(&f.name.as_str()) {
+            return Err(user_error(
+                format!("The name \"{}\" is not available", f.name),
+                "RESERVED_KEYWORD",
             ));
         }
         let mut db = lock(&s.db);
@@ -842,6 +980,8 @@ impl Mutation {
         field.default_value = f.default_value.map(|j| j.0);
         field.settings = f.settings.map(|j| j.0);
         field.options = f.options.map(|j| j.0);
+        field.description = f.description.clone();
+        field.icon = f.icon.clone();
         match f.field_type {
             FieldType::Select | FieldType::MultiSelect => check_options(field.options.as_ref())?,
             FieldType::Links => {
@@ -924,7 +1064,9 @@ impl Mutation {
                 &target_name,
             );
             source.id = field.id;
-            let inverse = relation_field(
+            source.description = field.description.clone();
+            source.icon = field.icon.clone();
+            let mut inverse = relation_field(
                 &target_name,
                 &target_label,
                 "RELATION",
@@ -932,6 +1074,10 @@ impl Mutation {
                 &object.name_singular,
                 &f.name,
             );
+            inverse.icon = payload
+                .get("targetFieldIcon")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             push_field(&mut db.model, &object.name_singular, source.clone());
             push_field(&mut db.model, &target.name_singular, inverse);
             let object = db
@@ -953,6 +1099,73 @@ impl Mutation {
             }
         }
         Ok(field_dto(&db.model, &updated, &field))
+    }
+
+    /// Updates a field's label or options. Options replace the field's list, as in Twenty
+    /// (`from-update-field-input-to-flat-field-metadata.util.ts`); values are validated like
+    /// on create.
+    async fn update_one_field(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOneFieldMetadataInput,
+    ) -> async_graphql::Result<FieldDto> {
+        let s = shared(ctx)?;
+        let u = input.update;
+        let _ = u.is_active;
+        let id = Uuid::parse_str(&input.id)
+            .map_err(|_| user_error("Field metadata id is not a valid UUID", "INVALID_INPUT"))?;
+        let mut db = lock(&s.db);
+        let (object_name, field_type) = db
+            .model
+            .field_by_id(id)
+            .map(|(o, f)| (o.name_singular.clone(), f.field_type.clone()))
+            .ok_or_else(|| user_error("Field metadata not found", "FIELD_METADATA_NOT_FOUND"))?;
+        let options = u.options.map(|j| j.0);
+        if options.is_some() {
+            if !matches!(field_type.as_str(), "SELECT" | "MULTI_SELECT") {
+                return Err(user_error(
+                    "Options can only be set on select fields",
+                    "INVALID_FIELD_INPUT",
+                ));
+            }
+            check_options(options.as_ref())?;
+        }
+        let object = db
+            .model
+            .objects
+            .iter_mut()
+            .find(|o| o.name_singular == object_name)
+            .ok_or_else(|| {
+                user_error(
+                    "Object metadata does not exist",
+                    "OBJECT_METADATA_NOT_FOUND",
+                )
+            })?;
+        let field = object
+            .fields
+            .iter_mut()
+            .find(|f| f.id == id)
+            .ok_or_else(|| user_error("Field metadata not found", "FIELD_METADATA_NOT_FOUND"))?;
+        if u.description.is_some() {
+            field.description = u.description;
+        }
+        if u.icon.is_some() {
+            field.icon = u.icon;
+        }
+        if let Some(label) = u.label {
+            field.label = label;
+        }
+        if options.is_some() {
+            field.options = options;
+        }
+        let field = field.clone();
+        let object = db.model.by_singular(&object_name).cloned().ok_or_else(|| {
+            user_error(
+                "Object metadata does not exist",
+                "OBJECT_METADATA_NOT_FOUND",
+            )
+        })?;
+        Ok(field_dto(&db.model, &object, &field))
     }
 
     /// Uploads a file for a FILES field (Files v2). The bytes are kept in memory or under the

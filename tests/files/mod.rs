@@ -95,6 +95,8 @@ impl World {
             state_path: self.dir.path().join("state.sqlite"),
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
+            max_in_flight: 4,
+            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
             files: FileOptions {
                 storage_dir: Some(self.storage()),
                 ..FileOptions::default()

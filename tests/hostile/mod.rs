@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
-use twenty_migrate::local_pg::test_database;
+use twenty_migrate::local_pg::{test_database, TestDatabase};
 use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use twenty_migrate::plan::UnmatchedMembers;
 use twenty_migrate::target::{ApiKey, FindMany, Target, TargetConfig};
@@ -21,8 +21,16 @@ enum Expect {
     Either,
 }
 
-#[tokio::test]
-async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason() {
+/// A database with the layout C fixture and generated data.
+async fn generated_source(
+    seed: u64,
+    records: usize,
+) -> (
+    TestDatabase,
+    tokio_postgres::Client,
+    WorkspaceSpec,
+    fixture::generate::Generated,
+) {
     let db = test_database().await.unwrap();
     let c = db.connect().await.unwrap();
     let spec = WorkspaceSpec::sample(1);
@@ -32,14 +40,62 @@ async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason(
         &c,
         &spec,
         &GenerateOptions {
-            seed: 13,
-            records: 400,
+            seed,
+            records,
             storage_dir: None,
             missing_files: 0,
         },
     )
     .await
     .unwrap();
+    (db, c, spec, generated)
+}
+
+/// The source's members as the target's (emails lower-cased, as Twenty stores them).
+fn members_of(generated: &fixture::generate::Generated) -> Vec<Member> {
+    generated
+        .members
+        .iter()
+        .map(|m| Member {
+            email: m.email.to_lowercase(),
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+        })
+        .collect()
+}
+
+fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
+    MigrateOptions {
+        source_url: db.url.clone(),
+        workspace: None,
+        batch_size: BatchSize::Auto,
+        unmatched: UnmatchedMembers::Stop,
+        deleted: DeletedPolicy::Skip,
+        rejects_path: dir.path().join("rejects.jsonl"),
+        page_size: 100,
+        requests_per_minute: 1_000_000,
+        state_path: dir.path().join("state.sqlite"),
+        restart: true,
+        cancel: tokio_util::sync::CancellationToken::new(),
+        max_in_flight: 4,
+        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
+        // These tests are about values; no file bytes were generated.
+        files: twenty_migrate::files::FileOptions {
+            skip_missing_files: true,
+            ..Default::default()
+        },
+    }
+}
+
+fn fast_target(twin: &twenty_migrate::twin::Twin, key: &str) -> Target {
+    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(key));
+    config.requests_per_minute = 1_000_000;
+    Target::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason() {
+    let (db, c, spec, generated) = generated_source(13, 400).await;
     let s = spec.schema();
 
     // Values the target's options lack need their enum values first (outside a transaction).
@@ -207,7 +263,7 @@ async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason(
     add(
         "note target without any target",
         "noteTarget",
-        "\"targetPersonId\" = NULL, \"targetCompanyId\" = NULL, \"targetOpportunityId\" = NULL"
+        "\"targetPersonId\" = NULL, \"targetCompanyId\" = NULL, \"targetOpportunityId\" = NULL, \"targetPetId\" = NULL, \"targetVetVisitId\" = NULL"
             .into(),
         Expect::Lands,
     );
@@ -268,38 +324,11 @@ async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason(
     assert!(planted.len() >= 20);
 
     let key = "hostile-key";
-    let members: Vec<Member> = generated
-        .members
-        .iter()
-        .map(|m| Member {
-            email: m.email.to_lowercase(),
-            first_name: m.first_name.clone(),
-            last_name: m.last_name.clone(),
-        })
-        .collect();
+    let members = members_of(&generated);
     let twin = TwinConfig::new(key).members(members).start().await.unwrap();
-    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(key));
-    config.requests_per_minute = 1_000_000;
-    let target = Target::new(config).unwrap();
+    let target = fast_target(&twin, key);
     let dir = tempfile::tempdir().unwrap();
-    let opts = MigrateOptions {
-        source_url: db.url.clone(),
-        workspace: None,
-        batch_size: BatchSize::Auto,
-        unmatched: UnmatchedMembers::Stop,
-        deleted: DeletedPolicy::Skip,
-        rejects_path: dir.path().join("rejects.jsonl"),
-        page_size: 100,
-        requests_per_minute: 1_000_000,
-        state_path: dir.path().join("state.sqlite"),
-        restart: true,
-        cancel: tokio_util::sync::CancellationToken::new(),
-        // These tests are about values; no file bytes were generated.
-        files: twenty_migrate::files::FileOptions {
-            skip_missing_files: true,
-            ..Default::default()
-        },
-    };
+    let opts = options(&db, &dir);
     let report = pipeline::migrate(&opts, &target).await.expect("migrate");
     assert!(report.unbalanced().is_empty(), "{}", report.render_text());
 
@@ -372,23 +401,7 @@ async fn twenty_kinds_of_hostile_values_each_land_or_are_rejected_with_a_reason(
 
 #[tokio::test]
 async fn a_record_whose_unique_value_already_exists_in_the_target_is_reported_not_merged() {
-    let db = test_database().await.unwrap();
-    let c = db.connect().await.unwrap();
-    let spec = WorkspaceSpec::sample(1);
-    fixture::load_instance(&c).await.unwrap();
-    fixture::load_workspace(&c, &spec).await.unwrap();
-    let generated = fixture::generate::generate(
-        &c,
-        &spec,
-        &GenerateOptions {
-            seed: 17,
-            records: 80,
-            storage_dir: None,
-            missing_files: 0,
-        },
-    )
-    .await
-    .unwrap();
+    let (db, c, spec, generated) = generated_source(17, 80).await;
     let s = spec.schema();
     let person: Uuid = c
         .query_one(
@@ -402,15 +415,7 @@ async fn a_record_whose_unique_value_already_exists_in_the_target_is_reported_no
         .unwrap()
         .get(0);
     let key = "merge-key";
-    let members: Vec<Member> = generated
-        .members
-        .iter()
-        .map(|m| Member {
-            email: m.email.to_lowercase(),
-            first_name: m.first_name.clone(),
-            last_name: m.last_name.clone(),
-        })
-        .collect();
+    let members = members_of(&generated);
     let twin = TwinConfig::new(key).members(members).start().await.unwrap();
     // Someone already created this person in the target by hand.
     let status = reqwest::Client::new()
@@ -422,28 +427,9 @@ async fn a_record_whose_unique_value_already_exists_in_the_target_is_reported_no
         .unwrap()
         .status();
     assert!(status.is_success(), "{status}");
-    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(key));
-    config.requests_per_minute = 1_000_000;
-    let target = Target::new(config).unwrap();
+    let target = fast_target(&twin, key);
     let dir = tempfile::tempdir().unwrap();
-    let opts = MigrateOptions {
-        source_url: db.url.clone(),
-        workspace: None,
-        batch_size: BatchSize::Auto,
-        unmatched: UnmatchedMembers::Stop,
-        deleted: DeletedPolicy::Skip,
-        rejects_path: dir.path().join("rejects.jsonl"),
-        page_size: 100,
-        requests_per_minute: 1_000_000,
-        state_path: dir.path().join("state.sqlite"),
-        restart: true,
-        cancel: tokio_util::sync::CancellationToken::new(),
-        // These tests are about values; no file bytes were generated.
-        files: twenty_migrate::files::FileOptions {
-            skip_missing_files: true,
-            ..Default::default()
-        },
-    };
+    let opts = options(&db, &dir);
     let report = pipeline::migrate(&opts, &target).await.expect("migrate");
     assert!(report.unbalanced().is_empty());
     let rejects = std::fs::read_to_string(&opts.rejects_path).unwrap();

@@ -84,6 +84,8 @@ impl World {
                 storage_dir: Some(self.dir.path().join("storage")),
                 ..Default::default()
             },
+            max_in_flight: 4,
+            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         }
     }
 
@@ -236,7 +238,9 @@ async fn every_live_record_reads_back_through_the_api_with_the_same_id_and_value
                  WHERE t.\"deletedAt\" IS NULL AND n.\"deletedAt\" IS NULL \
                  AND NOT EXISTS (SELECT 1 FROM \"{s}\".company c WHERE c.id = t.\"targetCompanyId\" AND c.\"deletedAt\" IS NOT NULL) \
                  AND NOT EXISTS (SELECT 1 FROM \"{s}\".person p WHERE p.id = t.\"targetPersonId\" AND p.\"deletedAt\" IS NOT NULL) \
-                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".opportunity o WHERE o.id = t.\"targetOpportunityId\" AND o.\"deletedAt\" IS NOT NULL)"
+                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".opportunity o WHERE o.id = t.\"targetOpportunityId\" AND o.\"deletedAt\" IS NOT NULL) \
+                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".\"_pet\" p WHERE p.id = t.\"targetPetId\" AND p.\"deletedAt\" IS NOT NULL) \
+                 AND NOT EXISTS (SELECT 1 FROM \"{s}\".\"_vetVisit\" v WHERE v.id = t.\"targetVetVisitId\" AND v.\"deletedAt\" IS NOT NULL)"
             ),
             &[],
         )

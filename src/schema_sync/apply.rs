@@ -1,0 +1,367 @@
+//! Applies a [`SchemaDiff`] through the metadata API.
+//!
+//! `createOneObject`/`createOneField` are not idempotent on the wire, and the client retries a
+//! failed attempt on its own: after any error the target's model is read again and the thing
+//! counts as created when it is there. Every step also starts from a fresh read, so a rerun
+//! (or a run after a crash) creates only what is still missing.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use super::{NewField, NewObject, NewOptions, SchemaDiff};
+use crate::target::{Target, TargetError, TargetModel};
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SchemaReport {
+    /// Objects created, by target name.
+    pub created_objects: Vec<String>,
+    /// Fields created, as `object.field` (target names).
+    pub created_fields: Vec<String>,
+    /// Options added, as `object.field: VALUE, …`.
+    pub added_options: Vec<String>,
+    /// Objects and fields of the diff the target already had (a rerun, or a concurrent edit).
+    pub already_present: usize,
+    /// Anything worth telling (a default value the target refused, …).
+    pub notes: Vec<String>,
+}
+
+impl SchemaReport {
+    /// One line for the run's progress output, or `None` when nothing was created.
+    pub fn summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.created_objects.is_empty() {
+            parts.push(format!("objects {}", self.created_objects.join(", ")));
+        }
+        if !self.created_fields.is_empty() {
+            parts.push(format!("{} field(s)", self.created_fields.len()));
+        }
+        if !self.added_options.is_empty() {
+            parts.push(format!("options on {}", self.added_options.join("; ")));
+        }
+        if parts.is_empty() && self.notes.is_empty() {
+            return None;
+        }
+        let mut line = if parts.is_empty() {
+            "data model synced".to_owned()
+        } else {
+            format!("data model synced: created {}", parts.join(", "))
+        };
+        for note in &self.notes {
+            line.push_str(&format!("\n  note: {note}"));
+        }
+        Some(line)
+    }
+}
+
+/// Why the sync stopped. Each names the object and field.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// Reading the target's model failed.
+    #[error("cannot read the target's data model: {0}")]
+    ReadModel(#[source] TargetError),
+    /// Creating an object failed.
+    #[error("cannot create object {object} in the target: {source}")]
+    CreateObject {
+        /// The object's name in the target.
+        object: String,
+        /// The client's error.
+        #[source]
+        source: TargetError,
+    },
+    /// Creating a field failed.
+    #[error(
+        "cannot create field {object}.{field} in the target (from the source's {from}): {source}"
+    )]
+    CreateField {
+        /// The object's name in the target.
+        object: String,
+        /// The field's name in the target.
+        field: String,
+        /// The source's `object.field`.
+        from: String,
+        /// The client's error.
+        #[source]
+        source: TargetError,
+    },
+    /// Adding select options failed.
+    #[error("cannot add options to {object}.{field} in the target: {source}")]
+    AddOptions {
+        /// The object's name in the target.
+        object: String,
+        /// The field's name in the target.
+        field: String,
+        /// The client's error.
+        #[source]
+        source: TargetError,
+    },
+    /// An object the diff relies on is not in the target.
+    #[error("the target has no object {object}, which {needed_by} needs")]
+    MissingObject {
+        /// The object's name in the target.
+        object: String,
+        /// What needs it, e.g. `field pet.owner`.
+        needed_by: String,
+    },
+}
+
+/// `updateOneField` (twenty-front `UPDATE_ONE_FIELD_METADATA_ITEM`; input
+/// `UpdateOneFieldMetadataInput { id, update }`, `update-field.input.ts`).
+const UPDATE_FIELD: &str = "mutation UpdateOneFieldMetadataItem($input: UpdateOneFieldMetadataInput!) { updateOneField(input: $input) { id name options } }";
+
+/// Creates what `diff` lists and the target still lacks: objects, then scalar and composite
+/// fields, then relations (each creates its inverse), then missing select options.
+pub async fn apply(diff: &SchemaDiff, target: &Target) -> Result<SchemaReport, SchemaError> {
+    let mut report = SchemaReport::default();
+    let mut model = read(target).await?;
+
+    for object in &diff.objects {
+        if model.object(&object.name_singular).is_some() {
+            report.already_present += 1;
+            continue;
+        }
+        create_object(target, object, &mut model).await?;
+        report.created_objects.push(object.name_singular.clone());
+    }
+    if !report.created_objects.is_empty() {
+        // The new objects' ids and the fields Twenty added with them.
+        model = read(target).await?;
+    }
+
+    // `diff.fields` lists scalars and composites before relations.
+    for field in &diff.fields {
+        let Some(object) = model.object(&field.object) else {
+            return Err(SchemaError::MissingObject {
+                object: field.object.clone(),
+                needed_by: format!("field {}", field.source),
+            });
+        };
+        if object.field(&field.name).is_some() {
+            report.already_present += 1;
+            continue;
+        }
+        let mut input = field.input();
+        input["objectMetadataId"] = json!(object.id);
+        if let Some(rel) = &field.relation {
+            let Some(to) = model.object(&rel.target_object) else {
+                return Err(SchemaError::MissingObject {
+                    object: rel.target_object.clone(),
+                    needed_by: format!("relation {}", field.source),
+                });
+            };
+            // Newer servers take `targetFieldName`; older ones derive the name from the label
+            // (`generate-morph-or-relation-flat-field-metadata-pair.util.ts`).
+            let mut payload = json!({
+                "type": "MANY_TO_ONE",
+                "targetObjectMetadataId": to.id,
+                "targetFieldLabel": rel.inverse_label,
+                "targetFieldName": rel.inverse_name,
+            });
+            if let Some(icon) = &rel.inverse_icon {
+                payload["targetFieldIcon"] = json!(icon);
+            }
+            input["relationCreationPayload"] = payload;
+        }
+        create_field(target, field, input, &mut model, &mut report).await?;
+        report
+            .created_fields
+            .push(format!("{}.{}", field.object, field.name));
+    }
+
+    for options in &diff.options {
+        add_options(target, options, &mut model, &mut report).await?;
+    }
+    Ok(report)
+}
+
+async fn read(target: &Target) -> Result<TargetModel, SchemaError> {
+    target.model().await.map_err(SchemaError::ReadModel)
+}
+
+async fn create_object(
+    target: &Target,
+    object: &NewObject,
+    model: &mut TargetModel,
+) -> Result<(), SchemaError> {
+    let mut input = json!({
+        "nameSingular": object.name_singular,
+        "namePlural": object.name_plural,
+        "labelSingular": object.label_singular,
+        "labelPlural": object.label_plural,
+    });
+    if let Some(d) = &object.presentation.description {
+        input["description"] = json!(d);
+    }
+    if let Some(i) = &object.presentation.icon {
+        input["icon"] = json!(i);
+    }
+    match target.create_object(input).await {
+        Ok(_) => {
+            info!(object = %object.name_singular, "custom object created");
+            Ok(())
+        }
+        Err(source) => {
+            // The create may have landed before the error (a retried attempt, a lost answer).
+            *model = read(target).await?;
+            if model.object(&object.name_singular).is_some() {
+                warn!(object = %object.name_singular, error = %source, "object exists after an error; counted as created");
+                Ok(())
+            } else {
+                Err(SchemaError::CreateObject {
+                    object: object.name_singular.clone(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+async fn create_field(
+    target: &Target,
+    field: &NewField,
+    mut input: Value,
+    model: &mut TargetModel,
+    report: &mut SchemaReport,
+) -> Result<(), SchemaError> {
+    loop {
+        match target.create_field(input.clone()).await {
+            Ok(created) => {
+                info!(object = %field.object, field = %created.name, "custom field created");
+                // Keep the cached model current for the relations and options that follow.
+                if let Some(o) = model
+                    .objects
+                    .iter_mut()
+                    .find(|o| o.name_singular == field.object)
+                {
+                    o.fields.push(created);
+                }
+                return Ok(());
+            }
+            Err(source) => {
+                *model = read(target).await?;
+                let exists = model
+                    .object(&field.object)
+                    .is_some_and(|o| o.field(&field.name).is_some());
+                if exists {
+                    warn!(object = %field.object, field = %field.name, error = %source, "field exists after an error; counted as created");
+                    return Ok(());
+                }
+                // A default value or settings written by an older Twenty may not pass a newer
+                // validator; the field matters more than either, so drop them one at a time.
+                let refused = matches!(source, TargetError::Rejected { .. });
+                // Last, a required field the target will not create as such is created nullable.
+                let optional = ["defaultValue", "settings"]
+                    .into_iter()
+                    .find(|key| input.get(*key).is_some())
+                    .or_else(|| {
+                        (input.get("isNullable") == Some(&Value::Bool(false)))
+                            .then_some("isNullable")
+                    });
+                if let (true, Some(key)) = (refused, optional) {
+                    if let Some(map) = input.as_object_mut() {
+                        map.remove(key);
+                    }
+                    report.notes.push(format!(
+                        "{}.{}: the target refused the source's {key} ({source}); the field was created without it",
+                        field.object, field.name
+                    ));
+                    continue;
+                }
+                return Err(SchemaError::CreateField {
+                    object: field.object.clone(),
+                    field: field.name.clone(),
+                    from: field.source.clone(),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// Appends the options the target's field still lacks. Twenty replaces a field's options with
+/// the list it is sent, so the existing ones go first, unchanged (with their ids).
+async fn add_options(
+    target: &Target,
+    wanted: &NewOptions,
+    model: &mut TargetModel,
+    report: &mut SchemaReport,
+) -> Result<(), SchemaError> {
+    let Some(field) = model
+        .object(&wanted.object)
+        .and_then(|o| o.field(&wanted.field))
+    else {
+        return Err(SchemaError::MissingObject {
+            object: wanted.object.clone(),
+            needed_by: format!("the options of {}.{}", wanted.object, wanted.field),
+        });
+    };
+    let existing: Vec<Value> = field
+        .options
+        .as_ref()
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let has = |v: &str| {
+        existing
+            .iter()
+            .any(|o| o.get("value").and_then(Value::as_str) == Some(v))
+    };
+    let next = existing
+        .iter()
+        .filter_map(|o| o.get("position").and_then(Value::as_f64))
+        .fold(-1.0_f64, f64::max)
+        + 1.0;
+    let mut added = Vec::new();
+    let mut options = existing.clone();
+    for o in &wanted.options {
+        let Some(value) = o.get("value").and_then(Value::as_str) else {
+            continue;
+        };
+        if has(value) {
+            continue;
+        }
+        let mut o = o.clone();
+        o["position"] = json!(next as i64 + added.len() as i64);
+        options.push(o);
+        added.push(value.to_owned());
+    }
+    if added.is_empty() {
+        report.already_present += 1;
+        return Ok(());
+    }
+    let id = field.id;
+    let vars = json!({"input": {"id": id, "update": {"options": options}}});
+    if let Err(source) = target.metadata_graphql(UPDATE_FIELD, vars).await {
+        *model = read(target).await?;
+        let now = model
+            .object(&wanted.object)
+            .and_then(|o| o.field(&wanted.field))
+            .map(|f| super::option_values(f.options.as_ref()))
+            .unwrap_or_default();
+        if !added.iter().all(|v| now.contains(v)) {
+            // Not fatal: records carrying these values are refused by the target and land in
+            // the rejects file, one by one.
+            let err = SchemaError::AddOptions {
+                object: wanted.object.clone(),
+                field: wanted.field.clone(),
+                source,
+            };
+            warn!(error = %err, "select options not added");
+            report.notes.push(format!(
+                "{err}; records carrying {} will be rejected",
+                added.join(", ")
+            ));
+            return Ok(());
+        }
+    }
+    info!(object = %wanted.object, field = %wanted.field, added = added.len(), "select options added");
+    report.added_options.push(format!(
+        "{}.{}: {}",
+        wanted.object,
+        wanted.field,
+        added.join(", ")
+    ));
+    *model = read(target).await?;
+    Ok(())
+}
