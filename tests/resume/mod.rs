@@ -331,6 +331,7 @@ async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
     let twin = TwinConfig::new(KEY).members(members).start().await.unwrap();
     let state = dir.path().join("state.sqlite");
     let rejects = dir.path().join("rejects.jsonl");
+    let storage = dir.path().join("storage");
     let args = [
         "migrate",
         "--source",
@@ -341,6 +342,8 @@ async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
         state.to_str().unwrap(),
         "--rejects",
         rejects.to_str().unwrap(),
+        "--storage-dir",
+        storage.to_str().unwrap(),
         "--batch-size",
         "20",
         "--rate-limit",
