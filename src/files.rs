@@ -237,6 +237,7 @@ pub struct Files<'a> {
     /// `core.file` id → storage key and MIME type.
     core: HashMap<Uuid, CoreFile>,
     counts: FileCounts,
+    notes: Vec<String>,
 }
 
 impl<'a> Files<'a> {
@@ -260,6 +261,7 @@ impl<'a> Files<'a> {
             storage,
             core,
             counts: FileCounts::default(),
+            notes: Vec::new(),
         })
     }
 
@@ -274,6 +276,28 @@ impl<'a> Files<'a> {
             return Err(FilesError::OldGeneration);
         }
         Ok(())
+    }
+
+    /// Notes on files that could not move with a record written without them.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// An attachment is its file: without it the record is a reject (or a counted skip). Any
+    /// other record (a person without its picture) is written without the file, and said so.
+    fn essential(&self, of: &ObjectFiles) -> bool {
+        of.object == "attachment"
+    }
+
+    fn note_dropped(&mut self, of: &ObjectFiles, id: Uuid, key: &str, refused: Refused) {
+        let why = match refused {
+            Refused::Missing { path, why } => format!("{path} is missing ({why})"),
+            Refused::Other(message) => message,
+        };
+        self.notes.push(format!(
+            "{} {id}: {key}: written without this file: {why}",
+            of.object
+        ));
     }
 
     /// What the run uploaded so far.
@@ -370,7 +394,15 @@ impl<'a> Files<'a> {
                         Some(id) => format!("core.file has no row {id}"),
                         None => format!("{item} has no fileId"),
                     };
-                    return Ok(self.missing(of, key, None, &why, record));
+                    let refused = Refused::Missing {
+                        path: format!("file {}", label),
+                        why,
+                    };
+                    if self.essential(of) {
+                        return Ok(refused.into_attached(self, of, key, record));
+                    }
+                    self.note_dropped(of, row.id, key, refused);
+                    continue;
                 };
                 match self
                     .move_file(of, row.id, key, *field_id, &file.key, &label, &file.mime)
@@ -380,7 +412,10 @@ impl<'a> Files<'a> {
                     // `extension` must go (`data-arg-processor/validator-utils/
                     // validate-files-field-or-throw.util.ts`).
                     Ok(id) => out.push(serde_json::json!({ "fileId": id, "label": label })),
-                    Err(refused) => return Ok(refused.into_attached(self, of, key, record)),
+                    Err(refused) if self.essential(of) => {
+                        return Ok(refused.into_attached(self, of, key, record))
+                    }
+                    Err(refused) => self.note_dropped(of, row.id, key, refused),
                 }
             }
             record.insert(key.clone(), Value::Array(out));
@@ -421,7 +456,10 @@ impl<'a> Files<'a> {
                         serde_json::json!([{ "fileId": id, "label": label }]),
                     );
                 }
-                Err(refused) => return Ok(refused.into_attached(self, of, &l.key, record)),
+                Err(refused) if self.essential(of) => {
+                    return Ok(refused.into_attached(self, of, &l.key, record))
+                }
+                Err(refused) => self.note_dropped(of, row.id, &l.key, refused),
             }
         }
         Ok(Attached::Ready(record))

@@ -769,6 +769,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     report.not_kept.sort();
     report.not_kept.dedup();
     report.files = files.counts();
+    report.not_kept.extend(files.take_notes());
     report.requests = target.stats().requests;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -626,12 +626,13 @@ async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_a
     let people = w
         .client
         .query(
-            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 2"),
+            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 3"),
             &[],
         )
         .await
         .unwrap();
-    let (pictured, hosted): (Uuid, Uuid) = (people[0].get(0), people[1].get(0));
+    let (pictured, hosted, lost): (Uuid, Uuid, Uuid) =
+        (people[0].get(0), people[1].get(0), people[2].get(0));
     let png: Vec<u8> = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]
         .into_iter()
         .chain((0..900u32).map(|i| (i * 7) as u8))
@@ -641,6 +642,7 @@ async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_a
     for (id, url) in [
         (pictured, "person-picture/original/face.png"),
         (hosted, "https://avatars.example.com/someone.png"),
+        (lost, "person-picture/original/gone.png"),
     ] {
         w.client
             .execute(
@@ -668,7 +670,7 @@ async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_a
     assert_eq!(sha256(&bytes), sha256(&pdf));
 
     let people = target
-        .find_by_ids("people", &[pictured, hosted])
+        .find_by_ids("people", &[pictured, hosted, lost])
         .await
         .expect("people");
     let person = |id: Uuid| {
@@ -681,6 +683,18 @@ async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_a
     assert_eq!(avatar[0]["label"], "face.png", "{avatar}");
     let bytes = download(&twin, avatar[0]["fileId"].as_str().unwrap()).await;
     assert_eq!(sha256(&bytes), sha256(&png));
+    // A person whose picture is gone is written without it, and the report says so.
+    assert!(person(lost)["avatarFile"]
+        .as_array()
+        .is_none_or(Vec::is_empty));
+    assert!(
+        report
+            .not_kept
+            .iter()
+            .any(|n| n.contains(&lost.to_string()) && n.contains("gone.png")),
+        "{:?}",
+        report.not_kept
+    );
     let other = person(hosted);
     assert_eq!(
         other["avatarUrl"],
