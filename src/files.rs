@@ -622,6 +622,15 @@ impl Drop for TempFile {
     }
 }
 
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Storage::Bucket { temp_dir, .. } = self {
+            // Empty by now: each temporary copy is removed after its upload.
+            let _ = std::fs::remove_dir(temp_dir);
+        }
+    }
+}
+
 impl Storage {
     fn open(options: &FileOptions) -> Result<Self, FilesError> {
         let Some(bucket) = &options.bucket else {
