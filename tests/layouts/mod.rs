@@ -283,6 +283,56 @@ async fn migrates_completely_and_a_rerun_creates_nothing(kind: Fixture) {
         "{kind:?}: no note body arrived"
     );
 
+    // Attachments arrive byte-identical, whichever key layout held them: every downloaded file
+    // is, byte for byte, one of the files in the source's storage folder, and every live
+    // attachment arrived.
+    let mut stored = std::collections::HashSet::new();
+    let mut pending = vec![w.storage()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read storage").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                stored.insert(std::fs::read(&path).expect("read a stored file"));
+            }
+        }
+    }
+    let attachments = read_back(&target, "attachments").await;
+    let written = report
+        .objects
+        .iter()
+        .find(|o| o.object == "attachment")
+        .map(|o| o.written);
+    assert_eq!(
+        Some(attachments.len() as u64),
+        written,
+        "{kind:?}: attachments"
+    );
+    assert!(
+        attachments.len() >= 5,
+        "{kind:?}: too few attachments to tell"
+    );
+    for (id, a) in &attachments {
+        let file_id = a["file"][0]["fileId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{kind:?}: attachment {id} has no file: {a}"));
+        let bytes = reqwest::Client::new()
+            .get(format!("{}/files-field/{file_id}", twin.base_url()))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .expect("download")
+            .bytes()
+            .await
+            .expect("bytes")
+            .to_vec();
+        assert!(
+            stored.contains(&bytes),
+            "{kind:?}: attachment {id} arrived with bytes found nowhere in the source storage"
+        );
+    }
+
     // A rerun creates nothing.
     let created = twin.stats().records_created;
     let second = pipeline::migrate(&w.options(), &target)
