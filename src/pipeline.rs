@@ -411,6 +411,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         ledger: &ledger,
         max_in_flight: opts.max_in_flight.max(1),
         inflight: futures_util::stream::FuturesOrdered::new(),
+        cap_known: opts.batch_size != BatchSize::Auto,
     };
     for p in &prepared.plan.objects {
         run.rejected
@@ -1013,6 +1014,8 @@ struct Run<'a> {
     max_in_flight: usize,
     /// Deliveries in submission order.
     inflight: futures_util::stream::FuturesOrdered<InFlight>,
+    /// A batch was confirmed (or the target stated its cap): the batch size is known.
+    cap_known: bool,
     target: &'a Target,
     cap: usize,
     adaptive: bool,
@@ -1103,8 +1106,15 @@ impl Run<'_> {
         self.inflight.push_back(Box::pin(
             async move { (job.run(records).await, cursor, delta) },
         ));
+        // Until one batch is confirmed the cap is a guess: send one at a time, so that a
+        // target with a smaller cap refuses one batch, not one per request in flight.
+        let limit = if self.cap_known {
+            self.max_in_flight
+        } else {
+            1
+        };
         let mut done = Vec::new();
-        while self.inflight.len() >= self.max_in_flight {
+        while self.inflight.len() >= limit {
             done.push(self.complete_one(report).await?);
         }
         Ok(done)
@@ -1133,6 +1143,7 @@ impl Run<'_> {
             return Ok(None);
         };
         let delivered = delivered?;
+        self.cap_known |= delivered.written > 0 || delivered.new_cap.is_some();
         // The rows read between the previous batch and this one are settled with it.
         report.absorb(&delta);
         if let Some(cap) = delivered.new_cap {
