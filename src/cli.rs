@@ -63,6 +63,17 @@ pub struct SourceArgs {
     /// used to find attachment files.
     #[arg(long, env = "TWENTY_STORAGE_DIR")]
     pub storage_dir: Option<PathBuf>,
+
+    /// The source's S3-compatible bucket (Twenty's STORAGE_S3_NAME), instead of a folder.
+    /// Endpoint, region and credentials come from the standard AWS environment variables
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …).
+    #[arg(long, env = "TWENTY_S3_BUCKET", conflicts_with = "storage_dir")]
+    pub s3_bucket: Option<String>,
+
+    /// The source's Azure Blob Storage container, instead of a folder; the account and its
+    /// credentials come from the `AZURE_STORAGE_*` environment variables.
+    #[arg(long, env = "TWENTY_AZURE_CONTAINER", conflicts_with_all = ["storage_dir", "s3_bucket"])]
+    pub azure_container: Option<String>,
 }
 
 /// Where the data goes.
@@ -198,12 +209,22 @@ pub struct RunArgs {
     #[arg(long)]
     pub insecure: bool,
 
+    /// Count records whose file is missing from the source storage as skipped (rule
+    /// `missing-file`) instead of rejecting them.
+    #[arg(long)]
+    pub skip_missing_files: bool,
+
+    /// Files larger than this are rejected with the reason; default Twenty's own upload limit.
+    #[arg(long, default_value = "100MB", value_name = "SIZE")]
+    pub max_file_size: String,
+
     /// Do not create the source's custom objects, fields and select options in the target;
     /// fields the target lacks are then not written.
     #[arg(long)]
     pub no_schema: bool,
 
-    /// Also create custom objects and fields that are inactive in the source.
+    /// Also create custom objects and fields that are inactive in the source, and migrate the
+    /// records of inactive objects.
     #[arg(long)]
     pub include_inactive: bool,
 }

@@ -76,6 +76,27 @@ fn migrate_options(
         restart: false,
         cancel: CancellationToken::new(),
         max_in_flight: args.run.in_flight.max(1),
+        files: crate::files::FileOptions {
+            storage_dir: args.source.storage_dir.clone(),
+            bucket: bucket(&args.source),
+            skip_missing_files: args.run.skip_missing_files,
+            max_file_size: crate::files::parse_size(&args.run.max_file_size).map_err(usage)?,
+        },
+    })
+}
+
+/// The source bucket named on the command line, configured from the environment.
+fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bucket> {
+    use crate::files::{Bucket, BucketKind};
+    let (kind, name) = match (&source.s3_bucket, &source.azure_container) {
+        (Some(b), _) => (BucketKind::S3, b),
+        (None, Some(c)) => (BucketKind::Azure, c),
+        (None, None) => return None,
+    };
+    Some(Bucket {
+        kind,
+        name: name.clone(),
+        config: Vec::new(),
     })
 }
 
@@ -341,6 +362,10 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         restart: true,
         cancel: cancel_on_signal(),
         max_in_flight: 4,
+        files: crate::files::FileOptions {
+            storage_dir: Some(storage.clone()),
+            ..Default::default()
+        },
     };
     let report = pipeline::migrate(&opts, &target).await?;
     print!("{}", report.render_text());

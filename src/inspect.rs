@@ -315,7 +315,7 @@ pub fn render_text(report: &InspectReport) -> String {
         if !o.unmapped_columns.is_empty() {
             let _ = writeln!(
                 out,
-                "  columns without a field: {}",
+                "  ignored columns (no field describes them, so they are not migrated): {}",
                 o.unmapped_columns.join(", ")
             );
         }

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod files;
 pub mod fixture;
 pub mod inspect;
 pub mod local_pg;

@@ -267,6 +267,11 @@ pub struct Column {
     pub sub_field: Option<String>,
     /// `information_schema.columns.udt_name`, e.g. `text`, `uuid`, `_company_tags_enum`.
     pub udt_name: String,
+    /// The SQL the source reads instead of the bare column, when an older layout stores the
+    /// value differently (e.g. pre-1.10 attachment `type` labels mapped to `fileCategory`
+    /// values); it yields the value the current field holds. `None` reads the column as is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_expr: Option<String>,
 }
 
 /// A field of an object as the source describes it.

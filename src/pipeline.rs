@@ -9,6 +9,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::files::Attached;
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
 use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
@@ -95,6 +96,8 @@ pub struct MigrateOptions {
     pub restart: bool,
     /// Cancelled on Ctrl-C / SIGTERM: the run stops after the batch in flight.
     pub cancel: CancellationToken,
+    /// Where attachment bytes are read from, and the size cap.
+    pub files: crate::files::FileOptions,
     /// Batches in flight at once (the rate limiter still paces them).
     pub max_in_flight: usize,
 }
@@ -135,6 +138,9 @@ pub enum MigrateError {
     /// The ledger cannot be used.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The files phase failed.
+    #[error(transparent)]
+    Files(Box<crate::files::FilesError>),
     /// Stopped on request; progress is saved.
     #[error("interrupted; progress is saved in {}: run the same command again to resume", state.display())]
     Interrupted {
@@ -171,12 +177,12 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
     let source = Source::connect(&opts.source_url).await?;
     source.begin_snapshot().await?;
     let workspace = source.choose_workspace(opts.workspace.as_deref()).await?;
-    if workspace.layout.layout != crate::source::Layout::C {
+    if workspace.layout.layout == crate::source::Layout::Unknown {
         return Err(MigrateError::Unsupported(format!(
-            "workspace {} has layout {:?} ({}); this version migrates layout C (Twenty 1.17 – 2.x) only",
+            "workspace {} has a database layout this tool does not know: {} (recorded version {})",
             workspace.label(),
-            workspace.layout.layout,
-            workspace.layout.versions
+            workspace.layout.notes.join("; "),
+            workspace.version.as_deref().unwrap_or("none")
         )));
     }
     let client = source.client();
@@ -234,8 +240,9 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         BatchSize::Fixed(n) => n,
     };
     let no_refs = HashMap::new();
+    let planned_source = schema_sync::planned_source(&model, &opts.schema);
     let mut input = PlanInput {
-        source: &model,
+        source: &planned_source,
         target: &planned_target,
         counts: &counts,
         source_members: &source_members,
@@ -404,6 +411,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         ledger: &ledger,
         max_in_flight: opts.max_in_flight.max(1),
         inflight: futures_util::stream::FuturesOrdered::new(),
+        cap_known: opts.batch_size != BatchSize::Auto,
     };
     for p in &prepared.plan.objects {
         run.rejected
@@ -437,6 +445,21 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
 
     let client = prepared.source.client();
     let mut reports: BTreeMap<String, ObjectReport> = BTreeMap::new();
+    let files_err = |e| match e {
+        crate::files::FilesError::Interrupted => interrupted(),
+        other => MigrateError::Files(Box::new(other)),
+    };
+    crate::files::Files::check_target(&prepared.plan, &prepared.target_model).map_err(files_err)?;
+    let mut files = crate::files::Files::new(
+        opts.files.clone(),
+        client,
+        &prepared.workspace,
+        target,
+        &ledger,
+        opts.cancel.clone(),
+    )
+    .await
+    .map_err(files_err)?;
     for object_plan in &prepared.plan.objects {
         let object = prepared
             .model
@@ -477,6 +500,14 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         let nulled = NullRefs::new(object, object_plan, &absent);
         let references = record_references(object, object_plan);
         let mut uniques = UniqueGuard::new(object_plan);
+        let object_files = files
+            .object(
+                object,
+                object_plan,
+                &prepared.target_model,
+                reader.columns(),
+            )
+            .map_err(files_err)?;
         let total = match opts.deleted {
             DeletedPolicy::Skip => object_plan.live,
             DeletedPolicy::Keep => object_plan.live + object_plan.deleted,
@@ -526,8 +557,40 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                                 Some(&record),
                             )?;
                             pending.rejected += 1;
-                        } else {
+                        } else if object_files.is_empty() {
                             batch.push((row.id, Value::Object(record)));
+                        } else {
+                            // Files phase: the bytes move (ledger first), then the record.
+                            let attached = match files.attach(&object_files, &row, record).await {
+                                Ok(a) => a,
+                                Err(e) => {
+                                    // Batches in flight settle; rows since the last saved
+                                    // cursor are read again on resume, their files reused.
+                                    run.drain(&mut object_report).await?;
+                                    run.flush(&opts.rejects_path)?;
+                                    return Err(files_err(e));
+                                }
+                            };
+                            match attached {
+                                Attached::Ready(record) => {
+                                    batch.push((row.id, Value::Object(record)))
+                                }
+                                Attached::Skipped(rule) => pending.skip(rule, 1),
+                                Attached::Rejected {
+                                    field,
+                                    message,
+                                    record,
+                                } => {
+                                    run.reject(
+                                        &object.name_singular,
+                                        row.id,
+                                        Some(&field),
+                                        &message,
+                                        Some(&record),
+                                    )?;
+                                    pending.rejected += 1;
+                                }
+                            }
                         }
                     }
                     Err(e) => {
@@ -706,6 +769,8 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     report.not_kept.append(&mut run.not_kept);
     report.not_kept.sort();
     report.not_kept.dedup();
+    report.files = files.counts();
+    report.not_kept.extend(files.take_notes());
     report.requests = target.stats().requests;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -949,6 +1014,8 @@ struct Run<'a> {
     max_in_flight: usize,
     /// Deliveries in submission order.
     inflight: futures_util::stream::FuturesOrdered<InFlight>,
+    /// A batch was confirmed (or the target stated its cap): the batch size is known.
+    cap_known: bool,
     target: &'a Target,
     cap: usize,
     adaptive: bool,
@@ -1039,8 +1106,15 @@ impl Run<'_> {
         self.inflight.push_back(Box::pin(
             async move { (job.run(records).await, cursor, delta) },
         ));
+        // Until one batch is confirmed the cap is a guess: send one at a time, so that a
+        // target with a smaller cap refuses one batch, not one per request in flight.
+        let limit = if self.cap_known {
+            self.max_in_flight
+        } else {
+            1
+        };
         let mut done = Vec::new();
-        while self.inflight.len() >= self.max_in_flight {
+        while self.inflight.len() >= limit {
             done.push(self.complete_one(report).await?);
         }
         Ok(done)
@@ -1069,6 +1143,7 @@ impl Run<'_> {
             return Ok(None);
         };
         let delivered = delivered?;
+        self.cap_known |= delivered.written > 0 || delivered.new_cap.is_some();
         // The rows read between the previous batch and this one are settled with it.
         report.absorb(&delta);
         if let Some(cap) = delivered.new_cap {

@@ -64,7 +64,6 @@ const SKIP_RULES: &[(&str, &str, &str)] = &[
     ("viewFilterGroup", "views-not-records", "views are workspace configuration, not records"),
     ("viewSort", "views-not-records", "views are workspace configuration, not records"),
     ("viewGroup", "views-not-records", "views are workspace configuration, not records"),
-    ("attachment", "files-phase", "attachments move with their files in the files phase (not built yet)"),
 ];
 
 /// What to do with references to source members that have no target member.
@@ -597,8 +596,11 @@ fn decide_field(
     if field.columns.is_empty() {
         return FieldOutcome::Silent;
     }
-    if field.field_type == FieldType::Files {
-        return FieldOutcome::Drop("files fields move in the files phase (not built yet)".into());
+    if object.name_singular == "attachment" && name == "fullPath" {
+        // A source storage path means nothing in the target: the bytes move through `file`.
+        return FieldOutcome::Drop(
+            "a path in the source's storage; the file moves through the field file".into(),
+        );
     }
     let Some(tfield) = target.field(name) else {
         return FieldOutcome::Drop(format!(

@@ -84,6 +84,8 @@ pub struct RunReport {
     pub rejects_file: Option<PathBuf>,
     /// The ledger file.
     pub state_file: Option<PathBuf>,
+    /// Files moved by this run.
+    pub files: crate::files::FileCounts,
 }
 
 impl RunReport {
@@ -140,6 +142,14 @@ impl RunReport {
         }
         for n in &self.not_kept {
             let _ = writeln!(out, "not kept: {n}");
+        }
+        let f = &self.files;
+        if f.uploaded + f.reused > 0 {
+            let _ = writeln!(
+                out,
+                "\nfiles: {} uploaded ({} bytes), {} uploaded by an earlier run and reused",
+                f.uploaded, f.bytes, f.reused
+            );
         }
         let _ = writeln!(
             out,

@@ -318,6 +318,7 @@ mod tests {
                     name: c.to_string(),
                     sub_field: None,
                     udt_name: "text".into(),
+                    read_expr: None,
                 })
                 .collect(),
         }

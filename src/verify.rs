@@ -285,6 +285,12 @@ fn normalize(ty: Option<&FieldType>, v: &Value) -> Value {
     match (ty, v) {
         (_, Value::String(s)) if s.is_empty() => Value::Null,
         (_, Value::Array(a)) if a.is_empty() => Value::Null,
+        // File ids are the target's own after an upload; the labels must match.
+        (Some(FieldType::Files), Value::Array(a)) => Value::Array(
+            a.iter()
+                .map(|f| f.get("label").cloned().unwrap_or(Value::Null))
+                .collect(),
+        ),
         (Some(FieldType::RawJson), Value::Object(o)) if o.is_empty() => Value::Null,
         (Some(FieldType::Emails), Value::Object(o)) => {
             let mut o = o.clone();

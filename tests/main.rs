@@ -1,9 +1,11 @@
 //! Integration tests: one binary, a real Postgres (see `twenty_migrate::local_pg`).
 
+mod files;
 mod fixture;
 mod harness;
 mod hostile;
 mod inspect;
+mod layouts;
 mod migrate;
 mod resume;
 mod schema_sync;

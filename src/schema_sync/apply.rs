@@ -224,7 +224,6 @@ async fn create_field(
     model: &mut TargetModel,
     report: &mut SchemaReport,
 ) -> Result<(), SchemaError> {
-    let mut dropped_default = false;
     loop {
         match target.create_field(input.clone()).await {
             Ok(created) => {
@@ -237,9 +236,6 @@ async fn create_field(
                 {
                     o.fields.push(created);
                 }
-                if field.relation.is_some() {
-                    *model = read(target).await?;
-                }
                 return Ok(());
             }
             Err(source) => {
@@ -251,16 +247,23 @@ async fn create_field(
                     warn!(object = %field.object, field = %field.name, error = %source, "field exists after an error; counted as created");
                     return Ok(());
                 }
-                // A default value written by an older Twenty may not pass a newer validator;
-                // the field matters more than its default.
+                // A default value or settings written by an older Twenty may not pass a newer
+                // validator; the field matters more than either, so drop them one at a time.
                 let refused = matches!(source, TargetError::Rejected { .. });
-                if refused && !dropped_default && input.get("defaultValue").is_some() {
+                // Last, a required field the target will not create as such is created nullable.
+                let optional = ["defaultValue", "settings"]
+                    .into_iter()
+                    .find(|key| input.get(*key).is_some())
+                    .or_else(|| {
+                        (input.get("isNullable") == Some(&Value::Bool(false)))
+                            .then_some("isNullable")
+                    });
+                if let (true, Some(key)) = (refused, optional) {
                     if let Some(map) = input.as_object_mut() {
-                        map.remove("defaultValue");
+                        map.remove(key);
                     }
-                    dropped_default = true;
                     report.notes.push(format!(
-                        "{}.{}: the target refused the source's default value ({source}); the field was created without one",
+                        "{}.{}: the target refused the source's {key} ({source}); the field was created without it",
                         field.object, field.name
                     ));
                     continue;

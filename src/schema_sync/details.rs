@@ -98,5 +98,10 @@ pub async fn read_details(
             out.inverse.insert(id, inverse);
         }
     }
+    // Layout A pairs relation fields in relationMetadata instead (source/legacy.rs).
+    let rows = crate::source::legacy::relation_rows(client, ms, ws.id).await?;
+    for (field, inverse) in crate::source::legacy::relation_inverses(&rows) {
+        out.inverse.entry(field).or_insert(inverse);
+    }
     Ok(out)
 }

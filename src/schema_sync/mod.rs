@@ -15,6 +15,7 @@ mod apply;
 pub mod details;
 pub mod names;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
@@ -46,6 +47,19 @@ impl Default for SchemaOptions {
             include_inactive: false,
         }
     }
+}
+
+/// The source model as the planner should see it: with `--include-inactive`, inactive objects
+/// move like active ones (their records too, not only their definition).
+pub fn planned_source<'a>(source: &'a Model, opts: &SchemaOptions) -> Cow<'a, Model> {
+    if !opts.sync || !opts.include_inactive || source.objects.iter().all(|o| o.is_active) {
+        return Cow::Borrowed(source);
+    }
+    let mut model = source.clone();
+    for o in &mut model.objects {
+        o.is_active = true;
+    }
+    Cow::Owned(model)
 }
 
 /// A custom object to create.
@@ -846,7 +860,15 @@ impl SchemaDiff {
                     "{} RELATION → {} (inverse {})",
                     f.name, r.target_object, r.inverse_name
                 ),
-                None => format!("{} {}", f.name, f.field_type.api_name()),
+                None => match f.options.as_ref().and_then(Value::as_array) {
+                    Some(options) => format!(
+                        "{} {} ({} options)",
+                        f.name,
+                        f.field_type.api_name(),
+                        options.len()
+                    ),
+                    None => format!("{} {}", f.name, f.field_type.api_name()),
+                },
             };
             by_object.entry(f.object.as_str()).or_default().push(what);
         }

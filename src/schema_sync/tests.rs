@@ -416,3 +416,16 @@ fn a_relation_input_lets_twenty_compute_settings_and_names_its_inverse() {
         ("pets", "Pets")
     );
 }
+
+#[test]
+fn with_include_inactive_the_planner_sees_inactive_objects_as_active() {
+    let mut old = object("oldThing", "oldThings", true, vec![]);
+    old.is_active = false;
+    let source = Model { objects: vec![old] };
+    assert!(!planned_source(&source, &SchemaOptions::default()).objects[0].is_active);
+    let all = SchemaOptions {
+        include_inactive: true,
+        ..SchemaOptions::default()
+    };
+    assert!(planned_source(&source, &all).objects[0].is_active);
+}

@@ -79,7 +79,11 @@ pub async fn member_references(
             .map(|c| {
                 format!(
                     "SELECT id, {col} AS m FROM {s}.{t} WHERE {col} IS NOT NULL {filter}",
-                    col = quote_ident(&c.name),
+                    col = c
+                        .read_expr
+                        .as_ref()
+                        .map(|e| format!("({e})"))
+                        .unwrap_or_else(|| quote_ident(&c.name)),
                     s = quote_ident(schema),
                     t = quote_ident(&object.table)
                 )

@@ -81,6 +81,10 @@ pub struct Evidence {
     pub attachment_file: bool,
     /// Some field still has type `RICH_TEXT_V2` (before 1.20).
     pub rich_text_v2: bool,
+    /// `attachment.fileCategory` exists (≥1.10, `1-10-migrate-attachment-type-to-file-category`).
+    pub attachment_file_category: bool,
+    /// Field types Twenty renamed before layout A (`LINK`, `EMAIL`, `PHONE`, `CREATED_BY`, …).
+    pub pre_a_field_types: Vec<String>,
     /// `IS_*_MIGRATED` flags.
     pub flags: BTreeMap<String, bool>,
 }
@@ -89,6 +93,18 @@ pub struct Evidence {
 /// (`upgrade:1-17:migrate-attachment-to-morph-relations`, `…note-target…`, `…task-target…`).
 const ACTIVITY_TABLES: [&str; 3] = ["noteTarget", "taskTarget", "attachment"];
 const LEGACY_TARGETS: [&str; 3] = ["personId", "companyId", "opportunityId"];
+
+/// Field types of the 0.2x era, renamed to LINKS, EMAILS, PHONES, ACTOR, … before 0.30
+/// (source-schema.md §2; not confirmed to the exact version).
+const PRE_A_FIELD_TYPES: [&str; 7] = [
+    "LINK",
+    "EMAIL",
+    "PHONE",
+    "CREATED_BY",
+    "URL",
+    "MONEY",
+    "PROBABILITY",
+];
 
 /// Gathers the evidence for one workspace and classifies it.
 pub async fn detect(
@@ -122,6 +138,7 @@ pub async fn detect(
         let legacy = columns.iter().any(|c| LEGACY_TARGETS.contains(&c.as_str()));
         if table == "attachment" {
             evidence.attachment_file = columns.iter().any(|c| c == "file");
+            evidence.attachment_file_category = columns.iter().any(|c| c == "fileCategory");
         }
         evidence
             .activity_tables
@@ -138,6 +155,17 @@ pub async fn detect(
         .await
         .map_err(during("looking for RICH_TEXT_V2 fields"))?;
     evidence.rich_text_v2 = row.get(0);
+    let rows = client
+        .query(
+            &format!(
+                "SELECT DISTINCT type::text FROM {metadata_schema}.\"fieldMetadata\" \
+                 WHERE \"workspaceId\" = $1 AND type::text = ANY ($2) ORDER BY 1"
+            ),
+            &[&workspace, &PRE_A_FIELD_TYPES.as_slice()],
+        )
+        .await
+        .map_err(during("looking for field types older than layout A"))?;
+    evidence.pre_a_field_types = rows.iter().map(|r| r.get(0)).collect();
     if relation_exists(client, "core.\"featureFlag\"").await? {
         let rows = client
             .query(
@@ -166,12 +194,18 @@ pub fn classify(e: &Evidence) -> LayoutReport {
     let upgraded = tables.iter().filter(|t| t.morph_columns).count();
     let half_upgraded = upgraded > 0 && upgraded < tables.len();
     let mut notes = Vec::new();
-    let (layout, versions) = if e.metadata_schema == "metadata" {
+    let (layout, versions) = if !e.pre_a_field_types.is_empty() {
+        notes.push(format!(
+            "fields of type {} predate Twenty 0.30; the oldest layout this tool reads is A (0.4x)",
+            e.pre_a_field_types.join(", ")
+        ));
+        (Layout::Unknown, "older than 0.30".to_owned())
+    } else if e.metadata_schema == "metadata" {
         if e.relations_on_fields || e.relation_metadata_table {
             (Layout::A, "0.4x – 0.52".to_owned())
         } else {
-            notes.push("metadata has neither relationMetadata nor relation columns on fields: older than 0.2x".into());
-            (Layout::Unknown, "older than 0.2x".to_owned())
+            notes.push("the metadata schema has neither relationMetadata nor relation columns on fieldMetadata, which predates layout A (0.4x)".into());
+            (Layout::Unknown, "older than 0.4x".to_owned())
         }
     } else if !e.relations_on_fields {
         notes.push(
@@ -181,14 +215,17 @@ pub fn classify(e: &Evidence) -> LayoutReport {
         (Layout::Unknown, "unknown".to_owned())
     } else if upgraded > 0 {
         let versions = match (e.attachment_file, e.rich_text_v2) {
+            _ if half_upgraded => "1.17, upgrade stopped half-way",
             (false, _) => "1.17",
             (true, true) => "1.18 – 1.19",
             (true, false) => "1.20 – 2.x",
         };
         (Layout::C, versions.to_owned())
     } else {
-        let versions = if e.core_views {
-            "1.5 – 1.16"
+        let versions = if e.attachment_file_category {
+            "1.10 – 1.16"
+        } else if e.core_views {
+            "1.5 – 1.9"
         } else {
             "0.53 – 1.4"
         };
@@ -272,6 +309,41 @@ mod tests {
             ..Evidence::default()
         };
         assert_eq!(classify(&e).layout, Layout::A);
+    }
+
+    #[test]
+    fn pre_1_17_columns_with_file_category_are_1_10_to_1_16() {
+        let mut e = core(&[("noteTarget", false), ("attachment", false)]);
+        e.attachment_file = false;
+        e.attachment_file_category = true;
+        let r = classify(&e);
+        assert_eq!((r.layout, r.versions.as_str()), (Layout::B, "1.10 – 1.16"));
+        e.attachment_file_category = false;
+        assert_eq!(classify(&e).versions, "1.5 – 1.9");
+    }
+
+    #[test]
+    fn field_types_renamed_before_0_30_make_the_layout_unknown() {
+        let e = Evidence {
+            metadata_schema: "metadata".into(),
+            relation_metadata_table: true,
+            pre_a_field_types: vec!["LINK".into()],
+            ..Evidence::default()
+        };
+        let r = classify(&e);
+        assert_eq!(r.layout, Layout::Unknown);
+        assert!(r.notes[0].contains("LINK"), "{:?}", r.notes);
+    }
+
+    #[test]
+    fn a_metadata_schema_without_any_relation_store_predates_layout_a() {
+        let e = Evidence {
+            metadata_schema: "metadata".into(),
+            ..Evidence::default()
+        };
+        let r = classify(&e);
+        assert_eq!(r.layout, Layout::Unknown);
+        assert_eq!(r.versions, "older than 0.4x");
     }
 
     #[test]

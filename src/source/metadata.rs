@@ -13,7 +13,7 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use super::discover::WorkspaceInfo;
-use super::{during, table_columns, SourceError};
+use super::{during, legacy, table_columns, SourceError};
 use crate::model::{
     composite_column, table_name, Column, Field, FieldType, Model, Object, Relation, RelationKind,
 };
@@ -117,6 +117,10 @@ pub async fn read_model(client: &Client, ws: &WorkspaceInfo) -> Result<Model, So
         fields_by_object.entry(r.get(1)).or_default().push(raw);
     }
 
+    // Layout A: relations live in relationMetadata (legacy.rs).
+    let relation_rows = legacy::relation_rows(client, ms, ws.id).await?;
+    legacy::apply_relation_rows(&mut fields_by_object, &relation_rows);
+
     let names: HashMap<Uuid, String> = object_rows
         .iter()
         .map(|r| (r.get::<_, Uuid>(0), r.get::<_, String>(1)))
@@ -141,8 +145,45 @@ pub async fn read_model(client: &Client, ws: &WorkspaceInfo) -> Result<Model, So
         };
         let table = table_name(&name_singular, custom);
         let columns = table_cols.get(&table).cloned().unwrap_or_default();
-        let raw_fields = fields_by_object.remove(&id).unwrap_or_default();
-        let (fields, unmapped) = resolve_fields(raw_fields, &columns, &names);
+        let mut raw_fields = fields_by_object.remove(&id).unwrap_or_default();
+        legacy::drop_foreign_key_fields(&mut raw_fields);
+        // Each activity table by its own columns: a half-finished 1.17 upgrade leaves some
+        // tables at the legacy stage.
+        let legacy_stage = ws
+            .layout
+            .tables
+            .iter()
+            .any(|t| t.table == table && !t.morph_columns);
+        if legacy_stage {
+            legacy::rename_activity_targets(&table, &mut raw_fields, &names);
+        }
+        let (mut fields, unmapped) = resolve_fields(raw_fields, &columns, &names);
+        if name_singular == "attachment" && !custom {
+            legacy::attachment_before_1_10(&mut fields, &ws.schema);
+        }
+        if let Some(f) = fields.iter().find(|f| {
+            matches!(f.field_type, FieldType::Other(_)) && !f.columns.is_empty() && f.is_active
+        }) {
+            return Err(SourceError::UnknownLayout {
+                workspace: ws.label(),
+                detail: format!(
+                    "field {name_singular}.{} has type {}, which this tool does not know (recorded version {}, structure of {:?} {}); upgrade twenty-migrate or deactivate the field",
+                    f.name,
+                    f.metadata_type,
+                    ws.version.as_deref().unwrap_or("none"),
+                    ws.layout.layout,
+                    ws.layout.versions
+                ),
+            });
+        }
+        if !unmapped.is_empty() && !columns.is_empty() {
+            // Extra columns (a newer or patched Twenty) are read around, and said so.
+            tracing::warn!(
+                object = %name_singular,
+                columns = %unmapped.join(", "),
+                "ignored columns: no field describes them, they are not migrated"
+            );
+        }
         objects.push(Object {
             id,
             name_singular,
@@ -167,20 +208,21 @@ pub async fn read_model(client: &Client, ws: &WorkspaceInfo) -> Result<Model, So
     Ok(Model { objects })
 }
 
-struct RawField {
-    id: Uuid,
-    type_name: String,
-    name: String,
-    label: String,
-    is_custom: bool,
-    is_system: bool,
-    is_active: bool,
-    is_nullable: bool,
-    is_unique: bool,
-    default_value: Option<Value>,
-    options: Option<Value>,
-    settings: Option<Value>,
-    relation_target: Option<Uuid>,
+/// One `fieldMetadata` row as stored, before it is matched to columns.
+pub(crate) struct RawField {
+    pub(crate) id: Uuid,
+    pub(crate) type_name: String,
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) is_custom: bool,
+    pub(crate) is_system: bool,
+    pub(crate) is_active: bool,
+    pub(crate) is_nullable: bool,
+    pub(crate) is_unique: bool,
+    pub(crate) default_value: Option<Value>,
+    pub(crate) options: Option<Value>,
+    pub(crate) settings: Option<Value>,
+    pub(crate) relation_target: Option<Uuid>,
 }
 
 /// Matches fields to columns. Returns the fields and the table columns no field claims.
@@ -199,6 +241,7 @@ fn resolve_fields(
             name: name.to_owned(),
             sub_field: sub.map(str::to_owned),
             udt_name: (*u).to_owned(),
+            read_expr: None,
         })
     };
 

@@ -8,6 +8,7 @@
 pub mod counts;
 pub mod discover;
 pub mod layout;
+pub mod legacy;
 pub mod members;
 pub mod metadata;
 pub mod records;

@@ -11,7 +11,7 @@ use tokio_postgres::{Client, Row, Statement};
 use uuid::Uuid;
 
 use super::{during, SourceError};
-use crate::model::{quote_ident, FieldType, Object};
+use crate::model::{quote_ident, Column, FieldType, Object};
 
 /// One decoded cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +59,8 @@ pub struct ReadColumn {
     pub name: String,
     /// Its `udt_name`.
     pub udt_name: String,
+    /// What is selected instead of the bare column (see [`Column::read_expr`]).
+    pub read_expr: Option<String>,
     wire: Wire,
 }
 
@@ -68,7 +70,16 @@ impl ReadColumn {
         Self {
             name: name.to_owned(),
             udt_name: udt_name.to_owned(),
+            read_expr: None,
             wire: wire_for(udt_name),
+        }
+    }
+
+    /// The column of the model, read through its [`Column::read_expr`] when it has one.
+    pub fn from_column(column: &Column) -> Self {
+        Self {
+            read_expr: column.read_expr.clone(),
+            ..Self::new(&column.name, &column.udt_name)
         }
     }
 }
@@ -87,7 +98,10 @@ fn wire_for(udt: &str) -> Wire {
 }
 
 fn select_expr(c: &ReadColumn) -> String {
-    let q = quote_ident(&c.name);
+    let q = match &c.read_expr {
+        Some(expr) => format!("({expr})"),
+        None => quote_ident(&c.name),
+    };
     match c.wire {
         Wire::Text => format!("{q}::text"),
         Wire::TextArray => format!("{q}::text[]"),
@@ -158,7 +172,7 @@ impl RecordReader {
             .flat_map(|f| f.columns.iter())
             .filter(|c| c.udt_name != "tsvector")
             .map(|c| {
-                let mut column = ReadColumn::new(&c.name, &c.udt_name);
+                let mut column = ReadColumn::from_column(c);
                 let is_array = arrays.contains(&c.name);
                 if column.wire == Wire::TextArray && !is_array {
                     column.wire = Wire::Text;

@@ -7,7 +7,7 @@
 //!   where `attachment.file` holds `[{fileId, label, extension?}]` (the
 //!   `upgrade:1-18:migrate-activity-rich-text-attachment-file-ids` command writes this layout).
 //!
-//! Only a local storage folder is read here; S3 and Azure come with the files milestone.
+//! Only a local storage folder is checked here; `crate::files` moves the bytes.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -149,11 +149,32 @@ pub async fn attachment_files(
     Ok(out)
 }
 
+/// One `core.file` row: where its bytes are and what they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreFile {
+    /// The key relative to the storage root: `<workspaceId>/<app universalIdentifier>/<path>`.
+    pub key: String,
+    /// `core.file.mimeType`.
+    pub mime: String,
+}
+
 /// `core.file` id → storage key, for the workspace.
 async fn core_file_keys(
     client: &Client,
     ws: &WorkspaceInfo,
 ) -> Result<HashMap<Uuid, String>, SourceError> {
+    Ok(core_files(client, ws)
+        .await?
+        .into_iter()
+        .map(|(id, f)| (id, f.key))
+        .collect())
+}
+
+/// Every 1.18+ `core.file` row of the workspace, by id (empty before 1.18).
+pub async fn core_files(
+    client: &Client,
+    ws: &WorkspaceInfo,
+) -> Result<HashMap<Uuid, CoreFile>, SourceError> {
     if !relation_exists(client, "core.file").await? {
         return Ok(HashMap::new());
     }
@@ -162,13 +183,18 @@ async fn core_file_keys(
         // The pre-1.18 core.file shape (name, fullPath) is not a files-field store.
         return Ok(HashMap::new());
     }
+    let mime_expr = if cols.iter().any(|c| c == "mimeType") {
+        "f.\"mimeType\"::text"
+    } else {
+        "NULL::text"
+    };
+    let sql = format!(
+        "SELECT f.id, f.path::text, a.\"universalIdentifier\"::text, {mime_expr} \
+         FROM core.file f LEFT JOIN core.application a ON a.id = f.\"applicationId\" \
+         WHERE f.\"workspaceId\" = $1"
+    );
     let rows = client
-        .query(
-            "SELECT f.id, f.path::text, a.\"universalIdentifier\"::text \
-             FROM core.file f LEFT JOIN core.application a ON a.id = f.\"applicationId\" \
-             WHERE f.\"workspaceId\" = $1",
-            &[&ws.id],
-        )
+        .query(&sql, &[&ws.id])
         .await
         .map_err(during("reading core.file"))?;
     Ok(rows
@@ -177,11 +203,17 @@ async fn core_file_keys(
             let id: Uuid = r.get(0);
             let path: String = r.get(1);
             let app: Option<String> = r.get(2);
+            let mime: Option<String> = r.get(3);
             let key = match app {
                 Some(app) => format!("{}/{}/{}", ws.id, app, path.trim_start_matches('/')),
                 None => format!("{}/{}", ws.id, path.trim_start_matches('/')),
             };
-            (id, key)
+            let mime = mime.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| {
+                mime_guess::from_path(&path)
+                    .first_or_octet_stream()
+                    .to_string()
+            });
+            (id, CoreFile { key, mime })
         })
         .collect())
 }

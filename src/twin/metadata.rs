@@ -413,8 +413,8 @@ fn field_dto(model: &Model, object: &ObjectMeta, field: &FieldMeta) -> FieldDto 
         universal_identifier: ID(field.id.to_string()),
         name: field.name.clone(),
         label: field.label.clone(),
-        description: None,
-        icon: None,
+        description: field.description.clone(),
+        icon: field.icon.clone(),
         field_type: FieldType::parse(&field.field_type),
         is_nullable: field.is_nullable,
         is_unique: field.is_unique,
@@ -477,8 +477,8 @@ fn object_dto(model: &Model, object: &ObjectMeta) -> ObjectDto {
         name_plural: object.name_plural.clone(),
         label_singular: object.label_singular.clone(),
         label_plural: object.label_plural.clone(),
-        description: None,
-        icon: None,
+        description: object.description.clone(),
+        icon: object.icon.clone(),
         is_custom: object.is_custom,
         is_active: true,
         is_system: object.is_system,
@@ -751,6 +751,8 @@ fn new_field(name: &str, label: &str, field_type: &str) -> FieldMeta {
         options: None,
         settings: None,
         relation: None,
+        description: None,
+        icon: None,
     }
 }
 
@@ -853,6 +855,7 @@ impl Mutation {
             return Err(user_error("Object already exists", "OBJECT_ALREADY_EXISTS"));
         }
         let singular = o.name_singular.clone();
+        let (description, icon) = (o.description.clone(), o.icon.clone());
         let created = db
             .model
             .add_custom_object(NewObject {
@@ -862,6 +865,16 @@ impl Mutation {
                 label_plural: o.label_plural,
             })
             .clone();
+        // Kept as given (create-object.input.ts: description, icon).
+        if let Some(new) = db
+            .model
+            .objects
+            .iter_mut()
+            .find(|x| x.name_singular == singular)
+        {
+            new.description = description;
+            new.icon = icon;
+        }
         // Morph targets on the activity objects, with their inverse one-to-many fields.
         let target_name = format!("target{}", capitalize(&singular));
         for (activity, inverse) in [
@@ -967,6 +980,8 @@ impl Mutation {
         field.default_value = f.default_value.map(|j| j.0);
         field.settings = f.settings.map(|j| j.0);
         field.options = f.options.map(|j| j.0);
+        field.description = f.description.clone();
+        field.icon = f.icon.clone();
         match f.field_type {
             FieldType::Select | FieldType::MultiSelect => check_options(field.options.as_ref())?,
             FieldType::Links => {
@@ -1049,7 +1064,9 @@ impl Mutation {
                 &target_name,
             );
             source.id = field.id;
-            let inverse = relation_field(
+            source.description = field.description.clone();
+            source.icon = field.icon.clone();
+            let mut inverse = relation_field(
                 &target_name,
                 &target_label,
                 "RELATION",
@@ -1057,6 +1074,10 @@ impl Mutation {
                 &object.name_singular,
                 &f.name,
             );
+            inverse.icon = payload
+                .get("targetFieldIcon")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             push_field(&mut db.model, &object.name_singular, source.clone());
             push_field(&mut db.model, &target.name_singular, inverse);
             let object = db
@@ -1090,7 +1111,7 @@ impl Mutation {
     ) -> async_graphql::Result<FieldDto> {
         let s = shared(ctx)?;
         let u = input.update;
-        let _ = (&u.description, &u.icon, u.is_active);
+        let _ = u.is_active;
         let id = Uuid::parse_str(&input.id)
             .map_err(|_| user_error("Field metadata id is not a valid UUID", "INVALID_INPUT"))?;
         let mut db = lock(&s.db);
@@ -1125,6 +1146,12 @@ impl Mutation {
             .iter_mut()
             .find(|f| f.id == id)
             .ok_or_else(|| user_error("Field metadata not found", "FIELD_METADATA_NOT_FOUND"))?;
+        if u.description.is_some() {
+            field.description = u.description;
+        }
+        if u.icon.is_some() {
+            field.icon = u.icon;
+        }
         if let Some(label) = u.label {
             field.label = label;
         }

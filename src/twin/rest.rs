@@ -93,7 +93,16 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
 
 async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
     s.counters.requests.fetch_add(1, Ordering::Relaxed);
-    let kind = route_kind(req.method(), req.uri().path());
+    let mut kind = route_kind(req.method(), req.uri().path());
+    // A multipart request on /metadata is a file upload: counted apart, for upload tests.
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    if kind == "metadata" && multipart {
+        kind = "upload";
+    }
     *lock(&s.counters.by_route)
         .entry(kind.to_owned())
         .or_default() += 1;

@@ -70,6 +70,10 @@ pub struct FieldMeta {
     pub settings: Option<Value>,
     /// Relation end, for RELATION and MORPH_RELATION.
     pub relation: Option<RelationMeta>,
+    /// `description`, as created through `/metadata`.
+    pub description: Option<String>,
+    /// `icon`, as created through `/metadata`.
+    pub icon: Option<String>,
 }
 
 impl FieldMeta {
@@ -122,6 +126,10 @@ pub struct ObjectMeta {
     pub label_identifier: Option<String>,
     /// Fields in order.
     pub fields: Vec<FieldMeta>,
+    /// `description`, as created through `/metadata`.
+    pub description: Option<String>,
+    /// `icon`, as created through `/metadata`.
+    pub icon: Option<String>,
 }
 
 impl ObjectMeta {
@@ -282,6 +290,8 @@ impl Model {
                             options: f.options,
                             settings: f.settings,
                             relation,
+                            description: None,
+                            icon: None,
                         }
                     })
                     .collect();
@@ -297,6 +307,8 @@ impl Model {
                     is_system: o.is_system,
                     label_identifier: o.label_identifier,
                     fields,
+                    description: None,
+                    icon: None,
                 }
             })
             .collect();
@@ -344,6 +356,8 @@ impl Model {
             options: None,
             settings: None,
             relation: None,
+            description: None,
+            icon: None,
         });
         self.objects.push(ObjectMeta {
             id,
@@ -356,6 +370,8 @@ impl Model {
             is_system: false,
             label_identifier: Some("name".into()),
             fields,
+            description: None,
+            icon: None,
         });
         let last = self.objects.len() - 1;
         &self.objects[last]
@@ -426,6 +442,8 @@ fn system_fields() -> Vec<FieldMeta> {
                 options: None,
                 settings: None,
                 relation: None,
+                description: None,
+                icon: None,
             },
         )
         .collect()

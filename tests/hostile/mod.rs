@@ -79,6 +79,11 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
         cancel: tokio_util::sync::CancellationToken::new(),
         max_in_flight: 4,
         schema: twenty_migrate::schema_sync::SchemaOptions::default(),
+        // These tests are about values; no file bytes were generated.
+        files: twenty_migrate::files::FileOptions {
+            skip_missing_files: true,
+            ..Default::default()
+        },
     }
 }
 

@@ -80,6 +80,10 @@ impl World {
             state_path: self.dir.path().join("state.sqlite"),
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
+            files: twenty_migrate::files::FileOptions {
+                storage_dir: Some(self.dir.path().join("storage")),
+                ..Default::default()
+            },
             max_in_flight: 4,
             schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         }
@@ -551,6 +555,7 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
     let rejects = w.dir.path().join("cli-rejects.jsonl");
     let report_file = w.dir.path().join("report.json");
     let state_file = w.dir.path().join("cli.state.sqlite");
+    let storage = w.dir.path().join("storage");
     let base = [
         "--source",
         w.db.url.as_str(),
@@ -558,6 +563,8 @@ async fn the_cli_plans_migrates_and_verifies_without_ever_printing_the_api_key()
         twin.base_url(),
         "--rate-limit",
         "100000/min",
+        "--storage-dir",
+        storage.to_str().unwrap(),
     ];
 
     let (code, stdout, stderr) = cli(&[&["plan", "--json"][..], &base[..]].concat(), secret).await;
@@ -638,6 +645,8 @@ async fn rehearse_runs_against_an_in_process_twin_with_the_given_members() {
             members.to_str().unwrap(),
             "--rejects",
             w.dir.path().join("r.jsonl").to_str().unwrap(),
+            "--storage-dir",
+            w.dir.path().join("storage").to_str().unwrap(),
         ],
         "unused",
     )

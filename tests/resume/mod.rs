@@ -28,7 +28,7 @@ async fn source(records: usize) -> (TestDatabase, Vec<Member>, tempfile::TempDir
         &GenerateOptions {
             seed: 5,
             records,
-            storage_dir: None,
+            storage_dir: Some(dir.path().join("storage")),
             missing_files: 0,
         },
     )
@@ -59,6 +59,10 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
         state_path: dir.path().join("state.sqlite"),
         restart: false,
         cancel: tokio_util::sync::CancellationToken::new(),
+        files: twenty_migrate::files::FileOptions {
+            storage_dir: Some(dir.path().join("storage")),
+            ..Default::default()
+        },
         max_in_flight: 4,
         schema: twenty_migrate::schema_sync::SchemaOptions::default(),
     }
@@ -81,6 +85,7 @@ async fn a_run_killed_at_random_moments_resumes_to_exactly_the_sources_records()
     let twin = TwinConfig::new(KEY).members(members).start().await.unwrap();
     let state = dir.path().join("state.sqlite");
     let rejects = dir.path().join("rejects.jsonl");
+    let storage = dir.path().join("storage");
     let run = || {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"));
         cmd.args([
@@ -97,6 +102,8 @@ async fn a_run_killed_at_random_moments_resumes_to_exactly_the_sources_records()
             "20",
             "--rate-limit",
             "300/min",
+            "--storage-dir",
+            storage.to_str().unwrap(),
             "--in-flight",
             "2",
         ])
@@ -324,6 +331,7 @@ async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
     let twin = TwinConfig::new(KEY).members(members).start().await.unwrap();
     let state = dir.path().join("state.sqlite");
     let rejects = dir.path().join("rejects.jsonl");
+    let storage = dir.path().join("storage");
     let args = [
         "migrate",
         "--source",
@@ -334,6 +342,8 @@ async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
         state.to_str().unwrap(),
         "--rejects",
         rejects.to_str().unwrap(),
+        "--storage-dir",
+        storage.to_str().unwrap(),
         "--batch-size",
         "20",
         "--rate-limit",

@@ -92,6 +92,11 @@ fn options(url: &str, rejects: &Path) -> MigrateOptions {
         restart: false,
         cancel: tokio_util::sync::CancellationToken::new(),
         max_in_flight: 4,
+        // Schema tests generate no file bytes.
+        files: twenty_migrate::files::FileOptions {
+            skip_missing_files: true,
+            ..Default::default()
+        },
     }
 }
 
@@ -418,6 +423,45 @@ async fn a_generated_workspace_migrated_into_a_standard_twin_ends_with_the_same_
         .and_then(|o| o.field("targetPet"))
         .is_some());
 
+    // Descriptions and icons, read with the front's fields (the tool's model query skips them).
+    let data = target
+        .metadata_graphql(
+            "{ objects(paging: {first: 1000}) { edges { node { nameSingular icon description \
+             fieldsList { name icon description } } } } }",
+            json!({}),
+        )
+        .await
+        .expect("metadata query");
+    let node = |name: &str| {
+        data["objects"]["edges"]
+            .as_array()
+            .and_then(|e| e.iter().find(|e| e["node"]["nameSingular"] == name))
+            .map(|e| e["node"].clone())
+            .unwrap_or_else(|| panic!("{name} listed"))
+    };
+    assert_eq!(node("pet")["icon"], "IconPet", "the fixture's object icon");
+    let pet_fields = node("pet")["fieldsList"].clone();
+    let pet_field = |name: &str| {
+        pet_fields
+            .as_array()
+            .and_then(|l| l.iter().find(|f| f["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("pet.{name} listed"))
+    };
+    for (name, source_name) in [
+        ("height", "height"),
+        ("typeCustom", "type"),
+        ("notes", "notes"),
+    ] {
+        let f = pet_field(name);
+        assert_eq!(f["icon"], "IconBox", "pet.{name}");
+        assert_eq!(
+            f["description"],
+            format!("The pet's {source_name}"),
+            "pet.{name}"
+        );
+    }
+
     // Notes linked to pets keep their link through the morph field Twenty added to noteTarget.
     let schema = src.spec.schema();
     let linked: i64 = src
@@ -691,5 +735,128 @@ async fn lost_answers_and_server_errors_during_the_sync_still_create_each_thing_
     let again = pipeline::target_model_to_model(&after);
     let rest = schema_sync::diff(&model, &again, &details, &SchemaOptions::default());
     assert!(!rest.has_changes(), "{rest:?}");
+    twin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn settings_the_target_refuses_are_dropped_with_a_note_and_the_field_still_created() {
+    let (twin, target) = twin(&[]).await;
+    let standard = pipeline::target_model_to_model(&target.model().await.unwrap());
+    // A source with one more custom field on person: LINKS with a variant Twenty does not know.
+    let mut source = standard.clone();
+    let person = source
+        .objects
+        .iter_mut()
+        .find(|o| o.name_singular == "person")
+        .unwrap();
+    let mut site = person
+        .field("linkedinLink")
+        .cloned()
+        .expect("a LINKS field");
+    site.name = "site".into();
+    site.label = "Site".into();
+    site.is_custom = true;
+    site.is_system = false;
+    site.settings = Some(json!({"type": "email"}));
+    person.fields.push(site);
+    let diff = schema_sync::diff(
+        &source,
+        &standard,
+        &schema_sync::SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
+    assert_eq!(diff.fields.len(), 1, "{diff:?}");
+
+    let report = schema_sync::apply(&diff, &target).await.expect("apply");
+    assert_eq!(report.created_fields, ["person.site"]);
+    assert_eq!(report.notes.len(), 1, "{report:?}");
+    assert!(
+        report.notes[0].contains("refused the source's settings"),
+        "{report:?}"
+    );
+    let site = target
+        .model()
+        .await
+        .unwrap()
+        .object("person")
+        .and_then(|o| o.field("site").cloned())
+        .expect("created");
+    assert_eq!(site.field_type, "LINKS");
+    twin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn with_no_schema_the_target_model_is_left_alone_and_custom_data_is_not_written() {
+    let src = source(40).await;
+    let (twin, target) = twin(&src.members).await;
+    let before = field_ids(&target.model().await.unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&src.db.url, &dir.path().join("rejects.jsonl"));
+    opts.schema.sync = false;
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert_eq!(field_ids(&target.model().await.unwrap()), before);
+    let skipped: Vec<(&str, &str)> = report
+        .skipped_objects
+        .iter()
+        .map(|s| (s.object.as_str(), s.rule))
+        .filter(|(o, _)| *o == "pet" || *o == "vetVisit")
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("pet", "missing-in-target"),
+            ("vetVisit", "missing-in-target")
+        ]
+    );
+    assert!(report.dropped_fields["company"]
+        .iter()
+        .any(|d| d.field == "tier"));
+    twin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn plan_json_carries_the_data_model_diff_and_plans_the_objects_it_creates() {
+    let src = source(40).await;
+    let (twin, target) = twin(&src.members).await;
+    let args: Vec<String> = [
+        "plan",
+        "--json",
+        "--source",
+        &src.db.url,
+        "--target",
+        twin.base_url(),
+        "--api-key",
+        KEY,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::inspect::run_cli(&args)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).expect("JSON");
+    let created: Vec<&str> = plan["schema"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name_singular"].as_str().unwrap())
+        .collect();
+    assert_eq!(created, ["pet", "vetVisit"]);
+    let planned: Vec<&str> = plan["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["object"].as_str().unwrap())
+        .collect();
+    assert!(
+        planned.contains(&"pet") && planned.contains(&"vetVisit"),
+        "{planned:?}"
+    );
+    // `plan` wrote nothing.
+    assert!(target.model().await.unwrap().object("pet").is_none());
     twin.shutdown().await.unwrap();
 }

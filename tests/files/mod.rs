@@ -1,0 +1,707 @@
+//! The files phase end to end: generated attachments move from a local storage folder into the
+//! twin with their bytes, read back through the API and downloaded through the twin.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use twenty_migrate::files::FileOptions;
+use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
+use twenty_migrate::local_pg::{test_database, TestDatabase};
+use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateError, MigrateOptions};
+use twenty_migrate::plan::UnmatchedMembers;
+use twenty_migrate::report::ObjectReport;
+use twenty_migrate::target::{ApiKey, FindMany, Target, TargetConfig};
+use twenty_migrate::twin::{Member, Twin, TwinConfig};
+use uuid::Uuid;
+
+const KEY: &str = "files-key";
+
+/// The links an attachment can have to objects the plan migrates.
+const LINKS: &[(&str, &str)] = &[
+    ("targetCompanyId", "company"),
+    ("targetPersonId", "person"),
+    ("targetNoteId", "note"),
+    ("targetTaskId", "task"),
+    ("targetOpportunityId", "opportunity"),
+];
+
+struct World {
+    db: TestDatabase,
+    client: tokio_postgres::Client,
+    spec: WorkspaceSpec,
+    generated: fixture::generate::Generated,
+    dir: tempfile::TempDir,
+}
+
+async fn world(records: usize, missing_files: usize) -> World {
+    let db = test_database().await.expect("database");
+    let client = db.connect().await.expect("connect");
+    let spec = WorkspaceSpec::sample(1);
+    fixture::load_instance(&client).await.expect("instance");
+    fixture::load_workspace(&client, &spec)
+        .await
+        .expect("workspace");
+    let dir = tempfile::tempdir().unwrap();
+    let generated = fixture::generate::generate(
+        &client,
+        &spec,
+        &GenerateOptions {
+            seed: 17,
+            records,
+            storage_dir: Some(dir.path().join("storage")),
+            missing_files,
+        },
+    )
+    .await
+    .expect("generate");
+    World {
+        db,
+        client,
+        spec,
+        generated,
+        dir,
+    }
+}
+
+/// One source attachment as the source database and storage hold it.
+#[derive(Debug, Clone)]
+struct SourceAttachment {
+    id: Uuid,
+    name: String,
+    deleted: bool,
+    /// The file's path in the storage folder.
+    path: PathBuf,
+    links: HashMap<&'static str, Option<Uuid>>,
+}
+
+impl World {
+    fn storage(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    fn options(&self) -> MigrateOptions {
+        MigrateOptions {
+            source_url: self.db.url.clone(),
+            workspace: None,
+            batch_size: BatchSize::Auto,
+            unmatched: UnmatchedMembers::Stop,
+            deleted: DeletedPolicy::Skip,
+            rejects_path: self.dir.path().join("rejects.jsonl"),
+            page_size: 50,
+            requests_per_minute: 1_000_000,
+            state_path: self.dir.path().join("state.sqlite"),
+            restart: true,
+            cancel: tokio_util::sync::CancellationToken::new(),
+            max_in_flight: 4,
+            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
+            files: FileOptions {
+                storage_dir: Some(self.storage()),
+                ..FileOptions::default()
+            },
+        }
+    }
+
+    fn members(&self) -> Vec<Member> {
+        self.generated
+            .members
+            .iter()
+            .map(|m| Member {
+                email: m.email.to_lowercase(),
+                first_name: m.first_name.clone(),
+                last_name: m.last_name.clone(),
+            })
+            .collect()
+    }
+
+    /// Every source attachment with its file's storage path, in id order.
+    async fn attachments(&self) -> Vec<SourceAttachment> {
+        let links: String = LINKS.iter().map(|(c, _)| format!(", a.\"{c}\"")).collect();
+        let sql = format!(
+            "SELECT a.id, a.name, a.\"deletedAt\" IS NOT NULL, f.path, app.\"universalIdentifier\"::text {links} \
+             FROM \"{schema}\".attachment a \
+             JOIN core.file f ON f.id = (a.file->0->>'fileId')::uuid \
+             JOIN core.application app ON app.id = f.\"applicationId\" ORDER BY a.id",
+            schema = self.spec.schema()
+        );
+        let rows = self.client.query(&sql, &[]).await.expect("attachments");
+        rows.iter()
+            .map(|r| {
+                let path: String = r.get(3);
+                let app: String = r.get(4);
+                SourceAttachment {
+                    id: r.get(0),
+                    name: r.get(1),
+                    deleted: r.get(2),
+                    path: self
+                        .storage()
+                        .join(format!("{}/{app}/{path}", self.spec.id)),
+                    links: LINKS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (c, _))| (*c, r.get(5 + i)))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether a source row of `table` is soft-deleted (then links to it are written as null).
+    async fn is_deleted(&self, table: &str, id: Uuid) -> bool {
+        let sql = format!(
+            "SELECT \"deletedAt\" IS NOT NULL FROM \"{}\".\"{table}\" WHERE id = $1",
+            self.spec.schema()
+        );
+        self.client
+            .query_opt(&sql, &[&id])
+            .await
+            .expect("parent")
+            .is_none_or(|r| r.get::<_, bool>(0))
+    }
+}
+
+async fn start_twin(members: Vec<Member>) -> Twin {
+    TwinConfig::new(KEY)
+        .members(members)
+        .start()
+        .await
+        .expect("twin")
+}
+
+fn client_for(twin: &Twin, per_minute: u32) -> Target {
+    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(KEY));
+    config.requests_per_minute = per_minute;
+    Target::new(config).expect("target client")
+}
+
+fn uploads(twin: &Twin) -> u64 {
+    twin.stats().by_route.get("upload").copied().unwrap_or(0)
+}
+
+/// Replaces a file's bytes with `size` pseudo-random bytes.
+fn grow(path: &Path, size: usize) {
+    let bytes: Vec<u8> = (0..size)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(path, bytes).expect("write a large file");
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every attachment in the target, by id.
+async fn target_attachments(target: &Target) -> HashMap<Uuid, Value> {
+    target
+        .find_all("attachments", &FindMany::default())
+        .await
+        .expect("read attachments back")
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().parse().unwrap(), r))
+        .collect()
+}
+
+/// The bytes of an uploaded file, downloaded through the twin.
+async fn download(twin: &Twin, file_id: &str) -> Vec<u8> {
+    let response = reqwest::Client::new()
+        .get(format!("{}/files-field/{file_id}", twin.base_url()))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("download");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.bytes().await.expect("bytes").to_vec()
+}
+
+fn attachment_report(report: &twenty_migrate::report::RunReport) -> &ObjectReport {
+    report
+        .objects
+        .iter()
+        .find(|o| o.object == "attachment")
+        .expect("attachments are migrated")
+}
+
+#[tokio::test]
+async fn attachments_arrive_byte_identical_linked_to_the_same_records_with_the_same_names() {
+    let w = world(1000, 0).await;
+    let source = w.attachments().await;
+    let live: Vec<&SourceAttachment> = source.iter().filter(|a| !a.deleted).collect();
+    assert!(live.len() >= 10, "{} live attachments", live.len());
+    // One file of a few MB among the generated small ones.
+    grow(&live[live.len() / 2].path, 3 * 1024 * 1024 + 17);
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.read, w.generated.attachments.records, "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    // Attachments of soft-deleted records are skipped with their parent, as Twenty cascades.
+    let cascaded = r.skipped.get("parent-soft-deleted").copied().unwrap_or(0);
+    assert_eq!(r.written, live.len() as u64 - cascaded, "{r:?}");
+    assert_eq!(uploads(&twin), r.written, "one upload per file written");
+
+    let landed = target_attachments(&target).await;
+    assert_eq!(landed.len() as u64, r.written);
+    let mut extensions = std::collections::BTreeSet::new();
+    let mut largest = 0;
+    let mut linked: HashMap<&str, usize> = HashMap::new();
+    for a in &live {
+        let Some(got) = landed.get(&a.id) else {
+            continue;
+        };
+        assert_eq!(got["name"], Value::String(a.name.clone()), "{}", a.id);
+        let files = got["file"].as_array().expect("a FILES value");
+        assert_eq!(files.len(), 1, "{got}");
+        assert_eq!(files[0]["label"], Value::String(a.name.clone()));
+        let bytes = download(&twin, files[0]["fileId"].as_str().unwrap()).await;
+        let want = std::fs::read(&a.path).expect("source bytes");
+        assert_eq!(
+            sha256(&bytes),
+            sha256(&want),
+            "{} ({}) differs",
+            a.id,
+            a.path.display()
+        );
+        largest = largest.max(bytes.len());
+        if let Some(ext) = a.path.extension() {
+            extensions.insert(ext.to_string_lossy().into_owned());
+        }
+        for (column, table) in LINKS {
+            let want = a.links[column];
+            let got = got[*column].as_str().map(|s| s.parse::<Uuid>().unwrap());
+            match (want, got) {
+                (Some(x), Some(y)) => {
+                    assert_eq!(x, y, "{}.{column}", a.id);
+                    *linked.entry(column).or_default() += 1;
+                }
+                // A link to a soft-deleted (not migrated) record is written as null.
+                (Some(x), None) => assert!(
+                    w.is_deleted(table, x).await,
+                    "{}.{column} lost its link to {table} {x}",
+                    a.id
+                ),
+                (None, Some(y)) => {
+                    panic!("{}.{column} is {y} in the target, null in the source", a.id)
+                }
+                (None, None) => {}
+            }
+        }
+    }
+    assert!(largest > 3 * 1024 * 1024, "the large file landed whole");
+    assert!(extensions.len() >= 5, "several types: {extensions:?}");
+    assert!(
+        linked.len() >= 4,
+        "links of several kinds landed: {linked:?}"
+    );
+}
+
+/// Checks that every landed attachment's file is the source's, byte for byte.
+async fn assert_landed_files_match(twin: &Twin, source: &[SourceAttachment], target: &Target) {
+    let landed = target_attachments(target).await;
+    for a in source {
+        let Some(got) = landed.get(&a.id) else {
+            continue;
+        };
+        let file_id = got["file"][0]["fileId"].as_str().expect("a file id");
+        let bytes = download(twin, file_id).await;
+        let want = std::fs::read(&a.path).expect("source bytes");
+        assert_eq!(sha256(&bytes), sha256(&want), "{} differs", a.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_after_an_interruption_in_the_files_phase_uploads_nothing_twice() {
+    let w = world(1000, 0).await;
+    let source = w.attachments().await;
+    let twin = start_twin(w.members()).await;
+    // 20 requests a second: slow enough to stop the run while it uploads.
+    let target = client_for(&twin, 1200);
+    let mut opts = w.options();
+    let cancel = opts.cancel.clone();
+    let watcher = async {
+        while uploads(&twin) < 4 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        cancel.cancel();
+    };
+    let (first, ()) = tokio::join!(pipeline::migrate(&opts, &target), watcher);
+    assert!(
+        matches!(first, Err(MigrateError::Interrupted { .. })),
+        "the run should stop in the files phase: {:?}",
+        first.map(|r| r.render_text())
+    );
+    let first_uploads = uploads(&twin);
+    let landed_first = target_attachments(&target).await.len();
+    assert!(first_uploads >= 4, "{first_uploads}");
+
+    // Resume: every file already uploaded is taken from the ledger.
+    opts.restart = false;
+    opts.cancel = tokio_util::sync::CancellationToken::new();
+    let report = pipeline::migrate(&opts, &target).await.expect("resume");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert!(
+        (landed_first as u64) < r.written,
+        "the first run stopped before every attachment was written ({landed_first} of {})",
+        r.written
+    );
+    assert_eq!(
+        uploads(&twin),
+        r.written,
+        "each file uploaded exactly once across both runs ({first_uploads} in the first)"
+    );
+    assert_eq!(report.files.reused, first_uploads, "{:?}", report.files);
+    assert_eq!(report.files.uploaded, r.written - first_uploads);
+    assert_eq!(target_attachments(&target).await.len() as u64, r.written);
+    assert_landed_files_match(&twin, &source, &target).await;
+}
+
+#[tokio::test]
+async fn a_missing_file_and_a_too_large_file_are_rejects_with_reasons_and_every_other_file_lands() {
+    let w = world(1000, 4).await;
+    let source = w.attachments().await;
+    let live: Vec<&SourceAttachment> = source.iter().filter(|a| !a.deleted).collect();
+    let missing: Vec<&SourceAttachment> =
+        live.iter().copied().filter(|a| !a.path.exists()).collect();
+    assert!(
+        !missing.is_empty(),
+        "the seed leaves a live attachment without its file"
+    );
+    // A file over the cap, on an attachment whose parent is migrated.
+    let mut large = None;
+    for a in live.iter().filter(|a| a.path.exists()) {
+        let mut parents_live = true;
+        for (column, table) in LINKS {
+            if let Some(p) = a.links[column] {
+                parents_live &= !w.is_deleted(table, p).await;
+            }
+        }
+        if parents_live && a.links.values().any(Option::is_some) {
+            large = Some(*a);
+            break;
+        }
+    }
+    let large = large.expect("an attachment linked to a live record");
+    grow(&large.path, 2 * 1024 * 1024);
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let mut opts = w.options();
+    opts.files.max_file_size = 1024 * 1024;
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert_eq!(
+        r.read,
+        r.written + r.rejected + r.skipped.values().sum::<u64>(),
+        "{r:?}"
+    );
+
+    // The rejects file names each file and why.
+    let rejects: Vec<Value> = std::fs::read_to_string(&opts.rejects_path)
+        .expect("rejects file")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &Value| v["object"] == "attachment")
+        .collect();
+    assert_eq!(rejects.len() as u64, r.rejected, "{rejects:#?}");
+    let reason = |id: Uuid| {
+        rejects
+            .iter()
+            .find(|v| v["id"] == Value::String(id.to_string()))
+            .map(|v| v["message"].as_str().unwrap().to_owned())
+    };
+    let too_large = reason(large.id).expect("the large file is a reject");
+    assert!(too_large.contains("over the limit"), "{too_large}");
+    assert!(
+        too_large.contains(&large.path.display().to_string()),
+        "{too_large}"
+    );
+    let mut missing_rejected = 0;
+    for a in &missing {
+        if let Some(message) = reason(a.id) {
+            assert!(message.contains("missing"), "{message}");
+            assert!(message.contains(&a.path.display().to_string()), "{message}");
+            missing_rejected += 1;
+        }
+    }
+    assert!(missing_rejected >= 1);
+    assert_eq!(r.rejected, missing_rejected + 1, "{rejects:#?}");
+
+    // Every other file landed, byte for byte.
+    let cascaded = r.skipped.get("parent-soft-deleted").copied().unwrap_or(0);
+    assert_eq!(
+        r.written,
+        live.len() as u64 - r.rejected - cascaded,
+        "{r:?}"
+    );
+    assert_eq!(uploads(&twin), r.written);
+    assert_landed_files_match(&twin, &source, &target).await;
+
+    // With --skip-missing-files the missing ones are counted skips under a named rule.
+    let twin2 = start_twin(w.members()).await;
+    let target2 = client_for(&twin2, 1_000_000);
+    opts.files.skip_missing_files = true;
+    let report = pipeline::migrate(&opts, &target2).await.expect("migrate");
+    let r2 = attachment_report(&report);
+    assert!(r2.balances(), "{r2:?}");
+    assert_eq!(
+        r2.skipped.get("missing-file").copied(),
+        Some(missing_rejected)
+    );
+    assert_eq!(r2.rejected, 1, "{r2:?}");
+    assert_eq!(r2.written, r.written);
+}
+
+/// A moto S3 server started for one test, stopped when dropped.
+struct Moto {
+    _child: tokio::process::Child,
+    endpoint: String,
+}
+
+impl Moto {
+    /// Starts `moto_server` on a free port; `None` when it is not installed or does not answer.
+    async fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = tokio::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .ok()?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        for _ in 0..150 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Some(Self {
+                    _child: child,
+                    endpoint,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    fn config(&self) -> Vec<(String, String)> {
+        [
+            ("aws_endpoint", self.endpoint.as_str()),
+            ("aws_region", "us-east-1"),
+            ("aws_access_key_id", "testing"),
+            ("aws_secret_access_key", "testing"),
+            ("aws_allow_http", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+}
+
+/// Every file under `dir`, as (key relative to `root`, path).
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    for entry in std::fs::read_dir(dir).expect("read storage").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let key = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.push((key, path));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_read_from_an_s3_compatible_bucket() {
+    let Some(moto) = Moto::start().await else {
+        eprintln!(
+            "SKIPPED attachments_are_read_from_an_s3_compatible_bucket: moto_server is not installed \
+             (pip install 'moto[server]'; .ci/run installs it)"
+        );
+        return;
+    };
+    let w = world(400, 1).await;
+    let source = w.attachments().await;
+
+    // The source's storage, copied into a bucket with the same keys.
+    let bucket = "twenty-source";
+    let status = reqwest::Client::new()
+        .put(format!("{}/{bucket}", moto.endpoint))
+        .send()
+        .await
+        .expect("create bucket")
+        .status();
+    assert!(status.is_success(), "{status}");
+    let mut builder = object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket);
+    for (k, v) in moto.config() {
+        builder = builder.with_config(k.parse().unwrap(), v);
+    }
+    let store = builder.build().expect("s3 client");
+    let mut files = Vec::new();
+    walk(&w.storage(), &w.storage(), &mut files);
+    assert!(!files.is_empty());
+    for (key, path) in &files {
+        let bytes = std::fs::read(path).unwrap();
+        object_store::ObjectStore::put(&store, &key.as_str().into(), bytes.into())
+            .await
+            .expect("put");
+    }
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let mut opts = w.options();
+    opts.files.storage_dir = None;
+    opts.files.bucket = Some(twenty_migrate::files::Bucket {
+        kind: twenty_migrate::files::BucketKind::S3,
+        name: bucket.to_owned(),
+        config: moto.config(),
+    });
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert!(r.written > 0, "{r:?}");
+    assert_eq!(uploads(&twin), r.written);
+    // The withheld file is missing from the bucket too: a reject naming its S3 URL.
+    let rejects = std::fs::read_to_string(&opts.rejects_path).unwrap_or_default();
+    let mut named = 0;
+    for line in rejects.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["object"] == "attachment" {
+            let message = v["message"].as_str().unwrap();
+            assert!(message.contains("s3://twenty-source/"), "{message}");
+            named += 1;
+        }
+    }
+    assert_eq!(named, r.rejected);
+    eprintln!(
+        "s3: {} attachments written, {} rejected",
+        r.written, r.rejected
+    );
+    assert_landed_files_match(&twin, &source, &target).await;
+}
+
+#[tokio::test]
+async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_and_a_persons_avatar_url(
+) {
+    let w = world(400, 0).await;
+    let schema = w.spec.schema();
+    let legacy_root = w.storage().join(format!("workspace-{}", w.spec.id));
+    // An attachment uploaded before 1.18: no FILES value, only `fullPath`.
+    let attachment = w
+        .attachments()
+        .await
+        .into_iter()
+        .find(|a| !a.deleted && a.links.values().any(Option::is_some))
+        .expect("a live attachment");
+    let pdf = b"%PDF-1.4\nlegacy attachment\n%%EOF\n".to_vec();
+    std::fs::create_dir_all(legacy_root.join("attachment")).unwrap();
+    std::fs::write(legacy_root.join("attachment/old-contract.pdf"), &pdf).unwrap();
+    w.client
+        .execute(
+            &format!("UPDATE \"{schema}\".attachment SET file = '[]'::jsonb, \"fullPath\" = 'attachment/old-contract.pdf' WHERE id = $1"),
+            &[&attachment.id],
+        )
+        .await
+        .unwrap();
+    // A person whose picture was uploaded before 1.18, and one hosted elsewhere.
+    let people = w
+        .client
+        .query(
+            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 3"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let (pictured, hosted, lost): (Uuid, Uuid, Uuid) =
+        (people[0].get(0), people[1].get(0), people[2].get(0));
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]
+        .into_iter()
+        .chain((0..900u32).map(|i| (i * 7) as u8))
+        .collect();
+    std::fs::create_dir_all(legacy_root.join("person-picture/original")).unwrap();
+    std::fs::write(legacy_root.join("person-picture/original/face.png"), &png).unwrap();
+    for (id, url) in [
+        (pictured, "person-picture/original/face.png"),
+        (hosted, "https://avatars.example.com/someone.png"),
+        (lost, "person-picture/original/gone.png"),
+    ] {
+        w.client
+            .execute(
+                &format!("UPDATE \"{schema}\".person SET \"avatarUrl\" = $2 WHERE id = $1"),
+                &[&id, &url],
+            )
+            .await
+            .unwrap();
+    }
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+
+    let landed = target_attachments(&target).await;
+    let got = &landed[&attachment.id];
+    assert_eq!(
+        got["file"][0]["label"],
+        Value::String(attachment.name.clone())
+    );
+    let bytes = download(&twin, got["file"][0]["fileId"].as_str().unwrap()).await;
+    assert_eq!(sha256(&bytes), sha256(&pdf));
+
+    let people = target
+        .find_by_ids("people", &[pictured, hosted, lost])
+        .await
+        .expect("people");
+    let person = |id: Uuid| {
+        people
+            .iter()
+            .find(|p| p["id"] == Value::String(id.to_string()))
+            .expect("person landed")
+    };
+    let avatar = &person(pictured)["avatarFile"];
+    assert_eq!(avatar[0]["label"], "face.png", "{avatar}");
+    let bytes = download(&twin, avatar[0]["fileId"].as_str().unwrap()).await;
+    assert_eq!(sha256(&bytes), sha256(&png));
+    // A person whose picture is gone is written without it, and the report says so.
+    assert!(person(lost)["avatarFile"]
+        .as_array()
+        .is_none_or(Vec::is_empty));
+    assert!(
+        report
+            .not_kept
+            .iter()
+            .any(|n| n.contains(&lost.to_string()) && n.contains("gone.png")),
+        "{:?}",
+        report.not_kept
+    );
+    let other = person(hosted);
+    assert_eq!(
+        other["avatarUrl"],
+        "https://avatars.example.com/someone.png"
+    );
+    assert!(
+        other["avatarFile"].as_array().is_none_or(Vec::is_empty),
+        "{other}"
+    );
+}
