@@ -202,6 +202,11 @@ fn options(url: &str, dir: &Path, page_size: usize, rpm: u32) -> MigrateOptions 
         cancel: tokio_util::sync::CancellationToken::new(),
         schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         max_in_flight: IN_FLIGHT,
+        // Attachments are generated without bytes: they are skipped, not rejected.
+        files: twenty_migrate::files::FileOptions {
+            skip_missing_files: true,
+            ..Default::default()
+        },
     }
 }
 
