@@ -763,7 +763,7 @@ fn id_in_filter(ids: &[Uuid]) -> String {
 /// Removes the key from an answer, should a server echo it, before any of it reaches an
 /// error message.
 fn redact_key(body: Bytes, key: &str) -> Bytes {
-    if key.is_empty() || !body.windows(key.len()).any(|w| w == key.as_bytes()) {
+    if key.is_empty() || !contains(&body, key.as_bytes()) {
         return body;
     }
     Bytes::from(
@@ -771,6 +771,18 @@ fn redact_key(body: Bytes, key: &str) -> Bytes {
             .replace(key, "[redacted]")
             .into_bytes(),
     )
+}
+
+/// Whether `needle` occurs in `hay`: compares only where the first byte matches, which keeps
+/// the scan of every answer cheap (a whole-window compare at each offset cost a sixth of the
+/// client's CPU in the benchmark profile).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    hay.iter()
+        .enumerate()
+        .any(|(i, &b)| b == first && hay[i..].starts_with(needle))
 }
 
 impl Target {
