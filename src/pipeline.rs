@@ -962,30 +962,12 @@ fn unique_value(v: &Value) -> Option<String> {
                 return (!e.is_empty()).then(|| e.to_lowercase());
             }
             if let Some(Value::String(u)) = o.get("primaryLinkUrl") {
-                return (!u.is_empty()).then(|| normalize_link(u));
+                return (!u.is_empty()).then(|| crate::verify::normalize_url(u));
             }
             None
         }
         other => Some(other.to_string()),
     }
-}
-
-fn normalize_link(url: &str) -> String {
-    let t = url.trim();
-    let out = match t.find("://") {
-        Some(i) => {
-            let rest = &t[i + 3..];
-            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            format!(
-                "{}://{}{}",
-                t[..i].to_lowercase(),
-                rest[..end].to_lowercase(),
-                &rest[end..]
-            )
-        }
-        None => t.to_owned(),
-    };
-    out.strip_suffix('/').map(str::to_owned).unwrap_or(out)
 }
 
 /// (API key, source field, target object) of the record references written in the first pass.

@@ -336,7 +336,7 @@ fn normalize(ty: Option<&FieldType>, v: &Value) -> Value {
 
 /// Twenty keeps a link's path and query but lower-cases the scheme and host and drops one
 /// trailing slash (`packages/twenty-shared/src/utils/url/normalizeUrlOrigin.ts`).
-fn normalize_url(url: &str) -> String {
+pub(crate) fn normalize_url(url: &str) -> String {
     let trimmed = url.trim();
     match trimmed.find("://") {
         Some(i) => {
