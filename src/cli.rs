@@ -227,6 +227,12 @@ pub struct RunArgs {
     /// records of inactive objects.
     #[arg(long)]
     pub include_inactive: bool,
+
+    /// Do not recreate, as custom fields, the source's standard fields that the target's
+    /// standard model no longer has (e.g. company.employees on Twenty 2.x); they are then not
+    /// written.
+    #[arg(long)]
+    pub no_standard_fields: bool,
 }
 
 /// Options of `twin`.

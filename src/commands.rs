@@ -71,6 +71,7 @@ fn migrate_options(
         schema: SchemaOptions {
             sync: !args.run.no_schema,
             include_inactive: args.run.include_inactive,
+            standard_fields: !args.run.no_standard_fields,
         },
         state_path,
         restart: false,

@@ -66,6 +66,14 @@ const SKIP_RULES: &[(&str, &str, &str)] = &[
     ("viewGroup", "views-not-records", "views are workspace configuration, not records"),
 ];
 
+/// The rule that skips every record of `object`, if one does.
+pub fn skip_rule(object: &str) -> Option<&'static str> {
+    SKIP_RULES
+        .iter()
+        .find(|(o, _, _)| *o == object)
+        .map(|(_, rule, _)| *rule)
+}
+
 /// What to do with references to source members that have no target member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum UnmatchedMembers {

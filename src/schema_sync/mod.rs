@@ -6,10 +6,14 @@
 //! first, then scalar and composite fields, then relations, and re-reads the target before each
 //! step so that a rerun creates nothing twice.
 //!
-//! Only custom things are created. A standard field the target lacks (e.g. one dropped by a
-//! newer Twenty) stays "not written" in the plan: Twenty's create path gives every created field
-//! `isCustom: true` (`get-default-flat-field-metadata-from-create-field-input.util.ts`), and this
-//! tool does not pass a standard field off as a custom one.
+//! Only custom things are created, with one exception that keeps data: a standard field the
+//! target lacks (newer Twenty dropped `company.employees`, `xLink`, `annualRecurringRevenue`,
+//! `idealCustomerProfile` and `person.city`, `xLink` from its standard model —
+//! `packages/twenty-shared/src/metadata/constants/standard-object-fields.constant.ts`) is
+//! recreated as a custom field of the same name and type, so that its values move. Twenty's
+//! create path makes it `isCustom: true`
+//! (`get-default-flat-field-metadata-from-create-field-input.util.ts`); the plan says so.
+//! `--no-standard-fields` turns this off (the fields are then not written).
 
 mod apply;
 pub mod details;
@@ -38,6 +42,9 @@ pub struct SchemaOptions {
     pub sync: bool,
     /// Also create objects and fields that are inactive in the source (`--include-inactive`).
     pub include_inactive: bool,
+    /// Recreate standard fields the target lacks as custom fields (off with
+    /// `--no-standard-fields`).
+    pub standard_fields: bool,
 }
 
 impl Default for SchemaOptions {
@@ -45,6 +52,7 @@ impl Default for SchemaOptions {
         Self {
             sync: true,
             include_inactive: false,
+            standard_fields: true,
         }
     }
 }
@@ -122,6 +130,9 @@ pub struct NewField {
     pub settings: Option<Value>,
     /// For RELATION fields.
     pub relation: Option<NewRelation>,
+    /// A standard field of the source that the target's standard model no longer has,
+    /// recreated as a custom field.
+    pub standard: bool,
 }
 
 impl NewField {
@@ -564,6 +575,7 @@ pub fn diff(
                 options,
                 settings: f.settings.clone(),
                 relation,
+                standard: false,
             };
             if field.relation.is_some() {
                 relations.push(field);
@@ -572,9 +584,105 @@ pub fn diff(
             }
         }
     }
+    if opts.standard_fields {
+        scalars.extend(dropped_standard_fields(source, target, details, &mut out));
+    }
     out.fields = scalars;
     out.fields.extend(relations);
     out
+}
+
+/// Standard fields whose values another part of the tool moves or that are not data: the
+/// attachment's storage path and category (the files phase), the person's picture path (moved
+/// into `avatarFile`), and the pre-0.42 single-column `body` of notes and tasks (superseded by
+/// `bodyV2`).
+const NOT_RECREATED: &[(&str, &str)] = &[
+    ("attachment", "*"),
+    ("person", "avatarUrl"),
+    ("note", "body"),
+    ("task", "body"),
+];
+
+/// Standard scalar fields of migrated standard objects that the target's object lacks, as
+/// custom fields to create (same name unless reserved, same type, label and settings).
+fn dropped_standard_fields(
+    source: &Model,
+    target: &Model,
+    details: &SourceDetails,
+    out: &mut SchemaDiff,
+) -> Vec<NewField> {
+    let mut fields = Vec::new();
+    for o in &source.objects {
+        let migrated = !o.is_custom
+            && o.is_active
+            && !o.is_remote
+            && o.table_exists
+            && crate::plan::skip_rule(&o.name_singular).is_none();
+        let Some(tobject) = target.object(&o.name_singular).filter(|_| migrated) else {
+            continue;
+        };
+        for f in &o.fields {
+            let excluded = NOT_RECREATED
+                .iter()
+                .any(|(obj, name)| *obj == o.name_singular && (*name == "*" || *name == f.name));
+            if f.is_custom
+                || f.is_system
+                || !f.is_active
+                || f.relation.is_some()
+                || f.columns.is_empty()
+                || excluded
+                || matches!(f.field_type, FieldType::Relation | FieldType::Position)
+                || !creatable(&f.field_type)
+                || tobject.field(&f.name).is_some()
+            {
+                continue;
+            }
+            let name = names::target_name(&f.name);
+            if name != f.name {
+                if tobject.field(&name).is_some() {
+                    continue;
+                }
+                out.renames.push(Rename {
+                    object: o.name_singular.clone(),
+                    field: Some(f.name.clone()),
+                    target: name.clone(),
+                });
+            }
+            let options = match f.field_type {
+                FieldType::Select | FieldType::MultiSelect => {
+                    let list = f.options.as_ref().and_then(Value::as_array);
+                    let (accepted, refused) = split_options(list.into_iter().flatten());
+                    if !refused.is_empty() {
+                        out.warnings.push(refused_warning(
+                            &format!("{}.{}", o.name_singular, f.name),
+                            &refused,
+                        ));
+                    }
+                    if accepted.is_empty() {
+                        continue;
+                    }
+                    Some(Value::Array(accepted))
+                }
+                _ => None,
+            };
+            fields.push(NewField {
+                object: o.name_singular.clone(),
+                name,
+                source: format!("{}.{}", o.name_singular, f.name),
+                field_type: f.field_type.clone(),
+                label: f.label.clone(),
+                presentation: details.field(f.id),
+                is_nullable: f.is_nullable,
+                is_unique: f.is_unique,
+                default_value: f.default_value.clone(),
+                options,
+                settings: f.settings.clone(),
+                relation: None,
+                standard: true,
+            });
+        }
+    }
+    fields
 }
 
 /// The relation payload of a MANY_TO_ONE source field: the inverse is the source's own inverse
@@ -869,6 +977,11 @@ impl SchemaDiff {
                     ),
                     None => format!("{} {}", f.name, f.field_type.api_name()),
                 },
+            };
+            let what = if f.standard {
+                format!("{what} (standard in the source, not in the target's model)")
+            } else {
+                what
             };
             by_object.entry(f.object.as_str()).or_default().push(what);
         }

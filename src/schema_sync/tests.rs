@@ -429,3 +429,71 @@ fn with_include_inactive_the_planner_sees_inactive_objects_as_active() {
     };
     assert!(planned_source(&source, &all).objects[0].is_active);
 }
+
+/// A standard field as a source stores it: not custom, with a column.
+fn standard_field(name: &str, t: FieldType) -> Field {
+    let mut f = field(name, t);
+    f.is_custom = false;
+    f.columns = vec![crate::model::Column {
+        name: name.into(),
+        sub_field: None,
+        udt_name: "text".into(),
+        read_expr: None,
+    }];
+    f
+}
+
+#[test]
+fn standard_fields_the_target_dropped_are_recreated_as_custom_fields_unless_turned_off() {
+    let mut person = object(
+        "person",
+        "people",
+        false,
+        vec![
+            standard_field("city", FieldType::Text),
+            standard_field("avatarUrl", FieldType::Text),
+            standard_field("position", FieldType::Position),
+        ],
+    );
+    let mut system = standard_field("searchHint", FieldType::Text);
+    system.is_system = true;
+    person.fields.push(system);
+    let mut favorite = object("favorite", "favorites", false, vec![]);
+    favorite
+        .fields
+        .push(standard_field("forWorkspaceMember", FieldType::Text));
+    let source = Model {
+        objects: vec![person, favorite],
+    };
+    let mut target = standard_target();
+    target
+        .objects
+        .push(object("favorite", "favorites", false, vec![]));
+
+    let d = diff(
+        &source,
+        &target,
+        &SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
+    let created: Vec<(&str, &str, bool)> = d
+        .fields
+        .iter()
+        .map(|f| (f.object.as_str(), f.name.as_str(), f.standard))
+        .collect();
+    // Only person.city: the picture path moves as a file, positions and system fields are not
+    // data to recreate, and favorites are not migrated at all.
+    assert_eq!(created, vec![("person", "city", true)]);
+    assert!(d
+        .render_text()
+        .contains("city TEXT (standard in the source"));
+    let view = d.plan_view(&target, &source);
+    assert!(view.object("person").unwrap().field("city").is_some());
+
+    let off = SchemaOptions {
+        standard_fields: false,
+        ..SchemaOptions::default()
+    };
+    let d = diff(&source, &target, &SourceDetails::default(), &off);
+    assert!(d.fields.is_empty(), "{:?}", d.fields);
+}

@@ -860,3 +860,99 @@ async fn plan_json_carries_the_data_model_diff_and_plans_the_objects_it_creates(
     assert!(target.model().await.unwrap().object("pet").is_none());
     twin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn standard_fields_the_target_no_longer_has_arrive_as_custom_fields_with_their_values() {
+    let src = source(400).await;
+    let (_twin, target) = twin(&src.members).await;
+    let before = target.model().await.unwrap();
+    let company = before.object("company").unwrap();
+    assert!(
+        company.field("employees").is_none() && company.field("idealCustomerProfile").is_none(),
+        "the twin's 2.x standard company has neither field"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let report = pipeline::migrate(
+        &options(&src.db.url, &dir.path().join("rejects.jsonl")),
+        &target,
+    )
+    .await
+    .expect("migrate");
+    assert_eq!(report.rejected(), 0);
+
+    let after = target.model().await.unwrap();
+    for (object, field) in [
+        ("company", "employees"),
+        ("company", "idealCustomerProfile"),
+        ("company", "annualRecurringRevenue"),
+        ("company", "xLink"),
+        ("person", "city"),
+        ("person", "xLink"),
+    ] {
+        let f = after
+            .object(object)
+            .and_then(|o| o.field(field))
+            .unwrap_or_else(|| panic!("{object}.{field} recreated"));
+        assert!(f.is_custom, "{object}.{field}");
+    }
+
+    // Every live company's values read back equal to the source's columns.
+    let rows = src
+        .client
+        .query(
+            &format!(
+                r#"select id, employees, "idealCustomerProfile", "annualRecurringRevenueAmountMicros"::text
+                   from "{}".company where "deletedAt" is null"#,
+                src.spec.schema()
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let records = target
+        .find_all("companies", &twenty_migrate::target::FindMany::default())
+        .await
+        .unwrap();
+    let by_id: BTreeMap<String, &Value> = records
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap().to_owned(), r))
+        .collect();
+    assert_eq!(by_id.len(), rows.len());
+    let mut with_employees = 0;
+    for row in &rows {
+        let id: uuid::Uuid = row.get(0);
+        let record = by_id[&id.to_string()];
+        // `employees` is a double precision column (sql/layout_c/workspace.sql).
+        let employees: Option<f64> = row.get(1);
+        assert_eq!(record["employees"].as_f64(), employees, "company {id}");
+        with_employees += usize::from(employees.is_some());
+        let icp: Option<bool> = row.get(2);
+        assert_eq!(
+            record["idealCustomerProfile"].as_bool(),
+            icp,
+            "company {id}"
+        );
+        let micros: Option<String> = row.get(3);
+        let sent = &record["annualRecurringRevenue"]["amountMicros"];
+        assert_eq!(
+            micros.as_deref().map(|m| m.parse::<f64>().unwrap()),
+            sent.as_f64()
+                .or_else(|| sent.as_str().map(|s| s.parse().unwrap())),
+            "company {id}"
+        );
+    }
+    assert!(with_employees > 0, "the fixture fills employees");
+
+    // Turned off, the fields are not created and the plan lists them as not written.
+    let src = source(50).await;
+    let (_twin, target) = twin(&src.members).await;
+    let mut opts = options(&src.db.url, &dir.path().join("off.jsonl"));
+    opts.schema.standard_fields = false;
+    pipeline::migrate(&opts, &target).await.expect("migrate");
+    let model = target.model().await.unwrap();
+    assert!(model
+        .object("company")
+        .unwrap()
+        .field("employees")
+        .is_none());
+}
