@@ -24,7 +24,7 @@ use super::filter::{self, Filter};
 use super::input::is_valid_uuid;
 use super::schema::ObjectMeta;
 use super::store::{is_deleted, Actor, Record};
-use super::{lock, metadata, Shared};
+use super::{direct_upload, lock, metadata, Shared};
 
 type AppState = Arc<Shared>;
 
@@ -51,6 +51,7 @@ pub(super) fn router(shared: AppState) -> Router {
         .merge(metadata)
         .route("/client-config", get(client_config))
         .route("/files-field/{id}", get(download))
+        .merge(direct_upload::router())
         .route("/__twin/dump", get(dump))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), faults))
