@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use async_graphql::{Context, Enum, Error, ErrorExtensions, Object, SimpleObject, ID};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
 use axum::Router;
@@ -377,9 +377,15 @@ async fn receive(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     bump(&s, "file_upload_put");
+    // Counted for tests: the token is the credential, a client has no reason to send its key
+    // (and must not to a presigned storage URL).
+    if headers.contains_key(header::AUTHORIZATION) {
+        bump(&s, "file_upload_put_with_api_key");
+    }
     // The guard: a valid, unexpired upload token for exactly this file id.
     let Ok(id) = Uuid::parse_str(&id) else {
         return forbidden();
