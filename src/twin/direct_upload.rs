@@ -171,6 +171,8 @@ pub(super) fn absent(field: &str) -> Error {
 #[derive(Default)]
 pub struct DirectUploadMutation;
 
+// async-graphql wants mutations async, even without an await.
+#[allow(clippy::unused_async)]
 #[Object]
 impl DirectUploadMutation {
     /// `createFileUpload`: a pending file and where to `PUT` its bytes.
