@@ -123,7 +123,7 @@ fn dropped_connection() -> Response {
 /// only `reset_after` applies the request and then loses the answer, on purpose.
 async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if !(path.starts_with("/rest/") || path == "/metadata") {
+    if !(path.starts_with("/rest/") || path == "/metadata" || path.starts_with("/file-upload/")) {
         return next.run(req).await;
     }
     let Some(fault) = lock(&s.faults).next() else {
