@@ -5,7 +5,8 @@
 //! For each file of a record: resolve its storage key (`core.file` for 1.18+ values, the
 //! legacy `attachment.fullPath` otherwise, `source-schema.md` §7), look it up in the ledger
 //! (an upload is not idempotent, so a file uploaded by an earlier run is reused), else check
-//! its size and upload it from disk through the target's Files v2 API, record the upload in
+//! its size and upload it from disk (direct upload where the target offers it, else the
+//! multipart Files v2 mutation), record the upload in
 //! the ledger, and rewrite the value to `[{fileId: <target id>, label}]`. The record then goes
 //! through the pipeline's batch path like any other (bisection, rejects, checkpoints).
 
@@ -29,7 +30,7 @@ use crate::source::records::{Cell, ReadColumn, SourceRow};
 use crate::source::storage::{self, CoreFile};
 use crate::source::{SourceError, WorkspaceInfo};
 use crate::state::{Ledger, StateError};
-use crate::target::{Target, TargetError};
+use crate::target::{Target, TargetError, UploadGeneration};
 
 /// Twenty's upload cap: `settings.storage.maxFileSize = '100MB'`
 /// (`packages/twenty-server/src/engine/constants/settings/index.ts`), read here as 100 MiB.
@@ -238,6 +239,8 @@ pub struct Files<'a> {
     core: HashMap<Uuid, CoreFile>,
     counts: FileCounts,
     notes: Vec<String>,
+    /// How the target takes files, asked once before the first upload.
+    generation: Option<UploadGeneration>,
 }
 
 impl<'a> Files<'a> {
@@ -262,6 +265,7 @@ impl<'a> Files<'a> {
             core,
             counts: FileCounts::default(),
             notes: Vec::new(),
+            generation: None,
         })
     }
 
@@ -534,10 +538,19 @@ impl<'a> Files<'a> {
                 (temp.0.clone(), Some(temp))
             }
         };
-        let result = self
-            .target
-            .upload_file_from_path(field_id, &local, &name, mime)
-            .await;
+        let result = match self.generation().await {
+            Ok(UploadGeneration::Direct) => {
+                self.target
+                    .upload_file_direct(field_id, &local, &name)
+                    .await
+            }
+            Ok(UploadGeneration::Multipart) => {
+                self.target
+                    .upload_file_from_path(field_id, &local, &name, mime)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         drop(temp);
         let uploaded = match result {
             Ok(u) => u,
@@ -573,6 +586,19 @@ impl<'a> Files<'a> {
         self.counts.bytes += size;
         tracing::debug!(object = %of.object, field = key, size, "file uploaded");
         Ok(Ok(uploaded.id))
+    }
+}
+
+impl Files<'_> {
+    /// The target's upload generation, asked on first use: direct upload where offered.
+    async fn generation(&mut self) -> Result<UploadGeneration, TargetError> {
+        if let Some(g) = self.generation {
+            return Ok(g);
+        }
+        let g = self.target.upload_generation().await?;
+        tracing::info!(generation = ?g, "target file upload generation");
+        self.generation = Some(g);
+        Ok(g)
     }
 }
 

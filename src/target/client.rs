@@ -76,25 +76,35 @@ fn bump(counter: &AtomicU64, by: u64) {
 }
 
 /// One request, as data, so that every attempt sends the same thing.
-struct Call {
-    method: Method,
-    path: String,
-    query: Vec<(&'static str, String)>,
-    body: CallBody,
-    auth: bool,
+pub(super) struct Call {
+    pub(super) method: Method,
+    /// The path under the base URL; also how logs and errors name the request.
+    pub(super) path: String,
+    /// A whole URL to send to instead of base URL + path (an upload target, whose query
+    /// carries a token: it stays out of logs, which show `path`).
+    pub(super) url: Option<String>,
+    pub(super) query: Vec<(&'static str, String)>,
+    pub(super) body: CallBody,
+    pub(super) auth: bool,
     /// Records carried (batch calls), for the counters.
     records: usize,
     /// GraphQL endpoint: error answers carry an `errors` list.
-    graphql: bool,
+    pub(super) graphql: bool,
 }
 
-enum CallBody {
+pub(super) enum CallBody {
     None,
     Json(Bytes),
     Upload(Upload),
+    /// A local file as the raw body, streamed with its length and this Content-Type
+    /// (reopened on every attempt).
+    File {
+        path: PathBuf,
+        content_type: String,
+    },
 }
 
-struct Upload {
+pub(super) struct Upload {
     operations: String,
     file_name: String,
     mime: String,
@@ -109,10 +119,11 @@ enum UploadSource {
 }
 
 impl Call {
-    fn new(method: Method, path: String) -> Self {
+    pub(super) fn new(method: Method, path: String) -> Self {
         Self {
             method,
             path,
+            url: None,
             query: Vec::new(),
             body: CallBody::None,
             auth: true,
@@ -600,7 +611,11 @@ impl Target {
         self.graphql(query, variables).await
     }
 
-    async fn graphql(&self, query: &str, variables: Value) -> Result<Value, TargetError> {
+    pub(super) async fn graphql(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, TargetError> {
         let body = json!({ "query": query, "variables": variables });
         let mut call = Call::new(Method::POST, "/metadata".into());
         call.graphql = true;
@@ -610,7 +625,7 @@ impl Target {
 
     /// Sends `call` under the retry policy; `parse` reads a success body (and may still fail,
     /// e.g. a GraphQL error in a 200, which is then classified and retried like any other).
-    async fn call<T>(
+    pub(super) async fn call<T>(
         &self,
         call: &Call,
         parse: impl Fn(&[u8]) -> Result<T, TargetError>,
@@ -661,7 +676,10 @@ impl Target {
         bump(&inner.counters.requests, 1);
         bump(&inner.counters.records_sent, call.records as u64);
 
-        let url = format!("{}{}", inner.base_url, call.path);
+        let url = match &call.url {
+            Some(url) => url.clone(),
+            None => format!("{}{}", inner.base_url, call.path),
+        };
         let mut request = inner.http.request(call.method.clone(), url);
         if !call.query.is_empty() {
             request = request.query(&call.query);
@@ -705,6 +723,19 @@ impl Target {
                 request
                     .header("apollo-require-preflight", "true")
                     .multipart(form)
+            }
+            CallBody::File { path, content_type } => {
+                let file_error = |source| TargetError::LocalFile {
+                    path: path.display().to_string(),
+                    source,
+                };
+                let file = tokio::fs::File::open(path).await.map_err(file_error)?;
+                let len = file.metadata().await.map_err(file_error)?.len();
+                // An explicit length: presigned S3 PUTs refuse chunked bodies.
+                request
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .header(reqwest::header::CONTENT_LENGTH, len)
+                    .body(reqwest::Body::from(file))
             }
         };
 

@@ -1,5 +1,5 @@
 //! The target API client: everything that talks HTTP to a Twenty server (REST records,
-//! `/metadata` GraphQL, file uploads), under one rate limiter, one in-flight bound and one
+//! `/metadata` GraphQL, file uploads: multipart or direct, [`UploadGeneration`]), under one rate limiter, one in-flight bound and one
 //! retry policy ([`retry`]).
 //!
 //! How a caller reacts to each [`TargetError`] of a batch upsert:
@@ -18,6 +18,7 @@
 
 mod client;
 mod config;
+mod direct_upload;
 mod error;
 mod metadata;
 pub mod retry;
@@ -28,6 +29,7 @@ mod tests;
 
 pub use client::Target;
 pub use config::{ApiKey, TargetConfig};
+pub use direct_upload::UploadGeneration;
 pub use error::TargetError;
 pub use retry::{Backoff, RetryDecision};
 pub use types::{

@@ -19,18 +19,27 @@ use regex::Regex;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::direct_upload::{self, DirectUploadMutation};
 use super::input::iso;
 use super::schema::{FieldMeta, Model, NewObject, ObjectMeta, RelationKind, RelationMeta};
 use super::store::Table;
 use super::{lock, Shared, StoredFile};
 
-type TwinSchema = Schema<Query, Mutation, EmptySubscription>;
+type TwinSchema = Schema<Query, Mutations, EmptySubscription>;
+
+/// Every `/metadata` mutation: these and the direct-upload generation's.
+#[derive(async_graphql::MergedObject)]
+pub struct Mutations(Mutation, DirectUploadMutation);
 
 /// The `/metadata` route.
 pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
-    let schema: TwinSchema = Schema::build(Query, Mutation, EmptySubscription)
-        .data(shared)
-        .finish();
+    let schema: TwinSchema = Schema::build(
+        Query,
+        Mutations(Mutation, DirectUploadMutation),
+        EmptySubscription,
+    )
+    .data(shared)
+    .finish();
     Router::new().route(
         "/metadata",
         post(move |req: GraphQLRequest| {
@@ -631,6 +640,19 @@ pub struct FileDto {
     url: String,
 }
 
+impl FileDto {
+    /// The answer for a stored file.
+    pub(super) fn new(id: Uuid, path: String, size: u64, created_at: String, url: String) -> Self {
+        Self {
+            id: ID(id.to_string()),
+            path,
+            size: size as f64,
+            created_at,
+            url,
+        }
+    }
+}
+
 /// Mutations.
 pub struct Mutation;
 
@@ -1169,13 +1191,17 @@ impl Mutation {
     }
 
     /// Uploads a file for a FILES field (Files v2). The bytes are kept in memory or under the
-    /// files dir and served at `url`.
+    /// files dir and served at `url`. Absent from the newest generation (direct upload).
+    #[graphql(visible = "direct_upload::offers_multipart")]
     async fn upload_files_field_file(
         &self,
         ctx: &Context<'_>,
         file: Upload,
         field_metadata_id: String,
     ) -> async_graphql::Result<FileDto> {
+        if !direct_upload::offers_multipart(ctx) {
+            return Err(direct_upload::absent("uploadFilesFieldFile"));
+        }
         store_upload(ctx, file, &field_metadata_id).await
     }
 

@@ -6,6 +6,7 @@
 //! other. Start it in-process with [`TwinConfig`], or from the CLI with [`run`].
 
 mod api_error;
+mod direct_upload;
 mod faults;
 mod filter;
 mod input;
@@ -28,6 +29,7 @@ use uuid::Uuid;
 
 use crate::cli::TwinArgs;
 
+pub use direct_upload::UploadOffer;
 pub use faults::{Fault, FaultSpec};
 pub use limits::Rate;
 pub use store::Member;
@@ -79,6 +81,7 @@ pub struct TwinConfig {
     files_dir: Option<PathBuf>,
     admin: bool,
     app_version: String,
+    upload_offer: UploadOffer,
 }
 
 impl TwinConfig {
@@ -97,6 +100,7 @@ impl TwinConfig {
             files_dir: None,
             admin: true,
             app_version: "2.44.0".into(),
+            upload_offer: UploadOffer::default(),
         }
     }
 
@@ -166,6 +170,12 @@ impl TwinConfig {
         self
     }
 
+    /// Which file upload mutations `/metadata` offers (multipart "Files v2" by default).
+    pub fn upload_offer(mut self, offer: UploadOffer) -> Self {
+        self.upload_offer = offer;
+        self
+    }
+
     /// Builds the config from the CLI flags.
     pub fn from_args(args: &TwinArgs) -> Result<Self, TwinError> {
         let mut config = Self::new(args.api_key.clone())
@@ -221,6 +231,7 @@ impl TwinConfig {
             limiter: Mutex::new(Limiter::new(self.rate_short, self.rate_long)),
             faults: Mutex::new(FaultDraw::new(self.faults.clone())),
             files: Mutex::new(HashMap::new()),
+            direct: Mutex::new(HashMap::new()),
             counters: Counters::default(),
             key_id: schema::stable_id("apiKey", &self.api_key),
             base_url: base_url.clone(),
@@ -369,6 +380,8 @@ struct Shared {
     limiter: Mutex<Limiter>,
     faults: Mutex<FaultDraw>,
     files: Mutex<HashMap<Uuid, StoredFile>>,
+    /// Direct uploads by file id, pending or completed.
+    direct: Mutex<HashMap<Uuid, direct_upload::PendingUpload>>,
     counters: Counters,
     key_id: Uuid,
     base_url: String,

@@ -24,7 +24,7 @@ use super::filter::{self, Filter};
 use super::input::is_valid_uuid;
 use super::schema::ObjectMeta;
 use super::store::{is_deleted, Actor, Record};
-use super::{lock, metadata, Shared};
+use super::{direct_upload, lock, metadata, Shared};
 
 type AppState = Arc<Shared>;
 
@@ -51,6 +51,7 @@ pub(super) fn router(shared: AppState) -> Router {
         .merge(metadata)
         .route("/client-config", get(client_config))
         .route("/files-field/{id}", get(download))
+        .merge(direct_upload::router())
         .route("/__twin/dump", get(dump))
         .fallback(no_route)
         .layer(middleware::from_fn_with_state(shared.clone(), faults))
@@ -122,7 +123,7 @@ fn dropped_connection() -> Response {
 /// only `reset_after` applies the request and then loses the answer, on purpose.
 async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if !(path.starts_with("/rest/") || path == "/metadata") {
+    if !(path.starts_with("/rest/") || path == "/metadata" || path.starts_with("/file-upload/")) {
         return next.run(req).await;
     }
     let Some(fault) = lock(&s.faults).next() else {

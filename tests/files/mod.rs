@@ -17,6 +17,8 @@ use twenty_migrate::target::{ApiKey, FindMany, Target, TargetConfig};
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 use uuid::Uuid;
 
+mod direct_upload;
+
 const KEY: &str = "files-key";
 
 /// The links an attachment can have to objects the plan migrates.
