@@ -268,6 +268,11 @@ pub struct TwinArgs {
     /// Serve `GET /__twin/dump` (test-only; the tool never calls it).
     #[arg(long)]
     pub admin: bool,
+
+    /// The file generation to emulate: `v2` (FILES fields, `uploadFilesFieldFile`) or `mid`
+    /// (`uploadFile` on `/graphql`, attachment `fullPath`, Twenty ~0.4x–1.16).
+    #[arg(long, default_value = "v2")]
+    pub files_generation: String,
 }
 
 /// Options of `demo`.

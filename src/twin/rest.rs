@@ -24,7 +24,7 @@ use super::filter::{self, Filter};
 use super::input::is_valid_uuid;
 use super::schema::ObjectMeta;
 use super::store::{is_deleted, Actor, Record};
-use super::{lock, metadata, Shared};
+use super::{legacy_files, lock, metadata, FilesGeneration, Shared};
 
 type AppState = Arc<Shared>;
 
@@ -46,9 +46,17 @@ pub(super) fn router(shared: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
     let metadata = metadata::router(shared.clone())
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
+    // Before Files v2, uploads go through the core `/graphql` endpoint.
+    let legacy = match shared.config.files_generation {
+        FilesGeneration::V2 => Router::new(),
+        FilesGeneration::Mid => legacy_files::router(shared.clone())
+            .route_layer(middleware::from_fn_with_state(shared.clone(), auth))
+            .merge(legacy_files::download_router()),
+    };
     Router::new()
         .merge(rest)
         .merge(metadata)
+        .merge(legacy)
         .route("/client-config", get(client_config))
         .route("/files-field/{id}", get(download))
         .route("/__twin/dump", get(dump))
@@ -84,6 +92,8 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
         ("DELETE", ["rest", _, _]) => "delete_one",
         ("DELETE", ["rest", _]) => "delete_many",
         (_, ["metadata"]) => "metadata",
+        (_, ["graphql"]) => "graphql",
+        (_, ["files", ..]) => "files",
         (_, ["client-config"]) => "client_config",
         (_, ["files-field", ..]) => "files",
         (_, ["__twin", ..]) => "admin",
@@ -94,13 +104,13 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
 async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
     s.counters.requests.fetch_add(1, Ordering::Relaxed);
     let mut kind = route_kind(req.method(), req.uri().path());
-    // A multipart request on /metadata is a file upload: counted apart, for upload tests.
+    // A multipart GraphQL request is a file upload: counted apart, for upload tests.
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/"));
-    if kind == "metadata" && multipart {
+    if matches!(kind, "metadata" | "graphql") && multipart {
         kind = "upload";
     }
     *lock(&s.counters.by_route)
@@ -122,7 +132,7 @@ fn dropped_connection() -> Response {
 /// only `reset_after` applies the request and then loses the answer, on purpose.
 async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if !(path.starts_with("/rest/") || path == "/metadata") {
+    if !(path.starts_with("/rest/") || path == "/metadata" || path == "/graphql") {
         return next.run(req).await;
     }
     let Some(fault) = lock(&s.faults).next() else {
@@ -176,7 +186,7 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         })
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    let graphql = req.uri().path() == "/metadata";
+    let graphql = matches!(req.uri().path(), "/metadata" | "/graphql");
     let refusal = match token {
         None => Some((403, "FORBIDDEN_EXCEPTION", "Missing authentication token")),
         Some(t) if t != s.config.api_key => Some((401, "UNAUTHENTICATED", "Token invalid.")),
