@@ -29,7 +29,11 @@ use crate::source::records::{Cell, ReadColumn, SourceRow};
 use crate::source::storage::{self, CoreFile};
 use crate::source::{SourceError, WorkspaceInfo};
 use crate::state::{Ledger, StateError};
-use crate::target::{Target, TargetError};
+use crate::target::{LegacyFolder, Target, TargetError};
+
+mod generation;
+
+pub use generation::{file_category, FilesGeneration};
 
 /// Twenty's upload cap: `settings.storage.maxFileSize = '100MB'`
 /// (`packages/twenty-server/src/engine/constants/settings/index.ts`), read here as 100 MiB.
@@ -126,8 +130,8 @@ pub enum FilesError {
         #[source]
         source: TargetError,
     },
-    /// The target keeps attachments in a way this version cannot write.
-    #[error("the target's attachment has no FILES field `file` (an older file generation, `uploadFile` → `fullPath`); this version uploads through Files v2 only")]
+    /// The target's attachment has neither a FILES `file` (Files v2) nor a `fullPath` (before).
+    #[error("the target's attachment has neither a FILES field `file` (Files v2) nor a `fullPath` (older generations): its files cannot be written")]
     OldGeneration,
     /// The bucket cannot be used.
     #[error("the source bucket {bucket} cannot be used: {source}")]
@@ -189,6 +193,8 @@ pub struct ObjectFiles {
     fields: Vec<(String, Uuid)>,
     /// Pre-1.18 file paths that fill an empty FILES value.
     legacy: Vec<Legacy>,
+    /// Files written as paths, for a target older than Files v2.
+    as_paths: Vec<generation::AsPath>,
 }
 
 /// A pre-1.18 path column (`attachment.fullPath`, `person.avatarUrl`) whose file moves into a
@@ -211,7 +217,7 @@ struct Legacy {
 impl ObjectFiles {
     /// Whether the object has anything to upload.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.legacy.is_empty()
+        self.fields.is_empty() && self.legacy.is_empty() && self.as_paths.is_empty()
     }
 }
 
@@ -265,14 +271,11 @@ impl<'a> Files<'a> {
         })
     }
 
-    /// Refuses, before anything is written, a target whose attachments predate Files v2.
+    /// Refuses, before anything is written, a target whose attachments have nowhere to keep a
+    /// file (see [`FilesGeneration::detect`]).
     pub fn check_target(plan: &crate::plan::Plan, target_model: &Model) -> Result<(), FilesError> {
         let moves_attachments = plan.objects.iter().any(|p| p.object == "attachment");
-        let files_v2 = target_model
-            .object("attachment")
-            .and_then(|o| o.field("file"))
-            .is_some_and(|f| f.field_type == FieldType::Files);
-        if moves_attachments && !files_v2 {
+        if moves_attachments && FilesGeneration::detect(target_model).is_none() {
             return Err(FilesError::OldGeneration);
         }
         Ok(())
@@ -332,6 +335,14 @@ impl<'a> Files<'a> {
             .filter_map(|d| Some((d.key.clone(), target_files(&d.key)?)))
             .collect();
         let cell = |name: &str| columns.iter().position(|c| c.name == name);
+        if FilesGeneration::detect(target_model) == Some(FilesGeneration::Paths) {
+            return Ok(ObjectFiles {
+                object: object.name_singular.clone(),
+                fields: Vec::new(),
+                legacy: Vec::new(),
+                as_paths: generation::as_paths(&object.name_singular, target_model, cell),
+            });
+        }
         let mut legacy = Vec::new();
         if object.name_singular == "attachment" {
             // Files v2 is detected by the target's `attachment.file` FILES field (I2).
@@ -363,6 +374,7 @@ impl<'a> Files<'a> {
             object: object.name_singular.clone(),
             fields,
             legacy,
+            as_paths: Vec::new(),
         })
     }
 
@@ -405,7 +417,15 @@ impl<'a> Files<'a> {
                     continue;
                 };
                 match self
-                    .move_file(of, row.id, key, *field_id, &file.key, &label, &file.mime)
+                    .move_file(
+                        of,
+                        row.id,
+                        key,
+                        Dest::Field(*field_id),
+                        &file.key,
+                        &label,
+                        &file.mime,
+                    )
                     .await?
                 {
                     // Exactly `{fileId, label}`: Twenty's schema is strict, so the source's
@@ -447,7 +467,15 @@ impl<'a> Files<'a> {
                 .first_or_octet_stream()
                 .to_string();
             match self
-                .move_file(of, row.id, &l.key, l.field_id, &storage_key, &label, &mime)
+                .move_file(
+                    of,
+                    row.id,
+                    &l.key,
+                    Dest::Field(l.field_id),
+                    &storage_key,
+                    &label,
+                    &mime,
+                )
                 .await?
             {
                 Ok(id) => {
@@ -461,6 +489,9 @@ impl<'a> Files<'a> {
                 }
                 Err(refused) => self.note_dropped(of, row.id, &l.key, refused),
             }
+        }
+        if !of.as_paths.is_empty() {
+            return self.attach_as_paths(of, row, record).await;
         }
         Ok(Attached::Ready(record))
     }
@@ -489,19 +520,25 @@ impl<'a> Files<'a> {
         }
     }
 
-    /// Uploads one file unless the ledger has it; the target's file id, or why it cannot move.
+    /// Uploads one file unless the ledger has it; the target's file id (Files v2) or
+    /// `path?token=…` (older generations), or why it cannot move.
     #[allow(clippy::too_many_arguments)]
     async fn move_file(
         &mut self,
         of: &ObjectFiles,
         id: Uuid,
         key: &str,
-        field_id: Uuid,
+        dest: Dest,
         storage_key: &str,
         label: &str,
         mime: &str,
     ) -> Result<Result<String, Refused>, FilesError> {
-        if let Some(done) = self.ledger.uploaded_file(storage_key)? {
+        // Ledger keys differ per generation, so an answer of one is never used as the other.
+        let ledger_key = match dest {
+            Dest::Field(_) => storage_key.to_owned(),
+            Dest::Folder(folder) => format!("{}:{storage_key}", folder.as_graphql()),
+        };
+        if let Some(done) = self.ledger.uploaded_file(&ledger_key)? {
             self.counts.reused += 1;
             return Ok(Ok(done));
         }
@@ -534,10 +571,21 @@ impl<'a> Files<'a> {
                 (temp.0.clone(), Some(temp))
             }
         };
-        let result = self
-            .target
-            .upload_file_from_path(field_id, &local, &name, mime)
-            .await;
+        let result = match dest {
+            Dest::Field(field_id) => self
+                .target
+                .upload_file_from_path(field_id, &local, &name, mime)
+                .await
+                .map(|u| u.id),
+            Dest::Folder(folder) => self
+                .target
+                .upload_legacy_file(&local, &name, mime, folder)
+                .await
+                .map(|u| match u.token {
+                    Some(token) => format!("{}?token={token}", u.path),
+                    None => u.path,
+                }),
+        };
         drop(temp);
         let uploaded = match result {
             Ok(u) => u,
@@ -568,12 +616,19 @@ impl<'a> Files<'a> {
             }
         };
         // Recorded before the record that uses it is sent: a rerun reuses it.
-        self.ledger.record_upload(storage_key, &uploaded.id, size)?;
+        self.ledger.record_upload(&ledger_key, &uploaded, size)?;
         self.counts.uploaded += 1;
         self.counts.bytes += size;
         tracing::debug!(object = %of.object, field = key, size, "file uploaded");
-        Ok(Ok(uploaded.id))
+        Ok(Ok(uploaded))
     }
+}
+
+/// Where an upload goes: a FILES field (Files v2) or a storage folder (older generations).
+#[derive(Debug, Clone, Copy)]
+enum Dest {
+    Field(Uuid),
+    Folder(LegacyFolder),
 }
 
 /// Why one file cannot move.
