@@ -52,7 +52,7 @@ pub(super) fn download_router() -> Router<Arc<Shared>> {
 /// `core-modules/file/interfaces/file-folder.interface.ts`, as in the front's generated
 /// `graphql.ts`: `Attachment`, `PersonPicture`, …); the value is the storage folder.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "FileFolder")]
+#[graphql(name = "FileFolder", rename_items = "PascalCase")]
 #[allow(missing_docs)]
 pub enum FileFolder {
     Attachment,
@@ -156,8 +156,8 @@ impl Mutation {
 }
 
 /// The twin's file token for a stored name (Twenty signs a JWT with the file name and the
-/// workspace: `FileService.encodeFileToken`).
-pub(super) fn file_token(name: &str) -> String {
+/// workspace: `FileService.encodeFileToken`); tests use it to download as the front would.
+pub fn file_token(name: &str) -> String {
     format!("twin-file.{}", stable_id("fileToken", name).simple())
 }
 

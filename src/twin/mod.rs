@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::cli::TwinArgs;
 
 pub use faults::{Fault, FaultSpec};
+pub use legacy_files::file_token;
 pub use limits::Rate;
 pub use store::Member;
 

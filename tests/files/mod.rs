@@ -14,7 +14,7 @@ use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateError, Mig
 use twenty_migrate::plan::UnmatchedMembers;
 use twenty_migrate::report::ObjectReport;
 use twenty_migrate::target::{ApiKey, FindMany, Target, TargetConfig};
-use twenty_migrate::twin::{Member, Twin, TwinConfig};
+use twenty_migrate::twin::{FilesGeneration, Member, Twin, TwinConfig};
 use uuid::Uuid;
 
 const KEY: &str = "files-key";
@@ -704,4 +704,222 @@ async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_a
         other["avatarFile"].as_array().is_none_or(Vec::is_empty),
         "{other}"
     );
+}
+
+// --- A target before Files v2 (uploadFile → fullPath) ---
+
+async fn start_mid_twin(members: Vec<Member>) -> Twin {
+    TwinConfig::new(KEY)
+        .members(members)
+        .files_generation(FilesGeneration::Mid)
+        .start()
+        .await
+        .expect("twin")
+}
+
+/// The bytes behind a mid-generation path, downloaded as the front does: `/files/<path>` with
+/// the file token that the upload answered (the twin's token depends on the stored name only).
+async fn download_path(twin: &Twin, path: &str) -> Vec<u8> {
+    let name = path.rsplit('/').next().unwrap();
+    let token = twenty_migrate::twin::file_token(name);
+    let response = reqwest::Client::new()
+        .get(format!("{}/files/{path}?token={token}", twin.base_url()))
+        .send()
+        .await
+        .expect("download");
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.bytes().await.expect("bytes").to_vec()
+}
+
+#[tokio::test]
+async fn the_generated_workspace_migrated_into_a_mid_generation_twin_lands_every_attachment_byte_identical(
+) {
+    let w = world(1000, 0).await;
+    let source = w.attachments().await;
+    let live: Vec<&SourceAttachment> = source.iter().filter(|a| !a.deleted).collect();
+    let twin = start_mid_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.read, w.generated.attachments.records, "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    let cascaded = r.skipped.get("parent-soft-deleted").copied().unwrap_or(0);
+    assert_eq!(r.written, live.len() as u64 - cascaded, "{r:?}");
+    assert_eq!(uploads(&twin), r.written, "one upload per file written");
+    assert_eq!(
+        twin.stats().by_route.get("metadata").copied().unwrap_or(0) > 0,
+        true,
+        "the model was read"
+    );
+
+    let landed = target_attachments(&target).await;
+    assert_eq!(landed.len() as u64, r.written);
+    let mut checked = 0;
+    for a in &live {
+        let Some(got) = landed.get(&a.id) else {
+            continue;
+        };
+        assert_eq!(got["name"], Value::String(a.name.clone()), "{}", a.id);
+        assert!(got.get("file").is_none(), "no FILES field: {got}");
+        let path = got["fullPath"].as_str().expect("a fullPath");
+        assert!(path.starts_with("attachment/"), "{path}");
+        assert!(!path.contains("token"), "stored without its token: {path}");
+        let want_category = twenty_migrate::files::file_category(&a.name);
+        assert!(
+            got["fileCategory"].is_string(),
+            "a category for {}: {got}",
+            a.name
+        );
+        // The generator's categories are Twenty's for the extension.
+        assert_eq!(got["fileCategory"], want_category, "{}", a.name);
+        let bytes = download_path(&twin, path).await;
+        let want = std::fs::read(&a.path).expect("source bytes");
+        assert_eq!(sha256(&bytes), sha256(&want), "{} differs", a.id);
+        for (column, _) in LINKS {
+            let want = a.links[column].map(|u| u.to_string());
+            if let Some(want) = want {
+                if got[*column].is_string() {
+                    assert_eq!(got[*column].as_str(), Some(want.as_str()), "{}", a.id);
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked as u64, r.written);
+    // Nothing was sent to the Files v2 route.
+    let dump: Value = reqwest::get(format!("{}/__twin/dump", twin.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(dump["files"].as_array().unwrap().iter().all(|f| f["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("attachment/")
+        || f["path"].as_str().unwrap().starts_with("person-picture/")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_after_an_interruption_uploads_nothing_twice_on_the_mid_generation() {
+    let w = world(1000, 0).await;
+    let twin = start_mid_twin(w.members()).await;
+    let target = client_for(&twin, 1200);
+    let mut opts = w.options();
+    let cancel = opts.cancel.clone();
+    let watcher = async {
+        while uploads(&twin) < 4 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        cancel.cancel();
+    };
+    let (first, ()) = tokio::join!(pipeline::migrate(&opts, &target), watcher);
+    assert!(
+        matches!(first, Err(MigrateError::Interrupted { .. })),
+        "the run should stop in the files phase: {:?}",
+        first.map(|r| r.render_text())
+    );
+    let first_uploads = uploads(&twin);
+    opts.restart = false;
+    opts.cancel = tokio_util::sync::CancellationToken::new();
+    let report = pipeline::migrate(&opts, &target).await.expect("resume");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert_eq!(
+        uploads(&twin),
+        r.written,
+        "each file uploaded exactly once across both runs ({first_uploads} in the first)"
+    );
+    assert_eq!(report.files.reused, first_uploads, "{:?}", report.files);
+    let landed = target_attachments(&target).await;
+    assert_eq!(landed.len() as u64, r.written);
+    let source = w.attachments().await;
+    for a in &source {
+        if let Some(got) = landed.get(&a.id) {
+            let bytes = download_path(&twin, got["fullPath"].as_str().unwrap()).await;
+            assert_eq!(sha256(&bytes), sha256(&std::fs::read(&a.path).unwrap()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_mid_generation_twin_refuses_an_upload_without_the_key_and_a_download_without_the_token(
+) {
+    let twin = start_mid_twin(Vec::new()).await;
+    let operations = r#"{"query":"mutation($file: Upload!, $fileFolder: FileFolder) { uploadFile(file: $file, fileFolder: $fileFolder) { path token } }","variables":{"file":null,"fileFolder":"Attachment"}}"#;
+    let form = || {
+        reqwest::multipart::Form::new()
+            .text("operations", operations)
+            .text("map", r#"{"0":["variables.file"]}"#)
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"),
+            )
+    };
+    let http = reqwest::Client::new();
+    let refused: Value = http
+        .post(format!("{}/graphql", twin.base_url()))
+        .multipart(form())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(refused["errors"].is_array(), "{refused}");
+    let ok: Value = http
+        .post(format!("{}/graphql", twin.base_url()))
+        .bearer_auth(KEY)
+        .multipart(form())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = ok["data"]["uploadFile"]["path"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a path: {ok}"));
+    assert!(
+        path.starts_with("attachment/") && path.ends_with(".txt"),
+        "{ok}"
+    );
+    let token = ok["data"]["uploadFile"]["token"].as_str().unwrap();
+    let url = format!("{}/files/{path}", twin.base_url());
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 403);
+    let got = http
+        .get(format!("{url}?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.status().is_success());
+    assert_eq!(got.bytes().await.unwrap().as_ref(), b"hello");
+    // An unknown folder is not a FileFolder value.
+    let bad: Value = http
+        .post(format!("{}/graphql", twin.base_url()))
+        .bearer_auth(KEY)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("operations", operations.replace("Attachment", "attachment"))
+                .text("map", r#"{"0":["variables.file"]}"#)
+                .part(
+                    "0",
+                    reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(bad["errors"].is_array(), "{bad}");
 }
