@@ -32,8 +32,10 @@ use crate::state::{Ledger, StateError};
 use crate::target::{LegacyFolder, Target, TargetError};
 
 mod generation;
+mod rich_text;
 
 pub use generation::{file_category, FilesGeneration};
+pub(crate) use rich_text::mask_file_urls;
 
 /// Twenty's upload cap: `settings.storage.maxFileSize = '100MB'`
 /// (`packages/twenty-server/src/engine/constants/settings/index.ts`), read here as 100 MiB.
@@ -195,6 +197,8 @@ pub struct ObjectFiles {
     legacy: Vec<Legacy>,
     /// Files written as paths, for a target older than Files v2.
     as_paths: Vec<generation::AsPath>,
+    /// Rich-text keys whose embedded files move, and where they upload to.
+    rich_text: Option<rich_text::RichText>,
 }
 
 /// A pre-1.18 path column (`attachment.fullPath`, `person.avatarUrl`) whose file moves into a
@@ -217,7 +221,10 @@ struct Legacy {
 impl ObjectFiles {
     /// Whether the object has anything to upload.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.legacy.is_empty() && self.as_paths.is_empty()
+        self.fields.is_empty()
+            && self.legacy.is_empty()
+            && self.as_paths.is_empty()
+            && self.rich_text.is_none()
     }
 }
 
@@ -244,6 +251,8 @@ pub struct Files<'a> {
     core: HashMap<Uuid, CoreFile>,
     counts: FileCounts,
     notes: Vec<String>,
+    /// Ledger keys used by this run (uploaded or reused), so a reuse counts once.
+    touched: std::collections::HashSet<String>,
 }
 
 impl<'a> Files<'a> {
@@ -268,6 +277,7 @@ impl<'a> Files<'a> {
             core,
             counts: FileCounts::default(),
             notes: Vec::new(),
+            touched: std::collections::HashSet::new(),
         })
     }
 
@@ -335,12 +345,14 @@ impl<'a> Files<'a> {
             .filter_map(|d| Some((d.key.clone(), target_files(&d.key)?)))
             .collect();
         let cell = |name: &str| columns.iter().position(|c| c.name == name);
+        let rich_text = rich_text::RichText::plan(object, plan, target_model);
         if FilesGeneration::detect(target_model) == Some(FilesGeneration::Paths) {
             return Ok(ObjectFiles {
                 object: object.name_singular.clone(),
                 fields: Vec::new(),
                 legacy: Vec::new(),
                 as_paths: generation::as_paths(&object.name_singular, target_model, cell),
+                rich_text,
             });
         }
         let mut legacy = Vec::new();
@@ -375,6 +387,7 @@ impl<'a> Files<'a> {
             fields,
             legacy,
             as_paths: Vec::new(),
+            rich_text,
         })
     }
 
@@ -385,6 +398,9 @@ impl<'a> Files<'a> {
         row: &SourceRow,
         mut record: Map<String, Value>,
     ) -> Result<Attached, FilesError> {
+        if let Some(rt) = &of.rich_text {
+            self.rewrite_rich_text(of, rt, row.id, &mut record).await?;
+        }
         for (key, field_id) in &of.fields {
             let Some(Value::Array(items)) = record.get(key) else {
                 continue;
@@ -539,7 +555,11 @@ impl<'a> Files<'a> {
             Dest::Folder(folder) => format!("{}:{storage_key}", folder.as_graphql()),
         };
         if let Some(done) = self.ledger.uploaded_file(&ledger_key)? {
-            self.counts.reused += 1;
+            // A file a rich text and its attachment share is one reuse, or none when this
+            // run uploaded it.
+            if self.touched.insert(ledger_key) {
+                self.counts.reused += 1;
+            }
             return Ok(Ok(done));
         }
         let (location, size) = match self.storage.locate(storage_key).await? {
@@ -617,6 +637,7 @@ impl<'a> Files<'a> {
         };
         // Recorded before the record that uses it is sent: a rerun reuses it.
         self.ledger.record_upload(&ledger_key, &uploaded, size)?;
+        self.touched.insert(ledger_key);
         self.counts.uploaded += 1;
         self.counts.bytes += size;
         tracing::debug!(object = %of.object, field = key, size, "file uploaded");
