@@ -923,3 +923,252 @@ async fn the_mid_generation_twin_refuses_an_upload_without_the_key_and_a_downloa
         .unwrap();
     assert!(bad["errors"].is_array(), "{bad}");
 }
+
+// --- Files embedded in rich text ---
+
+/// A note or task whose body shows one of its image attachments.
+#[derive(Debug)]
+struct Embedded {
+    plural: &'static str,
+    id: Uuid,
+    source_url: String,
+    attachment: Uuid,
+}
+
+impl World {
+    /// The generated records whose body embeds an image, with the embedded attachment.
+    async fn embedded(&self) -> Vec<Embedded> {
+        let schema = self.spec.schema();
+        let mut out = Vec::new();
+        for (table, plural, column) in [
+            ("note", "notes", "targetNoteId"),
+            ("task", "tasks", "targetTaskId"),
+        ] {
+            let sql = format!(
+                "SELECT r.id, r.\"bodyV2Blocknote\", a.id FROM \"{schema}\".\"{table}\" r \
+                 JOIN \"{schema}\".attachment a ON a.\"{column}\" = r.id \
+                   AND a.file->0->>'fileId' = (r.\"bodyV2Blocknote\"::jsonb -> -1 -> 'props' ->> 'attachmentFileId') \
+                 WHERE r.\"deletedAt\" IS NULL AND r.\"bodyV2Blocknote\"::jsonb -> -1 -> 'props' ? 'attachmentFileId'"
+            );
+            for row in self.client.query(&sql, &[]).await.expect("embedded") {
+                let blocks: Value = serde_json::from_str(row.get::<_, &str>(1)).unwrap();
+                let image = blocks.as_array().unwrap().last().unwrap();
+                out.push(Embedded {
+                    plural,
+                    id: row.get(0),
+                    source_url: image["props"]["url"].as_str().unwrap().to_owned(),
+                    attachment: row.get(2),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The last block of a body (where the generator puts the image) and the Markdown.
+fn image_of(record: &Value) -> (Value, String) {
+    let body = &record["bodyV2"];
+    let blocks: Value =
+        serde_json::from_str(body["blocknote"].as_str().expect("blocknote")).unwrap();
+    let image = blocks.as_array().unwrap().last().unwrap().clone();
+    (
+        image,
+        body["markdown"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_note_whose_body_embeds_an_attachment_image_points_at_the_targets_file_after_migration() {
+    let w = world(1000, 0).await;
+    let embedded = w.embedded().await;
+    assert!(
+        embedded.len() >= 3,
+        "the generator embeds images: {embedded:?}"
+    );
+    assert!(embedded
+        .iter()
+        .any(|e| e.source_url.contains("/files/attachment/")));
+    assert!(embedded
+        .iter()
+        .any(|e| e.source_url.contains("/files-field/")));
+    let source: HashMap<Uuid, SourceAttachment> = w
+        .attachments()
+        .await
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let opts = w.options();
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    // The embedded files are the attachments' files: nothing is uploaded twice.
+    assert_eq!(uploads(&twin), r.written, "{:?}", report.files);
+    assert_eq!(report.files.reused, 0, "{:?}", report.files);
+    assert!(
+        report.not_kept.iter().all(|n| !n.contains("embedded file")),
+        "{:?}",
+        report.not_kept
+    );
+
+    let landed = target_attachments(&target).await;
+    for e in &embedded {
+        let record = &target.find_by_ids(e.plural, &[e.id]).await.expect("read")[0];
+        let (image, markdown) = image_of(record);
+        let url = image["props"]["url"].as_str().unwrap();
+        let file_id = image["props"]["attachmentFileId"].as_str().unwrap();
+        assert_eq!(
+            url,
+            format!("{}/files-field/{file_id}", twin.base_url()),
+            "{e:?}"
+        );
+        assert_eq!(
+            landed[&e.attachment]["file"][0]["fileId"].as_str(),
+            Some(file_id),
+            "the block and its attachment share the target's file"
+        );
+        assert!(
+            markdown.contains(url) && !markdown.contains("localhost:3000"),
+            "{markdown}"
+        );
+        let bytes = download(&twin, file_id).await;
+        let want = std::fs::read(&source[&e.attachment].path).unwrap();
+        assert_eq!(sha256(&bytes), sha256(&want), "{e:?}");
+    }
+
+    // Verify compares the bodies around the files and finds nothing to report.
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    let body_diffs: Vec<_> = check
+        .differences
+        .iter()
+        .filter(|d| d.field == "bodyV2")
+        .collect();
+    assert!(body_diffs.is_empty(), "{body_diffs:#?}");
+}
+
+#[tokio::test]
+async fn embedded_images_point_at_the_uploaded_path_on_the_mid_generation_and_verify_agrees() {
+    let w = world(1000, 0).await;
+    let embedded = w.embedded().await;
+    assert!(!embedded.is_empty());
+    let twin = start_mid_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let opts = w.options();
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert_eq!(uploads(&twin), r.written, "{:?}", report.files);
+    let landed = target_attachments(&target).await;
+    for e in &embedded {
+        let record = &target.find_by_ids(e.plural, &[e.id]).await.expect("read")[0];
+        let (image, markdown) = image_of(record);
+        let url = image["props"]["url"].as_str().unwrap();
+        let path = landed[&e.attachment]["fullPath"].as_str().unwrap();
+        let prefix = format!("{}/files/{path}?token=", twin.base_url());
+        assert!(url.starts_with(&prefix), "{url} for {path}");
+        assert!(image["props"].get("attachmentFileId").is_none(), "{image}");
+        assert!(markdown.contains(url), "{markdown}");
+        // The URL works as it is, token included.
+        let got = reqwest::get(url).await.unwrap();
+        assert!(got.status().is_success(), "{url}: {}", got.status());
+    }
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    let file_diffs: Vec<_> = check
+        .differences
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.field.as_str(),
+                "bodyV2" | "fullPath" | "fileCategory" | "avatarUrl"
+            )
+        })
+        .collect();
+    assert!(file_diffs.is_empty(), "{file_diffs:#?}");
+}
+
+#[tokio::test]
+async fn an_embedded_image_known_only_by_its_url_moves_and_a_missing_one_keeps_its_url_with_a_note()
+{
+    let w = world(400, 0).await;
+    let schema = w.spec.schema();
+    let legacy_root = w.storage().join(format!("workspace-{}", w.spec.id));
+    std::fs::create_dir_all(legacy_root.join("attachment")).unwrap();
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G']
+        .into_iter()
+        .chain(0..=255u8)
+        .collect();
+    std::fs::write(legacy_root.join("attachment/inline.png"), &png).unwrap();
+    let kept = "http://old.example:3000/files/attachment/gone.png?token=abc";
+    let moved = "http://old.example:3000/files/attachment/inline.png?token=abc";
+    let elsewhere = "https://images.example.com/cat.png";
+    let blocks = serde_json::json!([
+        {"id": "a", "type": "paragraph", "props": {}, "content": [], "children": []},
+        {"id": "b", "type": "image", "props": {"url": moved, "name": "inline.png"}, "children": []},
+        {"id": "c", "type": "image", "props": {"url": kept, "name": "gone.png"}, "children": []},
+        {"id": "d", "type": "image", "props": {"url": elsewhere}, "children": []}
+    ]);
+    let markdown = format!("![inline]({moved})\n![gone]({kept})\n![cat]({elsewhere})\n");
+    let note: Uuid = w
+        .client
+        .query_one(
+            &format!(
+                "SELECT id FROM \"{schema}\".note WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 1"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    w.client
+        .execute(
+            &format!("UPDATE \"{schema}\".note SET \"bodyV2Blocknote\" = $2, \"bodyV2Markdown\" = $3 WHERE id = $1"),
+            &[&note, &blocks.to_string(), &markdown],
+        )
+        .await
+        .unwrap();
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    let r = attachment_report(&report);
+    assert_eq!(
+        uploads(&twin),
+        r.written + 1,
+        "the inline image is one more file"
+    );
+    let record = &target.find_by_ids("notes", &[note]).await.unwrap()[0];
+    let body = &record["bodyV2"];
+    let got: Value = serde_json::from_str(body["blocknote"].as_str().unwrap()).unwrap();
+    let new_url = got[1]["props"]["url"].as_str().unwrap();
+    assert!(
+        new_url.starts_with(&format!("{}/files-field/", twin.base_url())),
+        "{new_url}"
+    );
+    let bytes = download(&twin, got[1]["props"]["attachmentFileId"].as_str().unwrap()).await;
+    assert_eq!(sha256(&bytes), sha256(&png));
+    assert_eq!(got[2]["props"]["url"], kept, "a missing file keeps its URL");
+    assert_eq!(
+        got[3]["props"]["url"], elsewhere,
+        "other hosts are left alone"
+    );
+    let md = body["markdown"].as_str().unwrap();
+    assert!(
+        md.contains(new_url) && md.contains(kept) && md.contains(elsewhere),
+        "{md}"
+    );
+    assert!(
+        report.not_kept.iter().any(|n| n.contains(&note.to_string())
+            && n.contains("gone.png")
+            && n.contains("keeps its source URL")),
+        "{:?}",
+        report.not_kept
+    );
+}
