@@ -253,6 +253,8 @@ pub struct Files<'a> {
     notes: Vec<String>,
     /// Ledger keys used by this run (uploaded or reused), so a reuse counts once.
     touched: std::collections::HashSet<String>,
+    /// The answer shape of an older target's `uploadFile`, once seen.
+    legacy_answer: Option<crate::target::LegacyAnswer>,
 }
 
 impl<'a> Files<'a> {
@@ -278,6 +280,7 @@ impl<'a> Files<'a> {
             counts: FileCounts::default(),
             notes: Vec::new(),
             touched: std::collections::HashSet::new(),
+            legacy_answer: None,
         })
     }
 
@@ -599,11 +602,14 @@ impl<'a> Files<'a> {
                 .map(|u| u.id),
             Dest::Folder(folder) => self
                 .target
-                .upload_legacy_file(&local, &name, mime, folder)
+                .upload_legacy_file(&local, &name, mime, folder, self.legacy_answer)
                 .await
-                .map(|u| match u.token {
-                    Some(token) => format!("{}?token={token}", u.path),
-                    None => u.path,
+                .map(|u| {
+                    self.legacy_answer = Some(u.answer);
+                    match u.token {
+                        Some(token) => format!("{}?token={token}", u.path),
+                        None => u.path,
+                    }
                 }),
         };
         drop(temp);

@@ -52,6 +52,17 @@ pub struct LegacyUpload {
     pub path: String,
     /// The file token a download presents as `?token=`, when the server gave one.
     pub token: Option<String>,
+    /// Which answer the target gave: pass it to the next upload.
+    pub answer: LegacyAnswer,
+}
+
+/// The shape of a legacy `uploadFile` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyAnswer {
+    /// `SignedFileDTO { path, token }` (~0.4x–1.16).
+    SignedFile,
+    /// A String, `<path>?token=<token>` (≤ 0.3x).
+    Path,
 }
 
 /// Ids per `id[in]:[…]` filter: short URLs, and within every version's page size (60).
@@ -628,8 +639,9 @@ impl Target {
     /// Mid generation (~0.4x–1.16) answers `SignedFileDTO { path, token }`; the old one
     /// (≤ 0.3x) a `String` path ending in `?token=…`, which the front strips before storing
     /// (`computePathWithoutToken` in `packages/twenty-front/src/modules/activities/files/hooks/useUploadAttachmentFile.tsx`).
-    /// A String answer refuses the `{ path token }` selection, so the old form is sent only
-    /// after that refusal. Source: `engine/core-modules/file/file-upload/resolvers/file-upload.resolver.ts`
+    /// A String answer refuses the `{ path token }` selection, so the old form is sent after
+    /// that refusal, or at once when `answer` says which one the target gives (the caller keeps
+    /// [`LegacyUpload::answer`] of the first upload). Source: `engine/core-modules/file/file-upload/resolvers/file-upload.resolver.ts`
     /// and `.../dtos/signed-file.dto.ts`. Not idempotent, like [`Self::upload_file`].
     pub async fn upload_legacy_file(
         &self,
@@ -637,6 +649,7 @@ impl Target {
         file_name: &str,
         mime: &str,
         folder: LegacyFolder,
+        answer: Option<LegacyAnswer>,
     ) -> Result<LegacyUpload, TargetError> {
         tokio::fs::metadata(path)
             .await
@@ -665,20 +678,28 @@ impl Target {
             });
             call
         };
-        let data = match self.call(&send(" { path token }"), graphql_data).await {
-            Err(TargetError::Rejected { messages, .. })
-                if messages
-                    .iter()
-                    .any(|m| m.contains("must not have a selection")) =>
-            {
-                self.call(&send(""), graphql_data).await?
-            }
-            other => other?,
+        let data = match answer {
+            Some(LegacyAnswer::Path) => self.call(&send(""), graphql_data).await?,
+            _ => match self.call(&send(" { path token }"), graphql_data).await {
+                Err(TargetError::Rejected { messages, .. })
+                    if messages
+                        .iter()
+                        .any(|m| m.contains("must not have a selection")) =>
+                {
+                    self.call(&send(""), graphql_data).await?
+                }
+                other => other?,
+            },
         };
-        let answer = data
+        let answer_value = data
             .get("uploadFile")
             .ok_or_else(|| TargetError::Protocol("upload answer has no uploadFile".into()))?;
-        let (full, token) = match answer {
+        let shape = if answer_value.is_string() {
+            LegacyAnswer::Path
+        } else {
+            LegacyAnswer::SignedFile
+        };
+        let (full, token) = match answer_value {
             Value::String(signed) => match signed.split_once("?token=") {
                 Some((p, t)) => (p.to_owned(), Some(t.to_owned())),
                 None => (signed.clone(), None),
@@ -696,7 +717,11 @@ impl Target {
             ),
         };
         debug!(folder = folder.as_graphql(), "legacy file uploaded");
-        Ok(LegacyUpload { path: full, token })
+        Ok(LegacyUpload {
+            path: full,
+            token,
+            answer: shape,
+        })
     }
 
     /// Runs a GraphQL document on `/metadata` and returns its `data`.

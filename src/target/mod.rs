@@ -26,7 +26,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use client::{LegacyFolder, LegacyUpload, Target};
+pub use client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
 pub use config::{ApiKey, TargetConfig};
 pub use error::TargetError;
 pub use retry::{Backoff, RetryDecision};

@@ -1,6 +1,12 @@
-//! Files before Files v2 (Twenty ~0.4x–1.16, [`super::FilesGeneration::Mid`]): the
-//! `uploadFile(file: Upload!, fileFolder: FileFolder)` mutation on the core `/graphql` endpoint
-//! and `GET /files/<folder>/<name>?token=…` to read the bytes back.
+//! Files before Files v2 (Twenty ~0.4x–1.16, [`super::FilesGeneration::Mid`]; ≤ 0.3x,
+//! [`super::FilesGeneration::Old`]): the `uploadFile(file: Upload!, fileFolder: FileFolder)`
+//! mutation on the core `/graphql` endpoint and `GET /files/<folder>/<name>?token=…` to read
+//! the bytes back.
+//!
+//! The old generation answers a `String`, the path with its token appended
+//! (`path: \`${fileFolder}/${name}?token=${signedPayload}\`` in the 0.2x/0.3x
+//! `file-upload.service.ts`), which the front strips before storing it
+//! (`computePathWithoutToken` in `useUploadAttachmentFile.tsx`).
 //!
 //! Mirrors `packages/twenty-server/src/engine/core-modules/file/file-upload/resolvers/file-upload.resolver.ts`
 //! (a core `@Resolver()`, guarded by the `UPLOAD_FILE` permission, returning `SignedFileDTO`),
@@ -27,11 +33,21 @@ use super::input::iso;
 use super::schema::stable_id;
 use super::{lock, Shared, StoredFile};
 
-type CoreSchema = Schema<Query, Mutation, EmptySubscription>;
-
 /// The `/graphql` upload route (auth is layered on by the caller).
 pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
-    let schema: CoreSchema = Schema::build(Query, Mutation, EmptySubscription)
+    if shared.config.files_generation == super::FilesGeneration::Old {
+        let schema = Schema::build(Query, OldMutation, EmptySubscription)
+            .data(shared)
+            .finish();
+        return Router::new().route(
+            "/graphql",
+            post(move |req: GraphQLRequest| {
+                let schema = schema.clone();
+                async move { GraphQLResponse::from(schema.execute(req.into_inner()).await) }
+            }),
+        );
+    }
+    let schema = Schema::build(Query, Mutation, EmptySubscription)
         .data(shared)
         .finish();
     Router::new().route(
@@ -90,12 +106,13 @@ pub struct Query;
 #[Object]
 impl Query {
     /// The file generation the twin emulates (twin only).
-    async fn twin_files_generation(&self) -> &'static str {
-        "mid"
+    async fn twin_files_generation(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let s = ctx.data::<Arc<Shared>>()?;
+        Ok(format!("{:?}", s.config.files_generation).to_lowercase())
     }
 }
 
-/// The upload mutation.
+/// The upload mutation (mid generation).
 pub struct Mutation;
 
 #[Object]
@@ -107,52 +124,78 @@ impl Mutation {
         file: Upload,
         file_folder: Option<FileFolder>,
     ) -> async_graphql::Result<SignedFile> {
-        let s = ctx.data::<Arc<Shared>>()?;
-        let value = file.value(ctx)?;
-        let original = value.filename.clone();
-        let mime = value.content_type.clone();
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut value.into_read(), &mut bytes)?;
-        let id = Uuid::new_v4();
-        // `buildFileInfo`: the extension is the last dot-separated part, if there is more than
-        // one (`core-modules/file/utils/build-file-info.utils.ts`).
-        let name = match original.rsplit_once('.') {
-            Some((_, ext)) if !ext.is_empty() => format!("{id}.{ext}"),
-            _ => id.to_string(),
-        };
-        // The argument is nullable and the service interpolates it as is.
-        let folder = file_folder.map_or("undefined", FileFolder::folder);
-        let path = format!("{folder}/{name}");
-        let size = bytes.len() as u64;
-        let kept = match &s.config.files_dir {
-            Some(dir) => {
-                let on_disk = dir.join(&path);
-                if let Some(parent) = on_disk.parent() {
-                    tokio::fs::create_dir_all(parent).await?;
-                }
-                tokio::fs::write(on_disk, &bytes).await?;
-                None
-            }
-            None => Some(bytes),
-        };
-        lock(&s.files).insert(
-            id,
-            StoredFile {
-                id,
-                name: original,
-                path: path.clone(),
-                mime,
-                size,
-                created_at: iso(Utc::now()),
-                field_metadata_id: Uuid::nil(),
-                bytes: kept,
-            },
-        );
-        Ok(SignedFile {
-            token: file_token(&name),
-            path,
-        })
+        store(ctx, file, file_folder).await
     }
+}
+
+/// The upload mutation (old generation): the path with `?token=` appended.
+pub struct OldMutation;
+
+#[Object(name = "Mutation")]
+impl OldMutation {
+    /// Stores the bytes under `<fileFolder>/<uuid>.<ext>` and returns `<path>?token=<token>`.
+    async fn upload_file(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+        file_folder: Option<FileFolder>,
+    ) -> async_graphql::Result<String> {
+        let signed = store(ctx, file, file_folder).await?;
+        Ok(format!("{}?token={}", signed.path, signed.token))
+    }
+}
+
+/// Keeps the uploaded bytes and answers the stored path and its token.
+async fn store(
+    ctx: &Context<'_>,
+    file: Upload,
+    file_folder: Option<FileFolder>,
+) -> async_graphql::Result<SignedFile> {
+    let s = ctx.data::<Arc<Shared>>()?;
+    let value = file.value(ctx)?;
+    let original = value.filename.clone();
+    let mime = value.content_type.clone();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut value.into_read(), &mut bytes)?;
+    let id = Uuid::new_v4();
+    // `buildFileInfo`: the extension is the last dot-separated part, if there is more than
+    // one (`core-modules/file/utils/build-file-info.utils.ts`).
+    let name = match original.rsplit_once('.') {
+        Some((_, ext)) if !ext.is_empty() => format!("{id}.{ext}"),
+        _ => id.to_string(),
+    };
+    // The argument is nullable and the service interpolates it as is.
+    let folder = file_folder.map_or("undefined", FileFolder::folder);
+    let path = format!("{folder}/{name}");
+    let size = bytes.len() as u64;
+    let kept = match &s.config.files_dir {
+        Some(dir) => {
+            let on_disk = dir.join(&path);
+            if let Some(parent) = on_disk.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            tokio::fs::write(on_disk, &bytes).await?;
+            None
+        }
+        None => Some(bytes),
+    };
+    lock(&s.files).insert(
+        id,
+        StoredFile {
+            id,
+            name: original,
+            path: path.clone(),
+            mime,
+            size,
+            created_at: iso(Utc::now()),
+            field_metadata_id: Uuid::nil(),
+            bytes: kept,
+        },
+    );
+    Ok(SignedFile {
+        token: file_token(&name),
+        path,
+    })
 }
 
 /// The twin's file token for a stored name (Twenty signs a JWT with the file name and the

@@ -95,6 +95,9 @@ pub enum FilesGeneration {
     /// attachment keeps the path in `fullPath` with a `fileCategory`, a person its picture
     /// path in `avatarUrl`; no FILES fields.
     Mid,
+    /// ≤ 0.3x: the same mutation answering a String, `<path>?token=<token>`; the attachment
+    /// has `fullPath` but no `fileCategory` (its `type` is not emulated).
+    Old,
 }
 
 impl FilesGeneration {
@@ -103,8 +106,9 @@ impl FilesGeneration {
         match s.trim().to_ascii_lowercase().as_str() {
             "v2" | "new" => Ok(Self::V2),
             "mid" | "legacy" => Ok(Self::Mid),
+            "old" => Ok(Self::Old),
             other => Err(TwinError::Config(format!(
-                "--files-generation takes v2 or mid, not `{other}`"
+                "--files-generation takes v2, mid or old, not `{other}`"
             ))),
         }
     }
@@ -196,12 +200,14 @@ impl TwinConfig {
         self
     }
 
-    /// The file generation to emulate; [`FilesGeneration::Mid`] also reports an `appVersion`
-    /// of that era (1.16.0) unless one is set afterwards.
+    /// The file generation to emulate; an older one also reports an `appVersion` of its era
+    /// (1.16.0, 0.32.0) unless one is set afterwards.
     pub fn files_generation(mut self, generation: FilesGeneration) -> Self {
         self.files_generation = generation;
-        if generation == FilesGeneration::Mid {
-            self.app_version = "1.16.0".into();
+        match generation {
+            FilesGeneration::V2 => {}
+            FilesGeneration::Mid => self.app_version = "1.16.0".into(),
+            FilesGeneration::Old => self.app_version = "0.32.0".into(),
         }
         self
     }

@@ -49,7 +49,7 @@ pub(super) fn router(shared: AppState) -> Router {
     // Before Files v2, uploads go through the core `/graphql` endpoint.
     let legacy = match shared.config.files_generation {
         FilesGeneration::V2 => Router::new(),
-        FilesGeneration::Mid => legacy_files::router(shared.clone())
+        FilesGeneration::Mid | FilesGeneration::Old => legacy_files::router(shared.clone())
             .route_layer(middleware::from_fn_with_state(shared.clone(), auth))
             .merge(legacy_files::download_router()),
     };

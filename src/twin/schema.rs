@@ -324,7 +324,13 @@ impl Model {
         if generation == super::FilesGeneration::V2 {
             return;
         }
-        for (object, field) in [("attachment", "file"), ("person", "avatarFile")] {
+        let mut gone = vec![("attachment", "file"), ("person", "avatarFile")];
+        // `fileCategory` arrived in 1.10 (`packages/twenty-server/src/database/commands/
+        // upgrade-version-command/1-10/1-10-migrate-attachment-type-to-file-category.command.ts`).
+        if generation == super::FilesGeneration::Old {
+            gone.push(("attachment", "fileCategory"));
+        }
+        for (object, field) in gone {
             if let Some(o) = self.objects.iter_mut().find(|o| o.name_singular == object) {
                 o.fields.retain(|f| f.name != field);
             }

@@ -1169,3 +1169,127 @@ async fn an_embedded_image_known_only_by_its_url_moves_and_a_missing_one_keeps_i
         report.not_kept
     );
 }
+
+#[tokio::test]
+async fn on_the_mid_generation_a_persons_picture_moves_into_avatar_url_and_a_lost_one_is_cleared_with_a_note(
+) {
+    let w = world(400, 0).await;
+    let schema = w.spec.schema();
+    let legacy_root = w.storage().join(format!("workspace-{}", w.spec.id));
+    let people = w
+        .client
+        .query(
+            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 3"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let (pictured, hosted, lost): (Uuid, Uuid, Uuid) =
+        (people[0].get(0), people[1].get(0), people[2].get(0));
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G']
+        .into_iter()
+        .chain((0..700u32).map(|i| (i * 3) as u8))
+        .collect();
+    std::fs::create_dir_all(legacy_root.join("person-picture/original")).unwrap();
+    std::fs::write(legacy_root.join("person-picture/original/face.png"), &png).unwrap();
+    for (id, url) in [
+        (pictured, "person-picture/original/face.png"),
+        (hosted, "https://avatars.example.com/someone.png"),
+        (lost, "person-picture/original/gone.png"),
+    ] {
+        w.client
+            .execute(
+                &format!("UPDATE \"{schema}\".person SET \"avatarUrl\" = $2 WHERE id = $1"),
+                &[&id, &url],
+            )
+            .await
+            .unwrap();
+    }
+    let twin = start_mid_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    let people = target
+        .find_by_ids("people", &[pictured, hosted, lost])
+        .await
+        .expect("people");
+    let person = |id: Uuid| {
+        people
+            .iter()
+            .find(|p| p["id"] == Value::String(id.to_string()))
+            .expect("person landed")
+    };
+    let path = person(pictured)["avatarUrl"]
+        .as_str()
+        .expect("a path")
+        .to_owned();
+    assert!(
+        path.starts_with("person-picture/") && path.ends_with(".png"),
+        "{path}"
+    );
+    assert_eq!(sha256(&download_path(&twin, &path).await), sha256(&png));
+    assert!(person(pictured).get("avatarFile").is_none());
+    assert_eq!(
+        person(hosted)["avatarUrl"],
+        "https://avatars.example.com/someone.png"
+    );
+    assert!(person(lost)["avatarUrl"].is_null(), "{}", person(lost));
+    assert!(
+        report
+            .not_kept
+            .iter()
+            .any(|n| n.contains(&lost.to_string()) && n.contains("gone.png")),
+        "{:?}",
+        report.not_kept
+    );
+}
+
+#[tokio::test]
+async fn the_old_generation_answers_a_string_path_and_attachments_still_land_byte_identical() {
+    let w = world(400, 0).await;
+    let source = w.attachments().await;
+    let twin = TwinConfig::new(KEY)
+        .members(w.members())
+        .files_generation(FilesGeneration::Old)
+        .start()
+        .await
+        .expect("twin");
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert!(r.written > 0);
+    // The first file is sent with the mid-generation selection, which the String answer
+    // refuses; every later one goes at once in the old form.
+    assert_eq!(
+        uploads(&twin),
+        report.files.uploaded + 1,
+        "{:?}",
+        report.files
+    );
+    let landed = target_attachments(&target).await;
+    assert_eq!(landed.len() as u64, r.written);
+    for a in &source {
+        let Some(got) = landed.get(&a.id) else {
+            continue;
+        };
+        let path = got["fullPath"].as_str().expect("a fullPath");
+        assert!(
+            path.starts_with("attachment/") && !path.contains('?'),
+            "{path}"
+        );
+        assert!(got.get("fileCategory").is_none(), "{got}");
+        let bytes = download_path(&twin, path).await;
+        assert_eq!(
+            sha256(&bytes),
+            sha256(&std::fs::read(&a.path).unwrap()),
+            "{}",
+            a.id
+        );
+    }
+}
