@@ -106,6 +106,7 @@ pub struct Query;
 #[Object]
 impl Query {
     /// The file generation the twin emulates (twin only).
+    #[allow(clippy::unused_async)] // async-graphql resolvers must be async
     async fn twin_files_generation(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
         let s = ctx.data::<Arc<Shared>>()?;
         Ok(format!("{:?}", s.config.files_generation).to_lowercase())
