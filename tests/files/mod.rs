@@ -1293,3 +1293,38 @@ async fn the_old_generation_answers_a_string_path_and_attachments_still_land_byt
         );
     }
 }
+
+#[tokio::test]
+async fn only_a_files_v2_twin_has_files_fields_or_lets_one_be_created() {
+    for (generation, allowed) in [(FilesGeneration::V2, true), (FilesGeneration::Mid, false)] {
+        let twin = TwinConfig::new(KEY)
+            .files_generation(generation)
+            .start()
+            .await
+            .expect("twin");
+        let target = client_for(&twin, 1_000_000);
+        let model = target.model().await.expect("model");
+        let person = model.object("person").expect("person");
+        let attachment = model.object("attachment").expect("attachment");
+        assert_eq!(
+            attachment.field("file").is_some(),
+            allowed,
+            "{generation:?}"
+        );
+        assert_eq!(
+            person.field("avatarFile").is_some(),
+            allowed,
+            "{generation:?}"
+        );
+        assert!(attachment.field("fullPath").is_some(), "{generation:?}");
+        let created = target
+            .create_field(serde_json::json!({
+                "objectMetadataId": person.id.to_string(),
+                "type": "FILES",
+                "name": "contracts",
+                "label": "Contracts",
+            }))
+            .await;
+        assert_eq!(created.is_ok(), allowed, "{generation:?}: {created:?}");
+    }
+}
