@@ -7,7 +7,7 @@
 //! - before 1.18, the front uploads it as an attachment of the note and stores the absolute
 //!   URL the API answers, `<SERVER_URL>/files/attachment/<name>?token=…`
 //!   (`packages/twenty-front/src/modules/activities/files/hooks/useUploadAttachmentFile.tsx`,
-//!   `.../attachment/query-result-getters/attachment-query-result-getter.handler.ts`);
+//!   `…/workspace-query-runner/factories/query-result-getters/handlers/attachment-query-result-getter.handler.ts`);
 //! - from 1.18 the block also carries `props.attachmentFileId`, the `fileId` of that
 //!   attachment's FILES value (`upgrade-version-command/1-18/1-18-migrate-activity-rich-text-attachment-file-ids.command.ts`).
 //!

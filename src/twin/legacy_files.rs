@@ -250,3 +250,24 @@ async fn download(
     }
     (headers, bytes).into_response()
 }
+
+/// A read attachment, as the API answers it before Files v2: `fullPath` becomes the signed
+/// absolute URL `<SERVER_URL>/files/<path>?token=<token>` (`AttachmentQueryResultGetterHandler`,
+/// `packages/twenty-server/src/engine/api/graphql/workspace-query-runner/factories/query-result-getters/handlers/attachment-query-result-getter.handler.ts`);
+/// the stored value stays the bare path. Reads only: the twin's write answers are not signed.
+pub(super) fn sign_read(s: &Shared, object: &str, record: &mut serde_json::Value) {
+    if s.config.files_generation == super::FilesGeneration::V2 || object != "attachment" {
+        return;
+    }
+    let Some(path) = record
+        .get("fullPath")
+        .and_then(serde_json::Value::as_str)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let signed = format!("{}/files/{path}?token={}", s.base_url, file_token(name));
+    record["fullPath"] = serde_json::Value::String(signed);
+}

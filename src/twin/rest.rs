@@ -389,6 +389,8 @@ async fn find_one(
         .filter(|r| !is_deleted(r))
         .map(render)
         .ok_or_else(super::store::not_found)?;
+    let mut record = record;
+    legacy_files::sign_read(&s, &object.name_singular, &mut record);
     Ok(Json(json!({"data": {object.name_singular.clone(): record}})).into_response())
 }
 
@@ -763,7 +765,14 @@ async fn find_many(
             .unwrap_or(Value::Null)
     };
     let body = json!({
-        "data": {object.name_plural.clone(): rows.iter().map(|r| render(r)).collect::<Vec<_>>()},
+        "data": {object.name_plural.clone(): rows
+            .iter()
+            .map(|r| {
+                let mut v = render(r);
+                legacy_files::sign_read(&s, &object.name_singular, &mut v);
+                v
+            })
+            .collect::<Vec<_>>()},
         "totalCount": total,
         "pageInfo": {
             "hasNextPage": has_next,

@@ -717,6 +717,18 @@ async fn start_mid_twin(members: Vec<Member>) -> Twin {
         .expect("twin")
 }
 
+/// The stored path behind a read attachment's `fullPath`, which the API answers signed as
+/// `<server>/files/<path>?token=<token>` (one token: the path is stored without one).
+fn stored_path(twin: &Twin, signed: &Value) -> String {
+    let signed = signed.as_str().expect("a fullPath");
+    let rest = signed
+        .strip_prefix(&format!("{}/files/", twin.base_url()))
+        .unwrap_or_else(|| panic!("an absolute files URL: {signed}"));
+    let (path, token) = rest.split_once("?token=").expect("signed");
+    assert!(!token.contains("token="), "stored with a token: {signed}");
+    path.to_owned()
+}
+
 /// The bytes behind a mid-generation path, downloaded as the front does: `/files/<path>` with
 /// the file token that the upload answered (the twin's token depends on the stored name only).
 async fn download_path(twin: &Twin, path: &str) -> Vec<u8> {
@@ -765,9 +777,8 @@ async fn the_generated_workspace_migrated_into_a_mid_generation_twin_lands_every
         };
         assert_eq!(got["name"], Value::String(a.name.clone()), "{}", a.id);
         assert!(got.get("file").is_none(), "no FILES field: {got}");
-        let path = got["fullPath"].as_str().expect("a fullPath");
+        let path = stored_path(&twin, &got["fullPath"]);
         assert!(path.starts_with("attachment/"), "{path}");
-        assert!(!path.contains("token"), "stored without its token: {path}");
         let want_category = twenty_migrate::files::file_category(&a.name);
         assert!(
             got["fileCategory"].is_string(),
@@ -776,9 +787,14 @@ async fn the_generated_workspace_migrated_into_a_mid_generation_twin_lands_every
         );
         // The generator's categories are Twenty's for the extension.
         assert_eq!(got["fileCategory"], want_category, "{}", a.name);
-        let bytes = download_path(&twin, path).await;
+        let bytes = download_path(&twin, &path).await;
         let want = std::fs::read(&a.path).expect("source bytes");
         assert_eq!(sha256(&bytes), sha256(&want), "{} differs", a.id);
+        // The signed URL the API answers works as it is.
+        let direct = reqwest::get(got["fullPath"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(sha256(&direct.bytes().await.unwrap()), sha256(&want));
         for (column, _) in LINKS {
             let want = a.links[column].map(|u| u.to_string());
             if let Some(want) = want {
@@ -841,7 +857,7 @@ async fn a_rerun_after_an_interruption_uploads_nothing_twice_on_the_mid_generati
     let source = w.attachments().await;
     for a in &source {
         if let Some(got) = landed.get(&a.id) {
-            let bytes = download_path(&twin, got["fullPath"].as_str().unwrap()).await;
+            let bytes = download_path(&twin, &stored_path(&twin, &got["fullPath"])).await;
             assert_eq!(sha256(&bytes), sha256(&std::fs::read(&a.path).unwrap()));
         }
     }
@@ -1064,9 +1080,9 @@ async fn embedded_images_point_at_the_uploaded_path_on_the_mid_generation_and_ve
         let record = &target.find_by_ids(e.plural, &[e.id]).await.expect("read")[0];
         let (image, markdown) = image_of(record);
         let url = image["props"]["url"].as_str().unwrap();
-        let path = landed[&e.attachment]["fullPath"].as_str().unwrap();
-        let prefix = format!("{}/files/{path}?token=", twin.base_url());
-        assert!(url.starts_with(&prefix), "{url} for {path}");
+        // The block points where the attachment's signed URL does.
+        let signed = landed[&e.attachment]["fullPath"].as_str().unwrap();
+        assert_eq!(url, signed);
         assert!(image["props"].get("attachmentFileId").is_none(), "{image}");
         assert!(markdown.contains(url), "{markdown}");
         // The URL works as it is, token included.
@@ -1278,13 +1294,10 @@ async fn the_old_generation_answers_a_string_path_and_attachments_still_land_byt
         let Some(got) = landed.get(&a.id) else {
             continue;
         };
-        let path = got["fullPath"].as_str().expect("a fullPath");
-        assert!(
-            path.starts_with("attachment/") && !path.contains('?'),
-            "{path}"
-        );
+        let path = stored_path(&twin, &got["fullPath"]);
+        assert!(path.starts_with("attachment/"), "{path}");
         assert!(got.get("fileCategory").is_none(), "{got}");
-        let bytes = download_path(&twin, path).await;
+        let bytes = download_path(&twin, &path).await;
         assert_eq!(
             sha256(&bytes),
             sha256(&std::fs::read(&a.path).unwrap()),
