@@ -994,6 +994,7 @@ fn image_of(record: &Value) -> (Value, String) {
 async fn a_note_whose_body_embeds_an_attachment_image_points_at_the_targets_file_after_migration() {
     let w = world(1000, 0).await;
     let embedded = w.embedded().await;
+    eprintln!("{} notes and tasks embed an attachment", embedded.len());
     assert!(
         embedded.len() >= 3,
         "the generator embeds images: {embedded:?}"
