@@ -8,6 +8,10 @@
 //! its size and upload it from disk through the target's Files v2 API, record the upload in
 //! the ledger, and rewrite the value to `[{fileId: <target id>, label}]`. The record then goes
 //! through the pipeline's batch path like any other (bisection, rejects, checkpoints).
+//!
+//! A target older than Files v2 ([`FilesGeneration::Paths`]) takes the file through
+//! `uploadFile` and keeps its path in `fullPath`/`avatarUrl` instead (`files/generation.rs`);
+//! files embedded in note and task bodies move with their record (`files/rich_text.rs`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
