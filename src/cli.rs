@@ -274,6 +274,12 @@ pub struct TwinArgs {
     /// Serve `GET /__twin/dump` (test-only; the tool never calls it).
     #[arg(long)]
     pub admin: bool,
+
+    /// The file generation to emulate: `v2` (FILES fields, `uploadFilesFieldFile`), `mid`
+    /// (`uploadFile` on `/graphql`, attachment `fullPath`, Twenty ~0.4x–1.16) or `old` (the same,
+    /// answering a String path, ≤ 0.3x).
+    #[arg(long, default_value = "v2")]
+    pub files_generation: String,
 }
 
 /// Options of `demo`.

@@ -9,6 +9,10 @@
 //! multipart Files v2 mutation), record the upload in
 //! the ledger, and rewrite the value to `[{fileId: <target id>, label}]`. The record then goes
 //! through the pipeline's batch path like any other (bisection, rejects, checkpoints).
+//!
+//! A target older than Files v2 ([`FilesGeneration::Paths`]) takes the file through
+//! `uploadFile` and keeps its path in `fullPath`/`avatarUrl` instead (`files/generation.rs`);
+//! files embedded in note and task bodies move with their record (`files/rich_text.rs`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,7 +34,13 @@ use crate::source::records::{Cell, ReadColumn, SourceRow};
 use crate::source::storage::{self, CoreFile};
 use crate::source::{SourceError, WorkspaceInfo};
 use crate::state::{Ledger, StateError};
-use crate::target::{Target, TargetError, UploadGeneration};
+use crate::target::{LegacyFolder, Target, TargetError, UploadGeneration};
+
+mod generation;
+mod rich_text;
+
+pub use generation::{file_category, FilesGeneration};
+pub(crate) use rich_text::mask_file_urls;
 
 /// Twenty's upload cap: `settings.storage.maxFileSize = '100MB'`
 /// (`packages/twenty-server/src/engine/constants/settings/index.ts`), read here as 100 MiB.
@@ -127,8 +137,8 @@ pub enum FilesError {
         #[source]
         source: TargetError,
     },
-    /// The target keeps attachments in a way this version cannot write.
-    #[error("the target's attachment has no FILES field `file` (an older file generation, `uploadFile` → `fullPath`); this version uploads through Files v2 only")]
+    /// The target's attachment has neither a FILES `file` (Files v2) nor a `fullPath` (before).
+    #[error("the target's attachment has neither a FILES field `file` (Files v2) nor a `fullPath` (older generations): its files cannot be written")]
     OldGeneration,
     /// The bucket cannot be used.
     #[error("the source bucket {bucket} cannot be used: {source}")]
@@ -190,6 +200,10 @@ pub struct ObjectFiles {
     fields: Vec<(String, Uuid)>,
     /// Pre-1.18 file paths that fill an empty FILES value.
     legacy: Vec<Legacy>,
+    /// Files written as paths, for a target older than Files v2.
+    as_paths: Vec<generation::AsPath>,
+    /// Rich-text keys whose embedded files move, and where they upload to.
+    rich_text: Option<rich_text::RichText>,
 }
 
 /// A pre-1.18 path column (`attachment.fullPath`, `person.avatarUrl`) whose file moves into a
@@ -212,7 +226,10 @@ struct Legacy {
 impl ObjectFiles {
     /// Whether the object has anything to upload.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.legacy.is_empty()
+        self.fields.is_empty()
+            && self.legacy.is_empty()
+            && self.as_paths.is_empty()
+            && self.rich_text.is_none()
     }
 }
 
@@ -241,6 +258,10 @@ pub struct Files<'a> {
     notes: Vec<String>,
     /// How the target takes files, asked once before the first upload.
     generation: Option<UploadGeneration>,
+    /// Ledger keys used by this run (uploaded or reused), so a reuse counts once.
+    touched: std::collections::HashSet<String>,
+    /// The answer shape of an older target's `uploadFile`, once seen.
+    legacy_answer: Option<crate::target::LegacyAnswer>,
 }
 
 impl<'a> Files<'a> {
@@ -266,17 +287,16 @@ impl<'a> Files<'a> {
             counts: FileCounts::default(),
             notes: Vec::new(),
             generation: None,
+            touched: std::collections::HashSet::new(),
+            legacy_answer: None,
         })
     }
 
-    /// Refuses, before anything is written, a target whose attachments predate Files v2.
+    /// Refuses, before anything is written, a target whose attachments have nowhere to keep a
+    /// file (see [`FilesGeneration::detect`]).
     pub fn check_target(plan: &crate::plan::Plan, target_model: &Model) -> Result<(), FilesError> {
         let moves_attachments = plan.objects.iter().any(|p| p.object == "attachment");
-        let files_v2 = target_model
-            .object("attachment")
-            .and_then(|o| o.field("file"))
-            .is_some_and(|f| f.field_type == FieldType::Files);
-        if moves_attachments && !files_v2 {
+        if moves_attachments && FilesGeneration::detect(target_model).is_none() {
             return Err(FilesError::OldGeneration);
         }
         Ok(())
@@ -336,6 +356,16 @@ impl<'a> Files<'a> {
             .filter_map(|d| Some((d.key.clone(), target_files(&d.key)?)))
             .collect();
         let cell = |name: &str| columns.iter().position(|c| c.name == name);
+        let rich_text = rich_text::RichText::plan(object, plan, target_model);
+        if FilesGeneration::detect(target_model) == Some(FilesGeneration::Paths) {
+            return Ok(ObjectFiles {
+                object: object.name_singular.clone(),
+                fields: Vec::new(),
+                legacy: Vec::new(),
+                as_paths: generation::as_paths(&object.name_singular, target_model, cell),
+                rich_text,
+            });
+        }
         let mut legacy = Vec::new();
         if object.name_singular == "attachment" {
             // Files v2 is detected by the target's `attachment.file` FILES field (I2).
@@ -367,6 +397,8 @@ impl<'a> Files<'a> {
             object: object.name_singular.clone(),
             fields,
             legacy,
+            as_paths: Vec::new(),
+            rich_text,
         })
     }
 
@@ -377,6 +409,9 @@ impl<'a> Files<'a> {
         row: &SourceRow,
         mut record: Map<String, Value>,
     ) -> Result<Attached, FilesError> {
+        if let Some(rt) = &of.rich_text {
+            self.rewrite_rich_text(of, rt, row.id, &mut record).await?;
+        }
         for (key, field_id) in &of.fields {
             let Some(Value::Array(items)) = record.get(key) else {
                 continue;
@@ -409,7 +444,15 @@ impl<'a> Files<'a> {
                     continue;
                 };
                 match self
-                    .move_file(of, row.id, key, *field_id, &file.key, &label, &file.mime)
+                    .move_file(
+                        of,
+                        row.id,
+                        key,
+                        Dest::Field(*field_id),
+                        &file.key,
+                        &label,
+                        &file.mime,
+                    )
                     .await?
                 {
                     // Exactly `{fileId, label}`: Twenty's schema is strict, so the source's
@@ -451,7 +494,15 @@ impl<'a> Files<'a> {
                 .first_or_octet_stream()
                 .to_string();
             match self
-                .move_file(of, row.id, &l.key, l.field_id, &storage_key, &label, &mime)
+                .move_file(
+                    of,
+                    row.id,
+                    &l.key,
+                    Dest::Field(l.field_id),
+                    &storage_key,
+                    &label,
+                    &mime,
+                )
                 .await?
             {
                 Ok(id) => {
@@ -465,6 +516,9 @@ impl<'a> Files<'a> {
                 }
                 Err(refused) => self.note_dropped(of, row.id, &l.key, refused),
             }
+        }
+        if !of.as_paths.is_empty() {
+            return self.attach_as_paths(of, row, record).await;
         }
         Ok(Attached::Ready(record))
     }
@@ -493,20 +547,30 @@ impl<'a> Files<'a> {
         }
     }
 
-    /// Uploads one file unless the ledger has it; the target's file id, or why it cannot move.
+    /// Uploads one file unless the ledger has it; the target's file id (Files v2) or
+    /// `path?token=…` (older generations), or why it cannot move.
     #[allow(clippy::too_many_arguments)]
     async fn move_file(
         &mut self,
         of: &ObjectFiles,
         id: Uuid,
         key: &str,
-        field_id: Uuid,
+        dest: Dest,
         storage_key: &str,
         label: &str,
         mime: &str,
     ) -> Result<Result<String, Refused>, FilesError> {
-        if let Some(done) = self.ledger.uploaded_file(storage_key)? {
-            self.counts.reused += 1;
+        // Ledger keys differ per generation, so an answer of one is never used as the other.
+        let ledger_key = match dest {
+            Dest::Field(_) => storage_key.to_owned(),
+            Dest::Folder(folder) => format!("{}:{storage_key}", folder.as_graphql()),
+        };
+        if let Some(done) = self.ledger.uploaded_file(&ledger_key)? {
+            // A file a rich text and its attachment share is one reuse, or none when this
+            // run uploaded it.
+            if self.touched.insert(ledger_key) {
+                self.counts.reused += 1;
+            }
             return Ok(Ok(done));
         }
         let (location, size) = match self.storage.locate(storage_key).await? {
@@ -538,18 +602,31 @@ impl<'a> Files<'a> {
                 (temp.0.clone(), Some(temp))
             }
         };
-        let result = match self.generation().await {
-            Ok(UploadGeneration::Direct) => {
-                self.target
+        let result = match dest {
+            Dest::Field(field_id) => match self.generation().await {
+                Ok(UploadGeneration::Direct) => self
+                    .target
                     .upload_file_direct(field_id, &local, &name)
                     .await
-            }
-            Ok(UploadGeneration::Multipart) => {
-                self.target
+                    .map(|u| u.id),
+                Ok(UploadGeneration::Multipart) => self
+                    .target
                     .upload_file_from_path(field_id, &local, &name, mime)
                     .await
-            }
-            Err(e) => Err(e),
+                    .map(|u| u.id),
+                Err(e) => Err(e),
+            },
+            Dest::Folder(folder) => self
+                .target
+                .upload_legacy_file(&local, &name, mime, folder, self.legacy_answer)
+                .await
+                .map(|u| {
+                    self.legacy_answer = Some(u.answer);
+                    match u.token {
+                        Some(token) => format!("{}?token={token}", u.path),
+                        None => u.path,
+                    }
+                }),
         };
         drop(temp);
         let uploaded = match result {
@@ -581,11 +658,12 @@ impl<'a> Files<'a> {
             }
         };
         // Recorded before the record that uses it is sent: a rerun reuses it.
-        self.ledger.record_upload(storage_key, &uploaded.id, size)?;
+        self.ledger.record_upload(&ledger_key, &uploaded, size)?;
+        self.touched.insert(ledger_key);
         self.counts.uploaded += 1;
         self.counts.bytes += size;
         tracing::debug!(object = %of.object, field = key, size, "file uploaded");
-        Ok(Ok(uploaded.id))
+        Ok(Ok(uploaded))
     }
 }
 
@@ -600,6 +678,13 @@ impl Files<'_> {
         self.generation = Some(g);
         Ok(g)
     }
+}
+
+/// Where an upload goes: a FILES field (Files v2) or a storage folder (older generations).
+#[derive(Debug, Clone, Copy)]
+enum Dest {
+    Field(Uuid),
+    Folder(LegacyFolder),
 }
 
 /// Why one file cannot move.

@@ -24,6 +24,47 @@ use super::types::{
     TargetObject, UploadedFile,
 };
 
+/// The `fileFolder` of a legacy upload, as the GraphQL enum names it (the keys of the server's
+/// `core-modules/file/interfaces/file-folder.interface.ts`, e.g. `Attachment` for the
+/// `attachment` folder; the front's generated `graphql.ts` shows the names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyFolder {
+    /// `attachment/`: attachments and images inside rich text.
+    Attachment,
+    /// `person-picture/`: a person's `avatarUrl`.
+    PersonPicture,
+}
+
+impl LegacyFolder {
+    /// The GraphQL enum value.
+    pub fn as_graphql(self) -> &'static str {
+        match self {
+            Self::Attachment => "Attachment",
+            Self::PersonPicture => "PersonPicture",
+        }
+    }
+}
+
+/// A file uploaded through the legacy `uploadFile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyUpload {
+    /// `<folder>/<uuid>.<ext>`, without a token: what the record stores.
+    pub path: String,
+    /// The file token a download presents as `?token=`, when the server gave one.
+    pub token: Option<String>,
+    /// Which answer the target gave: pass it to the next upload.
+    pub answer: LegacyAnswer,
+}
+
+/// The shape of a legacy `uploadFile` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyAnswer {
+    /// `SignedFileDTO { path, token }` (~0.4x–1.16).
+    SignedFile,
+    /// A String, `<path>?token=<token>` (≤ 0.3x).
+    Path,
+}
+
 /// Ids per `id[in]:[…]` filter: short URLs, and within every version's page size (60).
 const IDS_PER_LOOKUP: usize = 50;
 
@@ -599,6 +640,98 @@ impl Target {
                 .or_else(|| file.get("fullPath"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+        })
+    }
+
+    /// Uploads a file to a target older than Files v2: `uploadFile(file, fileFolder)` on the
+    /// core `/graphql` endpoint (GraphQL multipart). Returns the storage path (`attachment/<uuid>.<ext>`),
+    /// which goes into `attachment.fullPath` or `person.avatarUrl`, and the file token.
+    ///
+    /// Mid generation (~0.4x–1.16) answers `SignedFileDTO { path, token }`; the old one
+    /// (≤ 0.3x) a `String` path ending in `?token=…`, which the front strips before storing
+    /// (`computePathWithoutToken` in `packages/twenty-front/src/modules/activities/files/hooks/useUploadAttachmentFile.tsx`).
+    /// A String answer refuses the `{ path token }` selection, so the old form is sent after
+    /// that refusal, or at once when `answer` says which one the target gives (the caller keeps
+    /// [`LegacyUpload::answer`] of the first upload). Source: `engine/core-modules/file/file-upload/resolvers/file-upload.resolver.ts`
+    /// and `.../dtos/signed-file.dto.ts`. Not idempotent, like [`Self::upload_file`].
+    pub async fn upload_legacy_file(
+        &self,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+        folder: LegacyFolder,
+        answer: Option<LegacyAnswer>,
+    ) -> Result<LegacyUpload, TargetError> {
+        tokio::fs::metadata(path)
+            .await
+            .map_err(|source| TargetError::LocalFile {
+                path: path.display().to_string(),
+                source,
+            })?;
+        if reqwest::multipart::Part::bytes(Vec::new())
+            .mime_str(mime)
+            .is_err()
+        {
+            return Err(TargetError::Config(format!("invalid MIME type `{mime}`")));
+        }
+        let send = |selection: &str| {
+            let operations = json!({
+                "query": format!("mutation UploadFile($file: Upload!, $fileFolder: FileFolder) {{ uploadFile(file: $file, fileFolder: $fileFolder){selection} }}"),
+                "variables": { "file": null, "fileFolder": folder.as_graphql() },
+            });
+            let mut call = Call::new(Method::POST, "/graphql".into());
+            call.graphql = true;
+            call.body = CallBody::Upload(Upload {
+                operations: operations.to_string(),
+                file_name: file_name.to_owned(),
+                mime: mime.to_owned(),
+                source: UploadSource::Path(path.to_owned()),
+            });
+            call
+        };
+        let data = match answer {
+            Some(LegacyAnswer::Path) => self.call(&send(""), graphql_data).await?,
+            _ => match self.call(&send(" { path token }"), graphql_data).await {
+                Err(TargetError::Rejected { messages, .. })
+                    if messages
+                        .iter()
+                        .any(|m| m.contains("must not have a selection")) =>
+                {
+                    self.call(&send(""), graphql_data).await?
+                }
+                other => other?,
+            },
+        };
+        let answer_value = data
+            .get("uploadFile")
+            .ok_or_else(|| TargetError::Protocol("upload answer has no uploadFile".into()))?;
+        let shape = if answer_value.is_string() {
+            LegacyAnswer::Path
+        } else {
+            LegacyAnswer::SignedFile
+        };
+        let (full, token) = match answer_value {
+            Value::String(signed) => match signed.split_once("?token=") {
+                Some((p, t)) => (p.to_owned(), Some(t.to_owned())),
+                None => (signed.clone(), None),
+            },
+            other => (
+                other
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| TargetError::Protocol("upload answer has no path".into()))?
+                    .to_owned(),
+                other
+                    .get("token")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ),
+        };
+        debug!(folder = folder.as_graphql(), "legacy file uploaded");
+        Ok(LegacyUpload {
+            path: full,
+            token,
+            answer: shape,
         })
     }
 

@@ -27,7 +27,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use client::Target;
+pub use client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
 pub use config::{ApiKey, TargetConfig};
 pub use direct_upload::UploadGeneration;
 pub use error::TargetError;

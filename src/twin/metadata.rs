@@ -995,6 +995,16 @@ impl Mutation {
                 "NOT_AVAILABLE",
             ));
         }
+        // FILES fields arrived with Files v2 (PR #17707, 1.18); an older server's
+        // `FieldMetadataType` enum has no such value.
+        if f.field_type == FieldType::Files
+            && s.config.files_generation != super::FilesGeneration::V2
+        {
+            return Err(Error::new(
+                "Value \"FILES\" does not exist in \"FieldMetadataType\" enum.",
+            )
+            .extend_with(|_, e| e.set("code", "GRAPHQL_VALIDATION_FAILED")));
+        }
         let type_name = f.field_type.as_str();
         let mut field = new_field(&f.name, &f.label, type_name);
         field.is_nullable = f.is_nullable.unwrap_or(true);

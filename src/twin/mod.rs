@@ -10,6 +10,7 @@ mod direct_upload;
 mod faults;
 mod filter;
 mod input;
+mod legacy_files;
 mod limits;
 mod metadata;
 mod rest;
@@ -31,6 +32,7 @@ use crate::cli::TwinArgs;
 
 pub use direct_upload::UploadOffer;
 pub use faults::{Fault, FaultSpec};
+pub use legacy_files::file_token;
 pub use limits::Rate;
 pub use store::Member;
 
@@ -82,6 +84,37 @@ pub struct TwinConfig {
     admin: bool,
     app_version: String,
     upload_offer: UploadOffer,
+    files_generation: FilesGeneration,
+}
+
+/// Which of Twenty's file generations the twin emulates (`target-api.md` §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FilesGeneration {
+    /// Files v2 (1.18+): FILES fields (`attachment.file`, `person.avatarFile`), uploads through
+    /// `uploadFilesFieldFile` on `/metadata`.
+    #[default]
+    V2,
+    /// ~0.4x–1.16: `uploadFile(file, fileFolder)` on `/graphql` returning `{path, token}`; the
+    /// attachment keeps the path in `fullPath` with a `fileCategory`, a person its picture
+    /// path in `avatarUrl`; no FILES fields.
+    Mid,
+    /// ≤ 0.3x: the same mutation answering a String, `<path>?token=<token>`; the attachment
+    /// has `fullPath` but no `fileCategory` (its `type` is not emulated).
+    Old,
+}
+
+impl FilesGeneration {
+    /// Parses `v2` or `mid`.
+    pub fn parse(s: &str) -> Result<Self, TwinError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "v2" | "new" => Ok(Self::V2),
+            "mid" | "legacy" => Ok(Self::Mid),
+            "old" => Ok(Self::Old),
+            other => Err(TwinError::Config(format!(
+                "--files-generation takes v2, mid or old, not `{other}`"
+            ))),
+        }
+    }
 }
 
 impl TwinConfig {
@@ -101,6 +134,7 @@ impl TwinConfig {
             admin: true,
             app_version: "2.44.0".into(),
             upload_offer: UploadOffer::default(),
+            files_generation: FilesGeneration::V2,
         }
     }
 
@@ -176,6 +210,18 @@ impl TwinConfig {
         self
     }
 
+    /// The file generation to emulate; an older one also reports an `appVersion` of its era
+    /// (1.16.0, 0.32.0) unless one is set afterwards.
+    pub fn files_generation(mut self, generation: FilesGeneration) -> Self {
+        self.files_generation = generation;
+        match generation {
+            FilesGeneration::V2 => {}
+            FilesGeneration::Mid => self.app_version = "1.16.0".into(),
+            FilesGeneration::Old => self.app_version = "0.32.0".into(),
+        }
+        self
+    }
+
     /// Builds the config from the CLI flags.
     pub fn from_args(args: &TwinArgs) -> Result<Self, TwinError> {
         let mut config = Self::new(args.api_key.clone())
@@ -191,6 +237,7 @@ impl TwinConfig {
             config.faults = FaultSpec::parse(spec)?;
         }
         config.files_dir = args.files_dir.clone();
+        config = config.files_generation(FilesGeneration::parse(&args.files_generation)?);
         if let Some(path) = &args.members {
             let text = std::fs::read_to_string(path).map_err(|source| TwinError::Members {
                 path: path.clone(),
@@ -226,8 +273,10 @@ impl TwinConfig {
                 .map_err(|e| TwinError::Config(format!("files dir {}: {e}", dir.display())))?;
         }
         let base_url = format!("http://{addr}");
+        let mut db = Db::new(&self.members);
+        db.model.set_files_generation(self.files_generation);
         let shared = Arc::new(Shared {
-            db: Mutex::new(Db::new(&self.members)),
+            db: Mutex::new(db),
             limiter: Mutex::new(Limiter::new(self.rate_short, self.rate_long)),
             faults: Mutex::new(FaultDraw::new(self.faults.clone())),
             files: Mutex::new(HashMap::new()),

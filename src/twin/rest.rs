@@ -24,7 +24,7 @@ use super::filter::{self, Filter};
 use super::input::is_valid_uuid;
 use super::schema::ObjectMeta;
 use super::store::{is_deleted, Actor, Record};
-use super::{direct_upload, lock, metadata, Shared};
+use super::{direct_upload, legacy_files, lock, metadata, FilesGeneration, Shared};
 
 type AppState = Arc<Shared>;
 
@@ -46,9 +46,17 @@ pub(super) fn router(shared: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
     let metadata = metadata::router(shared.clone())
         .route_layer(middleware::from_fn_with_state(shared.clone(), auth));
+    // Before Files v2, uploads go through the core `/graphql` endpoint.
+    let legacy = match shared.config.files_generation {
+        FilesGeneration::V2 => Router::new(),
+        FilesGeneration::Mid | FilesGeneration::Old => legacy_files::router(shared.clone())
+            .route_layer(middleware::from_fn_with_state(shared.clone(), auth))
+            .merge(legacy_files::download_router()),
+    };
     Router::new()
         .merge(rest)
         .merge(metadata)
+        .merge(legacy)
         .route("/client-config", get(client_config))
         .route("/files-field/{id}", get(download))
         .merge(direct_upload::router())
@@ -85,6 +93,8 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
         ("DELETE", ["rest", _, _]) => "delete_one",
         ("DELETE", ["rest", _]) => "delete_many",
         (_, ["metadata"]) => "metadata",
+        (_, ["graphql"]) => "graphql",
+        (_, ["files", ..]) => "files",
         (_, ["client-config"]) => "client_config",
         (_, ["files-field", ..]) => "files",
         (_, ["__twin", ..]) => "admin",
@@ -95,13 +105,13 @@ fn route_kind(method: &Method, path: &str) -> &'static str {
 async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
     s.counters.requests.fetch_add(1, Ordering::Relaxed);
     let mut kind = route_kind(req.method(), req.uri().path());
-    // A multipart request on /metadata is a file upload: counted apart, for upload tests.
+    // A multipart GraphQL request is a file upload: counted apart, for upload tests.
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/"));
-    if kind == "metadata" && multipart {
+    if matches!(kind, "metadata" | "graphql") && multipart {
         kind = "upload";
     }
     *lock(&s.counters.by_route)
@@ -123,7 +133,11 @@ fn dropped_connection() -> Response {
 /// only `reset_after` applies the request and then loses the answer, on purpose.
 async fn faults(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if !(path.starts_with("/rest/") || path == "/metadata" || path.starts_with("/file-upload/")) {
+    if !(path.starts_with("/rest/")
+        || path == "/metadata"
+        || path == "/graphql"
+        || path.starts_with("/file-upload/"))
+    {
         return next.run(req).await;
     }
     let Some(fault) = lock(&s.faults).next() else {
@@ -177,7 +191,7 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         })
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    let graphql = req.uri().path() == "/metadata";
+    let graphql = matches!(req.uri().path(), "/metadata" | "/graphql");
     let refusal = match token {
         None => Some((403, "FORBIDDEN_EXCEPTION", "Missing authentication token")),
         Some(t) if t != s.config.api_key => Some((401, "UNAUTHENTICATED", "Token invalid.")),
@@ -380,6 +394,8 @@ async fn find_one(
         .filter(|r| !is_deleted(r))
         .map(render)
         .ok_or_else(super::store::not_found)?;
+    let mut record = record;
+    legacy_files::sign_read(&s, &object.name_singular, &mut record);
     Ok(Json(json!({"data": {object.name_singular.clone(): record}})).into_response())
 }
 
@@ -754,7 +770,14 @@ async fn find_many(
             .unwrap_or(Value::Null)
     };
     let body = json!({
-        "data": {object.name_plural.clone(): rows.iter().map(|r| render(r)).collect::<Vec<_>>()},
+        "data": {object.name_plural.clone(): rows
+            .iter()
+            .map(|r| {
+                let mut v = render(r);
+                legacy_files::sign_read(&s, &object.name_singular, &mut v);
+                v
+            })
+            .collect::<Vec<_>>()},
         "totalCount": total,
         "pageInfo": {
             "hasNextPage": has_next,

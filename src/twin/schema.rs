@@ -315,6 +315,28 @@ impl Model {
         Self { objects }
     }
 
+    /// Shapes the standard model for a file generation. Before Files v2 the attachment has
+    /// no FILES `file` (its path is in `fullPath`, its kind in `fileCategory`) and a person no
+    /// `avatarFile` (its picture path is in `avatarUrl`):
+    /// `packages/twenty-server/src/modules/attachment/standard-objects/attachment.workspace-entity.ts`
+    /// and `.../person/standard-objects/person.workspace-entity.ts` before 1.18.
+    pub fn set_files_generation(&mut self, generation: super::FilesGeneration) {
+        if generation == super::FilesGeneration::V2 {
+            return;
+        }
+        let mut gone = vec![("attachment", "file"), ("person", "avatarFile")];
+        // `fileCategory` arrived in 1.10 (`packages/twenty-server/src/database/commands/
+        // upgrade-version-command/1-10/1-10-migrate-attachment-type-to-file-category.command.ts`).
+        if generation == super::FilesGeneration::Old {
+            gone.push(("attachment", "fileCategory"));
+        }
+        for (object, field) in gone {
+            if let Some(o) = self.objects.iter_mut().find(|o| o.name_singular == object) {
+                o.fields.retain(|f| f.name != field);
+            }
+        }
+    }
+
     /// The object with this plural name (REST path segment).
     pub fn by_plural(&self, plural: &str) -> Option<&ObjectMeta> {
         self.objects.iter().find(|o| o.name_plural == plural)

@@ -14,7 +14,7 @@ use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateError, Mig
 use twenty_migrate::plan::UnmatchedMembers;
 use twenty_migrate::report::ObjectReport;
 use twenty_migrate::target::{ApiKey, FindMany, Target, TargetConfig};
-use twenty_migrate::twin::{Member, Twin, TwinConfig};
+use twenty_migrate::twin::{FilesGeneration, Member, Twin, TwinConfig};
 use uuid::Uuid;
 
 mod direct_upload;
@@ -706,4 +706,641 @@ async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_a
         other["avatarFile"].as_array().is_none_or(Vec::is_empty),
         "{other}"
     );
+}
+
+// --- A target before Files v2 (uploadFile → fullPath) ---
+
+async fn start_mid_twin(members: Vec<Member>) -> Twin {
+    TwinConfig::new(KEY)
+        .members(members)
+        .files_generation(FilesGeneration::Mid)
+        .start()
+        .await
+        .expect("twin")
+}
+
+/// The stored path behind a read attachment's `fullPath`, which the API answers signed as
+/// `<server>/files/<path>?token=<token>` (one token: the path is stored without one).
+fn stored_path(twin: &Twin, signed: &Value) -> String {
+    let signed = signed.as_str().expect("a fullPath");
+    let rest = signed
+        .strip_prefix(&format!("{}/files/", twin.base_url()))
+        .unwrap_or_else(|| panic!("an absolute files URL: {signed}"));
+    let (path, token) = rest.split_once("?token=").expect("signed");
+    assert!(!token.contains("token="), "stored with a token: {signed}");
+    path.to_owned()
+}
+
+/// The bytes behind a mid-generation path, downloaded as the front does: `/files/<path>` with
+/// the file token that the upload answered (the twin's token depends on the stored name only).
+async fn download_path(twin: &Twin, path: &str) -> Vec<u8> {
+    let name = path.rsplit('/').next().unwrap();
+    let token = twenty_migrate::twin::file_token(name);
+    let response = reqwest::Client::new()
+        .get(format!("{}/files/{path}?token={token}", twin.base_url()))
+        .send()
+        .await
+        .expect("download");
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.bytes().await.expect("bytes").to_vec()
+}
+
+#[tokio::test]
+async fn the_generated_workspace_migrated_into_a_mid_generation_twin_lands_every_attachment_byte_identical(
+) {
+    let w = world(1000, 0).await;
+    let source = w.attachments().await;
+    let live: Vec<&SourceAttachment> = source.iter().filter(|a| !a.deleted).collect();
+    let twin = start_mid_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.read, w.generated.attachments.records, "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    let cascaded = r.skipped.get("parent-soft-deleted").copied().unwrap_or(0);
+    assert_eq!(r.written, live.len() as u64 - cascaded, "{r:?}");
+    assert_eq!(uploads(&twin), r.written, "one upload per file written");
+    // Uploads went to the core endpoint, not to `/metadata`.
+    assert!(twin.stats().by_route.get("graphql").is_none_or(|n| *n == 0));
+
+    let landed = target_attachments(&target).await;
+    assert_eq!(landed.len() as u64, r.written);
+    let mut checked = 0;
+    for a in &live {
+        let Some(got) = landed.get(&a.id) else {
+            continue;
+        };
+        assert_eq!(got["name"], Value::String(a.name.clone()), "{}", a.id);
+        assert!(got.get("file").is_none(), "no FILES field: {got}");
+        let path = stored_path(&twin, &got["fullPath"]);
+        assert!(path.starts_with("attachment/"), "{path}");
+        let want_category = twenty_migrate::files::file_category(&a.name);
+        assert!(
+            got["fileCategory"].is_string(),
+            "a category for {}: {got}",
+            a.name
+        );
+        // The generator's categories are Twenty's for the extension.
+        assert_eq!(got["fileCategory"], want_category, "{}", a.name);
+        let bytes = download_path(&twin, &path).await;
+        let want = std::fs::read(&a.path).expect("source bytes");
+        assert_eq!(sha256(&bytes), sha256(&want), "{} differs", a.id);
+        // The signed URL the API answers works as it is.
+        let direct = reqwest::get(got["fullPath"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(sha256(&direct.bytes().await.unwrap()), sha256(&want));
+        for (column, _) in LINKS {
+            let want = a.links[column].map(|u| u.to_string());
+            if let Some(want) = want {
+                if got[*column].is_string() {
+                    assert_eq!(got[*column].as_str(), Some(want.as_str()), "{}", a.id);
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked as u64, r.written);
+    // Nothing was sent to the Files v2 route.
+    let dump: Value = reqwest::get(format!("{}/__twin/dump", twin.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(dump["files"].as_array().unwrap().iter().all(|f| f["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("attachment/")
+        || f["path"].as_str().unwrap().starts_with("person-picture/")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_after_an_interruption_uploads_nothing_twice_on_the_mid_generation() {
+    let w = world(1000, 0).await;
+    let twin = start_mid_twin(w.members()).await;
+    let target = client_for(&twin, 1200);
+    let mut opts = w.options();
+    let cancel = opts.cancel.clone();
+    let watcher = async {
+        while uploads(&twin) < 4 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        cancel.cancel();
+    };
+    let (first, ()) = tokio::join!(pipeline::migrate(&opts, &target), watcher);
+    assert!(
+        matches!(first, Err(MigrateError::Interrupted { .. })),
+        "the run should stop in the files phase: {:?}",
+        first.map(|r| r.render_text())
+    );
+    let first_uploads = uploads(&twin);
+    opts.restart = false;
+    opts.cancel = tokio_util::sync::CancellationToken::new();
+    let report = pipeline::migrate(&opts, &target).await.expect("resume");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert_eq!(
+        uploads(&twin),
+        r.written,
+        "each file uploaded exactly once across both runs ({first_uploads} in the first)"
+    );
+    assert_eq!(report.files.reused, first_uploads, "{:?}", report.files);
+    let landed = target_attachments(&target).await;
+    assert_eq!(landed.len() as u64, r.written);
+    let source = w.attachments().await;
+    for a in &source {
+        if let Some(got) = landed.get(&a.id) {
+            let bytes = download_path(&twin, &stored_path(&twin, &got["fullPath"])).await;
+            assert_eq!(sha256(&bytes), sha256(&std::fs::read(&a.path).unwrap()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_mid_generation_twin_refuses_an_upload_without_the_key_and_a_download_without_the_token(
+) {
+    let twin = start_mid_twin(Vec::new()).await;
+    let operations = r#"{"query":"mutation($file: Upload!, $fileFolder: FileFolder) { uploadFile(file: $file, fileFolder: $fileFolder) { path token } }","variables":{"file":null,"fileFolder":"Attachment"}}"#;
+    let form = || {
+        reqwest::multipart::Form::new()
+            .text("operations", operations)
+            .text("map", r#"{"0":["variables.file"]}"#)
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"),
+            )
+    };
+    let http = reqwest::Client::new();
+    let refused: Value = http
+        .post(format!("{}/graphql", twin.base_url()))
+        .multipart(form())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(refused["errors"].is_array(), "{refused}");
+    let ok: Value = http
+        .post(format!("{}/graphql", twin.base_url()))
+        .bearer_auth(KEY)
+        .multipart(form())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = ok["data"]["uploadFile"]["path"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a path: {ok}"));
+    assert!(
+        path.starts_with("attachment/") && path.ends_with(".txt"),
+        "{ok}"
+    );
+    let token = ok["data"]["uploadFile"]["token"].as_str().unwrap();
+    let url = format!("{}/files/{path}", twin.base_url());
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 403);
+    let got = http
+        .get(format!("{url}?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.status().is_success());
+    assert_eq!(got.bytes().await.unwrap().as_ref(), b"hello");
+    // An unknown folder is not a FileFolder value.
+    let bad: Value = http
+        .post(format!("{}/graphql", twin.base_url()))
+        .bearer_auth(KEY)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("operations", operations.replace("Attachment", "attachment"))
+                .text("map", r#"{"0":["variables.file"]}"#)
+                .part(
+                    "0",
+                    reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(bad["errors"].is_array(), "{bad}");
+}
+
+// --- Files embedded in rich text ---
+
+/// A note or task whose body shows one of its image attachments.
+#[derive(Debug)]
+struct Embedded {
+    plural: &'static str,
+    id: Uuid,
+    source_url: String,
+    attachment: Uuid,
+}
+
+impl World {
+    /// The generated records whose body embeds an image, with the embedded attachment.
+    async fn embedded(&self) -> Vec<Embedded> {
+        let schema = self.spec.schema();
+        let mut out = Vec::new();
+        for (table, plural, column) in [
+            ("note", "notes", "targetNoteId"),
+            ("task", "tasks", "targetTaskId"),
+        ] {
+            let sql = format!(
+                "SELECT r.id, r.\"bodyV2Blocknote\", a.id FROM \"{schema}\".\"{table}\" r \
+                 JOIN \"{schema}\".attachment a ON a.\"{column}\" = r.id \
+                   AND a.file->0->>'fileId' = (r.\"bodyV2Blocknote\"::jsonb -> -1 -> 'props' ->> 'attachmentFileId') \
+                 WHERE r.\"deletedAt\" IS NULL AND r.\"bodyV2Blocknote\"::jsonb -> -1 -> 'props' ? 'attachmentFileId'"
+            );
+            for row in self.client.query(&sql, &[]).await.expect("embedded") {
+                let blocks: Value = serde_json::from_str(row.get::<_, &str>(1)).unwrap();
+                let image = blocks.as_array().unwrap().last().unwrap();
+                out.push(Embedded {
+                    plural,
+                    id: row.get(0),
+                    source_url: image["props"]["url"].as_str().unwrap().to_owned(),
+                    attachment: row.get(2),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The last block of a body (where the generator puts the image) and the Markdown.
+fn image_of(record: &Value) -> (Value, String) {
+    let body = &record["bodyV2"];
+    let blocks: Value =
+        serde_json::from_str(body["blocknote"].as_str().expect("blocknote")).unwrap();
+    let image = blocks.as_array().unwrap().last().unwrap().clone();
+    (
+        image,
+        body["markdown"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_note_whose_body_embeds_an_attachment_image_points_at_the_targets_file_after_migration() {
+    let w = world(1000, 0).await;
+    let embedded = w.embedded().await;
+    eprintln!("{} notes and tasks embed an attachment", embedded.len());
+    assert!(
+        embedded.len() >= 3,
+        "the generator embeds images: {embedded:?}"
+    );
+    assert!(embedded
+        .iter()
+        .any(|e| e.source_url.contains("/files/attachment/")));
+    assert!(embedded
+        .iter()
+        .any(|e| e.source_url.contains("/files-field/")));
+    let source: HashMap<Uuid, SourceAttachment> = w
+        .attachments()
+        .await
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let opts = w.options();
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    // The embedded files are the attachments' files: nothing is uploaded twice.
+    assert_eq!(uploads(&twin), r.written, "{:?}", report.files);
+    assert_eq!(report.files.reused, 0, "{:?}", report.files);
+    assert!(
+        report.not_kept.iter().all(|n| !n.contains("embedded file")),
+        "{:?}",
+        report.not_kept
+    );
+
+    let landed = target_attachments(&target).await;
+    for e in &embedded {
+        let record = &target.find_by_ids(e.plural, &[e.id]).await.expect("read")[0];
+        let (image, markdown) = image_of(record);
+        let url = image["props"]["url"].as_str().unwrap();
+        let file_id = image["props"]["attachmentFileId"].as_str().unwrap();
+        assert_eq!(
+            url,
+            format!("{}/files-field/{file_id}", twin.base_url()),
+            "{e:?}"
+        );
+        assert_eq!(
+            landed[&e.attachment]["file"][0]["fileId"].as_str(),
+            Some(file_id),
+            "the block and its attachment share the target's file"
+        );
+        assert!(
+            markdown.contains(url) && !markdown.contains("localhost:3000"),
+            "{markdown}"
+        );
+        let bytes = download(&twin, file_id).await;
+        let want = std::fs::read(&source[&e.attachment].path).unwrap();
+        assert_eq!(sha256(&bytes), sha256(&want), "{e:?}");
+    }
+
+    // Verify compares the bodies around the files and finds nothing to report.
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    let body_diffs: Vec<_> = check
+        .differences
+        .iter()
+        .filter(|d| d.field == "bodyV2")
+        .collect();
+    assert!(body_diffs.is_empty(), "{body_diffs:#?}");
+}
+
+#[tokio::test]
+async fn embedded_images_point_at_the_uploaded_path_on_the_mid_generation_and_verify_agrees() {
+    let w = world(1000, 0).await;
+    let embedded = w.embedded().await;
+    assert!(!embedded.is_empty());
+    let twin = start_mid_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let opts = w.options();
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert_eq!(uploads(&twin), r.written, "{:?}", report.files);
+    let landed = target_attachments(&target).await;
+    for e in &embedded {
+        let record = &target.find_by_ids(e.plural, &[e.id]).await.expect("read")[0];
+        let (image, markdown) = image_of(record);
+        let url = image["props"]["url"].as_str().unwrap();
+        // The block points where the attachment's signed URL does.
+        let signed = landed[&e.attachment]["fullPath"].as_str().unwrap();
+        assert_eq!(url, signed);
+        assert!(image["props"].get("attachmentFileId").is_none(), "{image}");
+        assert!(markdown.contains(url), "{markdown}");
+        // The URL works as it is, token included.
+        let got = reqwest::get(url).await.unwrap();
+        assert!(got.status().is_success(), "{url}: {}", got.status());
+    }
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .unwrap();
+    let file_diffs: Vec<_> = check
+        .differences
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.field.as_str(),
+                "bodyV2" | "fullPath" | "fileCategory" | "avatarUrl"
+            )
+        })
+        .collect();
+    assert!(file_diffs.is_empty(), "{file_diffs:#?}");
+}
+
+#[tokio::test]
+async fn an_embedded_image_known_only_by_its_url_moves_and_a_missing_one_keeps_its_url_with_a_note()
+{
+    let w = world(400, 0).await;
+    let schema = w.spec.schema();
+    let legacy_root = w.storage().join(format!("workspace-{}", w.spec.id));
+    std::fs::create_dir_all(legacy_root.join("attachment")).unwrap();
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G']
+        .into_iter()
+        .chain(0..=255u8)
+        .collect();
+    std::fs::write(legacy_root.join("attachment/inline.png"), &png).unwrap();
+    let kept = "http://old.example:3000/files/attachment/gone.png?token=abc";
+    let moved = "http://old.example:3000/files/attachment/inline.png?token=abc";
+    let elsewhere = "https://images.example.com/cat.png";
+    let blocks = serde_json::json!([
+        {"id": "a", "type": "paragraph", "props": {}, "content": [], "children": []},
+        {"id": "b", "type": "image", "props": {"url": moved, "name": "inline.png"}, "children": []},
+        {"id": "c", "type": "image", "props": {"url": kept, "name": "gone.png"}, "children": []},
+        {"id": "d", "type": "image", "props": {"url": elsewhere}, "children": []}
+    ]);
+    let markdown = format!("![inline]({moved})\n![gone]({kept})\n![cat]({elsewhere})\n");
+    let note: Uuid = w
+        .client
+        .query_one(
+            &format!(
+                "SELECT id FROM \"{schema}\".note WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 1"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    w.client
+        .execute(
+            &format!("UPDATE \"{schema}\".note SET \"bodyV2Blocknote\" = $2, \"bodyV2Markdown\" = $3 WHERE id = $1"),
+            &[&note, &blocks.to_string(), &markdown],
+        )
+        .await
+        .unwrap();
+
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    let r = attachment_report(&report);
+    assert_eq!(
+        uploads(&twin),
+        r.written + 1,
+        "the inline image is one more file"
+    );
+    let record = &target.find_by_ids("notes", &[note]).await.unwrap()[0];
+    let body = &record["bodyV2"];
+    let got: Value = serde_json::from_str(body["blocknote"].as_str().unwrap()).unwrap();
+    let new_url = got[1]["props"]["url"].as_str().unwrap();
+    assert!(
+        new_url.starts_with(&format!("{}/files-field/", twin.base_url())),
+        "{new_url}"
+    );
+    let bytes = download(&twin, got[1]["props"]["attachmentFileId"].as_str().unwrap()).await;
+    assert_eq!(sha256(&bytes), sha256(&png));
+    assert_eq!(got[2]["props"]["url"], kept, "a missing file keeps its URL");
+    assert_eq!(
+        got[3]["props"]["url"], elsewhere,
+        "other hosts are left alone"
+    );
+    let md = body["markdown"].as_str().unwrap();
+    assert!(
+        md.contains(new_url) && md.contains(kept) && md.contains(elsewhere),
+        "{md}"
+    );
+    assert!(
+        report.not_kept.iter().any(|n| n.contains(&note.to_string())
+            && n.contains("gone.png")
+            && n.contains("keeps its source URL")),
+        "{:?}",
+        report.not_kept
+    );
+}
+
+#[tokio::test]
+async fn on_the_mid_generation_a_persons_picture_moves_into_avatar_url_and_a_lost_one_is_cleared_with_a_note(
+) {
+    let w = world(400, 0).await;
+    let schema = w.spec.schema();
+    let legacy_root = w.storage().join(format!("workspace-{}", w.spec.id));
+    let people = w
+        .client
+        .query(
+            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 3"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let (pictured, hosted, lost): (Uuid, Uuid, Uuid) =
+        (people[0].get(0), people[1].get(0), people[2].get(0));
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G']
+        .into_iter()
+        .chain((0..700u32).map(|i| (i * 3) as u8))
+        .collect();
+    std::fs::create_dir_all(legacy_root.join("person-picture/original")).unwrap();
+    std::fs::write(legacy_root.join("person-picture/original/face.png"), &png).unwrap();
+    for (id, url) in [
+        (pictured, "person-picture/original/face.png"),
+        (hosted, "https://avatars.example.com/someone.png"),
+        (lost, "person-picture/original/gone.png"),
+    ] {
+        w.client
+            .execute(
+                &format!("UPDATE \"{schema}\".person SET \"avatarUrl\" = $2 WHERE id = $1"),
+                &[&id, &url],
+            )
+            .await
+            .unwrap();
+    }
+    let twin = start_mid_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    let people = target
+        .find_by_ids("people", &[pictured, hosted, lost])
+        .await
+        .expect("people");
+    let person = |id: Uuid| {
+        people
+            .iter()
+            .find(|p| p["id"] == Value::String(id.to_string()))
+            .expect("person landed")
+    };
+    let path = person(pictured)["avatarUrl"]
+        .as_str()
+        .expect("a path")
+        .to_owned();
+    assert!(
+        path.starts_with("person-picture/") && path.ends_with(".png"),
+        "{path}"
+    );
+    assert_eq!(sha256(&download_path(&twin, &path).await), sha256(&png));
+    assert!(person(pictured).get("avatarFile").is_none());
+    assert_eq!(
+        person(hosted)["avatarUrl"],
+        "https://avatars.example.com/someone.png"
+    );
+    assert!(person(lost)["avatarUrl"].is_null(), "{}", person(lost));
+    assert!(
+        report
+            .not_kept
+            .iter()
+            .any(|n| n.contains(&lost.to_string()) && n.contains("gone.png")),
+        "{:?}",
+        report.not_kept
+    );
+}
+
+#[tokio::test]
+async fn the_old_generation_answers_a_string_path_and_attachments_still_land_byte_identical() {
+    let w = world(400, 0).await;
+    let source = w.attachments().await;
+    let twin = TwinConfig::new(KEY)
+        .members(w.members())
+        .files_generation(FilesGeneration::Old)
+        .start()
+        .await
+        .expect("twin");
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert!(r.written > 0);
+    // The first file is sent with the mid-generation selection, which the String answer
+    // refuses; every later one goes at once in the old form.
+    assert_eq!(
+        uploads(&twin),
+        report.files.uploaded + 1,
+        "{:?}",
+        report.files
+    );
+    let landed = target_attachments(&target).await;
+    assert_eq!(landed.len() as u64, r.written);
+    for a in &source {
+        let Some(got) = landed.get(&a.id) else {
+            continue;
+        };
+        let path = stored_path(&twin, &got["fullPath"]);
+        assert!(path.starts_with("attachment/"), "{path}");
+        assert!(got.get("fileCategory").is_none(), "{got}");
+        let bytes = download_path(&twin, &path).await;
+        assert_eq!(
+            sha256(&bytes),
+            sha256(&std::fs::read(&a.path).unwrap()),
+            "{}",
+            a.id
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_a_files_v2_twin_has_files_fields_or_lets_one_be_created() {
+    for (generation, allowed) in [(FilesGeneration::V2, true), (FilesGeneration::Mid, false)] {
+        let twin = TwinConfig::new(KEY)
+            .files_generation(generation)
+            .start()
+            .await
+            .expect("twin");
+        let target = client_for(&twin, 1_000_000);
+        let model = target.model().await.expect("model");
+        let person = model.object("person").expect("person");
+        let attachment = model.object("attachment").expect("attachment");
+        assert_eq!(
+            attachment.field("file").is_some(),
+            allowed,
+            "{generation:?}"
+        );
+        assert_eq!(
+            person.field("avatarFile").is_some(),
+            allowed,
+            "{generation:?}"
+        );
+        assert!(attachment.field("fullPath").is_some(), "{generation:?}");
+        let created = target
+            .create_field(serde_json::json!({
+                "objectMetadataId": person.id.to_string(),
+                "type": "FILES",
+                "name": "contracts",
+                "label": "Contracts",
+            }))
+            .await;
+        assert_eq!(created.is_ok(), allowed, "{generation:?}: {created:?}");
+    }
 }
