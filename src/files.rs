@@ -48,7 +48,7 @@ pub enum BucketKind {
 }
 
 /// A bucket to read the source's files from, with the same keys as the local folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Bucket {
     /// S3 or Azure.
     pub kind: BucketKind,
@@ -57,6 +57,18 @@ pub struct Bucket {
     /// Settings by `object_store` config key (`aws_endpoint`, `aws_region`, …), over those read
     /// from the standard environment variables (`AWS_*`, `AZURE_*`).
     pub config: Vec<(String, String)>,
+}
+
+/// Shows the settings' names only: their values may be an account key or a secret.
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.config.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Bucket")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("config", &keys)
+            .finish()
+    }
 }
 
 /// Where the source's file bytes are and what to do with the ones that cannot move.
@@ -802,6 +814,24 @@ mod tests {
         assert_eq!(parse_size("1.5k").unwrap(), 1536);
         assert!(parse_size("ten").is_err());
         assert!(parse_size("3 parsecs").is_err());
+    }
+
+    #[test]
+    fn a_buckets_debug_form_names_its_settings_but_never_shows_their_values() {
+        let bucket = Bucket {
+            kind: BucketKind::Azure,
+            name: "files".into(),
+            config: vec![("azure_storage_account_key".into(), "s3cr3t-key==".into())],
+        };
+        let shown = format!(
+            "{bucket:?} {:?}",
+            FileOptions {
+                bucket: Some(bucket.clone()),
+                ..FileOptions::default()
+            }
+        );
+        assert!(shown.contains("azure_storage_account_key"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The files phase end to end: generated attachments move from a local storage folder into the
 //! twin with their bytes, read back through the API and downloaded through the twin.
 
+mod azure;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
