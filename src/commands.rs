@@ -86,7 +86,7 @@ fn migrate_options(
 }
 
 /// The source bucket named on the command line, configured from the environment.
-fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bucket> {
+pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bucket> {
     use crate::files::{Bucket, BucketKind};
     let (kind, name) = match (&source.s3_bucket, &source.azure_container) {
         (Some(b), _) => (BucketKind::S3, b),

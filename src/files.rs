@@ -595,7 +595,7 @@ enum Refused {
 }
 
 /// Where the source's bytes are read from.
-enum Storage {
+pub(crate) enum Storage {
     /// Neither a folder nor a bucket was given: every file is missing.
     Nothing,
     /// A local storage folder.
@@ -644,7 +644,8 @@ impl Drop for Storage {
 }
 
 impl Storage {
-    fn open(options: &FileOptions) -> Result<Self, FilesError> {
+    /// The folder or bucket that `options` name (no request is made yet).
+    pub(crate) fn open(options: &FileOptions) -> Result<Self, FilesError> {
         let Some(bucket) = &options.bucket else {
             return Ok(match &options.storage_dir {
                 Some(root) => Storage::Local(root.clone()),
@@ -731,6 +732,28 @@ impl Storage {
                 }
             }
         }
+    }
+
+    /// How reports name the storage: the folder, or `s3://bucket` / `az://container`.
+    pub(crate) fn describe(&self) -> Option<String> {
+        match self {
+            Storage::Nothing => None,
+            Storage::Local(root) => Some(root.display().to_string()),
+            Storage::Bucket { url, .. } => Some(url.clone()),
+        }
+    }
+
+    /// A file's size, or where it was looked for and why it is not there: a `stat` or a HEAD
+    /// request, never a download.
+    pub(crate) async fn probe(
+        &self,
+        key: &str,
+    ) -> Result<Result<u64, (String, String)>, FilesError> {
+        Ok(match self.locate(key).await? {
+            Ok((_, size)) => Ok(size),
+            Err(Refused::Missing { path, why }) => Err((path, why)),
+            Err(Refused::Other(why)) => Err((key.to_owned(), why)),
+        })
     }
 
     /// Copies a bucket's object to a temporary file, chunk by chunk.

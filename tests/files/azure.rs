@@ -80,6 +80,11 @@ impl Azurite {
         None
     }
 
+    /// The account's blob endpoint (`AZURE_STORAGE_ENDPOINT`).
+    pub(super) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     /// The `object_store` settings the tool is given (the same keys as `AZURE_STORAGE_*`).
     pub(super) fn config(&self) -> Vec<(String, String)> {
         [

@@ -2,6 +2,7 @@
 //! twin with their bytes, read back through the API and downloaded through the twin.
 
 mod azure;
+mod inspect_bucket;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
