@@ -77,6 +77,22 @@ pub struct SourceArgs {
     /// `AZURE_ALLOW_HTTP=true` for plain HTTP). Keys are never printed.
     #[arg(long, env = "TWENTY_AZURE_CONTAINER", conflicts_with_all = ["storage_dir", "s3_bucket"])]
     pub azure_container: Option<String>,
+
+    /// The source server's URL (Twenty's SERVER_URL), to read the files through its own file
+    /// endpoints when neither the storage folder nor the bucket is at hand. Needs the server's
+    /// APP_SECRET, with which the tool signs file tokens as the server itself does.
+    #[arg(
+        long,
+        env = "TWENTY_SOURCE_SERVER",
+        conflicts_with_all = ["storage_dir", "s3_bucket", "azure_container"],
+        requires = "source_app_secret"
+    )]
+    pub source_server: Option<String>,
+
+    /// The source server's APP_SECRET (for --source-server). Never printed, logged or stored;
+    /// prefer the environment variable to the flag.
+    #[arg(long, env = "TWENTY_SOURCE_APP_SECRET", hide_env_values = true)]
+    pub source_app_secret: Option<String>,
 }
 
 /// Where the data goes.

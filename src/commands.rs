@@ -79,6 +79,7 @@ fn migrate_options(
         files: crate::files::FileOptions {
             storage_dir: args.source.storage_dir.clone(),
             bucket: bucket(&args.source),
+            server: source_server(&args.source),
             skip_missing_files: args.run.skip_missing_files,
             max_file_size: crate::files::parse_size(&args.run.max_file_size).map_err(usage)?,
         },
@@ -97,6 +98,14 @@ pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bu
         kind,
         name: name.clone(),
         config: Vec::new(),
+    })
+}
+
+/// The source server named on the command line, with its secret.
+fn source_server(source: &crate::cli::SourceArgs) -> Option<crate::storage_http::SourceServer> {
+    Some(crate::storage_http::SourceServer {
+        url: source.source_server.clone()?,
+        app_secret: source.source_app_secret.clone()?,
     })
 }
 

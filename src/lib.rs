@@ -17,6 +17,7 @@ pub mod report;
 pub mod schema_sync;
 pub mod source;
 pub mod state;
+pub mod storage_http;
 pub mod target;
 pub mod transform;
 pub mod twin;

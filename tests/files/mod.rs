@@ -3,6 +3,7 @@
 
 mod azure;
 mod inspect_bucket;
+mod source_server;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
