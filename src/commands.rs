@@ -102,7 +102,9 @@ pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bu
 }
 
 /// The source server named on the command line, with its secret.
-fn source_server(source: &crate::cli::SourceArgs) -> Option<crate::storage_http::SourceServer> {
+pub(crate) fn source_server(
+    source: &crate::cli::SourceArgs,
+) -> Option<crate::storage_http::SourceServer> {
     Some(crate::storage_http::SourceServer {
         url: source.source_server.clone()?,
         app_secret: source.source_app_secret.clone()?,

@@ -34,6 +34,8 @@ pub struct InspectOptions {
     pub storage_dir: Option<PathBuf>,
     /// Bucket (S3 or Azure) to check the files against, instead of a folder.
     pub bucket: Option<Bucket>,
+    /// The source server whose file endpoints to check the files against, instead.
+    pub server: Option<crate::storage_http::SourceServer>,
 }
 
 /// The whole `inspect` answer (also its `--json` form).
@@ -129,9 +131,10 @@ pub struct FieldSummary {
 
 /// Runs `inspect`.
 pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, InspectError> {
-    let storage = Storage::open(&FileOptions {
+    let mut storage = Storage::open(&FileOptions {
         storage_dir: opts.storage_dir.clone(),
         bucket: opts.bucket.clone(),
+        server: opts.server.clone(),
         ..FileOptions::default()
     })?;
     let source = Source::connect(&opts.source_url).await?;
@@ -146,7 +149,7 @@ pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, InspectErro
         (None, Some(hint))
     } else {
         let ws = crate::source::discover::choose(workspaces.clone(), opts.workspace.as_deref())?;
-        (Some(detail(&source, &ws, &storage).await?), None)
+        (Some(detail(&source, &ws, &mut storage).await?), None)
     };
     source.end_snapshot().await?;
     Ok(InspectReport {
@@ -160,7 +163,7 @@ pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, InspectErro
 async fn detail(
     source: &Source,
     ws: &WorkspaceInfo,
-    storage: &Storage,
+    storage: &mut Storage,
 ) -> Result<WorkspaceDetail, InspectError> {
     if !ws.schema_exists {
         return Err(InspectError::Source(SourceError::UnknownLayout {
@@ -186,6 +189,8 @@ async fn detail(
         objects.push(summarize(object, live, deleted));
     }
     let members = crate::source::members::read_members(client, &ws.schema, &model).await?;
+    storage.for_workspace(ws.id, &storage::core_files(client, ws).await?);
+    let storage = &*storage;
     let (mut attachments, refs) = storage::attachment_file_refs(client, ws, &model).await?;
     attachments.files = storage_check::check(storage, refs).await?;
     let mut other_files = Vec::new();
@@ -397,7 +402,7 @@ fn render_check(out: &mut String, object: &str, check: &FileCheck) {
     let Some(storage) = &check.storage else {
         let _ = writeln!(
             out,
-            "  storage not checked (pass --storage-dir, --s3-bucket or --azure-container)"
+            "  storage not checked (pass --storage-dir, --s3-bucket, --azure-container or --source-server)"
         );
         return;
     };

@@ -64,8 +64,10 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
 
 async fn run_inspect(args: cli::InspectArgs) -> Result<Outcome, Error> {
     let bucket = commands::bucket(&args.source);
+    let server = commands::source_server(&args.source);
     let opts = inspect::InspectOptions {
         bucket,
+        server,
         source_url: args.source.source.ok_or(source::SourceError::MissingUrl)?,
         workspace: args.source.workspace,
         storage_dir: args.source.storage_dir,

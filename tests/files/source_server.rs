@@ -116,6 +116,35 @@ async fn by_id(
     }
 }
 
+/// What the stand-in serves for `w`: its storage folder, and its 1.18+ files by id.
+async fn served(w: &super::World) -> Served {
+    let rows = w
+        .client
+        .query(
+            "SELECT f.id, f.path, a.\"universalIdentifier\"::text FROM core.file f \
+             JOIN core.application a ON a.id = f.\"applicationId\"",
+            &[],
+        )
+        .await
+        .unwrap();
+    let by_id = rows
+        .iter()
+        .map(|r| {
+            let (path, app): (String, String) = (r.get(1), r.get(2));
+            (
+                r.get(0),
+                w.storage().join(format!("{}/{app}/{path}", w.spec.id)),
+            )
+        })
+        .collect();
+    Served {
+        secret: APP_SECRET.to_owned(),
+        storage: w.storage(),
+        by_id,
+        refused: AtomicU64::new(0),
+    }
+}
+
 /// Starts the stand-in server; its base URL and state.
 async fn start(served: Served) -> (String, Arc<Served>) {
     let state = Arc::new(served);
@@ -155,32 +184,7 @@ async fn files_are_read_through_the_source_servers_endpoints_with_tokens_signed_
         .await
         .unwrap();
     let source = w.attachments().await;
-    let rows = w
-        .client
-        .query(
-            "SELECT f.id, f.path, a.\"universalIdentifier\"::text FROM core.file f \
-             JOIN core.application a ON a.id = f.\"applicationId\"",
-            &[],
-        )
-        .await
-        .unwrap();
-    let by_id = rows
-        .iter()
-        .map(|r| {
-            let (path, app): (String, String) = (r.get(1), r.get(2));
-            (
-                r.get(0),
-                w.storage().join(format!("{}/{app}/{path}", w.spec.id)),
-            )
-        })
-        .collect();
-    let (url, served) = start(Served {
-        secret: APP_SECRET.to_owned(),
-        storage: w.storage(),
-        by_id,
-        refused: AtomicU64::new(0),
-    })
-    .await;
+    let (url, served) = start(served(&w).await).await;
 
     let twin = start_twin(w.members()).await;
     let target = client_for(&twin, 1_000_000);
@@ -240,4 +244,43 @@ async fn files_are_read_through_the_source_servers_endpoints_with_tokens_signed_
         "{message}"
     );
     assert!(served.refused.load(Ordering::Relaxed) >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_through_the_source_server_counts_its_files_and_never_prints_the_app_secret() {
+    let w = world(400, 1).await;
+    let (url, served) = start(served(&w).await).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_twenty-migrate"))
+        .args([
+            "inspect",
+            "--json",
+            "--source",
+            &w.db.url,
+            "--source-server",
+            &url,
+        ])
+        .env_remove("TWENTY_SOURCE_URL")
+        .env_remove("TWENTY_STORAGE_DIR")
+        .env("TWENTY_SOURCE_APP_SECRET", APP_SECRET)
+        .output()
+        .expect("run twenty-migrate");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stdout.contains(APP_SECRET) && !stderr.contains(APP_SECRET));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let a = &report["workspace"]["attachments"];
+    let files = &w.generated.attachments;
+    assert_eq!(a["storage"], url.as_str(), "{a}");
+    assert_eq!(a["files_found"].as_u64(), Some(files.files_present), "{a}");
+    assert_eq!(a["bytes_found"].as_u64(), Some(files.bytes_present), "{a}");
+    assert_eq!(a["missing_count"], 1, "{a}");
+    let location = a["missing"][0]["location"].as_str().unwrap();
+    assert!(
+        location.starts_with(&format!("{url}/file/files-field/")),
+        "{location}"
+    );
+    assert_eq!(served.refused.load(Ordering::Relaxed), 0);
 }
