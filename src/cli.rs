@@ -70,10 +70,29 @@ pub struct SourceArgs {
     #[arg(long, env = "TWENTY_S3_BUCKET", conflicts_with = "storage_dir")]
     pub s3_bucket: Option<String>,
 
-    /// The source's Azure Blob Storage container, instead of a folder; the account and its
-    /// credentials come from the `AZURE_STORAGE_*` environment variables.
+    /// An Azure Blob Storage container holding the source's files, instead of a folder. The
+    /// account and credentials come from the environment: `AZURE_STORAGE_ACCOUNT_NAME`, and
+    /// `AZURE_STORAGE_ACCOUNT_KEY` or `AZURE_STORAGE_SAS_TOKEN` (or `AZURE_STORAGE_CLIENT_ID`,
+    /// `_CLIENT_SECRET`, `_TENANT_ID`); `AZURE_STORAGE_ENDPOINT` for another endpoint (with
+    /// `AZURE_ALLOW_HTTP=true` for plain HTTP). Keys are never printed.
     #[arg(long, env = "TWENTY_AZURE_CONTAINER", conflicts_with_all = ["storage_dir", "s3_bucket"])]
     pub azure_container: Option<String>,
+
+    /// The source server's URL (Twenty's SERVER_URL), to read the files through its own file
+    /// endpoints when neither the storage folder nor the bucket is at hand. Needs the server's
+    /// APP_SECRET, with which the tool signs file tokens as the server itself does.
+    #[arg(
+        long,
+        env = "TWENTY_SOURCE_SERVER",
+        conflicts_with_all = ["storage_dir", "s3_bucket", "azure_container"],
+        requires = "source_app_secret"
+    )]
+    pub source_server: Option<String>,
+
+    /// The source server's APP_SECRET (for --source-server). Never printed, logged or stored;
+    /// prefer the environment variable to the flag.
+    #[arg(long, env = "TWENTY_SOURCE_APP_SECRET", hide_env_values = true)]
+    pub source_app_secret: Option<String>,
 }
 
 /// Where the data goes.

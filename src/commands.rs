@@ -80,6 +80,7 @@ fn migrate_options(
         files: crate::files::FileOptions {
             storage_dir: args.source.storage_dir.clone(),
             bucket: bucket(&args.source),
+            server: source_server(&args.source),
             skip_missing_files: args.run.skip_missing_files,
             max_file_size: crate::files::parse_size(&args.run.max_file_size).map_err(usage)?,
         },
@@ -87,7 +88,7 @@ fn migrate_options(
 }
 
 /// The source bucket named on the command line, configured from the environment.
-fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bucket> {
+pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bucket> {
     use crate::files::{Bucket, BucketKind};
     let (kind, name) = match (&source.s3_bucket, &source.azure_container) {
         (Some(b), _) => (BucketKind::S3, b),
@@ -98,6 +99,16 @@ fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bucket> {
         kind,
         name: name.clone(),
         config: Vec::new(),
+    })
+}
+
+/// The source server named on the command line, with its secret.
+pub(crate) fn source_server(
+    source: &crate::cli::SourceArgs,
+) -> Option<crate::storage_http::SourceServer> {
+    Some(crate::storage_http::SourceServer {
+        url: source.source_server.clone()?,
+        app_secret: source.source_app_secret.clone()?,
     })
 }
 

@@ -10,6 +10,9 @@ pub enum Error {
     /// The source database could not be read.
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
+    /// `inspect` could not read the source database or its storage.
+    #[error(transparent)]
+    Inspect(Box<crate::inspect::InspectError>),
     /// A migration step failed.
     #[error(transparent)]
     Migrate(#[from] crate::pipeline::MigrateError),

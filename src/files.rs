@@ -59,7 +59,7 @@ pub enum BucketKind {
 }
 
 /// A bucket to read the source's files from, with the same keys as the local folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Bucket {
     /// S3 or Azure.
     pub kind: BucketKind,
@@ -70,6 +70,18 @@ pub struct Bucket {
     pub config: Vec<(String, String)>,
 }
 
+/// Shows the settings' names only: their values may be an account key or a secret.
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.config.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Bucket")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("config", &keys)
+            .finish()
+    }
+}
+
 /// Where the source's file bytes are and what to do with the ones that cannot move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileOptions {
@@ -77,6 +89,8 @@ pub struct FileOptions {
     pub storage_dir: Option<PathBuf>,
     /// The source's bucket, instead of a local folder.
     pub bucket: Option<Bucket>,
+    /// The source server's own file endpoints, when neither folder nor bucket is at hand.
+    pub server: Option<crate::storage_http::SourceServer>,
     /// Count records whose file is missing as skipped (rule [`MISSING_FILE_RULE`]) instead
     /// of rejecting them.
     pub skip_missing_files: bool,
@@ -89,6 +103,7 @@ impl Default for FileOptions {
         Self {
             storage_dir: None,
             bucket: None,
+            server: None,
             skip_missing_files: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
         }
@@ -148,6 +163,14 @@ pub enum FilesError {
         /// The storage client's error.
         #[source]
         source: object_store::Error,
+    },
+    /// The source server refused or failed a file request (other than not having the file).
+    #[error("reading {url} from the source server: {message}")]
+    Server {
+        /// The file's URL, without its token.
+        url: String,
+        /// What went wrong.
+        message: String,
     },
     /// A file could not be read from the bucket (other than not being there).
     #[error("reading {key} from the source bucket {bucket}: {source}")]
@@ -275,7 +298,8 @@ impl<'a> Files<'a> {
         cancel: CancellationToken,
     ) -> Result<Self, FilesError> {
         let core = storage::core_files(client, workspace).await?;
-        let storage = Storage::open(&options)?;
+        let mut storage = Storage::open(&options)?;
+        storage.for_workspace(workspace.id, &core);
         Ok(Self {
             options,
             target,
@@ -694,7 +718,7 @@ enum Refused {
 }
 
 /// Where the source's bytes are read from.
-enum Storage {
+pub(crate) enum Storage {
     /// Neither a folder nor a bucket was given: every file is missing.
     Nothing,
     /// A local storage folder.
@@ -703,6 +727,15 @@ enum Storage {
     Bucket {
         store: Arc<dyn ObjectStore>,
         url: String,
+        temp_dir: PathBuf,
+    },
+    /// The source server's file endpoints (`crate::storage_http`).
+    Server {
+        server: crate::storage_http::SourceServer,
+        client: reqwest::Client,
+        workspace_id: Uuid,
+        /// 1.18+ storage key → `core.file` id, which the server's URL names.
+        ids: HashMap<String, Uuid>,
         temp_dir: PathBuf,
     },
 }
@@ -719,6 +752,10 @@ impl Location {
         match (self, storage) {
             (Location::Local(p), _) => p.display().to_string(),
             (Location::Object(key), Storage::Bucket { url, .. }) => format!("{url}/{key}"),
+            (Location::Object(key), Storage::Server { .. }) => storage
+                .server_url(key.as_ref())
+                .map(|(shown, _)| shown)
+                .unwrap_or_else(|| key.to_string()),
             (Location::Object(key), _) => key.to_string(),
         }
     }
@@ -735,7 +772,7 @@ impl Drop for TempFile {
 
 impl Drop for Storage {
     fn drop(&mut self) {
-        if let Storage::Bucket { temp_dir, .. } = self {
+        if let Storage::Bucket { temp_dir, .. } | Storage::Server { temp_dir, .. } = self {
             // Empty by now: each temporary copy is removed after its upload.
             let _ = std::fs::remove_dir(temp_dir);
         }
@@ -743,11 +780,21 @@ impl Drop for Storage {
 }
 
 impl Storage {
-    fn open(options: &FileOptions) -> Result<Self, FilesError> {
+    /// The folder or bucket that `options` name (no request is made yet).
+    pub(crate) fn open(options: &FileOptions) -> Result<Self, FilesError> {
+        let temp_dir =
+            std::env::temp_dir().join(format!("twenty-migrate-files-{}", std::process::id()));
         let Some(bucket) = &options.bucket else {
-            return Ok(match &options.storage_dir {
-                Some(root) => Storage::Local(root.clone()),
-                None => Storage::Nothing,
+            return Ok(match (&options.storage_dir, &options.server) {
+                (Some(root), _) => Storage::Local(root.clone()),
+                (None, Some(server)) => Storage::Server {
+                    server: server.clone(),
+                    client: reqwest::Client::new(),
+                    workspace_id: Uuid::nil(),
+                    ids: HashMap::new(),
+                    temp_dir,
+                },
+                (None, None) => Storage::Nothing,
             });
         };
         let (url, built) = match bucket.kind {
@@ -782,8 +829,6 @@ impl Storage {
             bucket: url.clone(),
             source,
         })?;
-        let temp_dir =
-            std::env::temp_dir().join(format!("twenty-migrate-files-{}", std::process::id()));
         Ok(Storage::Bucket {
             store,
             url,
@@ -814,6 +859,44 @@ impl Storage {
                     }),
                 })
             }
+            Storage::Server { client, .. } => {
+                let Some((shown, url)) = self.server_url(key) else {
+                    return Ok(Err(Refused::Missing {
+                        path: key.to_owned(),
+                        why: "core.file knows no id for it, and the server names files by id"
+                            .into(),
+                    }));
+                };
+                let server_err = |message: String| FilesError::Server {
+                    url: shown.clone(),
+                    message,
+                };
+                // A HEAD answers like the GET it stands for (Express and axum alike).
+                let response = client
+                    .head(url)
+                    .send()
+                    .await
+                    .map_err(|e| server_err(e.without_url().to_string()))?;
+                let status = response.status();
+                if status == reqwest::StatusCode::NOT_FOUND {
+                    return Ok(Err(Refused::Missing {
+                        path: shown,
+                        why: "the source server has no such file (404)".into(),
+                    }));
+                }
+                if !status.is_success() {
+                    // 403 is the guard refusing the token: APP_SECRET is not the server's.
+                    return Err(server_err(format!(
+                        "HTTP {status} (a 403 means the server refused the token: check APP_SECRET)"
+                    )));
+                }
+                let size = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .unwrap_or(0);
+                Ok(Ok((Location::Object(ObjectPath::from(key)), size)))
+            }
             Storage::Bucket { store, url, .. } => {
                 let object = ObjectPath::from(key);
                 match store.head(&object).await {
@@ -832,8 +915,60 @@ impl Storage {
         }
     }
 
-    /// Copies a bucket's object to a temporary file, chunk by chunk.
+    /// Tells a source-server storage which workspace it reads and the ids of its 1.18+ files
+    /// (the server names those by id, not by key).
+    pub(crate) fn for_workspace(&mut self, id: Uuid, core: &HashMap<Uuid, CoreFile>) {
+        if let Storage::Server {
+            workspace_id, ids, ..
+        } = self
+        {
+            *workspace_id = id;
+            *ids = core.iter().map(|(id, f)| (f.key.clone(), *id)).collect();
+        }
+    }
+
+    /// A key's URL on the source server, without and with its token.
+    fn server_url(&self, key: &str) -> Option<(String, reqwest::Url)> {
+        let Storage::Server {
+            server,
+            workspace_id,
+            ids,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        server.file_url(*workspace_id, key, ids.get(key).copied())
+    }
+
+    /// How reports name the storage: the folder, or `s3://bucket` / `az://container`.
+    pub(crate) fn describe(&self) -> Option<String> {
+        match self {
+            Storage::Nothing => None,
+            Storage::Local(root) => Some(root.display().to_string()),
+            Storage::Bucket { url, .. } => Some(url.clone()),
+            Storage::Server { server, .. } => Some(server.url.clone()),
+        }
+    }
+
+    /// A file's size, or where it was looked for and why it is not there: a `stat` or a HEAD
+    /// request, never a download.
+    pub(crate) async fn probe(
+        &self,
+        key: &str,
+    ) -> Result<Result<u64, (String, String)>, FilesError> {
+        Ok(match self.locate(key).await? {
+            Ok((_, size)) => Ok(size),
+            Err(Refused::Missing { path, why }) => Err((path, why)),
+            Err(Refused::Other(why)) => Err((key.to_owned(), why)),
+        })
+    }
+
+    /// Copies a bucket's object (or a server's file) to a temporary file, chunk by chunk.
     async fn download(&self, key: &ObjectPath) -> Result<TempFile, FilesError> {
+        if let Storage::Server { .. } = self {
+            return self.fetch(key).await;
+        }
         let Storage::Bucket {
             store,
             url,
@@ -863,6 +998,52 @@ impl Storage {
             file.write_all(&chunk.map_err(read_err)?)
                 .await
                 .map_err(temp_err(&temp.0))?;
+        }
+        file.flush().await.map_err(temp_err(&temp.0))?;
+        Ok(temp)
+    }
+}
+
+impl Storage {
+    /// Downloads a file from the source server to a temporary file, chunk by chunk.
+    async fn fetch(&self, key: &ObjectPath) -> Result<TempFile, FilesError> {
+        let Storage::Server {
+            client, temp_dir, ..
+        } = self
+        else {
+            unreachable!("only server files are fetched");
+        };
+        let (shown, url) = self
+            .server_url(key.as_ref())
+            .ok_or_else(|| FilesError::Server {
+                url: key.to_string(),
+                message: "no URL for this key".into(),
+            })?;
+        let server_err = |message: String| FilesError::Server {
+            url: shown.clone(),
+            message,
+        };
+        let temp_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| FilesError::Temp { path, source }
+        };
+        tokio::fs::create_dir_all(temp_dir)
+            .await
+            .map_err(temp_err(temp_dir))?;
+        let temp = TempFile(temp_dir.join(Uuid::new_v4().to_string()));
+        let response = client
+            .get(url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| server_err(e.without_url().to_string()))?;
+        let mut stream = response.bytes_stream();
+        let mut file = tokio::fs::File::create(&temp.0)
+            .await
+            .map_err(temp_err(&temp.0))?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| server_err(e.without_url().to_string()))?;
+            file.write_all(&chunk).await.map_err(temp_err(&temp.0))?;
         }
         file.flush().await.map_err(temp_err(&temp.0))?;
         Ok(temp)
@@ -913,6 +1094,24 @@ mod tests {
         assert_eq!(parse_size("1.5k").unwrap(), 1536);
         assert!(parse_size("ten").is_err());
         assert!(parse_size("3 parsecs").is_err());
+    }
+
+    #[test]
+    fn a_buckets_debug_form_names_its_settings_but_never_shows_their_values() {
+        let bucket = Bucket {
+            kind: BucketKind::Azure,
+            name: "files".into(),
+            config: vec![("azure_storage_account_key".into(), "s3cr3t-key==".into())],
+        };
+        let shown = format!(
+            "{bucket:?} {:?}",
+            FileOptions {
+                bucket: Some(bucket.clone()),
+                ..FileOptions::default()
+            }
+        );
+        assert!(shown.contains("azure_storage_account_key"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 
     #[test]

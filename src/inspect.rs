@@ -6,9 +6,22 @@ use std::path::PathBuf;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::files::{Bucket, FileOptions, FilesError, Storage};
 use crate::model::{Object, RelationKind};
 use crate::source::storage::{self, AttachmentFiles};
+use crate::source::storage_check::{self, FieldFiles, FileCheck};
 use crate::source::{Layout, LayoutReport, Source, SourceError, WorkspaceInfo};
+
+/// Why `inspect` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// The source database could not be read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The storage (folder or bucket) could not be opened or read.
+    #[error(transparent)]
+    Storage(#[from] FilesError),
+}
 
 /// What `inspect` needs.
 #[derive(Debug, Clone)]
@@ -17,8 +30,12 @@ pub struct InspectOptions {
     pub source_url: String,
     /// Workspace selector (id, subdomain or display name).
     pub workspace: Option<String>,
-    /// Local storage folder to check attachment files against.
+    /// Local storage folder to check the files against.
     pub storage_dir: Option<PathBuf>,
+    /// Bucket (S3 or Azure) to check the files against, instead of a folder.
+    pub bucket: Option<Bucket>,
+    /// The source server whose file endpoints to check the files against, instead.
+    pub server: Option<crate::storage_http::SourceServer>,
 }
 
 /// The whole `inspect` answer (also its `--json` form).
@@ -51,6 +68,8 @@ pub struct WorkspaceDetail {
     pub members: Vec<crate::source::members::MemberSummary>,
     /// Attachment rows and their files.
     pub attachments: AttachmentFiles,
+    /// The files of other fields: person pictures, custom FILES fields.
+    pub other_files: Vec<FieldFiles>,
 }
 
 /// One object with its counts and fields.
@@ -111,7 +130,13 @@ pub struct FieldSummary {
 }
 
 /// Runs `inspect`.
-pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, SourceError> {
+pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, InspectError> {
+    let mut storage = Storage::open(&FileOptions {
+        storage_dir: opts.storage_dir.clone(),
+        bucket: opts.bucket.clone(),
+        server: opts.server.clone(),
+        ..FileOptions::default()
+    })?;
     let source = Source::connect(&opts.source_url).await?;
     source.begin_snapshot().await?;
     let workspaces = source.workspaces().await?;
@@ -124,10 +149,7 @@ pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, SourceError
         (None, Some(hint))
     } else {
         let ws = crate::source::discover::choose(workspaces.clone(), opts.workspace.as_deref())?;
-        (
-            Some(detail(&source, &ws, opts.storage_dir.as_deref()).await?),
-            None,
-        )
+        (Some(detail(&source, &ws, &mut storage).await?), None)
     };
     source.end_snapshot().await?;
     Ok(InspectReport {
@@ -141,23 +163,23 @@ pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, SourceError
 async fn detail(
     source: &Source,
     ws: &WorkspaceInfo,
-    storage_dir: Option<&std::path::Path>,
-) -> Result<WorkspaceDetail, SourceError> {
+    storage: &mut Storage,
+) -> Result<WorkspaceDetail, InspectError> {
     if !ws.schema_exists {
-        return Err(SourceError::UnknownLayout {
+        return Err(InspectError::Source(SourceError::UnknownLayout {
             workspace: ws.label(),
             detail: format!("its schema {} does not exist", ws.schema),
-        });
+        }));
     }
     if ws.layout.layout == Layout::Unknown {
-        return Err(SourceError::UnknownLayout {
+        return Err(InspectError::Source(SourceError::UnknownLayout {
             workspace: ws.label(),
             detail: format!(
                 "{} (recorded version {})",
                 ws.layout.notes.join("; "),
                 ws.version.as_deref().unwrap_or("none")
             ),
-        });
+        }));
     }
     let client = source.client();
     let model = crate::source::metadata::read_model(client, ws).await?;
@@ -167,7 +189,18 @@ async fn detail(
         objects.push(summarize(object, live, deleted));
     }
     let members = crate::source::members::read_members(client, &ws.schema, &model).await?;
-    let attachments = storage::attachment_files(client, ws, &model, storage_dir).await?;
+    storage.for_workspace(ws.id, &storage::core_files(client, ws).await?);
+    let storage = &*storage;
+    let (mut attachments, refs) = storage::attachment_file_refs(client, ws, &model).await?;
+    attachments.files = storage_check::check(storage, refs).await?;
+    let mut other_files = Vec::new();
+    for field in storage::other_file_refs(client, ws, &model).await? {
+        other_files.push(FieldFiles {
+            object: field.object,
+            field: field.field,
+            files: storage_check::check(storage, field.refs).await?,
+        });
+    }
     Ok(WorkspaceDetail {
         id: ws.id,
         name: ws.label(),
@@ -176,6 +209,7 @@ async fn detail(
         objects,
         members,
         attachments,
+        other_files,
     })
 }
 
@@ -346,31 +380,50 @@ pub fn render_text(report: &InspectReport) -> String {
     let _ = writeln!(
         out,
         "  records: {}, file references: {}, records without a file: {}",
-        a.records, a.files_referenced, a.records_without_file
+        a.records, a.files.files_referenced, a.records_without_file
     );
-    if a.storage_checked {
+    render_check(&mut out, "attachment", &a.files);
+    if !ws.other_files.is_empty() {
+        let _ = writeln!(out, "\nother files");
+    }
+    for f in &ws.other_files {
         let _ = writeln!(
             out,
-            "  found in storage: {} files, {} bytes; missing: {}",
-            a.files_found,
-            a.bytes_found,
-            a.missing.len()
+            "  {}.{}: file references: {}",
+            f.object, f.field, f.files.files_referenced
         );
-        for m in &a.missing {
-            let _ = writeln!(
-                out,
-                "  missing: attachment {} {}",
-                m.attachment_id,
-                m.key
-                    .as_deref()
-                    .or(m.problem.as_deref())
-                    .unwrap_or_default()
-            );
-        }
-    } else {
-        let _ = writeln!(out, "  storage not checked (pass --storage-dir)");
+        render_check(&mut out, &f.object, &f.files);
     }
     out
+}
+
+/// What the storage check found: counts, then the missing files by record and path.
+fn render_check(out: &mut String, object: &str, check: &FileCheck) {
+    let Some(storage) = &check.storage else {
+        let _ = writeln!(
+            out,
+            "  storage not checked (pass --storage-dir, --s3-bucket, --azure-container or --source-server)"
+        );
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "  found in {storage}: {} files, {} bytes; missing: {}",
+        check.files_found, check.bytes_found, check.missing_count
+    );
+    for m in &check.missing {
+        let place = m
+            .location
+            .as_deref()
+            .or(m.key.as_deref())
+            .unwrap_or_default();
+        let why = m.problem.as_deref().unwrap_or("not found");
+        let _ = writeln!(out, "  missing: {object} {} {place} ({why})", m.record_id);
+    }
+    let unlisted = check.missing_count - check.missing.len() as u64;
+    if unlisted > 0 {
+        let _ = writeln!(out, "  … and {unlisted} more missing files");
+    }
 }
 
 /// A plain aligned text table.

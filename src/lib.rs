@@ -17,6 +17,7 @@ pub mod report;
 pub mod schema_sync;
 pub mod source;
 pub mod state;
+pub mod storage_http;
 pub mod target;
 pub mod transform;
 pub mod twin;
@@ -62,12 +63,18 @@ pub async fn run(cli: Cli) -> Result<Outcome, Error> {
 }
 
 async fn run_inspect(args: cli::InspectArgs) -> Result<Outcome, Error> {
+    let bucket = commands::bucket(&args.source);
+    let server = commands::source_server(&args.source);
     let opts = inspect::InspectOptions {
+        bucket,
+        server,
         source_url: args.source.source.ok_or(source::SourceError::MissingUrl)?,
         workspace: args.source.workspace,
         storage_dir: args.source.storage_dir,
     };
-    let report = inspect::inspect(&opts).await?;
+    let report = inspect::inspect(&opts)
+        .await
+        .map_err(|e| Error::Inspect(Box::new(e)))?;
     if args.json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::Usage(format!("cannot encode the report as JSON: {e}")))?;

@@ -13,6 +13,7 @@ pub mod members;
 pub mod metadata;
 pub mod records;
 pub mod storage;
+pub mod storage_check;
 
 use tokio_postgres::{Client, NoTls};
 

@@ -7,10 +7,10 @@
 //!   where `attachment.file` holds `[{fileId, label, extension?}]` (the
 //!   `upgrade:1-18:migrate-activity-rich-text-attachment-file-ids` command writes this layout).
 //!
-//! Only a local storage folder is checked here; `crate::files` moves the bytes.
+//! Nothing here touches the storage: `super::storage_check` looks the keys up and
+//! `crate::files` moves the bytes.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -18,18 +18,41 @@ use tokio_postgres::Client;
 use uuid::Uuid;
 
 use super::discover::WorkspaceInfo;
+use super::storage_check::FileCheck;
 use super::{during, relation_exists, table_columns, SourceError};
-use crate::model::{quote_ident, Model};
+use crate::model::{quote_ident, FieldType, Model};
 
-/// One attachment file reference resolved to a storage key.
+/// One file reference of a record, resolved to a storage key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileRef {
-    /// The attachment record.
-    pub attachment_id: Uuid,
+    /// The record holding the reference (an attachment, a person, …).
+    pub record_id: Uuid,
     /// The key relative to the storage root, when it could be resolved.
     pub key: Option<String>,
-    /// Why the key could not be resolved.
+    /// Why the key could not be resolved, or why the file is not in the storage.
     pub problem: Option<String>,
+    /// Where the file was looked for (a path or a bucket URL), when it is missing there.
+    pub location: Option<String>,
+}
+
+impl FileRef {
+    fn resolved(record_id: Uuid, key: String) -> Self {
+        Self {
+            record_id,
+            key: Some(key),
+            problem: None,
+            location: None,
+        }
+    }
+
+    fn unresolved(record_id: Uuid, problem: String) -> Self {
+        Self {
+            record_id,
+            key: None,
+            problem: Some(problem),
+            location: None,
+        }
+    }
 }
 
 /// What `inspect` reports about attachments.
@@ -39,27 +62,31 @@ pub struct AttachmentFiles {
     pub records: u64,
     /// Rows without any file reference.
     pub records_without_file: u64,
-    /// File references found in the rows.
-    pub files_referenced: u64,
-    /// Whether a storage folder was given and checked.
-    pub storage_checked: bool,
-    /// References whose bytes were found.
-    pub files_found: u64,
-    /// Total size of the files found.
-    pub bytes_found: u64,
-    /// References whose bytes are not in the storage (or that cannot be resolved).
-    pub missing: Vec<FileRef>,
+    /// Their files, and whether the storage has them.
+    #[serde(flatten)]
+    pub files: FileCheck,
 }
 
-/// Resolves every attachment's file references and, with a storage folder, checks them.
-pub async fn attachment_files(
+/// The file references of one field of one object, other than `attachment.file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRefs {
+    /// The object (`person`, a custom object, …).
+    pub object: String,
+    /// The FILES field, or `avatarUrl` for pre-1.18 person pictures.
+    pub field: String,
+    /// Every reference, in record id order.
+    pub refs: Vec<FileRef>,
+}
+
+/// Resolves every attachment's file references (1.18+ FILES value, else the legacy
+/// `fullPath`); the storage is not looked at here.
+pub async fn attachment_file_refs(
     client: &Client,
     ws: &WorkspaceInfo,
     model: &Model,
-    storage_dir: Option<&Path>,
-) -> Result<AttachmentFiles, SourceError> {
+) -> Result<(AttachmentFiles, Vec<FileRef>), SourceError> {
     let Some(attachment) = model.object("attachment").filter(|o| o.table_exists) else {
-        return Ok(AttachmentFiles::default());
+        return Ok((AttachmentFiles::default(), Vec::new()));
     };
     let columns = table_columns(client, &ws.schema, &attachment.table).await?;
     let has = |c: &str| columns.iter().any(|x| x == c);
@@ -90,7 +117,6 @@ pub async fn attachment_files(
 
     let mut out = AttachmentFiles {
         records: rows.len() as u64,
-        storage_checked: storage_dir.is_some(),
         ..AttachmentFiles::default()
     };
     let mut refs = Vec::new();
@@ -99,54 +125,119 @@ pub async fn attachment_files(
         let file: Option<Value> = row.get(1);
         let full_path: Option<String> = row.get(2);
         let before = refs.len();
-        for file_id in file_ids(file.as_ref()) {
-            refs.push(match core_files.get(&file_id) {
-                Some(key) => FileRef {
-                    attachment_id: id,
-                    key: Some(key.clone()),
-                    problem: None,
-                },
-                None => FileRef {
-                    attachment_id: id,
-                    key: None,
-                    problem: Some(format!("core.file has no row {file_id}")),
-                },
-            });
-        }
+        refs.extend(files_value_refs(id, file.as_ref(), &core_files));
         if refs.len() == before {
             if let Some(path) = full_path.as_deref().and_then(legacy_relative_path) {
-                refs.push(FileRef {
-                    attachment_id: id,
-                    key: Some(format!("workspace-{}/{}", ws.id, path)),
-                    problem: None,
-                });
+                refs.push(FileRef::resolved(
+                    id,
+                    format!("workspace-{}/{}", ws.id, path),
+                ));
             }
         }
         if refs.len() == before {
             out.records_without_file += 1;
         }
     }
-    out.files_referenced = refs.len() as u64;
-    let Some(root) = storage_dir else {
-        return Ok(out);
-    };
-    for r in refs {
-        let found = match &r.key {
-            Some(key) => tokio::fs::metadata(root.join(key))
-                .await
-                .ok()
-                .filter(|m| m.is_file()),
-            None => None,
+    Ok((out, refs))
+}
+
+/// The file references of every FILES field other than `attachment.file` (person
+/// `avatarFile`, custom FILES fields), and of pre-1.18 person pictures (`avatarUrl` paths of
+/// people without an `avatarFile`; pictures hosted elsewhere are not files of the storage).
+pub async fn other_file_refs(
+    client: &Client,
+    ws: &WorkspaceInfo,
+    model: &Model,
+) -> Result<Vec<FieldRefs>, SourceError> {
+    let mut out = Vec::new();
+    let mut core_files = None;
+    for object in model.objects.iter().filter(|o| o.table_exists) {
+        let columns = table_columns(client, &ws.schema, &object.table).await?;
+        let files_fields: Vec<(&str, &str)> = object
+            .fields
+            .iter()
+            .filter(|f| f.field_type == FieldType::Files)
+            .filter(|f| !(object.name_singular == "attachment" && f.name == "file"))
+            .filter_map(|f| Some((f.name.as_str(), f.columns.first()?.name.as_str())))
+            .filter(|(_, c)| columns.iter().any(|x| x == c))
+            .collect();
+        let avatar_url =
+            object.name_singular == "person" && columns.iter().any(|c| c == "avatarUrl");
+        if files_fields.is_empty() && !avatar_url {
+            continue;
+        }
+        if core_files.is_none() {
+            core_files = Some(core_file_keys(client, ws).await?);
+        }
+        let core_files = core_files.as_ref().expect("read above");
+        let mut select: Vec<String> = files_fields.iter().map(|(_, c)| quote_ident(c)).collect();
+        if avatar_url {
+            select.push("\"avatarUrl\"::text".to_owned());
+        }
+        let sql = format!(
+            "SELECT id, {} FROM {}.{} ORDER BY id",
+            select.join(", "),
+            quote_ident(&ws.schema),
+            quote_ident(&object.table)
+        );
+        let rows = client.query(&sql, &[]).await.map_err(during(format!(
+            "reading {} file references",
+            object.name_singular
+        )))?;
+        let mut fields: Vec<FieldRefs> = files_fields
+            .iter()
+            .map(|(name, _)| FieldRefs {
+                object: object.name_singular.clone(),
+                field: (*name).to_owned(),
+                refs: Vec::new(),
+            })
+            .collect();
+        let mut legacy = FieldRefs {
+            object: object.name_singular.clone(),
+            field: "avatarUrl".to_owned(),
+            refs: Vec::new(),
         };
-        match found {
-            Some(meta) => {
-                out.files_found += 1;
-                out.bytes_found += meta.len();
+        for row in &rows {
+            let id: Uuid = row.get(0);
+            let mut has_avatar_file = false;
+            for (i, field) in fields.iter_mut().enumerate() {
+                let value: Option<Value> = row.get(1 + i);
+                let refs = files_value_refs(id, value.as_ref(), core_files);
+                has_avatar_file |= field.field == "avatarFile" && !refs.is_empty();
+                field.refs.extend(refs);
             }
-            None => out.missing.push(r),
+            if avatar_url && !has_avatar_file {
+                let url: Option<String> = row.get(1 + fields.len());
+                let url = url.unwrap_or_default();
+                let hosted_elsewhere = url.contains("://") && !url.contains("/files/");
+                if let Some(path) = legacy_relative_path(&url).filter(|_| !hosted_elsewhere) {
+                    legacy
+                        .refs
+                        .push(FileRef::resolved(id, format!("workspace-{}/{path}", ws.id)));
+                }
+            }
+        }
+        out.extend(fields.into_iter().filter(|f| !f.refs.is_empty()));
+        if !legacy.refs.is_empty() {
+            out.push(legacy);
         }
     }
     Ok(out)
+}
+
+/// The references of one FILES value, each resolved through `core.file`.
+fn files_value_refs(
+    record_id: Uuid,
+    value: Option<&Value>,
+    core_files: &HashMap<Uuid, String>,
+) -> Vec<FileRef> {
+    file_ids(value)
+        .into_iter()
+        .map(|file_id| match core_files.get(&file_id) {
+            Some(key) => FileRef::resolved(record_id, key.clone()),
+            None => FileRef::unresolved(record_id, format!("core.file has no row {file_id}")),
+        })
+        .collect()
 }
 
 /// One `core.file` row: where its bytes are and what they are.

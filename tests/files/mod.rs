@@ -1,6 +1,10 @@
 //! The files phase end to end: generated attachments move from a local storage folder into the
 //! twin with their bytes, read back through the API and downloaded through the twin.
 
+mod azure;
+mod inspect_bucket;
+mod source_server;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
