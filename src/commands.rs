@@ -355,7 +355,12 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
             last_name: m.last_name.clone(),
         })
         .collect();
-    let twin = TwinConfig::new(key).members(members).start().await?;
+    // The newest upload generation, as Twenty Cloud runs it.
+    let twin = TwinConfig::new(key)
+        .members(members)
+        .upload_offer(crate::twin::UploadOffer::DirectOnly)
+        .start()
+        .await?;
     eprintln!("twin listening on {}", twin.base_url());
     let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(key));
     config.requests_per_minute = 1_000_000;
