@@ -17,7 +17,7 @@ use crate::schema_sync::{self, SchemaDiff, SchemaError, SchemaOptions};
 use crate::source::records::{RecordReader, RowFilter};
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::state::{Fingerprint, Ledger, Phase, StateError};
-use crate::target::{BatchBody, Target, TargetError, TargetModel};
+use crate::target::{BatchBody, ReturnedId, Target, TargetError, TargetModel};
 use crate::transform::{target_id, FieldMap, ObjectTransform, Reference};
 use tokio_util::sync::CancellationToken;
 
@@ -1222,13 +1222,24 @@ impl Delivery {
                     record,
                 });
             };
-            match self.target.upsert_batch(&self.plural, body).await {
+            // Only the first confirmed batch of an object is read in full (for `not_kept`);
+            // the others only for their ids.
+            let answer = if self.check {
+                self.target
+                    .upsert_batch(&self.plural, body)
+                    .await
+                    .map(|records| {
+                        out.not_kept
+                            .extend(not_kept(&self.object, &chunk, &records));
+                        self.check = false;
+                        records.iter().map(ReturnedId::of).collect()
+                    })
+            } else {
+                self.target.upsert_batch_ids(&self.plural, body).await
+            };
+            match answer {
                 Ok(returned) => {
                     transient_in_a_row = 0;
-                    if std::mem::take(&mut self.check) {
-                        out.not_kept
-                            .extend(not_kept(&self.object, &chunk, &returned));
-                    }
                     // An upsert that matched another record on a unique field updated that
                     // record instead of creating this one: the source id does not exist in the
                     // target, so it is reported, not counted as written.
@@ -1323,10 +1334,9 @@ impl Delivery {
 /// Records of a confirmed batch that the target stored under another id, as (index, that id).
 /// Twenty returns the records in input order (`fetchUpsertedRecords`, contract B1/E5); an
 /// answer of another length is read by id.
-fn merged_into(sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<(usize, String)> {
-    let returned_id = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_owned);
+fn merged_into(sent: &[(Uuid, Value)], returned: &[ReturnedId]) -> Vec<(usize, String)> {
     if returned.len() != sent.len() {
-        let ids: HashSet<String> = returned.iter().filter_map(returned_id).collect();
+        let ids: HashSet<&str> = returned.iter().filter_map(|r| r.0.as_deref()).collect();
         if ids.is_empty() {
             return Vec::new();
         }
@@ -1344,8 +1354,8 @@ fn merged_into(sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<(usize, String
         .enumerate()
         .filter_map(|(i, ((_, v), back))| {
             let want = v.get("id")?.as_str()?;
-            let got = returned_id(back)?;
-            (got != want).then_some((i, got))
+            let got = back.0.as_deref()?;
+            (got != want).then(|| (i, got.to_owned()))
         })
         .collect()
 }
