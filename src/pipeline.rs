@@ -164,6 +164,8 @@ pub struct Prepared {
     pub model: Model,
     /// The target's model, as a [`Model`].
     pub target_model: Model,
+    /// The target's model as read, for the data model sync to start from.
+    pub target_read: TargetModel,
     /// The target's members.
     pub target_members: Vec<Member>,
     /// The plan.
@@ -174,6 +176,16 @@ pub struct Prepared {
 
 /// Reads source and target and builds the plan. Writes nothing anywhere.
 pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared, MigrateError> {
+    prepare_with(opts, target, None).await
+}
+
+/// [`prepare`], with the target's members when they were already read in this run (a data
+/// model sync does not change them).
+async fn prepare_with(
+    opts: &MigrateOptions,
+    target: &Target,
+    target_members: Option<Vec<Member>>,
+) -> Result<Prepared, MigrateError> {
     let source = Source::connect(&opts.source_url).await?;
     source.begin_snapshot().await?;
     let workspace = source.choose_workspace(opts.workspace.as_deref()).await?;
@@ -209,11 +221,11 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
             })
             .collect();
 
-    let target_model = target
+    let target_read = target
         .model()
         .await
         .map_err(target_err("reading the target's data model"))?;
-    let target_model = target_model_to_model(&target_model);
+    let target_model = target_model_to_model(&target_read);
     // Data model sync: plan the records against the target as it will be once the diff is
     // applied; `migrate` applies it and prepares again against the real result.
     let schema = if opts.schema.sync {
@@ -223,17 +235,20 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         SchemaDiff::default()
     };
     let planned_target = schema.plan_view(&target_model, &model);
-    let target_members: Vec<Member> = target
-        .members()
-        .await
-        .map_err(target_err("reading the target's workspace members"))?
-        .into_iter()
-        .map(|m| Member {
-            id: m.id,
-            email: m.user_email,
-            name: m.name.unwrap_or_default(),
-        })
-        .collect();
+    let target_members: Vec<Member> = match target_members {
+        Some(members) => members,
+        None => target
+            .members()
+            .await
+            .map_err(target_err("reading the target's workspace members"))?
+            .into_iter()
+            .map(|m| Member {
+                id: m.id,
+                email: m.user_email,
+                name: m.name.unwrap_or_default(),
+            })
+            .collect(),
+    };
 
     let batch = match opts.batch_size {
         BatchSize::Auto => DEFAULT_MAX_BATCH,
@@ -276,6 +291,7 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         workspace,
         model,
         target_model,
+        target_read,
         target_members,
         plan,
         schema,
@@ -366,14 +382,17 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     }
     // Data model first, then a fresh plan against the target's real model.
     if prepared.schema.has_changes() {
-        let done = schema_sync::apply(&prepared.schema, target)
+        let read = std::mem::take(&mut prepared.target_read);
+        let done = schema_sync::apply_to(&prepared.schema, target, read)
             .await
             .map_err(Box::new)?;
         if let Some(line) = done.summary() {
             eprintln!("{line}");
         }
         prepared.source.end_snapshot().await?;
-        prepared = prepare(opts, target).await?;
+        // The model changed (re-read); the members did not.
+        let members = std::mem::take(&mut prepared.target_members);
+        prepared = prepare_with(opts, target, Some(members)).await?;
         if !prepared.plan.blockers.is_empty() {
             return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
         }
