@@ -129,6 +129,8 @@ pub struct RecordReader {
     columns: Vec<ReadColumn>,
     /// Position of the `id` column in [`Self::columns`].
     id_index: usize,
+    /// The text of [`Self::statement`].
+    next_sql: String,
     page_size: i64,
     cursor: Option<Uuid>,
     done: bool,
@@ -221,11 +223,33 @@ impl RecordReader {
             statement,
             first_statement,
             id_index,
+            next_sql: next,
             columns,
             page_size: page_size.max(1) as i64,
             cursor: None,
             done: false,
         })
+    }
+
+    /// Postgres's plan (`EXPLAIN`) of the query that reads the page after `cursor`, one line
+    /// per plan node: to check that the keyset walks the primary key index.
+    pub async fn explain_next_page(
+        &self,
+        client: &Client,
+        cursor: Uuid,
+    ) -> Result<String, SourceError> {
+        let rows = client
+            .query(
+                &format!("EXPLAIN {}", self.next_sql),
+                &[&cursor, &self.page_size],
+            )
+            .await
+            .map_err(during("explaining the read of a page"))?;
+        Ok(rows
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     /// Resumes after `cursor` (an id already handled).

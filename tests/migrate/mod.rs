@@ -784,3 +784,38 @@ async fn the_model_and_members_are_read_once_per_run_and_the_model_again_only_af
         [("metadata".to_owned(), 1), ("find_many".to_owned(), 1)].into();
     assert_eq!(requests, expected);
 }
+
+#[tokio::test]
+async fn the_keyset_page_query_walks_the_primary_key_index() {
+    let w = world(10_000).await;
+    // Statistics as autovacuum keeps them on a live database; a freshly loaded table has none
+    // and the planner then guesses two rows.
+    w.client.batch_execute("ANALYZE").await.expect("analyze");
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let prepared = pipeline::prepare(&w.options(), &target)
+        .await
+        .expect("prepare");
+    let person = prepared.model.object("person").expect("person");
+    let client = prepared.source.client();
+    let reader = twenty_migrate::source::records::RecordReader::new(
+        client,
+        &prepared.workspace.schema,
+        person,
+        twenty_migrate::source::records::RowFilter::Live,
+        1000,
+    )
+    .await
+    .expect("reader");
+    let plan = reader
+        .explain_next_page(client, Uuid::nil())
+        .await
+        .expect("explain");
+    eprintln!("{plan}");
+    // A sequential scan would read the whole table for every page, and a sort would hold it.
+    assert!(plan.contains("Index Scan using"), "{plan}");
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("Sort"),
+        "{plan}"
+    );
+}
