@@ -17,7 +17,7 @@ use crate::schema_sync::{self, SchemaDiff, SchemaError, SchemaOptions};
 use crate::source::records::{RecordReader, RowFilter};
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::state::{Fingerprint, Ledger, Phase, StateError};
-use crate::target::{BatchBody, Target, TargetError, TargetModel};
+use crate::target::{BatchBody, ReturnedId, Target, TargetError, TargetModel};
 use crate::transform::{target_id, FieldMap, ObjectTransform, Reference};
 use tokio_util::sync::CancellationToken;
 
@@ -164,6 +164,8 @@ pub struct Prepared {
     pub model: Model,
     /// The target's model, as a [`Model`].
     pub target_model: Model,
+    /// The target's model as read, for the data model sync to start from.
+    pub target_read: TargetModel,
     /// The target's members.
     pub target_members: Vec<Member>,
     /// The plan.
@@ -174,6 +176,16 @@ pub struct Prepared {
 
 /// Reads source and target and builds the plan. Writes nothing anywhere.
 pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared, MigrateError> {
+    prepare_with(opts, target, None).await
+}
+
+/// [`prepare`], with the target's members when they were already read in this run (a data
+/// model sync does not change them).
+async fn prepare_with(
+    opts: &MigrateOptions,
+    target: &Target,
+    target_members: Option<Vec<Member>>,
+) -> Result<Prepared, MigrateError> {
     let source = Source::connect(&opts.source_url).await?;
     source.begin_snapshot().await?;
     let workspace = source.choose_workspace(opts.workspace.as_deref()).await?;
@@ -209,11 +221,11 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
             })
             .collect();
 
-    let target_model = target
+    let target_read = target
         .model()
         .await
         .map_err(target_err("reading the target's data model"))?;
-    let target_model = target_model_to_model(&target_model);
+    let target_model = target_model_to_model(&target_read);
     // Data model sync: plan the records against the target as it will be once the diff is
     // applied; `migrate` applies it and prepares again against the real result.
     let schema = if opts.schema.sync {
@@ -223,17 +235,20 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         SchemaDiff::default()
     };
     let planned_target = schema.plan_view(&target_model, &model);
-    let target_members: Vec<Member> = target
-        .members()
-        .await
-        .map_err(target_err("reading the target's workspace members"))?
-        .into_iter()
-        .map(|m| Member {
-            id: m.id,
-            email: m.user_email,
-            name: m.name.unwrap_or_default(),
-        })
-        .collect();
+    let target_members: Vec<Member> = match target_members {
+        Some(members) => members,
+        None => target
+            .members()
+            .await
+            .map_err(target_err("reading the target's workspace members"))?
+            .into_iter()
+            .map(|m| Member {
+                id: m.id,
+                email: m.user_email,
+                name: m.name.unwrap_or_default(),
+            })
+            .collect(),
+    };
 
     let batch = match opts.batch_size {
         BatchSize::Auto => DEFAULT_MAX_BATCH,
@@ -276,6 +291,7 @@ pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared,
         workspace,
         model,
         target_model,
+        target_read,
         target_members,
         plan,
         schema,
@@ -366,14 +382,17 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     }
     // Data model first, then a fresh plan against the target's real model.
     if prepared.schema.has_changes() {
-        let done = schema_sync::apply(&prepared.schema, target)
+        let read = std::mem::take(&mut prepared.target_read);
+        let done = schema_sync::apply_to(&prepared.schema, target, read)
             .await
             .map_err(Box::new)?;
         if let Some(line) = done.summary() {
             eprintln!("{line}");
         }
         prepared.source.end_snapshot().await?;
-        prepared = prepare(opts, target).await?;
+        // The model changed (re-read); the members did not.
+        let members = std::mem::take(&mut prepared.target_members);
+        prepared = prepare_with(opts, target, Some(members)).await?;
         if !prepared.plan.blockers.is_empty() {
             return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
         }
@@ -1222,13 +1241,24 @@ impl Delivery {
                     record,
                 });
             };
-            match self.target.upsert_batch(&self.plural, body).await {
+            // Only the first confirmed batch of an object is read in full (for `not_kept`);
+            // the others only for their ids.
+            let answer = if self.check {
+                self.target
+                    .upsert_batch(&self.plural, body)
+                    .await
+                    .map(|records| {
+                        out.not_kept
+                            .extend(not_kept(&self.object, &chunk, &records));
+                        self.check = false;
+                        records.iter().map(ReturnedId::of).collect()
+                    })
+            } else {
+                self.target.upsert_batch_ids(&self.plural, body).await
+            };
+            match answer {
                 Ok(returned) => {
                     transient_in_a_row = 0;
-                    if std::mem::take(&mut self.check) {
-                        out.not_kept
-                            .extend(not_kept(&self.object, &chunk, &returned));
-                    }
                     // An upsert that matched another record on a unique field updated that
                     // record instead of creating this one: the source id does not exist in the
                     // target, so it is reported, not counted as written.
@@ -1323,10 +1353,9 @@ impl Delivery {
 /// Records of a confirmed batch that the target stored under another id, as (index, that id).
 /// Twenty returns the records in input order (`fetchUpsertedRecords`, contract B1/E5); an
 /// answer of another length is read by id.
-fn merged_into(sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<(usize, String)> {
-    let returned_id = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_owned);
+fn merged_into(sent: &[(Uuid, Value)], returned: &[ReturnedId]) -> Vec<(usize, String)> {
     if returned.len() != sent.len() {
-        let ids: HashSet<String> = returned.iter().filter_map(returned_id).collect();
+        let ids: HashSet<&str> = returned.iter().filter_map(|r| r.0.as_deref()).collect();
         if ids.is_empty() {
             return Vec::new();
         }
@@ -1344,8 +1373,8 @@ fn merged_into(sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<(usize, String
         .enumerate()
         .filter_map(|(i, ((_, v), back))| {
             let want = v.get("id")?.as_str()?;
-            let got = returned_id(back)?;
-            (got != want).then_some((i, got))
+            let got = back.0.as_deref()?;
+            (got != want).then(|| (i, got.to_owned()))
         })
         .collect()
 }

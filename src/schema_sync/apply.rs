@@ -113,8 +113,17 @@ const UPDATE_FIELD: &str = "mutation UpdateOneFieldMetadataItem($input: UpdateOn
 /// Creates what `diff` lists and the target still lacks: objects, then scalar and composite
 /// fields, then relations (each creates its inverse), then missing select options.
 pub async fn apply(diff: &SchemaDiff, target: &Target) -> Result<SchemaReport, SchemaError> {
+    apply_to(diff, target, read(target).await?).await
+}
+
+/// [`apply`] starting from `model`, the target's model as just read (the caller read it to
+/// compute `diff`; reading it again would cost one more metadata request per run).
+pub async fn apply_to(
+    diff: &SchemaDiff,
+    target: &Target,
+    mut model: TargetModel,
+) -> Result<SchemaReport, SchemaError> {
     let mut report = SchemaReport::default();
-    let mut model = read(target).await?;
 
     for object in &diff.objects {
         if model.object(&object.name_singular).is_some() {

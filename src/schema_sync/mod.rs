@@ -31,7 +31,7 @@ use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::Plan;
 use crate::transform::Reference;
 
-pub use apply::{apply, SchemaError, SchemaReport};
+pub use apply::{apply, apply_to, SchemaError, SchemaReport};
 pub use details::{read_details, Presentation, SourceDetails};
 
 /// What the sync may do.

@@ -6,7 +6,8 @@
 //! enum arrays to text[]) so that decoding needs no per-type Rust support.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::types::Type;
+use futures_util::TryStreamExt;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row, Statement};
 use uuid::Uuid;
 
@@ -126,6 +127,10 @@ pub struct RecordReader {
     statement: Statement,
     first_statement: Statement,
     columns: Vec<ReadColumn>,
+    /// Position of the `id` column in [`Self::columns`].
+    id_index: usize,
+    /// The text of [`Self::statement`].
+    next_sql: String,
     page_size: i64,
     cursor: Option<Uuid>,
     done: bool,
@@ -213,14 +218,38 @@ impl RecordReader {
             .prepare_typed(&first, &[Type::INT8])
             .await
             .map_err(during(what))?;
+        let id_index = columns.iter().position(|c| c.name == "id").unwrap_or(0);
         Ok(Self {
             statement,
             first_statement,
+            id_index,
+            next_sql: next,
             columns,
             page_size: page_size.max(1) as i64,
             cursor: None,
             done: false,
         })
+    }
+
+    /// Postgres's plan (`EXPLAIN`) of the query that reads the page after `cursor`, one line
+    /// per plan node: to check that the keyset walks the primary key index.
+    pub async fn explain_next_page(
+        &self,
+        client: &Client,
+        cursor: Uuid,
+    ) -> Result<String, SourceError> {
+        let rows = client
+            .query(
+                &format!("EXPLAIN {}", self.next_sql),
+                &[&cursor, &self.page_size],
+            )
+            .await
+            .map_err(during("explaining the read of a page"))?;
+        Ok(rows
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     /// Resumes after `cursor` (an id already handled).
@@ -244,30 +273,30 @@ impl RecordReader {
         if self.done {
             return Ok(Vec::new());
         }
-        let rows = match self.cursor {
-            Some(cursor) => {
-                client
-                    .query(&self.statement, &[&cursor, &self.page_size])
-                    .await
-            }
-            None => {
-                client
-                    .query(&self.first_statement, &[&self.page_size])
-                    .await
-            }
-        }
-        .map_err(during("reading a page of rows"))?;
-        if (rows.len() as i64) < self.page_size {
-            self.done = true;
-        }
-        let id_index = self
-            .columns
-            .iter()
-            .position(|c| c.name == "id")
-            .unwrap_or(0);
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let cells = decode(row, &self.columns);
+        // Rows are decoded as they arrive instead of after the whole page is collected, so
+        // decoding overlaps the transfer and no page of raw rows is held besides the cells.
+        let cursor = self.cursor;
+        let params: &[&(dyn ToSql + Sync)] = match &cursor {
+            Some(cursor) => &[cursor, &self.page_size],
+            None => &[&self.page_size],
+        };
+        let statement = match cursor {
+            Some(_) => &self.statement,
+            None => &self.first_statement,
+        };
+        let rows = client
+            .query_raw(statement, params.iter().copied())
+            .await
+            .map_err(during("reading a page of rows"))?;
+        futures_util::pin_mut!(rows);
+        let id_index = self.id_index;
+        let mut out = Vec::with_capacity(self.page_size.min(10_000) as usize);
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(during("reading a page of rows"))?
+        {
+            let cells = decode(&row, &self.columns);
             let id = match &cells[id_index] {
                 Cell::Uuid(id) => *id,
                 other => {
@@ -277,6 +306,9 @@ impl RecordReader {
                 }
             };
             out.push(SourceRow { id, cells });
+        }
+        if (out.len() as i64) < self.page_size {
+            self.done = true;
         }
         if let Some(last) = out.last() {
             self.cursor = Some(last.id);

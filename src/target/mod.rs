@@ -33,6 +33,6 @@ pub use direct_upload::UploadGeneration;
 pub use error::TargetError;
 pub use retry::{Backoff, RetryDecision};
 pub use types::{
-    BatchBody, ClientConfig, FindMany, Page, RelationTarget, RequestStats, TargetField,
+    BatchBody, ClientConfig, FindMany, Page, RelationTarget, RequestStats, ReturnedId, TargetField,
     TargetMember, TargetModel, TargetObject, TargetRelation, UploadedFile,
 };

@@ -1167,3 +1167,61 @@ async fn upload_from_a_path_streams_the_file_on_every_attempt() {
     assert!(matches!(err, TargetError::Config(_)), "{err:?}");
     assert_eq!(server.hits(), 2, "neither bad upload reached the server");
 }
+
+#[tokio::test]
+async fn a_batch_answer_read_for_ids_keeps_each_id_in_order_whatever_the_list_key() {
+    // Both answer forms of `rest-api-create-many.handler.ts`' history: `{data: {create<Plural>:
+    // […]}}` and `{data: {<plural>: […]}}`, with nested values and other keys to skip.
+    for key in ["createCompanies", "companies"] {
+        let server = serve(move |_, _| {
+            answer(
+                201,
+                json!({"data": {
+                    key: [
+                        {"name": "Acme", "address": {"addressCity": "Paris"}, "id": "a-1", "tags": [1, {"x": null}]},
+                        {"id": null, "name": "Beta"},
+                        {"name": "Gamma", "id": "a-3"},
+                    ],
+                    "totalCount": 3,
+                    "pageInfo": {"hasNextPage": false},
+                }, "meta": [1, 2]}),
+            )
+        })
+        .await;
+        let ids = target(&server.url)
+            .upsert_batch_ids("companies", two_companies())
+            .await
+            .unwrap();
+        assert_eq!(
+            ids,
+            vec![
+                ReturnedId(Some("a-1".into())),
+                ReturnedId(None),
+                ReturnedId(Some("a-3".into())),
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_batch_answer_without_one_record_list_is_a_protocol_error() {
+    for body in [
+        json!({"data": {"createCompanies": [], "other": []}}),
+        json!({"data": {"createCompanies": {"id": "x"}}}),
+        json!({"nodata": []}),
+    ] {
+        let server = serve(move |_, _| answer(201, body.clone())).await;
+        let err = target(&server.url)
+            .upsert_batch_ids("companies", two_companies())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, TargetError::Protocol(_)), "{err:?}");
+    }
+    // A bare list under `data` is read as the list.
+    let server = serve(|_, _| answer(201, json!({"data": [{"id": "b"}]}))).await;
+    let ids = target(&server.url)
+        .upsert_batch_ids("companies", two_companies())
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![ReturnedId(Some("b".into()))]);
+}

@@ -46,6 +46,17 @@ impl BatchBody {
     }
 }
 
+/// The `id` of one record of a batch answer, when the target returned it as a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnedId(pub Option<String>);
+
+impl ReturnedId {
+    /// The id of a record returned in full.
+    pub fn of(record: &Value) -> Self {
+        Self(record.get("id").and_then(Value::as_str).map(str::to_owned))
+    }
+}
+
 /// A find-many query (`GET /rest/{plural}`). Unset parameters are not sent.
 #[derive(Debug, Clone, Default)]
 pub struct FindMany {

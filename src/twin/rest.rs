@@ -264,6 +264,13 @@ fn render(record: &Record) -> Value {
     Value::Object(out)
 }
 
+/// [`render`] of a record the caller owns: no copy (the copy of every returned record was 3 %
+/// of the benchmark's instructions).
+fn render_owned(mut record: Record) -> Value {
+    record.remove("searchVector");
+    Value::Object(record)
+}
+
 fn actor(s: &Shared) -> Actor {
     Actor {
         key_name: s.config.key_name.clone(),
@@ -344,7 +351,7 @@ async fn create_many(
     }
     let written = write_records(&s, &object, &records, upsert_param(&q))?;
     let key = format!("create{}", capitalize(&object.name_plural));
-    let list: Vec<Value> = written.iter().map(render).collect();
+    let list: Vec<Value> = written.into_iter().map(render_owned).collect();
     Ok((StatusCode::CREATED, Json(json!({"data": {key: list}}))).into_response())
 }
 
@@ -361,7 +368,11 @@ async fn create_one(
     check_creatable(&object)?;
     let written = write_records(&s, &object, std::slice::from_ref(&body), upsert_param(&q))?;
     let key = format!("create{}", capitalize(&object.name_singular));
-    let record = written.first().map(render).unwrap_or(Value::Null);
+    let record = written
+        .into_iter()
+        .next()
+        .map(render_owned)
+        .unwrap_or(Value::Null);
     Ok((StatusCode::CREATED, Json(json!({"data": {key: record}}))).into_response())
 }
 

@@ -727,3 +727,95 @@ async fn a_source_id_the_target_refuses_is_replaced_deterministically_and_refere
         .expect("rerun");
     assert_eq!(twin.stats().records_created, created);
 }
+
+/// Requests of a twin per route since `before`, batches excluded.
+fn non_batch_requests(
+    before: &twenty_migrate::twin::TwinStats,
+    after: &twenty_migrate::twin::TwinStats,
+) -> std::collections::BTreeMap<String, u64> {
+    after
+        .by_route
+        .iter()
+        .filter(|(route, _)| route.as_str() != "create_many")
+        .map(|(route, n)| {
+            let was = before.by_route.get(route).copied().unwrap_or(0);
+            (route.clone(), n - was)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_model_and_members_are_read_once_per_run_and_the_model_again_only_after_a_sync() {
+    let w = world(200).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    // The first run creates the custom objects and fields; the model then matches.
+    let start = twin.stats();
+    pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("first run");
+    // Three model reads (before the sync; after creating the objects, for their ids; after the
+    // fields, for what Twenty added with them), 18 creations (objects pet and vetVisit, 16
+    // fields) and one members page. Before this was counted the sync read the model once more
+    // and the members were read twice.
+    let first: std::collections::BTreeMap<String, u64> = non_batch_requests(&start, &twin.stats())
+        .into_iter()
+        .filter(|(route, _)| route != "upload")
+        .collect();
+    let expected: std::collections::BTreeMap<String, u64> =
+        [("metadata".to_owned(), 3 + 18), ("find_many".to_owned(), 1)].into();
+    assert_eq!(first, expected, "first run");
+
+    let before = twin.stats();
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("second run");
+    assert!(report.unbalanced().is_empty());
+    // Uploads are the attachments' files, sent again by a run with a fresh ledger.
+    let requests: std::collections::BTreeMap<String, u64> =
+        non_batch_requests(&before, &twin.stats())
+            .into_iter()
+            .filter(|(route, _)| route != "upload")
+            .collect();
+    // One model read (one `objects` page on the twin) and one members page: a re-read of the
+    // model after a sync that created nothing, or a second members read, would add to these.
+    let expected: std::collections::BTreeMap<String, u64> =
+        [("metadata".to_owned(), 1), ("find_many".to_owned(), 1)].into();
+    assert_eq!(requests, expected);
+}
+
+#[tokio::test]
+async fn the_keyset_page_query_walks_the_primary_key_index() {
+    let w = world(10_000).await;
+    // Statistics as autovacuum keeps them on a live database; a freshly loaded table has none
+    // and the planner then guesses two rows.
+    w.client.batch_execute("ANALYZE").await.expect("analyze");
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let prepared = pipeline::prepare(&w.options(), &target)
+        .await
+        .expect("prepare");
+    let person = prepared.model.object("person").expect("person");
+    let client = prepared.source.client();
+    let reader = twenty_migrate::source::records::RecordReader::new(
+        client,
+        &prepared.workspace.schema,
+        person,
+        twenty_migrate::source::records::RowFilter::Live,
+        1000,
+    )
+    .await
+    .expect("reader");
+    let plan = reader
+        .explain_next_page(client, Uuid::nil())
+        .await
+        .expect("explain");
+    eprintln!("{plan}");
+    // A sequential scan would read the whole table for every page, and a sort would hold it.
+    assert!(plan.contains("Index Scan using"), "{plan}");
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("Sort"),
+        "{plan}"
+    );
+}
