@@ -14,7 +14,8 @@ use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
 use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
 use crate::schema_sync::{self, SchemaDiff, SchemaError, SchemaOptions};
-use crate::source::records::{RecordReader, RowFilter};
+use crate::model::quote_ident;
+use crate::source::records::{Cell, ReadColumn, RecordReader, RowFilter, SourceRow};
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::state::{Fingerprint, Ledger, Phase, StateError};
 use crate::target::{BatchBody, Target, TargetError, TargetModel};
@@ -432,13 +433,10 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         }
     }
 
-    // Rows that will not exist in the target (soft-deleted and skipped): references to them
-    // are written as null, or the referring row skipped when it cascades with its parent.
-    let absent = if opts.deleted == DeletedPolicy::Skip {
-        deleted_ids(&prepared).await?
-    } else {
-        HashMap::new()
-    };
+    // Objects with rows that will not exist in the target (soft-deleted and skipped):
+    // references to them are written as null, or the referring row skipped when it cascades
+    // with its parent.
+    let absent = absent_objects(&prepared, opts.deleted);
     let interrupted = || MigrateError::Interrupted {
         state: opts.state_path.clone(),
     };
@@ -486,20 +484,29 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             }
             DeletedPolicy::Keep => RowFilter::All,
         };
-        let mut reader = RecordReader::new(
+        let mut nulled = NullRefs::new(&prepared.workspace.schema, object, object_plan, &absent);
+        let mut reader = RecordReader::with_extra(
             client,
             &prepared.workspace.schema,
             object,
             filter,
             opts.page_size,
+            nulled.columns(),
         )
         .await?;
+        nulled.locate(reader.columns());
         let mut cursor = saved.as_ref().and_then(|s| s.cursor);
         reader.resume_after(cursor);
         let transform = build_transform(object, object_plan, reader.columns(), false);
-        let nulled = NullRefs::new(object, object_plan, &absent);
         let references = record_references(object, object_plan);
-        let mut uniques = UniqueGuard::new(object_plan);
+        let mut uniques = UniqueGuard::new(
+            client,
+            &prepared.workspace.schema,
+            object,
+            object_plan,
+            filter,
+        )
+        .await?;
         let object_files = files
             .object(
                 object,
@@ -527,7 +534,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 pending.read += 1;
                 match transform.apply(&row, &members) {
                     Ok(mut record) => {
-                        if !nulled.apply(&mut record, &mut report.not_kept) {
+                        if !nulled.apply(&row, &mut record, &mut report.not_kept) {
                             pending.skip(PARENT_NOT_MIGRATED, 1);
                         } else if let Some((field, message)) =
                             run.references_rejected(&record, &references)
@@ -649,20 +656,35 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         object_report.absorb(&pending);
         // Soft-deleted rows kept: created above, now soft-deleted in batches.
         if opts.deleted == DeletedPolicy::Keep && object_plan.deleted > 0 {
-            let ids = ids_of(&prepared, object, RowFilter::Deleted).await?;
-            let ids: Vec<Uuid> = ids
-                .into_iter()
-                .filter(|id| !run.rejected_contains(&object.name_singular, *id))
-                .collect();
-            target
-                .soft_delete_many(&object_plan.target_plural, &ids)
-                .await
-                .map_err(target_err(format!(
-                    "soft-deleting {} {}",
-                    ids.len(),
-                    object.name_singular
-                )))?;
-            object_report.soft_deleted = ids.len() as u64;
+            // Page by page, so memory does not grow with the soft-deleted rows.
+            let mut deleted = RecordReader::new(
+                client,
+                &prepared.workspace.schema,
+                object,
+                RowFilter::Deleted,
+                10_000,
+            )
+            .await?;
+            loop {
+                let rows = deleted.next_page(client).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                let ids: Vec<Uuid> = rows
+                    .iter()
+                    .map(|r| target_id(r.id))
+                    .filter(|id| !run.rejected_contains(&object.name_singular, *id))
+                    .collect();
+                target
+                    .soft_delete_many(&object_plan.target_plural, &ids)
+                    .await
+                    .map_err(target_err(format!(
+                        "soft-deleting {} {}",
+                        ids.len(),
+                        object.name_singular
+                    )))?;
+                object_report.soft_deleted += ids.len() as u64;
+            }
         }
         let done = if has_deferred {
             Phase::Copied
@@ -700,16 +722,18 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             DeletedPolicy::Skip => RowFilter::Live,
             DeletedPolicy::Keep => RowFilter::All,
         };
-        let mut reader = RecordReader::new(
+        let mut nulled = NullRefs::new(&prepared.workspace.schema, object, object_plan, &absent);
+        let mut reader = RecordReader::with_extra(
             client,
             &prepared.workspace.schema,
             object,
             filter,
             opts.page_size,
+            nulled.columns(),
         )
         .await?;
+        nulled.locate(reader.columns());
         let transform = build_transform(object, object_plan, reader.columns(), true);
-        let nulled = NullRefs::new(object, object_plan, &absent);
         let mut links = ObjectReport::new(&object.name_singular);
         let mut batch = Vec::with_capacity(run.cap);
         loop {
@@ -724,7 +748,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 let Ok(mut record) = transform.apply(&row, &members) else {
                     continue;
                 };
-                let kept = nulled.apply(&mut record, &mut Vec::new());
+                let kept = nulled.apply(&row, &mut record, &mut Vec::new());
                 if kept && record.iter().any(|(k, v)| k != "id" && !v.is_null()) {
                     batch.push((row.id, Value::Object(record)));
                 }
@@ -776,30 +800,6 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     Ok(report)
 }
 
-/// Target ids of one object's rows matching `filter`.
-async fn ids_of(
-    p: &Prepared,
-    object: &Object,
-    filter: RowFilter,
-) -> Result<Vec<Uuid>, MigrateError> {
-    let mut reader = RecordReader::new(
-        p.source.client(),
-        &p.workspace.schema,
-        object,
-        filter,
-        10_000,
-    )
-    .await?;
-    let mut ids = Vec::new();
-    loop {
-        let rows = reader.next_page(p.source.client()).await?;
-        if rows.is_empty() {
-            return Ok(ids);
-        }
-        ids.extend(rows.iter().map(|r| target_id(r.id)));
-    }
-}
-
 /// The transform for one object: the first pass writes every non-deferred field, the second
 /// only the deferred references.
 pub(crate) fn build_transform(
@@ -820,38 +820,57 @@ pub(crate) fn build_transform(
     ObjectTransform { fields }
 }
 
-/// Soft-deleted source ids per object (as target ids), when soft-deleted rows are skipped.
-pub(crate) async fn deleted_ids(
-    p: &Prepared,
-) -> Result<HashMap<String, HashSet<Uuid>>, MigrateError> {
-    let mut out = HashMap::new();
-    for object_plan in p.plan.objects.iter().filter(|o| o.deleted > 0) {
-        let object = p
-            .model
-            .object(&object_plan.object)
-            .expect("planned objects come from the model");
-        let ids = ids_of(p, object, RowFilter::Deleted).await?;
-        out.insert(object_plan.object.clone(), ids.into_iter().collect());
+/// The objects whose soft-deleted rows are not migrated (`--deleted skip`), by name, with their
+/// table: references to those rows must not reach the target.
+pub(crate) fn absent_objects(p: &Prepared, deleted: DeletedPolicy) -> HashMap<String, String> {
+    if deleted == DeletedPolicy::Keep {
+        return HashMap::new();
     }
-    Ok(out)
+    p.plan
+        .objects
+        .iter()
+        .filter(|o| o.deleted > 0)
+        .filter_map(|o| Some((o.object.clone(), p.model.object(&o.object)?.table.clone())))
+        .collect()
 }
 
 /// References to records that are not migrated (soft-deleted rows, skipped): a row whose
 /// parent relation deletes with its parent (`onDelete: CASCADE`, e.g. a noteTarget of a
 /// deleted note) is skipped, as Twenty would have removed it with the parent; any other such
 /// reference (`SET_NULL`) is written as null.
+///
+/// Whether a referenced row is soft-deleted is answered by the page query itself (one extra
+/// boolean column per such reference, see [`NullRefs::columns`]), so no set of deleted ids is
+/// held in memory and the source still sees one query per page.
 pub(crate) struct NullRefs<'a> {
-    keys: Vec<(&'a str, &'a HashSet<Uuid>, bool, String)>,
+    keys: Vec<AbsentRef<'a>>,
+}
+
+/// One reference that may point at a row that is not migrated.
+struct AbsentRef<'a> {
+    /// API key of the reference in the record.
+    key: &'a str,
+    /// The extra column that tells whether the referenced row is soft-deleted.
+    flag: ReadColumn,
+    /// Its cell index in the reader's rows, once located.
+    index: Option<usize>,
+    /// The referring row is skipped rather than the reference nulled.
+    cascade: bool,
+    /// The report line when references are nulled.
+    note: String,
 }
 
 /// The rule that skips rows whose cascading parent is not migrated.
 pub const PARENT_NOT_MIGRATED: &str = "parent-soft-deleted";
 
 impl<'a> NullRefs<'a> {
+    /// The rule for `object`'s record references to the `absent` objects (see
+    /// [`absent_objects`]) in the source `schema`.
     pub(crate) fn new(
+        schema: &str,
         object: &Object,
         plan: &'a ObjectPlan,
-        absent: &'a HashMap<String, HashSet<Uuid>>,
+        absent: &HashMap<String, String>,
     ) -> Self {
         let keys = plan
             .fields
@@ -860,42 +879,73 @@ impl<'a> NullRefs<'a> {
             .filter_map(|d| {
                 let field = object.field(&d.source)?;
                 let target = &field.relation.as_ref()?.target_object;
-                let ids = absent.get(target)?;
+                let parent_table = absent.get(target)?;
+                let column = field.columns.first()?;
                 let cascade = field
                     .settings
                     .as_ref()
                     .and_then(|s| s.get("onDelete"))
                     .and_then(Value::as_str)
                     == Some("CASCADE");
-                Some((
-                    d.key.as_str(),
-                    ids,
+                // The outer column is named with its table: the alias `p` hides the parent's
+                // name, so a self-reference still resolves to the row being read.
+                let expr = format!(
+                    "EXISTS (SELECT 1 FROM {s}.{pt} p WHERE p.id = {s}.{t}.{c} AND p.\"deletedAt\" IS NOT NULL)",
+                    s = quote_ident(schema),
+                    pt = quote_ident(parent_table),
+                    t = quote_ident(&object.table),
+                    c = quote_ident(&column.name),
+                );
+                let mut flag = ReadColumn::new(&format!("{ABSENT_FLAG}{}", d.key), "bool");
+                flag.read_expr = Some(expr);
+                Some(AbsentRef {
+                    key: d.key.as_str(),
+                    flag,
+                    index: None,
                     cascade,
-                    format!(
+                    note: format!(
                         "{}.{} references to soft-deleted {} rows (not migrated) are written as null",
                         object.name_singular, d.key, target
                     ),
-                ))
+                })
             })
             .collect();
         Self { keys }
     }
 
-    /// Applies the rule to one record; false means the row is skipped.
-    pub(crate) fn apply(&self, record: &mut Map<String, Value>, notes: &mut Vec<String>) -> bool {
-        for (key, ids, cascade, note) in &self.keys {
-            let hit = record
-                .get(*key)
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<Uuid>().ok())
-                .is_some_and(|id| ids.contains(&id));
-            if hit {
-                if *cascade {
+    /// The extra columns the reader must select ([`RecordReader::with_extra`]).
+    pub(crate) fn columns(&self) -> Vec<ReadColumn> {
+        self.keys.iter().map(|k| k.flag.clone()).collect()
+    }
+
+    /// Finds the extra columns among the reader's.
+    pub(crate) fn locate(&mut self, columns: &[ReadColumn]) {
+        for k in &mut self.keys {
+            k.index = columns.iter().position(|c| c.name == k.flag.name);
+        }
+    }
+
+    /// Applies the rule to one record built from `row`; false means the row is skipped.
+    pub(crate) fn apply(
+        &self,
+        row: &SourceRow,
+        record: &mut Map<String, Value>,
+        notes: &mut Vec<String>,
+    ) -> bool {
+        for k in &self.keys {
+            let flagged = k
+                .index
+                .and_then(|i| row.cells.get(i))
+                .is_some_and(|c| *c == Cell::Bool(true));
+            // The record carries the key only in the pass that writes it.
+            let present = record.get(k.key).is_some_and(|v| !v.is_null());
+            if flagged && present {
+                if k.cascade {
                     return false;
                 }
-                record.insert((*key).to_owned(), Value::Null);
-                if notes.last() != Some(note) {
-                    notes.push(note.clone());
+                record.insert(k.key.to_owned(), Value::Null);
+                if notes.last() != Some(&k.note) {
+                    notes.push(k.note.clone());
                 }
             }
         }
@@ -903,35 +953,65 @@ impl<'a> NullRefs<'a> {
     }
 }
 
+/// Name prefix of the extra columns of [`NullRefs`] (no stored column starts with it).
+const ABSENT_FLAG: &str = "~absent parent of ";
+
 /// Values of the target's unique fields seen so far in this object, normalised as the target
 /// stores them: two source rows that differ only in case (emails) or in a link's origin would
-/// otherwise be merged into one record by the upsert, silently.
+/// otherwise be merged into one record by the upsert, silently. Only the rows the source named
+/// as candidates ([`crate::source::duplicates`]) are remembered, so memory follows the
+/// duplicates, not the table.
 struct UniqueGuard {
     keys: Vec<String>,
+    /// Rows that share a coarse key with another row; every other row is unique.
+    candidates: HashSet<Uuid>,
     seen: HashMap<u64, Uuid>,
 }
 
 impl UniqueGuard {
-    fn new(plan: &ObjectPlan) -> Self {
-        Self {
-            keys: plan
-                .fields
-                .iter()
-                .filter(|d| d.unique && !d.deferred)
-                .map(|d| d.key.clone())
-                .collect(),
+    /// The guard of one object, asking the source which rows may repeat a value.
+    async fn new(
+        client: &tokio_postgres::Client,
+        schema: &str,
+        object: &Object,
+        plan: &ObjectPlan,
+        filter: RowFilter,
+    ) -> Result<Self, MigrateError> {
+        let decisions: Vec<_> = plan
+            .fields
+            .iter()
+            .filter(|d| d.unique && !d.deferred)
+            .collect();
+        let fields: Vec<&Field> = decisions
+            .iter()
+            .filter_map(|d| object.field(&d.source))
+            .collect();
+        let candidates = crate::source::duplicates::candidates(
+            client,
+            schema,
+            object,
+            &fields,
+            filter == RowFilter::Live,
+        )
+        .await?;
+        Ok(Self {
+            keys: decisions.iter().map(|d| d.key.clone()).collect(),
+            candidates,
             seen: HashMap::new(),
-        }
+        })
     }
 
     /// The earlier row holding the same unique value, as (field, its id); else remembers it.
     fn check(&mut self, id: Uuid, record: &Map<String, Value>) -> Option<(String, Uuid)> {
+        if !self.candidates.contains(&id) {
+            return None;
+        }
         let mut fresh = Vec::new();
         for key in &self.keys {
             let Some(value) = record.get(key).and_then(unique_value) else {
                 continue;
             };
-            // A 64-bit hash keeps memory flat for millions of rows; a collision is ~1e-6 at 10M.
+            // A 64-bit hash of the exact normalised value; a collision is ~1e-6 at 10M.
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             (key, &value).hash(&mut h);

@@ -6,6 +6,7 @@
 //! shows are consistent with each other while the source keeps running.
 
 pub mod counts;
+pub mod duplicates;
 pub mod discover;
 pub mod layout;
 pub mod legacy;
