@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::files::Attached;
+use crate::model::quote_ident;
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::{self, Member, ObjectPlan, Plan, PlanInput, UnmatchedMembers};
 use crate::report::{ObjectReport, Progress, Reject, RejectsFile, RunReport};
 use crate::schema_sync::{self, SchemaDiff, SchemaError, SchemaOptions};
-use crate::model::quote_ident;
 use crate::source::records::{Cell, ReadColumn, RecordReader, RowFilter, SourceRow};
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::state::{Fingerprint, Ledger, Phase, StateError};
@@ -1537,6 +1537,159 @@ mod tests {
             Some("linkedinLink")
         );
         assert_eq!(field_by_shape("something else", &record), None);
+    }
+
+    fn text_field(name: &str, field_type: FieldType, column: &str) -> Field {
+        Field {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            label: name.into(),
+            metadata_type: field_type.api_name().into(),
+            field_type,
+            is_custom: false,
+            is_system: false,
+            is_active: true,
+            is_nullable: true,
+            is_unique: true,
+            default_value: None,
+            options: None,
+            settings: None,
+            relation: None,
+            columns: vec![crate::model::Column {
+                name: column.into(),
+                sub_field: None,
+                udt_name: "text".into(),
+                read_expr: None,
+            }],
+        }
+    }
+
+    /// Every pair of values the pipeline's exact rule finds equal is in one SQL group, so no
+    /// duplicate escapes the candidates; rows alone in their group are never candidates.
+    #[tokio::test]
+    async fn the_sql_candidates_hold_every_pair_the_exact_rule_finds_equal() {
+        let db = crate::local_pg::test_database().await.unwrap();
+        let c = db.connect().await.unwrap();
+        c.batch_execute(
+            "CREATE TABLE t (id uuid PRIMARY KEY, \"emailsPrimaryEmail\" text, \
+             \"domainNamePrimaryLinkUrl\" text, code text, \"deletedAt\" timestamptz)",
+        )
+        .await
+        .unwrap();
+        let emails = [
+            "Ann@Example.com",
+            "ann@example.com",
+            "ANN@EXAMPLE.COM",
+            " ann@example.com",
+            "Élodie@Exemple.fr",
+            "élodie@exemple.fr",
+            "bob@example.com",
+            "",
+            "   ",
+            "  ",
+        ];
+        let links = [
+            "HTTPS://Example.COM/Path/",
+            "https://example.com/Path",
+            "https://example.com/path",
+            "example.com",
+            "Example.com",
+            "  https://EXAMPLE.com/Path  ",
+            "http://example.com",
+            "",
+            " ",
+            "https://other.example/?q=A",
+        ];
+        let codes = ["A", "a", "A ", "x", "", "y", "A", "z", "é", "É"];
+        let mut rows = Vec::new();
+        for i in 0..emails.len() {
+            let id = Uuid::from_u128(i as u128 + 1);
+            c.execute(
+                "INSERT INTO t VALUES ($1, $2, $3, $4, NULL)",
+                &[&id, &emails[i], &links[i], &codes[i]],
+            )
+            .await
+            .unwrap();
+            rows.push(id);
+        }
+        // A null and a soft-deleted row are never candidates.
+        c.batch_execute(
+            "INSERT INTO t VALUES ('00000000-0000-0000-0000-0000000000aa', NULL, NULL, NULL, NULL), \
+             ('00000000-0000-0000-0000-0000000000bb', 'ann@example.com', 'example.com', 'A', now())",
+        )
+        .await
+        .unwrap();
+        let object = Object {
+            id: Uuid::new_v4(),
+            name_singular: "thing".into(),
+            name_plural: "things".into(),
+            label_singular: String::new(),
+            label_plural: String::new(),
+            is_custom: false,
+            is_system: false,
+            is_active: true,
+            is_remote: false,
+            table: "t".into(),
+            table_exists: true,
+            fields: vec![text_field("deletedAt", FieldType::DateTime, "deletedAt")],
+            unmapped_columns: Vec::new(),
+        };
+        let cases: [(Field, &[&str], fn(&str) -> Value); 3] = [
+            (
+                text_field("emails", FieldType::Emails, "emailsPrimaryEmail"),
+                &emails,
+                |v| serde_json::json!({"primaryEmail": v}),
+            ),
+            (
+                text_field("domainName", FieldType::Links, "domainNamePrimaryLinkUrl"),
+                &links,
+                |v| serde_json::json!({"primaryLinkUrl": v}),
+            ),
+            (text_field("code", FieldType::Text, "code"), &codes, |v| {
+                Value::String(v.to_owned())
+            }),
+        ];
+        for (field, values, as_api) in cases {
+            let found =
+                crate::source::duplicates::candidates(&c, "public", &object, &[&field], true)
+                    .await
+                    .unwrap();
+            let exact: Vec<Option<String>> =
+                values.iter().map(|v| unique_value(&as_api(v))).collect();
+            let mut must = HashSet::new();
+            for i in 0..values.len() {
+                for j in 0..values.len() {
+                    if i != j && exact[i].is_some() && exact[i] == exact[j] {
+                        must.insert(rows[i]);
+                    }
+                }
+            }
+            assert!(
+                must.len() >= 2,
+                "{}: the values hold duplicates",
+                field.name
+            );
+            let missed: Vec<_> = must.difference(&found).collect();
+            assert!(missed.is_empty(), "{}: missed {missed:?}", field.name);
+            for (i, v) in values.iter().enumerate() {
+                if v.is_empty() {
+                    assert!(!found.contains(&rows[i]), "{}: empty {i}", field.name);
+                }
+            }
+            assert!(!found.contains(&Uuid::from_u128(0xaa)));
+            assert!(!found.contains(&Uuid::from_u128(0xbb)), "soft-deleted row");
+            // Only the coarse key's extra matches join: same letters up to case, space, '/'.
+            let coarse = |v: &str| v.trim().to_lowercase().trim_end_matches('/').to_owned();
+            for (i, v) in values.iter().enumerate() {
+                let alone = !values
+                    .iter()
+                    .enumerate()
+                    .any(|(j, w)| j != i && !w.is_empty() && coarse(w) == coarse(v));
+                if alone {
+                    assert!(!found.contains(&rows[i]), "{}: {v:?} is alone", field.name);
+                }
+            }
+        }
     }
 
     #[test]

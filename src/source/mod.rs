@@ -6,8 +6,8 @@
 //! shows are consistent with each other while the source keeps running.
 
 pub mod counts;
-pub mod duplicates;
 pub mod discover;
+pub mod duplicates;
 pub mod layout;
 pub mod legacy;
 pub mod members;
