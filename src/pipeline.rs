@@ -19,7 +19,7 @@ use crate::source::records::{Cell, ReadColumn, RecordReader, RowFilter, SourceRo
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::state::{Fingerprint, Ledger, Phase, StateError};
 use crate::target::{BatchBody, Target, TargetError, TargetModel};
-use crate::transform::{target_id, FieldMap, ObjectTransform, Reference};
+use crate::transform::{target_id, FieldMap, MemberMap, ObjectTransform, Reference};
 use tokio_util::sync::CancellationToken;
 
 /// The largest batch current Twenty accepts (`QUERY_MAX_RECORDS`, 200 in the server code and
@@ -745,11 +745,14 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 if run.rejected_contains(&object.name_singular, target_id(row.id)) {
                     continue;
                 }
-                let Ok(mut record) = transform.apply(&row, &members) else {
-                    continue;
-                };
-                let kept = nulled.apply(&row, &mut record, &mut Vec::new());
-                if kept && record.iter().any(|(k, v)| k != "id" && !v.is_null()) {
+                if let Some(record) = deferred_record(
+                    &object.name_singular,
+                    &transform,
+                    &nulled,
+                    &row,
+                    &members,
+                    &mut report.not_kept,
+                ) {
                     batch.push((row.id, Value::Object(record)));
                 }
                 if batch.len() >= run.cap {
@@ -798,6 +801,37 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
     report.requests = target.stats().requests;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The deferred references of one row created by the first pass, or `None` when there is
+/// nothing to write. A value that cannot be transformed leaves the row without those
+/// references, so it is reported in `notes` instead of being dropped silently.
+fn deferred_record(
+    object: &str,
+    transform: &ObjectTransform,
+    nulled: &NullRefs<'_>,
+    row: &SourceRow,
+    members: &MemberMap,
+    notes: &mut Vec<String>,
+) -> Option<Map<String, Value>> {
+    let mut record = match transform.apply(row, members) {
+        Ok(record) => record,
+        Err(e) => {
+            notes.push(format!(
+                "{object} {}: the deferred field {} was not written ({}); the record exists without it",
+                row.id, e.field, e.reason
+            ));
+            return None;
+        }
+    };
+    // A row whose cascading parent is not migrated was skipped by the first pass.
+    if !nulled.apply(row, &mut record, notes) {
+        return None;
+    }
+    record
+        .iter()
+        .any(|(k, v)| k != "id" && !v.is_null())
+        .then_some(record)
 }
 
 /// The transform for one object: the first pass writes every non-deferred field, the second
@@ -937,12 +971,15 @@ impl<'a> NullRefs<'a> {
                 .index
                 .and_then(|i| row.cells.get(i))
                 .is_some_and(|c| *c == Cell::Bool(true));
-            // The record carries the key only in the pass that writes it.
-            let present = record.get(k.key).is_some_and(|v| !v.is_null());
-            if flagged && present {
-                if k.cascade {
-                    return false;
-                }
+            if !flagged {
+                continue;
+            }
+            // A cascading parent removes the row whatever pass writes the reference, so both
+            // passes skip it; a nulled reference is written only in the pass that carries it.
+            if k.cascade {
+                return false;
+            }
+            if record.get(k.key).is_some_and(|v| !v.is_null()) {
                 record.insert(k.key.to_owned(), Value::Null);
                 if notes.last() != Some(&k.note) {
                     notes.push(k.note.clone());
@@ -1690,6 +1727,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A deferred reference the transform refuses leaves a report line naming the row, field
+    /// and reason; a good one is written; an empty one sends nothing.
+    #[test]
+    fn a_deferred_reference_that_cannot_be_transformed_is_reported_not_dropped() {
+        let field = Field {
+            field_type: FieldType::Relation,
+            relation: Some(Relation {
+                kind: RelationKind::ManyToOne,
+                target_object_id: Uuid::nil(),
+                target_object: "company".into(),
+                join_column: Some("parentId".into()),
+            }),
+            columns: vec![crate::model::Column {
+                name: "parentId".into(),
+                sub_field: None,
+                udt_name: "uuid".into(),
+                read_expr: None,
+            }],
+            ..text_field("parent", FieldType::Relation, "parentId")
+        };
+        let columns = vec![
+            ReadColumn::new("id", "uuid"),
+            ReadColumn::new("parentId", "uuid"),
+        ];
+        let transform = ObjectTransform {
+            fields: vec![FieldMap::new(
+                &field,
+                "parentId",
+                &columns,
+                Reference::Record,
+            )],
+        };
+        let nulled = NullRefs { keys: Vec::new() };
+        let members = MemberMap::default();
+        let id = Uuid::from_u128(7);
+        let row = |cell: Cell| SourceRow {
+            id,
+            cells: vec![Cell::Uuid(id), cell],
+        };
+        let mut notes = Vec::new();
+
+        let bad = row(Cell::Invalid("unreadable value in column parentId".into()));
+        assert!(
+            deferred_record("company", &transform, &nulled, &bad, &members, &mut notes).is_none()
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains(&id.to_string())
+                && notes[0].contains("parent")
+                && notes[0].contains("unreadable value"),
+            "{}",
+            notes[0]
+        );
+
+        let parent = Uuid::new_v4();
+        let good = row(Cell::Uuid(parent));
+        let record = deferred_record("company", &transform, &nulled, &good, &members, &mut notes)
+            .expect("a good reference is written");
+        assert_eq!(record["parentId"], parent.to_string());
+        assert!(deferred_record(
+            "company",
+            &transform,
+            &nulled,
+            &row(Cell::Null),
+            &members,
+            &mut notes
+        )
+        .is_none());
+        assert_eq!(notes.len(), 1, "{notes:?}");
     }
 
     #[test]
