@@ -234,8 +234,11 @@ pub struct Files<'a> {
     cancel: CancellationToken,
     workspace_id: Uuid,
     storage: Storage,
-    /// `core.file` id → storage key and MIME type.
+    /// `core.file` id → storage key and MIME type, for the files of the current page.
     core: HashMap<Uuid, CoreFile>,
+    /// The source session and workspace, to look the files of each page up.
+    client: &'a Client,
+    workspace: WorkspaceInfo,
     counts: FileCounts,
     notes: Vec<String>,
 }
@@ -244,13 +247,12 @@ impl<'a> Files<'a> {
     /// Reads the source's file index (`core.file`) for the workspace.
     pub async fn new(
         options: FileOptions,
-        client: &Client,
+        client: &'a Client,
         workspace: &WorkspaceInfo,
         target: &'a Target,
         ledger: &'a Ledger,
         cancel: CancellationToken,
     ) -> Result<Self, FilesError> {
-        let core = storage::core_files(client, workspace).await?;
         let storage = Storage::open(&options)?;
         Ok(Self {
             options,
@@ -259,7 +261,9 @@ impl<'a> Files<'a> {
             cancel,
             workspace_id: workspace.id,
             storage,
-            core,
+            core: HashMap::new(),
+            client,
+            workspace: workspace.clone(),
             counts: FileCounts::default(),
             notes: Vec::new(),
         })
@@ -366,7 +370,36 @@ impl<'a> Files<'a> {
         })
     }
 
+    /// Looks up the `core.file` rows that a page of `of`'s rows names (any `fileId` in a JSON
+    /// cell), replacing those of the previous page: one query per page, and memory that
+    /// follows the page, not the workspace's files.
+    pub async fn prefetch(
+        &mut self,
+        of: &ObjectFiles,
+        rows: &[SourceRow],
+    ) -> Result<(), FilesError> {
+        self.core.clear();
+        if of.fields.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = rows
+            .iter()
+            .flat_map(|r| r.cells.iter())
+            .filter_map(|c| match c {
+                Cell::Json(Value::Array(items)) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|item| item.get("fileId")?.as_str()?.parse().ok())
+            .collect();
+        if !ids.is_empty() {
+            self.core = storage::core_files_among(self.client, &self.workspace, Some(&ids)).await?;
+        }
+        Ok(())
+    }
+
     /// Moves the files of one record and rewrites its FILES values to the target's file ids.
+    /// The page's files must have been looked up with [`Files::prefetch`].
     pub async fn attach(
         &mut self,
         of: &ObjectFiles,

@@ -530,6 +530,12 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 break;
             }
             progress.inc(rows.len() as u64);
+            if !object_files.is_empty() {
+                files
+                    .prefetch(&object_files, &rows)
+                    .await
+                    .map_err(files_err)?;
+            }
             for row in rows {
                 pending.read += 1;
                 match transform.apply(&row, &members) {
