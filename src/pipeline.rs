@@ -928,9 +928,11 @@ impl<'a> NullRefs<'a> {
                     .and_then(Value::as_str)
                     == Some("CASCADE");
                 // The outer column is named with its table: the alias `p` hides the parent's
-                // name, so a self-reference still resolves to the row being read.
+                // name, so a self-reference still resolves to the row being read. A null
+                // reference (most of a polymorphic target's columns) costs no index probe.
                 let expr = format!(
-                    "EXISTS (SELECT 1 FROM {s}.{pt} p WHERE p.id = {s}.{t}.{c} AND p.\"deletedAt\" IS NOT NULL)",
+                    "CASE WHEN {s}.{t}.{c} IS NULL THEN false ELSE EXISTS (SELECT 1 FROM {s}.{pt} p \
+                     WHERE p.id = {s}.{t}.{c} AND p.\"deletedAt\" IS NOT NULL) END",
                     s = quote_ident(schema),
                     pt = quote_ident(parent_table),
                     t = quote_ident(&object.table),
