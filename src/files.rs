@@ -244,8 +244,8 @@ pub struct Files<'a> {
 }
 
 impl<'a> Files<'a> {
-    /// Reads the source's file index (`core.file`) for the workspace.
-    pub async fn new(
+    /// The files phase of a run; `core.file` is read page by page ([`Files::prefetch`]).
+    pub fn new(
         options: FileOptions,
         client: &'a Client,
         workspace: &WorkspaceInfo,

@@ -456,7 +456,6 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         &ledger,
         opts.cancel.clone(),
     )
-    .await
     .map_err(files_err)?;
     for object_plan in &prepared.plan.objects {
         let object = prepared
@@ -1679,7 +1678,8 @@ mod tests {
             fields: vec![text_field("deletedAt", FieldType::DateTime, "deletedAt")],
             unmapped_columns: Vec::new(),
         };
-        let cases: [(Field, &[&str], fn(&str) -> Value); 3] = [
+        type Case<'a> = (Field, &'a [&'a str], fn(&str) -> Value);
+        let cases: [Case<'_>; 3] = [
             (
                 text_field("emails", FieldType::Emails, "emailsPrimaryEmail"),
                 &emails,
