@@ -897,6 +897,8 @@ struct AbsentRef<'a> {
     cascade: bool,
     /// The report line when references are nulled.
     note: String,
+    /// The line is in the report already: one line per reference, not one per row.
+    noted: std::cell::Cell<bool>,
 }
 
 /// The rule that skips rows whose cascading parent is not migrated.
@@ -944,6 +946,7 @@ impl<'a> NullRefs<'a> {
                     flag,
                     index: None,
                     cascade,
+                    noted: std::cell::Cell::new(false),
                     note: format!(
                         "{}.{} references to soft-deleted {} rows (not migrated) are written as null",
                         object.name_singular, d.key, target
@@ -988,7 +991,7 @@ impl<'a> NullRefs<'a> {
             }
             if record.get(k.key).is_some_and(|v| !v.is_null()) {
                 record.insert(k.key.to_owned(), Value::Null);
-                if notes.last() != Some(&k.note) {
+                if !k.noted.replace(true) {
                     notes.push(k.note.clone());
                 }
             }
@@ -1806,6 +1809,38 @@ mod tests {
         )
         .is_none());
         assert_eq!(notes.len(), 1, "{notes:?}");
+    }
+
+    /// Rows alternating between two nulled references leave two report lines, not one per
+    /// row (the report is held in memory until the end of the run).
+    #[test]
+    fn nulled_references_are_reported_once_per_reference_not_per_row() {
+        let absent = |key: &'static str, index: usize| AbsentRef {
+            key,
+            flag: ReadColumn::new(key, "bool"),
+            index: Some(index),
+            cascade: false,
+            note: format!("{key} nulled"),
+            noted: std::cell::Cell::new(false),
+        };
+        let nulled = NullRefs {
+            keys: vec![absent("aId", 1), absent("bId", 2)],
+        };
+        let mut notes = Vec::new();
+        for i in 0..100u128 {
+            let a = i % 2 == 0;
+            let row = SourceRow {
+                id: Uuid::from_u128(i + 1),
+                cells: vec![Cell::Null, Cell::Bool(a), Cell::Bool(!a)],
+            };
+            let mut record = Map::new();
+            record.insert("aId".into(), Value::String("x".into()));
+            record.insert("bId".into(), Value::String("y".into()));
+            assert!(nulled.apply(&row, &mut record, &mut notes));
+            let nulled_key = if a { "aId" } else { "bId" };
+            assert_eq!(record[nulled_key], Value::Null);
+        }
+        assert_eq!(notes, ["aId nulled", "bId nulled"]);
     }
 
     #[test]
