@@ -484,13 +484,12 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             DeletedPolicy::Keep => RowFilter::All,
         };
         let mut nulled = NullRefs::new(&prepared.workspace.schema, object, object_plan, &absent);
-        let mut reader = RecordReader::with_extra(
+        let mut reader = RecordReader::new(
             client,
             &prepared.workspace.schema,
             object,
             filter,
             opts.page_size,
-            nulled.columns(),
         )
         .await?;
         nulled.locate(reader.columns());
@@ -529,6 +528,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
                 break;
             }
             progress.inc(rows.len() as u64);
+            nulled.load(client, &rows).await?;
             if !object_files.is_empty() {
                 files
                     .prefetch(&object_files, &rows)
@@ -728,13 +728,12 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             DeletedPolicy::Keep => RowFilter::All,
         };
         let mut nulled = NullRefs::new(&prepared.workspace.schema, object, object_plan, &absent);
-        let mut reader = RecordReader::with_extra(
+        let mut reader = RecordReader::new(
             client,
             &prepared.workspace.schema,
             object,
             filter,
             opts.page_size,
-            nulled.columns(),
         )
         .await?;
         nulled.locate(reader.columns());
@@ -746,6 +745,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
             if rows.is_empty() {
                 break;
             }
+            nulled.load(client, &rows).await?;
             for row in rows {
                 if run.rejected_contains(&object.name_singular, target_id(row.id)) {
                     continue;
@@ -878,21 +878,30 @@ pub(crate) fn absent_objects(p: &Prepared, deleted: DeletedPolicy) -> HashMap<St
 /// deleted note) is skipped, as Twenty would have removed it with the parent; any other such
 /// reference (`SET_NULL`) is written as null.
 ///
-/// Whether a referenced row is soft-deleted is answered by the page query itself (one extra
-/// boolean column per such reference, see [`NullRefs::columns`]), so no set of deleted ids is
-/// held in memory and the source still sees one query per page.
+/// Which referenced rows are soft-deleted is asked per page ([`NullRefs::load`]): one query
+/// for every parent table at once, over the distinct ids the page names, so no set of deleted
+/// ids is held in memory. (A correlated `EXISTS` column in the page query cost 3–5× the read
+/// time: one index probe per row and reference instead of per distinct id.)
 pub(crate) struct NullRefs<'a> {
     keys: Vec<AbsentRef<'a>>,
+    /// The parent tables (`"schema"."table"`) with soft-deleted rows that the object references.
+    parents: Vec<String>,
+    /// The prepared union of `parents`, once needed.
+    statement: Option<tokio_postgres::Statement>,
+    /// Source ids of the soft-deleted rows the current page references.
+    page: HashSet<Uuid>,
 }
 
 /// One reference that may point at a row that is not migrated.
 struct AbsentRef<'a> {
     /// API key of the reference in the record.
     key: &'a str,
-    /// The extra column that tells whether the referenced row is soft-deleted.
-    flag: ReadColumn,
+    /// The source column holding the reference.
+    column: String,
     /// Its cell index in the reader's rows, once located.
     index: Option<usize>,
+    /// Index of the parent table in [`NullRefs::parents`].
+    parent: usize,
     /// The referring row is skipped rather than the reference nulled.
     cascade: bool,
     /// The report line when references are nulled.
@@ -913,6 +922,7 @@ impl<'a> NullRefs<'a> {
         plan: &'a ObjectPlan,
         absent: &HashMap<String, String>,
     ) -> Self {
+        let mut parents: Vec<String> = Vec::new();
         let keys = plan
             .fields
             .iter()
@@ -928,23 +938,19 @@ impl<'a> NullRefs<'a> {
                     .and_then(|s| s.get("onDelete"))
                     .and_then(Value::as_str)
                     == Some("CASCADE");
-                // The outer column is named with its table: the alias `p` hides the parent's
-                // name, so a self-reference still resolves to the row being read. A null
-                // reference (most of a polymorphic target's columns) costs no index probe.
-                let expr = format!(
-                    "CASE WHEN {s}.{t}.{c} IS NULL THEN false ELSE EXISTS (SELECT 1 FROM {s}.{pt} p \
-                     WHERE p.id = {s}.{t}.{c} AND p.\"deletedAt\" IS NOT NULL) END",
-                    s = quote_ident(schema),
-                    pt = quote_ident(parent_table),
-                    t = quote_ident(&object.table),
-                    c = quote_ident(&column.name),
-                );
-                let mut flag = ReadColumn::new(&format!("{ABSENT_FLAG}{}", d.key), "bool");
-                flag.read_expr = Some(expr);
+                let table = format!("{}.{}", quote_ident(schema), quote_ident(parent_table));
+                let parent = match parents.iter().position(|p| *p == table) {
+                    Some(i) => i,
+                    None => {
+                        parents.push(table);
+                        parents.len() - 1
+                    }
+                };
                 Some(AbsentRef {
                     key: d.key.as_str(),
-                    flag,
+                    column: column.name.clone(),
                     index: None,
+                    parent,
                     cascade,
                     noted: std::cell::Cell::new(false),
                     note: format!(
@@ -954,22 +960,85 @@ impl<'a> NullRefs<'a> {
                 })
             })
             .collect();
-        Self { keys }
-    }
-
-    /// The extra columns the reader must select ([`RecordReader::with_extra`]).
-    pub(crate) fn columns(&self) -> Vec<ReadColumn> {
-        self.keys.iter().map(|k| k.flag.clone()).collect()
-    }
-
-    /// Finds the extra columns among the reader's.
-    pub(crate) fn locate(&mut self, columns: &[ReadColumn]) {
-        for k in &mut self.keys {
-            k.index = columns.iter().position(|c| c.name == k.flag.name);
+        Self {
+            keys,
+            parents,
+            statement: None,
+            page: HashSet::new(),
         }
     }
 
-    /// Applies the rule to one record built from `row`; false means the row is skipped.
+    /// Finds the reference columns among the reader's.
+    pub(crate) fn locate(&mut self, columns: &[ReadColumn]) {
+        for k in &mut self.keys {
+            k.index = columns.iter().position(|c| c.name == k.column);
+        }
+    }
+
+    /// Asks the source which rows referenced by `rows` are soft-deleted (one query, and none
+    /// when the object references no object with soft-deleted rows).
+    pub(crate) async fn load(
+        &mut self,
+        client: &tokio_postgres::Client,
+        rows: &[SourceRow],
+    ) -> Result<(), MigrateError> {
+        self.page.clear();
+        if self.keys.is_empty() {
+            return Ok(());
+        }
+        let mut ids: Vec<Vec<Uuid>> = vec![Vec::new(); self.parents.len()];
+        for k in &self.keys {
+            let Some(i) = k.index else { continue };
+            ids[k.parent].extend(rows.iter().filter_map(|r| match r.cells.get(i) {
+                Some(Cell::Uuid(id)) => Some(*id),
+                _ => None,
+            }));
+        }
+        if ids.iter().all(Vec::is_empty) {
+            return Ok(());
+        }
+        for list in &mut ids {
+            list.sort_unstable();
+            list.dedup();
+        }
+        if self.statement.is_none() {
+            let sql = self
+                .parents
+                .iter()
+                .enumerate()
+                .map(|(i, table)| {
+                    format!(
+                        "SELECT id FROM {table} WHERE id = ANY(${}) AND \"deletedAt\" IS NOT NULL",
+                        i + 1
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            let types = vec![tokio_postgres::types::Type::UUID_ARRAY; self.parents.len()];
+            let statement =
+                client
+                    .prepare_typed(&sql, &types)
+                    .await
+                    .map_err(crate::source::during(
+                        "preparing the soft-deleted parent lookup",
+                    ))?;
+            self.statement = Some(statement);
+        }
+        let statement = self.statement.as_ref().expect("prepared above");
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = ids
+            .iter()
+            .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let found = client
+            .query(statement, &params)
+            .await
+            .map_err(crate::source::during("looking up soft-deleted parents"))?;
+        self.page.extend(found.iter().map(|r| r.get::<_, Uuid>(0)));
+        Ok(())
+    }
+
+    /// Applies the rule to one record built from `row` (of the page last [`NullRefs::load`]ed);
+    /// false means the row is skipped.
     pub(crate) fn apply(
         &self,
         row: &SourceRow,
@@ -980,7 +1049,7 @@ impl<'a> NullRefs<'a> {
             let flagged = k
                 .index
                 .and_then(|i| row.cells.get(i))
-                .is_some_and(|c| *c == Cell::Bool(true));
+                .is_some_and(|c| matches!(c, Cell::Uuid(id) if self.page.contains(id)));
             if !flagged {
                 continue;
             }
@@ -999,9 +1068,6 @@ impl<'a> NullRefs<'a> {
         true
     }
 }
-
-/// Name prefix of the extra columns of [`NullRefs`] (no stored column starts with it).
-const ABSENT_FLAG: &str = "~absent parent of ";
 
 /// Values of the target's unique fields seen so far in this object, normalised as the target
 /// stores them: two source rows that differ only in case (emails) or in a link's origin would
@@ -1772,7 +1838,12 @@ mod tests {
                 Reference::Record,
             )],
         };
-        let nulled = NullRefs { keys: Vec::new() };
+        let nulled = NullRefs {
+            keys: Vec::new(),
+            parents: Vec::new(),
+            statement: None,
+            page: HashSet::new(),
+        };
         let members = MemberMap::default();
         let id = Uuid::from_u128(7);
         let row = |cell: Cell| SourceRow {
@@ -1817,21 +1888,31 @@ mod tests {
     fn nulled_references_are_reported_once_per_reference_not_per_row() {
         let absent = |key: &'static str, index: usize| AbsentRef {
             key,
-            flag: ReadColumn::new(key, "bool"),
+            column: key.to_owned(),
             index: Some(index),
+            parent: 0,
             cascade: false,
             note: format!("{key} nulled"),
             noted: std::cell::Cell::new(false),
         };
+        // Both references point at soft-deleted rows of the page.
+        let (gone_a, gone_b) = (Uuid::from_u128(0xa), Uuid::from_u128(0xb));
         let nulled = NullRefs {
             keys: vec![absent("aId", 1), absent("bId", 2)],
+            parents: vec!["\"s\".\"parent\"".into()],
+            statement: None,
+            page: HashSet::from([gone_a, gone_b]),
         };
         let mut notes = Vec::new();
         for i in 0..100u128 {
             let a = i % 2 == 0;
             let row = SourceRow {
                 id: Uuid::from_u128(i + 1),
-                cells: vec![Cell::Null, Cell::Bool(a), Cell::Bool(!a)],
+                cells: if a {
+                    vec![Cell::Null, Cell::Uuid(gone_a), Cell::Null]
+                } else {
+                    vec![Cell::Null, Cell::Null, Cell::Uuid(gone_b)]
+                },
             };
             let mut record = Map::new();
             record.insert("aId".into(), Value::String("x".into()));

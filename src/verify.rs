@@ -154,15 +154,8 @@ pub async fn verify(
             ..ObjectCheck::default()
         };
         let mut nulls = pipeline::NullRefs::new(&prepared.workspace.schema, object, plan, &absent);
-        let mut reader = RecordReader::with_extra(
-            client,
-            &prepared.workspace.schema,
-            object,
-            filter,
-            200,
-            nulls.columns(),
-        )
-        .await?;
+        let mut reader =
+            RecordReader::new(client, &prepared.workspace.schema, object, filter, 200).await?;
         nulls.locate(reader.columns());
         let first = pipeline::build_transform(object, plan, reader.columns(), false);
         let second = pipeline::build_transform(object, plan, reader.columns(), true);
@@ -171,6 +164,7 @@ pub async fn verify(
             if rows.is_empty() {
                 break;
             }
+            nulls.load(client, &rows).await?;
             let mut expected = Vec::new();
             for row in &rows {
                 // A row the transform refuses was rejected by migrate: it is absent by design.

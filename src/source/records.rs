@@ -149,21 +149,6 @@ impl RecordReader {
         filter: RowFilter,
         page_size: usize,
     ) -> Result<Self, SourceError> {
-        Self::with_extra(client, schema, object, filter, page_size, Vec::new()).await
-    }
-
-    /// Like [`RecordReader::new`], with `extra` computed columns (a [`ReadColumn`] whose
-    /// `read_expr` may name the table's columns as `"schema"."table"."column"`) selected after
-    /// the stored ones, so their cells come last in each row: facts about a row that the page
-    /// query answers at no extra round trip.
-    pub async fn with_extra(
-        client: &Client,
-        schema: &str,
-        object: &Object,
-        filter: RowFilter,
-        page_size: usize,
-        extra: Vec<ReadColumn>,
-    ) -> Result<Self, SourceError> {
         // A leading `_` in udt_name marks an array, but a custom table's own enum types also
         // start with `_` (`_pet_species_enum`): ask Postgres which columns are arrays.
         let arrays: Vec<String> = client
@@ -197,8 +182,6 @@ impl RecordReader {
                 column
             })
             .collect();
-        let mut columns = columns;
-        columns.extend(extra);
         if !columns.iter().any(|c| c.name == "id") {
             return Err(SourceError::Inconsistent(format!(
                 "object {} has no id column",
