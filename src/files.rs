@@ -275,8 +275,11 @@ pub struct Files<'a> {
     cancel: CancellationToken,
     workspace_id: Uuid,
     storage: Storage,
-    /// `core.file` id → storage key and MIME type.
+    /// `core.file` id → storage key and MIME type, for the files of the current page.
     core: HashMap<Uuid, CoreFile>,
+    /// The source session and workspace, to look the files of each page up.
+    client: &'a Client,
+    workspace: WorkspaceInfo,
     counts: FileCounts,
     notes: Vec<String>,
     /// How the target takes files, asked once before the first upload.
@@ -288,18 +291,17 @@ pub struct Files<'a> {
 }
 
 impl<'a> Files<'a> {
-    /// Reads the source's file index (`core.file`) for the workspace.
-    pub async fn new(
+    /// The files phase of a run; `core.file` is read page by page ([`Files::prefetch`]).
+    pub fn new(
         options: FileOptions,
-        client: &Client,
+        client: &'a Client,
         workspace: &WorkspaceInfo,
         target: &'a Target,
         ledger: &'a Ledger,
         cancel: CancellationToken,
     ) -> Result<Self, FilesError> {
-        let core = storage::core_files(client, workspace).await?;
         let mut storage = Storage::open(&options)?;
-        storage.for_workspace(workspace.id, &core);
+        storage.for_workspace(workspace.id, &HashMap::new());
         Ok(Self {
             options,
             target,
@@ -307,7 +309,9 @@ impl<'a> Files<'a> {
             cancel,
             workspace_id: workspace.id,
             storage,
-            core,
+            core: HashMap::new(),
+            client,
+            workspace: workspace.clone(),
             counts: FileCounts::default(),
             notes: Vec::new(),
             generation: None,
@@ -426,7 +430,50 @@ impl<'a> Files<'a> {
         })
     }
 
+    /// Looks up the `core.file` rows that a page of `of`'s rows names (any `fileId` in a JSON
+    /// cell), replacing those of the previous page: one query per page, and memory that
+    /// follows the page, not the workspace's files.
+    pub async fn prefetch(
+        &mut self,
+        of: &ObjectFiles,
+        rows: &[SourceRow],
+    ) -> Result<(), FilesError> {
+        self.core.clear();
+        // FILES values name their `core.file` rows whether they upload into FILES fields or,
+        // on an older target, into paths.
+        if of.fields.is_empty() && of.as_paths.is_empty() && of.rich_text.is_none() {
+            return Ok(());
+        }
+        let mut ids: Vec<Uuid> = rows
+            .iter()
+            .flat_map(|r| r.cells.iter())
+            .filter_map(|c| match c {
+                Cell::Json(Value::Array(items)) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|item| item.get("fileId")?.as_str()?.parse().ok())
+            .collect();
+        // Files embedded in rich text are named by `attachmentFileId` or a files-field URL.
+        if of.rich_text.is_some() {
+            for cell in rows.iter().flat_map(|r| r.cells.iter()) {
+                if let Cell::Text(text) = cell {
+                    rich_text::file_ids_in(text, &mut ids);
+                }
+            }
+        }
+        if !ids.is_empty() {
+            ids.sort_unstable();
+            ids.dedup();
+            self.core = storage::core_files_among(self.client, &self.workspace, Some(&ids)).await?;
+        }
+        // The source server serves 1.18+ files by id: the page's ids are the ones it needs.
+        self.storage.for_workspace(self.workspace_id, &self.core);
+        Ok(())
+    }
+
     /// Moves the files of one record and rewrites its FILES values to the target's file ids.
+    /// The page's files must have been looked up with [`Files::prefetch`].
     pub async fn attach(
         &mut self,
         of: &ObjectFiles,

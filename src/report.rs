@@ -1,7 +1,7 @@
 //! What a run did: per-object counts that must balance, the rejects file, and the summary
 //! printed at the end (text) or written with `--report` (JSON).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -238,12 +238,16 @@ pub struct Reject<'a> {
     pub record: Option<&'a Value>,
 }
 
-/// Appends rejects to a JSON-lines file, one record a line.
+/// Appends rejects to a JSON-lines file, one record a line, each record once: a resumed run
+/// reads the lines an interrupted run left (a reject is written before the next checkpoint, so
+/// the resumed run meets the same row again) and does not write them twice.
 pub struct RejectsFile {
     path: PathBuf,
     append: bool,
     writer: Option<std::io::BufWriter<std::fs::File>>,
     count: u64,
+    /// (object, id) of every line in the file; grows with the rejects only.
+    written: HashSet<(String, Uuid)>,
 }
 
 impl RejectsFile {
@@ -255,12 +259,16 @@ impl RejectsFile {
             append,
             writer: None,
             count: 0,
+            written: HashSet::new(),
         }
     }
 
-    /// Appends one reject.
+    /// Appends one reject, unless the file already holds a line for this record.
     pub fn write(&mut self, reject: &Reject<'_>) -> std::io::Result<()> {
         if self.writer.is_none() {
+            if self.append {
+                self.read_existing()?;
+            }
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .write(true)
@@ -269,10 +277,41 @@ impl RejectsFile {
                 .open(&self.path)?;
             self.writer = Some(std::io::BufWriter::new(file));
         }
+        if !self.written.insert((reject.object.to_owned(), reject.id)) {
+            return Ok(());
+        }
         let w = self.writer.as_mut().expect("writer opened above");
         serde_json::to_writer(&mut *w, reject)?;
         w.write_all(b"\n")?;
         self.count += 1;
+        Ok(())
+    }
+
+    /// Remembers the records of the lines a previous run wrote, and cuts a last line that a
+    /// kill left half-written (it would glue itself to the next line).
+    fn read_existing(&mut self) -> std::io::Result<()> {
+        let text = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let whole = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if whole < text.len() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&self.path)?
+                .set_len(whole as u64)?;
+        }
+        #[derive(serde::Deserialize)]
+        struct Line {
+            object: String,
+            id: Uuid,
+        }
+        for line in text[..whole].split(|b| *b == b'\n') {
+            if let Ok(l) = serde_json::from_slice::<Line>(line) {
+                self.written.insert((l.object, l.id));
+            }
+        }
         Ok(())
     }
 
@@ -308,6 +347,46 @@ mod tests {
         assert!(!r.balances());
         r.skip("soft-deleted", 2);
         assert!(r.balances());
+    }
+
+    #[test]
+    fn a_resumed_run_writes_no_reject_line_twice_and_cuts_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects.jsonl");
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let reject = |id| Reject {
+            object: "company",
+            id,
+            field: None,
+            message: "refused",
+            record: None,
+        };
+        let mut first = RejectsFile::new(&path, false);
+        first.write(&reject(a)).unwrap();
+        first.flush().unwrap();
+        drop(first);
+        // A kill in the middle of the next line.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(br#"{"object":"company","id":"00000"#);
+        std::fs::write(&path, bytes).unwrap();
+
+        let mut resumed = RejectsFile::new(&path, true);
+        resumed.write(&reject(a)).unwrap();
+        resumed.write(&reject(b)).unwrap();
+        resumed.write(&reject(b)).unwrap();
+        resumed.flush().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let ids: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(ids, [a.to_string(), b.to_string()]);
+        assert_eq!(resumed.count(), 1);
     }
 
     #[test]

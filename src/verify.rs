@@ -117,11 +117,7 @@ pub async fn verify(
     let members = prepared
         .plan
         .member_map(&opts.unmatched, &prepared.target_members);
-    let absent = if opts.deleted == DeletedPolicy::Skip {
-        pipeline::deleted_ids(&prepared).await?
-    } else {
-        HashMap::new()
-    };
+    let absent = pipeline::absent_objects(&prepared, opts.deleted);
     let filter = match opts.deleted {
         DeletedPolicy::Skip => RowFilter::Live,
         DeletedPolicy::Keep => RowFilter::All,
@@ -159,16 +155,18 @@ pub async fn verify(
             target_count: page.total_count,
             ..ObjectCheck::default()
         };
+        let mut nulls = pipeline::NullRefs::new(&prepared.workspace.schema, object, plan, &absent);
         let mut reader =
             RecordReader::new(client, &prepared.workspace.schema, object, filter, 200).await?;
+        nulls.locate(reader.columns());
         let first = pipeline::build_transform(object, plan, reader.columns(), false);
         let second = pipeline::build_transform(object, plan, reader.columns(), true);
-        let nulls = pipeline::NullRefs::new(object, plan, &absent);
         loop {
             let rows = reader.next_page(client).await?;
             if rows.is_empty() {
                 break;
             }
+            nulls.load(client, &rows).await?;
             let mut expected = Vec::new();
             for row in &rows {
                 // A row the transform refuses was rejected by migrate: it is absent by design.
@@ -178,7 +176,7 @@ pub async fn verify(
                 };
                 a.extend(b);
                 // Rows skipped because their cascading parent is not migrated are absent too.
-                if !nulls.apply(&mut a, &mut Vec::new()) {
+                if !nulls.apply(row, &mut a, &mut Vec::new()) {
                     continue;
                 }
                 if paths {

@@ -195,6 +195,29 @@ fn files_field_id(url: &str) -> Option<Uuid> {
     last.split('.').next()?.parse().ok()
 }
 
+/// The `core.file` ids a BlockNote document names (its `attachmentFileId` props and
+/// files-field URLs), appended to `out`; text that is not such a document adds nothing.
+pub(super) fn file_ids_in(text: &str, out: &mut Vec<Uuid>) {
+    if !text.trim_start().starts_with('[')
+        || !(text.contains("attachmentFileId") || text.contains("/files-field/"))
+    {
+        return;
+    }
+    let Ok(blocks) = serde_json::from_str::<Value>(text) else {
+        return;
+    };
+    let mut found = Vec::new();
+    collect_urls(&blocks, &mut found);
+    for (url, file_id, _) in found {
+        if let Some(id) = file_id
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .or_else(|| files_field_id(&url))
+        {
+            out.push(id);
+        }
+    }
+}
+
 /// Every `(url, attachmentFileId, name)` of the blocks, children included.
 fn collect_urls(blocks: &Value, out: &mut Vec<(String, Option<String>, Option<String>)>) {
     let Value::Array(items) = blocks else {

@@ -7,6 +7,7 @@
 
 pub mod counts;
 pub mod discover;
+pub mod duplicates;
 pub mod layout;
 pub mod legacy;
 pub mod members;

@@ -266,6 +266,17 @@ pub async fn core_files(
     client: &Client,
     ws: &WorkspaceInfo,
 ) -> Result<HashMap<Uuid, CoreFile>, SourceError> {
+    core_files_among(client, ws, None).await
+}
+
+/// The 1.18+ `core.file` rows of the workspace with one of `ids` (all of them with `None`),
+/// by id: a page of records asks only for the files it names, so memory does not grow with
+/// the workspace's files.
+pub async fn core_files_among(
+    client: &Client,
+    ws: &WorkspaceInfo,
+    ids: Option<&[Uuid]>,
+) -> Result<HashMap<Uuid, CoreFile>, SourceError> {
     if !relation_exists(client, "core.file").await? {
         return Ok(HashMap::new());
     }
@@ -282,10 +293,11 @@ pub async fn core_files(
     let sql = format!(
         "SELECT f.id, f.path::text, a.\"universalIdentifier\"::text, {mime_expr} \
          FROM core.file f LEFT JOIN core.application a ON a.id = f.\"applicationId\" \
-         WHERE f.\"workspaceId\" = $1"
+         WHERE f.\"workspaceId\" = $1 AND ($2::uuid[] IS NULL OR f.id = ANY($2))"
     );
+    let ids: Option<Vec<Uuid>> = ids.map(<[Uuid]>::to_vec);
     let rows = client
-        .query(&sql, &[&ws.id])
+        .query(&sql, &[&ws.id, &ids])
         .await
         .map_err(during("reading core.file"))?;
     Ok(rows

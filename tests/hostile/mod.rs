@@ -446,3 +446,89 @@ async fn a_record_whose_unique_value_already_exists_in_the_target_is_reported_no
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn repeated_unique_values_pages_apart_reject_only_the_later_row_naming_the_first() {
+    let (db, c, spec, generated) = generated_source(23, 400).await;
+    let s = spec.schema();
+    // The first and the last live row of a table (pages apart at 100 rows a page) get values
+    // equal once normalised as Twenty stores them.
+    let plant = |table: &'static str,
+                 column: &'static str,
+                 first: &'static str,
+                 last: &'static str| {
+        format!(
+            "WITH ends AS (SELECT min(id::text)::uuid AS lo, max(id::text)::uuid AS hi FROM \"{s}\".{table} WHERE \"deletedAt\" IS NULL) \
+             UPDATE \"{s}\".{table} t SET \"{column}\" = CASE WHEN t.id = ends.lo THEN '{first}' ELSE '{last}' END \
+             FROM ends WHERE t.id IN (ends.lo, ends.hi) RETURNING ends.lo, ends.hi"
+        )
+    };
+    let mut pairs = Vec::new();
+    for (table, plural, column, first, last) in [
+        (
+            "person",
+            "people",
+            "emailsPrimaryEmail",
+            "Far@Apart.example",
+            "far@apart.EXAMPLE",
+        ),
+        (
+            "company",
+            "companies",
+            "domainNamePrimaryLinkUrl",
+            "HTTPS://Far.Apart.example/",
+            "https://far.apart.example",
+        ),
+    ] {
+        let rows = c
+            .query(&plant(table, column, first, last), &[])
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        let (lo, hi): (Uuid, Uuid) = (rows[0].get(0), rows[0].get(1));
+        assert_ne!(lo, hi);
+        pairs.push((table, plural, lo, hi));
+    }
+    let key = "far-key";
+    let twin = TwinConfig::new(key)
+        .members(members_of(&generated))
+        .start()
+        .await
+        .unwrap();
+    let target = fast_target(&twin, key);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&db, &dir);
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert!(report.unbalanced().is_empty(), "{}", report.render_text());
+    let rejects: Vec<Value> = std::fs::read_to_string(&opts.rejects_path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Two repeats; any other line is a row pointing at a rejected company.
+    let repeats = rejects
+        .iter()
+        .filter(|r| r["message"].as_str().unwrap().contains("repeats the value"))
+        .count();
+    assert_eq!(repeats, 2, "{rejects:?}");
+    assert!(rejects.iter().all(|r| {
+        let m = r["message"].as_str().unwrap();
+        m.contains("repeats the value") || m.contains("which was rejected")
+    }));
+    for (table, plural, first, later) in pairs {
+        let line = rejects
+            .iter()
+            .find(|r| r["id"] == later.to_string())
+            .unwrap_or_else(|| panic!("the later {table} is rejected: {rejects:?}"));
+        let message = line["message"].as_str().unwrap();
+        assert!(
+            message.contains("repeats the value") && message.contains(&first.to_string()),
+            "{line}"
+        );
+        let landed = target
+            .find_by_ids(plural, &[target_id(first)])
+            .await
+            .unwrap();
+        assert_eq!(landed.len(), 1, "the first {table} lands");
+    }
+}

@@ -764,8 +764,11 @@ async fn the_model_and_members_are_read_once_per_run_and_the_model_again_only_af
         .into_iter()
         .filter(|(route, _)| route != "upload")
         .collect();
-    let expected: std::collections::BTreeMap<String, u64> =
-        [("metadata".to_owned(), 3 + 24 + 1), ("find_many".to_owned(), 1)].into();
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("metadata".to_owned(), 3 + 24 + 1),
+        ("find_many".to_owned(), 1),
+    ]
+    .into();
     assert_eq!(first, expected, "first run");
 
     let before = twin.stats();

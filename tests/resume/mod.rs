@@ -171,6 +171,14 @@ async fn a_run_killed_at_random_moments_resumes_to_exactly_the_sources_records()
         "{} records were resent",
         stats.records_updated
     );
+    // Each refused record has one whole line, however often the run was killed.
+    let text = std::fs::read_to_string(&rejects).unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a whole JSON line");
+        let key = (v["object"].to_string(), v["id"].to_string());
+        assert!(seen.insert(key), "reject line written twice: {line}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
