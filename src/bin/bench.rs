@@ -418,6 +418,25 @@ async fn migrate_into(
     })
 }
 
+/// Creates the data model in `twin` off the clock (as the documented client's run does), then
+/// lets the twin's bucket refill, so that a timed run measures the records alone.
+async fn sync_model_off_the_clock(
+    ws: &Workspace,
+    twin: &Twin,
+    page_size: usize,
+) -> anyhow::Result<()> {
+    let planner = target(twin.base_url(), 1_000_000)?;
+    let dir = tempdir()?;
+    let opts = options(&ws.url, &dir, page_size, 1_000_000);
+    let prepared = pipeline::prepare(&opts, &planner).await?;
+    if prepared.schema.has_changes() {
+        twenty_migrate::schema_sync::apply(&prepared.schema, &planner).await?;
+    }
+    prepared.source.end_snapshot().await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(())
+}
+
 /// Figure 6: one migration in a child process against a twin in this one; the child's VmHWM.
 async fn measure_child(ws: &Workspace, page_size: usize) -> anyhow::Result<(f64, u64, f64)> {
     let twin = unlimited_twin(&ws.members, 200).await?;
@@ -712,6 +731,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 r.batch_requests,
                 r.minimum,
                 r.batch_requests as f64 / r.minimum.max(1) as f64
+            );
+            // 4c: the same run into a twin whose data model already exists (created off the
+            // clock): what the records phase sustains, without the one-time metadata requests.
+            let twin = limited_twin(&ws.members, args.cap, rpm).await?;
+            sync_model_off_the_clock(&ws, &twin, args.page_size).await?;
+            let c = migrate_into(&ws, &twin, rpm, args.cap, args.page_size).await?;
+            twin.shutdown().await?;
+            println!(
+                "[{size}] 4c. saturation with the data model created off the clock: {:.0} records/s of {:.0} = {:.3} ({} requests in {:.1} s: {}; batches {} / minimum {})",
+                c.rate(),
+                ceiling,
+                c.rate() / ceiling,
+                c.all_requests,
+                c.seconds,
+                c.routes,
+                c.batch_requests,
+                c.minimum
             );
             let twin = limited_twin(&ws.members, args.cap, rpm).await?;
             let d = documented_client(
