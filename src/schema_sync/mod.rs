@@ -542,25 +542,11 @@ pub fn diff(
                 }
                 None => None,
             };
-            let options = match f.field_type {
-                FieldType::Select | FieldType::MultiSelect => {
-                    let list = f.options.as_ref().and_then(Value::as_array);
-                    let (accepted, refused) = split_options(list.into_iter().flatten());
-                    if !refused.is_empty() {
-                        out.warnings.push(refused_warning(
-                            &format!("{}.{}", o.name_singular, f.name),
-                            &refused,
-                        ));
-                    }
-                    if accepted.is_empty() {
-                        out.not_created.push(not_created(
-                            "none of its options can be created in the target (values must be UPPER_SNAKE_CASE)".into(),
-                        ));
-                        continue;
-                    }
-                    Some(Value::Array(accepted))
-                }
-                _ => None,
+            let Some(options) = creatable_options(o, f, &mut out) else {
+                out.not_created.push(not_created(
+                    "none of its options can be created in the target (values must be UPPER_SNAKE_CASE)".into(),
+                ));
+                continue;
             };
             let field = NewField {
                 object: object_target.clone(),
@@ -590,6 +576,27 @@ pub fn diff(
     out.fields = scalars;
     out.fields.extend(relations);
     out
+}
+
+/// The options to create with a field: `Some(None)` for a type without options, `None` when
+/// it has options but Twenty would refuse every one (the refused ones are warned about).
+fn creatable_options(
+    object: &Object,
+    field: &Field,
+    out: &mut SchemaDiff,
+) -> Option<Option<Value>> {
+    if !matches!(field.field_type, FieldType::Select | FieldType::MultiSelect) {
+        return Some(None);
+    }
+    let list = field.options.as_ref().and_then(Value::as_array);
+    let (accepted, refused) = split_options(list.into_iter().flatten());
+    if !refused.is_empty() {
+        out.warnings.push(refused_warning(
+            &format!("{}.{}", object.name_singular, field.name),
+            &refused,
+        ));
+    }
+    (!accepted.is_empty()).then_some(Some(Value::Array(accepted)))
 }
 
 /// Standard fields whose values another part of the tool moves or that are not data: the
@@ -648,22 +655,8 @@ fn dropped_standard_fields(
                     target: name.clone(),
                 });
             }
-            let options = match f.field_type {
-                FieldType::Select | FieldType::MultiSelect => {
-                    let list = f.options.as_ref().and_then(Value::as_array);
-                    let (accepted, refused) = split_options(list.into_iter().flatten());
-                    if !refused.is_empty() {
-                        out.warnings.push(refused_warning(
-                            &format!("{}.{}", o.name_singular, f.name),
-                            &refused,
-                        ));
-                    }
-                    if accepted.is_empty() {
-                        continue;
-                    }
-                    Some(Value::Array(accepted))
-                }
-                _ => None,
+            let Some(options) = creatable_options(o, f, out) else {
+                continue;
             };
             fields.push(NewField {
                 object: o.name_singular.clone(),
