@@ -167,6 +167,12 @@ pub struct ObjectPlan {
     pub requests: u64,
 }
 
+/// Requests one file costs at most: direct upload, the newest generation, is
+/// `createFileUpload`, the `PUT` of the bytes and `completeFileUpload`
+/// (`file-upload.resolver.ts`, `file-upload.controller.ts`); older targets take one multipart
+/// request. The plan does not ask the target which, so it counts the most.
+pub const REQUESTS_PER_FILE: u64 = 3;
+
 /// The request and time estimate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {
@@ -176,6 +182,10 @@ pub struct Estimate {
     pub record_requests: u64,
     /// Requests of the second pass (upper bound: every row may hold a deferred reference).
     pub deferred_requests: u64,
+    /// Attachment files to upload (each attachment holds one).
+    pub files: u64,
+    /// Requests for those files, upper bound: [`REQUESTS_PER_FILE`] each.
+    pub file_requests: u64,
     /// Batch cap used.
     pub batch_size: usize,
     /// Requests per minute used.
@@ -326,10 +336,12 @@ impl Plan {
         let e = &self.estimate;
         let _ = writeln!(
             out,
-            "\nestimate: {} records in {} requests (+ up to {} for deferred references) at {} per batch and {} requests/min: about {}",
+            "\nestimate: {} records in {} requests (+ up to {} for deferred references, + up to {} for {} attachment files) at {} per batch and {} requests/min: about {}",
             e.records,
             e.record_requests,
             e.deferred_requests,
+            e.file_requests,
+            e.files,
             e.batch_size,
             e.requests_per_minute,
             human_duration(e.seconds)
@@ -543,36 +555,58 @@ pub fn build(input: &PlanInput<'_>) -> Plan {
         _ => {}
     }
 
-    let records: u64 = objects
-        .iter()
-        .map(|o| o.live + if input.keep_deleted { o.deleted } else { 0 })
-        .sum();
-    let record_requests: u64 = objects.iter().map(|o| o.requests).sum();
-    let deferred_requests: u64 = objects
-        .iter()
-        .filter(|o| o.fields.iter().any(|f| f.deferred))
-        .map(|o| o.requests)
-        .sum();
-    let soft_delete_requests: u64 = if input.keep_deleted {
-        objects.iter().map(|o| o.deleted).sum()
-    } else {
-        0
-    };
-    let total = record_requests + deferred_requests + soft_delete_requests;
-    let estimate = Estimate {
-        records,
-        record_requests,
-        deferred_requests,
-        batch_size: input.batch_size,
-        requests_per_minute: input.requests_per_minute,
-        seconds: total as f64 * 60.0 / input.requests_per_minute.max(1) as f64,
-    };
+    let estimate = estimate(
+        &objects,
+        input.keep_deleted,
+        input.batch_size,
+        input.requests_per_minute,
+    );
     Plan {
         objects,
         skipped,
         members,
         blockers,
         estimate,
+    }
+}
+
+/// Requests and duration of the planned objects at the rate limit: batches, the second pass,
+/// soft-deletions (kept deleted rows) and the attachments' file uploads.
+fn estimate(
+    objects: &[ObjectPlan],
+    keep_deleted: bool,
+    batch_size: usize,
+    requests_per_minute: u32,
+) -> Estimate {
+    let rows = |o: &ObjectPlan| o.live + if keep_deleted { o.deleted } else { 0 };
+    let records: u64 = objects.iter().map(rows).sum();
+    let record_requests: u64 = objects.iter().map(|o| o.requests).sum();
+    let deferred_requests: u64 = objects
+        .iter()
+        .filter(|o| o.fields.iter().any(|f| f.deferred))
+        .map(|o| o.requests)
+        .sum();
+    let soft_delete_requests: u64 = if keep_deleted {
+        objects.iter().map(|o| o.deleted).sum()
+    } else {
+        0
+    };
+    let files: u64 = objects
+        .iter()
+        .filter(|o| o.object == "attachment")
+        .map(rows)
+        .sum();
+    let file_requests = files * REQUESTS_PER_FILE;
+    let total = record_requests + deferred_requests + soft_delete_requests + file_requests;
+    Estimate {
+        records,
+        record_requests,
+        deferred_requests,
+        files,
+        file_requests,
+        batch_size,
+        requests_per_minute,
+        seconds: total as f64 * 60.0 / requests_per_minute.max(1) as f64,
     }
 }
 
@@ -765,6 +799,32 @@ mod tests {
         assert_eq!(order.len(), 2);
         assert!(deferred.contains(&("a".into(), "parentId".into())));
         assert_eq!(deferred.len(), 2, "{deferred:?}");
+    }
+
+    fn planned(object: &str, live: u64, deleted: u64, requests: u64) -> ObjectPlan {
+        ObjectPlan {
+            object: object.into(),
+            target_plural: format!("{object}s"),
+            fields: Vec::new(),
+            dropped: Vec::new(),
+            live,
+            deleted,
+            requests,
+        }
+    }
+
+    #[test]
+    fn the_estimate_counts_three_requests_for_each_attachment_file() {
+        let objects = vec![
+            planned("company", 400, 10, 2),
+            planned("attachment", 50, 5, 1),
+        ];
+        let e = estimate(&objects, false, 200, 60);
+        assert_eq!((e.files, e.file_requests), (50, 150));
+        // 3 batches and 150 upload requests at 60 a minute.
+        assert!((e.seconds - 153.0).abs() < 1e-9, "{}", e.seconds);
+        let kept = estimate(&objects, true, 200, 60);
+        assert_eq!(kept.files, 55);
     }
 
     #[test]

@@ -271,6 +271,8 @@ fn a_reserved_field_name_is_created_with_the_custom_suffix_and_the_record_key_fo
             records: 0,
             record_requests: 0,
             deferred_requests: 0,
+            files: 0,
+            file_requests: 0,
             batch_size: 1,
             requests_per_minute: 1,
             seconds: 0.0,
