@@ -284,7 +284,9 @@ pub struct Files<'a> {
     notes: Vec<String>,
     /// How the target takes files, asked once before the first upload.
     generation: Option<UploadGeneration>,
-    /// Ledger keys used by this run (uploaded or reused), so a reuse counts once.
+    /// Ledger keys of files embedded in rich text by this run and not yet met again by their
+    /// attachment, so that a shared file counts once (memory follows the pending embeds, not
+    /// the workspace's files).
     touched: std::collections::HashSet<String>,
     /// The answer shape of an older target's `uploadFile`, once seen.
     legacy_answer: Option<crate::target::LegacyAnswer>,
@@ -638,8 +640,13 @@ impl<'a> Files<'a> {
         };
         if let Some(done) = self.ledger.uploaded_file(&ledger_key)? {
             // A file a rich text and its attachment share is one reuse, or none when this
-            // run uploaded it.
-            if self.touched.insert(ledger_key) {
+            // run uploaded it: embeds leave their key for the attachment, which takes it away.
+            let counted = if of.rich_text.is_some() {
+                self.touched.insert(ledger_key)
+            } else {
+                !self.touched.remove(&ledger_key)
+            };
+            if counted {
                 self.counts.reused += 1;
             }
             return Ok(Ok(done));
@@ -730,7 +737,9 @@ impl<'a> Files<'a> {
         };
         // Recorded before the record that uses it is sent: a rerun reuses it.
         self.ledger.record_upload(&ledger_key, &uploaded, size)?;
-        self.touched.insert(ledger_key);
+        if of.rich_text.is_some() {
+            self.touched.insert(ledger_key);
+        }
         self.counts.uploaded += 1;
         self.counts.bytes += size;
         tracing::debug!(object = %of.object, field = key, size, "file uploaded");

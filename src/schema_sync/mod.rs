@@ -136,6 +136,38 @@ pub struct NewField {
 }
 
 impl NewField {
+    /// A field to create on `object` (the target's name) like the source's `field`, under
+    /// `name`, with `options`; no relation, not standard.
+    fn like(
+        source: &Object,
+        field: &Field,
+        details: &SourceDetails,
+        object: String,
+        name: String,
+        options: Option<Value>,
+    ) -> Self {
+        Self {
+            object,
+            name,
+            source: format!("{}.{}", source.name_singular, field.name),
+            field_type: field.field_type.clone(),
+            label: field.label.clone(),
+            presentation: details.field(field.id),
+            is_nullable: field.is_nullable,
+            is_unique: field.is_unique,
+            default_value: field.default_value.clone(),
+            options,
+            settings: field.settings.clone(),
+            relation: None,
+            standard: false,
+        }
+    }
+
+    fn with_relation(mut self, relation: Option<NewRelation>) -> Self {
+        self.relation = relation;
+        self
+    }
+
     /// The `createOneField` input (`create-field.input.ts`), without `objectMetadataId` and
     /// `relationCreationPayload.targetObjectMetadataId`, which only the target knows.
     pub fn input(&self) -> Value {
@@ -548,21 +580,8 @@ pub fn diff(
                 ));
                 continue;
             };
-            let field = NewField {
-                object: object_target.clone(),
-                name,
-                source: format!("{}.{}", o.name_singular, f.name),
-                field_type: f.field_type.clone(),
-                label: f.label.clone(),
-                presentation: details.field(f.id),
-                is_nullable: f.is_nullable,
-                is_unique: f.is_unique,
-                default_value: f.default_value.clone(),
-                options,
-                settings: f.settings.clone(),
-                relation,
-                standard: false,
-            };
+            let field = NewField::like(o, f, details, object_target.clone(), name, options)
+                .with_relation(relation);
             if field.relation.is_some() {
                 relations.push(field);
             } else {
@@ -656,23 +675,16 @@ fn dropped_standard_fields(
                 });
             }
             let Some(options) = creatable_options(o, f, out) else {
+                out.not_created.push(NotCreated {
+                    object: o.name_singular.clone(),
+                    field: Some(f.name.clone()),
+                    reason: "none of its options can be created in the target (values must be UPPER_SNAKE_CASE)".into(),
+                });
                 continue;
             };
-            fields.push(NewField {
-                object: o.name_singular.clone(),
-                name,
-                source: format!("{}.{}", o.name_singular, f.name),
-                field_type: f.field_type.clone(),
-                label: f.label.clone(),
-                presentation: details.field(f.id),
-                is_nullable: f.is_nullable,
-                is_unique: f.is_unique,
-                default_value: f.default_value.clone(),
-                options,
-                settings: f.settings.clone(),
-                relation: None,
-                standard: true,
-            });
+            let mut field = NewField::like(o, f, details, o.name_singular.clone(), name, options);
+            field.standard = true;
+            fields.push(field);
         }
     }
     fields
