@@ -174,6 +174,25 @@ impl Call {
     }
 }
 
+/// The size of a local file to upload; a file that is not there fails before any request.
+pub(super) async fn local_file_size(path: &Path) -> Result<u64, TargetError> {
+    tokio::fs::metadata(path)
+        .await
+        .map(|m| m.len())
+        .map_err(|source| TargetError::LocalFile {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Refuses a MIME type a multipart part cannot carry, before any request.
+fn check_mime(mime: &str) -> Result<(), TargetError> {
+    reqwest::multipart::Part::bytes(Vec::new())
+        .mime_str(mime)
+        .map(drop)
+        .map_err(|_| TargetError::Config(format!("invalid MIME type `{mime}`")))
+}
+
 impl Target {
     /// Builds the client: validates the configuration and makes the HTTP client, the rate
     /// limiter and the in-flight bound. Sends nothing.
@@ -602,12 +621,7 @@ impl Target {
         mime: &str,
     ) -> Result<UploadedFile, TargetError> {
         // Fail before taking a permit when the file is not there.
-        tokio::fs::metadata(path)
-            .await
-            .map_err(|source| TargetError::LocalFile {
-                path: path.display().to_string(),
-                source,
-            })?;
+        local_file_size(path).await?;
         self.upload(
             field_metadata_id,
             file_name,
@@ -629,12 +643,7 @@ impl Target {
             "query": "mutation UploadFilesFieldFile($file: Upload!, $fieldMetadataId: String!) { uploadFilesFieldFile(file: $file, fieldMetadataId: $fieldMetadataId) { id } }",
             "variables": { "file": null, "fieldMetadataId": field_metadata_id.to_string() },
         });
-        if reqwest::multipart::Part::bytes(Vec::new())
-            .mime_str(mime)
-            .is_err()
-        {
-            return Err(TargetError::Config(format!("invalid MIME type `{mime}`")));
-        }
+        check_mime(mime)?;
         let mut call = Call::new(Method::POST, "/metadata".into());
         call.graphql = true;
         call.body = CallBody::Upload(Upload {
@@ -681,18 +690,8 @@ impl Target {
         folder: LegacyFolder,
         answer: Option<LegacyAnswer>,
     ) -> Result<LegacyUpload, TargetError> {
-        tokio::fs::metadata(path)
-            .await
-            .map_err(|source| TargetError::LocalFile {
-                path: path.display().to_string(),
-                source,
-            })?;
-        if reqwest::multipart::Part::bytes(Vec::new())
-            .mime_str(mime)
-            .is_err()
-        {
-            return Err(TargetError::Config(format!("invalid MIME type `{mime}`")));
-        }
+        local_file_size(path).await?;
+        check_mime(mime)?;
         let send = |selection: &str| {
             let operations = json!({
                 "query": format!("mutation UploadFile($file: Upload!, $fileFolder: FileFolder) {{ uploadFile(file: $file, fileFolder: $fileFolder){selection} }}"),

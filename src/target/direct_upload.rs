@@ -107,13 +107,7 @@ impl Target {
         path: &Path,
         file_name: &str,
     ) -> Result<UploadedFile, TargetError> {
-        let size = tokio::fs::metadata(path)
-            .await
-            .map_err(|source| TargetError::LocalFile {
-                path: path.display().to_string(),
-                source,
-            })?
-            .len();
+        let size = super::client::local_file_size(path).await?;
         // `createFileUpload` refuses `size <= 0` (`file-upload.service.ts`).
         if size == 0 {
             return Err(TargetError::Rejected {
