@@ -346,15 +346,7 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
     );
 
     let key = "demo-key";
-    let members: Vec<TwinMember> = generated
-        .members
-        .iter()
-        .map(|m| TwinMember {
-            email: m.email.to_lowercase(),
-            first_name: m.first_name.clone(),
-            last_name: m.last_name.clone(),
-        })
-        .collect();
+    let members: Vec<TwinMember> = generated.twin_members();
     // The newest upload generation, as Twenty Cloud runs it.
     let twin = TwinConfig::new(key)
         .members(members)

@@ -173,15 +173,7 @@ async fn generate(
     client.batch_execute("VACUUM (ANALYZE)").await?;
     Ok(Workspace {
         url: url.to_owned(),
-        members: generated
-            .members
-            .iter()
-            .map(|m| Member {
-                email: m.email.to_lowercase(),
-                first_name: m.first_name.clone(),
-                last_name: m.last_name.clone(),
-            })
-            .collect(),
+        members: generated.twin_members(),
         live: generated.objects.values().map(|c| c.live).sum(),
         total: generated.total_records(),
     })
@@ -851,15 +843,7 @@ mod tests {
         .unwrap();
         let ws = Workspace {
             url: db.url.clone(),
-            members: generated
-                .members
-                .iter()
-                .map(|m| Member {
-                    email: m.email.to_lowercase(),
-                    first_name: m.first_name.clone(),
-                    last_name: m.last_name.clone(),
-                })
-                .collect(),
+            members: generated.twin_members(),
             live: generated.objects.values().map(|c| c.live).sum(),
             total: generated.total_records(),
         };

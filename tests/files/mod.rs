@@ -111,15 +111,7 @@ impl World {
     }
 
     fn members(&self) -> Vec<Member> {
-        self.generated
-            .members
-            .iter()
-            .map(|m| Member {
-                email: m.email.to_lowercase(),
-                first_name: m.first_name.clone(),
-                last_name: m.last_name.clone(),
-            })
-            .collect()
+        self.generated.twin_members()
     }
 
     /// Every source attachment with its file's storage path, in id order.
@@ -629,35 +621,7 @@ async fn files_known_only_by_a_pre_1_18_path_move_too_an_attachments_full_path_a
         .await
         .unwrap();
     // A person whose picture was uploaded before 1.18, and one hosted elsewhere.
-    let people = w
-        .client
-        .query(
-            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 3"),
-            &[],
-        )
-        .await
-        .unwrap();
-    let (pictured, hosted, lost): (Uuid, Uuid, Uuid) =
-        (people[0].get(0), people[1].get(0), people[2].get(0));
-    let png: Vec<u8> = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]
-        .into_iter()
-        .chain((0..900u32).map(|i| (i * 7) as u8))
-        .collect();
-    std::fs::create_dir_all(legacy_root.join("person-picture/original")).unwrap();
-    std::fs::write(legacy_root.join("person-picture/original/face.png"), &png).unwrap();
-    for (id, url) in [
-        (pictured, "person-picture/original/face.png"),
-        (hosted, "https://avatars.example.com/someone.png"),
-        (lost, "person-picture/original/gone.png"),
-    ] {
-        w.client
-            .execute(
-                &format!("UPDATE \"{schema}\".person SET \"avatarUrl\" = $2 WHERE id = $1"),
-                &[&id, &url],
-            )
-            .await
-            .unwrap();
-    }
+    let ((pictured, hosted, lost), png) = legacy_pictures(&w, &legacy_root).await;
 
     let twin = start_twin(w.members()).await;
     let target = client_for(&twin, 1_000_000);
@@ -1197,37 +1161,8 @@ async fn an_embedded_image_known_only_by_its_url_moves_and_a_missing_one_keeps_i
 async fn on_the_mid_generation_a_persons_picture_moves_into_avatar_url_and_a_lost_one_is_cleared_with_a_note(
 ) {
     let w = world(400, 0).await;
-    let schema = w.spec.schema();
     let legacy_root = w.storage().join(format!("workspace-{}", w.spec.id));
-    let people = w
-        .client
-        .query(
-            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 3"),
-            &[],
-        )
-        .await
-        .unwrap();
-    let (pictured, hosted, lost): (Uuid, Uuid, Uuid) =
-        (people[0].get(0), people[1].get(0), people[2].get(0));
-    let png: Vec<u8> = [0x89, b'P', b'N', b'G']
-        .into_iter()
-        .chain((0..700u32).map(|i| (i * 3) as u8))
-        .collect();
-    std::fs::create_dir_all(legacy_root.join("person-picture/original")).unwrap();
-    std::fs::write(legacy_root.join("person-picture/original/face.png"), &png).unwrap();
-    for (id, url) in [
-        (pictured, "person-picture/original/face.png"),
-        (hosted, "https://avatars.example.com/someone.png"),
-        (lost, "person-picture/original/gone.png"),
-    ] {
-        w.client
-            .execute(
-                &format!("UPDATE \"{schema}\".person SET \"avatarUrl\" = $2 WHERE id = $1"),
-                &[&id, &url],
-            )
-            .await
-            .unwrap();
-    }
+    let ((pictured, hosted, lost), png) = legacy_pictures(&w, &legacy_root).await;
     let twin = start_mid_twin(w.members()).await;
     let target = client_for(&twin, 1_000_000);
     let report = pipeline::migrate(&w.options(), &target)
@@ -1347,4 +1282,41 @@ async fn only_a_files_v2_twin_has_files_fields_or_lets_one_be_created() {
             .await;
         assert_eq!(created.is_ok(), allowed, "{generation:?}: {created:?}");
     }
+}
+
+/// Three live people with pre-1.18 `avatarUrl`s: a picture in the legacy storage folder
+/// (`legacy_root`), a picture hosted elsewhere, and one whose file is gone. Their ids and the
+/// picture's bytes.
+async fn legacy_pictures(w: &World, legacy_root: &Path) -> ((Uuid, Uuid, Uuid), Vec<u8>) {
+    let schema = w.spec.schema();
+    let people = w
+        .client
+        .query(
+            &format!("SELECT id FROM \"{schema}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 3"),
+            &[],
+        )
+        .await
+        .unwrap();
+    let (pictured, hosted, lost): (Uuid, Uuid, Uuid) =
+        (people[0].get(0), people[1].get(0), people[2].get(0));
+    let png: Vec<u8> = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]
+        .into_iter()
+        .chain((0..900u32).map(|i| (i * 7) as u8))
+        .collect();
+    std::fs::create_dir_all(legacy_root.join("person-picture/original")).unwrap();
+    std::fs::write(legacy_root.join("person-picture/original/face.png"), &png).unwrap();
+    for (id, url) in [
+        (pictured, "person-picture/original/face.png"),
+        (hosted, "https://avatars.example.com/someone.png"),
+        (lost, "person-picture/original/gone.png"),
+    ] {
+        w.client
+            .execute(
+                &format!("UPDATE \"{schema}\".person SET \"avatarUrl\" = $2 WHERE id = $1"),
+                &[&id, &url],
+            )
+            .await
+            .unwrap();
+    }
+    ((pictured, hosted, lost), png)
 }

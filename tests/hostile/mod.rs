@@ -53,15 +53,7 @@ async fn generated_source(
 
 /// The source's members as the target's (emails lower-cased, as Twenty stores them).
 fn members_of(generated: &fixture::generate::Generated) -> Vec<Member> {
-    generated
-        .members
-        .iter()
-        .map(|m| Member {
-            email: m.email.to_lowercase(),
-            first_name: m.first_name.clone(),
-            last_name: m.last_name.clone(),
-        })
-        .collect()
+    generated.twin_members()
 }
 
 fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {

@@ -101,15 +101,7 @@ async fn world(kind: Fixture, records: usize) -> World {
 
 impl World {
     fn members(&self) -> Vec<Member> {
-        self.generated
-            .members
-            .iter()
-            .map(|m| Member {
-                email: m.email.to_lowercase(),
-                first_name: m.first_name.clone(),
-                last_name: m.last_name.clone(),
-            })
-            .collect()
+        self.generated.twin_members()
     }
 
     fn options(&self) -> MigrateOptions {

@@ -47,15 +47,7 @@ async fn source(records: usize) -> Source {
     )
     .await
     .expect("generate");
-    let members = generated
-        .members
-        .iter()
-        .map(|m| Member {
-            email: m.email.to_lowercase(),
-            first_name: m.first_name.clone(),
-            last_name: m.last_name.clone(),
-        })
-        .collect();
+    let members = generated.twin_members();
     Source {
         db,
         client,
