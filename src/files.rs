@@ -1033,31 +1033,43 @@ impl Storage {
         else {
             unreachable!("only bucket objects are downloaded");
         };
-        let temp_err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| FilesError::Temp { path, source }
-        };
-        tokio::fs::create_dir_all(temp_dir)
-            .await
-            .map_err(temp_err(temp_dir))?;
-        let temp = TempFile(temp_dir.join(Uuid::new_v4().to_string()));
         let read_err = |source| FilesError::Read {
             bucket: url.clone(),
             key: key.to_string(),
             source,
         };
-        let mut stream = store.get(key).await.map_err(read_err)?.into_stream();
-        let mut file = tokio::fs::File::create(&temp.0)
+        let stream = store.get(key).await.map_err(read_err)?.into_stream();
+        spool(temp_dir, stream, read_err).await
+    }
+}
+
+/// Writes a stream of chunks to a new temporary file under `temp_dir`, chunk by chunk.
+async fn spool<S, E>(
+    temp_dir: &Path,
+    mut stream: S,
+    read_err: impl Fn(E) -> FilesError,
+) -> Result<TempFile, FilesError>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+{
+    let temp_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| FilesError::Temp { path, source }
+    };
+    tokio::fs::create_dir_all(temp_dir)
+        .await
+        .map_err(temp_err(temp_dir))?;
+    let temp = TempFile(temp_dir.join(Uuid::new_v4().to_string()));
+    let mut file = tokio::fs::File::create(&temp.0)
+        .await
+        .map_err(temp_err(&temp.0))?;
+    while let Some(chunk) = stream.next().await {
+        file.write_all(&chunk.map_err(&read_err)?)
             .await
             .map_err(temp_err(&temp.0))?;
-        while let Some(chunk) = stream.next().await {
-            file.write_all(&chunk.map_err(read_err)?)
-                .await
-                .map_err(temp_err(&temp.0))?;
-        }
-        file.flush().await.map_err(temp_err(&temp.0))?;
-        Ok(temp)
     }
+    file.flush().await.map_err(temp_err(&temp.0))?;
+    Ok(temp)
 }
 
 impl Storage {
@@ -1079,30 +1091,16 @@ impl Storage {
             url: shown.clone(),
             message,
         };
-        let temp_err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| FilesError::Temp { path, source }
-        };
-        tokio::fs::create_dir_all(temp_dir)
-            .await
-            .map_err(temp_err(temp_dir))?;
-        let temp = TempFile(temp_dir.join(Uuid::new_v4().to_string()));
         let response = client
             .get(url)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
             .map_err(|e| server_err(e.without_url().to_string()))?;
-        let mut stream = response.bytes_stream();
-        let mut file = tokio::fs::File::create(&temp.0)
-            .await
-            .map_err(temp_err(&temp.0))?;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| server_err(e.without_url().to_string()))?;
-            file.write_all(&chunk).await.map_err(temp_err(&temp.0))?;
-        }
-        file.flush().await.map_err(temp_err(&temp.0))?;
-        Ok(temp)
+        spool(temp_dir, response.bytes_stream(), |e: reqwest::Error| {
+            server_err(e.without_url().to_string())
+        })
+        .await
     }
 }
 
