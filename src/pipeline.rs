@@ -310,7 +310,9 @@ pub fn target_model_to_model(t: &TargetModel) -> Model {
             name_plural: o.name_plural.clone(),
             label_singular: o.label_singular.clone().unwrap_or_default(),
             label_plural: o.label_plural.clone().unwrap_or_default(),
-            is_custom: o.is_custom,
+            // The target's metadata does not say (no `isCustom` since 2.x) and nothing
+            // decides on it: custom-ness is read from the source.
+            is_custom: false,
             is_system: o.is_system,
             is_active: o.is_active,
             is_remote: false,
@@ -354,7 +356,7 @@ pub fn target_model_to_model(t: &TargetModel) -> Model {
                         label: f.label.clone().unwrap_or_default(),
                         field_type,
                         metadata_type: f.field_type.clone(),
-                        is_custom: f.is_custom,
+                        is_custom: false,
                         is_system: f.is_system,
                         is_active: f.is_active,
                         is_nullable: f.is_nullable.unwrap_or(true),

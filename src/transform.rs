@@ -296,6 +296,21 @@ mod tests {
     use super::*;
     use crate::model::Column;
 
+    #[test]
+    fn readme_states_the_namespace_of_remapped_ids() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&format!("`{ID_NAMESPACE}`")),
+            "README must state the UUIDv5 namespace {ID_NAMESPACE}"
+        );
+        let seed_id = Uuid::parse_str("20202020-c98d-49b7-1019-4d0b8d5f2a3c").unwrap();
+        assert!(!is_accepted_uuid(seed_id));
+        assert_eq!(
+            target_id(seed_id),
+            Uuid::new_v5(&ID_NAMESPACE, seed_id.as_bytes())
+        );
+    }
+
     fn field(name: &str, ty: FieldType, cols: &[&str]) -> Field {
         Field {
             id: Uuid::new_v4(),

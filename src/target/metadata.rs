@@ -71,10 +71,12 @@ impl ObjectsQuery {
     }
 }
 
+// No `isCustom`: Twenty 2.21 and the newest `object-metadata.dto.ts` / `field-metadata.dto.ts`
+// have none (a real 2.21 server answers `Cannot query field "isCustom" on type "Object"`).
 const OBJECT_FIELDS: &str =
-    "id nameSingular namePlural labelSingular labelPlural isCustom isActive isSystem";
+    "id nameSingular namePlural labelSingular labelPlural isActive isSystem";
 
-const FIELD_FIELDS: &str = "id name label type isNullable isUnique isCustom isActive isSystem \
+const FIELD_FIELDS: &str = "id name label type isNullable isUnique isActive isSystem \
      defaultValue options settings";
 
 const RELATION: &str = "relation { type targetObjectMetadata { nameSingular } }";

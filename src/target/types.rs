@@ -130,9 +130,6 @@ pub struct TargetObject {
     /// Display label, plural.
     #[serde(default)]
     pub label_plural: Option<String>,
-    /// Created by a user rather than standard.
-    #[serde(default)]
-    pub is_custom: bool,
     /// Active (inactive objects reject writes).
     #[serde(default)]
     pub is_active: bool,
@@ -171,9 +168,6 @@ pub struct TargetField {
     /// Unique; unknown when absent.
     #[serde(default)]
     pub is_unique: Option<bool>,
-    /// Created by a user rather than standard.
-    #[serde(default)]
-    pub is_custom: bool,
     /// Active.
     #[serde(default)]
     pub is_active: bool,

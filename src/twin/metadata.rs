@@ -214,7 +214,6 @@ pub struct FieldDto {
     field_type: FieldType,
     is_nullable: bool,
     is_unique: bool,
-    is_custom: bool,
     is_active: bool,
     is_system: bool,
     is_ui_read_only: bool,
@@ -224,6 +223,7 @@ pub struct FieldDto {
     settings: Option<Json<Value>>,
     morph_id: Option<ID>,
     object_metadata_id: ID,
+    application_id: ID,
     relation: Option<RelationDto>,
     morph_relations: Option<Vec<RelationDto>>,
     created_at: String,
@@ -264,12 +264,12 @@ pub struct ObjectDto {
     label_plural: String,
     description: Option<String>,
     icon: Option<String>,
-    is_custom: bool,
     is_active: bool,
     is_system: bool,
     is_remote: bool,
     is_searchable: bool,
     is_label_synced_with_name: bool,
+    application_id: ID,
     label_identifier_field_metadata_id: Option<ID>,
     image_identifier_field_metadata_id: Option<ID>,
     fields_list: Vec<FieldDto>,
@@ -414,6 +414,14 @@ fn relation_dto(model: &Model, object: &ObjectMeta, field: &FieldMeta) -> Option
     })
 }
 
+/// The application an object or field belongs to: 2.x has no `isCustom` on `Object`/`Field`
+/// (`object-metadata.dto.ts`, `field-metadata.dto.ts`); standard items belong to the workspace's
+/// standard application, user-made ones to its custom application.
+fn application_id(custom: bool) -> ID {
+    let name = if custom { "custom" } else { "standard" };
+    ID(super::schema::stable_id("application", name).to_string())
+}
+
 fn field_dto(model: &Model, object: &ObjectMeta, field: &FieldMeta) -> FieldDto {
     let relation = relation_dto(model, object, field);
     let morph = field.field_type == "MORPH_RELATION";
@@ -427,7 +435,6 @@ fn field_dto(model: &Model, object: &ObjectMeta, field: &FieldMeta) -> FieldDto 
         field_type: FieldType::parse(&field.field_type),
         is_nullable: field.is_nullable,
         is_unique: field.is_unique,
-        is_custom: field.is_custom,
         is_active: true,
         is_system: field.is_system,
         is_ui_read_only: field.is_system,
@@ -443,6 +450,7 @@ fn field_dto(model: &Model, object: &ObjectMeta, field: &FieldMeta) -> FieldDto 
             .to_string())
         }),
         object_metadata_id: ID(object.id.to_string()),
+        application_id: application_id(field.is_custom),
         morph_relations: morph.then(|| relation.clone().into_iter().collect()),
         relation: if morph { None } else { relation },
         created_at: iso(Utc::now()),
@@ -488,11 +496,11 @@ fn object_dto(model: &Model, object: &ObjectMeta) -> ObjectDto {
         label_plural: object.label_plural.clone(),
         description: object.description.clone(),
         icon: object.icon.clone(),
-        is_custom: object.is_custom,
         is_active: true,
         is_system: object.is_system,
         is_remote: false,
         is_searchable: !object.is_system,
+        application_id: application_id(object.is_custom),
         is_label_synced_with_name: false,
         label_identifier_field_metadata_id: object
             .label_identifier

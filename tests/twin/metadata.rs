@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::{start, start_with, Env, KEY};
 
-const LIST: &str = "{ objects(paging: {first: 1000}) { edges { node { id nameSingular namePlural isCustom isSystem labelIdentifierFieldMetadataId
+const LIST: &str = "{ objects(paging: {first: 1000}) { edges { node { id nameSingular namePlural applicationId isSystem labelIdentifierFieldMetadataId
   indexMetadataList { name isUnique indexWhereClause indexFieldMetadataList { fieldMetadataId order } }
-  fieldsList { id name type isNullable isUnique isCustom options settings
+  fieldsList { id name type isNullable isUnique applicationId options settings
     relation { type targetObjectMetadata { id nameSingular } targetFieldMetadata { id name } }
     morphRelations { type targetObjectMetadata { nameSingular } } } } }
   pageInfo { hasNextPage } } }";
@@ -37,7 +37,7 @@ async fn objects_list_the_standard_model_with_fields_options_and_relations() {
     assert!(list.get("errors").is_none(), "{list}");
     let person = node(&list, "person");
     assert_eq!(person["namePlural"], "people");
-    assert_eq!(person["isCustom"], false);
+    assert!(person["applicationId"].is_string());
     let emails = field(person, "emails");
     assert_eq!(
         (emails["type"].clone(), emails["isUnique"].clone()),
@@ -67,6 +67,24 @@ async fn objects_list_the_standard_model_with_fields_options_and_relations() {
     assert_eq!(list["data"]["objects"]["pageInfo"]["hasNextPage"], false);
 }
 
+// Twenty 2.21 has no `isCustom` on `Object` or `Field` (`object-metadata.dto.ts`,
+// `field-metadata.dto.ts`); a real 2.21 server refuses the selection, so the twin does too.
+#[tokio::test]
+async fn objects_and_fields_have_no_is_custom_as_on_twenty_2_21() {
+    let env = start().await;
+    for query in [
+        "{ objects(paging: {first: 1}) { edges { node { isCustom } } } }",
+        "{ objects(paging: {first: 1}) { edges { node { fieldsList { isCustom } } } } }",
+    ] {
+        let body = env.gql(query, Value::Null).await;
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("\"isCustom\"") && body["data"].is_null(),
+            "{query}: {body}"
+        );
+    }
+}
+
 // Older clients read `fields(paging) { edges { node } }`.
 #[tokio::test]
 async fn objects_also_serve_fields_as_a_connection() {
@@ -88,7 +106,7 @@ async fn objects_also_serve_fields_as_a_connection() {
 
 async fn create_object(env: &Env, singular: &str, plural: &str) -> Value {
     env.gql(
-        "mutation($o: CreateObjectInput!) { createOneObject(input: {object: $o}) { id nameSingular namePlural isCustom fieldsList { name type } } }",
+        "mutation($o: CreateObjectInput!) { createOneObject(input: {object: $o}) { id nameSingular namePlural applicationId fieldsList { name type } } }",
         json!({"o": {"nameSingular": singular, "namePlural": plural, "labelSingular": "Pet", "labelPlural": "Pets"}}),
     )
     .await
@@ -101,7 +119,11 @@ async fn a_created_object_is_usable_by_the_records_api_and_as_a_note_target() {
     let env = start().await;
     let body = create_object(&env, "pet", "pets").await;
     assert!(body.get("errors").is_none(), "{body}");
-    assert_eq!(body["data"]["createOneObject"]["isCustom"], true);
+    assert_ne!(
+        body["data"]["createOneObject"]["applicationId"],
+        node(&env.gql(LIST, Value::Null).await, "person")["applicationId"],
+        "a custom object belongs to the custom application, not the standard one"
+    );
     let pets = env.create("pets", json!([{"name": "Rex"}])).await;
     assert_eq!(pets[0]["name"], "Rex");
     assert_eq!(pets[0]["createdBy"]["source"], "API");
