@@ -441,6 +441,7 @@ impl<'a> Files<'a> {
         rows: &[SourceRow],
     ) -> Result<(), FilesError> {
         self.core.clear();
+        self.storage.read_signing_key(self.client).await?;
         // FILES values name their `core.file` rows whether they upload into FILES fields or,
         // on an older target, into paths.
         if of.fields.is_empty() && of.as_paths.is_empty() && of.rich_text.is_none() {
@@ -788,6 +789,10 @@ pub(crate) enum Storage {
     /// The source server's file endpoints (`crate::storage_http`).
     Server {
         server: crate::storage_http::SourceServer,
+        /// HS256 until [`Storage::read_signing_key`] finds the source's signing key.
+        signer: crate::storage_http::FileSigner,
+        /// Whether the source's signing key was looked for.
+        key_read: bool,
         client: reqwest::Client,
         workspace_id: Uuid,
         /// 1.18+ storage key → `core.file` id, which the server's URL names.
@@ -845,6 +850,9 @@ impl Storage {
                 (Some(root), _) => Storage::Local(root.clone()),
                 (None, Some(server)) => Storage::Server {
                     server: server.clone(),
+                    signer: crate::storage_http::FileSigner::choose(server, None)
+                        .expect("HS256 needs no key"),
+                    key_read: false,
                     client: reqwest::Client::new(),
                     workspace_id: Uuid::nil(),
                     ids: HashMap::new(),
@@ -915,7 +923,7 @@ impl Storage {
                     }),
                 })
             }
-            Storage::Server { client, .. } => {
+            Storage::Server { client, signer, .. } => {
                 let Some((shown, url)) = self.server_url(key) else {
                     return Ok(Err(Refused::Missing {
                         path: key.to_owned(),
@@ -940,11 +948,24 @@ impl Storage {
                         why: "the source server has no such file (404)".into(),
                     }));
                 }
-                if !status.is_success() {
-                    // 403 is the guard refusing the token: APP_SECRET is not the server's.
+                if status == reqwest::StatusCode::FORBIDDEN {
+                    // The file guard answers 403 to any token it does not verify.
+                    let hint = match signer {
+                        crate::storage_http::FileSigner::Hs256 { .. } => {
+                            "check that TWENTY_SOURCE_APP_SECRET is the server's APP_SECRET"
+                        }
+                        crate::storage_http::FileSigner::Es256 { .. } => {
+                            "check that --source is this server's database and that the key \
+                             was not rotated or revoked since"
+                        }
+                    };
                     return Err(server_err(format!(
-                        "HTTP {status} (a 403 means the server refused the token: check APP_SECRET)"
+                        "HTTP {status}: the server refused {}; {hint}",
+                        signer.describe()
                     )));
+                }
+                if !status.is_success() {
+                    return Err(server_err(format!("HTTP {status}")));
                 }
                 let size = response
                     .headers()
@@ -983,10 +1004,40 @@ impl Storage {
         }
     }
 
+    /// Chooses how a source-server storage signs its tokens, once: ES256 with the source's
+    /// signing key (2.x), else HS256. A key that cannot be used is logged and HS256 is signed,
+    /// which 2.21 still verifies.
+    pub(crate) async fn read_signing_key(&mut self, client: &Client) -> Result<(), SourceError> {
+        let Storage::Server {
+            server,
+            signer,
+            key_read,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        if std::mem::replace(key_read, true) {
+            return Ok(());
+        }
+        let stored = crate::source::signing_key::current(client).await?;
+        match crate::storage_http::FileSigner::choose(server, stored.as_ref()) {
+            Ok(chosen) => *signer = chosen,
+            Err(why) => tracing::warn!(
+                kid = %stored.map(|k| k.id).unwrap_or_default(),
+                reason = %why,
+                "the source's signing key cannot sign file tokens; signing hs256 tokens instead"
+            ),
+        }
+        tracing::info!(tokens = ?signer, "source server file tokens");
+        Ok(())
+    }
+
     /// A key's URL on the source server, without and with its token.
     fn server_url(&self, key: &str) -> Option<(String, reqwest::Url)> {
         let Storage::Server {
             server,
+            signer,
             workspace_id,
             ids,
             ..
@@ -994,7 +1045,7 @@ impl Storage {
         else {
             return None;
         };
-        server.file_url(*workspace_id, key, ids.get(key).copied())
+        server.file_url(signer, *workspace_id, key, ids.get(key).copied())
     }
 
     /// How reports name the storage: the folder, or `s3://bucket` / `az://container`.
