@@ -850,8 +850,9 @@ impl Storage {
                 (Some(root), _) => Storage::Local(root.clone()),
                 (None, Some(server)) => Storage::Server {
                     server: server.clone(),
-                    signer: crate::storage_http::FileSigner::choose(server, None)
-                        .expect("HS256 needs no key"),
+                    signer: crate::storage_http::FileSigner::Hs256 {
+                        app_secret: server.app_secret.clone(),
+                    },
                     key_read: false,
                     client: reqwest::Client::new(),
                     workspace_id: Uuid::nil(),
@@ -1020,14 +1021,15 @@ impl Storage {
         if std::mem::replace(key_read, true) {
             return Ok(());
         }
-        let stored = crate::source::signing_key::current(client).await?;
-        match crate::storage_http::FileSigner::choose(server, stored.as_ref()) {
-            Ok(chosen) => *signer = chosen,
-            Err(why) => tracing::warn!(
-                kid = %stored.map(|k| k.id).unwrap_or_default(),
-                reason = %why,
-                "the source's signing key cannot sign file tokens; signing hs256 tokens instead"
-            ),
+        if let Some(stored) = crate::source::signing_key::current(client).await? {
+            match crate::storage_http::FileSigner::choose(server, Some(&stored)) {
+                Ok(chosen) => *signer = chosen,
+                Err(why) => tracing::warn!(
+                    kid = %stored.id,
+                    reason = %why,
+                    "the source's signing key cannot sign file tokens; signing hs256 tokens instead"
+                ),
+            }
         }
         tracing::info!(tokens = ?signer, "source server file tokens");
         Ok(())
