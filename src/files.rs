@@ -657,11 +657,14 @@ impl<'a> Files<'a> {
             Err(refused) => return Ok(Err(refused)),
         };
         let path = location.display(&self.storage);
-        if size > self.options.max_file_size {
-            return Ok(Err(Refused::Other(format!(
-                "the file {path} is {size} bytes, over the limit of {} bytes (--max-file-size; Twenty's own limit is 100MB)",
-                self.options.max_file_size
-            ))));
+        let limit = self.options.max_file_size;
+        let too_large = |size: u64| {
+            Refused::Other(format!(
+                "the file {path} is {size} bytes, over the limit of {limit} bytes (--max-file-size; Twenty's own limit is 100MB)"
+            ))
+        };
+        if size > limit {
+            return Ok(Err(too_large(size)));
         }
         // Stop between two uploads on Ctrl-C: uploads done so far are in the ledger.
         if self.cancel.is_cancelled() {
@@ -674,11 +677,18 @@ impl<'a> Files<'a> {
         };
         // A bucket's object is copied to a temporary file first, so that the upload streams
         // from disk and can be retried.
-        let (local, temp) = match &location {
-            Location::Local(p) => (p.clone(), None),
+        let (local, temp, size) = match &location {
+            Location::Local(p) => (p.clone(), None, size),
             Location::Object(key) => {
                 let temp = self.storage.download(key).await?;
-                (temp.0.clone(), Some(temp))
+                // Twenty 2.21 answers a file HEAD without Content-Length (`file.controller.ts`
+                // pipes a stream, `set-file-response-headers.utils.ts` sets no length), so
+                // the copy tells the size.
+                let copied = tokio::fs::metadata(&temp.0).await.map_or(size, |m| m.len());
+                if copied > limit {
+                    return Ok(Err(too_large(copied)));
+                }
+                (temp.0.clone(), Some(temp), copied)
             }
         };
         let result = match dest {

@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -59,6 +60,8 @@ struct Served {
     /// Tokens accepted, by algorithm.
     es256: AtomicU64,
     hs256: AtomicU64,
+    /// Bytes of the files answered to GET requests.
+    bytes_served: AtomicU64,
 }
 
 /// The claims of `token` when it verifies as the stand-in's era of Twenty would verify it.
@@ -111,16 +114,29 @@ fn refuse(s: &Served) -> Response {
     StatusCode::FORBIDDEN.into_response()
 }
 
-fn serve_file(path: PathBuf) -> Response {
-    match std::fs::read(path) {
-        Ok(bytes) => bytes.into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
+/// The file's bytes; a 2.x stand-in streams them, as 2.21 pipes its storage stream
+/// (`file/controllers/file.controller.ts`): no Content-Length, not even to a HEAD.
+fn serve_file(s: &Served, method: &Method, path: PathBuf) -> Response {
+    let Ok(bytes) = std::fs::read(path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if method == Method::GET {
+        s.bytes_served
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    }
+    match s.guard {
+        Guard::V2 { .. } => Body::from_stream(futures_util::stream::once(async move {
+            Ok::<_, std::io::Error>(bytes)
+        }))
+        .into_response(),
+        Guard::Before2 => bytes.into_response(),
     }
 }
 
 /// `GET /files/<folder…>/<filename>?token=`: FilePathGuard, then
 /// `workspace-<workspaceId>/<folder…>/<filename>`.
 async fn by_path(
+    method: Method,
     State(s): State<Arc<Served>>,
     Path(path): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -133,11 +149,16 @@ async fn by_path(
         return refuse(&s);
     }
     let ws = claims["workspaceId"].as_str().unwrap_or_default();
-    serve_file(s.storage.join(format!("workspace-{ws}")).join(&path))
+    serve_file(
+        &s,
+        &method,
+        s.storage.join(format!("workspace-{ws}")).join(&path),
+    )
 }
 
 /// `GET /file/<folder>/<id>?token=`: FileByIdGuard (supported folders, `fileId` claim).
 async fn by_id(
+    method: Method,
     State(s): State<Arc<Served>>,
     Path((folder, id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
@@ -152,7 +173,7 @@ async fn by_id(
         return refuse(&s);
     }
     match id.parse().ok().and_then(|id: Uuid| s.by_id.get(&id)) {
-        Some(path) => serve_file(path.clone()),
+        Some(path) => serve_file(&s, &method, path.clone()),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -208,6 +229,7 @@ async fn served(w: &super::World, v2: bool) -> Served {
         refused: AtomicU64::new(0),
         es256: AtomicU64::new(0),
         hs256: AtomicU64::new(0),
+        bytes_served: AtomicU64::new(0),
     }
 }
 
@@ -535,6 +557,14 @@ async fn a_2x_source_is_read_through_its_server_with_es256_tokens_signed_by_its_
         "every token passed"
     );
     assert_eq!(stand_in.hs256.load(Ordering::Relaxed), 0, "no HS256 token");
+    // Its HEAD tells no size (as 2.21's), so the bytes counted are those downloaded.
+    assert_eq!(
+        report.files.bytes,
+        stand_in.bytes_served.load(Ordering::Relaxed),
+        "{:?}",
+        report.files
+    );
+    assert!(report.files.bytes > 0);
     assert_landed_files_match(&twin, &source, &target).await;
 
     // A server that no longer knows the key (revoked or rotated) refuses every token, and the
