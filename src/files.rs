@@ -805,8 +805,8 @@ pub(crate) enum Storage {
         key_read: bool,
         client: reqwest::Client,
         workspace_id: Uuid,
-        /// 1.18+ storage key → `core.file` id, which the server's URL names.
-        ids: HashMap<String, Uuid>,
+        /// 1.18+ storage key → `core.file` id, which the server's URL names, and size.
+        ids: HashMap<String, (Uuid, Option<u64>)>,
         temp_dir: PathBuf,
     },
 }
@@ -934,7 +934,12 @@ impl Storage {
                     }),
                 })
             }
-            Storage::Server { client, signer, .. } => {
+            Storage::Server {
+                client,
+                signer,
+                ids,
+                ..
+            } => {
                 let Some((shown, url)) = self.server_url(key) else {
                     return Ok(Err(Refused::Missing {
                         path: key.to_owned(),
@@ -978,10 +983,12 @@ impl Storage {
                 if !status.is_success() {
                     return Err(server_err(format!("HTTP {status}")));
                 }
+                // 2.21 streams its files and tells no length: `core.file` then knows it.
                 let size = response
                     .headers()
                     .get(reqwest::header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .or_else(|| ids.get(key).and_then(|(_, size)| *size))
                     .unwrap_or(0);
                 Ok(Ok((Location::Object(ObjectPath::from(key)), size)))
             }
@@ -1011,7 +1018,10 @@ impl Storage {
         } = self
         {
             *workspace_id = id;
-            *ids = core.iter().map(|(id, f)| (f.key.clone(), *id)).collect();
+            *ids = core
+                .iter()
+                .map(|(id, f)| (f.key.clone(), (*id, f.size)))
+                .collect();
         }
     }
 
@@ -1057,7 +1067,7 @@ impl Storage {
         else {
             return None;
         };
-        server.file_url(signer, *workspace_id, key, ids.get(key).copied())
+        server.file_url(signer, *workspace_id, key, ids.get(key).map(|(id, _)| *id))
     }
 
     /// How reports name the storage: the folder, or `s3://bucket` / `az://container`.

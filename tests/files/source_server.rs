@@ -536,6 +536,12 @@ async fn a_2x_source_is_read_through_its_server_with_es256_tokens_signed_by_its_
         Some(w.generated.attachments.files_present),
         "{a}"
     );
+    // Its HEAD tells no size (as 2.21's): `core.file.size` does.
+    assert_eq!(
+        a["bytes_found"].as_u64(),
+        Some(w.generated.attachments.bytes_present),
+        "{a}"
+    );
     assert_eq!(stand_in.refused.load(Ordering::Relaxed), 0);
     assert!(stand_in.es256.load(Ordering::Relaxed) > 0);
 
@@ -606,6 +612,12 @@ async fn a_source_without_a_current_signing_key_gets_hs256_tokens_that_2x_verifi
     assert_eq!(
         a["files_found"].as_u64(),
         Some(w.generated.attachments.files_present),
+        "{a}"
+    );
+    // Its HEAD tells no size (as 2.21's): `core.file.size` does.
+    assert_eq!(
+        a["bytes_found"].as_u64(),
+        Some(w.generated.attachments.bytes_present),
         "{a}"
     );
     assert_eq!(
