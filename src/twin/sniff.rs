@@ -7,8 +7,11 @@
 //! The twin knows a few signatures (the types migrations carry most); any other extension is
 //! accepted as Twenty accepts what it cannot sniff (`.txt`, `.csv`).
 
+/// Whether some bytes look like one type.
+type Detector = fn(&[u8]) -> bool;
+
 /// Extension, its MIME type, and whether `bytes` look like it.
-const SNIFFED: &[(&str, &str, fn(&[u8]) -> bool)] = &[
+const SNIFFED: &[(&str, &str, Detector)] = &[
     ("png", "image/png", is_png),
     ("jpg", "image/jpeg", is_jpeg),
     ("jpeg", "image/jpeg", is_jpeg),
