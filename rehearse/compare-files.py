@@ -28,14 +28,27 @@ def psql(sql: str) -> str:
 
 
 schema = psql(f"select \"databaseSchema\" from core.workspace where id='{workspace}'").strip()
-rows = psql(f'select id, file::text from "{schema}".attachment where "deletedAt" is null')
+has_file = psql(f"select count(*) from information_schema.columns where table_schema='{schema}' "
+                f"and table_name='attachment' and column_name='file'").strip() == "1"
 want = {}
-for line in rows.splitlines():
-    rid, files = line.split("|", 1)
-    for f in json.loads(files or "[]"):
-        hits = glob.glob(f"{storage}/{workspace}/**/*{f['fileId']}*", recursive=True)
-        digest = hashlib.sha256(open(hits[0], "rb").read()).hexdigest() if hits else None
-        want[(target_id(rid), f["label"])] = digest
+if has_file:
+    rows = psql(f'select id, file::text from "{schema}".attachment where "deletedAt" is null')
+    for line in rows.splitlines():
+        rid, files = line.split("|", 1)
+        for f in json.loads(files or "[]"):
+            hits = glob.glob(f"{storage}/{workspace}/**/*{f['fileId']}*", recursive=True)
+            digest = hashlib.sha256(open(hits[0], "rb").read()).hexdigest() if hits else None
+            want[(target_id(rid), f["label"])] = digest
+else:
+    # Before 1.18: the path under workspace-<id>/, the label is the attachment's name.
+    rows = psql(f'select id, name, "fullPath" from "{schema}".attachment where "deletedAt" is null')
+    for line in rows.splitlines():
+        rid, label, path = line.split("|", 2)
+        if not path:
+            continue
+        full = f"{storage}/workspace-{workspace}/{path}"
+        digest = hashlib.sha256(open(full, "rb").read()).hexdigest() if os.path.exists(full) else None
+        want[(target_id(rid), label)] = digest
 
 
 def get(url: str, auth: bool = True) -> bytes:
