@@ -93,7 +93,9 @@ fn diff(golden: &Value, actual: &Value, path: String, out: &mut Vec<Difference>)
 pub struct KnownDifference {
     /// The exchange.
     pub exchange: String,
-    /// A JSON pointer; the entry covers this path and everything under it.
+    /// A JSON pointer; the entry covers this path and everything under it. A segment `*`
+    /// matches any one segment, `**` any number of them; the exchange `*` matches every
+    /// exchange.
     pub path: String,
     /// Why the twin differs.
     pub reason: String,
@@ -104,8 +106,21 @@ pub struct KnownDifference {
 impl KnownDifference {
     /// Whether this entry covers `d` of `exchange`.
     pub fn covers(&self, exchange: &str, d: &Difference) -> bool {
-        self.exchange == exchange
-            && (d.path == self.path || d.path.starts_with(&format!("{}/", self.path)))
+        let pattern: Vec<&str> = self.path.split('/').skip(1).collect();
+        let path: Vec<&str> = d.path.split('/').skip(1).collect();
+        (self.exchange == "*" || self.exchange == exchange) && prefix_matches(&pattern, &path)
+    }
+}
+
+/// Whether `pattern` matches a prefix of `path` (segments; `*` one, `**` any number).
+fn prefix_matches(pattern: &[&str], path: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => true,
+        Some((&"**", rest)) => (0..=path.len()).any(|skip| prefix_matches(rest, &path[skip..])),
+        Some((first, rest)) => match path.split_first() {
+            Some((seg, tail)) if *first == "*" || first == seg => prefix_matches(rest, tail),
+            _ => false,
+        },
     }
 }
 
@@ -162,5 +177,13 @@ mod tests {
         assert!(k.covers("x", &at("/steps/0/body/data")));
         assert!(!k.covers("x", &at("/steps/0/bodyX")));
         assert!(!k.covers("y", &at("/steps/0/body")));
+        let glob = KnownDifference {
+            exchange: "*".into(),
+            path: "/steps/*/body/**/tagline".into(),
+            ..k
+        };
+        assert!(glob.covers("y", &at("/steps/3/body/data/createCompanies/0/tagline")));
+        assert!(glob.covers("y", &at("/steps/3/body/tagline")));
+        assert!(!glob.covers("y", &at("/steps/3/request/tagline")));
     }
 }

@@ -246,7 +246,12 @@ fn metadata() -> Vec<Exchange> {
         ("metadata-create-field-uuid", "UUID", "cfUuid"),
     ];
     for (name, kind, field_name) in simple {
-        let mut step = create_field(field(kind, field_name));
+        let mut input = field(kind, field_name);
+        if *kind == "FILES" {
+            // 2.21 requires `settings.maxNumberOfValues` (1–60).
+            input["settings"] = json!({ "maxNumberOfValues": 10 });
+        }
+        let mut step = create_field(input);
         if *kind == "FILES" {
             step = step.capture("filesFieldId", "/data/createOneField/id");
         }
@@ -265,6 +270,11 @@ fn metadata() -> Vec<Exchange> {
         "targetFieldLabel": "Cf ${Run} Things",
         "targetFieldName": "cf${Run}Things",
     });
+    // What the tool sends when the source field has no inverse icon.
+    let mut relation_no_icon = relation.clone();
+    relation_no_icon["name"] = json!("cfOtherCompany");
+    relation_no_icon["relationCreationPayload"]["targetFieldName"] = json!("cf${Run}Others");
+    relation["relationCreationPayload"]["targetFieldIcon"] = json!("IconBox");
     let mut lower_option = field("SELECT", "cfBadOption");
     lower_option["options"] = options(&["lower case"]);
     out.extend([
@@ -275,6 +285,14 @@ fn metadata() -> Vec<Exchange> {
         ex("metadata-create-field-multi-select", vec![create_field(multi)]),
         ex("metadata-create-field-unique-text", vec![create_field(unique)]),
         ex("metadata-create-field-relation-many-to-one", vec![create_field(relation)]),
+        ex(
+            "metadata-create-field-relation-without-target-icon",
+            vec![create_field(relation_no_icon)],
+        ),
+        ex(
+            "metadata-create-field-files-without-settings",
+            vec![create_field(field("FILES", "cfFilesBare"))],
+        ),
         ex("metadata-create-field-select-bad-option-value", vec![create_field(lower_option)]),
         ex(
             "metadata-update-field-options",
@@ -349,6 +367,10 @@ fn auth() -> Vec<Exchange> {
             vec![Step::get("/rest/companies?limit=1").auth(Auth::Wrong)],
         ),
         ex(
+            "rest-garbage-token",
+            vec![Step::get("/rest/companies?limit=1").auth(Auth::Garbage)],
+        ),
+        ex(
             "rest-batch-missing-token",
             vec![Step::post("/rest/batch/companies?upsert=true", json!([])).auth(Auth::None)],
         ),
@@ -358,7 +380,11 @@ fn auth() -> Vec<Exchange> {
         ),
         ex(
             "graphql-wrong-token",
-            vec![Step::post("/graphql", gql).auth(Auth::Wrong)],
+            vec![Step::post("/graphql", gql.clone()).auth(Auth::Wrong)],
+        ),
+        ex(
+            "graphql-garbage-token",
+            vec![Step::post("/graphql", gql).auth(Auth::Garbage)],
         ),
         ex(
             "metadata-missing-token",
@@ -366,7 +392,11 @@ fn auth() -> Vec<Exchange> {
         ),
         ex(
             "metadata-wrong-token",
-            vec![Step::post("/metadata", meta).auth(Auth::Wrong)],
+            vec![Step::post("/metadata", meta.clone()).auth(Auth::Wrong)],
+        ),
+        ex(
+            "metadata-garbage-token",
+            vec![Step::post("/metadata", meta).auth(Auth::Garbage)],
         ),
         ex(
             "client-config",
@@ -495,7 +525,6 @@ fn records() -> Vec<Exchange> {
                         "name": "Thing",
                         "cfText": "text",
                         "cfNumber": 42,
-                        "cfNumeric": "12.50",
                         "cfBoolean": true,
                         "cfDateTime": "2001-02-03T04:05:06Z",
                         "cfDate": "2001-02-03",
@@ -507,7 +536,7 @@ fn records() -> Vec<Exchange> {
                         "cfPhones": { "primaryPhoneNumber": "612345678", "primaryPhoneCountryCode": "FR", "primaryPhoneCallingCode": "+33", "additionalPhones": [] },
                         "cfAddress": { "addressStreet1": "1 Main St", "addressCity": "Paris", "addressCountry": "France" },
                         "cfRawJson": { "a": [1, 2] },
-                        "cfRichTextV2": { "markdown": "**hi**", "blocknote": null },
+                        "cfRichText": { "markdown": "**hi**", "blocknote": null },
                         "cfArray": ["x", "y"],
                         "cfUuid": "${idSomeUuid}",
                         "cfSelect": "GREEN",
@@ -691,6 +720,8 @@ fn activities() -> Vec<Exchange> {
                 ))
                 .select(ids_and_deleted),
                 Step::patch("/rest/restore/notes/${idNote}", json!({})),
+                // How the tool restores: an upsert of the id with `deletedAt: null`.
+                upsert("notes", json!([{ "id": "${idNote}", "deletedAt": null }])).quiet(),
                 Step::get(format!(
                     "/rest/noteTargets?filter={}",
                     urlencode("noteId[eq]:\"${idNote}\"")
@@ -727,14 +758,13 @@ fn ids_and_deleted(body: &Value) -> Value {
     let Some(data) = body.get("data").and_then(Value::as_object) else {
         return body.clone();
     };
-    let mut rows: Vec<Value> = data
+    let rows: Vec<Value> = data
         .values()
         .filter_map(Value::as_array)
         .flatten()
         .map(|r| json!({ "id": r["id"], "deleted": !r["deletedAt"].is_null() }))
         .collect();
-    rows.sort_by_key(|r| r["id"].as_str().unwrap_or("").to_owned());
-    json!({ "records": rows, "totalCount": body.get("totalCount") })
+    json!({ "unordered": rows, "totalCount": body.get("totalCount") })
 }
 
 /// A depth answer reduced to the keys of each record and of its related records.
@@ -820,11 +850,11 @@ fn listing() -> Vec<Exchange> {
         ),
         ex(
             "find-many-count-with-limit-1",
-            vec![page(&ids, "&limit=1").select(page_view)],
+            vec![page(&ids, "&limit=1").select(count_view)],
         ),
         ex(
             "find-many-limit-above-max",
-            vec![page(&ids, "&limit=201").select(page_view)],
+            vec![page(&ids, "&limit=201").select(unordered_page_view)],
         ),
         ex(
             "find-many-limit-not-a-number",
@@ -832,7 +862,7 @@ fn listing() -> Vec<Exchange> {
         ),
         ex(
             "find-many-order-by-created-at-asc-nulls-first",
-            vec![page(&ids, "&order_by=createdAt%5BAscNullsFirst%5D").select(page_view)],
+            vec![page(&ids, "&order_by=createdAt%5BAscNullsFirst%5D").select(unordered_page_view)],
         ),
         ex(
             "find-many-order-by-desc",
@@ -852,13 +882,14 @@ fn listing() -> Vec<Exchange> {
                 Step::delete(format!(
                     "{THINGS}?filter={}&soft_delete=true",
                     urlencode(&id_in_filter_template(&["${idP4}", "${idP5}"]))
-                )),
-                page(&ids, "").select(page_view),
+                ))
+                .select(unordered_lists),
+                page(&ids, "").select(unordered_page_view),
                 Step::get(format!(
                     "{THINGS}?filter={}",
                     urlencode("and(id[in]:[\"${idP4}\",\"${idP5}\"],deletedAt[is]:NOT_NULL)")
                 ))
-                .select(page_view),
+                .select(unordered_page_view),
                 Step::delete(format!(
                     "{THINGS}?filter={}&soft_delete=true",
                     urlencode(&id_in_filter_template(&["${idP4}"]))
@@ -904,6 +935,42 @@ fn page_view(body: &Value) -> Value {
         "totalCount": body.get("totalCount"),
         "pageInfo": body.get("pageInfo"),
     })
+}
+
+/// [`page_view`] for a query without an order: records under `unordered`.
+fn unordered_page_view(body: &Value) -> Value {
+    let mut v = page_view(body);
+    if let Some(records) = v.pointer_mut("/data/records").map(Value::take) {
+        v["data"]["unordered"] = records;
+        if let Some(data) = v["data"].as_object_mut() {
+            data.remove("records");
+        }
+    }
+    v
+}
+
+/// Only how many records a page has, `totalCount` and `pageInfo` (which record comes first
+/// depends on random ids).
+fn count_view(body: &Value) -> Value {
+    let mut v = page_view(body);
+    let n = v
+        .pointer("/data/records")
+        .and_then(Value::as_array)
+        .map(Vec::len);
+    v["data"]["records"] = json!(n);
+    v
+}
+
+/// Every list under `data` renamed `unordered` (a bulk answer's order is not specified).
+fn unordered_lists(body: &Value) -> Value {
+    let Some(data) = body.get("data").and_then(Value::as_object) else {
+        return body.clone();
+    };
+    let lists: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| (k.clone(), json!({ "unordered": v })))
+        .collect();
+    json!({ "data": lists })
 }
 
 fn member_view(body: &Value) -> Value {

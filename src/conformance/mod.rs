@@ -50,6 +50,10 @@ pub use compare::{compare, Difference, KnownDifference, KnownDifferences};
 pub use exchanges::exchanges;
 pub use normalise::normalise;
 
+/// An HS256 JWT with the payload of an API key of the seeded Apple workspace
+/// (`{sub, type: "API_KEY", workspaceId, jti}`) and a signature no server made.
+const WRONG_KEY: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIyMDIwMjAyMC0xYzI1LTRkMDItYmYyNS02YWVjY2Y3ZWE0MTkiLCJ0eXBlIjoiQVBJX0tFWSIsIndvcmtzcGFjZUlkIjoiMjAyMDIwMjAtMWMyNS00ZDAyLWJmMjUtNmFlY2NmN2VhNDE5IiwianRpIjoiMjAyMDIwMjAtZjQwMS00ZDhhLWE3MzEtNjRkMDA3YzI3YmFkIn0.c2lnbmF0dXJlLW5vdC12YWxpZC1zaWduYXR1cmUtbm90LXZhbGlk";
+
 /// Which credential a step sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
@@ -57,8 +61,11 @@ pub enum Auth {
     Key,
     /// No `Authorization` header.
     None,
-    /// A well-formed bearer that is not a key of the server.
+    /// An API-key-shaped JWT (type `API_KEY`, the seeded Apple workspace) with a bad signature:
+    /// a mistyped or foreign key.
     Wrong,
+    /// A bearer that is not a JWT at all.
+    Garbage,
 }
 
 impl Auth {
@@ -67,6 +74,7 @@ impl Auth {
             Auth::Key => "key",
             Auth::None => "none",
             Auth::Wrong => "wrong",
+            Auth::Garbage => "garbage",
         }
     }
 }
@@ -364,10 +372,8 @@ async fn run_step(
     req = match step.auth {
         Auth::Key => req.bearer_auth(&target.api_key),
         Auth::None => req,
-        // A JWT-shaped bearer no server signed.
-        Auth::Wrong => req.bearer_auth(
-            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJub2JvZHkifQ.c2lnbmF0dXJlLW5vdC12YWxpZA",
-        ),
+        Auth::Wrong => req.bearer_auth(WRONG_KEY),
+        Auth::Garbage => req.bearer_auth("not-a-key"),
     };
     match &step.body {
         Body::Empty => {}

@@ -60,9 +60,20 @@ fn walk(value: &Value, key: Option<&str>, state: &mut State<'_>) -> Value {
             if matches!(key, Some("startCursor" | "endCursor" | "cursor")) {
                 return Value::String("<cursor>".into());
             }
+            // Postgres's to_tsvector text; whether the key is there is what matters.
+            if key == Some("searchVector") {
+                return Value::String("<tsvector>".into());
+            }
             Value::String(text(s, state))
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| walk(v, None, state)).collect()),
+        Value::Array(items) => {
+            let mut out: Vec<Value> = items.iter().map(|v| walk(v, None, state)).collect();
+            // A list the exchange does not order: compared as a sorted list.
+            if key == Some("unordered") {
+                out.sort_by_key(Value::to_string);
+            }
+            Value::Array(out)
+        }
         Value::Object(map) => {
             let is_record = map.contains_key("createdAt");
             let mut out = Map::new();

@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -36,6 +36,7 @@ pub(super) fn router(shared: AppState) -> Router {
             "/rest/{plural}",
             post(create_one).get(find_many).delete(delete_many),
         )
+        .route("/rest/restore/{plural}/{id}", patch(restore_one))
         .route(
             "/rest/{plural}/{id}",
             get(find_one)
@@ -423,6 +424,20 @@ async fn update_one(
     let record = lock(&s.db).update_one(&object, id, &body, &actor(&s))?;
     s.counters.updated.fetch_add(1, Ordering::Relaxed);
     let key = format!("update{}", capitalize(&object.name_singular));
+    Ok(Json(json!({"data": {key: render(&record)}})).into_response())
+}
+
+/// `PATCH /rest/restore/{plural}/{id}`: clears `deletedAt` and answers `restore{Singular}`
+/// (`rest-api-core.controller.ts` `@Patch('restore/*path')`, `rest-api-restore-one.handler.ts`).
+async fn restore_one(
+    State(s): State<AppState>,
+    Path((plural, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let object = object_for(&s, &plural)?;
+    throttle(&s)?;
+    let id = parse_id(&id)?;
+    let record = lock(&s.db).restore_one(&object, id)?;
+    let key = format!("restore{}", capitalize(&object.name_singular));
     Ok(Json(json!({"data": {key: render(&record)}})).into_response())
 }
 

@@ -455,6 +455,21 @@ impl Db {
         }
     }
 
+    /// Clears `deletedAt` of a soft-deleted row (`common-restore-one-query-runner.service.ts`:
+    /// the record is looked up among deleted rows only, else not found).
+    pub fn restore_one(&mut self, object: &ObjectMeta, id: Uuid) -> Result<Record, ApiError> {
+        let table = self
+            .tables
+            .get_mut(&object.name_singular)
+            .ok_or_else(not_found)?;
+        let Some(mut record) = table.rows.get(&id).cloned().filter(is_deleted) else {
+            return Err(not_found());
+        };
+        record.insert("deletedAt".into(), Value::Null);
+        table.put(id, record.clone());
+        Ok(record)
+    }
+
     fn on_destroy(&mut self, target: &str, id: Uuid) {
         let id_value = json!(id);
         let dependants: Vec<(String, String, bool)> = self
