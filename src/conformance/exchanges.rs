@@ -92,31 +92,43 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-/// Objects of the listing whose `nameSingular` passes `keep`, by name, fields by name.
+/// Objects of the listing whose `nameSingular` passes `keep`, keyed by name, their fields
+/// keyed by name (a morph relation's several `target` fields by name and join column), so a
+/// difference names the field rather than a list index.
 fn objects_where(body: &Value, keep: fn(&str) -> bool) -> Value {
-    let mut nodes: Vec<Value> = body
+    let mut objects = serde_json::Map::new();
+    let edges = body
         .pointer("/data/objects/edges")
         .and_then(Value::as_array)
-        .map(|edges| {
-            edges
-                .iter()
-                .filter_map(|e| e.get("node"))
-                .filter(|n| {
-                    n.get("nameSingular")
-                        .and_then(Value::as_str)
-                        .is_some_and(keep)
-                })
-                .cloned()
-                .collect()
-        })
+        .cloned()
         .unwrap_or_default();
-    nodes.sort_by_key(|n| n["nameSingular"].as_str().unwrap_or("").to_owned());
-    for node in &mut nodes {
-        if let Some(fields) = node.get_mut("fieldsList").and_then(Value::as_array_mut) {
-            fields.sort_by_key(|f| f["name"].as_str().unwrap_or("").to_owned());
+    for node in edges.iter().filter_map(|e| e.get("node")) {
+        let Some(name) = node.get("nameSingular").and_then(Value::as_str) else {
+            continue;
+        };
+        if !keep(name) {
+            continue;
         }
+        let mut node = node.clone();
+        if let Some(Value::Array(list)) = node.get_mut("fieldsList").map(Value::take) {
+            let mut fields = serde_json::Map::new();
+            for f in list {
+                let mut key = f["name"].as_str().unwrap_or("").to_owned();
+                if fields.contains_key(&key) || f["type"] == "MORPH_RELATION" {
+                    if let Some(join) = f
+                        .pointer("/settings/joinColumnName")
+                        .and_then(Value::as_str)
+                    {
+                        key = format!("{key} ({join})");
+                    }
+                }
+                fields.insert(key, f);
+            }
+            node["fieldsList"] = Value::Object(fields);
+        }
+        objects.insert(name.to_owned(), node);
     }
-    json!({ "objects": nodes, "errors": body.get("errors") })
+    json!({ "objects": objects, "errors": body.get("errors") })
 }
 
 fn standard_objects(body: &Value) -> Value {
@@ -312,21 +324,27 @@ fn metadata() -> Vec<Exchange> {
         ex(
             "metadata-morph-relations-of-note-target",
             vec![md(
-                "query { objects(paging: { first: 1000 }) { edges { node { nameSingular fieldsList { name type morphId relation { type targetObjectMetadata { nameSingular } } morphRelations { type targetObjectMetadata { nameSingular } targetFieldMetadata { name } } } } } } }",
+                "query { objects(paging: { first: 1000 }) { edges { node { nameSingular fieldsList { name type settings morphId relation { type targetObjectMetadata { nameSingular } } morphRelations { type targetObjectMetadata { nameSingular } targetFieldMetadata { name } } } } } } }",
                 json!({}),
             )
             .select(|body| {
                 let mut v = objects_where(body, |n| n == "noteTarget");
-                // Only the morph field and its join; other fields are in the listing above.
-                if let Some(fields) = v.pointer_mut("/objects/0/fieldsList").and_then(Value::as_array_mut) {
-                    fields.retain(|f| f["name"].as_str().is_some_and(|n| n.starts_with("target") || n == "note"));
-                    for f in fields.iter_mut() {
-                        if let Some(list) = f.get_mut("morphRelations").and_then(Value::as_array_mut) {
-                            list.sort_by_key(|r| r.pointer("/targetObjectMetadata/nameSingular").and_then(Value::as_str).unwrap_or("").to_owned());
-                            list.retain(|r| matches!(r.pointer("/targetObjectMetadata/nameSingular").and_then(Value::as_str), Some("company" | "person" | "opportunity")) || r.pointer("/targetObjectMetadata/nameSingular").and_then(Value::as_str).is_some_and(|n| n.starts_with("cfZq")));
-                        }
-                    }
-                    fields.retain(|f| f["name"].as_str().is_some_and(|n| matches!(n, "note" | "targetCompany" | "targetPerson" | "targetOpportunity") || n.starts_with("targetCfZq")));
+                // The morph fields towards standard objects and this run's object only.
+                if let Some(fields) = v
+                    .pointer_mut("/objects/noteTarget/fieldsList")
+                    .and_then(Value::as_object_mut)
+                {
+                    let wanted = |f: &Value| {
+                        let join = f.pointer("/settings/joinColumnName").and_then(Value::as_str);
+                        f["name"] == "note"
+                            || matches!(join, Some("targetCompanyId" | "targetPersonId" | "targetOpportunityId"))
+                            || join.is_some_and(|j| j.starts_with("targetCfZq"))
+                            || f["name"].as_str().is_some_and(|n| {
+                                matches!(n, "targetCompany" | "targetPerson" | "targetOpportunity")
+                                    || n.starts_with("targetCfZq")
+                            })
+                    };
+                    fields.retain(|_, f| wanted(f));
                 }
                 v
             })],

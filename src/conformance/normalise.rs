@@ -9,7 +9,8 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+    // No word boundary: an id in a URL-encoded filter follows `%22`.
+    Regex::new(r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
         .expect("uuid regex")
 });
 
@@ -17,6 +18,10 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(\d{4})-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
         .expect("timestamp regex")
 });
+
+/// Postgres constraint and index names hash the table name, which holds the run token.
+static CONSTRAINT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(FK|IDX|PK|UQ)_[0-9a-f]{20,}").expect("constraint regex"));
 
 static JWT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*").expect("jwt regex")
@@ -103,6 +108,7 @@ fn text(s: &str, state: &mut State<'_>) -> String {
         s = s.replace(&rules.base_url, "<server>");
     }
     s = JWT.replace_all(&s, "<token>").into_owned();
+    s = CONSTRAINT.replace_all(&s, "${1}_<hash>").into_owned();
     s = TOKEN_PARAM.replace_all(&s, "${1}<token>").into_owned();
     s = s
         .replace(&rules.run, "<run>")
@@ -170,6 +176,8 @@ mod tests {
             "endCursor": "WzFd",
             "createCfZqabcdThings": "cfzqabcd",
             "echo": "secret-key",
+            "path": "/rest/x?filter=id%5Bin%5D:%5B%2211111111-1111-4111-8111-111111111111%22%5D",
+            "fk": "violates foreign key constraint \"FK_de03a1b662163598f4900d74a92\"",
         });
         assert_eq!(
             normalise(&doc, &rules()),
@@ -181,6 +189,8 @@ mod tests {
                 "endCursor": "<cursor>",
                 "createCf<run>Things": "cf<run>",
                 "echo": "<key>",
+                "path": "/rest/x?filter=id%5Bin%5D:%5B%22<id:idAcme>%22%5D",
+                "fk": "violates foreign key constraint \"FK_<hash>\"",
             })
         );
     }

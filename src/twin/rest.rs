@@ -200,9 +200,22 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     };
     match refusal {
         None => next.run(req).await,
-        // The GraphQL endpoint answers in GraphQL's error shape.
-        Some((_, code, message)) if graphql => Json(json!({
-            "errors": [{"message": message, "extensions": {"code": if code == "UNAUTHENTICATED" { "UNAUTHENTICATED" } else { "FORBIDDEN" }}}],
+        // The GraphQL endpoints answer in GraphQL's error shape, as recorded from 2.21
+        // (`tests/conformance/twenty-2.21/metadata-missing-token.json`, `…-wrong-token.json`):
+        // no token fails the guard (`Forbidden resource`), a bad one the JWT strategy
+        // (`core-modules/auth/strategies/jwt.auth.strategy.ts`, `AuthException` UNAUTHENTICATED).
+        Some((_, code, _)) if graphql && code == "UNAUTHENTICATED" => Json(json!({
+            "errors": [{"message": "Token invalid.", "extensions": {
+                "code": "UNAUTHENTICATED",
+                "subCode": "UNAUTHENTICATED",
+                "userFriendlyMessage": {"id": "z+7x/s", "message": "You must be authenticated to perform this action."}
+            }}]
+        }))
+        .into_response(),
+        Some(_) if graphql => Json(json!({
+            "errors": [{"message": "Forbidden resource", "extensions": {
+                "code": "FORBIDDEN", "userFriendlyMessage": "An error occurred."
+            }}],
             "data": null
         }))
         .into_response(),
@@ -427,18 +440,20 @@ async fn update_one(
     Ok(Json(json!({"data": {key: render(&record)}})).into_response())
 }
 
-/// `PATCH /rest/restore/{plural}/{id}`: clears `deletedAt` and answers `restore{Singular}`
-/// (`rest-api-core.controller.ts` `@Patch('restore/*path')`, `rest-api-restore-one.handler.ts`).
-async fn restore_one(
-    State(s): State<AppState>,
-    Path((plural, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let object = object_for(&s, &plural)?;
-    throttle(&s)?;
-    let id = parse_id(&id)?;
-    let record = lock(&s.db).restore_one(&object, id)?;
-    let key = format!("restore{}", capitalize(&object.name_singular));
-    Ok(Json(json!({"data": {key: render(&record)}})).into_response())
+/// `PATCH /rest/restore/{plural}/{id}`: 2.21 routes it (`rest-api-core.controller.ts`,
+/// `@Patch('restore/*path')`) but its path parser refuses the path
+/// (`input-request-parsers/path-parser-utils/parse-core-path.utils.ts`; recorded:
+/// `tests/conformance/twenty-2.21/note-soft-delete-cascades-to-note-targets-and-restore.json`).
+async fn restore_one(uri: axum::http::Uri) -> Response {
+    ApiError::raw(
+        400,
+        "BadRequestException",
+        format!(
+            "Query path '{}' invalid. Valid examples: /rest/companies/id or /rest/companies or /rest/batch/companies",
+            uri.path()
+        ),
+    )
+    .into_response()
 }
 
 /// `DELETE /rest/{plural}/{id}`: destroy, or soft delete with `soft_delete=true`
@@ -453,14 +468,16 @@ async fn delete_one(
     let id = parse_id(&id)?;
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
-    // Both handlers answer `delete{Singular}` with the record; the soft one adds `softDelete`
-    // (rest-api-delete-one.handler.ts, rest-api-destroy-one.handler.ts).
+    // Both answer `delete{Singular}`: the soft delete with the record, the destroy with its
+    // id only (rest-api-delete-one.handler.ts, rest-api-destroy-one.handler.ts; recorded:
+    // `tests/conformance/twenty-2.21/delete-one-soft-and-destroy.json`).
     let key = format!("delete{}", capitalize(&object.name_singular));
-    let mut body = json!({"data": {key: render(&record)}});
-    if soft {
-        body["softDelete"] = json!(true);
-    }
-    Ok(Json(body).into_response())
+    let answer = if soft {
+        render(&record)
+    } else {
+        json!({"id": id})
+    };
+    Ok(Json(json!({"data": {key: answer}})).into_response())
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -526,7 +543,8 @@ async fn delete_many(
     let object = object_for(&s, &plural)?;
     throttle(&s)?;
     filter.check(&object)?;
-    let show_deleted = filter.mentions_deleted_at();
+    // A soft delete matches soft-deleted rows too and answers every matched record in full.
+    let show_deleted = soft || filter.mentions_deleted_at();
     let mut db = lock(&s.db);
     let ids: Vec<Uuid> = db
         .table(&object.name_singular)
@@ -538,13 +556,21 @@ async fn delete_many(
                 .collect()
         })
         .unwrap_or_default();
+    let key = format!("delete{}", capitalize(&object.name_plural));
+    if soft {
+        let records: Vec<Value> = db
+            .soft_delete_rows(&object, &ids)
+            .iter()
+            .map(render)
+            .collect();
+        return Ok(Json(json!({"data": {key: records}})).into_response());
+    }
     let mut done = Vec::with_capacity(ids.len());
     for id in ids {
         if db.delete_one(&object, id, soft).is_ok() {
             done.push(json!({"id": id}));
         }
     }
-    let key = format!("delete{}", capitalize(&object.name_plural));
     Ok(Json(json!({"data": {key: done}})).into_response())
 }
 
@@ -788,7 +814,9 @@ async fn find_many(
     let (has_next, has_previous) = if backward {
         (true, more)
     } else {
-        (more, after.is_some())
+        // 2.21 answers `hasPreviousPage: false` on every forward page, `starting_after` or
+        // not (recorded: `tests/conformance/twenty-2.21/pagination-limit-cursor-total-count.json`).
+        (more, false)
     };
     let cursor_of = |r: Option<&&Record>| {
         r.and_then(|r| r.get("id").and_then(Value::as_str))
