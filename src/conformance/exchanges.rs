@@ -110,9 +110,22 @@ fn objects_where(body: &Value, keep: fn(&str) -> bool) -> Value {
             continue;
         }
         let mut node = node.clone();
+        if node.get("id").is_some() {
+            node["id"] = json!("<object id>");
+        }
         if let Some(Value::Array(list)) = node.get_mut("fieldsList").map(Value::take) {
             let mut fields = serde_json::Map::new();
-            for f in list {
+            for mut f in list {
+                // Field and option ids say nothing by themselves, and numbering them by first
+                // appearance would shift every id after a field one side lacks.
+                if f.get("id").is_some() {
+                    f["id"] = json!("<field id>");
+                }
+                if let Some(options) = f.get_mut("options").and_then(Value::as_array_mut) {
+                    for o in options.iter_mut().filter(|o| o.get("id").is_some()) {
+                        o["id"] = json!("<option id>");
+                    }
+                }
                 let mut key = f["name"].as_str().unwrap_or("").to_owned();
                 if fields.contains_key(&key) || f["type"] == "MORPH_RELATION" {
                     if let Some(join) = f
@@ -740,6 +753,7 @@ fn activities() -> Vec<Exchange> {
                 Step::patch("/rest/restore/notes/${idNote}", json!({})),
                 // How the tool restores: an upsert of the id with `deletedAt: null`.
                 upsert("notes", json!([{ "id": "${idNote}", "deletedAt": null }])).quiet(),
+                find_ids("notes", &["${idNote}"], "").select(ids_and_deleted),
                 Step::get(format!(
                     "/rest/noteTargets?filter={}",
                     urlencode("noteId[eq]:\"${idNote}\"")

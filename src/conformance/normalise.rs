@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
     // No word boundary: an id in a URL-encoded filter follows `%22`.
@@ -22,6 +22,11 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
 /// Postgres constraint and index names hash the table name, which holds the run token.
 static CONSTRAINT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(FK|IDX|PK|UQ)_[0-9a-f]{20,}").expect("constraint regex"));
+
+/// A cursor sent back as a query parameter.
+static CURSOR_PARAM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([?&](starting_after|ending_before)=)[^&\s]+").expect("cursor regex")
+});
 
 static JWT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*").expect("jwt regex")
@@ -94,6 +99,11 @@ fn walk(value: &Value, key: Option<&str>, state: &mut State<'_>) -> Value {
             }
             Value::Object(out)
         }
+        // JSON has one number type: `70.0` from one server and `70` from another are equal.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => json!(f as i64),
+            _ => value.clone(),
+        },
         other => other.clone(),
     }
 }
@@ -110,6 +120,7 @@ fn text(s: &str, state: &mut State<'_>) -> String {
     s = JWT.replace_all(&s, "<token>").into_owned();
     s = CONSTRAINT.replace_all(&s, "${1}_<hash>").into_owned();
     s = TOKEN_PARAM.replace_all(&s, "${1}<token>").into_owned();
+    s = CURSOR_PARAM.replace_all(&s, "${1}<cursor>").into_owned();
     s = s
         .replace(&rules.run, "<run>")
         .replace(&rules.run.to_ascii_lowercase(), "<run>");
@@ -176,8 +187,9 @@ mod tests {
             "endCursor": "WzFd",
             "createCfZqabcdThings": "cfzqabcd",
             "echo": "secret-key",
-            "path": "/rest/x?filter=id%5Bin%5D:%5B%2211111111-1111-4111-8111-111111111111%22%5D",
+            "path": "/rest/x?filter=id%5Bin%5D:%5B%2211111111-1111-4111-8111-111111111111%22%5D&starting_after=eyJpZCI6MX0=",
             "fk": "violates foreign key constraint \"FK_de03a1b662163598f4900d74a92\"",
+            "size": 70.0,
         });
         assert_eq!(
             normalise(&doc, &rules()),
@@ -189,8 +201,9 @@ mod tests {
                 "endCursor": "<cursor>",
                 "createCf<run>Things": "cf<run>",
                 "echo": "<key>",
-                "path": "/rest/x?filter=id%5Bin%5D:%5B%22<id:idAcme>%22%5D",
+                "path": "/rest/x?filter=id%5Bin%5D:%5B%22<id:idAcme>%22%5D&starting_after=<cursor>",
                 "fk": "violates foreign key constraint \"FK_<hash>\"",
+                "size": 70,
             })
         );
     }

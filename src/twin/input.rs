@@ -188,12 +188,12 @@ fn uuid_value(value: &Value, field: &str) -> Result<Value, ApiError> {
         Value::String(s) if is_valid_uuid(s) => Ok(json!(s.to_lowercase())),
         // A record id is checked after the processor by `assert-is-valid-uuid.util.ts`: a
         // WorkspaceQueryRunnerException that 2.21 renders with its code and `error: "Error"`.
-        Value::String(s) if field == "id" => Err(ApiError::raw(
-            400,
-            "Error",
-            format!("Value \"{s}\" is not a valid UUID"),
-        )
-        .with_code("INVALID_QUERY_INPUT")),
+        Value::String(s) if field == "id" => {
+            Err(
+                ApiError::raw(400, "Error", format!("Value \"{s}\" is not a valid UUID"))
+                    .with_code("INVALID_QUERY_INPUT"),
+            )
+        }
         _ => Err(ApiError::invalid_data(format!(
             "Invalid UUID value {} for field \"{field}\"",
             inspect(value)

@@ -959,11 +959,17 @@ impl Mutation {
         }
         // Morph targets on the activity objects, with their inverse one-to-many fields.
         let target_name = format!("target{}", capitalize(&singular));
-        for (activity, inverse) in [
-            ("noteTarget", "noteTargets"),
-            ("taskTarget", "taskTargets"),
-            ("attachment", "attachments"),
-            ("timelineActivity", "timelineActivities"),
+        // The inverse labels a 2.21 server gives a new object's fields (recorded:
+        // `tests/conformance/twenty-2.21/metadata-objects-listing-custom.json`).
+        for (activity, inverse, inverse_label) in [
+            ("noteTarget", "noteTargets", "Notes"),
+            ("taskTarget", "taskTargets", "Tasks"),
+            ("attachment", "attachments", "Attachments"),
+            (
+                "timelineActivity",
+                "timelineActivities",
+                "Timeline Activities",
+            ),
         ] {
             if db.model.by_singular(activity).is_none() {
                 continue;
@@ -979,7 +985,7 @@ impl Mutation {
             push_field(&mut db.model, activity, morph);
             let back = relation_field(
                 inverse,
-                &capitalize(inverse),
+                inverse_label,
                 "RELATION",
                 RelationKind::OneToMany,
                 activity,

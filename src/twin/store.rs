@@ -773,6 +773,8 @@ fn complete(object: &ObjectMeta, mut record: Record, now: &str) -> Record {
             continue;
         }
         if field.field_type == "TS_VECTOR" {
+            let vector = ts_vector(&record);
+            record.insert(field.name.clone(), json!(vector));
             continue;
         }
         let value = record.remove(&field.name);
@@ -813,6 +815,31 @@ fn composite_subs(field_type: &str) -> &'static [&'static str] {
         "RICH_TEXT" | "RICH_TEXT_V2" => &["blocknote", "markdown"],
         _ => &[],
     }
+}
+
+/// A stand-in for Postgres's `to_tsvector` over the record's name or title (the generated
+/// column of `packages/twenty-server/src/engine/workspace-manager/utils/get-ts-vector-column-expression.util.ts`):
+/// 2.21 returns `searchVector` with every record (recorded: `tests/conformance/twenty-2.21/company-create-one.json`),
+/// and clients only need the key and a string.
+fn ts_vector(record: &Record) -> String {
+    let mut words = Vec::new();
+    for key in ["name", "title"] {
+        match record.get(key) {
+            Some(Value::String(s)) => words.extend(s.split_whitespace().map(str::to_lowercase)),
+            Some(Value::Object(m)) => {
+                for v in m.values().filter_map(Value::as_str) {
+                    words.extend(v.split_whitespace().map(str::to_lowercase));
+                }
+            }
+            _ => {}
+        }
+    }
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("'{w}':{}", i + 1))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What a column reads back as when an insert left it out: Twenty 2.21 gives text columns

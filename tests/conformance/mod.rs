@@ -3,6 +3,8 @@
 //! (`tests/conformance/twenty-2.21/`). Only the differences listed in `known-differences.json`
 //! are accepted, and each listed one must still occur.
 
+mod pins;
+
 use std::path::{Path, PathBuf};
 
 use twenty_migrate::conformance::{self, KnownDifferences, Target};
@@ -52,8 +54,10 @@ async fn the_twin_answers_every_recorded_exchange_like_real_twenty_2_21() {
             k.pinned_by
         );
     }
-    // The seeded Apple workspace has Tim Apple; the API key is named as the recording's.
+    // The seeded Apple workspace has Tim Apple; its API key is named `migration-test`
+    // (`/work/shared/real-twenty/make-api-key.sh`), which `createdBy.name` shows.
     let twin = TwinConfig::new(KEY)
+        .key_name("migration-test")
         .members(vec![
             Member::parse("tim@apple.dev,Tim,Apple").expect("member")
         ])

@@ -127,7 +127,10 @@ async fn creating_an_existing_id_again_is_a_duplicate_even_when_soft_deleted() {
     let (status, body) = env.post("/rest/batch/companies", json!([{"id": id}])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     // 2.21 names no constraint for a repeated id (company-batch-create-duplicate-ids.json).
-    assert_eq!(body["messages"][0], "A duplicate entry was detected", "{body}");
+    assert_eq!(
+        body["messages"][0], "A duplicate entry was detected",
+        "{body}"
+    );
 }
 
 // D2 + C4 (transform-emails-value.util.ts): emails are lower-cased, so case variants collide.

@@ -10,14 +10,7 @@ async fn refused(env: &Env, plural: &str, record: Value, message: &str) {
     let (status, body) = env
         .post(&format!("/rest/batch/{plural}"), json!([record]))
         .await;
-    assert_error(
-        status,
-        &body,
-        400,
-        "BadRequestException",
-        message,
-        None,
-    );
+    assert_error(status, &body, 400, "BadRequestException", message, None);
 }
 
 /// A twin with custom fields of the types the standard model lacks.
