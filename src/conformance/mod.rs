@@ -19,16 +19,24 @@
 //!   stable); equal ids stay equal.
 //! - ISO timestamps become `<timestamp>`, except those of the year 2001: exchanges send such
 //!   values on purpose, so how the server echoes them is kept.
-//! - JWTs, `token=` query values, and cursors (`startCursor`, `endCursor`, `cursor`) become
-//!   `<token>` / `<cursor>`; the server's base URL becomes `<server>`; the run token becomes
-//!   `<run>` (in keys too: `createCf<run>Things`).
+//! - JWTs, `token=` query values, and cursors (`startCursor`, `endCursor`, `cursor`, and
+//!   `starting_after=` / `ending_before=` in a request) become `<token>` / `<cursor>`; the
+//!   server's base URL becomes `<server>`; the run token becomes `<run>` (in keys too:
+//!   `createCf<run>Things`); Postgres constraint names, which hash the table name, `FK_<hash>`;
+//!   `searchVector` (Postgres's tsvector text) `<tsvector>`.
+//! - A number with no fraction is written as an integer (JSON has one number type: `70.0` and
+//!   `70` are the same answer).
+//! - A list under the key `unordered` (a view's rendering of an answer whose order the request
+//!   does not fix) is sorted after masking.
 //! - A record's `position` (a sibling of `createdAt`) becomes `<position>`: it depends on the
 //!   rows the workspace already holds. Option positions are kept.
 //! - Kept as they are: HTTP status, error codes (`extensions.code`, `code`, `error`), error
 //!   `messages` text (the tool reads some of it, e.g. the batch cap), keys, value types, values.
 //! - Large listings are reduced by the step's [`View`] before normalising: the metadata
-//!   `objects` listing keeps only the objects an exchange is about, fields sorted by name; a
-//!   200-record batch keeps its count and first record.
+//!   `objects` listing keeps only the objects an exchange is about, keyed by name, their fields
+//!   keyed by name (and join column for a morph relation), object, field and option ids shown
+//!   as `<object id>` / `<field id>` / `<option id>`; a 200-record batch keeps its count and
+//!   first record; pages keep ids, names and the paging members.
 //!
 //! The API key is sent only in the `Authorization` header and never written: a golden names
 //! the auth mode (`key`, `none`, `wrong`), and any echo of the key is masked as `<key>`.
