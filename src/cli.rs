@@ -80,7 +80,8 @@ pub struct SourceArgs {
 
     /// The source server's URL (Twenty's SERVER_URL), to read the files through its own file
     /// endpoints when neither the storage folder nor the bucket is at hand. Needs the server's
-    /// APP_SECRET, with which the tool signs file tokens as the server itself does.
+    /// APP_SECRET, with which the tool signs file tokens as the server itself does (HS256, or ES256
+    /// with the signing key it decrypts from a 2.x source database).
     #[arg(
         long,
         env = "TWENTY_SOURCE_SERVER",

@@ -441,6 +441,7 @@ impl<'a> Files<'a> {
         rows: &[SourceRow],
     ) -> Result<(), FilesError> {
         self.core.clear();
+        self.storage.read_signing_key(self.client).await?;
         // FILES values name their `core.file` rows whether they upload into FILES fields or,
         // on an older target, into paths.
         if of.fields.is_empty() && of.as_paths.is_empty() && of.rich_text.is_none() {
@@ -656,11 +657,14 @@ impl<'a> Files<'a> {
             Err(refused) => return Ok(Err(refused)),
         };
         let path = location.display(&self.storage);
-        if size > self.options.max_file_size {
-            return Ok(Err(Refused::Other(format!(
-                "the file {path} is {size} bytes, over the limit of {} bytes (--max-file-size; Twenty's own limit is 100MB)",
-                self.options.max_file_size
-            ))));
+        let limit = self.options.max_file_size;
+        let too_large = |size: u64| {
+            Refused::Other(format!(
+                "the file {path} is {size} bytes, over the limit of {limit} bytes (--max-file-size; Twenty's own limit is 100MB)"
+            ))
+        };
+        if size > limit {
+            return Ok(Err(too_large(size)));
         }
         // Stop between two uploads on Ctrl-C: uploads done so far are in the ledger.
         if self.cancel.is_cancelled() {
@@ -673,11 +677,18 @@ impl<'a> Files<'a> {
         };
         // A bucket's object is copied to a temporary file first, so that the upload streams
         // from disk and can be retried.
-        let (local, temp) = match &location {
-            Location::Local(p) => (p.clone(), None),
+        let (local, temp, size) = match &location {
+            Location::Local(p) => (p.clone(), None, size),
             Location::Object(key) => {
                 let temp = self.storage.download(key).await?;
-                (temp.0.clone(), Some(temp))
+                // Twenty 2.21 answers a file HEAD without Content-Length (`file.controller.ts`
+                // pipes a stream, `set-file-response-headers.utils.ts` sets no length), so
+                // the copy tells the size.
+                let copied = tokio::fs::metadata(&temp.0).await.map_or(size, |m| m.len());
+                if copied > limit {
+                    return Ok(Err(too_large(copied)));
+                }
+                (temp.0.clone(), Some(temp), copied)
             }
         };
         let result = match dest {
@@ -788,10 +799,14 @@ pub(crate) enum Storage {
     /// The source server's file endpoints (`crate::storage_http`).
     Server {
         server: crate::storage_http::SourceServer,
+        /// HS256 until [`Storage::read_signing_key`] finds the source's signing key.
+        signer: crate::storage_http::FileSigner,
+        /// Whether the source's signing key was looked for.
+        key_read: bool,
         client: reqwest::Client,
         workspace_id: Uuid,
-        /// 1.18+ storage key → `core.file` id, which the server's URL names.
-        ids: HashMap<String, Uuid>,
+        /// 1.18+ storage key → `core.file` id, which the server's URL names, and size.
+        ids: HashMap<String, (Uuid, Option<u64>)>,
         temp_dir: PathBuf,
     },
 }
@@ -845,6 +860,10 @@ impl Storage {
                 (Some(root), _) => Storage::Local(root.clone()),
                 (None, Some(server)) => Storage::Server {
                     server: server.clone(),
+                    signer: crate::storage_http::FileSigner::Hs256 {
+                        app_secret: server.app_secret.clone(),
+                    },
+                    key_read: false,
                     client: reqwest::Client::new(),
                     workspace_id: Uuid::nil(),
                     ids: HashMap::new(),
@@ -915,7 +934,12 @@ impl Storage {
                     }),
                 })
             }
-            Storage::Server { client, .. } => {
+            Storage::Server {
+                client,
+                signer,
+                ids,
+                ..
+            } => {
                 let Some((shown, url)) = self.server_url(key) else {
                     return Ok(Err(Refused::Missing {
                         path: key.to_owned(),
@@ -940,16 +964,31 @@ impl Storage {
                         why: "the source server has no such file (404)".into(),
                     }));
                 }
-                if !status.is_success() {
-                    // 403 is the guard refusing the token: APP_SECRET is not the server's.
+                if status == reqwest::StatusCode::FORBIDDEN {
+                    // The file guard answers 403 to any token it does not verify.
+                    let hint = match signer {
+                        crate::storage_http::FileSigner::Hs256 { .. } => {
+                            "check that TWENTY_SOURCE_APP_SECRET is the server's APP_SECRET"
+                        }
+                        crate::storage_http::FileSigner::Es256 { .. } => {
+                            "check that --source is this server's database and that the key \
+                             was not rotated or revoked since"
+                        }
+                    };
                     return Err(server_err(format!(
-                        "HTTP {status} (a 403 means the server refused the token: check APP_SECRET)"
+                        "HTTP {status}: the server refused {}; {hint}",
+                        signer.describe()
                     )));
                 }
+                if !status.is_success() {
+                    return Err(server_err(format!("HTTP {status}")));
+                }
+                // 2.21 streams its files and tells no length: `core.file` then knows it.
                 let size = response
                     .headers()
                     .get(reqwest::header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok()?.parse().ok())
+                    .or_else(|| ids.get(key).and_then(|(_, size)| *size))
                     .unwrap_or(0);
                 Ok(Ok((Location::Object(ObjectPath::from(key)), size)))
             }
@@ -979,14 +1018,48 @@ impl Storage {
         } = self
         {
             *workspace_id = id;
-            *ids = core.iter().map(|(id, f)| (f.key.clone(), *id)).collect();
+            *ids = core
+                .iter()
+                .map(|(id, f)| (f.key.clone(), (*id, f.size)))
+                .collect();
         }
+    }
+
+    /// Chooses how a source-server storage signs its tokens, once: ES256 with the source's
+    /// signing key (2.x), else HS256. A key that cannot be used is logged and HS256 is signed,
+    /// which 2.21 still verifies.
+    pub(crate) async fn read_signing_key(&mut self, client: &Client) -> Result<(), SourceError> {
+        let Storage::Server {
+            server,
+            signer,
+            key_read,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        if std::mem::replace(key_read, true) {
+            return Ok(());
+        }
+        if let Some(stored) = crate::source::signing_key::current(client).await? {
+            match crate::storage_http::FileSigner::choose(server, Some(&stored)) {
+                Ok(chosen) => *signer = chosen,
+                Err(why) => tracing::warn!(
+                    kid = %stored.id,
+                    reason = %why,
+                    "the source's signing key cannot sign file tokens; signing hs256 tokens instead"
+                ),
+            }
+        }
+        tracing::info!(tokens = ?signer, "source server file tokens");
+        Ok(())
     }
 
     /// A key's URL on the source server, without and with its token.
     fn server_url(&self, key: &str) -> Option<(String, reqwest::Url)> {
         let Storage::Server {
             server,
+            signer,
             workspace_id,
             ids,
             ..
@@ -994,7 +1067,7 @@ impl Storage {
         else {
             return None;
         };
-        server.file_url(*workspace_id, key, ids.get(key).copied())
+        server.file_url(signer, *workspace_id, key, ids.get(key).map(|(id, _)| *id))
     }
 
     /// How reports name the storage: the folder, or `s3://bucket` / `az://container`.

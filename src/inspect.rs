@@ -190,6 +190,7 @@ async fn detail(
     }
     let members = crate::source::members::read_members(client, &ws.schema, &model).await?;
     storage.for_workspace(ws.id, &storage::core_files(client, ws).await?);
+    storage.read_signing_key(client).await?;
     let storage = &*storage;
     let (mut attachments, refs) = storage::attachment_file_refs(client, ws, &model).await?;
     attachments.files = storage_check::check(storage, refs).await?;

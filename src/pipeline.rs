@@ -874,7 +874,7 @@ pub(crate) fn build_transform(
         .filter(|d| d.deferred == deferred_pass)
         .filter_map(|d| {
             let field = object.field(&d.source)?;
-            Some(FieldMap::new(field, &d.key, columns, d.reference))
+            Some(FieldMap::new(field, &d.key, columns, d.reference).omitting_empty(d.omit_empty))
         })
         .collect();
     ObjectTransform { fields }

@@ -86,6 +86,8 @@ pub struct FieldMap {
     pub cells: Vec<(String, Option<usize>, SubKind)>,
     /// Reference rewriting.
     pub reference: Reference,
+    /// An empty string or null is left out of the body (see `FieldDecision::omit_empty`).
+    pub omit_empty: bool,
 }
 
 impl FieldMap {
@@ -108,7 +110,14 @@ impl FieldMap {
             field_type: field.field_type.clone(),
             cells,
             reference,
+            omit_empty: false,
         }
+    }
+
+    /// Leaves an empty value out of the body instead of sending it.
+    pub fn omitting_empty(mut self, omit: bool) -> Self {
+        self.omit_empty = omit;
+        self
     }
 }
 
@@ -140,6 +149,14 @@ impl ObjectTransform {
         out.insert("id".into(), Value::String(target_id(row.id).to_string()));
         for f in &self.fields {
             let value = convert(f, &row.cells, members)?;
+            let empty = match &value {
+                Value::Null => true,
+                Value::String(s) => s.is_empty(),
+                _ => false,
+            };
+            if f.omit_empty && empty {
+                continue;
+            }
             out.insert(f.key.clone(), value);
         }
         Ok(out)
@@ -352,6 +369,32 @@ mod tests {
         assert_ne!(derived, v7);
         assert_eq!(derived, target_id(v7));
         assert!(is_accepted_uuid(derived));
+    }
+
+    // A real 2.21 refuses "" (and null) in `company.tagline`, TEXT NOT NULL DEFAULT '' of its
+    // seed: the value is left out so that the default applies; other text is sent as it is.
+    #[test]
+    fn an_empty_value_for_a_not_null_text_field_is_left_out_of_the_body() {
+        let f = field("tagline", FieldType::Text, &["tagline"]);
+        let cols = read_columns(&["id", "tagline"]);
+        let t = ObjectTransform {
+            fields: vec![FieldMap::new(&f, "tagline", &cols, Reference::None).omitting_empty(true)],
+        };
+        for (cell, sent) in [
+            (Cell::Text(String::new()), None),
+            (Cell::Null, None),
+            (
+                Cell::Text("Think different".into()),
+                Some("Think different"),
+            ),
+        ] {
+            let row = SourceRow {
+                id: Uuid::new_v4(),
+                cells: vec![Cell::Null, cell],
+            };
+            let out = t.apply(&row, &MemberMap::default()).unwrap();
+            assert_eq!(out.get("tagline").and_then(Value::as_str), sent);
+        }
     }
 
     #[test]

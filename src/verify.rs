@@ -33,6 +33,49 @@ pub struct Difference {
     pub target: Value,
 }
 
+/// A source field the plan did not write whose values the target does not hold: data the
+/// migration lost, by a named rule (`plan`'s "not written" list).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotMigrated {
+    /// Object `nameSingular`.
+    pub object: String,
+    /// Source field name.
+    pub field: String,
+    /// The plan's rule (`missing-in-target`, `type-mismatch`, `target-not-migrated`).
+    pub rule: String,
+    /// The plan's reason.
+    pub reason: String,
+    /// Compared records whose source value is not in the target.
+    pub records: u64,
+    /// The first few of them (target ids).
+    pub first_ids: Vec<Uuid>,
+    /// The named rule that keeps the pointed-at object out of the migration (`dashboards-manual`,
+    /// `workflows-manual`, …), when that is why: a loss `plan` announced, listed but not a
+    /// failure. `None`: an unplanned loss, which makes the comparison fail.
+    pub object_rule: Option<String>,
+}
+
+/// A field the target writes itself whatever the client sends: a rule of Twenty's, reported
+/// once per object and field instead of as one difference per record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerRule {
+    /// Object `nameSingular`.
+    pub object: String,
+    /// API key of the field.
+    pub field: String,
+    /// What the target does, and the Twenty source file behind it.
+    pub rule: String,
+    /// Compared records it applied to.
+    pub records: u64,
+}
+
+/// `updatedBy` is the writer on every write; `createdBy` is the writer when the given one has
+/// no name (`injectActorToRecord`, `packages/twenty-server/src/engine/core-modules/actor/services/actor-from-auth-context.service.ts`).
+const UPDATED_BY_RULE: &str = "the target writes the API key as updatedBy on every write \
+     (actor-from-auth-context.service.ts)";
+const CREATED_BY_RULE: &str = "the target writes the API key as createdBy when the source's has \
+     no name (actor-from-auth-context.service.ts)";
+
 /// Per-object result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ObjectCheck {
@@ -55,6 +98,10 @@ pub struct VerifyReport {
     pub objects: Vec<ObjectCheck>,
     /// Every difference found (object, id, field, source value, target value).
     pub differences: Vec<Difference>,
+    /// Source values the plan did not write and the target lacks, per object and field.
+    pub not_migrated: Vec<NotMigrated>,
+    /// Fields the target writes itself, per object and field (not differences).
+    pub server_rules: Vec<ServerRule>,
     /// Requests the comparison sent to the target.
     pub requests: u64,
 }
@@ -63,6 +110,7 @@ impl VerifyReport {
     /// Whether source and target agree everywhere that was checked.
     pub fn is_clean(&self) -> bool {
         self.differences.is_empty()
+            && self.not_migrated.iter().all(|n| n.object_rule.is_some())
             && self
                 .objects
                 .iter()
@@ -100,6 +148,43 @@ impl VerifyReport {
         }
         if self.differences.len() > 200 {
             let _ = writeln!(out, "  … {} more differences", self.differences.len() - 200);
+        }
+        if !self.not_migrated.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nnot migrated (source values the target does not hold)"
+            );
+            for n in &self.not_migrated {
+                let first: Vec<String> = n.first_ids.iter().map(Uuid::to_string).collect();
+                let announced = n
+                    .object_rule
+                    .as_deref()
+                    .map(|r| format!("; that object is not moved by rule {r}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {}.{}: {} records [{}] {}{announced} (e.g. {})",
+                    n.object,
+                    n.field,
+                    n.records,
+                    n.rule,
+                    n.reason,
+                    first.join(", ")
+                );
+            }
+        }
+        if !self.server_rules.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nwritten by the target itself (known rules, not differences)"
+            );
+            for r in &self.server_rules {
+                let _ = writeln!(
+                    out,
+                    "  {}.{}: {} records: {}",
+                    r.object, r.field, r.records, r.rule
+                );
+            }
         }
         out
     }
@@ -161,6 +246,8 @@ pub async fn verify(
         nulls.locate(reader.columns());
         let first = pipeline::build_transform(object, plan, reader.columns(), false);
         let second = pipeline::build_transform(object, plan, reader.columns(), true);
+        let mut lost = LostFields::new(object, plan, reader.columns());
+        let mut rules = ServerRules::default();
         loop {
             let rows = reader.next_page(client).await?;
             if rows.is_empty() {
@@ -168,6 +255,7 @@ pub async fn verify(
             }
             nulls.load(client, &rows).await?;
             let mut expected = Vec::new();
+            let mut dropped_values = Vec::new();
             for row in &rows {
                 // A row the transform refuses was rejected by migrate: it is absent by design.
                 let (Ok(mut a), Ok(b)) = (first.apply(row, &members), second.apply(row, &members))
@@ -184,6 +272,7 @@ pub async fn verify(
                 }
                 check.source_count += 1;
                 if sampled(row.id, sample_percent) {
+                    dropped_values.push(lost.values(row));
                     expected.push(a);
                 }
             }
@@ -202,11 +291,13 @@ pub async fn verify(
                 .iter()
                 .filter_map(|r| Some((r.get("id")?.as_str()?, r)))
                 .collect();
-            for want in &expected {
+            for (want, dropped) in expected.iter_mut().zip(&dropped_values) {
                 check.compared += 1;
+                rules.take(want, &type_of);
                 let id = want.get("id").and_then(Value::as_str).unwrap_or_default();
                 match by_id.get(id) {
                     Some(got) => {
+                        lost.compare(id, dropped, got);
                         if !compare_record(
                             &plan.object,
                             want,
@@ -230,11 +321,169 @@ pub async fn verify(
                 }
             }
         }
+        report.not_migrated.extend(lost.finish(&plan.object));
+        report.server_rules.extend(rules.finish(&plan.object));
         report.objects.push(check);
     }
     prepared.source.end_snapshot().await?;
     report.requests = target.stats().requests - before;
     Ok(report)
+}
+
+/// The source fields the plan did not write (by a rule that loses their values), read from
+/// the same rows, and what the comparison found of them.
+struct LostFields(Vec<LostField>);
+
+/// One dropped field and the records whose value the target lacks.
+struct LostField {
+    /// That field alone; its API key is where the target would hold it.
+    transform: crate::transform::ObjectTransform,
+    rule: &'static str,
+    reason: String,
+    /// The rule of the skipped object the field points at, if that is why.
+    object_rule: Option<&'static str>,
+    records: u64,
+    first_ids: Vec<Uuid>,
+}
+
+impl LostFields {
+    fn new(
+        object: &crate::model::Object,
+        plan: &crate::plan::ObjectPlan,
+        columns: &[crate::source::records::ReadColumn],
+    ) -> Self {
+        let fields = plan
+            .dropped
+            .iter()
+            .filter(|d| d.rule.loses_values())
+            .filter_map(|d| {
+                let field = object.field(&d.field)?;
+                // A relation is held under its join column (`targetCompanyId`), a value under
+                // its name.
+                let key = field
+                    .relation
+                    .as_ref()
+                    .and_then(|r| r.join_column.clone())
+                    .unwrap_or_else(|| field.name.clone());
+                let map = crate::transform::FieldMap::new(
+                    field,
+                    &key,
+                    columns,
+                    crate::transform::Reference::None,
+                );
+                // Only the objects the tool never moves, by design (`plan::skip_rule`): an object
+                // missing in the target or inactive is a loss like any other.
+                let object_rule = field
+                    .relation
+                    .as_ref()
+                    .filter(|_| d.rule == crate::plan::DropRule::TargetNotMigrated)
+                    .and_then(|r| crate::plan::skip_rule(&r.target_object));
+                Some(LostField {
+                    transform: crate::transform::ObjectTransform { fields: vec![map] },
+                    rule: d.rule.name(),
+                    reason: d.reason.clone(),
+                    object_rule,
+                    records: 0,
+                    first_ids: Vec::new(),
+                })
+            })
+            .collect();
+        Self(fields)
+    }
+
+    /// The row's values of the dropped fields (null where unreadable).
+    fn values(&self, row: &crate::source::records::SourceRow) -> Vec<Value> {
+        let members = crate::transform::MemberMap::default();
+        self.0
+            .iter()
+            .map(|f| {
+                let key = &f.transform.fields[0].key;
+                f.transform
+                    .apply(row, &members)
+                    .ok()
+                    .and_then(|mut r| r.remove(key))
+                    .unwrap_or(Value::Null)
+            })
+            .collect()
+    }
+
+    /// Counts each non-empty source value that the target's record does not hold.
+    fn compare(&mut self, id: &str, values: &[Value], got: &Value) {
+        for (f, want) in self.0.iter_mut().zip(values) {
+            let map = &f.transform.fields[0];
+            if equal(Some(&map.field_type), want, &Value::Null) {
+                continue;
+            }
+            let held = got.get(&map.key).unwrap_or(&Value::Null);
+            if !equal(Some(&map.field_type), want, held) {
+                f.records += 1;
+                if f.first_ids.len() < 3 {
+                    f.first_ids.extend(id.parse::<Uuid>().ok());
+                }
+            }
+        }
+    }
+
+    fn finish(self, object: &str) -> Vec<NotMigrated> {
+        self.0
+            .into_iter()
+            .filter(|f| f.records > 0)
+            .map(|mut f| NotMigrated {
+                object: object.to_owned(),
+                field: f.transform.fields.swap_remove(0).source,
+                rule: f.rule.to_owned(),
+                reason: f.reason,
+                records: f.records,
+                first_ids: f.first_ids,
+                object_rule: f.object_rule.map(str::to_owned),
+            })
+            .collect()
+    }
+}
+
+/// Counts of the fields the target writes itself, taken out of the comparison.
+#[derive(Default)]
+struct ServerRules {
+    updated_by: u64,
+    created_by: u64,
+}
+
+impl ServerRules {
+    /// Removes from `want` the actor values the target replaces, counting them.
+    fn take(
+        &mut self,
+        want: &mut serde_json::Map<String, Value>,
+        type_of: &dyn Fn(&str) -> Option<FieldType>,
+    ) {
+        if type_of("updatedBy") == Some(FieldType::Actor) && want.remove("updatedBy").is_some() {
+            self.updated_by += 1;
+        }
+        let unnamed = want.get("createdBy").is_some_and(|c| {
+            c.get("name")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        });
+        if type_of("createdBy") == Some(FieldType::Actor) && unnamed {
+            want.remove("createdBy");
+            self.created_by += 1;
+        }
+    }
+
+    fn finish(self, object: &str) -> Vec<ServerRule> {
+        [
+            ("updatedBy", UPDATED_BY_RULE, self.updated_by),
+            ("createdBy", CREATED_BY_RULE, self.created_by),
+        ]
+        .into_iter()
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(field, rule, records)| ServerRule {
+            object: object.to_owned(),
+            field: field.to_owned(),
+            rule: rule.to_owned(),
+            records,
+        })
+        .collect()
+    }
 }
 
 /// On a target before Files v2 a file's path is the target's own after the upload (a new
@@ -370,7 +619,11 @@ fn normalize(ty: Option<&FieldType>, v: &Value) -> Value {
             o.iter()
                 .map(|(k, v)| {
                     let v = match (k.as_str(), v) {
-                        ("primaryLinkUrl", Value::String(u)) => Value::String(normalize_url(u)),
+                        // An empty link is stored as "" by a real 2.21 (a null sent reads back
+                        // as ""), and equals null.
+                        ("primaryLinkUrl", Value::String(u)) if !u.is_empty() => {
+                            Value::String(normalize_url(u))
+                        }
                         _ => normalize(None, v),
                     };
                     (k.clone(), v)
@@ -485,6 +738,12 @@ mod tests {
             Some(&FieldType::Links),
             &json!({"primaryLinkUrl": "HTTPS://Acme.com/", "primaryLinkLabel": ""}),
             &json!({"primaryLinkUrl": "https://acme.com", "primaryLinkLabel": null})
+        ));
+        // A real 2.21 reads an empty link back as "" and [] (company.introVideo of its seed).
+        assert!(equal(
+            Some(&FieldType::Links),
+            &json!({"primaryLinkUrl": null, "primaryLinkLabel": null, "secondaryLinks": null}),
+            &json!({"primaryLinkUrl": "", "primaryLinkLabel": "", "secondaryLinks": []})
         ));
         assert!(equal(
             Some(&FieldType::DateTime),

@@ -288,6 +288,30 @@ pub const AUTO_RELATION_OBJECTS: &[(&str, bool)] = &[
     ("favorite", false),
 ];
 
+/// The target's name of a source field that is the default relation of a custom object on one
+/// of [`AUTO_RELATION_OBJECTS`] (its MANY_TO_ONE side), or `None` for any other field.
+fn default_relation(
+    source: &Model,
+    object: &Object,
+    field: &Field,
+    mapped: &dyn Fn(&str) -> String,
+) -> Option<String> {
+    let (_, morph) = AUTO_RELATION_OBJECTS
+        .iter()
+        .find(|(name, _)| *name == object.name_singular)?;
+    let relation = field
+        .relation
+        .as_ref()
+        .filter(|r| r.kind == RelationKind::ManyToOne)?;
+    source
+        .object(&relation.target_object)
+        .filter(|t| t.is_custom)?;
+    Some(auto_relation_field(
+        &mapped(&relation.target_object),
+        *morph,
+    ))
+}
+
 /// The field Twenty adds on `activity` for a new custom object `name`.
 pub fn auto_relation_field(name: &str, morph: bool) -> String {
     if morph {
@@ -506,6 +530,21 @@ pub fn diff(
         let object_target = mapped(&o.name_singular);
         let tobject = target.object(&object_target);
         for f in o.fields.iter().filter(|f| f.is_custom && !f.is_system) {
+            // The relation Twenty gives every custom object on the activity objects (noteTarget,
+            // taskTarget, attachment, timelineActivity, favorite) comes with the object; a 1.x
+            // source still names it after the object (`timelineActivity.pet`). Creating it
+            // again is refused ("Name \"timelineActivities\" is not available"), so it is
+            // mapped onto the one the target makes.
+            if let Some(name) = default_relation(source, o, f, &mapped) {
+                if name != f.name {
+                    out.renames.push(Rename {
+                        object: o.name_singular.clone(),
+                        field: Some(f.name.clone()),
+                        target: name,
+                    });
+                }
+                continue;
+            }
             let not_created = |reason: String| NotCreated {
                 object: o.name_singular.clone(),
                 field: Some(f.name.clone()),

@@ -258,6 +258,7 @@ fn a_reserved_field_name_is_created_with_the_custom_suffix_and_the_record_key_fo
                 reference: Reference::None,
                 deferred: false,
                 unique: false,
+                omit_empty: false,
             }],
             dropped: vec![],
             live: 0,
@@ -498,4 +499,70 @@ fn standard_fields_the_target_dropped_are_recreated_as_custom_fields_unless_turn
     };
     let d = diff(&source, &target, &SourceDetails::default(), &off);
     assert!(d.fields.is_empty(), "{:?}", d.fields);
+}
+
+// A 1.x source names the default relations of a custom object after it (`timelineActivity.pet`,
+// before the 1.11 morph migration); the target makes them when the object is created and
+// refuses a second one, so none is created and each maps onto the target's name.
+#[test]
+fn the_default_relations_of_a_custom_object_are_never_created_again() {
+    let mut morph = relation("targetPet", RelationKind::ManyToOne, "pet");
+    morph.field_type = FieldType::MorphRelation;
+    morph.metadata_type = "MORPH_RELATION".into();
+    let source = Model {
+        objects: vec![
+            object(
+                "pet",
+                "pets",
+                true,
+                vec![
+                    relation(
+                        "timelineActivities",
+                        RelationKind::OneToMany,
+                        "timelineActivity",
+                    ),
+                    relation("favorites", RelationKind::OneToMany, "favorite"),
+                    relation("noteTargets", RelationKind::OneToMany, "noteTarget"),
+                ],
+            ),
+            object(
+                "timelineActivity",
+                "timelineActivities",
+                false,
+                vec![relation("pet", RelationKind::ManyToOne, "pet")],
+            ),
+            object(
+                "favorite",
+                "favorites",
+                false,
+                vec![relation("pet", RelationKind::ManyToOne, "pet")],
+            ),
+            object("noteTarget", "noteTargets", false, vec![morph]),
+        ],
+    };
+    let mut target = standard_target();
+    target.objects.push(object(
+        "timelineActivity",
+        "timelineActivities",
+        false,
+        vec![],
+    ));
+    target
+        .objects
+        .push(object("favorite", "favorites", false, vec![]));
+    let d = diff(
+        &source,
+        &target,
+        &SourceDetails::default(),
+        &SchemaOptions::default(),
+    );
+    assert_eq!(d.objects.len(), 1, "pet is created");
+    assert!(d.fields.is_empty(), "no field created: {:?}", d.fields);
+    assert!(d.not_created.is_empty(), "{:?}", d.not_created);
+    let renamed: Vec<(&str, Option<&str>, &str)> = d
+        .renames
+        .iter()
+        .map(|r| (r.object.as_str(), r.field.as_deref(), r.target.as_str()))
+        .collect();
+    assert_eq!(renamed, [("timelineActivity", Some("pet"), "targetPet")]);
 }

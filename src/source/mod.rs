@@ -13,6 +13,7 @@ pub mod legacy;
 pub mod members;
 pub mod metadata;
 pub mod records;
+pub mod signing_key;
 pub mod storage;
 pub mod storage_check;
 

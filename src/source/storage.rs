@@ -247,6 +247,8 @@ pub struct CoreFile {
     pub key: String,
     /// `core.file.mimeType`.
     pub mime: String,
+    /// `core.file.size` (`file/entities/file.entity.ts`), for a server whose HEAD tells none.
+    pub size: Option<u64>,
 }
 
 /// `core.file` id → storage key, for the workspace.
@@ -290,8 +292,13 @@ pub async fn core_files_among(
     } else {
         "NULL::text"
     };
+    let size_expr = if cols.iter().any(|c| c == "size") {
+        "f.size::bigint"
+    } else {
+        "NULL::bigint"
+    };
     let sql = format!(
-        "SELECT f.id, f.path::text, a.\"universalIdentifier\"::text, {mime_expr} \
+        "SELECT f.id, f.path::text, a.\"universalIdentifier\"::text, {mime_expr}, {size_expr} \
          FROM core.file f LEFT JOIN core.application a ON a.id = f.\"applicationId\" \
          WHERE f.\"workspaceId\" = $1 AND ($2::uuid[] IS NULL OR f.id = ANY($2))"
     );
@@ -316,7 +323,10 @@ pub async fn core_files_among(
                     .first_or_octet_stream()
                     .to_string()
             });
-            (id, CoreFile { key, mime })
+            let size = r
+                .get::<_, Option<i64>>(4)
+                .and_then(|s| u64::try_from(s).ok());
+            (id, CoreFile { key, mime, size })
         })
         .collect())
 }

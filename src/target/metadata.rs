@@ -35,6 +35,8 @@ pub(crate) enum RelationShape {
 pub(crate) struct ObjectsQuery {
     pub fields: FieldsShape,
     pub relation: RelationShape,
+    /// Whether `morphRelations` is asked (servers that group morph fields have it).
+    pub morph: bool,
 }
 
 impl ObjectsQuery {
@@ -42,6 +44,7 @@ impl ObjectsQuery {
     pub const NEWEST: Self = Self {
         fields: FieldsShape::List,
         relation: RelationShape::Relation,
+        morph: true,
     };
 
     /// The variant to try after a GraphQL validation error naming the part the server does not
@@ -54,6 +57,12 @@ impl ObjectsQuery {
         if self.fields == FieldsShape::List && mentions("fieldsList") {
             return Some(Self {
                 fields: FieldsShape::Connection,
+                ..self
+            });
+        }
+        if self.morph && mentions("morphRelations") {
+            return Some(Self {
+                morph: false,
                 ..self
             });
         }
@@ -84,11 +93,20 @@ const RELATION: &str = "relation { type targetObjectMetadata { nameSingular } }"
 const RELATION_DEFINITION: &str =
     "relationDefinition { direction targetObjectMetadata { nameSingular } }";
 
-fn field_selection(relation: RelationShape) -> String {
-    match relation {
+/// A morph field's targets (`morphRelations` in `field-metadata.resolver.ts`, 2.x).
+const MORPH_RELATIONS: &str =
+    "morphRelations { type targetObjectMetadata { nameSingular namePlural } }";
+
+fn field_selection(variant: ObjectsQuery) -> String {
+    let relation = match variant.relation {
         RelationShape::Relation => format!("{FIELD_FIELDS} {RELATION}"),
         RelationShape::Definition => format!("{FIELD_FIELDS} {RELATION_DEFINITION}"),
         RelationShape::Omitted => FIELD_FIELDS.to_owned(),
+    };
+    if variant.morph {
+        format!("{relation} {MORPH_RELATIONS}")
+    } else {
+        relation
     }
 }
 
@@ -118,7 +136,7 @@ pub(crate) fn objects_query(variant: ObjectsQuery, after: Option<&str>) -> Strin
         Some(cursor) => format!("first: 1000, after: {}", Value::String(cursor.to_owned())),
         None => "first: 1000".to_owned(),
     };
-    let selection = field_selection(variant.relation);
+    let selection = field_selection(variant);
     let fields = match variant.fields {
         FieldsShape::List => format!("fieldsList {{ {selection} }}"),
         FieldsShape::Connection => {
@@ -128,6 +146,61 @@ pub(crate) fn objects_query(variant: ObjectsQuery, after: Option<&str>) -> Strin
     format!(
         "query TargetModel {{ objects(paging: {{ {paging} }}) {{ edges {{ node {{ {OBJECT_FIELDS} {fields} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
     )
+}
+
+/// The fields one morph field stands for, one per target.
+///
+/// Twenty 2.x stores a morph relation as one field per target (`noteTarget.targetCompany`,
+/// join column `targetCompanyId`) but its metadata API lists the group once, under the morph
+/// name (`target`), with the targets in `morphRelations` (`filter-morph-relation-duplicate-fields.util.ts`,
+/// `get-morph-name-from-morph-field-metadata-name.util.ts`). Each target's field is the morph name
+/// plus the target's capitalised singular (plural for ONE_TO_MANY), its join column that name plus
+/// `Id` (`compute-morph-relation-flat-field-name.util.ts`,
+/// `compute-morph-or-relation-field-join-column-name.util.ts`).
+fn expand_morph(group: &TargetField, targets: &[Value]) -> Vec<TargetField> {
+    targets
+        .iter()
+        .filter_map(|t| {
+            let kind = t.get("type").and_then(Value::as_str)?.to_owned();
+            let object = t.get("targetObjectMetadata")?;
+            let singular = object.get("nameSingular").and_then(Value::as_str)?;
+            let suffix = if kind == "ONE_TO_MANY" {
+                object
+                    .get("namePlural")
+                    .and_then(Value::as_str)
+                    .unwrap_or(singular)
+            } else {
+                singular
+            };
+            let name = format!("{}{}", group.name, capitalize(suffix));
+            let mut settings = group.settings.clone().unwrap_or(Value::Null);
+            if kind == "MANY_TO_ONE" {
+                if !settings.is_object() {
+                    settings = Value::Object(Default::default());
+                }
+                settings["joinColumnName"] = Value::String(format!("{name}Id"));
+            }
+            Some(TargetField {
+                name,
+                settings: Some(settings),
+                relation: Some(super::types::TargetRelation {
+                    relation_type: kind,
+                    target_object_metadata: Some(super::types::RelationTarget {
+                        name_singular: singular.to_owned(),
+                    }),
+                }),
+                ..group.clone()
+            })
+        })
+        .collect()
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// One page of objects and the cursor of the next, if any.
@@ -174,13 +247,19 @@ pub(crate) fn parse_objects_page(data: &Value) -> Result<ObjectsPage, TargetErro
                     field["relation"] = relation;
                 }
             }
+            let morphs = field.get("morphRelations").cloned();
             let parsed: TargetField = serde_json::from_value(field).map_err(|e| {
                 TargetError::Protocol(format!(
                     "cannot read a field of `{}`: {e}",
                     object.name_singular
                 ))
             })?;
-            object.fields.push(parsed);
+            match morphs.as_ref().and_then(Value::as_array) {
+                Some(targets) if parsed.field_type == "MORPH_RELATION" && !targets.is_empty() => {
+                    object.fields.extend(expand_morph(&parsed, targets));
+                }
+                _ => object.fields.push(parsed),
+            }
         }
         out.push(object);
     }
@@ -243,6 +322,62 @@ mod tests {
         );
     }
 
+    // As a real Twenty 2.21 lists noteTarget: one `target` field for the whole morph group.
+    #[test]
+    fn a_grouped_morph_field_is_read_as_one_field_per_target() {
+        let mut morph = field("target", "MORPH_RELATION");
+        morph["settings"] = json!({"onDelete": "CASCADE", "relationType": "MANY_TO_ONE",
+                                   "joinColumnName": "targetOpportunityId"});
+        morph["morphRelations"] = json!([
+            {"type": "MANY_TO_ONE", "targetObjectMetadata": {"nameSingular": "opportunity", "namePlural": "opportunities"}},
+            {"type": "MANY_TO_ONE", "targetObjectMetadata": {"nameSingular": "company", "namePlural": "companies"}},
+            {"type": "MANY_TO_ONE", "targetObjectMetadata": {"nameSingular": "petCareAgreement", "namePlural": "petCareAgreements"}}]);
+        let mut helper = field("polymorphicHelper", "MORPH_RELATION");
+        helper["morphRelations"] = json!([
+            {"type": "ONE_TO_MANY", "targetObjectMetadata": {"nameSingular": "rocket", "namePlural": "rockets"}}]);
+        let data = json!({"objects": {"edges": [{"node": {
+            "id": "20202020-0000-4000-8000-0000000000aa", "nameSingular": "noteTarget", "namePlural": "noteTargets",
+            "isActive": true, "isSystem": true, "fieldsList": [morph, helper]}}],
+            "pageInfo": {"hasNextPage": false}}});
+        let page = parse_objects_page(&data).unwrap();
+        let nt = &page.objects[0];
+        let names: Vec<&str> = nt.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "targetOpportunity",
+                "targetCompany",
+                "targetPetCareAgreement",
+                "polymorphicHelperRockets"
+            ]
+        );
+        let company = nt.field("targetCompany").unwrap();
+        assert_eq!(
+            company.settings.as_ref().unwrap()["joinColumnName"],
+            "targetCompanyId"
+        );
+        let relation = company.relation.as_ref().unwrap();
+        assert_eq!(relation.relation_type, "MANY_TO_ONE");
+        assert_eq!(
+            relation
+                .target_object_metadata
+                .as_ref()
+                .unwrap()
+                .name_singular,
+            "company"
+        );
+        assert_eq!(
+            nt.field("polymorphicHelperRockets")
+                .unwrap()
+                .relation
+                .as_ref()
+                .unwrap()
+                .relation_type,
+            "ONE_TO_MANY"
+        );
+        assert!(objects_query(ObjectsQuery::NEWEST, None).contains("morphRelations"));
+    }
+
     #[test]
     fn objects_with_a_fields_connection_are_read() {
         let data = json!({"objects": {"edges": [{"node": {
@@ -264,6 +399,7 @@ mod tests {
             ObjectsQuery {
                 fields: FieldsShape::Connection,
                 relation: RelationShape::Definition,
+                morph: false,
             },
             None,
         );

@@ -862,14 +862,17 @@ pub fn process_record(object: &ObjectMeta, input: &Value) -> Result<Map<String, 
                 }
             }
         }
-        if value.is_null() && !field.is_nullable {
-            if field.default_value.is_none() {
-                // C2.
-                return Err(not_nullable(key));
-            }
-            continue;
+        if value.is_null() && !field.is_nullable && field.default_value.is_none() {
+            // C2.
+            return Err(not_nullable(key));
         }
         let normalised = field_value(field, key, value)?;
+        if normalised.is_null() && !field.is_nullable {
+            // A default does not help an explicit null, nor a TEXT "" that the processor turned
+            // into null (`transform-text-field.util.ts`): the INSERT itself fails on the column,
+            // as a real 2.21 answers for `company.tagline` of its seed.
+            return Err(not_null_column(object, key));
+        }
         out.insert(key.clone(), normalised);
     }
     // C6: a client id must be a UUID of version 1 to 5 (assert-is-valid-uuid.util.ts).
@@ -892,6 +895,23 @@ pub fn process_record(object: &ObjectMeta, input: &Value) -> Result<Map<String, 
         }
     }
     Ok(out)
+}
+
+/// Postgres's not-null violation as the REST API passes it on: 400 BadRequestException, the
+/// driver's message, no code (seen on a real Twenty 2.21).
+fn not_null_column(object: &ObjectMeta, key: &str) -> ApiError {
+    let table = if object.is_custom {
+        format!("_{}", object.name_singular)
+    } else {
+        object.name_singular.clone()
+    };
+    ApiError::raw(
+        400,
+        "BadRequestException",
+        format!(
+            "null value in column \"{key}\" of relation \"{table}\" violates not-null constraint"
+        ),
+    )
 }
 
 fn not_nullable(key: &str) -> ApiError {

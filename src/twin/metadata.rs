@@ -510,12 +510,77 @@ fn field_dto(model: &Model, object: &ObjectMeta, field: &FieldMeta) -> FieldDto 
     }
 }
 
+/// The name of the morph group a morph field belongs to: its name without the target's
+/// capitalised singular (plural for ONE_TO_MANY), replaced at its last occurrence
+/// (`get-morph-name-from-morph-field-metadata-name.util.ts`, `search-and-replace-last.util.ts`).
+fn morph_name(model: &Model, field: &FieldMeta) -> String {
+    let Some(relation) = field.relation.as_ref() else {
+        return field.name.clone();
+    };
+    let suffix = model
+        .by_singular(&relation.target_object)
+        .map(|t| match relation.kind {
+            RelationKind::ManyToOne => t.name_singular.clone(),
+            RelationKind::OneToMany => t.name_plural.clone(),
+        })
+        .unwrap_or_else(|| relation.target_object.clone());
+    let mut chars = suffix.chars();
+    let capitalised: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    match field.name.rfind(&capitalised) {
+        Some(at) if !capitalised.is_empty() => {
+            format!(
+                "{}{}",
+                &field.name[..at],
+                &field.name[at + capitalised.len()..]
+            )
+        }
+        _ => field.name.clone(),
+    }
+}
+
+/// The fields as the metadata API lists them: every field once, except that the fields of one
+/// morph relation (one per target, sharing a morph id) are listed as one, named after the
+/// morph group, with every target in `morphRelations` (`filter-morph-relation-duplicate-fields.util.ts`
+/// in `engine/dataloaders/`, `resolve-morph-relations-from-flat-field-metadata.util.ts`).
+fn listed_fields(model: &Model, object: &ObjectMeta) -> Vec<FieldDto> {
+    let mut out: Vec<FieldDto> = Vec::with_capacity(object.fields.len());
+    let mut groups: Vec<(String, usize)> = Vec::new();
+    for f in &object.fields {
+        let mut dto = field_dto(model, object, f);
+        if f.field_type != "MORPH_RELATION" {
+            out.push(dto);
+            continue;
+        }
+        let group = morph_name(model, f);
+        match groups.iter().find(|(name, _)| *name == group) {
+            Some((_, at)) => {
+                let survivor = &mut out[*at];
+                let targets = dto.morph_relations.take().unwrap_or_default();
+                survivor
+                    .morph_relations
+                    .get_or_insert_with(Vec::new)
+                    .extend(targets);
+            }
+            None => {
+                dto.morph_id = Some(ID(super::schema::stable_id(
+                    "morph",
+                    &format!("{}.{group}", object.name_singular),
+                )
+                .to_string()));
+                dto.name = group.clone();
+                groups.push((group, out.len()));
+                out.push(dto);
+            }
+        }
+    }
+    out
+}
+
 fn object_dto(model: &Model, object: &ObjectMeta) -> ObjectDto {
-    let fields_list: Vec<FieldDto> = object
-        .fields
-        .iter()
-        .map(|f| field_dto(model, object, f))
-        .collect();
+    let fields_list: Vec<FieldDto> = listed_fields(model, object);
     let index_metadata_list = object
         .fields
         .iter()

@@ -694,11 +694,21 @@ pub fn not_found() -> ApiError {
     ApiError::engine(404, "RECORD_NOT_FOUND", "Record not found")
 }
 
-/// createdBy/updatedBy: filled from the API key when absent or without a name; a given source
-/// is kept (`packages/twenty-server/src/engine/core-modules/actor/services/created-by-from-auth-context.service.ts`).
+/// createdBy: filled from the API key when absent or without a name (null or `""`, both falsy
+/// to `!existingValue.name`), a given source kept; updatedBy: always the API key, whatever the
+/// client sent (`injectActorToRecord` in
+/// `packages/twenty-server/src/engine/core-modules/actor/services/actor-from-auth-context.service.ts`).
 fn fill_actor(record: &mut Record, key: &str, actor: &Actor) {
+    if key == "updatedBy" {
+        record.insert(key.to_owned(), actor.value());
+        return;
+    }
     match record.get_mut(key) {
-        Some(Value::Object(given)) if given.get("name").is_some_and(|n| !n.is_null()) => {}
+        Some(Value::Object(given))
+            if given
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty()) => {}
         Some(Value::Object(given)) => {
             let source = given.get("source").cloned().unwrap_or(json!("API"));
             let mut filled = actor.value();
@@ -894,6 +904,9 @@ fn default_of(field: &FieldMeta) -> Value {
     let value = match &field.default_value {
         None => column_default(&field.field_type, None),
         Some(Value::String(s)) if s == "uuid" || s == "now" => Value::Null,
+        // The column's SQL default, `''` included: a field left out reads back as "" (a real
+        // 2.21 answers `"fullPath": ""` and `"tagline": ""`), unlike a "" sent, which the
+        // data-arg processor turns into null.
         Some(Value::String(s)) if s.len() >= 2 && s.starts_with('\'') && s.ends_with('\'') => {
             json!(&s[1..s.len() - 1])
         }

@@ -802,6 +802,30 @@ async fn with_no_schema_the_target_model_is_left_alone_and_custom_data_is_not_wr
     assert!(report.dropped_fields["company"]
         .iter()
         .any(|d| d.field == "tier"));
+
+    // What was not written is compared too: the links to pets and the company tiers that did
+    // not move are "not migrated", by rule, and the comparison fails.
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .expect("verify");
+    assert!(!check.is_clean(), "{}", check.render_text());
+    let lost: Vec<(&str, &str, &str)> = check
+        .not_migrated
+        .iter()
+        .map(|n| (n.object.as_str(), n.field.as_str(), n.rule.as_str()))
+        .collect();
+    assert!(
+        lost.contains(&("noteTarget", "targetVetVisit", "missing-in-target")),
+        "{lost:?}"
+    );
+    assert!(
+        lost.contains(&("company", "tier", "missing-in-target")),
+        "{lost:?}"
+    );
+    assert!(check
+        .not_migrated
+        .iter()
+        .all(|n| n.records > 0 && n.object_rule.is_none() && !n.first_ids.is_empty()));
     twin.shutdown().await.unwrap();
 }
 

@@ -58,12 +58,27 @@ async fn objects_list_the_standard_model_with_fields_options_and_relations() {
     assert!(stage["options"]
         .as_array()
         .is_some_and(|o| o.iter().any(|x| x["value"] == "MEETING")));
-    let target = field(node(&list, "attachment"), "targetCompany");
+    // As a real 2.21 lists them: one `target` field per morph group, every target in
+    // `morphRelations`, no per-target field.
+    let attachment = node(&list, "attachment");
+    let target = field(attachment, "target");
     assert_eq!(target["type"], "MORPH_RELATION");
-    assert_eq!(
-        target["morphRelations"][0]["targetObjectMetadata"]["nameSingular"],
-        "company"
+    assert!(target["relation"].is_null());
+    let targets: Vec<&str> = target["morphRelations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["targetObjectMetadata"]["nameSingular"].as_str())
+        .collect();
+    assert!(
+        targets.contains(&"company") && targets.contains(&"person") && targets.len() >= 7,
+        "{targets:?}"
     );
+    assert!(attachment["fieldsList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["name"] != "targetCompany"));
     assert_eq!(list["data"]["objects"]["pageInfo"]["hasNextPage"], false);
 }
 

@@ -507,3 +507,37 @@ async fn an_empty_link_url_clears_its_label() {
     assert_eq!(created[0]["linkedinLink"]["primaryLinkUrl"], Value::Null);
     assert_eq!(created[0]["linkedinLink"]["primaryLinkLabel"], Value::Null);
 }
+
+// A NOT NULL TEXT field with a default (the seed's `company.tagline`): "" becomes null in the
+// data-arg processor (transform-text-field.util.ts) and the INSERT fails on the column, as does
+// an explicit null; left out, the default applies. Answers recorded from a real Twenty 2.21.
+#[tokio::test]
+async fn empty_text_into_a_not_null_column_with_a_default_is_refused_by_the_column() {
+    let env = start().await;
+    let body = env
+        .add_field(
+            "company",
+            json!({"type": "TEXT", "name": "tagline", "label": "Tagline",
+                   "isNullable": false, "defaultValue": "''"}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    for value in [json!(""), Value::Null] {
+        let (status, body) = env
+            .post(
+                "/rest/batch/companies",
+                json!([{"name": "Acme", "tagline": value}]),
+            )
+            .await;
+        assert_error(
+            status,
+            &body,
+            400,
+            "BadRequestException",
+            "null value in column \"tagline\" of relation \"company\" violates not-null constraint",
+            None,
+        );
+    }
+    let created = env.create("companies", json!([{"name": "Acme"}])).await;
+    assert_eq!(created[0]["tagline"], "");
+}
