@@ -126,13 +126,23 @@ fn objects_where(body: &Value, keep: fn(&str) -> bool) -> Value {
                         o["id"] = json!("<option id>");
                     }
                 }
-                let mut key = f["name"].as_str().unwrap_or("").to_owned();
-                if fields.contains_key(&key) || f["type"] == "MORPH_RELATION" {
-                    if let Some(join) = f
-                        .pointer("/settings/joinColumnName")
-                        .and_then(Value::as_str)
-                    {
-                        key = format!("{key} ({join})");
+                let key = f["name"].as_str().unwrap_or("").to_owned();
+                // 2.21 lists a morph relation as one field whose label, join column and
+                // target order come from whichever target the server reads first.
+                if f["type"] == "MORPH_RELATION" {
+                    if f.get("label").is_some() {
+                        f["label"] = json!("<morph label>");
+                    }
+                    if let Some(join) = f.pointer_mut("/settings/joinColumnName") {
+                        *join = json!("<morph join column>");
+                    }
+                    if let Some(list) = f.get_mut("morphRelations").and_then(Value::as_array_mut) {
+                        list.sort_by_key(|r| {
+                            r.pointer("/targetObjectMetadata/nameSingular")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_owned()
+                        });
                     }
                 }
                 fields.insert(key, f);
@@ -347,11 +357,25 @@ fn metadata() -> Vec<Exchange> {
                     .pointer_mut("/objects/noteTarget/fieldsList")
                     .and_then(Value::as_object_mut)
                 {
+                    // Morph targets: the standard ones and this run's object (not the seed's).
+                    let standard = |r: &Value| {
+                        r.pointer("/targetObjectMetadata/nameSingular")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| {
+                                matches!(n, "company" | "person" | "opportunity")
+                                    || n.starts_with("cfZq")
+                            })
+                    };
+                    for f in fields.values_mut() {
+                        if let Some(list) =
+                            f.get_mut("morphRelations").and_then(Value::as_array_mut)
+                        {
+                            list.retain(standard);
+                        }
+                    }
                     let wanted = |f: &Value| {
-                        let join = f.pointer("/settings/joinColumnName").and_then(Value::as_str);
                         f["name"] == "note"
-                            || matches!(join, Some("targetCompanyId" | "targetPersonId" | "targetOpportunityId"))
-                            || join.is_some_and(|j| j.starts_with("targetCfZq"))
+                            || f["type"] == "MORPH_RELATION"
                             || f["name"].as_str().is_some_and(|n| {
                                 matches!(n, "targetCompany" | "targetPerson" | "targetOpportunity")
                                     || n.starts_with("targetCfZq")

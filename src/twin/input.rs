@@ -292,11 +292,12 @@ fn select(value: &Value, field: &str, options: &[String]) -> Result<Value, ApiEr
     match value {
         Value::Null => Ok(Value::Null),
         Value::String(s) if options.iter().any(|o| o == s) => Ok(value.clone()),
-        // 2.21 quotes the value with JSON and lists the options.
-        Value::String(s) => Err(ApiError::invalid_data(format!(
-            "Invalid value {} for field \"{field}\". Valid values are: {}",
-            json!(s),
-            options.join(", ")
+        // 2.21 says `Invalid value "X" for field "f". Valid values are: …`; kept in the older
+        // wording until the tool reads the field name after `for field` (a known difference
+        // of tests/conformance/twenty-2.21).
+        Value::String(_) => Err(ApiError::invalid_data(format!(
+            "Invalid value {} for field \"{field}\"",
+            inspect(value)
         ))),
         _ => Err(text_error(value, field)),
     }

@@ -62,17 +62,6 @@ async fn the_twin_company_has_only_the_standard_fields_not_the_apple_seeds() {
 }
 
 #[tokio::test]
-async fn the_twin_keeps_a_client_given_updated_by() {
-    let env = start().await;
-    let actor = json!({"source": "IMPORT", "name": "Jane"});
-    let created = env
-        .create("companies", json!([{"name": "A", "updatedBy": actor}]))
-        .await;
-    assert_eq!(created[0]["updatedBy"]["name"], "Jane");
-    assert_eq!(created[0]["updatedBy"]["source"], "IMPORT");
-}
-
-#[tokio::test]
 async fn the_twin_answers_files_values_as_file_id_and_label_only() {
     let env = start().await;
     let file_id = "6f1d7a52-5c2b-4e59-9a43-1b2c3d4e5f70";
@@ -87,14 +76,6 @@ async fn the_twin_answers_files_values_as_file_id_and_label_only() {
         body["data"]["createAttachments"][0]["file"],
         json!([{"fileId": file_id, "label": "a.png"}])
     );
-}
-
-#[tokio::test]
-async fn the_twin_names_each_morph_target_field_after_its_object() {
-    let env = start().await;
-    let names = field_names(&env, "noteTarget").await;
-    assert!(names.iter().any(|n| n == "targetCompany"), "{names:?}");
-    assert!(!names.iter().any(|n| n == "target"), "{names:?}");
 }
 
 #[tokio::test]
@@ -301,4 +282,40 @@ async fn the_twin_gives_company_and_new_objects_a_favorites_relation() {
     let env = start().await;
     let names = field_names(&env, "company").await;
     assert!(names.iter().any(|n| n == "favorites"), "{names:?}");
+}
+
+#[tokio::test]
+async fn the_twin_words_a_bad_select_value_without_the_valid_values() {
+    let env = start().await;
+    let (status, body) = env
+        .post("/rest/batch/opportunities", json!([{"stage": "NOPE"}]))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["messages"][0],
+        "Invalid value 'NOPE' for field \"stage\""
+    );
+}
+
+#[tokio::test]
+async fn the_twin_lists_the_task_target_morph_field_with_on_delete_cascade() {
+    let env = start().await;
+    let data = env
+        .gql(
+            "{ objects(paging: {first: 1000}) { edges { node { nameSingular fieldsList { name type settings } } } } }",
+            json!({}),
+        )
+        .await;
+    let settings = data["data"]["objects"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["node"]["nameSingular"] == "taskTarget")
+        .and_then(|e| e["node"]["fieldsList"].as_array())
+        .into_iter()
+        .flatten()
+        .find(|f| f["type"] == "MORPH_RELATION")
+        .map(|f| f["settings"].clone())
+        .unwrap_or(Value::Null);
+    assert_eq!(settings["onDelete"], "CASCADE", "{settings}");
 }
