@@ -161,15 +161,21 @@ pub async fn apply_to(
             };
             // Newer servers take `targetFieldName`; older ones derive the name from the label
             // (`generate-morph-or-relation-flat-field-metadata-pair.util.ts`).
-            let mut payload = json!({
+            // 2.21 refuses a payload without an icon ("targetFieldIcon must be a string",
+            // `validate-relation-creation-payload.util.ts` via class-validator); the front sends
+            // the source object's icon, and so do we when the source names none.
+            let icon = rel
+                .inverse_icon
+                .clone()
+                .or_else(|| object_icon(diff, &field.object))
+                .unwrap_or_else(|| DEFAULT_RELATION_ICON.to_owned());
+            let payload = json!({
                 "type": "MANY_TO_ONE",
                 "targetObjectMetadataId": to.id,
                 "targetFieldLabel": rel.inverse_label,
                 "targetFieldName": rel.inverse_name,
+                "targetFieldIcon": icon,
             });
-            if let Some(icon) = &rel.inverse_icon {
-                payload["targetFieldIcon"] = json!(icon);
-            }
             input["relationCreationPayload"] = payload;
         }
         create_field(target, field, input, &mut model, &mut report).await?;
@@ -182,6 +188,17 @@ pub async fn apply_to(
         add_options(target, options, &mut model, &mut report).await?;
     }
     Ok(report)
+}
+
+/// The inverse side's icon when neither the source's relation nor its object names one.
+const DEFAULT_RELATION_ICON: &str = "IconLink";
+
+/// The icon of an object the diff creates, if the source gave it one.
+fn object_icon(diff: &SchemaDiff, object: &str) -> Option<String> {
+    diff.objects
+        .iter()
+        .find(|o| o.name_singular == object)
+        .and_then(|o| o.presentation.icon.clone())
 }
 
 async fn read(target: &Target) -> Result<TargetModel, SchemaError> {

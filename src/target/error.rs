@@ -321,21 +321,40 @@ fn rejected(status: u16, parsed: ErrorBody) -> TargetError {
     }
 }
 
+/// One GraphQL error's message, with the messages of the validation errors it groups: a 2.x
+/// metadata refusal says only "Multiple validation errors occurred while creating field" and
+/// puts the reasons in `extensions.errors.<entity>[].errors[].message`
+/// (`METADATA_VALIDATION_FAILED`, seen on a real Twenty 2.21).
+fn graphql_message(error: &Value) -> String {
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no message");
+    let details: Vec<&str> = error
+        .pointer("/extensions/errors")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|by_entity| by_entity.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|entry| entry.get("errors").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|e| e.get("message").and_then(Value::as_str))
+        .collect();
+    if details.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{message}: {}", details.join("; "))
+    }
+}
+
 /// Classifies the `errors` list of a GraphQL answer (Twenty sends them with HTTP 200).
 ///
 /// Codes: `packages/twenty-shared/src/constants/GraphQLErrorCode.ts`; older servers report the
 /// throttler as `BAD_USER_INPUT` with `Limit reached …`
 /// (`throttler-to-graphql-api-exception-handler.util.ts`).
 pub(crate) fn classify_graphql_errors(status: u16, errors: &[Value]) -> TargetError {
-    let messages: Vec<String> = errors
-        .iter()
-        .map(|e| {
-            e.get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("no message")
-                .to_owned()
-        })
-        .collect();
+    let messages: Vec<String> = errors.iter().map(graphql_message).collect();
     let first = errors.first();
     let extensions = first.and_then(|e| e.get("extensions"));
     let code = extensions
@@ -498,6 +517,28 @@ mod tests {
         let long = "x".repeat(1000);
         match classify(400, &long) {
             TargetError::Rejected { messages, .. } => assert!(messages[0].chars().count() <= 301),
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+    }
+
+    // The shape of a real 2.21 refusal of createOneField.
+    #[test]
+    fn a_metadata_validation_failure_names_each_reason() {
+        let errs = vec![serde_json::json!({
+            "message": "Multiple validation errors occurred while creating field",
+            "extensions": {"code": "METADATA_VALIDATION_FAILED", "errors": {"fieldMetadata": [
+                {"errors": [{"code": "FIELD_METADATA_RELATION_MALFORMED",
+                             "message": "Relation creation payload is invalid: targetFieldIcon must be a string"}],
+                 "type": "create", "metadataName": "fieldMetadata"}]}}
+        })];
+        match classify_graphql_errors(200, &errs) {
+            TargetError::Rejected { messages, code, .. } => {
+                assert_eq!(
+                    messages,
+                    ["Multiple validation errors occurred while creating field: Relation creation payload is invalid: targetFieldIcon must be a string"]
+                );
+                assert_eq!(code.as_deref(), Some("METADATA_VALIDATION_FAILED"));
+            }
             other => panic!("expected Rejected, got {other:?}"),
         }
     }

@@ -328,6 +328,10 @@ impl DirectUploadMutation {
                 "FILE_SIZE_MISMATCH",
             ));
         }
+        if let Some(message) = super::sniff::refusal(&upload.name, &bytes) {
+            upload.bytes = Some(bytes);
+            return Err(gql_error(message, "BAD_USER_INPUT", "INVALID_EXTENSION"));
+        }
         // The twin takes the MIME type from the name; Twenty sniffs the first bytes.
         let mime = mime_guess::from_path(&upload.name)
             .first()

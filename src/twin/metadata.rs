@@ -109,6 +109,26 @@ fn user_error(message: impl Into<String>, code: &str) -> Error {
     })
 }
 
+/// A refusal of the 2.x metadata validation (`METADATA_VALIDATION_FAILED`): one summary message,
+/// the reasons under `extensions.errors.fieldMetadata[].errors[]`, as a real 2.21 answers a
+/// createOneField it refuses (`workspace-migration` validation, `field-metadata.exception.ts`).
+fn field_validation_error(message: &str, code: &str, value: &Value) -> Error {
+    let entry = serde_json::json!({
+        "errors": [{"code": code, "message": message, "value": value}],
+        "type": "create",
+        "metadataName": "fieldMetadata",
+    });
+    Error::new("Multiple validation errors occurred while creating field").extend_with(|_, e| {
+        e.set("code", "METADATA_VALIDATION_FAILED");
+        e.set(
+            "errors",
+            async_graphql::Value::from_json(serde_json::json!({"fieldMetadata": [entry]}))
+                .unwrap_or_default(),
+        );
+        e.set("message", "Validation failed for 1 fieldMetadata");
+    })
+}
+
 fn shared<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Shared>> {
     ctx.data::<Arc<Shared>>()
 }
@@ -1185,6 +1205,17 @@ impl Mutation {
                     "INVALID_FIELD_INPUT",
                 )
             })?;
+            // class-validator on the payload: label and icon are required strings
+            // (`validate-relation-creation-payload-or-throw.util.ts`).
+            for key in ["targetFieldLabel", "targetFieldIcon"] {
+                if !payload.get(key).is_some_and(Value::is_string) {
+                    return Err(field_validation_error(
+                        &format!("Relation creation payload is invalid: {key} must be a string"),
+                        "FIELD_METADATA_RELATION_MALFORMED",
+                        &payload,
+                    ));
+                }
+            }
             let target = payload
                 .get("targetObjectMetadataId")
                 .and_then(Value::as_str)
@@ -1394,6 +1425,9 @@ async fn store_upload(
     let mime = value.content_type.clone();
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut value.into_read(), &mut bytes)?;
+    if let Some(message) = super::sniff::refusal(&name, &bytes) {
+        return Err(user_error(message, "INVALID_EXTENSION"));
+    }
     let id = Uuid::new_v4();
     let ext = std::path::Path::new(&name)
         .extension()

@@ -15,6 +15,7 @@ mod limits;
 mod metadata;
 mod rest;
 mod schema;
+mod sniff;
 mod store;
 
 use std::collections::{BTreeMap, HashMap};

@@ -178,12 +178,26 @@ fn uploads(twin: &Twin) -> u64 {
     twin.stats().by_route.get("upload").copied().unwrap_or(0)
 }
 
-/// Replaces a file's bytes with `size` pseudo-random bytes.
+/// Replaces a file's bytes with `size` pseudo-random bytes after its first 64 (which keep the
+/// signature a real Twenty sniffs, `src/twin/sniff.rs`).
 fn grow(path: &Path, size: usize) {
-    let bytes: Vec<u8> = (0..size)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+    let head: Vec<u8> = std::fs::read(path)
+        .map(|b| b.into_iter().take(64).collect())
+        .unwrap_or_default();
+    let bytes: Vec<u8> = head
+        .iter()
+        .copied()
+        .chain((head.len()..size).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8))
         .collect();
     std::fs::write(path, bytes).expect("write a large file");
+}
+
+/// The first bytes of a PNG as content sniffing finds it: signature and header chunk.
+fn png_signature() -> Vec<u8> {
+    let mut b = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
+    b.extend(b"IHDR");
+    b.extend([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    b
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -1083,10 +1097,7 @@ async fn an_embedded_image_known_only_by_its_url_moves_and_a_missing_one_keeps_i
     let schema = w.spec.schema();
     let legacy_root = w.storage().join(format!("workspace-{}", w.spec.id));
     std::fs::create_dir_all(legacy_root.join("attachment")).unwrap();
-    let png: Vec<u8> = [0x89, b'P', b'N', b'G']
-        .into_iter()
-        .chain(0..=255u8)
-        .collect();
+    let png: Vec<u8> = png_signature().into_iter().chain(0..=255u8).collect();
     std::fs::write(legacy_root.join("attachment/inline.png"), &png).unwrap();
     let kept = "http://old.example:3000/files/attachment/gone.png?token=abc";
     let moved = "http://old.example:3000/files/attachment/inline.png?token=abc";
@@ -1299,7 +1310,7 @@ async fn legacy_pictures(w: &World, legacy_root: &Path) -> ((Uuid, Uuid, Uuid), 
         .unwrap();
     let (pictured, hosted, lost): (Uuid, Uuid, Uuid) =
         (people[0].get(0), people[1].get(0), people[2].get(0));
-    let png: Vec<u8> = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]
+    let png: Vec<u8> = png_signature()
         .into_iter()
         .chain((0..900u32).map(|i| (i * 7) as u8))
         .collect();

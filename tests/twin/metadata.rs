@@ -304,7 +304,12 @@ async fn an_uploaded_file_is_downloadable_byte_for_byte_and_attachable() {
         let path = dir.path().to_owned();
         let env = start_with(move |c| if on_disk { c.files_dir(path) } else { c }).await;
         let field_id = attachment_file_field(&env).await;
-        let bytes: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        // A real PDF header: Twenty sniffs the content of a `.pdf` (twin/sniff.rs).
+        let bytes: Vec<u8> = b"%PDF-1.4\n"
+            .iter()
+            .copied()
+            .chain((0..5000u32).map(|i| (i % 251) as u8))
+            .collect();
         let body = upload(&env, &field_id, bytes.clone()).await;
         assert!(body.get("errors").is_none(), "{body}");
         let file = &body["data"]["uploadFilesFieldFile"];
@@ -428,4 +433,40 @@ async fn an_upload_can_name_the_field_by_universal_identifier() {
         .await
         .expect("bytes");
     assert_eq!(bytes.as_ref(), b"hello");
+}
+
+// validate-relation-creation-payload-or-throw.util.ts: the icon of the other side is a
+// required string; a real 2.21 refuses the field with METADATA_VALIDATION_FAILED and the
+// reason nested in `extensions.errors`.
+#[tokio::test]
+async fn a_relation_without_the_other_sides_icon_is_refused_with_the_reason_nested() {
+    let env = start().await;
+    let pets = create_object(&env, "pet", "pets").await;
+    let pet_id = pets["data"]["createOneObject"]["id"].clone();
+    let person_id = env.object_id("person").await;
+    let create = |icon: Option<&str>| {
+        let mut payload = json!({"targetObjectMetadataId": person_id, "targetFieldLabel": "Pets",
+                                 "type": "MANY_TO_ONE"});
+        if let Some(icon) = icon {
+            payload["targetFieldIcon"] = json!(icon);
+        }
+        json!({"input": {"field": {"objectMetadataId": pet_id, "type": "RELATION", "name": "owner",
+                                   "label": "Owner", "relationCreationPayload": payload}}})
+    };
+    let doc = "mutation($input: CreateOneFieldMetadataInput!) { createOneField(input: $input) { id name } }";
+    let body = env.gql(doc, create(None)).await;
+    assert_eq!(
+        body["errors"][0]["message"], "Multiple validation errors occurred while creating field",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "METADATA_VALIDATION_FAILED"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["errors"]["fieldMetadata"][0]["errors"][0]["message"],
+        "Relation creation payload is invalid: targetFieldIcon must be a string"
+    );
+    let body = env.gql(doc, create(Some("IconCat"))).await;
+    assert_eq!(body["data"]["createOneField"]["name"], "owner", "{body}");
 }
