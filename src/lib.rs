@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod conformance;
 pub mod error;
 pub mod files;
 pub mod fixture;

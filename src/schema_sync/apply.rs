@@ -108,7 +108,7 @@ pub enum SchemaError {
 
 /// `updateOneField` (twenty-front `UPDATE_ONE_FIELD_METADATA_ITEM`; input
 /// `UpdateOneFieldMetadataInput { id, update }`, `update-field.input.ts`).
-const UPDATE_FIELD: &str = "mutation UpdateOneFieldMetadataItem($input: UpdateOneFieldMetadataInput!) { updateOneField(input: $input) { id name options } }";
+pub(crate) const UPDATE_FIELD: &str = "mutation UpdateOneFieldMetadataItem($input: UpdateOneFieldMetadataInput!) { updateOneField(input: $input) { id name options } }";
 
 /// Creates what `diff` lists and the target still lacks: objects, then scalar and composite
 /// fields, then relations (each creates its inverse), then missing select options.

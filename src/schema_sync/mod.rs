@@ -15,7 +15,7 @@
 //! (`get-default-flat-field-metadata-from-create-field-input.util.ts`); the plan says so.
 //! `--no-standard-fields` turns this off (the fields are then not written).
 
-mod apply;
+pub(crate) mod apply;
 pub mod details;
 pub mod names;
 

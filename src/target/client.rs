@@ -71,6 +71,9 @@ const IDS_PER_LOOKUP: usize = 50;
 /// Page size when this client reads all pages; Twenty's default page (`QUERY_DEFAULT_LIMIT_RECORDS`).
 const PAGE_SIZE: u32 = 60;
 
+/// The multipart Files v2 upload (`files-field.resolver.ts`).
+pub(crate) const UPLOAD_FILES_FIELD_FILE: &str = "mutation UploadFilesFieldFile($file: Upload!, $fieldMetadataId: String!) { uploadFilesFieldFile(file: $file, fieldMetadataId: $fieldMetadataId) { id } }";
+
 /// A client for one Twenty server: REST records, `/metadata` GraphQL and file uploads, all
 /// under one rate limiter and one in-flight bound. Cheap to clone; clones share everything.
 #[derive(Clone)]
@@ -640,7 +643,7 @@ impl Target {
     ) -> Result<UploadedFile, TargetError> {
         // Only `id` is common to both return types seen (`FileDTO`, `FileWithSignedUrlDTO`).
         let operations = json!({
-            "query": "mutation UploadFilesFieldFile($file: Upload!, $fieldMetadataId: String!) { uploadFilesFieldFile(file: $file, fieldMetadataId: $fieldMetadataId) { id } }",
+            "query": UPLOAD_FILES_FIELD_FILE,
             "variables": { "file": null, "fieldMetadataId": field_metadata_id.to_string() },
         });
         check_mime(mime)?;
@@ -937,7 +940,7 @@ impl Target {
 
 /// `id[in]:["…","…"]`, the REST filter form Twenty's own integration tests use
 /// (`companyId[in]:["…"]` in the find-many REST tests).
-fn id_in_filter(ids: &[Uuid]) -> String {
+pub(crate) fn id_in_filter(ids: &[Uuid]) -> String {
     let list: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
     format!("id[in]:[{}]", list.join(","))
 }

@@ -38,14 +38,14 @@ pub enum UploadGeneration {
     Multipart,
 }
 
-const CREATE: &str = "mutation CreateFileUpload($filename: String!, $size: Float!, $fieldMetadataId: String!) { createFileUpload(filename: $filename, size: $size, fileFolder: FilesField, fieldMetadataId: $fieldMetadataId) { fileId uploadUrl contentType } }";
+pub(crate) const CREATE: &str = "mutation CreateFileUpload($filename: String!, $size: Float!, $fieldMetadataId: String!) { createFileUpload(filename: $filename, size: $size, fileFolder: FilesField, fieldMetadataId: $fieldMetadataId) { fileId uploadUrl contentType } }";
 
-const COMPLETE: &str = "mutation CompleteFileUpload($fileId: String!) { completeFileUpload(fileId: $fileId) { id path } }";
+pub(crate) const COMPLETE: &str = "mutation CompleteFileUpload($fileId: String!) { completeFileUpload(fileId: $fileId) { id path } }";
 
 /// Introspection is open to authenticated callers: Twenty only adds
 /// `NoSchemaIntrospectionCustomRule` for unauthenticated ones in production
 /// (`core-modules/graphql/hooks/use-disable-introspection-for-unauthenticated-users.hook.ts`).
-const MUTATION_NAMES: &str = "{ __schema { mutationType { fields { name } } } }";
+pub(crate) const MUTATION_NAMES: &str = "{ __schema { mutationType { fields { name } } } }";
 
 impl Target {
     /// Which upload generation the target offers, from the names of its `/metadata`

@@ -16,11 +16,11 @@
 //! It is written from Twenty's source (each fact names its file in twentyhq/twenty) and shares
 //! no code with the twin, so a misreading of Twenty's API in one is not mirrored in the other.
 
-mod client;
+pub(crate) mod client;
 mod config;
-mod direct_upload;
+pub(crate) mod direct_upload;
 mod error;
-mod metadata;
+pub(crate) mod metadata;
 pub mod retry;
 mod types;
 

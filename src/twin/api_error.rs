@@ -34,6 +34,10 @@ pub struct Extras {
     pub headers: HeaderMap,
 }
 
+/// 400 codes that reach the client: the record transformer's (not rewrapped by the REST
+/// handler) and the direct upload's.
+const KEEPS_CODE: [&str; 2] = ["INVALID_URL", "FILE_SIZE_MISMATCH"];
+
 /// The Nest exception name for a status (`exception-category-http-status.constant.ts`).
 fn nest_name(status: u16) -> &'static str {
     match status {
@@ -52,15 +56,27 @@ fn nest_name(status: u16) -> &'static str {
 }
 
 impl ApiError {
-    /// A custom (engine) exception: status from its category, `error` from the status, with code.
+    /// A custom (engine) exception: status from its category, `error` from the status. Twenty
+    /// 2.21's REST handler rewraps the query-runner, input-parser and ORM exceptions as plain
+    /// `BadRequestException` / `NotFoundException` (`workspace-query-runner-rest-api-exception-handler.util.ts`,
+    /// `common-query-runner-to-rest-api-exception-handler.util.ts`), so 400 and 404 carry no
+    /// `code` (recorded: `tests/conformance/twenty-2.21/company-unknown-field.json`); other
+    /// statuses keep it.
     pub fn engine(status: u16, code: &str, message: impl Into<String>) -> Self {
+        let kept = !matches!(status, 400 | 404) || KEEPS_CODE.contains(&code);
         Self {
             status,
             error: nest_name(status).to_owned(),
             message: message.into(),
-            code: Some(code.to_owned()),
+            code: kept.then(|| code.to_owned()),
             extras: None,
         }
+    }
+
+    /// Sets the code (an exception 2.21 renders with it).
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = Some(code.to_owned());
+        self
     }
 
     /// A 400 `CommonQueryRunnerException` (INVALID_ARGS_DATA and friends).

@@ -195,10 +195,11 @@ impl Filter {
                 let field = object.field(name);
                 let is_join = object.field_by_join_column(name).is_some();
                 if field.is_none() && !is_join {
+                    // 2.21 answers with the data-arg processor's wording.
                     return Err(ApiError::bad_input(
                         "INVALID_ARGS_FILTER",
                         format!(
-                            "field '{name}' does not exist in '{}' object",
+                            "Object {} doesn't have any \"{name}\" field.",
                             object.name_singular
                         ),
                     ));

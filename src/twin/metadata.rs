@@ -11,7 +11,7 @@ use async_graphql::{
     ComplexObject, Context, EmptySubscription, Enum, Error, ErrorExtensions, InputObject, Json,
     Object, Schema, SimpleObject, Upload, ID,
 };
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use axum::routing::post;
 use axum::Router;
 use chrono::Utc;
@@ -44,9 +44,61 @@ pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         "/metadata",
         post(move |req: GraphQLRequest| {
             let schema = schema.clone();
-            async move { GraphQLResponse::from(schema.execute(req.into_inner()).await) }
+            async move { as_graphql_js(schema.execute(req.into_inner()).await) }
         }),
     )
+}
+
+/// Renders an answer as Twenty's Apollo server (graphql-js) would: validation messages in
+/// graphql-js wording (`Cannot query field "x" on type "Object".`, where async-graphql says
+/// `Unknown field "x" on type "Object".`) and without `data`; a variable's bad enum value as
+/// HTTP 400 `BAD_USER_INPUT`; resolver errors without `locations` and `path` (Twenty's error
+/// formatter, `core-modules/graphql/utils/generate-graphql-error-from-error.util.ts`, keeps
+/// message and extensions). Recorded from 2.21: `tests/conformance/twenty-2.21/metadata-*.json`.
+fn as_graphql_js(response: async_graphql::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    static UNKNOWN_FIELD: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r#"^Unknown field "([^"]+)" on type "([^"]+)"\.?"#).expect("regex")
+    });
+    static BAD_ENUM: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new(r#"enumeration type "([^"]+)" does not contain the value "([^"]+)""#)
+            .expect("regex")
+    });
+    let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
+    let mut status = axum::http::StatusCode::OK;
+    let mut validation = false;
+    if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
+        for error in errors.iter_mut() {
+            let message = error["message"].as_str().unwrap_or("").to_owned();
+            if let Some(c) = UNKNOWN_FIELD.captures(&message) {
+                let rest = &message[c[0].len()..];
+                error["message"] = json!(format!(
+                    "Cannot query field \"{}\" on type \"{}\".{rest}",
+                    &c[1], &c[2]
+                ));
+                validation = true;
+            } else if let Some(c) = BAD_ENUM.captures(&message) {
+                *error = json!({
+                    "message": format!("Value \"{}\" does not exist in \"{}\" enum.", &c[2], &c[1]),
+                    "extensions": {"code": "BAD_USER_INPUT", "http": {"status": 400},
+                                   "userFriendlyMessage": "An error occurred."},
+                });
+                status = axum::http::StatusCode::BAD_REQUEST;
+                validation = true;
+            } else if error.get("path").is_some() {
+                if let Some(e) = error.as_object_mut() {
+                    e.remove("path");
+                    e.remove("locations");
+                }
+            }
+        }
+    }
+    if validation {
+        if let Some(b) = body.as_object_mut() {
+            b.remove("data");
+        }
+    }
+    (status, axum::Json(body)).into_response()
 }
 
 fn user_error(message: impl Into<String>, code: &str) -> Error {
@@ -992,11 +1044,17 @@ impl Mutation {
         }
         // Morph targets on the activity objects, with their inverse one-to-many fields.
         let target_name = format!("target{}", capitalize(&singular));
-        for (activity, inverse) in [
-            ("noteTarget", "noteTargets"),
-            ("taskTarget", "taskTargets"),
-            ("attachment", "attachments"),
-            ("timelineActivity", "timelineActivities"),
+        // The inverse labels a 2.21 server gives a new object's fields (recorded:
+        // `tests/conformance/twenty-2.21/metadata-objects-listing-custom.json`).
+        for (activity, inverse, inverse_label) in [
+            ("noteTarget", "noteTargets", "Notes"),
+            ("taskTarget", "taskTargets", "Tasks"),
+            ("attachment", "attachments", "Attachments"),
+            (
+                "timelineActivity",
+                "timelineActivities",
+                "Timeline Activities",
+            ),
         ] {
             if db.model.by_singular(activity).is_none() {
                 continue;
@@ -1012,7 +1070,7 @@ impl Mutation {
             push_field(&mut db.model, activity, morph);
             let back = relation_field(
                 inverse,
-                &capitalize(inverse),
+                inverse_label,
                 "RELATION",
                 RelationKind::OneToMany,
                 activity,
@@ -1105,6 +1163,15 @@ impl Mutation {
         field.default_value = f.default_value.map(|j| j.0);
         field.settings = f.settings.map(|j| j.0);
         field.options = f.options.map(|j| j.0);
+        // The server generates a RATING field's five options
+        // (`from-create-field-input-to-flat-field-metadatas-to-create.util.ts`, `generateRatingOptions`).
+        if f.field_type == FieldType::Rating && field.options.is_none() {
+            field.options = Some(Value::Array(
+                (1..=5)
+                    .map(|i| json!({"value": format!("RATING_{i}"), "label": i.to_string(), "position": i - 1}))
+                    .collect(),
+            ));
+        }
         field.description = f.description.clone();
         field.icon = f.icon.clone();
         match f.field_type {

@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -36,6 +36,7 @@ pub(super) fn router(shared: AppState) -> Router {
             "/rest/{plural}",
             post(create_one).get(find_many).delete(delete_many),
         )
+        .route("/rest/restore/{plural}/{id}", patch(restore_one))
         .route(
             "/rest/{plural}/{id}",
             get(find_one)
@@ -199,9 +200,22 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     };
     match refusal {
         None => next.run(req).await,
-        // The GraphQL endpoint answers in GraphQL's error shape.
-        Some((_, code, message)) if graphql => Json(json!({
-            "errors": [{"message": message, "extensions": {"code": if code == "UNAUTHENTICATED" { "UNAUTHENTICATED" } else { "FORBIDDEN" }}}],
+        // The GraphQL endpoints answer in GraphQL's error shape, as recorded from 2.21
+        // (`tests/conformance/twenty-2.21/metadata-missing-token.json`, `…-wrong-token.json`):
+        // no token fails the guard (`Forbidden resource`), a bad one the JWT strategy
+        // (`core-modules/auth/strategies/jwt.auth.strategy.ts`, `AuthException` UNAUTHENTICATED).
+        Some((_, code, _)) if graphql && code == "UNAUTHENTICATED" => Json(json!({
+            "errors": [{"message": "Token invalid.", "extensions": {
+                "code": "UNAUTHENTICATED",
+                "subCode": "UNAUTHENTICATED",
+                "userFriendlyMessage": {"id": "z+7x/s", "message": "You must be authenticated to perform this action."}
+            }}]
+        }))
+        .into_response(),
+        Some(_) if graphql => Json(json!({
+            "errors": [{"message": "Forbidden resource", "extensions": {
+                "code": "FORBIDDEN", "userFriendlyMessage": "An error occurred."
+            }}],
             "data": null
         }))
         .into_response(),
@@ -257,17 +271,14 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     })
 }
 
-/// Readable fields at depth 0: everything stored except what Twenty never returns.
+/// Readable fields at depth 0: everything stored (2.21 includes `searchVector`).
 fn render(record: &Record) -> Value {
-    let mut out = record.clone();
-    out.remove("searchVector");
-    Value::Object(out)
+    Value::Object(record.clone())
 }
 
 /// [`render`] of a record the caller owns: no copy (the copy of every returned record was 3 %
 /// of the benchmark's instructions).
-fn render_owned(mut record: Record) -> Value {
-    record.remove("searchVector");
+fn render_owned(record: Record) -> Value {
     Value::Object(record)
 }
 
@@ -426,6 +437,22 @@ async fn update_one(
     Ok(Json(json!({"data": {key: render(&record)}})).into_response())
 }
 
+/// `PATCH /rest/restore/{plural}/{id}`: 2.21 routes it (`rest-api-core.controller.ts`,
+/// `@Patch('restore/*path')`) but its path parser refuses the path
+/// (`input-request-parsers/path-parser-utils/parse-core-path.utils.ts`; recorded:
+/// `tests/conformance/twenty-2.21/note-soft-delete-cascades-to-note-targets-and-restore.json`).
+async fn restore_one(uri: axum::http::Uri) -> Response {
+    ApiError::raw(
+        400,
+        "BadRequestException",
+        format!(
+            "Query path '{}' invalid. Valid examples: /rest/companies/id or /rest/companies or /rest/batch/companies",
+            uri.path()
+        ),
+    )
+    .into_response()
+}
+
 /// `DELETE /rest/{plural}/{id}`: destroy, or soft delete with `soft_delete=true`
 /// (rest-api-delete-one.handler.ts, parse-soft-delete-rest-request.util.ts).
 async fn delete_one(
@@ -438,14 +465,16 @@ async fn delete_one(
     let id = parse_id(&id)?;
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
-    // Both handlers answer `delete{Singular}` with the record; the soft one adds `softDelete`
-    // (rest-api-delete-one.handler.ts, rest-api-destroy-one.handler.ts).
+    // Both answer `delete{Singular}`: the soft delete with the record, the destroy with its
+    // id only (rest-api-delete-one.handler.ts, rest-api-destroy-one.handler.ts; recorded:
+    // `tests/conformance/twenty-2.21/delete-one-soft-and-destroy.json`).
     let key = format!("delete{}", capitalize(&object.name_singular));
-    let mut body = json!({"data": {key: render(&record)}});
-    if soft {
-        body["softDelete"] = json!(true);
-    }
-    Ok(Json(body).into_response())
+    let answer = if soft {
+        render(&record)
+    } else {
+        json!({"id": id})
+    };
+    Ok(Json(json!({"data": {key: answer}})).into_response())
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -511,7 +540,8 @@ async fn delete_many(
     let object = object_for(&s, &plural)?;
     throttle(&s)?;
     filter.check(&object)?;
-    let show_deleted = filter.mentions_deleted_at();
+    // A soft delete matches soft-deleted rows too and answers every matched record in full.
+    let show_deleted = soft || filter.mentions_deleted_at();
     let mut db = lock(&s.db);
     let ids: Vec<Uuid> = db
         .table(&object.name_singular)
@@ -523,13 +553,21 @@ async fn delete_many(
                 .collect()
         })
         .unwrap_or_default();
+    let key = format!("delete{}", capitalize(&object.name_plural));
+    if soft {
+        let records: Vec<Value> = db
+            .soft_delete_rows(&object, &ids)
+            .iter()
+            .map(render)
+            .collect();
+        return Ok(Json(json!({"data": {key: records}})).into_response());
+    }
     let mut done = Vec::with_capacity(ids.len());
     for id in ids {
         if db.delete_one(&object, id, soft).is_ok() {
             done.push(json!({"id": id}));
         }
     }
-    let key = format!("delete{}", capitalize(&object.name_plural));
     Ok(Json(json!({"data": {key: done}})).into_response())
 }
 
@@ -773,7 +811,9 @@ async fn find_many(
     let (has_next, has_previous) = if backward {
         (true, more)
     } else {
-        (more, after.is_some())
+        // 2.21 answers `hasPreviousPage: false` on every forward page, `starting_after` or
+        // not (recorded: `tests/conformance/twenty-2.21/pagination-limit-cursor-total-count.json`).
+        (more, false)
     };
     let cursor_of = |r: Option<&&Record>| {
         r.and_then(|r| r.get("id").and_then(Value::as_str))

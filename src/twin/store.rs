@@ -443,15 +443,91 @@ impl Db {
             if is_deleted(&existing) {
                 return Err(not_found());
             }
+            let now = iso(Utc::now());
             let mut record = existing;
-            record.insert("deletedAt".into(), json!(iso(Utc::now())));
+            record.insert("deletedAt".into(), json!(now));
             table.put(id, record.clone());
+            self.on_soft_delete(&object.name_singular, id, &now);
             Ok(record)
         } else {
             table.remove(id);
             // Rows pointing at it: SET NULL or CASCADE per the relation's onDelete.
             self.on_destroy(&object.name_singular, id);
             Ok(existing)
+        }
+    }
+
+    /// Soft-deletes a batch of matched rows, already soft-deleted ones included (2.21 answers
+    /// them again: `tests/conformance/twenty-2.21/delete-many-soft-and-deleted-at-filter.json`);
+    /// a live row gets `deletedAt` and its cascade.
+    pub fn soft_delete_rows(&mut self, object: &ObjectMeta, ids: &[Uuid]) -> Vec<Record> {
+        let now = iso(Utc::now());
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(table) = self.tables.get_mut(&object.name_singular) else {
+                break;
+            };
+            let Some(mut record) = table.rows.get(id).cloned() else {
+                continue;
+            };
+            if !is_deleted(&record) {
+                record.insert("deletedAt".into(), json!(now));
+                table.put(*id, record.clone());
+                self.on_soft_delete(&object.name_singular, *id, &now);
+            }
+            out.push(record);
+        }
+        out
+    }
+
+    /// A soft delete follows the RELATION fields whose `onDelete` is CASCADE: a note's
+    /// noteTargets, a task's taskTargets are soft-deleted with it (recorded:
+    /// `tests/conformance/twenty-2.21/note-soft-delete-cascades-to-note-targets-and-restore.json`;
+    /// `twenty-orm/entity-manager/workspace-entity-manager.ts` soft-deletes along cascade
+    /// relations). Restoring the parent restores none of them.
+    fn on_soft_delete(&mut self, target: &str, id: Uuid, now: &str) {
+        let id_value = json!(id);
+        let dependants: Vec<(String, String)> = self
+            .model
+            .objects
+            .iter()
+            .flat_map(|o| {
+                o.fields.iter().filter_map(move |f| {
+                    let r = f.relation.as_ref()?;
+                    let cascade = f
+                        .settings
+                        .as_ref()
+                        .and_then(|s| s.get("onDelete"))
+                        .and_then(Value::as_str)
+                        == Some("CASCADE");
+                    (f.field_type == "RELATION"
+                        && r.kind == RelationKind::ManyToOne
+                        && r.target_object == target
+                        && cascade)
+                        .then(|| Some((o.name_singular.clone(), r.join_column.clone()?)))
+                        .flatten()
+                })
+            })
+            .collect();
+        for (object, column) in dependants {
+            let Some(table) = self.tables.get_mut(&object) else {
+                continue;
+            };
+            let hits: Vec<Uuid> = table
+                .rows
+                .iter()
+                .filter(|(_, r)| r.get(&column) == Some(&id_value) && !is_deleted(r))
+                .map(|(k, _)| *k)
+                .collect();
+            for hit in &hits {
+                if let Some(mut r) = table.rows.get(hit).cloned() {
+                    r.insert("deletedAt".into(), json!(now));
+                    table.put(*hit, r);
+                }
+            }
+            for hit in hits {
+                self.on_soft_delete(&object, hit, now);
+            }
         }
     }
 
@@ -599,6 +675,10 @@ fn table_name(object: &ObjectMeta) -> String {
 /// D2: the duplicate message with `{table}.{constraint}`.
 fn duplicate(object: &ObjectMeta, what: &str) -> ApiError {
     let prefix = if what == "PK" { "PK" } else { "IDX_UNIQUE" };
+    // A repeated id within one 2.21 insert: the driver names no constraint.
+    if what == "PK" {
+        return ApiError::orm("DUPLICATE_ENTRY_DETECTED", "A duplicate entry was detected");
+    }
     ApiError::orm(
         "DUPLICATE_ENTRY_DETECTED",
         format!(
@@ -703,12 +783,14 @@ fn complete(object: &ObjectMeta, mut record: Record, now: &str) -> Record {
             continue;
         }
         if field.field_type == "TS_VECTOR" {
+            let vector = ts_vector(&record);
+            record.insert(field.name.clone(), json!(vector));
             continue;
         }
         let value = record.remove(&field.name);
         let filled = match (field.name.as_str(), value) {
             ("createdAt" | "updatedAt", None) => json!(now),
-            (_, Some(v)) => shape(field, v),
+            (_, Some(v)) => shape_with(field, v, true),
             (_, None) => default_of(field),
         };
         record.insert(field.name.clone(), filled);
@@ -745,8 +827,52 @@ fn composite_subs(field_type: &str) -> &'static [&'static str] {
     }
 }
 
-/// A composite value with every sub-field present.
-fn shape(field: &FieldMeta, value: Value) -> Value {
+/// A stand-in for Postgres's `to_tsvector` over the record's name or title (the generated
+/// column of `packages/twenty-server/src/engine/workspace-manager/utils/get-ts-vector-column-expression.util.ts`):
+/// 2.21 returns `searchVector` with every record (recorded: `tests/conformance/twenty-2.21/company-create-one.json`),
+/// and clients only need the key and a string.
+fn ts_vector(record: &Record) -> String {
+    let mut words = Vec::new();
+    for key in ["name", "title"] {
+        match record.get(key) {
+            Some(Value::String(s)) => words.extend(s.split_whitespace().map(str::to_lowercase)),
+            Some(Value::Object(m)) => {
+                for v in m.values().filter_map(Value::as_str) {
+                    words.extend(v.split_whitespace().map(str::to_lowercase));
+                }
+            }
+            _ => {}
+        }
+    }
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("'{w}':{}", i + 1))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What a column reads back as when an insert left it out: Twenty 2.21 gives text columns
+/// (TEXT and the text sub-fields of composites) the default `''` and list columns (ARRAY,
+/// MULTI_SELECT, `additionalEmails`, `secondaryLinks`, `additionalPhones`) `[]`, whatever the
+/// field metadata's `defaultValue` says. Recorded from a real 2.21 server
+/// (`tests/conformance/twenty-2.21/custom-actor-on-create-client-given.json`); the columns
+/// come from `packages/twenty-server/src/engine/metadata-modules/field-metadata/composite-types/*.composite-type.ts`.
+fn column_default(field_type: &str, sub: Option<&str>) -> Value {
+    match (field_type, sub) {
+        ("TEXT", None) => json!(""),
+        ("ARRAY" | "MULTI_SELECT", None) => json!([]),
+        (_, Some("additionalEmails" | "secondaryLinks" | "additionalPhones")) => json!([]),
+        ("RICH_TEXT" | "RICH_TEXT_V2", Some("markdown")) => json!(""),
+        ("EMAILS" | "LINKS" | "FULL_NAME" | "PHONES", Some(_)) => json!(""),
+        ("ADDRESS", Some(s)) if s != "addressLat" && s != "addressLng" => json!(""),
+        _ => Value::Null,
+    }
+}
+
+/// A composite value with every sub-field present; `fill` gives the missing ones their
+/// column default (an insert) rather than null.
+fn shape_with(field: &FieldMeta, value: Value, fill: bool) -> Value {
     let subs = composite_subs(&field.field_type);
     if subs.is_empty() {
         return value;
@@ -756,16 +882,27 @@ fn shape(field: &FieldMeta, value: Value) -> Value {
         _ => Map::new(),
     };
     for sub in subs {
-        map.entry(*sub).or_insert(Value::Null);
+        map.entry(*sub).or_insert_with(|| {
+            if fill {
+                column_default(&field.field_type, Some(sub))
+            } else {
+                Value::Null
+            }
+        });
     }
     Value::Object(map)
 }
 
+/// A composite value with every sub-field present (missing ones null).
+fn shape(field: &FieldMeta, value: Value) -> Value {
+    shape_with(field, value, false)
+}
+
 /// The value a field takes when a create omits it. Metadata stores SQL-quoted literals
-/// (`'NEW'`), which read back unquoted.
+/// (`'NEW'`), which read back unquoted; without a literal, the column default.
 fn default_of(field: &FieldMeta) -> Value {
     let value = match &field.default_value {
-        None => Value::Null,
+        None => column_default(&field.field_type, None),
         Some(Value::String(s)) if s == "uuid" || s == "now" => Value::Null,
         // The column's SQL default, `''` included: a field left out reads back as "" (a real
         // 2.21 answers `"fullPath": ""` and `"tagline": ""`), unlike a "" sent, which the
@@ -786,9 +923,10 @@ fn default_of(field: &FieldMeta) -> Value {
                 })
                 .collect(),
         ),
+        Some(Value::Null) => column_default(&field.field_type, None),
         Some(other) => other.clone(),
     };
-    shape(field, value)
+    shape_with(field, value, true)
 }
 
 #[cfg(test)]

@@ -40,10 +40,8 @@ async fn create_one_answers_201_under_the_singular_key() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["createPerson"]["name"]["firstName"], "Ada");
-    assert_eq!(
-        body["data"]["createPerson"]["name"]["lastName"],
-        Value::Null
-    );
+    // A text sub-field left out reads back as its column default '' (2.21 recording).
+    assert_eq!(body["data"]["createPerson"]["name"]["lastName"], "");
 }
 
 // rest-core.middleware.ts / middleware.service.ts: missing token → 403, code in `error`.
@@ -102,7 +100,8 @@ async fn page_all(env: &super::Env, plural: &str, query: &str) -> Vec<Value> {
         };
         let (status, page) = env.get(&path).await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        assert_eq!(page["pageInfo"]["hasPreviousPage"], cursor.is_some());
+        // 2.21: false on every forward page (pagination-limit-cursor-total-count.json).
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], false);
         all.extend(page["data"][plural].as_array().cloned().unwrap_or_default());
         if page["pageInfo"]["hasNextPage"] != true {
             return all;
@@ -164,7 +163,8 @@ async fn order_by_sorts_and_pages_in_that_order() {
     );
     let (status, body) = env.get("/rest/companies?order_by=name[Down]").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["code"], "INVALID_ORDER_BY_QUERY_PARAM");
+    // 2.21 rewraps it as a plain BadRequestException: no `code` (conformance goldens).
+    assert!(body.get("code").is_none(), "{body}");
     assert!(body["messages"][0]
         .as_str()
         .unwrap_or("")
@@ -182,7 +182,7 @@ async fn limit_must_be_an_integer_and_is_capped_at_the_max() {
         400,
         "BadRequestException",
         "limit 'abc' is invalid. Should be an integer",
-        Some("INVALID_LIMIT_QUERY_PARAM"),
+        None,
     );
     let (status, body) = env.get("/rest/companies?limit=-1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -243,7 +243,8 @@ async fn soft_deleted_records_are_hidden_unless_the_filter_names_deleted_at() {
         .delete(&format!("/rest/companies/{gone}?soft_delete=true"))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["softDelete"], true);
+    // No `softDelete` member in 2.21 (delete-one-soft-and-destroy.json).
+    assert!(body.get("softDelete").is_none(), "{body}");
     assert_eq!(body["data"]["deleteCompany"]["name"], "Gone");
     assert!(body["data"]["deleteCompany"]["deletedAt"].is_string());
     let (_, body) = env.get("/rest/companies").await;
@@ -257,7 +258,8 @@ async fn soft_deleted_records_are_hidden_unless_the_filter_names_deleted_at() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-// rest-api-delete-one.handler.ts: without soft_delete the record is destroyed.
+// rest-api-destroy-one.handler.ts: without soft_delete the record is destroyed and only its
+// id answered (recorded: tests/conformance/twenty-2.21/delete-one-soft-and-destroy.json).
 #[tokio::test]
 async fn delete_without_soft_delete_destroys_the_record() {
     let env = start().await;
@@ -265,8 +267,7 @@ async fn delete_without_soft_delete_destroys_the_record() {
     let id = created[0]["id"].as_str().unwrap_or("").to_owned();
     let (status, body) = env.delete(&format!("/rest/companies/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["data"]["deleteCompany"]["id"], id.as_str());
-    assert_eq!(body["data"]["deleteCompany"]["name"], "Gone");
+    assert_eq!(body["data"]["deleteCompany"], json!({"id": id}));
     assert!(body.get("softDelete").is_none());
     let (_, body) = env
         .get("/rest/companies?filter=deletedAt[is]:NOT_NULL")
@@ -279,7 +280,7 @@ async fn delete_without_soft_delete_destroys_the_record() {
         404,
         "NotFoundException",
         "Record not found",
-        Some("RECORD_NOT_FOUND"),
+        None,
     );
 }
 
@@ -415,7 +416,7 @@ async fn a_malformed_filter_is_refused_with_twentys_message() {
         400,
         "BadRequestException",
         "'filter' invalid. 1 close bracket is missing in the query",
-        Some("INVALID_FILTER_QUERY_PARAM"),
+        None,
     );
 }
 

@@ -10,14 +10,7 @@ async fn refused(env: &Env, plural: &str, record: Value, message: &str) {
     let (status, body) = env
         .post(&format!("/rest/batch/{plural}"), json!([record]))
         .await;
-    assert_error(
-        status,
-        &body,
-        400,
-        "BadRequestException",
-        message,
-        Some("INVALID_ARGS_DATA"),
-    );
+    assert_error(status, &body, 400, "BadRequestException", message, None);
 }
 
 /// A twin with custom fields of the types the standard model lacks.
@@ -197,7 +190,8 @@ async fn multi_select_items_must_be_options() {
         &env,
         "companies",
         json!({"sectors": ["TECH", "FARMING"]}),
-        "Invalid value 'FARMING' for multi select field \"sectors\"",
+        // 2.21 shows the whole list (custom-record-bad-multi-select-value.json).
+        "Invalid value [ 'TECH', 'FARMING' ] for multi select field \"sectors\"",
     )
     .await;
     let created = env
