@@ -1644,7 +1644,12 @@ const TRANSIENT_REJECTS_BEFORE_STOP: u32 = 3;
 /// The field a Twenty error message names, e.g. `Invalid value 'X' for field "stage"` or
 /// `Object company doesn't have any "placeId" field.`: the first double-quoted word.
 fn field_in_message(message: &str) -> Option<String> {
-    let start = message.find('"')? + 1;
+    // 2.21 names the value first (`Invalid value "X" for field "stage". Valid values are: …`):
+    // the field is the quoted word after `field "`, when there is one.
+    let start = match message.find("field \"") {
+        Some(at) => at + "field \"".len(),
+        None => message.find('"')? + 1,
+    };
     let len = message[start..].find('"')?;
     let name = &message[start..start + len];
     let name = name.split('.').next().unwrap_or(name);
@@ -1668,6 +1673,14 @@ mod tests {
             Some("emails")
         );
         assert_eq!(field_in_message("A duplicate entry was detected"), None);
+        // The wording of a real 2.21 (the value comes first, and may hold a dash).
+        assert_eq!(
+            field_in_message(
+                "Invalid value \"mid-market\" for field \"tier\". Valid values are: STARTUP, SMB"
+            )
+            .as_deref(),
+            Some("tier")
+        );
     }
 
     #[test]

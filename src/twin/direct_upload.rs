@@ -302,7 +302,7 @@ impl DirectUploadMutation {
                 path.clone(),
                 size,
                 upload.created_at.clone(),
-                format!("{}/files-field/{id}?token=twin", s.base_url),
+                format!("{}/file/files-field/{id}?token=twin", s.base_url),
             )
         };
         // A completed file that no record uses yet is still temporary: completing it again

@@ -1459,7 +1459,7 @@ async fn store_upload(
     );
     Ok(FileDto {
         id: ID(id.to_string()),
-        url: format!("{}/files-field/{id}?token=twin", s.base_url),
+        url: format!("{}/file/files-field/{id}?token=twin", s.base_url),
         path,
         size: size as f64,
         created_at,

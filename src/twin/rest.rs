@@ -60,6 +60,7 @@ pub(super) fn router(shared: AppState) -> Router {
         .merge(legacy)
         .route("/client-config", get(client_config))
         .route("/files-field/{id}", get(download))
+        .route("/file/files-field/{id}", get(download))
         .merge(direct_upload::router())
         .route("/__twin/dump", get(dump))
         .fallback(no_route)
@@ -362,7 +363,14 @@ async fn create_many(
     }
     let written = write_records(&s, &object, &records, upsert_param(&q))?;
     let key = format!("create{}", capitalize(&object.name_plural));
-    let list: Vec<Value> = written.into_iter().map(render_owned).collect();
+    let list: Vec<Value> = written
+        .into_iter()
+        .map(|r| {
+            let mut v = render_owned(r);
+            files_read(&s, &object, &mut v);
+            v
+        })
+        .collect();
     Ok((StatusCode::CREATED, Json(json!({"data": {key: list}}))).into_response())
 }
 
@@ -418,6 +426,7 @@ async fn find_one(
         .ok_or_else(super::store::not_found)?;
     let mut record = record;
     legacy_files::sign_read(&s, &object.name_singular, &mut record);
+    files_read(&s, &object, &mut record);
     Ok(Json(json!({"data": {object.name_singular.clone(): record}})).into_response())
 }
 
@@ -434,7 +443,9 @@ async fn update_one(
     let record = lock(&s.db).update_one(&object, id, &body, &actor(&s))?;
     s.counters.updated.fetch_add(1, Ordering::Relaxed);
     let key = format!("update{}", capitalize(&object.name_singular));
-    Ok(Json(json!({"data": {key: render(&record)}})).into_response())
+    let mut answer = render(&record);
+    files_read(&s, &object, &mut answer);
+    Ok(Json(json!({"data": {key: answer}})).into_response())
 }
 
 /// `PATCH /rest/restore/{plural}/{id}`: 2.21 routes it (`rest-api-core.controller.ts`,
@@ -826,6 +837,7 @@ async fn find_many(
             .map(|r| {
                 let mut v = render(r);
                 legacy_files::sign_read(&s, &object.name_singular, &mut v);
+                files_read(&s, &object, &mut v);
                 v
             })
             .collect::<Vec<_>>()},
@@ -853,6 +865,37 @@ async fn client_config(State(s): State<AppState>) -> Response {
         "support": {"supportDriver": "NONE"},
     }))
     .into_response()
+}
+
+/// A FILES value as 2.21 answers it: each `{fileId, label}` with the stored file's
+/// `extension` (with its dot) and a signed download `url` on `/file/files-field/<id>`
+/// (`file-url.service.ts`; recorded: `tests/conformance/twenty-2.21/files-value-write-and-read-back.json`
+/// and the rehearsals' `/rest/attachments` answers). The twin's token is not checked.
+fn files_read(s: &Shared, object: &ObjectMeta, record: &mut Value) {
+    for field in object.fields.iter().filter(|f| f.field_type == "FILES") {
+        let Some(items) = record.get_mut(&field.name).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for item in items.iter_mut() {
+            let Some(id) = item
+                .get("fileId")
+                .and_then(Value::as_str)
+                .and_then(|i| Uuid::parse_str(i).ok())
+            else {
+                continue;
+            };
+            let extension = lock(&s.files).get(&id).and_then(|f| {
+                std::path::Path::new(&f.name)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .map(|e| format!(".{e}"))
+            });
+            if let Some(extension) = extension {
+                item["extension"] = Value::String(extension);
+            }
+            item["url"] = Value::String(format!("{}/file/files-field/{id}?token=twin", s.base_url));
+        }
+    }
 }
 
 /// `GET /files-field/{id}`: the bytes of an uploaded file (files-field.controller.ts; the

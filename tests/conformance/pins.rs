@@ -61,8 +61,11 @@ async fn the_twin_company_has_only_the_standard_fields_not_the_apple_seeds() {
     }
 }
 
+// 2.21 answers a FILES value with a signed download url on /file/files-field/<id>
+// (`files-value-write-and-read-back.json`); the extension comes from the stored file, so a
+// file the twin never stored has none.
 #[tokio::test]
-async fn the_twin_answers_files_values_as_file_id_and_label_only() {
+async fn the_twin_answers_files_values_with_a_download_url() {
     let env = start().await;
     let file_id = "6f1d7a52-5c2b-4e59-9a43-1b2c3d4e5f70";
     let (status, body) = env
@@ -72,10 +75,14 @@ async fn the_twin_answers_files_values_as_file_id_and_label_only() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    let file = &body["data"]["createAttachments"][0]["file"][0];
     assert_eq!(
-        body["data"]["createAttachments"][0]["file"],
-        json!([{"fileId": file_id, "label": "a.png"}])
+        (&file["fileId"], &file["label"]),
+        (&json!(file_id), &json!("a.png"))
     );
+    assert!(file["url"]
+        .as_str()
+        .is_some_and(|u| u.contains(&format!("/file/files-field/{file_id}?token="))));
 }
 
 #[tokio::test]

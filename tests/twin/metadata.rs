@@ -330,6 +330,20 @@ async fn an_uploaded_file_is_downloadable_byte_for_byte_and_attachable() {
             .create("attachments", json!([{"name": "report.pdf", "file": [{"fileId": file["id"], "label": "report.pdf"}]}]))
             .await;
         assert_eq!(attachment[0]["file"][0]["fileId"], file["id"]);
+        // As 2.21 answers it: the stored file's extension and a url that downloads it.
+        assert_eq!(attachment[0]["file"][0]["extension"], ".pdf");
+        let (_, read) = env
+            .get(&format!(
+                "/rest/attachments/{}",
+                attachment[0]["id"].as_str().unwrap()
+            ))
+            .await;
+        let url = read["data"]["attachment"]["file"][0]["url"]
+            .as_str()
+            .expect("a download url")
+            .to_owned();
+        let again = env.http.get(url).send().await.expect("sent");
+        assert_eq!(again.bytes().await.expect("bytes").to_vec(), bytes);
     }
 }
 
