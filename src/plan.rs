@@ -770,6 +770,7 @@ fn compatible(source: &FieldType, target: &FieldType) -> bool {
             (Relation, MorphRelation)
                 | (MorphRelation, Relation)
                 | (Number, Numeric)
+                | (Numeric, Number)
                 | (Position, Number)
                 | (Number, Position)
         )

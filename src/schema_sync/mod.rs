@@ -171,8 +171,13 @@ impl NewField {
     /// The `createOneField` input (`create-field.input.ts`), without `objectMetadataId` and
     /// `relationCreationPayload.targetObjectMetadataId`, which only the target knows.
     pub fn input(&self) -> Value {
+        // 2.21 creates no NUMERIC field ("Use NUMBER instead", recorded in
+        // `tests/conformance/twenty-2.21/metadata-create-field-numeric.json`): a source NUMERIC
+        // becomes a float NUMBER, which the planner writes (NUMERIC values fit when a double
+        // holds them; others are rejected with the target's reason).
+        let numeric = self.field_type == FieldType::Numeric;
         let mut input = json!({
-            "type": self.field_type.api_name(),
+            "type": if numeric { "NUMBER" } else { self.field_type.api_name() },
             "name": self.name,
             "label": self.label,
             "isNullable": self.is_nullable,
@@ -194,7 +199,12 @@ impl NewField {
         );
         if self.relation.is_none() {
             // Twenty computes a relation's settings itself (relation type, join column).
-            set(&mut input, "settings", self.settings.clone());
+            let settings = if numeric {
+                Some(json!({"dataType": "float", "type": "number"}))
+            } else {
+                self.settings.clone()
+            };
+            set(&mut input, "settings", settings);
             set(&mut input, "defaultValue", self.default_value.clone());
             if self.is_unique {
                 input["isUnique"] = Value::Bool(true);
@@ -356,7 +366,10 @@ fn compatible(source: &FieldType, target: &FieldType) -> bool {
     source == target
         || matches!(
             (source, target),
-            (Relation, MorphRelation) | (MorphRelation, Relation) | (Number, Numeric)
+            (Relation, MorphRelation)
+                | (MorphRelation, Relation)
+                | (Number, Numeric)
+                | (Numeric, Number)
         )
 }
 

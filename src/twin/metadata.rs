@@ -112,9 +112,13 @@ fn user_error(message: impl Into<String>, code: &str) -> Error {
 /// A refusal of the 2.x metadata validation (`METADATA_VALIDATION_FAILED`): one summary message,
 /// the reasons under `extensions.errors.fieldMetadata[].errors[]`, as a real 2.21 answers a
 /// createOneField it refuses (`workspace-migration` validation, `field-metadata.exception.ts`).
-fn field_validation_error(message: &str, code: &str, value: &Value) -> Error {
+fn field_validation_error(message: &str, code: &str, value: Option<&Value>) -> Error {
+    let mut error = serde_json::json!({"code": code, "message": message});
+    if let Some(value) = value {
+        error["value"] = value.clone();
+    }
     let entry = serde_json::json!({
-        "errors": [{"code": code, "message": message, "value": value}],
+        "errors": [error],
         "type": "create",
         "metadataName": "fieldMetadata",
     });
@@ -1212,7 +1216,7 @@ impl Mutation {
                     return Err(field_validation_error(
                         &format!("Relation creation payload is invalid: {key} must be a string"),
                         "FIELD_METADATA_RELATION_MALFORMED",
-                        &payload,
+                        Some(&payload),
                     ));
                 }
             }
