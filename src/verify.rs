@@ -235,9 +235,29 @@ pub async fn verify(
                 context: format!("counting {} in the target", plan.object),
                 source,
             })?;
+        // Kept soft-deleted rows are in the target too, where a plain count leaves them out.
+        let deleted_count = if opts.deleted == DeletedPolicy::Keep {
+            target
+                .find_many(
+                    &plan.target_plural,
+                    &crate::target::FindMany {
+                        limit: Some(1),
+                        filter: Some("deletedAt[is]:NOT_NULL".into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|source| MigrateError::Target {
+                    context: format!("counting soft-deleted {} in the target", plan.object),
+                    source,
+                })?
+                .total_count
+        } else {
+            Some(0)
+        };
         let mut check = ObjectCheck {
             object: plan.object.clone(),
-            target_count: page.total_count,
+            target_count: page.total_count.zip(deleted_count).map(|(a, b)| a + b),
             ..ObjectCheck::default()
         };
         let mut nulls = pipeline::NullRefs::new(&prepared.workspace.schema, object, plan, &absent);
@@ -280,13 +300,30 @@ pub async fn verify(
                 continue;
             }
             let ids: Vec<Uuid> = rows.iter().map(|r| target_id(r.id)).collect();
-            let found = target
+            let mut found = target
                 .find_by_ids(&plan.target_plural, &ids)
                 .await
                 .map_err(|source| MigrateError::Target {
                     context: format!("reading {} back", plan.object),
                     source,
                 })?;
+            if opts.deleted == DeletedPolicy::Keep && found.len() < ids.len() {
+                let live: std::collections::HashSet<&str> =
+                    found.iter().filter_map(|r| r.get("id")?.as_str()).collect();
+                let rest: Vec<Uuid> = ids
+                    .iter()
+                    .filter(|id| !live.contains(id.to_string().as_str()))
+                    .copied()
+                    .collect();
+                let deleted = target
+                    .find_deleted_by_ids(&plan.target_plural, &rest)
+                    .await
+                    .map_err(|source| MigrateError::Target {
+                        context: format!("reading soft-deleted {} back", plan.object),
+                        source,
+                    })?;
+                found.extend(deleted);
+            }
             let by_id: HashMap<&str, &Value> = found
                 .iter()
                 .filter_map(|r| Some((r.get("id")?.as_str()?, r)))

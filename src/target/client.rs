@@ -554,6 +554,29 @@ impl Target {
         Ok(records)
     }
 
+    /// The soft-deleted records among `ids`, which a plain find leaves out:
+    /// `filter=and(id[in]:[…],deletedAt[is]:NOT_NULL)` (recorded from 2.21 in
+    /// `tests/conformance/twenty-2.21/`, the soft-delete exchanges).
+    pub async fn find_deleted_by_ids(
+        &self,
+        plural: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Value>, TargetError> {
+        let mut records = Vec::new();
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let query = FindMany {
+                limit: Some(chunk.len() as u32),
+                filter: Some(format!(
+                    "and({},deletedAt[is]:NOT_NULL)",
+                    id_in_filter(chunk)
+                )),
+                ..FindMany::default()
+            };
+            records.extend(self.find_all(plural, &query).await?);
+        }
+        Ok(records)
+    }
+
     /// Soft-deletes one record: `DELETE /rest/{plural}/{id}?soft_delete=true` (without the
     /// parameter, newer servers destroy the row).
     ///
