@@ -73,6 +73,8 @@ pub struct ServerRule {
 /// no name (`injectActorToRecord`, `packages/twenty-server/src/engine/core-modules/actor/services/actor-from-auth-context.service.ts`).
 const UPDATED_BY_RULE: &str = "the target writes the API key as updatedBy on every write \
      (actor-from-auth-context.service.ts)";
+const SOFT_DELETE_RULE: &str = "the target writes updatedAt when it soft-deletes a kept deleted \
+     row (a soft delete is an update; seen on a real Twenty 2.21)";
 const CREATED_BY_RULE: &str = "the target writes the API key as createdBy when the source's has \
      no name (actor-from-auth-context.service.ts)";
 
@@ -335,6 +337,11 @@ pub async fn verify(
                 match by_id.get(id) {
                     Some(got) => {
                         lost.compare(id, dropped, got);
+                        if got.get("deletedAt").is_some_and(|d| !d.is_null())
+                            && want.remove("updatedAt").is_some()
+                        {
+                            rules.soft_deleted += 1;
+                        }
                         if !compare_record(
                             &plan.object,
                             want,
@@ -483,6 +490,8 @@ impl LostFields {
 struct ServerRules {
     updated_by: u64,
     created_by: u64,
+    /// Kept soft-deleted rows, whose `updatedAt` the soft delete wrote.
+    soft_deleted: u64,
 }
 
 impl ServerRules {
@@ -510,6 +519,7 @@ impl ServerRules {
         [
             ("updatedBy", UPDATED_BY_RULE, self.updated_by),
             ("createdBy", CREATED_BY_RULE, self.created_by),
+            ("updatedAt", SOFT_DELETE_RULE, self.soft_deleted),
         ]
         .into_iter()
         .filter(|(_, _, n)| *n > 0)

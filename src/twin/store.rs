@@ -445,7 +445,9 @@ impl Db {
             }
             let now = iso(Utc::now());
             let mut record = existing;
+            // A soft delete is an update: updatedAt moves too (seen on a real 2.21).
             record.insert("deletedAt".into(), json!(now));
+            record.insert("updatedAt".into(), json!(now));
             table.put(id, record.clone());
             self.on_soft_delete(&object.name_singular, id, &now);
             Ok(record)
@@ -472,6 +474,7 @@ impl Db {
             };
             if !is_deleted(&record) {
                 record.insert("deletedAt".into(), json!(now));
+                record.insert("updatedAt".into(), json!(now));
                 table.put(*id, record.clone());
                 self.on_soft_delete(&object.name_singular, *id, &now);
             }
