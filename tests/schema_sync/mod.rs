@@ -977,3 +977,61 @@ async fn standard_fields_the_target_no_longer_has_arrive_as_custom_fields_with_t
         .field("employees")
         .is_none());
 }
+
+// Twenty's own seed has `company.tagline`: TEXT, NOT NULL, default '' and empty on every
+// company. A real 2.21 refuses "" there (it becomes null, then the column refuses it); the
+// run leaves the empty value out so that the default applies, and every company lands.
+#[tokio::test]
+async fn empty_values_of_a_not_null_text_field_land_as_the_default() {
+    let src = source(40).await;
+    let schema = src.spec.schema();
+    let ws = src.spec.id;
+    src.client
+        .batch_execute(&format!(
+            "ALTER TABLE \"{schema}\".company ADD COLUMN tagline text NOT NULL DEFAULT ''; \
+             UPDATE \"{schema}\".company SET tagline = CASE WHEN abs(hashtext(id::text)) % 3 = 0 \
+               THEN 'Think different' ELSE '' END"
+        ))
+        .await
+        .expect("tagline column");
+    src.client
+        .execute(
+            "INSERT INTO core.\"fieldMetadata\" (\"objectMetadataId\", type, name, label, \"defaultValue\", \
+             \"isCustom\", \"isActive\", \"isSystem\", \"isNullable\", \"isUnique\", \"workspaceId\", \"applicationId\") \
+             VALUES (md5($1 || '/object/company')::uuid, 'TEXT', 'tagline', 'Tagline', '\"''''\"'::jsonb, \
+             true, true, false, false, false, $2, md5($1 || '/application/custom')::uuid)",
+            &[&ws.to_string(), &ws],
+        )
+        .await
+        .expect("field metadata");
+    let (twin, target) = twin(&src.members).await;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&src.db.url, &dir.path().join("rejects.jsonl"));
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    let tagline = target
+        .model()
+        .await
+        .unwrap()
+        .object("company")
+        .and_then(|c| c.field("tagline").cloned())
+        .expect("tagline created");
+    assert_eq!(tagline.is_nullable, Some(false));
+    // (This harness moves no file bytes, so only the companies are checked here.)
+    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+        .await
+        .expect("verify");
+    let company = check
+        .objects
+        .iter()
+        .find(|o| o.object == "company")
+        .unwrap();
+    assert!(
+        company.compared > 0 && company.differing == 0,
+        "{}",
+        check.render_text()
+    );
+    assert_eq!(company.target_count, Some(company.source_count));
+    assert!(!check.not_migrated.iter().any(|n| n.object == "company"));
+    twin.shutdown().await.unwrap();
+}
