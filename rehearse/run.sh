@@ -7,8 +7,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 name=$1 src=$2 storage=$3; shift 3
 ROOT=${ROOT:-/opt/real-twenty}
 BIN=${BIN:-$HERE/../target/release/twenty-migrate}
-. /work/shared/real-twenty/common.sh 2>/dev/null || true
-ROOT=$ROOT /work/shared/real-twenty/reset.sh > "$name-reset.log" 2>&1 || { echo "reset failed"; exit 2; }
+# The real-twenty scripts: shared/real-twenty beside this repository, or REAL_TWENTY.
+REAL_TWENTY=${REAL_TWENTY:-$HERE/../../shared/real-twenty}
+. "$REAL_TWENTY/common.sh"
+ROOT=$ROOT "$REAL_TWENTY/reset.sh" > "$name-reset.log" 2>&1 || { echo "reset failed"; exit 2; }
 set -a; . "$ROOT/target.env"; set +a
 "$HERE/empty-workspace.sh" "${PG_PORT:-55432}" "$TWENTY_WORKSPACE_ID"
 rm -f "$name".state.sqlite
