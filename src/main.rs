@@ -9,9 +9,11 @@ use twenty_migrate::cli::Cli;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cli.log));
+    // Colour codes only on a terminal: a redirected log stays plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
