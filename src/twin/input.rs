@@ -901,11 +901,7 @@ pub fn process_record(object: &ObjectMeta, input: &Value) -> Result<Map<String, 
 /// Postgres's not-null violation as the REST API passes it on: 400 BadRequestException, the
 /// driver's message, no code (seen on a real Twenty 2.21).
 fn not_null_column(object: &ObjectMeta, key: &str) -> ApiError {
-    let table = if object.is_custom {
-        format!("_{}", object.name_singular)
-    } else {
-        object.name_singular.clone()
-    };
+    let table = super::store::table_name(object);
     ApiError::raw(
         400,
         "BadRequestException",

@@ -667,7 +667,8 @@ fn merge_value(object: &ObjectMeta, record: &mut Record, key: String, value: Val
     }
 }
 
-fn table_name(object: &ObjectMeta) -> String {
+/// The Postgres table of an object (`_name` for a custom one).
+pub(super) fn table_name(object: &ObjectMeta) -> String {
     if object.is_custom {
         format!("_{}", object.name_singular)
     } else {
