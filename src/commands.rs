@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs, VerifyArgs};
+use crate::destination::{ApiKey, Target, TargetConfig};
 use crate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use crate::plan::UnmatchedMembers;
 use crate::report::RunReport;
 use crate::schema_sync::SchemaOptions;
 use crate::source::SourceError;
-use crate::target::{ApiKey, Target, TargetConfig};
 use crate::twin::{Member as TwinMember, TwinConfig};
 use crate::{Error, Outcome};
 use tokio_util::sync::CancellationToken;

@@ -28,13 +28,13 @@ use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::destination::{LegacyFolder, Target, TargetError, UploadGeneration};
 use crate::model::{FieldType, Model, Object};
 use crate::plan::ObjectPlan;
 use crate::source::records::{Cell, ReadColumn, SourceRow};
 use crate::source::storage::{self, CoreFile};
 use crate::source::{SourceError, WorkspaceInfo};
 use crate::state::{Ledger, StateError};
-use crate::target::{LegacyFolder, Target, TargetError, UploadGeneration};
 
 mod generation;
 mod rich_text;
@@ -289,7 +289,7 @@ pub struct Files<'a> {
     /// the workspace's files).
     touched: std::collections::HashSet<String>,
     /// The answer shape of an older target's `uploadFile`, once seen.
-    legacy_answer: Option<crate::target::LegacyAnswer>,
+    legacy_answer: Option<crate::destination::LegacyAnswer>,
 }
 
 impl<'a> Files<'a> {

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod conformance;
+pub mod destination;
 pub mod error;
 pub mod files;
 pub mod fixture;
@@ -19,7 +20,6 @@ pub mod schema_sync;
 pub mod source;
 pub mod state;
 pub mod storage_http;
-pub mod target;
 pub mod transform;
 pub mod twin;
 pub mod verify;

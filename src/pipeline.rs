@@ -9,6 +9,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::destination::{BatchBody, ReturnedId, Target, TargetError, TargetModel};
 use crate::files::Attached;
 use crate::model::quote_ident;
 use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
@@ -18,7 +19,6 @@ use crate::schema_sync::{self, SchemaDiff, SchemaError, SchemaOptions};
 use crate::source::records::{Cell, ReadColumn, RecordReader, RowFilter, SourceRow};
 use crate::source::{Source, SourceError, WorkspaceInfo};
 use crate::state::{Fingerprint, Ledger, Phase, StateError};
-use crate::target::{BatchBody, ReturnedId, Target, TargetError, TargetModel};
 use crate::transform::{target_id, FieldMap, MemberMap, ObjectTransform, Reference};
 use tokio_util::sync::CancellationToken;
 

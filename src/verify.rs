@@ -12,10 +12,10 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::destination::Target;
 use crate::model::FieldType;
 use crate::pipeline::{self, DeletedPolicy, MigrateError, MigrateOptions};
 use crate::source::records::{RecordReader, RowFilter};
-use crate::target::Target;
 use crate::transform::target_id;
 
 /// One field that differs.
@@ -227,7 +227,7 @@ pub async fn verify(
         let page = target
             .find_many(
                 &plan.target_plural,
-                &crate::target::FindMany {
+                &crate::destination::FindMany {
                     limit: Some(1),
                     ..Default::default()
                 },
@@ -242,7 +242,7 @@ pub async fn verify(
             target
                 .find_many(
                     &plan.target_plural,
-                    &crate::target::FindMany {
+                    &crate::destination::FindMany {
                         limit: Some(1),
                         filter: Some("deletedAt[is]:NOT_NULL".into()),
                         ..Default::default()

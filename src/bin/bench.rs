@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde_json::Value;
+use twenty_migrate::destination::{ApiKey, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use twenty_migrate::plan::{ObjectPlan, UnmatchedMembers};
 use twenty_migrate::source::records::{ReadColumn, RecordReader, RowFilter};
 use twenty_migrate::source::Source;
-use twenty_migrate::target::{ApiKey, Target, TargetConfig};
 use twenty_migrate::transform::{FieldMap, ObjectTransform};
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 

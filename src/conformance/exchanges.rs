@@ -1,5 +1,5 @@
 //! The exchanges, in the order they run. The GraphQL documents the tool sends come from the
-//! tool's own builders (`target::metadata`, `target::direct_upload`, `schema_sync::apply`), so a
+//! tool's own builders (`destination::metadata`, `destination::direct_upload`, `schema_sync::apply`), so a
 //! golden shows exactly what the tool sends and what the server answers to it.
 //!
 //! The custom object `cf<Run>Thing` and its fields (`cfText`, `cfNumber`, …) are created by the
@@ -8,9 +8,9 @@
 use serde_json::{json, Value};
 
 use super::{Auth, Body, Exchange, Step};
-use crate::target::client::{id_in_filter, UPLOAD_FILES_FIELD_FILE};
-use crate::target::direct_upload::{COMPLETE, CREATE, MUTATION_NAMES};
-use crate::target::metadata::{
+use crate::destination::client::{id_in_filter, UPLOAD_FILES_FIELD_FILE};
+use crate::destination::direct_upload::{COMPLETE, CREATE, MUTATION_NAMES};
+use crate::destination::metadata::{
     create_field_mutation, create_object_mutation, objects_query, ObjectsQuery,
 };
 

@@ -10,10 +10,10 @@
 use serde_json::{Map, Value};
 
 use super::{Attached, Dest, Files, FilesError, ObjectFiles, Refused};
+use crate::destination::LegacyFolder;
 use crate::model::{FieldType, Model};
 use crate::source::records::{Cell, SourceRow};
 use crate::source::storage;
-use crate::target::LegacyFolder;
 
 /// How the target keeps files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,10 +21,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{file_name, Dest, Files, FilesError, FilesGeneration, ObjectFiles, Refused};
+use crate::destination::LegacyFolder;
 use crate::model::{FieldType, Model, Object};
 use crate::plan::ObjectPlan;
 use crate::source::storage;
-use crate::target::LegacyFolder;
 
 /// The rich-text keys of one object and where their files upload to.
 #[derive(Debug, Clone)]

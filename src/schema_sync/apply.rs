@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use super::{NewField, NewObject, NewOptions, SchemaDiff};
-use crate::target::{Target, TargetError, TargetModel};
+use crate::destination::{Target, TargetError, TargetModel};
 
 /// What [`apply`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -2,7 +2,7 @@
 //! GraphQL, files, `/client-config`, rate limits) for tests, benchmarks and rehearsals.
 //!
 //! Every rule it enforces names the Twenty source file it mirrors. It shares no code with the
-//! tool's API client (`src/target/`): a misreading of Twenty in one must not be copied into the
+//! tool's API client (`src/destination/`): a misreading of Twenty in one must not be copied into the
 //! other. Start it in-process with [`TwinConfig`], or from the CLI with [`run`].
 
 mod api_error;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use twenty_migrate::destination::{Target, UploadGeneration};
 use twenty_migrate::pipeline::{self, MigrateError};
-use twenty_migrate::target::{Target, UploadGeneration};
 use twenty_migrate::twin::{FaultSpec, Member, Twin, TwinConfig, UploadOffer};
 use uuid::Uuid;
 

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use twenty_migrate::destination::{ApiKey, FindMany, Target, TargetConfig};
 use twenty_migrate::files::FileOptions;
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
 use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateError, MigrateOptions};
 use twenty_migrate::plan::UnmatchedMembers;
 use twenty_migrate::report::ObjectReport;
-use twenty_migrate::target::{ApiKey, FindMany, Target, TargetConfig};
 use twenty_migrate::twin::{FilesGeneration, Member, Twin, TwinConfig};
 use uuid::Uuid;
 

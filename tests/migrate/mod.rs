@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
+use twenty_migrate::destination::{ApiKey, FindMany, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
 use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use twenty_migrate::plan::UnmatchedMembers;
-use twenty_migrate::target::{ApiKey, FindMany, Target, TargetConfig};
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 use uuid::Uuid;
 

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
+use twenty_migrate::destination::{ApiKey, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
 use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use twenty_migrate::plan::UnmatchedMembers;
-use twenty_migrate::target::{ApiKey, Target, TargetConfig};
 use twenty_migrate::twin::{FaultSpec, Member, TwinConfig};
 
 const KEY: &str = "resume-key";
@@ -225,7 +225,7 @@ async fn verify_finds_a_difference_planted_in_the_target_and_passes_on_a_clean_o
     let company = target
         .find_many(
             "companies",
-            &twenty_migrate::target::FindMany {
+            &twenty_migrate::destination::FindMany {
                 limit: Some(1),
                 ..Default::default()
             },

@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::{json, Value};
+use twenty_migrate::destination::{ApiKey, Target, TargetConfig, TargetModel};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
 use twenty_migrate::model::{FieldType, Model, RelationKind};
 use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateError, MigrateOptions};
 use twenty_migrate::plan::UnmatchedMembers;
 use twenty_migrate::schema_sync::{self, names, SchemaOptions};
-use twenty_migrate::target::{ApiKey, Target, TargetConfig, TargetModel};
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 
 const KEY: &str = "schema-sync-key";
@@ -477,7 +477,7 @@ async fn a_generated_workspace_migrated_into_a_standard_twin_ends_with_the_same_
     let in_target = target
         .find_all(
             "noteTargets",
-            &twenty_migrate::target::FindMany {
+            &twenty_migrate::destination::FindMany {
                 filter: Some("targetPetId[is]:NOT_NULL".into()),
                 ..Default::default()
             },
@@ -931,7 +931,10 @@ async fn standard_fields_the_target_no_longer_has_arrive_as_custom_fields_with_t
         .await
         .unwrap();
     let records = target
-        .find_all("companies", &twenty_migrate::target::FindMany::default())
+        .find_all(
+            "companies",
+            &twenty_migrate::destination::FindMany::default(),
+        )
         .await
         .unwrap();
     let by_id: BTreeMap<String, &Value> = records

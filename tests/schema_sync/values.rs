@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
+use twenty_migrate::destination::Target;
 use twenty_migrate::model::{quote_ident, table_name, FieldType, Model, RelationKind};
 use twenty_migrate::schema_sync::names;
-use twenty_migrate::target::Target;
 use twenty_migrate::transform::target_id;
 use uuid::Uuid;
 
