@@ -77,19 +77,20 @@ fn migrate_options(
         restart: false,
         cancel: CancellationToken::new(),
         max_in_flight: args.run.in_flight.max(1),
-        files: crate::files::FileOptions {
+        files: crate::pipeline::files::FileOptions {
             storage_dir: args.source.storage_dir.clone(),
             bucket: bucket(&args.source),
             server: source_server(&args.source),
             skip_missing_files: args.run.skip_missing_files,
-            max_file_size: crate::files::parse_size(&args.run.max_file_size).map_err(usage)?,
+            max_file_size: crate::pipeline::files::parse_size(&args.run.max_file_size)
+                .map_err(usage)?,
         },
     })
 }
 
 /// The source bucket named on the command line, configured from the environment.
-pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::files::Bucket> {
-    use crate::files::{Bucket, BucketKind};
+pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::pipeline::files::Bucket> {
+    use crate::pipeline::files::{Bucket, BucketKind};
     let (kind, name) = match (&source.s3_bucket, &source.azure_container) {
         (Some(b), _) => (BucketKind::S3, b),
         (None, Some(c)) => (BucketKind::Azure, c),
@@ -214,7 +215,7 @@ pub async fn migrate(args: MigrateArgs) -> Result<Outcome, Error> {
 pub async fn verify(args: VerifyArgs) -> Result<Outcome, Error> {
     let (target, rate) = target_for(&args.plan)?;
     let opts = migrate_options(&args.plan, PathBuf::from("rejects.jsonl"), rate)?;
-    let report = crate::verify::verify(&opts, &target, args.sample).await?;
+    let report = crate::pipeline::verify::verify(&opts, &target, args.sample).await?;
     if args.plan.json {
         println!("{}", to_json(&report)?);
     } else {
@@ -371,7 +372,7 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         restart: true,
         cancel: cancel_on_signal(),
         max_in_flight: 4,
-        files: crate::files::FileOptions {
+        files: crate::pipeline::files::FileOptions {
             storage_dir: Some(storage.clone()),
             ..Default::default()
         },
@@ -380,7 +381,7 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
     print!("{}", report.render_text());
 
     // Verify: counts, then every record read back through the API, field by field.
-    let check = crate::verify::verify(&opts, &target, 100).await?;
+    let check = crate::pipeline::verify::verify(&opts, &target, 100).await?;
     println!("\nverification (read back through the API)");
     print!("{}", check.render_text());
     let all_equal = check.is_clean();

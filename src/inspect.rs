@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::files::{Bucket, FileOptions, FilesError, Storage};
 use crate::model::{Object, RelationKind};
+use crate::pipeline::files::{Bucket, FileOptions, FilesError, Storage};
 use crate::source::storage::{self, AttachmentFiles};
 use crate::source::storage_check::{self, FieldFiles, FileCheck};
 use crate::source::{Layout, LayoutReport, Source, SourceError, WorkspaceInfo};

@@ -8,7 +8,6 @@ pub mod commands;
 pub mod conformance;
 pub mod destination;
 pub mod error;
-pub mod files;
 pub mod fixture;
 pub mod inspect;
 pub mod local_pg;
@@ -22,7 +21,6 @@ pub mod state;
 pub mod storage_http;
 pub mod transform;
 pub mod twin;
-pub mod verify;
 
 pub use error::Error;
 

@@ -85,7 +85,7 @@ pub struct RunReport {
     /// The ledger file.
     pub state_file: Option<PathBuf>,
     /// Files moved by this run.
-    pub files: crate::files::FileCounts,
+    pub files: crate::pipeline::files::FileCounts,
 }
 
 impl RunReport {

@@ -195,7 +195,7 @@ fn options(url: &str, dir: &Path, page_size: usize, rpm: u32) -> MigrateOptions 
         schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         max_in_flight: IN_FLIGHT,
         // Attachments are generated without bytes: they are skipped, not rejected.
-        files: twenty_migrate::files::FileOptions {
+        files: twenty_migrate::pipeline::files::FileOptions {
             skip_missing_files: true,
             ..Default::default()
         },

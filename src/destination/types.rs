@@ -2,6 +2,8 @@
 //! data model, members, client config, uploaded files and request counters.
 
 use bytes::Bytes;
+
+use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -111,6 +113,82 @@ impl TargetModel {
         self.objects
             .iter()
             .find(|o| o.name_singular == name_singular)
+    }
+
+    /// The target's metadata as the shared model (fields without columns).
+    pub fn to_model(&self) -> Model {
+        let objects = self
+            .objects
+            .iter()
+            .map(|o| Object {
+                id: o.id,
+                name_singular: o.name_singular.clone(),
+                name_plural: o.name_plural.clone(),
+                label_singular: o.label_singular.clone().unwrap_or_default(),
+                label_plural: o.label_plural.clone().unwrap_or_default(),
+                // The target's metadata does not say (no `isCustom` since 2.x) and nothing
+                // decides on it: custom-ness is read from the source.
+                is_custom: false,
+                is_system: o.is_system,
+                is_active: o.is_active,
+                is_remote: false,
+                table: String::new(),
+                table_exists: true,
+                fields: o
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let field_type = FieldType::from_metadata(&f.field_type);
+                        let relation = f.relation.as_ref().map(|r| {
+                            let kind = if r.relation_type == "ONE_TO_MANY" {
+                                RelationKind::OneToMany
+                            } else {
+                                RelationKind::ManyToOne
+                            };
+                            // Join column: settings.joinColumnName, else `<name>Id`
+                            // (`compute-morph-or-relation-field-join-column-name.util.ts`).
+                            let join_column = (kind == RelationKind::ManyToOne).then(|| {
+                                f.settings
+                                    .as_ref()
+                                    .and_then(|s| s.get("joinColumnName"))
+                                    .and_then(Value::as_str)
+                                    .map(str::to_owned)
+                                    .unwrap_or_else(|| format!("{}Id", f.name))
+                            });
+                            Relation {
+                                kind,
+                                target_object_id: Uuid::nil(),
+                                target_object: r
+                                    .target_object_metadata
+                                    .as_ref()
+                                    .map(|t| t.name_singular.clone())
+                                    .unwrap_or_default(),
+                                join_column,
+                            }
+                        });
+                        Field {
+                            id: f.id,
+                            name: f.name.clone(),
+                            label: f.label.clone().unwrap_or_default(),
+                            field_type,
+                            metadata_type: f.field_type.clone(),
+                            is_custom: false,
+                            is_system: f.is_system,
+                            is_active: f.is_active,
+                            is_nullable: f.is_nullable.unwrap_or(true),
+                            is_unique: f.is_unique.unwrap_or(false),
+                            default_value: f.default_value.clone(),
+                            options: f.options.clone(),
+                            settings: f.settings.clone(),
+                            relation,
+                            columns: Vec::new(),
+                        }
+                    })
+                    .collect(),
+                unmapped_columns: Vec::new(),
+            })
+            .collect();
+        Model { objects }
     }
 }
 

@@ -8,7 +8,7 @@
 //!   `upgrade:1-18:migrate-activity-rich-text-attachment-file-ids` command writes this layout).
 //!
 //! Nothing here touches the storage: `super::storage_check` looks the keys up and
-//! `crate::files` moves the bytes.
+//! `crate::pipeline::files` moves the bytes.
 
 use std::collections::HashMap;
 

@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::storage::FileRef;
-use crate::files::{FilesError, Storage};
+use crate::pipeline::files::{FilesError, Storage};
 
 /// Lookups in flight at once: enough to hide a bucket's latency, few enough not to be
 /// throttled by it.

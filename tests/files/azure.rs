@@ -6,8 +6,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 use serde_json::Value;
-use twenty_migrate::files::{Bucket, BucketKind};
 use twenty_migrate::pipeline;
+use twenty_migrate::pipeline::files::{Bucket, BucketKind};
 
 use super::{
     assert_landed_files_match, attachment_report, client_for, start_twin, uploads, walk, world,

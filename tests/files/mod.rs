@@ -12,9 +12,9 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use twenty_migrate::destination::{ApiKey, FindMany, Target, TargetConfig};
-use twenty_migrate::files::FileOptions;
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
+use twenty_migrate::pipeline::files::FileOptions;
 use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateError, MigrateOptions};
 use twenty_migrate::plan::UnmatchedMembers;
 use twenty_migrate::report::ObjectReport;
@@ -582,8 +582,8 @@ async fn attachments_are_read_from_an_s3_compatible_bucket() {
     let target = client_for(&twin, 1_000_000);
     let mut opts = w.options();
     opts.files.storage_dir = None;
-    opts.files.bucket = Some(twenty_migrate::files::Bucket {
-        kind: twenty_migrate::files::BucketKind::S3,
+    opts.files.bucket = Some(twenty_migrate::pipeline::files::Bucket {
+        kind: twenty_migrate::pipeline::files::BucketKind::S3,
         name: bucket.to_owned(),
         config: moto.config(),
     });
@@ -763,7 +763,7 @@ async fn the_generated_workspace_migrated_into_a_mid_generation_twin_lands_every
         assert!(got.get("file").is_none(), "no FILES field: {got}");
         let path = stored_path(&twin, &got["fullPath"]);
         assert!(path.starts_with("attachment/"), "{path}");
-        let want_category = twenty_migrate::files::file_category(&a.name);
+        let want_category = twenty_migrate::pipeline::files::file_category(&a.name);
         assert!(
             got["fileCategory"].is_string(),
             "a category for {}: {got}",
@@ -1037,7 +1037,7 @@ async fn a_note_whose_body_embeds_an_attachment_image_points_at_the_targets_file
     }
 
     // Verify compares the bodies around the files and finds nothing to report.
-    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .unwrap();
     let body_diffs: Vec<_> = check
@@ -1074,7 +1074,7 @@ async fn embedded_images_point_at_the_uploaded_path_on_the_mid_generation_and_ve
         let got = reqwest::get(url).await.unwrap();
         assert!(got.status().is_success(), "{url}: {}", got.status());
     }
-    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .unwrap();
     let file_diffs: Vec<_> = check

@@ -72,7 +72,7 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
         max_in_flight: 4,
         schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         // These tests are about values; no file bytes were generated.
-        files: twenty_migrate::files::FileOptions {
+        files: twenty_migrate::pipeline::files::FileOptions {
             skip_missing_files: true,
             ..Default::default()
         },

@@ -120,7 +120,7 @@ impl World {
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
             max_in_flight: 4,
-            files: twenty_migrate::files::FileOptions {
+            files: twenty_migrate::pipeline::files::FileOptions {
                 storage_dir: Some(self.storage()),
                 ..Default::default()
             },
@@ -224,7 +224,7 @@ async fn migrates_completely_and_a_rerun_creates_nothing(kind: Fixture) {
     }
 
     // Field by field through the API.
-    let check = twenty_migrate::verify::verify(&w.options(), &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&w.options(), &target, 100)
         .await
         .unwrap_or_else(|e| panic!("{kind:?}: verify: {e}"));
     assert!(check.is_clean(), "{kind:?}\n{}", check.render_text());

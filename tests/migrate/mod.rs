@@ -72,7 +72,7 @@ impl World {
             state_path: self.dir.path().join("state.sqlite"),
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
-            files: twenty_migrate::files::FileOptions {
+            files: twenty_migrate::pipeline::files::FileOptions {
                 storage_dir: Some(self.dir.path().join("storage")),
                 ..Default::default()
             },
@@ -134,7 +134,7 @@ async fn every_live_record_reads_back_through_the_api_with_the_same_id_and_value
     }
 
     // Field by field through the API, after the same mapping.
-    let check = twenty_migrate::verify::verify(&w.options(), &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&w.options(), &target, 100)
         .await
         .expect("verify");
     assert!(check.is_clean(), "{}", check.render_text());
@@ -323,7 +323,7 @@ async fn unmatched_members_stop_the_run_at_plan_time_and_name_the_member() {
         .await
         .expect("migrate with null policy");
     assert_eq!(report.rejected(), 0);
-    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .unwrap();
     assert!(check.is_clean(), "{}", check.render_text());
@@ -421,7 +421,7 @@ async fn hostile_rows_are_rejected_with_a_reason_and_every_other_record_lands() 
     assert!(!fk_reject["message"].as_str().unwrap().is_empty());
 
     // Every other live record landed: the only differences are the two rejected records.
-    let check = twenty_migrate::verify::verify(&w.options(), &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&w.options(), &target, 100)
         .await
         .unwrap();
     let missing: std::collections::BTreeSet<String> =
@@ -519,7 +519,7 @@ async fn kept_soft_deleted_rows_are_created_then_soft_deleted_in_the_target() {
 
     // `verify` reads the kept soft-deleted rows back too (a plain find leaves them out), and
     // counts them: the comparison is clean, every source row compared.
-    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .expect("verify");
     assert!(check.is_clean(), "{}", check.render_text());

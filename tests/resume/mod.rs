@@ -51,7 +51,7 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
         state_path: dir.path().join("state.sqlite"),
         restart: false,
         cancel: tokio_util::sync::CancellationToken::new(),
-        files: twenty_migrate::files::FileOptions {
+        files: twenty_migrate::pipeline::files::FileOptions {
             storage_dir: Some(dir.path().join("storage")),
             ..Default::default()
         },
@@ -139,7 +139,7 @@ async fn a_run_killed_at_random_moments_resumes_to_exactly_the_sources_records()
     let target = fast_target(twin.base_url());
     let mut opts = options(&db, &dir);
     opts.batch_size = BatchSize::Fixed(20);
-    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .unwrap();
     assert!(check.is_clean(), "{}", check.render_text());
@@ -201,7 +201,7 @@ async fn a_flaky_target_still_ends_with_exactly_the_sources_records() {
         stats.requests
     );
 
-    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .unwrap();
     assert!(check.is_clean(), "{}", check.render_text());
@@ -216,7 +216,7 @@ async fn verify_finds_a_difference_planted_in_the_target_and_passes_on_a_clean_o
     let target = fast_target(twin.base_url());
     let opts = options(&db, &dir);
     pipeline::migrate(&opts, &target).await.expect("migrate");
-    let clean = twenty_migrate::verify::verify(&opts, &target, 100)
+    let clean = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .unwrap();
     assert!(clean.is_clean(), "{}", clean.render_text());
@@ -245,7 +245,7 @@ async fn verify_finds_a_difference_planted_in_the_target_and_passes_on_a_clean_o
         .status();
     assert!(status.is_success(), "{status}");
 
-    let dirty = twenty_migrate::verify::verify(&opts, &target, 100)
+    let dirty = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .unwrap();
     assert!(!dirty.is_clean());
@@ -387,7 +387,7 @@ async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
     );
     assert!(String::from_utf8_lossy(&resumed.stderr).contains("resuming the run"));
     let target = fast_target(twin.base_url());
-    let check = twenty_migrate::verify::verify(&options(&db, &dir), &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&options(&db, &dir), &target, 100)
         .await
         .unwrap();
     assert!(check.is_clean(), "{}", check.render_text());

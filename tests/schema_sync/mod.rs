@@ -85,7 +85,7 @@ fn options(url: &str, rejects: &Path) -> MigrateOptions {
         cancel: tokio_util::sync::CancellationToken::new(),
         max_in_flight: 4,
         // Schema tests generate no file bytes.
-        files: twenty_migrate::files::FileOptions {
+        files: twenty_migrate::pipeline::files::FileOptions {
             skip_missing_files: true,
             ..Default::default()
         },
@@ -705,7 +705,7 @@ async fn lost_answers_and_server_errors_during_the_sync_still_create_each_thing_
     let target = Target::new(config).expect("client");
 
     let model = source_model(&src).await;
-    let tmodel = pipeline::target_model_to_model(&target.model().await.expect("read"));
+    let tmodel = target.model().await.expect("read").to_model();
     let s = twenty_migrate::source::Source::connect(&src.db.url)
         .await
         .unwrap();
@@ -729,7 +729,7 @@ async fn lost_answers_and_server_errors_during_the_sync_still_create_each_thing_
         let same_name = object.fields.iter().filter(|x| x.name == f.name).count();
         assert_eq!(same_name, 1, "{}.{}", f.object, f.name);
     }
-    let again = pipeline::target_model_to_model(&after);
+    let again = after.to_model();
     let rest = schema_sync::diff(&model, &again, &details, &SchemaOptions::default());
     assert!(!rest.has_changes(), "{rest:?}");
     twin.shutdown().await.unwrap();
@@ -738,7 +738,7 @@ async fn lost_answers_and_server_errors_during_the_sync_still_create_each_thing_
 #[tokio::test]
 async fn settings_the_target_refuses_are_dropped_with_a_note_and_the_field_still_created() {
     let (twin, target) = twin(&[]).await;
-    let standard = pipeline::target_model_to_model(&target.model().await.unwrap());
+    let standard = target.model().await.unwrap().to_model();
     // A source with one more custom field on person: LINKS with a variant Twenty does not know.
     let mut source = standard.clone();
     let person = source
@@ -811,7 +811,7 @@ async fn with_no_schema_the_target_model_is_left_alone_and_custom_data_is_not_wr
 
     // What was not written is compared too: the links to pets and the company tiers that did
     // not move are "not migrated", by rule, and the comparison fails.
-    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .expect("verify");
     assert!(!check.is_clean(), "{}", check.render_text());
@@ -1021,7 +1021,7 @@ async fn empty_values_of_a_not_null_text_field_land_as_the_default() {
         .expect("tagline created");
     assert_eq!(tagline.is_nullable, Some(false));
     // (This harness moves no file bytes, so only the companies are checked here.)
-    let check = twenty_migrate::verify::verify(&opts, &target, 100)
+    let check = twenty_migrate::pipeline::verify::verify(&opts, &target, 100)
         .await
         .expect("verify");
     let company = check

@@ -210,8 +210,8 @@ pub async fn verify(
         DeletedPolicy::Keep => RowFilter::All,
     };
     let client = prepared.source.client();
-    let paths = crate::files::FilesGeneration::detect(&prepared.target_model)
-        == Some(crate::files::FilesGeneration::Paths);
+    let paths = crate::pipeline::files::FilesGeneration::detect(&prepared.target_model)
+        == Some(crate::pipeline::files::FilesGeneration::Paths);
     let mut report = VerifyReport::default();
     for plan in &prepared.plan.objects {
         let object = prepared
@@ -639,10 +639,10 @@ fn normalize(ty: Option<&FieldType>, v: &Value) -> Value {
                                 }
                                 Err(_) => s.clone(),
                             };
-                            Value::String(crate::files::mask_file_urls(&text))
+                            Value::String(crate::pipeline::files::mask_file_urls(&text))
                         }
                         ("markdown", Value::String(s)) => {
-                            Value::String(crate::files::mask_file_urls(s))
+                            Value::String(crate::pipeline::files::mask_file_urls(s))
                         }
                         _ => normalize(None, v),
                     };

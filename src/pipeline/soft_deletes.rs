@@ -1,0 +1,62 @@
+//! The soft-deletes stage: with `--deleted keep`, soft-deleted source rows are created by the
+//! records stage, then soft-deleted in the target here, page by page.
+
+use uuid::Uuid;
+
+use super::delivery::Run;
+use super::{target_err, DeletedPolicy, MigrateError, Stage};
+use crate::model::Object;
+use crate::plan::ObjectPlan;
+use crate::report::ObjectReport;
+use crate::source::records::{RecordReader, RowFilter};
+use crate::transform::target_id;
+
+/// Soft-deletes in the target the object's soft-deleted rows (none unless they are kept).
+pub(super) async fn soft_delete_kept(
+    stage: &Stage<'_>,
+    run: &Run<'_>,
+    object: &Object,
+    object_plan: &ObjectPlan,
+    object_report: &mut ObjectReport,
+) -> Result<(), MigrateError> {
+    let Stage {
+        opts,
+        prepared,
+        target,
+        ..
+    } = *stage;
+    let client = prepared.source.client();
+    // Soft-deleted rows kept: created above, now soft-deleted in batches.
+    if opts.deleted == DeletedPolicy::Keep && object_plan.deleted > 0 {
+        // Page by page, so memory does not grow with the soft-deleted rows.
+        let mut deleted = RecordReader::new(
+            client,
+            &prepared.workspace.schema,
+            object,
+            RowFilter::Deleted,
+            10_000,
+        )
+        .await?;
+        loop {
+            let rows = deleted.next_page(client).await?;
+            if rows.is_empty() {
+                break;
+            }
+            let ids: Vec<Uuid> = rows
+                .iter()
+                .map(|r| target_id(r.id))
+                .filter(|id| !run.rejected_contains(&object.name_singular, *id))
+                .collect();
+            target
+                .soft_delete_many(&object_plan.target_plural, &ids)
+                .await
+                .map_err(target_err(format!(
+                    "soft-deleting {} {}",
+                    ids.len(),
+                    object.name_singular
+                )))?;
+            object_report.soft_deleted += ids.len() as u64;
+        }
+    }
+    Ok(())
+}
