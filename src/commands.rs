@@ -89,8 +89,8 @@ fn migrate_options(
 }
 
 /// The source bucket named on the command line, configured from the environment.
-pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::pipeline::files::Bucket> {
-    use crate::pipeline::files::{Bucket, BucketKind};
+pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::source::file_store::Bucket> {
+    use crate::source::file_store::{Bucket, BucketKind};
     let (kind, name) = match (&source.s3_bucket, &source.azure_container) {
         (Some(b), _) => (BucketKind::S3, b),
         (None, Some(c)) => (BucketKind::Azure, c),
@@ -106,8 +106,8 @@ pub(crate) fn bucket(source: &crate::cli::SourceArgs) -> Option<crate::pipeline:
 /// The source server named on the command line, with its secret.
 pub(crate) fn source_server(
     source: &crate::cli::SourceArgs,
-) -> Option<crate::storage_http::SourceServer> {
-    Some(crate::storage_http::SourceServer {
+) -> Option<crate::source::server_files::SourceServer> {
+    Some(crate::source::server_files::SourceServer {
         url: source.source_server.clone()?,
         app_secret: source.source_app_secret.clone()?,
     })

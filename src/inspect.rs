@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::model::{Object, RelationKind};
-use crate::pipeline::files::{Bucket, FileOptions, FilesError, Storage};
+use crate::source::file_store::{Bucket, Storage, StorageError};
 use crate::source::storage::{self, AttachmentFiles};
 use crate::source::storage_check::{self, FieldFiles, FileCheck};
 use crate::source::{Layout, LayoutReport, Source, SourceError, WorkspaceInfo};
@@ -20,7 +20,7 @@ pub enum InspectError {
     Source(#[from] SourceError),
     /// The storage (folder or bucket) could not be opened or read.
     #[error(transparent)]
-    Storage(#[from] FilesError),
+    Storage(#[from] StorageError),
 }
 
 /// What `inspect` needs.
@@ -35,7 +35,7 @@ pub struct InspectOptions {
     /// Bucket (S3 or Azure) to check the files against, instead of a folder.
     pub bucket: Option<Bucket>,
     /// The source server whose file endpoints to check the files against, instead.
-    pub server: Option<crate::storage_http::SourceServer>,
+    pub server: Option<crate::source::server_files::SourceServer>,
 }
 
 /// The whole `inspect` answer (also its `--json` form).
@@ -131,12 +131,11 @@ pub struct FieldSummary {
 
 /// Runs `inspect`.
 pub async fn inspect(opts: &InspectOptions) -> Result<InspectReport, InspectError> {
-    let mut storage = Storage::open(&FileOptions {
-        storage_dir: opts.storage_dir.clone(),
-        bucket: opts.bucket.clone(),
-        server: opts.server.clone(),
-        ..FileOptions::default()
-    })?;
+    let mut storage = Storage::open(
+        opts.storage_dir.as_deref(),
+        opts.bucket.as_ref(),
+        opts.server.as_ref(),
+    )?;
     let source = Source::connect(&opts.source_url).await?;
     source.begin_snapshot().await?;
     let workspaces = source.workspaces().await?;

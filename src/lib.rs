@@ -14,11 +14,11 @@ pub mod local_pg;
 pub mod model;
 pub mod pipeline;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod schema_sync;
 pub mod source;
 pub mod state;
-pub mod storage_http;
 pub mod transform;
 pub mod twin;
 

@@ -85,7 +85,7 @@ pub struct RunReport {
     /// The ledger file.
     pub state_file: Option<PathBuf>,
     /// Files moved by this run.
-    pub files: crate::pipeline::files::FileCounts,
+    pub files: FileCounts,
 }
 
 impl RunReport {
@@ -332,6 +332,17 @@ impl RejectsFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Counters of the files phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FileCounts {
+    /// Files uploaded by this run.
+    pub uploaded: u64,
+    /// Bytes uploaded by this run.
+    pub bytes: u64,
+    /// Files an earlier run had uploaded (read from the ledger).
+    pub reused: u64,
 }
 
 #[cfg(test)]

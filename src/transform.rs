@@ -13,7 +13,7 @@ use serde_json::{Map, Number, Value};
 use uuid::Uuid;
 
 use crate::model::{Field, FieldType, SubKind};
-use crate::source::records::{Cell, ReadColumn, SourceRow};
+use crate::record::{Cell, SourceRow};
 
 /// Namespace of the UUIDv5 ids that replace source ids the target refuses.
 pub const ID_NAMESPACE: Uuid = Uuid::from_u128(0x7c1d_5e9a_4b2f_4d0e_9a61_2f3b_8c4d_5e6f);
@@ -92,8 +92,13 @@ pub struct FieldMap {
 
 impl FieldMap {
     /// Builds the mapping of `field` to `key`, locating its columns among the reader's.
-    pub fn new(field: &Field, key: &str, columns: &[ReadColumn], reference: Reference) -> Self {
-        let index = |name: &str| columns.iter().position(|c| c.name == name);
+    pub fn new<C: AsRef<str>>(
+        field: &Field,
+        key: &str,
+        columns: &[C],
+        reference: Reference,
+    ) -> Self {
+        let index = |name: &str| columns.iter().position(|c| c.as_ref() == name);
         let cells = match field.field_type.sub_fields() {
             Some(subs) => subs
                 .iter()
@@ -356,8 +361,8 @@ mod tests {
         }
     }
 
-    fn read_columns(names: &[&str]) -> Vec<ReadColumn> {
-        names.iter().map(|n| ReadColumn::new(n, "text")).collect()
+    fn read_columns<'a>(names: &[&'a str]) -> Vec<&'a str> {
+        names.to_vec()
     }
 
     #[test]

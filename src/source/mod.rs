@@ -8,11 +8,13 @@
 pub mod counts;
 pub mod discover;
 pub mod duplicates;
+pub mod file_store;
 pub mod layout;
 pub mod legacy;
 pub mod members;
 pub mod metadata;
 pub mod records;
+pub mod server_files;
 pub mod signing_key;
 pub mod storage;
 pub mod storage_check;

@@ -14,31 +14,7 @@ use uuid::Uuid;
 use super::{during, SourceError};
 use crate::model::{quote_ident, Column, FieldType, Object};
 
-/// One decoded cell.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// SQL NULL.
-    Null,
-    /// text, varchar, enum, numeric and date values (as Postgres prints them).
-    Text(String),
-    /// uuid.
-    Uuid(Uuid),
-    /// double precision / real.
-    Float(f64),
-    /// integer types.
-    Int(i64),
-    /// boolean.
-    Bool(bool),
-    /// timestamptz.
-    Timestamp(DateTime<Utc>),
-    /// jsonb / json.
-    Json(serde_json::Value),
-    /// text[] and enum[].
-    TextArray(Vec<Option<String>>),
-    /// A value the driver cannot decode (e.g. a timestamp of `infinity`): the row is rejected
-    /// with this reason rather than failing the whole page.
-    Invalid(String),
-}
+pub use crate::record::{Cell, SourceRow};
 
 /// How a column is selected and decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +39,13 @@ pub struct ReadColumn {
     /// What is selected instead of the bare column (see [`Column::read_expr`]).
     pub read_expr: Option<String>,
     wire: Wire,
+}
+
+/// The column's name: what a transform looks a column up by.
+impl AsRef<str> for ReadColumn {
+    fn as_ref(&self) -> &str {
+        &self.name
+    }
 }
 
 impl ReadColumn {
@@ -134,15 +117,6 @@ pub struct RecordReader {
     page_size: i64,
     cursor: Option<Uuid>,
     done: bool,
-}
-
-/// One source row: its id and cells aligned with [`RecordReader::columns`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceRow {
-    /// The row's id.
-    pub id: Uuid,
-    /// Cells in column order (the id column included, at its position).
-    pub cells: Vec<Cell>,
 }
 
 impl RecordReader {

@@ -1,5 +1,5 @@
 //! The instance's asymmetric signing key (Twenty 2.x), from which the tool signs the source
-//! server's file tokens as the server itself does (`crate::storage_http`).
+//! server's file tokens as the server itself does (`crate::source::server_files`).
 //!
 //! `core."signingKey"` (`engine/core-modules/jwt/entities/signing-key.entity.ts`) holds one row
 //! per key: `id`, the `publicKey` (SPKI PEM), the `privateKey` (PKCS#8 PEM in an `enc:v2:`

@@ -5,8 +5,8 @@
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use super::file_store::{Storage, StorageError};
 use super::storage::FileRef;
-use crate::pipeline::files::{FilesError, Storage};
 
 /// Lookups in flight at once: enough to hide a bucket's latency, few enough not to be
 /// throttled by it.
@@ -48,7 +48,10 @@ pub struct FieldFiles {
 }
 
 /// Looks every reference up in `storage`; without a storage, only counts them.
-pub(crate) async fn check(storage: &Storage, refs: Vec<FileRef>) -> Result<FileCheck, FilesError> {
+pub(crate) async fn check(
+    storage: &Storage,
+    refs: Vec<FileRef>,
+) -> Result<FileCheck, StorageError> {
     let mut out = FileCheck {
         files_referenced: refs.len() as u64,
         storage: storage.describe(),
@@ -65,7 +68,7 @@ pub(crate) async fn check(storage: &Storage, refs: Vec<FileRef>) -> Result<FileC
                 Some(key) => Some(storage.probe(key).await?),
                 None => None,
             };
-            Ok::<_, FilesError>((r, found))
+            Ok::<_, StorageError>((r, found))
         })
         .buffered(CONCURRENCY);
     while let Some(probe) = probes.next().await {

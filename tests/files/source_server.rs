@@ -25,7 +25,7 @@ use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNIN
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use twenty_migrate::pipeline;
-use twenty_migrate::storage_http::SourceServer;
+use twenty_migrate::source::server_files::SourceServer;
 use uuid::Uuid;
 
 use super::{
