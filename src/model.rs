@@ -2,6 +2,10 @@
 //! planner and the transform. The source fills it from Twenty's own metadata tables; nothing
 //! here hard-codes a standard object's columns.
 
+pub mod names;
+
+use std::collections::HashMap;
+
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -401,6 +405,38 @@ pub fn workspace_schema_name(workspace_id: Uuid) -> String {
 /// Quotes a SQL identifier (`"` doubled), for names that come from metadata.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Description and icon of an object or field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Presentation {
+    /// `description`.
+    pub description: Option<String>,
+    /// `icon`, e.g. `IconPet`.
+    pub icon: Option<String>,
+}
+
+/// The source details the sync carries over, by metadata id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SourceDetails {
+    /// Per object id.
+    pub objects: HashMap<Uuid, Presentation>,
+    /// Per field id.
+    pub fields: HashMap<Uuid, Presentation>,
+    /// Field id → `relationTargetFieldMetadataId` (the inverse side of a relation).
+    pub inverse: HashMap<Uuid, Uuid>,
+}
+
+impl SourceDetails {
+    /// The presentation of an object (empty when unknown).
+    pub fn object(&self, id: Uuid) -> Presentation {
+        self.objects.get(&id).cloned().unwrap_or_default()
+    }
+
+    /// The presentation of a field (empty when unknown).
+    pub fn field(&self, id: Uuid) -> Presentation {
+        self.fields.get(&id).cloned().unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod fixture;
 mod harness;
 mod hostile;
 mod inspect;
+mod layering;
 mod layouts;
 mod migrate;
 mod resume;

@@ -4,6 +4,7 @@
 //! integration test `findManyObjectsMetadataItems` (twentyhq/twenty): newest servers serve
 //! `fieldsList`, older ones a `fields(paging)` connection.
 
+use crate::model::names::capitalize;
 use serde_json::Value;
 
 use super::error::TargetError;
@@ -193,14 +194,6 @@ fn expand_morph(group: &TargetField, targets: &[Value]) -> Vec<TargetField> {
             })
         })
         .collect()
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// One page of objects and the cursor of the next, if any.

@@ -88,7 +88,7 @@ pub(super) async fn prepare_with(
     // Data model sync: plan the records against the target as it will be once the diff is
     // applied; `migrate` applies it and prepares again against the real result.
     let schema = if opts.schema.sync {
-        let details = schema_sync::read_details(client, &workspace).await?;
+        let details = crate::source::details::read_details(client, &workspace).await?;
         schema_sync::diff(&model, &target_model, &details, &opts.schema)
     } else {
         SchemaDiff::default()

@@ -7,9 +7,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{DeletedPolicy, MigrateError, Prepared};
-use crate::model::quote_ident;
 use crate::model::{Field, Object};
 use crate::plan::ObjectPlan;
+use crate::source::parents::SoftDeletedParents;
 use crate::source::records::{Cell, ReadColumn, RowFilter, SourceRow};
 use crate::transform::Reference;
 
@@ -38,10 +38,8 @@ pub(crate) fn absent_objects(p: &Prepared, deleted: DeletedPolicy) -> HashMap<St
 /// time: one index probe per row and reference instead of per distinct id.)
 pub(crate) struct NullRefs<'a> {
     keys: Vec<AbsentRef<'a>>,
-    /// The parent tables (`"schema"."table"`) with soft-deleted rows that the object references.
-    parents: Vec<String>,
-    /// The prepared union of `parents`, once needed.
-    statement: Option<tokio_postgres::Statement>,
+    /// The parent tables with soft-deleted rows that the object references, asked together.
+    lookup: SoftDeletedParents,
     /// Source ids of the soft-deleted rows the current page references.
     page: HashSet<Uuid>,
 }
@@ -54,7 +52,7 @@ struct AbsentRef<'a> {
     column: String,
     /// Its cell index in the reader's rows, once located.
     index: Option<usize>,
-    /// Index of the parent table in [`NullRefs::parents`].
+    /// Index of the parent table in the lookup.
     parent: usize,
     /// The referring row is skipped rather than the reference nulled.
     cascade: bool,
@@ -76,7 +74,7 @@ impl<'a> NullRefs<'a> {
         plan: &'a ObjectPlan,
         absent: &HashMap<String, String>,
     ) -> Self {
-        let mut parents: Vec<String> = Vec::new();
+        let mut parents: Vec<(String, String)> = Vec::new();
         let keys = plan
             .fields
             .iter()
@@ -92,7 +90,7 @@ impl<'a> NullRefs<'a> {
                     .and_then(|s| s.get("onDelete"))
                     .and_then(Value::as_str)
                     == Some("CASCADE");
-                let table = format!("{}.{}", quote_ident(schema), quote_ident(parent_table));
+                let table = (schema.to_owned(), parent_table.clone());
                 let parent = match parents.iter().position(|p| *p == table) {
                     Some(i) => i,
                     None => {
@@ -116,8 +114,7 @@ impl<'a> NullRefs<'a> {
             .collect();
         Self {
             keys,
-            parents,
-            statement: None,
+            lookup: SoftDeletedParents::new(parents),
             page: HashSet::new(),
         }
     }
@@ -140,7 +137,7 @@ impl<'a> NullRefs<'a> {
         if self.keys.is_empty() {
             return Ok(());
         }
-        let mut ids: Vec<Vec<Uuid>> = vec![Vec::new(); self.parents.len()];
+        let mut ids: Vec<Vec<Uuid>> = vec![Vec::new(); self.lookup.len()];
         for k in &self.keys {
             let Some(i) = k.index else { continue };
             ids[k.parent].extend(rows.iter().filter_map(|r| match r.cells.get(i) {
@@ -155,39 +152,8 @@ impl<'a> NullRefs<'a> {
             list.sort_unstable();
             list.dedup();
         }
-        if self.statement.is_none() {
-            let sql = self
-                .parents
-                .iter()
-                .enumerate()
-                .map(|(i, table)| {
-                    format!(
-                        "SELECT id FROM {table} WHERE id = ANY(${}) AND \"deletedAt\" IS NOT NULL",
-                        i + 1
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
-            let types = vec![tokio_postgres::types::Type::UUID_ARRAY; self.parents.len()];
-            let statement =
-                client
-                    .prepare_typed(&sql, &types)
-                    .await
-                    .map_err(crate::source::during(
-                        "preparing the soft-deleted parent lookup",
-                    ))?;
-            self.statement = Some(statement);
-        }
-        let statement = self.statement.as_ref().expect("prepared above");
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = ids
-            .iter()
-            .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        let found = client
-            .query(statement, &params)
-            .await
-            .map_err(crate::source::during("looking up soft-deleted parents"))?;
-        self.page.extend(found.iter().map(|r| r.get::<_, Uuid>(0)));
+        let found = self.lookup.soft_deleted(client, &ids).await?;
+        self.page.extend(found);
         Ok(())
     }
 
@@ -519,8 +485,7 @@ mod tests {
         let (gone_a, gone_b) = (Uuid::from_u128(0xa), Uuid::from_u128(0xb));
         let nulled = NullRefs {
             keys: vec![absent("aId", 1), absent("bId", 2)],
-            parents: vec!["\"s\".\"parent\"".into()],
-            statement: None,
+            lookup: SoftDeletedParents::new(vec![("s".into(), "parent".into())]),
             page: HashSet::from([gone_a, gone_b]),
         };
         let mut notes = Vec::new();
@@ -578,8 +543,7 @@ mod tests {
         };
         let nulled = NullRefs {
             keys: Vec::new(),
-            parents: Vec::new(),
-            statement: None,
+            lookup: SoftDeletedParents::new(Vec::new()),
             page: HashSet::new(),
         };
         let members = MemberMap::default();

@@ -16,7 +16,6 @@
 //! `--no-standard-fields` turns this off (the fields are then not written).
 
 pub(crate) mod apply;
-pub mod details;
 pub mod names;
 
 use std::borrow::Cow;
@@ -31,8 +30,8 @@ use crate::model::{Field, FieldType, Model, Object, Relation, RelationKind};
 use crate::plan::Plan;
 use crate::transform::Reference;
 
+pub use crate::model::{Presentation, SourceDetails};
 pub use apply::{apply, apply_to, SchemaError, SchemaReport};
-pub use details::{read_details, Presentation, SourceDetails};
 
 /// What the sync may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

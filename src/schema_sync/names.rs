@@ -9,77 +9,12 @@
 //! the sync sends the suffixed name, as Twenty's own UI does when it derives a name from a label
 //! (`compute-metadata-name-from-label.util.ts` applies the suffix).
 
-/// `RESERVED_METADATA_NAME_KEYWORDS`: the core object names (singular and plural) and a few
-/// GraphQL/ORM words.
-const RESERVED: &[&str] = &[
-    "approvedAccessDomain",
-    "approvedAccessDomains",
-    "appToken",
-    "appTokens",
-    "billingCustomer",
-    "billingCustomers",
-    "billingEntitlement",
-    "billingEntitlements",
-    "billingMeter",
-    "billingMeters",
-    "billingProduct",
-    "billingProducts",
-    "billingSubscription",
-    "billingSubscriptions",
-    "billingSubscriptionItem",
-    "billingSubscriptionItems",
-    "featureFlag",
-    "featureFlags",
-    "job",
-    "jobs",
-    "keyValuePair",
-    "keyValuePairs",
-    "pageLayout",
-    "pageLayouts",
-    "pageLayoutTab",
-    "pageLayoutTabs",
-    "pageLayoutWidget",
-    "pageLayoutWidgets",
-    "postgresCredential",
-    "postgresCredentials",
-    "twoFactorMethod",
-    "twoFactorMethods",
-    "user",
-    "users",
-    "userWorkspace",
-    "userWorkspaces",
-    "workspace",
-    "workspaces",
-    "role",
-    "roles",
-    "userWorkspaceRole",
-    "userWorkspaceRoles",
-    "plan",
-    "plans",
-    "event",
-    "events",
-    "field",
-    "fields",
-    "link",
-    "links",
-    "currency",
-    "currencies",
-    "fullNames",
-    "address",
-    "addresses",
-    "type",
-    "types",
-    "object",
-    "objects",
-    "index",
-    "relation",
-    "relations",
-    "aggregate",
-];
+pub use crate::model::names::capitalize;
+use crate::model::names::RESERVED_METADATA_NAMES;
 
 /// Whether Twenty reserves `name` for objects and fields.
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED.contains(&name)
+    RESERVED_METADATA_NAMES.contains(&name)
 }
 
 /// The name Twenty gives to a thing called `name`: `name` + `Custom` when it is reserved.
@@ -88,15 +23,6 @@ pub fn target_name(name: &str) -> String {
         format!("{name}Custom")
     } else {
         name.to_owned()
-    }
-}
-
-/// `capitalize` of twenty-shared: the first letter upper-cased.
-pub fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! shows are consistent with each other while the source keeps running.
 
 pub mod counts;
+pub mod details;
 pub mod discover;
 pub mod duplicates;
 pub mod file_store;
@@ -13,6 +14,7 @@ pub mod layout;
 pub mod legacy;
 pub mod members;
 pub mod metadata;
+pub mod parents;
 pub mod records;
 pub mod server_files;
 pub mod signing_key;

@@ -710,7 +710,9 @@ async fn lost_answers_and_server_errors_during_the_sync_still_create_each_thing_
         .await
         .unwrap();
     let ws = s.choose_workspace(None).await.unwrap();
-    let details = schema_sync::read_details(s.client(), &ws).await.unwrap();
+    let details = twenty_migrate::source::details::read_details(s.client(), &ws)
+        .await
+        .unwrap();
     let diff = schema_sync::diff(&model, &tmodel, &details, &SchemaOptions::default());
     assert!(diff.fields.len() > 10);
 

@@ -2,44 +2,10 @@
 //! needs: descriptions, icons and the inverse field of each relation, read from the source's
 //! metadata tables. Every column is probed first (older layouts lack some).
 
-use std::collections::HashMap;
-
-use serde::Serialize;
 use uuid::Uuid;
 
-use crate::source::{during, table_columns, SourceError, WorkspaceInfo};
-
-/// Description and icon of an object or field.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Presentation {
-    /// `description`.
-    pub description: Option<String>,
-    /// `icon`, e.g. `IconPet`.
-    pub icon: Option<String>,
-}
-
-/// The source details the sync carries over, by metadata id.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SourceDetails {
-    /// Per object id.
-    pub objects: HashMap<Uuid, Presentation>,
-    /// Per field id.
-    pub fields: HashMap<Uuid, Presentation>,
-    /// Field id → `relationTargetFieldMetadataId` (the inverse side of a relation).
-    pub inverse: HashMap<Uuid, Uuid>,
-}
-
-impl SourceDetails {
-    /// The presentation of an object (empty when unknown).
-    pub fn object(&self, id: Uuid) -> Presentation {
-        self.objects.get(&id).cloned().unwrap_or_default()
-    }
-
-    /// The presentation of a field (empty when unknown).
-    pub fn field(&self, id: Uuid) -> Presentation {
-        self.fields.get(&id).cloned().unwrap_or_default()
-    }
-}
+use super::{during, table_columns, SourceError, WorkspaceInfo};
+use crate::model::{Presentation, SourceDetails};
 
 /// Reads descriptions, icons and relation inverses of one workspace.
 pub async fn read_details(
@@ -99,8 +65,8 @@ pub async fn read_details(
         }
     }
     // Layout A pairs relation fields in relationMetadata instead (source/legacy.rs).
-    let rows = crate::source::legacy::relation_rows(client, ms, ws.id).await?;
-    for (field, inverse) in crate::source::legacy::relation_inverses(&rows) {
+    let rows = super::legacy::relation_rows(client, ms, ws.id).await?;
+    for (field, inverse) in super::legacy::relation_inverses(&rows) {
         out.inverse.entry(field).or_insert(inverse);
     }
     Ok(out)
