@@ -178,11 +178,9 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
     let prepared = pipeline::prepare(&opts, &target).await?;
     if args.json {
         // The plan's own keys, plus the data model diff under `schema`.
-        let mut value = serde_json::to_value(&prepared.plan)
-            .map_err(|e| usage(format!("cannot encode JSON: {e}")))?;
+        let mut value = serde_json::to_value(&prepared.plan)?;
         if let Some(map) = value.as_object_mut() {
-            let schema = serde_json::to_value(&prepared.schema)
-                .map_err(|e| usage(format!("cannot encode JSON: {e}")))?;
+            let schema = serde_json::to_value(&prepared.schema)?;
             map.insert("schema".into(), schema);
         }
         println!("{}", to_json(&value)?);
@@ -257,14 +255,19 @@ pub async fn rehearse(args: RehearseArgs) -> Result<Outcome, Error> {
 
 async fn rehearsal_members(args: &RehearseArgs) -> Result<Vec<TwinMember>, Error> {
     if let Some(path) = &args.members {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Local {
+            path: path.clone(),
+            source,
+        })?;
         return Ok(text.lines().filter_map(TwinMember::parse).collect());
     }
     let plan_args = &args.migrate.plan;
     if plan_args.target.target.is_some() && plan_args.target.api_key.is_some() {
         let (target, _) = target_for(plan_args)?;
-        let members = target.members().await.map_err(|e| usage(e.to_string()))?;
+        let members = target.members().await.map_err(|source| Error::Target {
+            context: "reading the target's workspace members".into(),
+            source,
+        })?;
         return Ok(members
             .into_iter()
             .filter_map(|m| {
@@ -311,23 +314,23 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
     eprintln!("starting a throwaway Postgres cluster…");
     let cluster = tokio::task::spawn_blocking(crate::local_pg::Cluster::start)
         .await
-        .map_err(|e| usage(e.to_string()))?
-        .map_err(|e| usage(format!("cannot start a local Postgres for the demo: {e}")))?;
+        .map_err(|e| Error::Demo(e.to_string()))?
+        .map_err(|e| Error::Demo(format!("cannot start a throwaway Postgres: {e}")))?;
     let admin = connect(&cluster.url("postgres")).await?;
     admin
         .batch_execute("CREATE DATABASE twenty")
         .await
-        .map_err(|e| usage(format!("cannot create the demo database: {e}")))?;
+        .map_err(|e| Error::Demo(format!("cannot create the demo database: {e}")))?;
     let url = cluster.url("twenty");
     let client = connect(&url).await?;
     let spec = WorkspaceSpec::sample(1);
     let storage = tempfile_dir()?;
     fixture::load_instance(&client)
         .await
-        .map_err(|e| usage(e.to_string()))?;
+        .map_err(|e| Error::Demo(e.to_string()))?;
     fixture::load_workspace(&client, &spec)
         .await
-        .map_err(|e| usage(e.to_string()))?;
+        .map_err(|e| Error::Demo(e.to_string()))?;
     let generated = fixture::generate::generate(
         &client,
         &spec,
@@ -339,7 +342,7 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         },
     )
     .await
-    .map_err(|e| usage(e.to_string()))?;
+    .map_err(|e| Error::Demo(e.to_string()))?;
     eprintln!(
         "generated workspace {} with {} records in {url}",
         spec.display_name,
@@ -399,15 +402,17 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
 
 fn tempfile_dir() -> Result<PathBuf, Error> {
     let dir = std::env::temp_dir().join(format!("twenty-migrate-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| usage(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Local {
+        path: dir.clone(),
+        source,
+    })?;
     Ok(dir)
 }
 
 async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .map_err(|e| usage(format!("cannot connect to the demo database: {e}")))?;
+        .map_err(|e| Error::Demo(format!("cannot connect to the demo database: {e}")))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -415,7 +420,7 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, Error> {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string_pretty(value).map_err(|e| usage(format!("cannot encode JSON: {e}")))
+    Ok(serde_json::to_string_pretty(value)?)
 }
 
 /// Prints the report (and writes `--report`), and maps it to the exit code.
@@ -426,16 +431,15 @@ fn finish(report: &RunReport, json: bool, report_file: Option<&Path>) -> Result<
         print!("{}", report.render_text());
     }
     if let Some(path) = report_file {
-        std::fs::write(path, to_json(report)?)
-            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(path, to_json(report)?).map_err(|source| Error::Local {
+            path: path.to_owned(),
+            source,
+        })?;
     }
     let unbalanced = report.unbalanced();
     if !unbalanced.is_empty() {
         let names: Vec<&str> = unbalanced.iter().map(|o| o.object.as_str()).collect();
-        return Err(usage(format!(
-            "the counts do not add up for {} (read ≠ written + rejected + skipped); this is a bug",
-            names.join(", ")
-        )));
+        return Err(Error::Unbalanced(names.join(", ")));
     }
     Ok(if report.rejected() > 0 {
         Outcome::Incomplete

@@ -75,8 +75,7 @@ async fn run_inspect(args: cli::InspectArgs) -> Result<Outcome, Error> {
         .await
         .map_err(|e| Error::Inspect(Box::new(e)))?;
     if args.json {
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Usage(format!("cannot encode the report as JSON: {e}")))?;
+        let text = serde_json::to_string_pretty(&report)?;
         println!("{text}");
     } else {
         print!("{}", inspect::render_text(&report));

@@ -29,8 +29,8 @@ fn main() -> ExitCode {
     match runtime.block_on(twenty_migrate::run(cli)) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
-            eprintln!("error: {:#}", anyhow::Error::from(err));
-            ExitCode::from(2)
+            eprintln!("error: {}", twenty_migrate::error::render(&err));
+            ExitCode::from(err.exit_code())
         }
     }
 }

@@ -227,7 +227,7 @@ async fn inspect_over_an_azure_container_counts_the_files_it_finds_and_never_pri
         ("AZURE_ALLOW_HTTP", "true"),
     ];
     let (code, out, err) = inspect(&w, &args, &wrong);
-    assert_eq!(code, 2, "a refused key stops inspect: {out}");
+    assert_eq!(code, 3, "a refused key stops inspect: {out}");
     assert!(err.contains("az://inspect-source"), "{err}");
     assert!(!err.contains("bm90LXRoZS1rZXk="), "{err}");
 }

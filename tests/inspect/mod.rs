@@ -22,23 +22,23 @@ pub fn run_cli(args: &[&str]) -> (i32, String, String) {
 }
 
 #[tokio::test]
-async fn inspect_of_a_database_without_twenty_says_so_in_one_sentence_and_exits_2() {
+async fn inspect_of_a_database_without_twenty_says_so_in_one_sentence_and_exits_3() {
     let db = test_database().await.unwrap();
     let (code, stdout, stderr) = run_cli(&["inspect", "--source", &db.url]);
-    assert_eq!(code, 2, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(code, 3, "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.is_empty());
     assert!(stderr.contains("has no Twenty schema"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one sentence: {stderr}");
 }
 
 #[tokio::test]
-async fn inspect_of_an_unreachable_server_exits_2_without_echoing_the_password() {
+async fn inspect_of_an_unreachable_server_exits_3_without_echoing_the_password() {
     let (code, _, stderr) = run_cli(&[
         "inspect",
         "--source",
         "postgres://someone:hunter2secret@127.0.0.1:1/twenty",
     ]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert!(stderr.contains("cannot connect to the source database 127.0.0.1:1/twenty"));
     assert!(!stderr.contains("hunter2secret"), "{stderr}");
 }

@@ -365,7 +365,7 @@ async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
     assert!(sent.success());
     let out = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(
         stderr.contains("run the same command again to resume"),
         "{stderr}"
