@@ -362,23 +362,15 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
     config.requests_per_minute = 1_000_000;
     let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
     let opts = MigrateOptions {
-        source_url: url,
-        workspace: None,
-        batch_size: BatchSize::Auto,
-        unmatched: UnmatchedMembers::Stop,
-        deleted: DeletedPolicy::Skip,
-        rejects_path: storage.join("rejects.jsonl"),
-        page_size: 1000,
         requests_per_minute: 1_000_000,
-        schema: SchemaOptions::default(),
         state_path: storage.join("demo.state.sqlite"),
         restart: true,
         cancel: cancel_on_signal(),
-        max_in_flight: 4,
         files: crate::pipeline::files::FileOptions {
             storage_dir: Some(storage.clone()),
             ..Default::default()
         },
+        ..MigrateOptions::new(url, &storage)
     };
     let report = pipeline::migrate(&opts, &target).await?;
     print!("{}", report.render_text());

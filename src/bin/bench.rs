@@ -15,8 +15,8 @@ use clap::Parser;
 use serde_json::Value;
 use twenty_migrate::destination::{ApiKey, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
-use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
-use twenty_migrate::plan::{ObjectPlan, UnmatchedMembers};
+use twenty_migrate::pipeline::{self, MigrateOptions};
+use twenty_migrate::plan::ObjectPlan;
 use twenty_migrate::source::records::{ReadColumn, RecordReader, RowFilter};
 use twenty_migrate::source::Source;
 use twenty_migrate::transform::{FieldMap, ObjectTransform};
@@ -181,24 +181,16 @@ async fn generate(
 
 fn options(url: &str, dir: &Path, page_size: usize, rpm: u32) -> MigrateOptions {
     MigrateOptions {
-        source_url: url.to_owned(),
-        workspace: None,
-        batch_size: BatchSize::Auto,
-        unmatched: UnmatchedMembers::Stop,
-        deleted: DeletedPolicy::Skip,
-        rejects_path: dir.join("rejects.jsonl"),
         page_size,
         requests_per_minute: rpm,
-        state_path: dir.join("state.sqlite"),
         restart: true,
-        cancel: tokio_util::sync::CancellationToken::new(),
-        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         max_in_flight: IN_FLIGHT,
         // Attachments are generated without bytes: they are skipped, not rejected.
         files: twenty_migrate::pipeline::files::FileOptions {
             skip_missing_files: true,
             ..Default::default()
         },
+        ..MigrateOptions::new(url, dir)
     }
 }
 

@@ -181,6 +181,31 @@ impl MigrateError {
 }
 
 impl MigrateOptions {
+    /// The options of a run from `source_url`, with every other choice at its default: one
+    /// workspace (the only one), batches of the target's cap, members matched or the run
+    /// stopped, soft-deleted rows skipped, data model synced, pages of 1,000 rows, 4 batches
+    /// in flight, Twenty's default limit of 100 requests/min, and the rejects file and ledger
+    /// in `work_dir`. Change a choice with struct update syntax:
+    /// `MigrateOptions { page_size: 50, ..MigrateOptions::new(url, dir) }`.
+    pub fn new(source_url: impl Into<String>, work_dir: &std::path::Path) -> Self {
+        Self {
+            source_url: source_url.into(),
+            workspace: None,
+            batch_size: BatchSize::Auto,
+            unmatched: UnmatchedMembers::Stop,
+            deleted: DeletedPolicy::Skip,
+            rejects_path: work_dir.join("rejects.jsonl"),
+            page_size: 1000,
+            requests_per_minute: 100,
+            schema: SchemaOptions::default(),
+            state_path: work_dir.join("state.sqlite"),
+            restart: false,
+            cancel: CancellationToken::new(),
+            files: files::FileOptions::default(),
+            max_in_flight: 4,
+        }
+    }
+
     /// The error that ends a run stopped on request.
     fn interrupted(&self) -> MigrateError {
         MigrateError::Interrupted {

@@ -15,8 +15,7 @@ use twenty_migrate::destination::{ApiKey, FindMany, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
 use twenty_migrate::pipeline::files::FileOptions;
-use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateError, MigrateOptions};
-use twenty_migrate::plan::UnmatchedMembers;
+use twenty_migrate::pipeline::{self, MigrateError, MigrateOptions};
 use twenty_migrate::report::ObjectReport;
 use twenty_migrate::twin::{FilesGeneration, Member, Twin, TwinConfig};
 use uuid::Uuid;
@@ -90,23 +89,14 @@ impl World {
 
     fn options(&self) -> MigrateOptions {
         MigrateOptions {
-            source_url: self.db.url.clone(),
-            workspace: None,
-            batch_size: BatchSize::Auto,
-            unmatched: UnmatchedMembers::Stop,
-            deleted: DeletedPolicy::Skip,
-            rejects_path: self.dir.path().join("rejects.jsonl"),
             page_size: 50,
             requests_per_minute: 1_000_000,
-            state_path: self.dir.path().join("state.sqlite"),
             restart: true,
-            cancel: tokio_util::sync::CancellationToken::new(),
-            max_in_flight: 4,
-            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
             files: FileOptions {
                 storage_dir: Some(self.storage()),
                 ..FileOptions::default()
             },
+            ..MigrateOptions::new(&self.db.url, self.dir.path())
         }
     }
 

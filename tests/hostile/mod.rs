@@ -7,8 +7,7 @@ use serde_json::Value;
 use twenty_migrate::destination::{ApiKey, FindMany, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
-use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
-use twenty_migrate::plan::UnmatchedMembers;
+use twenty_migrate::pipeline::{self, MigrateOptions};
 use twenty_migrate::transform::target_id;
 use twenty_migrate::twin::{Member, TwinConfig};
 use uuid::Uuid;
@@ -58,24 +57,15 @@ fn members_of(generated: &fixture::generate::Generated) -> Vec<Member> {
 
 fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
     MigrateOptions {
-        source_url: db.url.clone(),
-        workspace: None,
-        batch_size: BatchSize::Auto,
-        unmatched: UnmatchedMembers::Stop,
-        deleted: DeletedPolicy::Skip,
-        rejects_path: dir.path().join("rejects.jsonl"),
         page_size: 100,
         requests_per_minute: 1_000_000,
-        state_path: dir.path().join("state.sqlite"),
         restart: true,
-        cancel: tokio_util::sync::CancellationToken::new(),
-        max_in_flight: 4,
-        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         // These tests are about values; no file bytes were generated.
         files: twenty_migrate::pipeline::files::FileOptions {
             skip_missing_files: true,
             ..Default::default()
         },
+        ..MigrateOptions::new(&db.url, dir.path())
     }
 }
 

@@ -10,8 +10,7 @@ use twenty_migrate::destination::{ApiKey, FindMany, Target, TargetConfig};
 use twenty_migrate::fixture::layouts::{downgrade, Downgrade};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
-use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
-use twenty_migrate::plan::UnmatchedMembers;
+use twenty_migrate::pipeline::{self, MigrateOptions};
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 use uuid::Uuid;
 
@@ -106,24 +105,15 @@ impl World {
 
     fn options(&self) -> MigrateOptions {
         MigrateOptions {
-            source_url: self.db.url.clone(),
-            workspace: None,
-            batch_size: BatchSize::Auto,
-            unmatched: UnmatchedMembers::Stop,
-            deleted: DeletedPolicy::Skip,
-            rejects_path: self.dir.path().join("rejects.jsonl"),
             page_size: 50,
             requests_per_minute: 1_000_000,
-            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
-            state_path: self.dir.path().join("state.sqlite"),
             // Each run starts over, so the rerun re-sends everything and must create nothing.
             restart: true,
-            cancel: tokio_util::sync::CancellationToken::new(),
-            max_in_flight: 4,
             files: twenty_migrate::pipeline::files::FileOptions {
                 storage_dir: Some(self.storage()),
                 ..Default::default()
             },
+            ..MigrateOptions::new(&self.db.url, self.dir.path())
         }
     }
 

@@ -61,23 +61,14 @@ impl World {
 
     fn options(&self) -> MigrateOptions {
         MigrateOptions {
-            source_url: self.db.url.clone(),
-            workspace: None,
-            batch_size: BatchSize::Auto,
-            unmatched: UnmatchedMembers::Stop,
-            deleted: DeletedPolicy::Skip,
-            rejects_path: self.rejects_path(),
             page_size: 50,
             requests_per_minute: 1_000_000,
-            state_path: self.dir.path().join("state.sqlite"),
             restart: true,
-            cancel: tokio_util::sync::CancellationToken::new(),
             files: twenty_migrate::pipeline::files::FileOptions {
                 storage_dir: Some(self.dir.path().join("storage")),
                 ..Default::default()
             },
-            max_in_flight: 4,
-            schema: twenty_migrate::schema_sync::SchemaOptions::default(),
+            ..MigrateOptions::new(&self.db.url, self.dir.path())
         }
     }
 

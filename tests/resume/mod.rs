@@ -7,8 +7,7 @@ use rand::{Rng, SeedableRng};
 use twenty_migrate::destination::{ApiKey, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
-use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
-use twenty_migrate::plan::UnmatchedMembers;
+use twenty_migrate::pipeline::{self, BatchSize, MigrateOptions};
 use twenty_migrate::twin::{FaultSpec, Member, TwinConfig};
 
 const KEY: &str = "resume-key";
@@ -40,23 +39,14 @@ async fn source(records: usize) -> (TestDatabase, Vec<Member>, tempfile::TempDir
 
 fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
     MigrateOptions {
-        source_url: db.url.clone(),
-        workspace: None,
         batch_size: BatchSize::Fixed(20),
-        unmatched: UnmatchedMembers::Stop,
-        deleted: DeletedPolicy::Skip,
-        rejects_path: dir.path().join("rejects.jsonl"),
         page_size: 100,
         requests_per_minute: 1_000_000,
-        state_path: dir.path().join("state.sqlite"),
-        restart: false,
-        cancel: tokio_util::sync::CancellationToken::new(),
         files: twenty_migrate::pipeline::files::FileOptions {
             storage_dir: Some(dir.path().join("storage")),
             ..Default::default()
         },
-        max_in_flight: 4,
-        schema: twenty_migrate::schema_sync::SchemaOptions::default(),
+        ..MigrateOptions::new(&db.url, dir.path())
     }
 }
 

@@ -12,8 +12,7 @@ use twenty_migrate::destination::{ApiKey, Target, TargetConfig, TargetModel};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
 use twenty_migrate::model::{FieldType, Model, RelationKind};
-use twenty_migrate::pipeline::{self, BatchSize, DeletedPolicy, MigrateError, MigrateOptions};
-use twenty_migrate::plan::UnmatchedMembers;
+use twenty_migrate::pipeline::{self, MigrateError, MigrateOptions};
 use twenty_migrate::schema_sync::{self, names, SchemaOptions};
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 
@@ -71,24 +70,16 @@ async fn twin(members: &[Member]) -> (Twin, Target) {
 
 fn options(url: &str, rejects: &Path) -> MigrateOptions {
     MigrateOptions {
-        source_url: url.to_owned(),
-        workspace: None,
-        batch_size: BatchSize::Auto,
-        unmatched: UnmatchedMembers::Stop,
-        deleted: DeletedPolicy::Skip,
         rejects_path: rejects.to_path_buf(),
         page_size: 500,
         requests_per_minute: 1_000_000,
-        schema: SchemaOptions::default(),
         state_path: rejects.with_extension("state.sqlite"),
-        restart: false,
-        cancel: tokio_util::sync::CancellationToken::new(),
-        max_in_flight: 4,
         // Schema tests generate no file bytes.
         files: twenty_migrate::pipeline::files::FileOptions {
             skip_missing_files: true,
             ..Default::default()
         },
+        ..MigrateOptions::new(url, rejects.parent().expect("a folder"))
     }
 }
 
