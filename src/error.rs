@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use crate::destination::TargetError;
 use crate::pipeline::files::FilesError;
 use crate::pipeline::MigrateError;
+use crate::source::SourceError;
 
-/// Exit code: the command's inputs are wrong and nothing was written: a bad command line, an
-/// API key the target refuses, a blocked plan, a layout this version does not read.
+/// Exit code: the command's inputs are wrong and nothing was written: a bad command line, a
+/// database that is not Twenty's, a layout this version does not read, an API key the target
+/// refuses, a blocked plan.
 pub const EXIT_NOT_STARTED: u8 = 2;
-/// Exit code: the source (database or file storage) cannot be read.
+/// Exit code: the source (database or file storage) cannot be reached or read.
 pub const EXIT_SOURCE: u8 = 3;
 /// Exit code: the target refused or failed in a way the run cannot work around.
 pub const EXIT_TARGET: u8 = 4;
@@ -73,11 +75,15 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => EXIT_NOT_STARTED,
-            Self::Source(_) | Self::Inspect(_) => EXIT_SOURCE,
+            Self::Source(e) => source_exit_code(e),
+            Self::Inspect(e) => match &**e {
+                crate::inspect::InspectError::Source(e) => source_exit_code(e),
+                crate::inspect::InspectError::Storage(_) => EXIT_SOURCE,
+            },
             Self::Target { source, .. } => target_exit_code(source),
             Self::Migrate(e) => match e {
                 MigrateError::Blocked(_) | MigrateError::Unsupported(_) => EXIT_NOT_STARTED,
-                MigrateError::Source(_) => EXIT_SOURCE,
+                MigrateError::Source(e) => source_exit_code(e),
                 MigrateError::Target { source, .. } => target_exit_code(source),
                 MigrateError::Schema(_) => EXIT_TARGET,
                 MigrateError::Files(f) => match **f {
@@ -92,6 +98,17 @@ impl Error {
             Self::Twin(_) | Self::Local { .. } | Self::Demo(_) | Self::Json(_) => EXIT_LOCAL,
             Self::Unbalanced(_) => EXIT_LOCAL,
         }
+    }
+}
+
+/// A source that is not what the command was told (no URL, not a Twenty database, an unknown
+/// layout, no such workspace) is a wrong input; one that cannot be reached or read, the source's.
+fn source_exit_code(e: &SourceError) -> u8 {
+    match e {
+        SourceError::Connect { .. } | SourceError::Query { .. } | SourceError::Inconsistent(_) => {
+            EXIT_SOURCE
+        }
+        _ => EXIT_NOT_STARTED,
     }
 }
 

@@ -22,10 +22,10 @@ pub fn run_cli(args: &[&str]) -> (i32, String, String) {
 }
 
 #[tokio::test]
-async fn inspect_of_a_database_without_twenty_says_so_in_one_sentence_and_exits_3() {
+async fn inspect_of_a_database_without_twenty_says_so_in_one_sentence_and_exits_2() {
     let db = test_database().await.unwrap();
     let (code, stdout, stderr) = run_cli(&["inspect", "--source", &db.url]);
-    assert_eq!(code, 3, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(code, 2, "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.is_empty());
     assert!(stderr.contains("has no Twenty schema"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one sentence: {stderr}");
