@@ -31,6 +31,8 @@ pub struct Prepared {
     pub plan: Plan,
     /// What the data model sync creates before the records (empty with `--no-schema`).
     pub schema: SchemaDiff,
+    /// Live source members with a picture (`avatarUrl`), which this version does not move.
+    pub member_pictures: usize,
 }
 
 /// Reads source and target and builds the plan. Writes nothing anywhere.
@@ -63,22 +65,26 @@ pub(super) async fn prepare_with(
         let c = crate::source::counts::count_rows(client, &workspace.schema, object).await?;
         counts.insert(object.name_singular.clone(), c);
     }
-    let source_members: Vec<Member> =
-        crate::source::members::read_members(client, &workspace.schema, &model)
-            .await?
-            .into_iter()
-            .map(|m| Member {
-                id: m.id,
-                email: m.email,
-                name: format!(
-                    "{} {}",
-                    m.first_name.unwrap_or_default(),
-                    m.last_name.unwrap_or_default()
-                )
-                .trim()
-                .to_owned(),
-            })
-            .collect();
+    let read_members =
+        crate::source::members::read_members(client, &workspace.schema, &model).await?;
+    let member_pictures = read_members
+        .iter()
+        .filter(|m| !m.deleted && m.avatar_url.is_some())
+        .count();
+    let source_members: Vec<Member> = read_members
+        .into_iter()
+        .map(|m| Member {
+            id: m.id,
+            email: m.email,
+            name: format!(
+                "{} {}",
+                m.first_name.unwrap_or_default(),
+                m.last_name.unwrap_or_default()
+            )
+            .trim()
+            .to_owned(),
+        })
+        .collect();
 
     let target_read = target
         .model()
@@ -154,6 +160,7 @@ pub(super) async fn prepare_with(
         target_members,
         plan,
         schema,
+        member_pictures,
     })
 }
 

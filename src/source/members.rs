@@ -20,6 +20,8 @@ pub struct MemberSummary {
     pub email: Option<String>,
     /// Soft-deleted member.
     pub deleted: bool,
+    /// `avatarUrl`: the member's picture (a storage path or a URL), when one is set.
+    pub avatar_url: Option<String>,
 }
 
 /// Reads every workspace member, live and soft-deleted, ordered by id.
@@ -62,10 +64,11 @@ pub async fn read_members(
         ("NULL::text".to_owned(), "NULL::text".to_owned())
     };
     let sql = format!(
-        "SELECT id, {first}, {last}, {email}, {deleted} FROM {}.{} ORDER BY id",
+        "SELECT id, {first}, {last}, {email}, {deleted}, NULLIF({avatar}, '') FROM {}.{} ORDER BY id",
         quote_ident(schema),
         quote_ident(&object.table),
         email = col("userEmail", None),
+        avatar = col("avatarUrl", None),
     );
     let rows = client
         .query(&sql, &[])
@@ -79,6 +82,7 @@ pub async fn read_members(
             last_name: r.get(2),
             email: r.get(3),
             deleted: r.get(4),
+            avatar_url: r.get(5),
         })
         .collect())
 }
