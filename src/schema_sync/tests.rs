@@ -1,8 +1,13 @@
 //! Pure tests of the diff, the plan view and the record-key renames.
 
 use serde_json::json;
+use uuid::Uuid;
 
+use super::options::clean_option;
 use super::*;
+use crate::model::Relation;
+use crate::plan::Plan;
+use crate::transform::Reference;
 
 fn field(name: &str, t: FieldType) -> Field {
     Field {
