@@ -1,7 +1,7 @@
 //! The performance benchmark of issue 9: generates layout C workspaces of the given sizes in a
 //! throwaway Postgres and prints, per size, one line per figure (source read, transform,
 //! end-to-end without a limit, saturation of a rate-limited twin, requests over the minimum,
-//! peak memory of a migration in a child process, `plan` wall time, and the documented
+//! peak memory and CPU per record of a migration in a child process, `plan` wall time, and the documented
 //! load-by-API client side by side with ours).
 //!
 //! Run: `cargo run --release --bin bench -- --sizes 10000,100000,1000000`
@@ -421,8 +421,36 @@ async fn sync_model_off_the_clock(
     Ok(())
 }
 
-/// Figure 6: one migration in a child process against a twin in this one; the child's VmHWM.
-async fn measure_child(ws: &Workspace, page_size: usize) -> anyhow::Result<(f64, u64, f64)> {
+/// User + system CPU seconds this process has used (`/proc/self/stat` fields 14 and 15, in
+/// clock ticks of 1/100 s, the `USER_HZ` Linux exports to user space).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// What the child run of figures 6 and 9 measured.
+struct ChildRun {
+    written: f64,
+    vmhwm_kib: u64,
+    seconds: f64,
+    cpu_seconds: f64,
+}
+
+/// Figures 6 and 9: one migration in a child process against a twin in this one; the child's
+/// VmHWM and its CPU time.
+async fn measure_child(ws: &Workspace, page_size: usize) -> anyhow::Result<ChildRun> {
     let twin = unlimited_twin(&ws.members, 200).await?;
     let dir = tempdir()?;
     let out = tokio::process::Command::new(std::env::current_exe()?)
@@ -446,11 +474,12 @@ async fn measure_child(ws: &Workspace, page_size: usize) -> anyhow::Result<(f64,
             .find_map(|w| w.strip_prefix(name).and_then(|v| v.parse().ok()))
             .unwrap_or(0.0)
     };
-    Ok((
-        field("written="),
-        field("vmhwm_kib=") as u64,
-        field("seconds="),
-    ))
+    Ok(ChildRun {
+        written: field("written="),
+        vmhwm_kib: field("vmhwm_kib=") as u64,
+        seconds: field("seconds="),
+        cpu_seconds: field("cpu_seconds="),
+    })
 }
 
 async fn child(source: &str, twin_url: &str, dir: &Path, page_size: usize) -> anyhow::Result<()> {
@@ -461,8 +490,9 @@ async fn child(source: &str, twin_url: &str, dir: &Path, page_size: usize) -> an
     let seconds = started.elapsed().as_secs_f64();
     let written: u64 = report.objects.iter().map(|o| o.written).sum();
     println!(
-        "written={written} seconds={seconds:.3} vmhwm_kib={}",
-        vm_hwm_kib()
+        "written={written} seconds={seconds:.3} vmhwm_kib={} cpu_seconds={:.2}",
+        vm_hwm_kib(),
+        cpu_seconds()
     );
     Ok(())
 }
@@ -762,12 +792,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
             );
         }
 
-        let (written, hwm, secs) = measure_child(&ws, args.page_size).await?;
+        let ChildRun {
+            written,
+            vmhwm_kib: hwm,
+            seconds: secs,
+            cpu_seconds,
+        } = measure_child(&ws, args.page_size).await?;
         memory.insert(size, hwm);
         println!(
             "[{size}] 6. peak resident memory (VmHWM) of a migration in a child process: {:.1} MiB ({written:.0} records in {secs:.1} s = {:.0} records/s, twin in the parent)",
             hwm as f64 / 1024.0,
             written / secs.max(f64::MIN_POSITIVE)
+        );
+        println!(
+            "[{size}] 9. client CPU per record: {:.1} µs (user + system CPU of that child, {cpu_seconds:.2} s ÷ {written:.0} records; twin in the parent)",
+            cpu_seconds * 1e6 / written.max(1.0)
         );
         let plan_best = f.plan_seconds.iter().copied().fold(f64::INFINITY, f64::min);
         println!(
