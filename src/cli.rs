@@ -225,6 +225,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 4)]
     pub in_flight: usize,
 
+    /// How long the target may stay unavailable (5xx, timeouts, 429s after every retry) before
+    /// the run stops with its progress saved; until then it pauses and sends the same request
+    /// again, and never rejects a record for it. E.g. `90s`, `30m`, `2h`.
+    #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = parse_duration)]
+    pub max_outage: std::time::Duration,
+
     /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
     #[arg(long)]
     pub insecure: bool,
@@ -314,6 +320,24 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
+/// A duration such as `90s`, `30m` or `2h` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let bad = || format!("expected a duration such as 90s, 30m or 2h, not {s:?}");
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let factor = match unit.trim() {
+        "" | "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        _ => return Err(bad()),
+    };
+    Ok(std::time::Duration::from_secs(
+        number.saturating_mul(factor),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +358,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn durations_parse_in_seconds_minutes_and_hours() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
     }
 }

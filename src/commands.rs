@@ -166,6 +166,7 @@ fn target_for(args: &PlanArgs) -> Result<(Target, u32), Error> {
     let mut config = TargetConfig::new(url, ApiKey::new(key));
     config.requests_per_minute = rate;
     config.max_in_flight = args.run.in_flight.max(1);
+    config.max_outage = args.run.max_outage;
     config.accept_invalid_certs = args.run.insecure;
     let target = Target::new(config).map_err(|e| usage(e.to_string()))?;
     Ok((target, rate))

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::config::{ApiKey, TargetConfig};
 use super::error::{classify_graphql_errors, classify_status, truncate, TargetError};
 use super::metadata;
-use super::retry::{with_retries, Backoff};
+use super::retry::{with_retries, Backoff, Outage};
 use super::types::{
     BatchBody, ClientConfig, FindMany, Page, RequestStats, ReturnedId, TargetField, TargetMember,
     TargetModel, TargetObject, UploadedFile,
@@ -99,6 +99,7 @@ struct Inner {
     pause_until: Mutex<Option<tokio::time::Instant>>,
     max_attempts: u32,
     backoff: Backoff,
+    max_outage: Duration,
     counters: Counters,
 }
 
@@ -245,6 +246,7 @@ impl Target {
                 pause_until: Mutex::new(None),
                 max_attempts: cfg.max_attempts.max(1),
                 backoff: cfg.backoff,
+                max_outage: cfg.max_outage,
                 counters: Counters::default(),
             }),
         })
@@ -254,6 +256,12 @@ impl Target {
     #[cfg(test)]
     pub(crate) fn limiter_has_capacity(&self) -> bool {
         self.inner.limiter.check().is_ok()
+    }
+
+    /// A fresh [`Outage`] policy for one request being delivered: how long, and how, to wait
+    /// out a target that stays unavailable after every retry.
+    pub fn outage(&self) -> Outage {
+        Outage::new(self.inner.max_outage, self.inner.backoff)
     }
 
     /// The server's root URL, without a trailing slash.
@@ -310,7 +318,9 @@ impl Target {
                 Err(err) => {
                     // An older server that lacks part of the newest query: ask again without it.
                     let next = match &err {
-                        TargetError::Rejected { messages, .. } => variant.fallback(messages),
+                        TargetError::Rejected { messages, .. } if err.is_graphql_validation() => {
+                            variant.fallback(messages)
+                        }
                         _ => None,
                     };
                     match next {
@@ -735,14 +745,10 @@ impl Target {
         };
         let data = match answer {
             Some(LegacyAnswer::Path) => self.call(&send(""), graphql_data).await?,
+            // A String answer refuses the selection as a GraphQL validation error (graphql-js
+            // `ScalarLeafsRule`); a server that takes it answers `SignedFileDTO`.
             _ => match self.call(&send(" { path token }"), graphql_data).await {
-                Err(TargetError::Rejected { messages, .. })
-                    if messages
-                        .iter()
-                        .any(|m| m.contains("must not have a selection")) =>
-                {
-                    self.call(&send(""), graphql_data).await?
-                }
+                Err(e) if e.is_graphql_validation() => self.call(&send(""), graphql_data).await?,
                 other => other?,
             },
         };

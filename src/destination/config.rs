@@ -40,6 +40,10 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// How long an outage of the target is waited out by default: long enough for a deploy or a
+/// restart of Twenty, short enough that a run left unattended stops on a real failure.
+pub const DEFAULT_MAX_OUTAGE: Duration = Duration::from_secs(30 * 60);
+
 /// How to reach the target and how hard to push it.
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
@@ -59,11 +63,15 @@ pub struct TargetConfig {
     pub accept_invalid_certs: bool,
     /// How retries wait.
     pub backoff: Backoff,
+    /// How long the target may stay unavailable (5xx, timeouts, 429s after every retry) before
+    /// the run stops with its progress saved; until then it pauses and resends.
+    pub max_outage: Duration,
 }
 
 impl TargetConfig {
     /// A configuration with the defaults: 100 requests/minute (Twenty's documented limit), 4
-    /// in flight, 60 s timeout, 6 attempts, certificates verified.
+    /// in flight, 60 s timeout, 6 attempts, outages waited out for 30 minutes, certificates
+    /// verified.
     pub fn new(base_url: impl Into<String>, api_key: ApiKey) -> Self {
         Self {
             base_url: base_url.into(),
@@ -74,6 +82,7 @@ impl TargetConfig {
             max_attempts: 6,
             accept_invalid_certs: false,
             backoff: Backoff::default(),
+            max_outage: DEFAULT_MAX_OUTAGE,
         }
     }
 }

@@ -78,17 +78,14 @@ impl Target {
     }
 
     /// Without introspection: completing a file that cannot exist is refused as "not found"
-    /// where the mutation exists, and as an unknown field where it does not. Writes nothing.
+    /// where the mutation exists (a resolver error), and the document itself is refused
+    /// (a GraphQL validation error) where it does not. Writes nothing.
     async fn probe_direct_upload(&self) -> Result<UploadGeneration, TargetError> {
         match self
             .graphql(COMPLETE, json!({ "fileId": Uuid::nil().to_string() }))
             .await
         {
-            Err(TargetError::Rejected { messages, .. })
-                if messages.iter().any(|m| m.contains("Cannot query field")) =>
-            {
-                Ok(UploadGeneration::Multipart)
-            }
+            Err(e) if e.is_graphql_validation() => Ok(UploadGeneration::Multipart),
             Err(TargetError::Rejected { .. }) | Ok(_) => Ok(UploadGeneration::Direct),
             Err(other) => Err(other),
         }

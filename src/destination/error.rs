@@ -1,6 +1,10 @@
-//! The errors of the target API client, and how an HTTP answer from Twenty is classified
-//! into one of them. The classification drives both the retry policy ([`super::retry`]) and
-//! the pipeline (split, bisect, stop).
+//! The errors of the target API client, how an HTTP answer from Twenty is classified into one
+//! of them, and what a caller does about each once retries are spent ([`Disposition`]).
+//!
+//! Decisions are made from HTTP statuses and Twenty's error codes (`code` and `error` in a REST
+//! body, `extensions.code` in GraphQL), never from English text; the few answers Twenty sends
+//! without any code are recognised in one place, [`uncoded_meaning`], which names the Twenty
+//! source of each.
 
 use std::time::Duration;
 
@@ -8,18 +12,38 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-/// Twenty's message when a batch holds more records than `QUERY_MAX_RECORDS`.
-///
-/// Source: `packages/twenty-server/src/engine/api/common/common-query-runners/
-/// common-create-many-query-runner/common-create-many-query-runner.service.ts` (twentyhq/twenty).
-const BATCH_CAP_PREFIX: &str = "Maximum number of records to upsert is ";
-
 /// Codes Twenty puts on the batch-cap error; the older one is `UPSERT_MAX_RECORDS_EXCEEDED`.
 const BATCH_CAP_CODES: [&str; 2] = ["TOO_MANY_RECORDS_TO_UPDATE", "UPSERT_MAX_RECORDS_EXCEEDED"];
 
-/// The legacy throttler's message (`Limit reached (100 tokens per 60000 ms)`), sent as a 400 by
-/// older servers (`throttler-to-rest-api-exception-handler.util.ts`, historical).
-const LEGACY_LIMIT_PREFIX: &str = "Limit reached";
+/// The code of a GraphQL document the server refused before running it (graphql-js
+/// validation), e.g. a field or a selection this server does not have
+/// (`packages/twenty-server/src/engine/core-modules/graphql/utils/graphql-errors.util.ts`).
+pub(crate) const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+
+/// The code of a GraphQL document the server could not parse (same file).
+const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+
+/// What the caller does once retries are spent, decided by [`TargetError::disposition`] alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// The target is overloaded or unreachable (429, 408, 5xx but 501, a timeout, a reset
+    /// connection): nothing is wrong with the request. Wait, then send the same request again;
+    /// never a reason to reject a record.
+    RetryLater,
+    /// The request is too large as a whole (more records than the target's cap, or too many
+    /// bytes): send its records in smaller requests. A lone record still too large is refused
+    /// for its content.
+    Shrink,
+    /// The target refused what the request carries (a 4xx content refusal, a GraphQL
+    /// user-input error, a local file that cannot be read): one or more records, or this
+    /// file, are at fault. A batch is bisected to find them; a lone record is rejected with
+    /// the target's reason.
+    RejectRecords,
+    /// No later request can succeed (refused key, missing permission, exhausted quota, bad
+    /// configuration, an endpoint or document the target does not have, an answer this client
+    /// cannot read): stop the run; its progress is saved.
+    Stop,
+}
 
 /// A failed call to the target. Every variant's text is free of the API key.
 #[derive(Debug, thiserror::Error)]
@@ -113,28 +137,70 @@ fn retry_after_text(retry_after: Option<Duration>) -> String {
 }
 
 impl TargetError {
-    /// True when the target could not be reached or kept failing temporarily: the pipeline may
-    /// stop and resume later, nothing is wrong with the records.
-    pub fn is_temporary(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
-    }
-
-    /// True when no later request can succeed either (bad key, missing permission, usage
-    /// limit, bad configuration): the run should stop with this error's sentence.
-    pub fn is_fatal(&self) -> bool {
-        matches!(
-            self,
+    /// What to do about this error once the client's retries are spent; see [`Disposition`].
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Self::RateLimited { .. } | Self::Transient { .. } => Disposition::RetryLater,
+            Self::BatchTooLarge { .. } | Self::PayloadTooLarge => Disposition::Shrink,
+            // 405 and 501: the target has no such endpoint, whatever the records hold.
+            Self::Rejected {
+                status: 405 | 501, ..
+            } => Disposition::Stop,
+            // A GraphQL document this server cannot run is this client's, not the records'.
+            Self::Rejected { code: Some(c), .. }
+                if c == GRAPHQL_VALIDATION_FAILED || c == GRAPHQL_PARSE_FAILED =>
+            {
+                Disposition::Stop
+            }
+            Self::Rejected { .. } | Self::LocalFile { .. } => Disposition::RejectRecords,
             Self::Config(_)
-                | Self::Unauthorized { .. }
-                | Self::Forbidden { .. }
-                | Self::QuotaExhausted { .. }
-        )
+            | Self::Unauthorized { .. }
+            | Self::Forbidden { .. }
+            | Self::QuotaExhausted { .. }
+            | Self::Protocol(_) => Disposition::Stop,
+        }
     }
 
-    /// True when the target said the record or object does not exist (404).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Rejected { status: 404, .. })
+    /// True when the target refused a GraphQL document before running it (a field, type or
+    /// selection it does not have): how a caller tells which generation of an API it speaks.
+    pub(crate) fn is_graphql_validation(&self) -> bool {
+        matches!(self, Self::Rejected { code: Some(c), .. } if c == GRAPHQL_VALIDATION_FAILED)
     }
+}
+
+/// What one of Twenty's messages means where Twenty sends no code for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Uncoded {
+    /// The legacy throttler's refusal, sent as a 400 (REST) or `BAD_USER_INPUT` (GraphQL).
+    LegacyRateLimit,
+    /// The batch-cap refusal, with the cap it states.
+    BatchCap(Option<usize>),
+}
+
+/// The only place this crate reads Twenty's prose to decide something: answers that carry no
+/// code (or only a generic one) on some of Twenty's versions.
+///
+/// - `Limit reached (100 tokens per 60000 ms)`: the legacy throttler's message, which older
+///   servers send as a 400 `BadRequestException` without a code
+///   (`packages/twenty-server/src/engine/core-modules/throttler/utils/throttler-to-rest-api-exception-handler.util.ts`
+///   and `throttler-to-graphql-api-exception-handler.util.ts`, historical).
+/// - `Maximum number of records to upsert is 60.`: the batch cap, whose code 2.21 drops when
+///   its REST handler rewraps the query runner's exception as a plain `BadRequestException`
+///   (`common-create-many-query-runner.service.ts` emits it,
+///   `common-query-runner-to-rest-api-exception-handler.util.ts` rewraps it); the number is
+///   read from it in every version.
+fn uncoded_meaning(message: &str) -> Option<Uncoded> {
+    const LEGACY_LIMIT_PREFIX: &str = "Limit reached";
+    const BATCH_CAP_PREFIX: &str = "Maximum number of records to upsert is ";
+    if message.starts_with(LEGACY_LIMIT_PREFIX) {
+        return Some(Uncoded::LegacyRateLimit);
+    }
+    let at = message.find(BATCH_CAP_PREFIX)?;
+    let digits: String = message[at + BATCH_CAP_PREFIX.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some(Uncoded::BatchCap(digits.parse().ok()))
 }
 
 /// Twenty's REST error envelope: `{statusCode, error, messages, code?}` (newest), with
@@ -212,13 +278,6 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// Parses the cap out of `Maximum number of records to upsert is 60.`.
-pub(crate) fn parse_batch_cap(message: &str) -> Option<usize> {
-    let rest = &message[message.find(BATCH_CAP_PREFIX)? + BATCH_CAP_PREFIX.len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 /// Reads `Retry-After` as delta-seconds (the form Twenty sends:
 /// `usage-limit/utils/build-rate-limit-response-headers.util.ts`). The HTTP-date form is not
 /// used by Twenty and is ignored.
@@ -237,14 +296,14 @@ pub(crate) fn classify_status(status: StatusCode, headers: &HeaderMap, body: &[u
             message: parsed.first_message(),
         },
         403 => {
-            // The auth middleware answers 403 with `error: FORBIDDEN_EXCEPTION` for a missing or
-            // revoked key (`engine/middlewares/middleware.service.ts`); a role without the
-            // object permission answers 403 with code `PERMISSION_DENIED`.
+            // The auth middleware answers 403 with the auth exception's code in `error`
+            // (`FORBIDDEN_EXCEPTION` for a missing or revoked key,
+            // `engine/middlewares/middleware.service.ts`); a role without the object permission
+            // is a custom exception, rendered with its category's Nest name in `error` and, on
+            // newer servers, `code: PERMISSION_DENIED`
+            // (`exception-handler/utils/send-http-exception-response.util.ts`).
             let is_permission = parsed.code.as_deref() == Some("PERMISSION_DENIED")
-                || parsed
-                    .messages
-                    .iter()
-                    .any(|m| m.contains("does not have permission"));
+                || parsed.error.as_deref() == Some("ForbiddenException");
             if is_permission {
                 TargetError::Forbidden {
                     status: code,
@@ -278,30 +337,28 @@ pub(crate) fn classify_status(status: StatusCode, headers: &HeaderMap, body: &[u
         500..=599 => TargetError::Transient {
             reason: format!("HTTP {code}: {}", parsed.first_message()),
         },
-        400 if parsed
-            .messages
-            .iter()
-            .any(|m| m.starts_with(LEGACY_LIMIT_PREFIX)) =>
-        {
-            TargetError::RateLimited {
-                retry_after: retry_after_header(headers),
-            }
-        }
-        400 if parsed.messages.iter().any(|m| m.contains(BATCH_CAP_PREFIX))
-            || parsed
-                .code
-                .as_deref()
-                .is_some_and(|c| BATCH_CAP_CODES.contains(&c)) =>
-        {
-            let message = parsed
+        400 => {
+            let uncoded = parsed
                 .messages
                 .iter()
-                .find(|m| m.contains(BATCH_CAP_PREFIX))
-                .cloned()
-                .unwrap_or_else(|| parsed.first_message());
-            TargetError::BatchTooLarge {
-                cap: parse_batch_cap(&message),
-                message,
+                .find_map(|m| Some((m, uncoded_meaning(m)?)));
+            let coded_cap = parsed
+                .code
+                .as_deref()
+                .is_some_and(|c| BATCH_CAP_CODES.contains(&c));
+            match uncoded {
+                Some((_, Uncoded::LegacyRateLimit)) => TargetError::RateLimited {
+                    retry_after: retry_after_header(headers),
+                },
+                Some((message, Uncoded::BatchCap(cap))) => TargetError::BatchTooLarge {
+                    cap,
+                    message: message.clone(),
+                },
+                None if coded_cap => TargetError::BatchTooLarge {
+                    cap: None,
+                    message: parsed.first_message(),
+                },
+                None => rejected(code, parsed),
             }
         }
         _ => rejected(code, parsed),
@@ -348,11 +405,22 @@ fn graphql_message(error: &Value) -> String {
     }
 }
 
+/// Whether a GraphQL error without a code is graphql-js's refusal of the document itself:
+/// validation errors point at the document (`locations`) and never at a result (`path`),
+/// while Twenty's error formatter keeps neither on the errors of a resolver
+/// (`core-modules/graphql/utils/generate-graphql-error-from-error.util.ts`). 2.21 sends its
+/// validation errors so, without `extensions` (recorded:
+/// `tests/conformance/twenty-2.21/metadata-query-unknown-field-is-custom.json`).
+fn is_validation_shaped(error: &Value) -> bool {
+    error.get("locations").is_some() && error.get("path").is_none()
+}
+
 /// Classifies the `errors` list of a GraphQL answer (Twenty sends them with HTTP 200).
 ///
 /// Codes: `packages/twenty-shared/src/constants/GraphQLErrorCode.ts`; older servers report the
-/// throttler as `BAD_USER_INPUT` with `Limit reached …`
-/// (`throttler-to-graphql-api-exception-handler.util.ts`).
+/// throttler as `BAD_USER_INPUT` with `Limit reached …` ([`uncoded_meaning`]). A validation
+/// error without a code gets [`GRAPHQL_VALIDATION_FAILED`], the code Twenty's own
+/// `ValidationError` carries.
 pub(crate) fn classify_graphql_errors(status: u16, errors: &[Value]) -> TargetError {
     let messages: Vec<String> = errors.iter().map(graphql_message).collect();
     let first = errors.first();
@@ -382,9 +450,17 @@ pub(crate) fn classify_graphql_errors(status: u16, errors: &[Value]) -> TargetEr
             status,
             message: first_message,
         },
-        _ if first_message.starts_with(LEGACY_LIMIT_PREFIX) => {
+        Some("TIMEOUT") => TargetError::Transient {
+            reason: format!("GraphQL TIMEOUT: {first_message}"),
+        },
+        _ if uncoded_meaning(&first_message) == Some(Uncoded::LegacyRateLimit) => {
             TargetError::RateLimited { retry_after: None }
         }
+        None if first.is_some_and(is_validation_shaped) => TargetError::Rejected {
+            status,
+            messages,
+            code: Some(GRAPHQL_VALIDATION_FAILED.to_owned()),
+        },
         _ => TargetError::Rejected {
             status,
             messages,
@@ -510,6 +586,112 @@ mod tests {
             }
             other => panic!("expected Rejected, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_permission_refusal_is_told_from_a_refused_key_by_its_error_member_without_a_code() {
+        // An older server renders no `code`: the Nest name marks the custom exception.
+        let e = classify(
+            403,
+            r#"{"statusCode":403,"error":"ForbiddenException","messages":["Entity performing the request does not have permission"]}"#,
+        );
+        assert!(matches!(e, TargetError::Forbidden { .. }), "{e:?}");
+        // The same words from the auth middleware would still be a refused key.
+        let e = classify(
+            403,
+            r#"{"statusCode":403,"error":"FORBIDDEN_EXCEPTION","messages":["does not have permission"]}"#,
+        );
+        assert!(matches!(e, TargetError::Unauthorized { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn the_disposition_follows_statuses_and_codes() {
+        use Disposition::*;
+        let cases = [
+            (classify(503, "Service Unavailable"), RetryLater),
+            (classify(502, ""), RetryLater),
+            (classify(408, ""), RetryLater),
+            (classify(429, "{}"), RetryLater),
+            (
+                classify(
+                    400,
+                    r#"{"messages":["Limit reached (100 tokens per 60000 ms)"]}"#,
+                ),
+                RetryLater,
+            ),
+            (
+                classify(
+                    400,
+                    r#"{"messages":["Maximum number of records to upsert is 60."]}"#,
+                ),
+                Shrink,
+            ),
+            (classify(413, ""), Shrink),
+            (
+                classify(
+                    400,
+                    r#"{"statusCode":400,"error":"BadRequestException","messages":["Invalid value"]}"#,
+                ),
+                RejectRecords,
+            ),
+            (
+                classify(409, r#"{"messages":["duplicate"]}"#),
+                RejectRecords,
+            ),
+            (classify(501, ""), Stop),
+            (classify(405, ""), Stop),
+            (classify(401, r#"{"messages":["Token invalid."]}"#), Stop),
+            (
+                classify(403, r#"{"code":"PERMISSION_DENIED","messages":["no"]}"#),
+                Stop,
+            ),
+            (classify(402, "{}"), Stop),
+            (TargetError::Protocol("unreadable".into()), Stop),
+            (TargetError::Config("bad".into()), Stop),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.disposition(), want, "{err:?}");
+        }
+        let local = TargetError::LocalFile {
+            path: "x".into(),
+            source: std::io::Error::other("gone"),
+        };
+        assert_eq!(local.disposition(), RejectRecords);
+    }
+
+    #[test]
+    fn a_graphql_error_shaped_as_a_validation_failure_gets_its_code() {
+        // 2.21 answers an unknown field with `locations` and no `extensions`.
+        let errs: Vec<Value> = serde_json::from_str(
+            r#"[{"locations":[{"column":84,"line":1}],"message":"Cannot query field \"isCustom\" on type \"Object\"."}]"#,
+        )
+        .unwrap();
+        let e = classify_graphql_errors(200, &errs);
+        assert!(e.is_graphql_validation(), "{e:?}");
+        assert_eq!(e.disposition(), Disposition::Stop);
+        // A resolver's error without a code is a refusal of the content.
+        let errs: Vec<Value> =
+            serde_json::from_str(r#"[{"message":"File not found","path":["completeFileUpload"]}]"#)
+                .unwrap();
+        let e = classify_graphql_errors(200, &errs);
+        assert!(!e.is_graphql_validation(), "{e:?}");
+        assert_eq!(e.disposition(), Disposition::RejectRecords);
+        // The legacy throttler, and a GraphQL timeout, are waited out.
+        let errs: Vec<Value> = serde_json::from_str(
+            r#"[{"message":"Limit reached (100 tokens per 60000 ms)","extensions":{"code":"BAD_USER_INPUT"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            classify_graphql_errors(200, &errs).disposition(),
+            Disposition::RetryLater
+        );
+        let errs: Vec<Value> =
+            serde_json::from_str(r#"[{"message":"slow","extensions":{"code":"TIMEOUT"}}]"#)
+                .unwrap();
+        assert_eq!(
+            classify_graphql_errors(200, &errs).disposition(),
+            Disposition::RetryLater
+        );
     }
 
     #[test]

@@ -2,16 +2,15 @@
 //! `/metadata` GraphQL, file uploads: multipart or direct, [`UploadGeneration`]), under one rate limiter, one in-flight bound and one
 //! retry policy ([`retry`]).
 //!
-//! How a caller reacts to each [`TargetError`] of a batch upsert:
+//! Once the client's retries are spent, [`TargetError::disposition`] alone says what the caller
+//! does ([`Disposition`]):
 //!
-//! | error | meaning | caller |
+//! | error | disposition | caller |
 //! |---|---|---|
-//! | `BatchTooLarge { cap }` | more records than `QUERY_MAX_RECORDS` | resend in batches of `cap` |
-//! | `PayloadTooLarge` | body too large in bytes (413) | split the batch |
-//! | `Rejected { .. }` | a bad record (or several) | bisect to isolate it, reject it |
-//! | `RateLimited`, `Transient` | still failing after `max_attempts` | stop and resume later, or split and retry |
-//! | `Unauthorized`, `Forbidden`, `QuotaExhausted`, `Config` | [`TargetError::is_fatal`] | stop the run with the error's sentence |
-//! | `Protocol` | unreadable answer | stop; the batch may or may not have landed (a resend is safe: upsert) |
+//! | `RateLimited`, `Transient` | `RetryLater` | pause ([`Outage`]) and send the same request again |
+//! | `BatchTooLarge { cap }`, `PayloadTooLarge` | `Shrink` | resend in batches of `cap`, or halves; a lone record too large is rejected |
+//! | `Rejected { .. }` (4xx content), `LocalFile` | `RejectRecords` | bisect a batch to isolate the bad records, reject them |
+//! | `Unauthorized`, `Forbidden`, `QuotaExhausted`, `Config`, `Protocol`, `Rejected` 405/501 or an invalid GraphQL document | `Stop` | stop the run with the error's sentence; progress is saved |
 //!
 //! It is written from Twenty's source (each fact names its file in twentyhq/twenty) and shares
 //! no code with the twin, so a misreading of Twenty's API in one is not mirrored in the other.
@@ -28,10 +27,10 @@ mod types;
 mod tests;
 
 pub use client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
-pub use config::{ApiKey, TargetConfig};
+pub use config::{ApiKey, TargetConfig, DEFAULT_MAX_OUTAGE};
 pub use direct_upload::UploadGeneration;
-pub use error::TargetError;
-pub use retry::{Backoff, RetryDecision};
+pub use error::{Disposition, TargetError};
+pub use retry::{Backoff, Outage, RetryDecision};
 pub use types::{
     BatchBody, ClientConfig, FindMany, Page, RelationTarget, RequestStats, ReturnedId, TargetField,
     TargetMember, TargetModel, TargetObject, TargetRelation, UploadedFile,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use super::error::TargetError;
+use super::error::{Disposition, TargetError};
 
 /// How retries wait and when they stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +45,6 @@ pub enum RetryDecision {
     GiveUp,
 }
 
-/// True for the HTTP statuses that are worth another attempt: 408, 429 and 5xx but 501.
-pub fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429) || ((500..=599).contains(&status) && status != 501)
-}
-
 /// Decides whether attempt number `attempt` (1 for the first), which failed with `err`, is
 /// followed by another, and after how long.
 pub fn decide(
@@ -61,15 +56,21 @@ pub fn decide(
     if attempt >= max_attempts {
         return RetryDecision::GiveUp;
     }
+    if err.disposition() != Disposition::RetryLater {
+        return RetryDecision::GiveUp;
+    }
+    RetryDecision::Retry(wait_before_retry(err, jittered(attempt, backoff), backoff))
+}
+
+/// The wait after `err`, a [`Disposition::RetryLater`] error: the server's `Retry-After`
+/// (capped), at least the floor after a rate limit without one, else `computed`.
+fn wait_before_retry(err: &TargetError, computed: Duration, backoff: &Backoff) -> Duration {
     match err {
         TargetError::RateLimited {
             retry_after: Some(wait),
-        } => RetryDecision::Retry((*wait).min(backoff.max_server_wait)),
-        TargetError::RateLimited { retry_after: None } => {
-            RetryDecision::Retry(jittered(attempt, backoff).max(backoff.rate_limit_floor))
-        }
-        TargetError::Transient { .. } => RetryDecision::Retry(jittered(attempt, backoff)),
-        _ => RetryDecision::GiveUp,
+        } => (*wait).min(backoff.max_server_wait),
+        TargetError::RateLimited { retry_after: None } => computed.max(backoff.rate_limit_floor),
+        _ => computed,
     }
 }
 
@@ -113,6 +114,87 @@ where
     }
 }
 
+/// How a run waits out a target that stays unavailable after every retry of a request
+/// ([`Disposition::RetryLater`]): it pauses, sends the same request again, and gives up only
+/// when the outage has lasted longer than the configured limit, so that a 5xx, timeout or 429
+/// storm never turns good records into rejects.
+///
+/// One per request being delivered (a batch, a file); [`Outage::end`] after a success.
+#[derive(Debug, Clone)]
+pub struct Outage {
+    limit: Duration,
+    backoff: Backoff,
+    /// When the first request of the current outage gave up; `None` outside an outage.
+    started: Option<tokio::time::Instant>,
+    /// Waits so far in the current outage.
+    rounds: u32,
+}
+
+impl Outage {
+    /// An outage policy that gives up after `limit`, waiting as the retries of `backoff` do at
+    /// their slowest.
+    pub fn new(limit: Duration, backoff: Backoff) -> Self {
+        Self {
+            limit,
+            backoff,
+            started: None,
+            rounds: 0,
+        }
+    }
+
+    /// How long to pause after `err` gave up every retry, or `err` back when it is not a
+    /// [`Disposition::RetryLater`] error or the outage has outlasted the limit.
+    pub fn next_wait(&mut self, err: TargetError) -> Result<Duration, TargetError> {
+        if err.disposition() != Disposition::RetryLater {
+            return Err(err);
+        }
+        let now = tokio::time::Instant::now();
+        let started = *self.started.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(started);
+        if elapsed >= self.limit {
+            return Err(err);
+        }
+        self.rounds += 1;
+        // Equal jitter at the retries' longest wait: requests paused together do not all
+        // come back at the same moment, and none waits much less than the slowest retry.
+        let half = self.backoff.max / 2;
+        let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        let computed = half + Duration::from_nanos(rand::rng().random_range(0..=nanos));
+        let wait = wait_before_retry(&err, computed, &self.backoff);
+        // Never sleep past the limit: the last try comes as the outage reaches it.
+        let wait = wait.min(self.limit - elapsed);
+        tracing::warn!(
+            error = %err,
+            round = self.rounds,
+            outage_s = elapsed.as_secs(),
+            limit_s = self.limit.as_secs(),
+            wait_ms = wait.as_millis() as u64,
+            "target unavailable after every retry; pausing, then sending the same request again"
+        );
+        Ok(wait)
+    }
+
+    /// Pauses as [`Outage::next_wait`] says, or returns the error.
+    pub async fn wait(&mut self, err: TargetError) -> Result<(), TargetError> {
+        let wait = self.next_wait(err)?;
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// A request went through: the outage, if there was one, is over.
+    pub fn end(&mut self) {
+        if self.started.take().is_some() {
+            tracing::info!(rounds = self.rounds, "target available again");
+        }
+        self.rounds = 0;
+    }
+
+    /// The longest an outage is waited out.
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,16 +204,6 @@ mod tests {
     fn transient() -> TargetError {
         TargetError::Transient {
             reason: "HTTP 503".into(),
-        }
-    }
-
-    #[test]
-    fn status_table_retries_408_429_and_5xx_but_501() {
-        for s in [408, 429, 500, 502, 503, 504, 599] {
-            assert!(is_retryable_status(s), "{s}");
-        }
-        for s in [200, 400, 401, 403, 404, 409, 413, 422, 501] {
-            assert!(!is_retryable_status(s), "{s}");
         }
     }
 
@@ -280,6 +352,52 @@ mod tests {
         .await;
         assert_eq!(result.unwrap(), 2);
         assert_eq!(start.elapsed(), Duration::from_secs(24));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_outage_is_waited_out_until_its_limit_then_the_error_comes_back() {
+        let b = Backoff {
+            max: Duration::from_secs(10),
+            ..Backoff::default()
+        };
+        let mut outage = Outage::new(Duration::from_secs(60), b);
+        let start = Instant::now();
+        let mut rounds = 0;
+        let last = loop {
+            match outage.next_wait(transient()) {
+                Ok(wait) => {
+                    assert!(wait <= b.max, "{wait:?}");
+                    rounds += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Err(err) => break err,
+            }
+        };
+        assert!(matches!(last, TargetError::Transient { .. }));
+        // Never past the limit, and at least half the longest retry wait each round.
+        assert_eq!(start.elapsed(), Duration::from_secs(60));
+        assert!((6..=12).contains(&rounds), "{rounds} rounds");
+        // A success ends the outage: the next one has the whole limit again.
+        outage.end();
+        assert!(outage.next_wait(transient()).is_ok());
+    }
+
+    #[test]
+    fn an_outage_gives_back_at_once_an_error_that_is_not_temporary() {
+        let mut outage = Outage::new(Duration::from_secs(60), Backoff::default());
+        assert!(matches!(
+            outage.next_wait(TargetError::PayloadTooLarge),
+            Err(TargetError::PayloadTooLarge)
+        ));
+    }
+
+    #[test]
+    fn an_outage_honours_the_servers_retry_after() {
+        let mut outage = Outage::new(Duration::from_secs(600), Backoff::default());
+        let wait = outage.next_wait(TargetError::RateLimited {
+            retry_after: Some(Duration::from_secs(42)),
+        });
+        assert_eq!(wait.unwrap(), Duration::from_secs(42));
     }
 
     #[tokio::test(start_paused = true)]

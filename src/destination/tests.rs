@@ -179,6 +179,7 @@ fn config(url: &str) -> TargetConfig {
             rate_limit_floor: Duration::from_millis(1),
             max_server_wait: Duration::from_millis(5),
         },
+        max_outage: Duration::from_millis(50),
     }
 }
 
@@ -1106,7 +1107,7 @@ async fn a_transient_error_names_the_endpoint() {
         .upsert_batch("companies", two_companies())
         .await
         .unwrap_err();
-    assert!(err.is_temporary() && !err.is_fatal());
+    assert_eq!(err.disposition(), Disposition::RetryLater);
     assert_eq!(
         err.to_string(),
         "the target is unavailable: POST /rest/batch/companies: HTTP 503: down"
