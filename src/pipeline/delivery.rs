@@ -1,14 +1,24 @@
-//! Delivery: batches of records sent as upserts, several in flight, results folded in
-//! submission order. A batch refused for its content is split until the bad records stand
-//! alone; those are rejected with the target's reason. Nothing is dropped.
+//! Delivery: batches of records sent as upserts, each a spawned task, several in flight. What
+//! happens to a batch the target does not confirm is decided by
+//! [`TargetError::disposition`] alone: a target that is down or busy is waited out and the same
+//! batch sent again; a batch too large is re-cut; only a batch refused for its content is split
+//! until the bad records stand alone, and those are rejected with the target's reason. Nothing
+//! is dropped.
+//!
+//! Batches finish in any order. Rejects are committed as each finishes; counts and the cursor
+//! settle in submission order, so the ledger's checkpoint only moves forward, to the last row
+//! of the longest run of confirmed batches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
 
 use serde_json::{Map, Value};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{BatchSize, MigrateError, MigrateOptions, DEFAULT_MAX_BATCH};
-use crate::destination::{BatchBody, ReturnedId, Target, TargetError};
+use crate::destination::{BatchBody, Disposition, ReturnedId, Target, TargetError};
 use crate::plan::ObjectPlan;
 use crate::report::{ObjectReport, Reject, RejectsFile};
 use crate::state::Ledger;
@@ -18,8 +28,12 @@ pub(super) struct Run<'a> {
     ledger: &'a Ledger,
     /// Batches travelling at once.
     max_in_flight: usize,
-    /// Deliveries in submission order.
-    inflight: futures_util::stream::FuturesOrdered<InFlight>,
+    /// Deliveries travelling, each a spawned task tagged with its sequence number.
+    tasks: JoinSet<(u64, Result<Delivered, MigrateError>)>,
+    /// Batches submitted and not yet settled, by sequence number.
+    submitted: BTreeMap<u64, Submitted>,
+    /// The sequence number of the next batch.
+    next_seq: u64,
     /// A batch was confirmed (or the target stated its cap): the batch size is known.
     cap_known: bool,
     target: &'a Target,
@@ -33,6 +47,20 @@ pub(super) struct Run<'a> {
     checked: HashSet<String>,
     /// System values the target did not keep.
     pub(super) not_kept: Vec<String>,
+    /// Cancelled on Ctrl-C: a delivery waiting out an outage stops waiting.
+    cancel: CancellationToken,
+    /// The ledger file, named by the error of an interrupted delivery.
+    state_path: PathBuf,
+}
+
+/// A submitted batch until it settles.
+struct Submitted {
+    /// The cursor of the batch's last row.
+    cursor: Option<Uuid>,
+    /// The rows read since the batch before it, and once the batch finished, its own counts.
+    counts: ObjectReport,
+    /// Whether the batch finished (confirmed, re-cut or rejected record by record).
+    finished: bool,
 }
 
 impl<'a> Run<'a> {
@@ -56,8 +84,12 @@ impl<'a> Run<'a> {
             not_kept: Vec::new(),
             ledger,
             max_in_flight: opts.max_in_flight.max(1),
-            inflight: futures_util::stream::FuturesOrdered::new(),
+            tasks: JoinSet::new(),
+            submitted: BTreeMap::new(),
+            next_seq: 0,
             cap_known: opts.batch_size != BatchSize::Auto,
+            cancel: opts.cancel.clone(),
+            state_path: opts.state_path.clone(),
         }
     }
 
@@ -114,9 +146,11 @@ impl<'a> Run<'a> {
             .map_err(|source| MigrateError::Rejects { path, source })
     }
 
-    /// Queues records for delivery; up to `max_in_flight` batches travel at once. Results are
-    /// folded in submission order, so counts, rejects and the returned cursors are exactly
-    /// those of every row up to the cursor. Returns the cursors of the batches folded now.
+    /// Spawns the delivery of `records`; up to `max_in_flight` batches travel at once, and this
+    /// waits for one to finish while that many do. `delta` holds the counts of the rows read
+    /// since the previous batch, `cursor` the last of them: both settle with this batch, in
+    /// submission order. Returns the cursors of the batches settled now, in order: every row
+    /// up to the last of them is written, rejected or skipped, and `report` counts them all.
     pub(super) async fn submit(
         &mut self,
         plan: &ObjectPlan,
@@ -133,10 +167,21 @@ impl<'a> Run<'a> {
             cap: self.cap,
             adaptive: self.adaptive,
             check,
+            cancel: self.cancel.clone(),
+            state_path: self.state_path.clone(),
         };
-        self.inflight.push_back(Box::pin(
-            async move { (job.run(records).await, cursor, delta) },
-        ));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.submitted.insert(
+            seq,
+            Submitted {
+                cursor,
+                counts: delta,
+                finished: false,
+            },
+        );
+        self.tasks
+            .spawn(async move { (seq, job.run(records).await) });
         // Until one batch is confirmed the cap is a guess: send one at a time, so that a
         // target with a smaller cap refuses one batch, not one per request in flight.
         let limit = if self.cap_known {
@@ -144,46 +189,60 @@ impl<'a> Run<'a> {
         } else {
             1
         };
-        let mut done = Vec::new();
-        while self.inflight.len() >= limit {
-            done.push(self.complete_one(report).await?);
+        let mut settled = Vec::new();
+        while self.tasks.len() >= limit {
+            settled.extend(self.complete_one(report).await?);
         }
-        Ok(done)
+        Ok(settled)
     }
 
-    /// Waits for every batch in flight; returns their cursors in order.
+    /// Waits for every batch in flight; returns the cursors they settle, in order.
     pub(super) async fn drain(
         &mut self,
         report: &mut ObjectReport,
     ) -> Result<Vec<Option<Uuid>>, MigrateError> {
-        let mut done = Vec::new();
-        while !self.inflight.is_empty() {
-            done.push(self.complete_one(report).await?);
+        let mut settled = Vec::new();
+        while !self.tasks.is_empty() {
+            settled.extend(self.complete_one(report).await?);
         }
-        Ok(done)
+        Ok(settled)
     }
 
-    /// Folds the oldest batch's result into the counts, the rejects file and the ledger's
-    /// rejected set.
+    /// Waits for the next batch to finish, whichever it is; commits its rejects at once, then
+    /// settles, in submission order, every batch whose predecessors have all finished: their
+    /// counts go into `report` and their cursors are returned.
     async fn complete_one(
         &mut self,
         report: &mut ObjectReport,
-    ) -> Result<Option<Uuid>, MigrateError> {
-        use futures_util::StreamExt as _;
-        let Some((delivered, cursor, delta)) = self.inflight.next().await else {
-            return Ok(None);
+    ) -> Result<Vec<Option<Uuid>>, MigrateError> {
+        let Some(joined) = self.tasks.join_next().await else {
+            return Ok(Vec::new());
         };
-        let delivered = delivered?;
+        let (seq, delivered) = match joined {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                return Err(MigrateError::Unsupported(format!(
+                    "a delivery task ended early: {e}"
+                )))
+            }
+        };
+        let delivered = match delivered {
+            Ok(d) => d,
+            Err(e) => {
+                // Batches still travelling are dropped unconfirmed: the ledger's cursor is
+                // before them, so a rerun sends them again (upserts, so at most once more).
+                self.tasks.shutdown().await;
+                return Err(e);
+            }
+        };
         self.cap_known |= delivered.written > 0 || delivered.new_cap.is_some();
-        // The rows read between the previous batch and this one are settled with it.
-        report.absorb(&delta);
         if let Some(cap) = delivered.new_cap {
             if cap < self.cap {
                 tracing::info!(old = self.cap, new = cap, "target batch cap adopted");
                 self.cap = cap;
             }
         }
-        report.written += delivered.written;
         for r in &delivered.rejects {
             self.reject(
                 &delivered.object,
@@ -192,21 +251,27 @@ impl<'a> Run<'a> {
                 &r.message,
                 Some(&r.record),
             )?;
-            report.rejected += 1;
         }
         self.not_kept.extend(delivered.not_kept);
-        Ok(cursor)
+        let entry = self
+            .submitted
+            .get_mut(&seq)
+            .expect("every delivery was submitted");
+        entry.counts.written += delivered.written;
+        entry.counts.rejected += delivered.rejects.len() as u64;
+        entry.finished = true;
+        let mut settled = Vec::new();
+        while let Some(first) = self.submitted.first_entry() {
+            if !first.get().finished {
+                break;
+            }
+            let done = first.remove();
+            report.absorb(&done.counts);
+            settled.push(done.cursor);
+        }
+        Ok(settled)
     }
 }
-
-/// A boxed delivery in flight, with the cursor of its last row.
-type InFlight = std::pin::Pin<
-    Box<
-        dyn std::future::Future<
-                Output = (Result<Delivered, MigrateError>, Option<Uuid>, ObjectReport),
-            > + Send,
-    >,
->;
 
 /// One refused record of a delivery.
 struct DeliveredReject {
@@ -225,7 +290,7 @@ struct Delivered {
     not_kept: Vec<String>,
 }
 
-/// One batch on its way: owns what it needs, so several can travel at once.
+/// One batch on its way: owns what it needs, so that it can run as its own task.
 struct Delivery {
     target: Target,
     object: String,
@@ -234,12 +299,18 @@ struct Delivery {
     adaptive: bool,
     /// Compare what the target stored with what was sent (first batch of an object).
     check: bool,
+    /// Stops the wait through an outage on Ctrl-C.
+    cancel: CancellationToken,
+    /// Named by the error of an interrupted delivery.
+    state_path: PathBuf,
 }
 
 impl Delivery {
-    /// Sends records as batch upserts. A batch over the target's cap is re-cut at the stated
-    /// cap; one refused for its bytes (413) or its content (400) is split in halves until the
-    /// bad records stand alone, and those are returned as rejects. Nothing is dropped.
+    /// Sends records as batch upserts and acts on each refusal as its
+    /// [`TargetError::disposition`] says: retry later (pause, then send the same records
+    /// again), shrink (re-cut at the stated cap, or in halves), reject records (split in
+    /// halves until the bad records stand alone, and return those as rejects), or stop.
+    /// Nothing is dropped.
     async fn run(mut self, records: Vec<(Uuid, Value)>) -> Result<Delivered, MigrateError> {
         let mut out = Delivered {
             object: self.object.clone(),
@@ -248,7 +319,7 @@ impl Delivery {
             new_cap: None,
             not_kept: Vec::new(),
         };
-        let mut transient_in_a_row = 0;
+        let mut outage = self.target.outage();
         let mut work: Vec<Vec<(Uuid, Value)>> = vec![records];
         while let Some(mut chunk) = work.pop() {
             if chunk.len() > self.cap {
@@ -286,9 +357,9 @@ impl Delivery {
             } else {
                 self.target.upsert_batch_ids(&self.plural, body).await
             };
-            match answer {
+            let err = match answer {
                 Ok(returned) => {
-                    transient_in_a_row = 0;
+                    outage.end();
                     // An upsert that matched another record on a unique field updated that
                     // record instead of creating this one: the source id does not exist in the
                     // target, so it is reported, not counted as written.
@@ -305,73 +376,79 @@ impl Delivery {
                             reject(&mut out, row, None, message);
                         }
                     }
+                    continue;
                 }
-                Err(TargetError::BatchTooLarge { cap, message }) => {
-                    if !self.adaptive {
-                        return Err(MigrateError::Unsupported(format!(
-                            "the target refused a batch of {} records ({message}); use --batch-size auto or a smaller number",
-                            chunk.len()
-                        )));
+                Err(err) => err,
+            };
+            match err.disposition() {
+                Disposition::RetryLater => {
+                    // Nothing is wrong with these records: keep them, pause, send them again.
+                    let wait = outage.next_wait(err).map_err(|source| MigrateError::Target {
+                        context: format!(
+                            "the target stayed unavailable for {} minutes while {} {} records waited; stopping (progress is saved: run the same command again to resume)",
+                            outage.limit().as_secs() / 60,
+                            chunk.len(),
+                            self.object
+                        ),
+                        source,
+                    })?;
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => work.push(chunk),
+                        () = self.cancel.cancelled() => {
+                            return Err(MigrateError::Interrupted { state: self.state_path });
+                        }
                     }
-                    let new_cap = cap
-                        .filter(|c| *c > 0 && *c < chunk.len())
-                        .unwrap_or((chunk.len() / 2).max(1));
-                    self.cap = new_cap;
-                    out.new_cap = Some(new_cap);
-                    work.push(chunk);
                 }
-                Err(TargetError::PayloadTooLarge) if chunk.len() > 1 => {
-                    let half = chunk.split_off(chunk.len() / 2);
-                    work.push(half);
-                    work.push(chunk);
-                }
-                Err(TargetError::Rejected { messages, .. }) if chunk.len() > 1 => {
-                    tracing::debug!(object = %self.object, records = chunk.len(), first = ?messages.first(), "batch refused; splitting");
-                    let half = chunk.split_off(chunk.len() / 2);
-                    work.push(half);
-                    work.push(chunk);
-                }
-                Err(TargetError::Rejected { messages, .. }) => {
-                    let row = chunk.remove(0);
-                    let message = messages.join("; ");
-                    let field =
-                        field_in_message(&message).or_else(|| field_by_shape(&message, &row.1));
-                    reject(&mut out, row, field, message);
-                }
-                Err(e @ (TargetError::Transient { .. } | TargetError::RateLimited { .. })) => {
-                    // Retries are spent: split, and refuse single records with the last error;
-                    // a few such records in a row mean the target is down, so stop instead.
-                    if chunk.len() > 1 {
-                        tracing::warn!(object = %self.object, records = chunk.len(), error = %e, "batch failed after retries; splitting");
+                Disposition::Shrink if chunk.len() > 1 => match err {
+                    TargetError::BatchTooLarge { cap, message } => {
+                        if !self.adaptive {
+                            return Err(MigrateError::Unsupported(format!(
+                                "the target refused a batch of {} records ({message}); use --batch-size auto or a smaller number",
+                                chunk.len()
+                            )));
+                        }
+                        let new_cap = cap
+                            .filter(|c| *c > 0 && *c < chunk.len())
+                            .unwrap_or((chunk.len() / 2).max(1));
+                        self.cap = new_cap;
+                        out.new_cap = Some(new_cap);
+                        work.push(chunk);
+                    }
+                    _ => {
                         let half = chunk.split_off(chunk.len() / 2);
                         work.push(half);
                         work.push(chunk);
-                    } else {
-                        transient_in_a_row += 1;
-                        if transient_in_a_row >= TRANSIENT_REJECTS_BEFORE_STOP {
-                            return Err(MigrateError::Target {
-                                context: format!(
-                                    "{transient_in_a_row} single {} records in a row failed after every retry; stopping (progress is saved: rerun to resume)",
-                                    self.object
-                                ),
-                                source: e,
-                            });
-                        }
-                        reject(&mut out, chunk.remove(0), None, e.to_string());
                     }
+                },
+                Disposition::Shrink => {
+                    let message = match err {
+                        TargetError::PayloadTooLarge => {
+                            "the target refused the record as too large (HTTP 413)".to_owned()
+                        }
+                        other => other.to_string(),
+                    };
+                    reject(&mut out, chunk.remove(0), None, message);
                 }
-                Err(TargetError::PayloadTooLarge) => {
-                    reject(
-                        &mut out,
-                        chunk.remove(0),
-                        None,
-                        "the target refused the record as too large (HTTP 413)".to_owned(),
-                    );
+                Disposition::RejectRecords if chunk.len() > 1 => {
+                    tracing::debug!(object = %self.object, records = chunk.len(), error = %err, "batch refused; splitting");
+                    let half = chunk.split_off(chunk.len() / 2);
+                    work.push(half);
+                    work.push(chunk);
                 }
-                Err(other) => {
+                Disposition::RejectRecords => {
+                    let row = chunk.remove(0);
+                    let (message, code) = match err {
+                        TargetError::Rejected { messages, code, .. } => (messages.join("; "), code),
+                        other => (other.to_string(), None),
+                    };
+                    let field = field_in_message(&message)
+                        .or_else(|| field_by_shape(code.as_deref(), &row.1));
+                    reject(&mut out, row, field, message);
+                }
+                Disposition::Stop => {
                     return Err(MigrateError::Target {
                         context: format!("sending a batch of {} {}", chunk.len(), self.object),
-                        source: other,
+                        source: err,
                     })
                 }
             }
@@ -445,11 +522,12 @@ fn not_kept(object: &str, sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<Str
     out
 }
 
-/// The field behind a message that names none. Twenty's link check says only "The URL of the
-/// link is not valid" (`record-transformer.exception.ts`), so look for the links value whose
-/// URL cannot be one: empty of dots, or holding spaces or commas.
-fn field_by_shape(message: &str, record: &Value) -> Option<String> {
-    if !message.contains("URL of the link") {
+/// The field behind a refusal that names none. Twenty's link check says only that a URL is not
+/// valid, with code `INVALID_URL` (`record-transformer.exception.ts`,
+/// `remove-empty-links.util.ts`), so look for the links value whose URL cannot be one: empty of
+/// dots, or holding spaces or commas.
+fn field_by_shape(code: Option<&str>, record: &Value) -> Option<String> {
+    if code != Some("INVALID_URL") {
         return None;
     }
     let bad = |u: &str| {
@@ -472,9 +550,6 @@ fn field_by_shape(message: &str, record: &Value) -> Option<String> {
             .then(|| key.clone())
     })
 }
-
-/// Single records refused in a row for transient reasons before the run stops.
-const TRANSIENT_REJECTS_BEFORE_STOP: u32 = 3;
 
 /// The field a Twenty error message names, e.g. `Invalid value 'X' for field "stage"` or
 /// `Object company doesn't have any "placeId" field.`: the first double-quoted word.
@@ -525,9 +600,10 @@ mod tests {
             "linkedinLink": {"primaryLinkUrl": "not a url", "secondaryLinks": null},
         });
         assert_eq!(
-            field_by_shape("The URL of the link is not valid", &record).as_deref(),
+            field_by_shape(Some("INVALID_URL"), &record).as_deref(),
             Some("linkedinLink")
         );
-        assert_eq!(field_by_shape("something else", &record), None);
+        assert_eq!(field_by_shape(Some("INVALID_ARGS_DATA"), &record), None);
+        assert_eq!(field_by_shape(None, &record), None);
     }
 }

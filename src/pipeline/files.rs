@@ -15,13 +15,14 @@
 //! files embedded in note and task bodies move with their record (`files/rich_text.rs`).
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde_json::{Map, Value};
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::destination::{LegacyFolder, Target, TargetError, UploadGeneration};
+use crate::destination::{Disposition, LegacyFolder, Target, TargetError, UploadGeneration};
 use crate::model::{FieldType, Model, Object};
 use crate::plan::ObjectPlan;
 use crate::source::file_store::{file_name, Location, Missing, Storage};
@@ -560,59 +561,53 @@ impl<'a> Files<'a> {
                 (temp.0.clone(), Some(temp), copied)
             }
         };
-        let result = match dest {
-            Dest::Field(field_id) => match self.generation().await {
-                Ok(UploadGeneration::Direct) => self
-                    .target
-                    .upload_file_direct(field_id, &local, &name)
-                    .await
-                    .map(|u| u.id),
-                Ok(UploadGeneration::Multipart) => self
-                    .target
-                    .upload_file_from_path(field_id, &local, &name, mime)
-                    .await
-                    .map(|u| u.id),
-                Err(e) => Err(e),
-            },
-            Dest::Folder(folder) => self
-                .target
-                .upload_legacy_file(&local, &name, mime, folder, self.legacy_answer)
-                .await
-                .map(|u| {
-                    self.legacy_answer = Some(u.answer);
-                    match u.token {
-                        Some(token) => format!("{}?token={token}", u.path),
-                        None => u.path,
-                    }
-                }),
+        // A target that is down or busy is waited out and the same file sent again; what else
+        // to do is the disposition's call, as for records.
+        let mut outage = self.target.outage();
+        let result = loop {
+            let err = match self.upload(dest, &local, &name, mime).await {
+                Ok(uploaded) => break Ok(uploaded),
+                Err(err) if err.disposition() == Disposition::RetryLater => err,
+                Err(err) => break Err(err),
+            };
+            let wait = match outage.next_wait(err) {
+                Ok(wait) => wait,
+                Err(err) => break Err(err),
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.cancel.cancelled() => return Err(FilesError::Interrupted),
+            }
         };
         drop(temp);
         let uploaded = match result {
             Ok(u) => u,
-            Err(TargetError::LocalFile { source, .. }) => {
-                return Ok(Err(Refused::Missing {
-                    path,
-                    why: source.to_string(),
-                }))
-            }
-            Err(TargetError::Rejected { messages, .. }) => {
-                return Ok(Err(Refused::Other(format!(
-                    "the target refused the file {path}: {}",
-                    messages.join("; ")
-                ))))
-            }
-            Err(TargetError::PayloadTooLarge) => {
-                return Ok(Err(Refused::Other(format!(
-                    "the target refused the file {path} ({size} bytes) as too large (HTTP 413)"
-                ))))
-            }
-            Err(source) => {
-                return Err(FilesError::Upload {
-                    object: of.object.clone(),
-                    id,
-                    path,
-                    source,
-                })
+            Err(err) => {
+                return match err.disposition() {
+                    // The file, not the target, is at fault: the record is a reject.
+                    Disposition::RejectRecords | Disposition::Shrink => Ok(Err(match err {
+                        TargetError::LocalFile { source, .. } => Refused::Missing {
+                            path,
+                            why: source.to_string(),
+                        },
+                        TargetError::PayloadTooLarge => Refused::Other(format!(
+                            "the target refused the file {path} ({size} bytes) as too large (HTTP 413)"
+                        )),
+                        TargetError::Rejected { messages, .. } => Refused::Other(format!(
+                            "the target refused the file {path}: {}",
+                            messages.join("; ")
+                        )),
+                        other => {
+                            Refused::Other(format!("the target refused the file {path}: {other}"))
+                        }
+                    })),
+                    Disposition::RetryLater | Disposition::Stop => Err(FilesError::Upload {
+                        object: of.object.clone(),
+                        id,
+                        path,
+                        source: err,
+                    }),
+                };
             }
         };
         // Recorded before the record that uses it is sent: a rerun reuses it.
@@ -628,6 +623,42 @@ impl<'a> Files<'a> {
 }
 
 impl Files<'_> {
+    /// One upload of a local file, by the target's generation; the file id (Files v2) or
+    /// `path?token=…` (older generations).
+    async fn upload(
+        &mut self,
+        dest: Dest,
+        local: &Path,
+        name: &str,
+        mime: &str,
+    ) -> Result<String, TargetError> {
+        match dest {
+            Dest::Field(field_id) => match self.generation().await? {
+                UploadGeneration::Direct => self
+                    .target
+                    .upload_file_direct(field_id, local, name)
+                    .await
+                    .map(|u| u.id),
+                UploadGeneration::Multipart => self
+                    .target
+                    .upload_file_from_path(field_id, local, name, mime)
+                    .await
+                    .map(|u| u.id),
+            },
+            Dest::Folder(folder) => self
+                .target
+                .upload_legacy_file(local, name, mime, folder, self.legacy_answer)
+                .await
+                .map(|u| {
+                    self.legacy_answer = Some(u.answer);
+                    match u.token {
+                        Some(token) => format!("{}?token={token}", u.path),
+                        None => u.path,
+                    }
+                }),
+        }
+    }
+
     /// The target's upload generation, asked on first use: direct upload where offered.
     async fn generation(&mut self) -> Result<UploadGeneration, TargetError> {
         if let Some(g) = self.generation {

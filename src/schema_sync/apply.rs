@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use super::{NewField, NewObject, NewOptions, SchemaDiff};
-use crate::destination::{Target, TargetError, TargetModel};
+use crate::destination::{Disposition, Target, TargetError, TargetModel};
 
 /// What [`apply`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -201,8 +201,15 @@ fn object_icon(diff: &SchemaDiff, object: &str) -> Option<String> {
         .and_then(|o| o.presentation.icon.clone())
 }
 
+/// Reads the target's model, waiting out an outage as record deliveries do.
 async fn read(target: &Target) -> Result<TargetModel, SchemaError> {
-    target.model().await.map_err(SchemaError::ReadModel)
+    let mut outage = target.outage();
+    loop {
+        match target.model().await {
+            Ok(model) => return Ok(model),
+            Err(e) => outage.wait(e).await.map_err(SchemaError::ReadModel)?,
+        }
+    }
 }
 
 async fn create_object(
@@ -222,24 +229,29 @@ async fn create_object(
     if let Some(i) = &object.presentation.icon {
         input["icon"] = json!(i);
     }
-    match target.create_object(input).await {
-        Ok(_) => {
-            info!(object = %object.name_singular, "custom object created");
-            Ok(())
-        }
-        Err(source) => {
-            // The create may have landed before the error (a retried attempt, a lost answer).
-            *model = read(target).await?;
-            if model.object(&object.name_singular).is_some() {
-                warn!(object = %object.name_singular, error = %source, "object exists after an error; counted as created");
-                Ok(())
-            } else {
-                Err(SchemaError::CreateObject {
-                    object: object.name_singular.clone(),
-                    source,
-                })
+    let mut outage = target.outage();
+    loop {
+        let source = match target.create_object(input.clone()).await {
+            Ok(_) => {
+                info!(object = %object.name_singular, "custom object created");
+                return Ok(());
             }
+            Err(source) => source,
+        };
+        // The create may have landed before the error (a retried attempt, a lost answer).
+        *model = read(target).await?;
+        if model.object(&object.name_singular).is_some() {
+            warn!(object = %object.name_singular, error = %source, "object exists after an error; counted as created");
+            return Ok(());
         }
+        // A target down or busy is waited out; any other refusal stops the sync.
+        outage
+            .wait(source)
+            .await
+            .map_err(|source| SchemaError::CreateObject {
+                object: object.name_singular.clone(),
+                source,
+            })?;
     }
 }
 
@@ -250,6 +262,7 @@ async fn create_field(
     model: &mut TargetModel,
     report: &mut SchemaReport,
 ) -> Result<(), SchemaError> {
+    let mut outage = target.outage();
     loop {
         match target.create_field(input.clone()).await {
             Ok(created) => {
@@ -273,9 +286,20 @@ async fn create_field(
                     warn!(object = %field.object, field = %field.name, error = %source, "field exists after an error; counted as created");
                     return Ok(());
                 }
+                let source = match source.disposition() {
+                    // A target down or busy is waited out, then the same field sent again.
+                    Disposition::RetryLater => match outage.next_wait(source) {
+                        Ok(wait) => {
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        Err(source) => source,
+                    },
+                    _ => source,
+                };
                 // A default value or settings written by an older Twenty may not pass a newer
                 // validator; the field matters more than either, so drop them one at a time.
-                let refused = matches!(source, TargetError::Rejected { .. });
+                let refused = source.disposition() == Disposition::RejectRecords;
                 // Last, a required field the target will not create as such is created nullable.
                 let optional = ["defaultValue", "settings"]
                     .into_iter()
@@ -358,7 +382,19 @@ async fn add_options(
     }
     let id = field.id;
     let vars = json!({"input": {"id": id, "update": {"options": options}}});
-    if let Err(source) = target.metadata_graphql(UPDATE_FIELD, vars).await {
+    let mut outage = target.outage();
+    let sent = loop {
+        match target.metadata_graphql(UPDATE_FIELD, vars.clone()).await {
+            Ok(_) => break Ok(()),
+            Err(e) if e.disposition() == Disposition::RetryLater => {
+                if let Err(e) = outage.wait(e).await {
+                    break Err(e);
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    if let Err(source) = sent {
         *model = read(target).await?;
         let now = model
             .object(&wanted.object)
@@ -366,13 +402,17 @@ async fn add_options(
             .map(|f| super::option_values(f.options.as_ref()))
             .unwrap_or_default();
         if !added.iter().all(|v| now.contains(v)) {
-            // Not fatal: records carrying these values are refused by the target and land in
-            // the rejects file, one by one.
+            let stop = source.disposition() != Disposition::RejectRecords;
             let err = SchemaError::AddOptions {
                 object: wanted.object.clone(),
                 field: wanted.field.clone(),
                 source,
             };
+            if stop {
+                return Err(err);
+            }
+            // A refusal of the options is not fatal: records carrying these values are
+            // refused by the target and land in the rejects file, one by one.
             warn!(error = %err, "select options not added");
             report.notes.push(format!(
                 "{err}; records carrying {} will be rejected",
