@@ -289,7 +289,9 @@ pub struct TwinArgs {
     #[arg(long)]
     pub rate_long: Option<String>,
 
-    /// Fault injection, e.g. `seed=7,500=0.02,503=0.01,slow=0.01:2000,reset=0.01,timeout=0.005`.
+    /// Fault injection, e.g. `seed=7,500=0.02,503=0.01,slow=0.01:2000,reset=0.01,timeout=0.005`;
+    /// an outage as `window=503:5000:60000` (every request answers 503 from 5 s after start,
+    /// for 60 s).
     #[arg(long)]
     pub faults: Option<String>,
 

@@ -32,7 +32,7 @@ use uuid::Uuid;
 use crate::cli::TwinArgs;
 
 pub use direct_upload::UploadOffer;
-pub use faults::{Fault, FaultSpec};
+pub use faults::{Fault, FaultSpec, FaultWindow};
 pub use legacy_files::file_token;
 pub use limits::Rate;
 pub use store::Member;

@@ -681,6 +681,7 @@ async fn lost_answers_and_server_errors_during_the_sync_still_create_each_thing_
             (0.3, twenty_migrate::twin::Fault::ResetAfterApply),
             (0.1, twenty_migrate::twin::Fault::Status(503)),
         ],
+        windows: Vec::new(),
     };
     let twin = TwinConfig::new(KEY)
         .members(src.members.clone())
