@@ -7,8 +7,8 @@ use rand::{Rng, SeedableRng};
 use twenty_migrate::destination::{ApiKey, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::local_pg::{test_database, TestDatabase};
-use twenty_migrate::pipeline::{self, BatchSize, MigrateOptions};
-use twenty_migrate::twin::{FaultSpec, Member, TwinConfig};
+use twenty_migrate::pipeline::{self, BatchSize, MigrateError, MigrateOptions};
+use twenty_migrate::twin::{Fault, FaultSpec, Member, TwinConfig};
 
 const KEY: &str = "resume-key";
 
@@ -383,4 +383,115 @@ async fn ctrl_c_stops_after_the_batches_in_flight_and_says_how_to_resume() {
     assert!(check.is_clean(), "{}", check.render_text());
     let expected: u64 = check.objects.iter().map(|o| o.source_count).sum();
     assert_eq!(twin.stats().records_created, expected);
+}
+
+/// The outage of issue 15: a minute of 503s on every request.
+const OUTAGE: Duration = Duration::from_secs(60);
+
+/// A client paced at 10 requests a second, so that a run over [`source`]`(600)` lasts well past
+/// the first seconds, with retries spent in about a second and a half and pauses of 2 to 4 s.
+fn paced_target(base_url: &str, max_outage: Duration) -> Target {
+    let mut config = TargetConfig::new(base_url, ApiKey::new(KEY));
+    config.requests_per_minute = 600;
+    config.backoff.base = Duration::from_millis(200);
+    config.backoff.max = Duration::from_secs(4);
+    config.timeout = Duration::from_secs(5);
+    config.max_attempts = 4;
+    config.max_outage = max_outage;
+    Target::new(config).unwrap()
+}
+
+/// Checks that the target holds exactly the source's records and that nothing was rejected.
+async fn assert_exact(
+    opts: &MigrateOptions,
+    twin: &twenty_migrate::twin::Twin,
+    report: &twenty_migrate::report::RunReport,
+) {
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    assert!(report.unbalanced().is_empty(), "{}", report.render_text());
+    let rejects = std::fs::read_to_string(&opts.rejects_path).unwrap_or_default();
+    assert!(rejects.trim().is_empty(), "{rejects}");
+    let check = twenty_migrate::pipeline::verify::verify(opts, &fast_target(twin.base_url()), 100)
+        .await
+        .unwrap();
+    assert!(check.is_clean(), "{}", check.render_text());
+    let expected: u64 = check.objects.iter().map(|o| o.source_count).sum();
+    assert_eq!(twin.stats().records_created, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minute_of_503s_mid_run_is_waited_out_and_rejects_nothing() {
+    let (db, members, dir) = source(600).await;
+    let from = Duration::from_secs(4);
+    let twin = TwinConfig::new(KEY)
+        .members(members)
+        .faults(FaultSpec::none().window(Fault::Status(503), from, OUTAGE))
+        .start()
+        .await
+        .unwrap();
+    let target = paced_target(twin.base_url(), Duration::from_secs(30 * 60));
+    let mut opts = options(&db, &dir);
+    opts.requests_per_minute = 600;
+    let started = std::time::Instant::now();
+    // What the target holds when the outage starts: some records, not all.
+    let at_outage = async {
+        tokio::time::sleep(from + Duration::from_millis(200)).await;
+        twin.stats().records_created
+    };
+    let (report, at_outage) = tokio::join!(pipeline::migrate(&opts, &target), at_outage);
+    let report = report.expect("the run waits the outage out");
+    let elapsed = started.elapsed();
+    assert!(at_outage > 0, "the outage started before any record landed");
+    assert!(
+        at_outage < twin.stats().records_created,
+        "the run ended before the outage"
+    );
+    assert!(elapsed >= from + OUTAGE, "{elapsed:?}");
+    let stats = target.stats();
+    assert!(stats.server_errors > 0 && stats.retries > 0, "{stats:?}");
+    assert_exact(&opts, &twin, &report).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_longer_than_max_outage_stops_with_progress_saved_and_the_rerun_ends_exact() {
+    let (db, members, dir) = source(600).await;
+    let (from, lasting) = (Duration::from_secs(3), Duration::from_secs(15));
+    let twin = TwinConfig::new(KEY)
+        .members(members)
+        .faults(FaultSpec::none().window(Fault::Status(503), from, lasting))
+        .start()
+        .await
+        .unwrap();
+    let twin_started = std::time::Instant::now();
+    let mut opts = options(&db, &dir);
+    opts.requests_per_minute = 600;
+    let err = pipeline::migrate(
+        &opts,
+        &paced_target(twin.base_url(), Duration::from_secs(5)),
+    )
+    .await
+    .expect_err("a 15 s outage outlasts a 5 s limit");
+    let text = err.to_string();
+    assert!(
+        !matches!(err, MigrateError::Interrupted { .. }) && text.contains("unavailable"),
+        "{text}"
+    );
+    let landed = twin.stats().records_created;
+    assert!(landed > 0, "some records landed before the outage");
+    let rejects = std::fs::read_to_string(&opts.rejects_path).unwrap_or_default();
+    assert!(
+        rejects.trim().is_empty(),
+        "nothing is rejected for an outage: {rejects}"
+    );
+
+    // After the outage, the same command resumes and ends exact.
+    tokio::time::sleep((from + lasting).saturating_sub(twin_started.elapsed())).await;
+    opts.restart = false;
+    let report = pipeline::migrate(
+        &opts,
+        &paced_target(twin.base_url(), Duration::from_secs(5)),
+    )
+    .await
+    .expect("the rerun after the outage");
+    assert_exact(&opts, &twin, &report).await;
 }
