@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use twenty_migrate::destination::{Target, UploadGeneration};
+use twenty_migrate::destination::{ApiKey, Target, TargetConfig, UploadGeneration};
 use twenty_migrate::pipeline::{self, MigrateError};
 use twenty_migrate::twin::{FaultSpec, Member, Twin, TwinConfig, UploadOffer};
 use uuid::Uuid;
@@ -373,4 +373,115 @@ async fn lost_answers_during_direct_uploads_leave_orphans_at_most_and_complete_e
     assert_eq!(completed, r.written, "one completed file per attachment");
     assert_eq!(target_attachments(&target).await.len() as u64, r.written);
     assert_landed_files_match(&twin, &source, &target).await;
+}
+
+/// Twenty Cloud's limit, in requests per minute.
+const CLOUD_PER_MINUTE: u32 = 50;
+
+/// How much faster than real time the rate-limited run below goes. At 50 requests a minute its
+/// ~650 requests (200 files at three requests each) would take 13 minutes; ten times faster,
+/// about 80 seconds. Both sides are scaled alike: the twin refills its bucket of 50 tokens over
+/// 6 s instead of 60, and the client paces itself at 500 a minute instead of 50. What the test
+/// shows depends only on the client's pace against the bucket's refill and on the bucket's
+/// size, which keep their ratio and value, so it is still the test of a run at 50 a minute.
+const TIME_SCALE: u32 = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_fifty_requests_a_minute_two_hundred_attachments_move_with_no_retry_and_only_the_planned_requests(
+) {
+    // 7500 records make 225 attachments: 210 live, 200 of them with parents that move too.
+    let w = world(7500, 0).await;
+    let twin = TwinConfig::new(KEY)
+        .members(w.members())
+        .upload_offer(UploadOffer::DirectOnly)
+        .rate_short(CLOUD_PER_MINUTE, 60_000 / u64::from(TIME_SCALE))
+        .start()
+        .await
+        .expect("twin");
+    let mut config = TargetConfig::new(twin.base_url(), ApiKey::new(KEY));
+    config.requests_per_minute = CLOUD_PER_MINUTE * TIME_SCALE;
+    config.max_in_flight = 4;
+    let target = Target::new(config).expect("target client");
+    let mut opts = w.options();
+    opts.requests_per_minute = CLOUD_PER_MINUTE * TIME_SCALE;
+    opts.max_in_flight = 4;
+    // The plan, read by a client of its own so that its requests are not counted below.
+    let prepared = pipeline::prepare(&opts, &client_for(&twin, 1_000_000))
+        .await
+        .expect("plan");
+    let (plan, diff) = (&prepared.plan, &prepared.schema);
+
+    let started = std::time::Instant::now();
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let elapsed = started.elapsed();
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    assert!(report.files.uploaded >= 200, "{:?}", report.files);
+    assert_eq!(report.files.uploaded, r.written, "one file per attachment");
+
+    // Every request went through the first time: no 429, no 5xx, no timeout, no retry.
+    let stats = target.stats();
+    assert_eq!(stats.retries, 0, "{stats:?}");
+    assert_eq!(stats.rate_limited, 0, "{stats:?}");
+    assert_eq!(stats.network_errors, 0, "no timeouts: {stats:?}");
+    assert_eq!(stats.ok, stats.requests, "{stats:?}");
+    assert_eq!(twin.stats().rate_limited, 0);
+
+    // The planned minimum. The plan counts batches at the cap over the live rows and
+    // REQUESTS_PER_FILE for each live attachment; rows whose parent is soft-deleted are
+    // skipped with it, so the minimum for what moves is one batch per cap of rows written and
+    // three requests per file written, and the plan's figures bound it from above.
+    let e = &plan.estimate;
+    let skipped_with_parent = r
+        .skipped
+        .get(twenty_migrate::pipeline::PARENT_NOT_MIGRATED)
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(e.files - skipped_with_parent, r.written, "{e:?}");
+    let by_route = twin.stats().by_route;
+    let route = |kind: &str| by_route.get(kind).copied().unwrap_or(0);
+    let batches = route("create_many");
+    let minimum_batches: u64 = report
+        .objects
+        .iter()
+        .map(|o| {
+            o.written
+                .div_ceil(twenty_migrate::pipeline::DEFAULT_MAX_BATCH as u64)
+        })
+        .sum();
+    let file_requests =
+        route("create_file_upload") + route("file_upload_put") + route("complete_file_upload");
+    let others = stats.requests - batches - file_requests;
+    eprintln!(
+        "{} requests in {elapsed:.1?}: {batches} batches (plan {}), {file_requests} for files (plan {}), {others} others ({by_route:?}; diff {} objects {} fields {} options)",
+        stats.requests,
+        e.record_requests,
+        e.file_requests,
+        diff.objects.len(),
+        diff.fields.len(),
+        diff.options.len(),
+    );
+    assert_eq!(batches, minimum_batches, "{by_route:?}");
+    assert!(batches <= e.record_requests + e.deferred_requests, "{e:?}");
+    assert_eq!(
+        file_requests,
+        twenty_migrate::plan::REQUESTS_PER_FILE * r.written
+    );
+    assert!(file_requests <= e.file_requests, "{e:?}");
+    // Besides those, the run's fixed costs (`migrate::the_model_and_members_are_read_once_...`):
+    // three model reads around the data model sync, one request per object and field it
+    // creates, the upload generation asked once, one members page. Nothing else.
+    assert_eq!(
+        others,
+        3 + (diff.objects.len() + diff.fields.len()) as u64 + 1 + 1,
+        "{by_route:?}"
+    );
+    // The pace held: a minute's worth of requests took at least a (scaled) minute.
+    let scaled_minutes = elapsed.as_secs_f64() * f64::from(TIME_SCALE) / 60.0;
+    assert!(
+        stats.requests as f64 <= f64::from(CLOUD_PER_MINUTE) * (scaled_minutes + 1.0),
+        "{} requests in {elapsed:?}",
+        stats.requests
+    );
 }
