@@ -30,10 +30,8 @@ pub(super) struct Run<'a> {
     max_in_flight: usize,
     /// Deliveries travelling, each a spawned task tagged with its sequence number.
     tasks: JoinSet<(u64, Result<Delivered, MigrateError>)>,
-    /// Batches submitted and not yet settled, by sequence number.
-    submitted: BTreeMap<u64, Submitted>,
-    /// The sequence number of the next batch.
-    next_seq: u64,
+    /// Batches submitted and not yet settled.
+    in_order: InOrder,
     /// A batch was confirmed (or the target stated its cap): the batch size is known.
     cap_known: bool,
     target: &'a Target,
@@ -53,6 +51,17 @@ pub(super) struct Run<'a> {
     state_path: PathBuf,
 }
 
+/// Batches that finish in any order, settled in the order they were submitted: a batch
+/// settles once it and every batch before it have finished, so the cursor it returns only
+/// moves forward and the counts it adds are those of every row up to that cursor.
+#[derive(Default)]
+struct InOrder {
+    /// Submitted and not yet settled, by sequence number.
+    waiting: BTreeMap<u64, Submitted>,
+    /// The sequence number of the next batch.
+    next: u64,
+}
+
 /// A submitted batch until it settles.
 struct Submitted {
     /// The cursor of the batch's last row.
@@ -61,6 +70,51 @@ struct Submitted {
     counts: ObjectReport,
     /// Whether the batch finished (confirmed, re-cut or rejected record by record).
     finished: bool,
+}
+
+impl InOrder {
+    /// Records a new batch; returns its sequence number.
+    fn submit(&mut self, cursor: Option<Uuid>, delta: ObjectReport) -> u64 {
+        let seq = self.next;
+        self.next += 1;
+        self.waiting.insert(
+            seq,
+            Submitted {
+                cursor,
+                counts: delta,
+                finished: false,
+            },
+        );
+        seq
+    }
+
+    /// Marks batch `seq` finished with its written and rejected counts, then settles what can
+    /// be: the counts go into `report`, the cursors are returned, oldest first.
+    fn finish(
+        &mut self,
+        seq: u64,
+        written: u64,
+        rejected: u64,
+        report: &mut ObjectReport,
+    ) -> Vec<Option<Uuid>> {
+        let entry = self
+            .waiting
+            .get_mut(&seq)
+            .expect("every delivery was submitted");
+        entry.counts.written += written;
+        entry.counts.rejected += rejected;
+        entry.finished = true;
+        let mut settled = Vec::new();
+        while let Some(first) = self.waiting.first_entry() {
+            if !first.get().finished {
+                break;
+            }
+            let done = first.remove();
+            report.absorb(&done.counts);
+            settled.push(done.cursor);
+        }
+        settled
+    }
 }
 
 impl<'a> Run<'a> {
@@ -85,8 +139,7 @@ impl<'a> Run<'a> {
             ledger,
             max_in_flight: opts.max_in_flight.max(1),
             tasks: JoinSet::new(),
-            submitted: BTreeMap::new(),
-            next_seq: 0,
+            in_order: InOrder::default(),
             cap_known: opts.batch_size != BatchSize::Auto,
             cancel: opts.cancel.clone(),
             state_path: opts.state_path.clone(),
@@ -170,16 +223,7 @@ impl<'a> Run<'a> {
             cancel: self.cancel.clone(),
             state_path: self.state_path.clone(),
         };
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.submitted.insert(
-            seq,
-            Submitted {
-                cursor,
-                counts: delta,
-                finished: false,
-            },
-        );
+        let seq = self.in_order.submit(cursor, delta);
         self.tasks
             .spawn(async move { (seq, job.run(records).await) });
         // Until one batch is confirmed the cap is a guess: send one at a time, so that a
@@ -253,23 +297,10 @@ impl<'a> Run<'a> {
             )?;
         }
         self.not_kept.extend(delivered.not_kept);
-        let entry = self
-            .submitted
-            .get_mut(&seq)
-            .expect("every delivery was submitted");
-        entry.counts.written += delivered.written;
-        entry.counts.rejected += delivered.rejects.len() as u64;
-        entry.finished = true;
-        let mut settled = Vec::new();
-        while let Some(first) = self.submitted.first_entry() {
-            if !first.get().finished {
-                break;
-            }
-            let done = first.remove();
-            report.absorb(&done.counts);
-            settled.push(done.cursor);
-        }
-        Ok(settled)
+        let rejected = delivered.rejects.len() as u64;
+        Ok(self
+            .in_order
+            .finish(seq, delivered.written, rejected, report))
     }
 }
 
@@ -570,6 +601,33 @@ fn field_in_message(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_finishing_out_of_order_settle_in_order_and_the_cursor_only_moves_forward() {
+        let mut in_order = InOrder::default();
+        let mut report = ObjectReport::new("company");
+        let cursor = |n: u128| Some(Uuid::from_u128(n));
+        let read = |n: u64| ObjectReport {
+            read: n,
+            ..ObjectReport::new("company")
+        };
+        let a = in_order.submit(cursor(10), read(10));
+        let b = in_order.submit(cursor(20), read(10));
+        let c = in_order.submit(cursor(30), read(10));
+        // The last batch finishes first: nothing settles, nothing is counted.
+        assert!(in_order.finish(c, 9, 1, &mut report).is_empty());
+        assert_eq!(report.read, 0);
+        // The first: it settles alone.
+        assert_eq!(in_order.finish(a, 10, 0, &mut report), vec![cursor(10)]);
+        assert_eq!((report.read, report.written), (10, 10));
+        // The middle one settles itself and the last, in order.
+        assert_eq!(
+            in_order.finish(b, 10, 0, &mut report),
+            vec![cursor(20), cursor(30)]
+        );
+        assert_eq!((report.read, report.written, report.rejected), (30, 29, 1));
+        assert!(report.balances());
+    }
 
     #[test]
     fn the_field_is_read_from_twentys_messages() {
