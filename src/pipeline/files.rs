@@ -1,6 +1,7 @@
 //! The files phase: moves the bytes behind FILES values (attachments' `file`, person
-//! `avatarFile`, custom FILES fields) from the source's storage to the target, one record at
-//! a time, just before the record goes into its batch.
+//! `avatarFile`, custom FILES fields) from the source's storage to the target, just before the
+//! record goes into its batch. A page's files are uploaded together, several at once, each
+//! upload a task (`files/uploads.rs`); each record then finds its files in the ledger.
 //!
 //! For each file of a record: resolve its storage key (`core.file` for 1.18+ values, the
 //! legacy `attachment.fullPath` otherwise, `source-schema.md` §7), look it up in the ledger
@@ -15,7 +16,6 @@
 //! files embedded in note and task bodies move with their record (`files/rich_text.rs`).
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde_json::{Map, Value};
 use tokio_postgres::Client;
@@ -35,6 +35,7 @@ use crate::state::{Ledger, StateError};
 mod generation;
 mod options;
 mod rich_text;
+mod uploads;
 
 pub use crate::report::FileCounts;
 pub use generation::{file_category, FilesGeneration};
@@ -156,6 +157,16 @@ pub struct Files<'a> {
     touched: std::collections::HashSet<String>,
     /// The answer shape of an older target's `uploadFile`, once seen.
     legacy_answer: Option<crate::destination::LegacyAnswer>,
+    /// Uploads at once ([`Files::upload_page`]).
+    in_flight: usize,
+    /// During [`Files::upload_page`]'s dry pass, the uploads found: `move_file` lists them
+    /// instead of sending them.
+    staging: Option<Vec<uploads::Staged>>,
+    /// Files the page's uploads sent and no record has met yet: ledger key → size. Counted as
+    /// uploaded when their record meets them, as a file uploaded by `move_file` would be.
+    fresh: uploads::Fresh,
+    /// Files the target refused during the page's uploads: ledger key → why.
+    refused: HashMap<String, Refused>,
 }
 
 impl<'a> Files<'a> {
@@ -189,6 +200,10 @@ impl<'a> Files<'a> {
             generation: None,
             touched: std::collections::HashSet::new(),
             legacy_answer: None,
+            in_flight: 1,
+            staging: None,
+            fresh: HashMap::new(),
+            refused: HashMap::new(),
         })
     }
 
@@ -214,6 +229,10 @@ impl<'a> Files<'a> {
     }
 
     fn note_dropped(&mut self, of: &ObjectFiles, id: Uuid, key: &str, refused: Refused) {
+        // The dry pass of `upload_page` notes nothing: the real pass will.
+        if self.staging.is_some() {
+            return;
+        }
         let why = match refused {
             Refused::Missing { path, why } => format!("{path} is missing ({why})"),
             Refused::Other(message) => message,
@@ -510,6 +529,14 @@ impl<'a> Files<'a> {
             Dest::Folder(folder) => format!("{}:{storage_key}", folder.as_graphql()),
         };
         if let Some(done) = self.ledger.uploaded_file(&ledger_key)? {
+            if let Some(size) = self.fresh.remove(&ledger_key) {
+                // Sent by this page's uploads: counted now, as an upload.
+                self.count_upload(of, key, ledger_key, size);
+                return Ok(Ok(done));
+            }
+            if self.staging.is_some() {
+                return Ok(Ok(done));
+            }
             // A file a rich text and its attachment share is one reuse, or none when this
             // run uploaded it: embeds leave their key for the attachment, which takes it away.
             let counted = if of.rich_text.is_some() {
@@ -521,6 +548,13 @@ impl<'a> Files<'a> {
                 self.counts.reused += 1;
             }
             return Ok(Ok(done));
+        }
+        if let Some(staged) = &self.staging {
+            if staged.iter().any(|s| s.ledger_key == ledger_key) {
+                return Ok(Ok(String::new()));
+            }
+        } else if let Some(refused) = self.refused.remove(&ledger_key) {
+            return Ok(Err(refused));
         }
         let (location, size) = match self.storage.locate(storage_key).await? {
             Ok(found) => found,
@@ -561,46 +595,34 @@ impl<'a> Files<'a> {
                 (temp.0.clone(), Some(temp), copied)
             }
         };
+        if let Some(staged) = &mut self.staging {
+            // The dry pass: sent with the page's other files, the record finds it then.
+            staged.push(uploads::Staged {
+                ledger_key,
+                dest,
+                local,
+                temp,
+                name,
+                mime: mime.to_owned(),
+                size,
+                object: of.object.clone(),
+                id,
+                path,
+            });
+            return Ok(Ok(String::new()));
+        }
         // A target that is down or busy is waited out and the same file sent again; what else
         // to do is the disposition's call, as for records.
-        let mut outage = self.target.outage();
-        let result = loop {
-            let err = match self.upload(dest, &local, &name, mime).await {
-                Ok(uploaded) => break Ok(uploaded),
-                Err(err) if err.disposition() == Disposition::RetryLater => err,
-                Err(err) => break Err(err),
-            };
-            let wait = match outage.next_wait(err) {
-                Ok(wait) => wait,
-                Err(err) => break Err(err),
-            };
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = self.cancel.cancelled() => return Err(FilesError::Interrupted),
-            }
-        };
+        let result = self.send_one(dest, local, name, mime.to_owned()).await?;
         drop(temp);
         let uploaded = match result {
             Ok(u) => u,
             Err(err) => {
                 return match err.disposition() {
                     // The file, not the target, is at fault: the record is a reject.
-                    Disposition::RejectRecords | Disposition::Shrink => Ok(Err(match err {
-                        TargetError::LocalFile { source, .. } => Refused::Missing {
-                            path,
-                            why: source.to_string(),
-                        },
-                        TargetError::PayloadTooLarge => Refused::Other(format!(
-                            "the target refused the file {path} ({size} bytes) as too large (HTTP 413)"
-                        )),
-                        TargetError::Rejected { messages, .. } => Refused::Other(format!(
-                            "the target refused the file {path}: {}",
-                            messages.join("; ")
-                        )),
-                        other => {
-                            Refused::Other(format!("the target refused the file {path}: {other}"))
-                        }
-                    })),
+                    Disposition::RejectRecords | Disposition::Shrink => {
+                        Ok(Err(uploads::refusal(err, path, size)))
+                    }
                     Disposition::RetryLater | Disposition::Stop => Err(FilesError::Upload {
                         object: of.object.clone(),
                         id,
@@ -612,53 +634,22 @@ impl<'a> Files<'a> {
         };
         // Recorded before the record that uses it is sent: a rerun reuses it.
         self.ledger.record_upload(&ledger_key, &uploaded, size)?;
+        self.count_upload(of, key, ledger_key, size);
+        Ok(Ok(uploaded))
+    }
+
+    /// Counts an upload of this run as the record that uses it meets it.
+    fn count_upload(&mut self, of: &ObjectFiles, key: &str, ledger_key: String, size: u64) {
         if of.rich_text.is_some() {
             self.touched.insert(ledger_key);
         }
         self.counts.uploaded += 1;
         self.counts.bytes += size;
         tracing::debug!(object = %of.object, field = key, size, "file uploaded");
-        Ok(Ok(uploaded))
     }
 }
 
 impl Files<'_> {
-    /// One upload of a local file, by the target's generation; the file id (Files v2) or
-    /// `path?token=…` (older generations).
-    async fn upload(
-        &mut self,
-        dest: Dest,
-        local: &Path,
-        name: &str,
-        mime: &str,
-    ) -> Result<String, TargetError> {
-        match dest {
-            Dest::Field(field_id) => match self.generation().await? {
-                UploadGeneration::Direct => self
-                    .target
-                    .upload_file_direct(field_id, local, name)
-                    .await
-                    .map(|u| u.id),
-                UploadGeneration::Multipart => self
-                    .target
-                    .upload_file_from_path(field_id, local, name, mime)
-                    .await
-                    .map(|u| u.id),
-            },
-            Dest::Folder(folder) => self
-                .target
-                .upload_legacy_file(local, name, mime, folder, self.legacy_answer)
-                .await
-                .map(|u| {
-                    self.legacy_answer = Some(u.answer);
-                    match u.token {
-                        Some(token) => format!("{}?token={token}", u.path),
-                        None => u.path,
-                    }
-                }),
-        }
-    }
-
     /// The target's upload generation, asked on first use: direct upload where offered.
     async fn generation(&mut self) -> Result<UploadGeneration, TargetError> {
         if let Some(g) = self.generation {

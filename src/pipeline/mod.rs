@@ -273,7 +273,8 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         &ledger,
         opts.cancel.clone(),
     )
-    .map_err(files_err)?;
+    .map_err(files_err)?
+    .with_uploads_in_flight(opts.max_in_flight);
 
     let mut reports: BTreeMap<String, ObjectReport> = BTreeMap::new();
     for object_plan in &prepared.plan.objects {

@@ -1,8 +1,9 @@
 //! The records stage: one object's rows, read page by page in keyset order, transformed,
-//! guarded (references to rows not migrated, unique values) and handed to [`super::delivery`]
-//! in batches; the ledger saves the cursor of every confirmed batch.
+//! guarded (references to rows not migrated, unique values), their files uploaded page by page
+//! ([`super::files`]), and handed to [`super::delivery`] in batches; the ledger saves the
+//! cursor of every confirmed batch.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::delivery::Run;
@@ -12,7 +13,7 @@ use super::{DeletedPolicy, MigrateError, Stage};
 use crate::model::Object;
 use crate::plan::ObjectPlan;
 use crate::report::{ObjectReport, Progress};
-use crate::source::records::{ReadColumn, RecordReader, RowFilter};
+use crate::source::records::{ReadColumn, RecordReader, RowFilter, SourceRow};
 use crate::state::Phase;
 use crate::transform::{FieldMap, ObjectTransform};
 
@@ -112,81 +113,91 @@ pub(super) async fn copy_object(
                 .await
                 .map_err(files_err)?;
         }
-        for row in rows {
+        // First the guards decide each row of the page; then the files of the rows to send
+        // move, several at once; then, row by row in order, the counts settle and the records
+        // join their batches (a file the page's uploads sent is found in the ledger).
+        let decided: Vec<Decided> = rows
+            .iter()
+            .map(|row| {
+                decide(
+                    row,
+                    &transform,
+                    &mut nulled,
+                    run,
+                    &references,
+                    &mut uniques,
+                    members,
+                    &object.name_singular,
+                    not_kept,
+                )
+            })
+            .collect();
+        if !object_files.is_empty() {
+            let sending: Vec<(&SourceRow, &Map<String, Value>)> = rows
+                .iter()
+                .zip(&decided)
+                .filter_map(|(row, d)| match d {
+                    Decided::Send(record) => Some((row, record)),
+                    _ => None,
+                })
+                .collect();
+            if let Err(e) = files.upload_page(&object_files, &sending).await {
+                // Batches in flight settle; rows since the last saved cursor are read again
+                // on resume, the files uploaded so far reused.
+                run.drain(&mut object_report).await?;
+                run.flush(&opts.rejects_path)?;
+                return Err(files_err(e));
+            }
+        }
+        for (row, decided) in rows.into_iter().zip(decided) {
             pending.read += 1;
-            match transform.apply(&row, members) {
-                Ok(mut record) => {
-                    if !nulled.apply(&row, &mut record, not_kept) {
-                        pending.skip(PARENT_NOT_MIGRATED, 1);
-                    } else if let Some((field, message)) =
-                        run.references_rejected(&record, &references)
-                    {
-                        // The target would refuse it for the missing parent anyway; say
-                        // why in our words and save the requests of a bisection.
-                        let record = Value::Object(record);
-                        run.reject(
-                            &object.name_singular,
-                            row.id,
-                            Some(field),
-                            &message,
-                            Some(&record),
-                        )?;
-                        pending.rejected += 1;
-                    } else if let Some((field, first)) = uniques.check(row.id, &record) {
-                        let record = Value::Object(record);
-                        let message = format!(
-                            "{field} repeats the value of {} {first} once normalised as the target stores it (emails lower-cased, link hosts lower-cased); the target would merge the two records",
-                            object.name_singular
-                        );
-                        run.reject(
-                            &object.name_singular,
-                            row.id,
-                            Some(&field),
-                            &message,
-                            Some(&record),
-                        )?;
-                        pending.rejected += 1;
-                    } else if object_files.is_empty() {
-                        batch.push((row.id, Value::Object(record)));
-                    } else {
-                        // Files phase: the bytes move (ledger first), then the record.
-                        let attached = match files.attach(&object_files, &row, record).await {
-                            Ok(a) => a,
-                            Err(e) => {
-                                // Batches in flight settle; rows since the last saved
-                                // cursor are read again on resume, their files reused.
-                                run.drain(&mut object_report).await?;
-                                run.flush(&opts.rejects_path)?;
-                                return Err(files_err(e));
-                            }
-                        };
-                        match attached {
-                            Attached::Ready(record) => batch.push((row.id, Value::Object(record))),
-                            Attached::Skipped(rule) => pending.skip(rule, 1),
-                            Attached::Rejected {
-                                field,
-                                message,
-                                record,
-                            } => {
-                                run.reject(
-                                    &object.name_singular,
-                                    row.id,
-                                    Some(&field),
-                                    &message,
-                                    Some(&record),
-                                )?;
-                                pending.rejected += 1;
-                            }
+            match decided {
+                Decided::Send(record) if object_files.is_empty() => {
+                    batch.push((row.id, Value::Object(record)));
+                }
+                Decided::Send(record) => {
+                    // Files phase: the bytes move (ledger first), then the record.
+                    let attached = match files.attach(&object_files, &row, record).await {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // Batches in flight settle; rows since the last saved
+                            // cursor are read again on resume, their files reused.
+                            run.drain(&mut object_report).await?;
+                            run.flush(&opts.rejects_path)?;
+                            return Err(files_err(e));
+                        }
+                    };
+                    match attached {
+                        Attached::Ready(record) => batch.push((row.id, Value::Object(record))),
+                        Attached::Skipped(rule) => pending.skip(rule, 1),
+                        Attached::Rejected {
+                            field,
+                            message,
+                            record,
+                        } => {
+                            run.reject(
+                                &object.name_singular,
+                                row.id,
+                                Some(&field),
+                                &message,
+                                Some(&record),
+                            )?;
+                            pending.rejected += 1;
                         }
                     }
                 }
-                Err(e) => {
+                Decided::Skip(rule) => pending.skip(rule, 1),
+                Decided::Reject {
+                    field,
+                    message,
+                    record,
+                } => {
                     run.reject(
                         &object.name_singular,
                         row.id,
-                        Some(&e.field),
-                        &e.reason,
-                        None,
+                        Some(&field),
+                        &message,
+                        record.as_ref(),
                     )?;
                     pending.rejected += 1;
                 }
@@ -248,6 +259,70 @@ pub(super) async fn copy_object(
         return Err(opts.interrupted());
     }
     Ok(object_report)
+}
+
+/// What the guards decided for one row, before its files move and its counts settle.
+enum Decided {
+    /// To be sent (after its files, when it has any).
+    Send(Map<String, Value>),
+    /// Skipped by this rule.
+    Skip(&'static str),
+    /// Rejected before it is sent.
+    Reject {
+        field: String,
+        message: String,
+        /// The record as it would have been sent, when the transform made one.
+        record: Option<Value>,
+    },
+}
+
+/// Transforms one row and runs the guards: references to rows not migrated, to rows
+/// rejected earlier, and unique values the target would merge.
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    row: &SourceRow,
+    transform: &ObjectTransform,
+    nulled: &mut NullRefs<'_>,
+    run: &Run<'_>,
+    references: &[(&str, &str, &str)],
+    uniques: &mut UniqueGuard,
+    members: &crate::transform::MemberMap,
+    object: &str,
+    not_kept: &mut Vec<String>,
+) -> Decided {
+    let mut record = match transform.apply(row, members) {
+        Ok(record) => record,
+        Err(e) => {
+            return Decided::Reject {
+                field: e.field.to_string(),
+                message: e.reason.to_string(),
+                record: None,
+            }
+        }
+    };
+    if !nulled.apply(row, &mut record, not_kept) {
+        return Decided::Skip(PARENT_NOT_MIGRATED);
+    }
+    if let Some((field, message)) = run.references_rejected(&record, references) {
+        // The target would refuse it for the missing parent anyway; say why in our words and
+        // save the requests of a bisection.
+        return Decided::Reject {
+            field: field.to_owned(),
+            message,
+            record: Some(Value::Object(record)),
+        };
+    }
+    if let Some((field, first)) = uniques.check(row.id, &record) {
+        let message = format!(
+            "{field} repeats the value of {object} {first} once normalised as the target stores it (emails lower-cased, link hosts lower-cased); the target would merge the two records"
+        );
+        return Decided::Reject {
+            field: field.to_string(),
+            message,
+            record: Some(Value::Object(record)),
+        };
+    }
+    Decided::Send(record)
 }
 
 /// The transform for one object: the first pass writes every non-deferred field, the second

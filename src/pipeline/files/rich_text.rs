@@ -116,6 +116,8 @@ impl Files<'_> {
                         rewrite_block_urls(&mut blocks, &url, &new_url, file_id.as_deref());
                         moved.push((url, new_url));
                     }
+                    // The dry pass of `upload_page` notes nothing: the real pass will.
+                    Err(_) if self.staging.is_some() => {}
                     Err(refused) => {
                         let why = match refused {
                             Refused::Missing { path, why } => format!("{path} is missing ({why})"),
