@@ -47,14 +47,27 @@ pub(super) async fn soft_delete_kept(
                 .map(|r| target_id(r.id))
                 .filter(|id| !run.rejected_contains(&object.name_singular, *id))
                 .collect();
-            target
-                .soft_delete_many(&object_plan.target_plural, &ids)
-                .await
-                .map_err(target_err(format!(
-                    "soft-deleting {} {}",
-                    ids.len(),
-                    object.name_singular
-                )))?;
+            // Soft-deleting again is harmless: a target that is down is waited out.
+            let mut outage = target.outage();
+            loop {
+                match target
+                    .soft_delete_many(&object_plan.target_plural, &ids)
+                    .await
+                {
+                    Ok(_) => break,
+                    Err(e) => {
+                        let wait = outage.next_wait(e).map_err(target_err(format!(
+                            "soft-deleting {} {}",
+                            ids.len(),
+                            object.name_singular
+                        )))?;
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            () = opts.cancel.cancelled() => return Err(opts.interrupted()),
+                        }
+                    }
+                }
+            }
             object_report.soft_deleted += ids.len() as u64;
         }
     }
