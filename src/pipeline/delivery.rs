@@ -416,8 +416,8 @@ impl Delivery {
                     // Nothing is wrong with these records: keep them, pause, send them again.
                     let wait = outage.next_wait(err).map_err(|source| MigrateError::Target {
                         context: format!(
-                            "the target stayed unavailable for {} minutes while {} {} records waited; stopping (progress is saved: run the same command again to resume)",
-                            outage.limit().as_secs() / 60,
+                            "the target stayed unavailable for {}s (--max-outage) while {} {} records waited; stopping (progress is saved: run the same command again to resume)",
+                            outage.limit().as_secs(),
                             chunk.len(),
                             self.object
                         ),
