@@ -1,0 +1,205 @@
+//! File uploads: the multipart FILES-field upload and the legacy `uploadFile` of older generations.
+
+use super::*;
+
+/// The `fileFolder` of a legacy upload, as the GraphQL enum names it (the keys of the server's
+/// `core-modules/file/interfaces/file-folder.interface.ts`, e.g. `Attachment` for the
+/// `attachment` folder; the front's generated `graphql.ts` shows the names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyFolder {
+    /// `attachment/`: attachments and images inside rich text.
+    Attachment,
+    /// `person-picture/`: a person's `avatarUrl`.
+    PersonPicture,
+}
+
+impl LegacyFolder {
+    /// The GraphQL enum value.
+    pub fn as_graphql(self) -> &'static str {
+        match self {
+            Self::Attachment => "Attachment",
+            Self::PersonPicture => "PersonPicture",
+        }
+    }
+}
+
+/// A file uploaded through the legacy `uploadFile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyUpload {
+    /// `<folder>/<uuid>.<ext>`, without a token: what the record stores.
+    pub path: String,
+    /// The file token a download presents as `?token=`, when the server gave one.
+    pub token: Option<String>,
+    /// Which answer the target gave: pass it to the next upload.
+    pub answer: LegacyAnswer,
+}
+
+/// The shape of a legacy `uploadFile` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyAnswer {
+    /// `SignedFileDTO { path, token }` (~0.4x–1.16).
+    SignedFile,
+    /// A String, `<path>?token=<token>` (≤ 0.3x).
+    Path,
+}
+
+impl Target {
+    /// Uploads a file for a FILES field (Files v2: `uploadFilesFieldFile` on `/metadata`, a
+    /// GraphQL multipart request). The answer's `id` goes into the record's FILES value as
+    /// `fileId`. An upload is not idempotent: a retried upload may leave an unused file.
+    ///
+    /// Source: `engine/core-modules/file/files-field/resolvers/files-field.resolver.ts`.
+    pub async fn upload_file(
+        &self,
+        field_metadata_id: Uuid,
+        file_name: &str,
+        mime: &str,
+        bytes: Bytes,
+    ) -> Result<UploadedFile, TargetError> {
+        self.upload(
+            field_metadata_id,
+            file_name,
+            mime,
+            UploadSource::Bytes(bytes),
+        )
+        .await
+    }
+
+    /// Like [`Self::upload_file`], streaming the bytes from a local file (reopened on each
+    /// attempt) instead of holding them in memory.
+    pub async fn upload_file_from_path(
+        &self,
+        field_metadata_id: Uuid,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+    ) -> Result<UploadedFile, TargetError> {
+        // Fail before taking a permit when the file is not there.
+        local_file_size(path).await?;
+        self.upload(
+            field_metadata_id,
+            file_name,
+            mime,
+            UploadSource::Path(path.to_owned()),
+        )
+        .await
+    }
+
+    async fn upload(
+        &self,
+        field_metadata_id: Uuid,
+        file_name: &str,
+        mime: &str,
+        source: UploadSource,
+    ) -> Result<UploadedFile, TargetError> {
+        // Only `id` is common to both return types seen (`FileDTO`, `FileWithSignedUrlDTO`).
+        let operations = json!({
+            "query": UPLOAD_FILES_FIELD_FILE,
+            "variables": { "file": null, "fieldMetadataId": field_metadata_id.to_string() },
+        });
+        check_mime(mime)?;
+        let mut call = Call::new(Method::POST, "/metadata".into());
+        call.graphql = true;
+        call.body = CallBody::Upload(Upload {
+            operations: operations.to_string(),
+            file_name: file_name.to_owned(),
+            mime: mime.to_owned(),
+            source,
+        });
+        let data = self.call(&call, graphql_data).await?;
+        let file = data.get("uploadFilesFieldFile").ok_or_else(|| {
+            TargetError::Protocol("upload answer has no uploadFilesFieldFile".into())
+        })?;
+        let id = file
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TargetError::Protocol("upload answer has no file id".into()))?;
+        debug!(%field_metadata_id, "file uploaded");
+        Ok(UploadedFile {
+            id: id.to_owned(),
+            path: file
+                .get("path")
+                .or_else(|| file.get("fullPath"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    /// Uploads a file to a target older than Files v2: `uploadFile(file, fileFolder)` on the
+    /// core `/graphql` endpoint (GraphQL multipart). Returns the storage path (`attachment/<uuid>.<ext>`),
+    /// which goes into `attachment.fullPath` or `person.avatarUrl`, and the file token.
+    ///
+    /// Mid generation (~0.4x–1.16) answers `SignedFileDTO { path, token }`; the old one
+    /// (≤ 0.3x) a `String` path ending in `?token=…`, which the front strips before storing
+    /// (`computePathWithoutToken` in `packages/twenty-front/src/modules/activities/files/hooks/useUploadAttachmentFile.tsx`).
+    /// A String answer refuses the `{ path token }` selection, so the old form is sent after
+    /// that refusal, or at once when `answer` says which one the target gives (the caller keeps
+    /// [`LegacyUpload::answer`] of the first upload). Source: `engine/core-modules/file/file-upload/resolvers/file-upload.resolver.ts`
+    /// and `.../dtos/signed-file.dto.ts`. Not idempotent, like [`Self::upload_file`].
+    pub async fn upload_legacy_file(
+        &self,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+        folder: LegacyFolder,
+        answer: Option<LegacyAnswer>,
+    ) -> Result<LegacyUpload, TargetError> {
+        local_file_size(path).await?;
+        check_mime(mime)?;
+        let send = |selection: &str| {
+            let operations = json!({
+                "query": format!("mutation UploadFile($file: Upload!, $fileFolder: FileFolder) {{ uploadFile(file: $file, fileFolder: $fileFolder){selection} }}"),
+                "variables": { "file": null, "fileFolder": folder.as_graphql() },
+            });
+            let mut call = Call::new(Method::POST, "/graphql".into());
+            call.graphql = true;
+            call.body = CallBody::Upload(Upload {
+                operations: operations.to_string(),
+                file_name: file_name.to_owned(),
+                mime: mime.to_owned(),
+                source: UploadSource::Path(path.to_owned()),
+            });
+            call
+        };
+        let data = match answer {
+            Some(LegacyAnswer::Path) => self.call(&send(""), graphql_data).await?,
+            // A String answer refuses the selection as a GraphQL validation error (graphql-js
+            // `ScalarLeafsRule`); a server that takes it answers `SignedFileDTO`.
+            _ => match self.call(&send(" { path token }"), graphql_data).await {
+                Err(e) if e.is_graphql_validation() => self.call(&send(""), graphql_data).await?,
+                other => other?,
+            },
+        };
+        let answer_value = data
+            .get("uploadFile")
+            .ok_or_else(|| TargetError::Protocol("upload answer has no uploadFile".into()))?;
+        let shape = if answer_value.is_string() {
+            LegacyAnswer::Path
+        } else {
+            LegacyAnswer::SignedFile
+        };
+        let (full, token) = match answer_value {
+            Value::String(signed) => match signed.split_once("?token=") {
+                Some((p, t)) => (p.to_owned(), Some(t.to_owned())),
+                None => (signed.clone(), None),
+            },
+            other => (
+                other
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| TargetError::Protocol("upload answer has no path".into()))?
+                    .to_owned(),
+                other
+                    .get("token")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ),
+        };
+        debug!(folder = folder.as_graphql(), "legacy file uploaded");
+        Ok(LegacyUpload {
+            path: full,
+            token,
+            answer: shape,
+        })
+    }
+}
