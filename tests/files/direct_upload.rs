@@ -485,3 +485,55 @@ async fn at_fifty_requests_a_minute_two_hundred_attachments_move_with_no_retry_a
         stats.requests
     );
 }
+
+/// An empty file: direct upload refuses a size of 0 (`file-upload.service.ts`), so the record
+/// is rejected with a reason the user can act on, before any request for it; the multipart
+/// upload of "Files v2" stores it, so there the record is delivered.
+#[tokio::test]
+async fn an_empty_file_is_rejected_with_its_reason_by_direct_upload_and_delivered_by_multipart() {
+    let w = world(200, 0).await;
+    let source = w.attachments().await;
+    let empty = source
+        .iter()
+        .find(|a| !a.deleted)
+        .expect("a live attachment");
+    // Several attachments may share one stored file: empty exactly the ones that do.
+    let sharing = source
+        .iter()
+        .filter(|a| !a.deleted && a.path == empty.path)
+        .count() as u64;
+    std::fs::write(&empty.path, b"").expect("empty the file");
+
+    let twin = start_twin(w.members(), UploadOffer::DirectOnly).await;
+    let target = client_for(&twin, 1_000_000);
+    let opts = w.options();
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.rejected, sharing, "{}", report.render_text());
+    let rejects = std::fs::read_to_string(&opts.rejects_path).expect("rejects file");
+    let line: Value = rejects
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["id"] == json!(empty.id.to_string()))
+        .expect("the empty file's record is in the rejects file");
+    let message = line["message"].as_str().unwrap();
+    assert!(
+        message.contains("is empty (0 bytes)") && message.contains("attach the real file"),
+        "{message}"
+    );
+    // No upload was asked for it: every create was completed.
+    assert_eq!(
+        count(&twin, "create_file_upload"),
+        count(&twin, "complete_file_upload")
+    );
+
+    let twin = start_twin(w.members(), UploadOffer::MultipartOnly).await;
+    let target = client_for(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    let r = attachment_report(&report);
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert!(r.balances(), "{r:?}");
+}
