@@ -276,11 +276,9 @@ impl Storage {
                     message,
                 };
                 // A HEAD answers like the GET it stands for (Express and axum alike).
-                let response = client
-                    .head(url)
-                    .send()
+                let response = send_retrying(client, reqwest::Method::HEAD, &url)
                     .await
-                    .map_err(|e| server_err(e.without_url().to_string()))?;
+                    .map_err(server_err)?;
                 let status = response.status();
                 if status == reqwest::StatusCode::NOT_FOUND {
                     return Ok(Err(Missing {
@@ -487,16 +485,57 @@ impl Storage {
             url: shown.clone(),
             message,
         };
-        let response = client
-            .get(url)
-            .send()
+        let response = send_retrying(client, reqwest::Method::GET, &url)
             .await
-            .and_then(reqwest::Response::error_for_status)
+            .map_err(&server_err)?
+            .error_for_status()
             .map_err(|e| server_err(e.without_url().to_string()))?;
         spool(temp_dir, response.bytes_stream(), |e: reqwest::Error| {
             server_err(e.without_url().to_string())
         })
         .await
+    }
+}
+
+/// Attempts of one source-server request before its error is kept.
+const SERVER_ATTEMPTS: u32 = 6;
+
+/// Sends one request to the source server under the rule the API client follows
+/// (`src/destination/retry.rs`): a network error, 408, 429 or a 5xx other than 501 is tried
+/// again after a capped exponential wait (or the server's `Retry-After`), up to
+/// [`SERVER_ATTEMPTS`]. The answer is returned as is otherwise, the last one when all fail; a
+/// network error that outlasts the attempts comes back as its message, without the URL (whose
+/// token is a credential).
+async fn send_retrying(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &reqwest::Url,
+) -> Result<reqwest::Response, String> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= SERVER_ATTEMPTS;
+        let wait = match client.request(method.clone(), url.clone()).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retryable =
+                    matches!(status, 408 | 429) || ((500..=599).contains(&status) && status != 501);
+                if !retryable || last {
+                    return Ok(response);
+                }
+                response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+                    .map(|s| std::time::Duration::from_secs(s.min(60)))
+            }
+            Err(e) if !last && (e.is_connect() || e.is_timeout() || e.is_request()) => None,
+            Err(e) => return Err(e.without_url().to_string()),
+        };
+        let backoff = std::time::Duration::from_millis(200 << attempt.min(5))
+            .min(std::time::Duration::from_secs(5));
+        tracing::debug!(attempt, retry_after = ?wait, "source server request failed; trying again");
+        tokio::time::sleep(wait.unwrap_or(backoff)).await;
     }
 }
 

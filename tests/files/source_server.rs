@@ -62,6 +62,20 @@ struct Served {
     hs256: AtomicU64,
     /// Bytes of the files answered to GET requests.
     bytes_served: AtomicU64,
+    /// Every this many requests is answered 503 (0: never), as a busy server would.
+    flaky_every: u64,
+    /// Requests seen, and those answered 503 on purpose.
+    requests: AtomicU64,
+    unavailable: AtomicU64,
+}
+
+/// A 503 for every `flaky_every`-th request of a flaky stand-in.
+fn flaky(s: &Served) -> Option<Response> {
+    let n = s.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    (s.flaky_every > 0 && n % s.flaky_every == 0).then(|| {
+        s.unavailable.fetch_add(1, Ordering::Relaxed);
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
+    })
 }
 
 /// The claims of `token` when it verifies as the stand-in's era of Twenty would verify it.
@@ -141,6 +155,9 @@ async fn by_path(
     Path(path): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(busy) = flaky(&s) {
+        return busy;
+    }
     let Some(claims) = q.get("token").and_then(|t| verify(&s, t)) else {
         return refuse(&s);
     };
@@ -163,6 +180,9 @@ async fn by_id(
     Path((folder, id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(busy) = flaky(&s) {
+        return busy;
+    }
     if !["core-picture", "files-field"].contains(&folder.as_str()) {
         return refuse(&s);
     }
@@ -230,6 +250,9 @@ async fn served(w: &super::World, v2: bool) -> Served {
         es256: AtomicU64::new(0),
         hs256: AtomicU64::new(0),
         bytes_served: AtomicU64::new(0),
+        flaky_every: 0,
+        requests: AtomicU64::new(0),
+        unavailable: AtomicU64::new(0),
     }
 }
 
@@ -627,4 +650,35 @@ async fn a_source_without_a_current_signing_key_gets_hs256_tokens_that_2x_verifi
     );
     assert!(served.hs256.load(Ordering::Relaxed) > 0);
     assert_eq!(served.es256.load(Ordering::Relaxed), 0);
+}
+
+/// A source server that answers 503 to every third request: each file request is tried again
+/// as the API client's requests are, and every file lands with nothing rejected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_source_server_is_asked_again_and_every_file_lands() {
+    let w = world(200, 0).await;
+    let source = w.attachments().await;
+    let (url, served) = start(Served {
+        flaky_every: 3,
+        ..served(&w, false).await
+    })
+    .await;
+    let twin = start_twin(w.members()).await;
+    let target = client_for(&twin, 1_000_000);
+    let mut opts = w.options();
+    opts.files.storage_dir = None;
+    opts.files.server = Some(SourceServer {
+        url,
+        app_secret: APP_SECRET.to_owned(),
+    });
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    let r = attachment_report(&report);
+    assert!(r.balances(), "{r:?}");
+    assert_eq!(r.rejected, 0, "{}", report.render_text());
+    assert!(r.written > 0, "{r:?}");
+    assert!(
+        served.unavailable.load(Ordering::Relaxed) > 0,
+        "the stand-in answered 503s"
+    );
+    assert_landed_files_match(&twin, &source, &target).await;
 }
