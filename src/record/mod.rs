@@ -1,6 +1,11 @@
 //! Records as data, with no I/O: a source row as read ([`SourceRow`], its [`Cell`]s), the
 //! neutral currency between `source` (which reads it) and `transform` (which turns it into
-//! what the destination sends).
+//! what the destination sends), and that record itself ([`ApiRecord`]), the currency between
+//! `transform` and the destination.
+
+mod api;
+
+pub use api::ApiRecord;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
