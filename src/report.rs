@@ -7,10 +7,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::plan::{DroppedField, SkippedObject};
+use crate::record::ApiRecord;
 
 /// Counts for one object. `read = written + rejected + Σ skipped` must hold at the end.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -235,7 +235,7 @@ pub struct Reject<'a> {
     /// The API's message (or the transform's).
     pub message: &'a str,
     /// The record as sent (absent when it could not be built).
-    pub record: Option<&'a Value>,
+    pub record: Option<&'a ApiRecord>,
 }
 
 /// Appends rejects to a JSON-lines file, one record a line, each record once: a resumed run
@@ -348,6 +348,7 @@ pub struct FileCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn counts_balance_only_when_every_row_is_accounted_for() {
@@ -406,7 +407,8 @@ mod tests {
         let path = dir.path().join("rejects.jsonl");
         let mut rejects = RejectsFile::new(&path, false);
         let id = Uuid::new_v4();
-        let record = serde_json::json!({"id": id.to_string(), "name": 1});
+        let mut record = ApiRecord::new(id);
+        record.insert("name", serde_json::json!(1));
         rejects
             .write(&Reject {
                 object: "company",
@@ -421,7 +423,10 @@ mod tests {
         let line: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(line["object"], "company");
         assert_eq!(line["field"], "name");
-        assert_eq!(line["record"]["name"], 1);
+        assert_eq!(
+            line["record"],
+            serde_json::json!({"id": id.to_string(), "name": 1})
+        );
         assert_eq!(rejects.count(), 1);
     }
 }

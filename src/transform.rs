@@ -1,4 +1,4 @@
-//! Pure conversion of decoded source rows into the JSON records Twenty's API accepts.
+//! Pure conversion of decoded source rows into the records Twenty's API accepts ([`ApiRecord`]).
 //!
 //! The plan decides, per object, which source field goes to which API key and how references
 //! are rewritten; this module applies those decisions to one row at a time and never does I/O.
@@ -13,7 +13,7 @@ use serde_json::{Map, Number, Value};
 use uuid::Uuid;
 
 use crate::model::{Field, FieldType, SubKind};
-use crate::record::{Cell, SourceRow};
+use crate::record::{ApiRecord, Cell, SourceRow};
 
 /// Namespace of the UUIDv5 ids that replace source ids the target refuses.
 pub const ID_NAMESPACE: Uuid = Uuid::from_u128(0x7c1d_5e9a_4b2f_4d0e_9a61_2f3b_8c4d_5e6f);
@@ -144,14 +144,10 @@ pub struct ObjectTransform {
 }
 
 impl ObjectTransform {
-    /// Converts one row into an API record: `id` first, then every mapped field.
-    pub fn apply(
-        &self,
-        row: &SourceRow,
-        members: &MemberMap,
-    ) -> Result<Map<String, Value>, TransformError> {
-        let mut out = Map::with_capacity(self.fields.len() + 1);
-        out.insert("id".into(), Value::String(target_id(row.id).to_string()));
+    /// Converts one row into an API record: its id is the row's [`target_id`], its fields
+    /// every mapped field, in the order of [`ObjectTransform::fields`].
+    pub fn apply(&self, row: &SourceRow, members: &MemberMap) -> Result<ApiRecord, TransformError> {
+        let mut out = ApiRecord::with_capacity(target_id(row.id), self.fields.len());
         for f in &self.fields {
             let value = convert(f, &row.cells, members)?;
             let empty = match &value {
@@ -374,6 +370,44 @@ mod tests {
         assert_ne!(derived, v7);
         assert_eq!(derived, target_id(v7));
         assert!(is_accepted_uuid(derived));
+    }
+
+    /// The id is the record's own (the target id, not a field) and the fields come out in the
+    /// transform's order, not sorted.
+    #[test]
+    fn the_record_holds_the_target_id_and_the_fields_in_transform_order() {
+        let cols = read_columns(&["id", "name", "employees", "address"]);
+        let t = ObjectTransform {
+            fields: ["name", "employees", "address"]
+                .iter()
+                .map(|n| {
+                    let f = field(n, FieldType::Text, &[n]);
+                    FieldMap::new(&f, n, &cols, Reference::None)
+                })
+                .collect(),
+        };
+        let v7 = Uuid::parse_str("01890a5d-ac96-774b-bcce-b302099a8057").unwrap();
+        let row = SourceRow {
+            id: v7,
+            cells: vec![
+                Cell::Uuid(v7),
+                Cell::Text("Acme".into()),
+                Cell::Int(10),
+                Cell::Null,
+            ],
+        };
+        let out = t.apply(&row, &MemberMap::default()).unwrap();
+        assert_eq!(out.id(), target_id(v7));
+        assert_eq!(out.get("id"), None);
+        let keys: Vec<&str> = out.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["name", "employees", "address"]);
+        assert_eq!(
+            serde_json::to_string(&out).unwrap(),
+            format!(
+                r#"{{"id":"{}","name":"Acme","employees":10,"address":null}}"#,
+                target_id(v7)
+            )
+        );
     }
 
     // A real 2.21 refuses "" (and null) in `company.tagline`, TEXT NOT NULL DEFAULT '' of its

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use serde_json::Value;
 use twenty_migrate::destination::{ApiKey, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::pipeline::{self, MigrateOptions};
 use twenty_migrate::plan::ObjectPlan;
+use twenty_migrate::record::ApiRecord;
 use twenty_migrate::source::records::{ReadColumn, RecordReader, RowFilter};
 use twenty_migrate::source::Source;
 use twenty_migrate::transform::{FieldMap, ObjectTransform};
@@ -312,9 +312,9 @@ async fn measure_transform(
             }
             let t = Instant::now();
             for chunk in page.chunks(cap) {
-                let batch: Vec<Value> = chunk
+                let batch: Vec<ApiRecord> = chunk
                     .iter()
-                    .filter_map(|row| transform.apply(row, &members).ok().map(Value::Object))
+                    .filter_map(|row| transform.apply(row, &members).ok())
                     .collect();
                 records += batch.len() as u64;
                 bytes += serde_json::to_vec(&batch)?.len() as u64;
@@ -548,17 +548,17 @@ async fn documented_client(
         .await?;
         let transform = first_pass(object, p, reader.columns());
         let url = format!("{}/rest/batch/{}", twin.base_url(), p.target_plural);
-        let mut pending: Vec<Value> = Vec::with_capacity(DOC_BATCH);
+        let mut pending: Vec<ApiRecord> = Vec::with_capacity(DOC_BATCH);
         loop {
             let page = reader.next_page(client).await?;
             let last = page.is_empty();
             pending.extend(
                 page.iter()
-                    .filter_map(|row| transform.apply(row, &members).ok().map(Value::Object)),
+                    .filter_map(|row| transform.apply(row, &members).ok()),
             );
             // Full batches of 60 across pages; the remainder when the object ends.
             while pending.len() >= DOC_BATCH || (last && !pending.is_empty()) {
-                let batch: Vec<Value> = pending.drain(..pending.len().min(DOC_BATCH)).collect();
+                let batch: Vec<ApiRecord> = pending.drain(..pending.len().min(DOC_BATCH)).collect();
                 let body = serde_json::to_vec(&batch)?;
                 loop {
                     tokio::time::sleep_until(next_call.into()).await;

@@ -5,6 +5,9 @@
 //! until the bad records stand alone, and those are rejected with the target's reason. Nothing
 //! is dropped.
 //!
+//! A record travels as an [`Outgoing`]: the [`ApiRecord`] the target gets, known by its target
+//! id, and the id of the source row it was built from, which the rejects file names.
+//!
 //! Batches finish in any order. Rejects are committed as each finishes; counts and the cursor
 //! settle in submission order, so the ledger's checkpoint only moves forward, to the last row
 //! of the longest run of confirmed batches.
@@ -12,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -20,9 +23,29 @@ use uuid::Uuid;
 use super::{BatchSize, MigrateError, MigrateOptions, DEFAULT_MAX_BATCH};
 use crate::destination::{BatchBody, Disposition, ReturnedId, Target, TargetError};
 use crate::plan::ObjectPlan;
+use crate::record::ApiRecord;
 use crate::report::{ObjectReport, Reject, RejectsFile};
 use crate::state::Ledger;
 use crate::transform::target_id;
+
+/// One record on its way to the target, with the source row it was built from. The target
+/// knows the record by its own id (`record.id()`, the source id through [`target_id`], which
+/// may be a UUIDv5 derived from it); the rejects file names the source id, which a derived id
+/// cannot be turned back into, so both travel together until the record is confirmed.
+#[derive(Debug, Clone)]
+pub(super) struct Outgoing {
+    /// The id of the source row, named by the rejects file.
+    pub(super) source_id: Uuid,
+    /// The record as sent; its id is the target id.
+    pub(super) record: ApiRecord,
+}
+
+impl Outgoing {
+    /// The record built from source row `source_id`.
+    pub(super) fn new(source_id: Uuid, record: ApiRecord) -> Self {
+        Self { source_id, record }
+    }
+}
 
 pub(super) struct Run<'a> {
     ledger: &'a Ledger,
@@ -162,11 +185,11 @@ impl<'a> Run<'a> {
     /// The first reference of `record` to a record rejected earlier, as (field, message).
     pub(super) fn references_rejected<'r>(
         &self,
-        record: &Map<String, Value>,
+        record: &ApiRecord,
         references: &[(&str, &'r str, &str)],
     ) -> Option<(&'r str, String)> {
         references.iter().find_map(|(key, field, target)| {
-            let id: Uuid = record.get(*key)?.as_str()?.parse().ok()?;
+            let id: Uuid = record.get(key)?.as_str()?.parse().ok()?;
             self.rejected
                 .get(*target)?
                 .contains(&id)
@@ -174,13 +197,15 @@ impl<'a> Run<'a> {
         })
     }
 
+    /// Writes the reject of source row `id` (its `record`, when one was built) and remembers
+    /// its target id, so that records referencing it are rejected too.
     pub(super) fn reject(
         &mut self,
         object: &str,
         id: Uuid,
         field: Option<&str>,
         message: &str,
-        record: Option<&Value>,
+        record: Option<&ApiRecord>,
     ) -> Result<(), MigrateError> {
         self.rejected
             .entry(object.to_owned())
@@ -207,7 +232,7 @@ impl<'a> Run<'a> {
     pub(super) async fn submit(
         &mut self,
         plan: &ObjectPlan,
-        records: Vec<(Uuid, Value)>,
+        records: Vec<Outgoing>,
         cursor: Option<Uuid>,
         delta: ObjectReport,
         report: &mut ObjectReport,
@@ -290,10 +315,10 @@ impl<'a> Run<'a> {
         for r in &delivered.rejects {
             self.reject(
                 &delivered.object,
-                r.id,
+                r.outgoing.source_id,
                 r.field.as_deref(),
                 &r.message,
-                Some(&r.record),
+                Some(&r.outgoing.record),
             )?;
         }
         self.not_kept.extend(delivered.not_kept);
@@ -306,10 +331,9 @@ impl<'a> Run<'a> {
 
 /// One refused record of a delivery.
 struct DeliveredReject {
-    id: Uuid,
+    outgoing: Outgoing,
     field: Option<String>,
     message: String,
-    record: Value,
 }
 
 /// What a delivery achieved.
@@ -342,7 +366,7 @@ impl Delivery {
     /// again), shrink (re-cut at the stated cap, or in halves), reject records (split in
     /// halves until the bad records stand alone, and return those as rejects), or stop.
     /// Nothing is dropped.
-    async fn run(mut self, records: Vec<(Uuid, Value)>) -> Result<Delivered, MigrateError> {
+    async fn run(mut self, records: Vec<Outgoing>) -> Result<Delivered, MigrateError> {
         let mut out = Delivered {
             object: self.object.clone(),
             written: 0,
@@ -351,26 +375,25 @@ impl Delivery {
             not_kept: Vec::new(),
         };
         let mut outage = self.target.outage();
-        let mut work: Vec<Vec<(Uuid, Value)>> = vec![records];
+        let mut work: Vec<Vec<Outgoing>> = vec![records];
         while let Some(mut chunk) = work.pop() {
             if chunk.len() > self.cap {
                 let rest = chunk.split_off(self.cap);
                 work.push(rest);
             }
-            let values: Vec<&Value> = chunk.iter().map(|(_, v)| v).collect();
+            let values: Vec<&ApiRecord> = chunk.iter().map(|o| &o.record).collect();
             let bytes = serde_json::to_vec(&values).map_err(|e| {
                 MigrateError::Unsupported(format!("cannot encode a batch of {}: {e}", self.object))
             })?;
             let body = BatchBody::new(bytes, chunk.len());
             let reject = |out: &mut Delivered,
-                          (id, record): (Uuid, Value),
+                          outgoing: Outgoing,
                           field: Option<String>,
                           message: String| {
                 out.rejects.push(DeliveredReject {
-                    id,
+                    outgoing,
                     field,
                     message,
-                    record,
                 });
             };
             // Only the first confirmed batch of an object is read in full (for `not_kept`);
@@ -396,8 +419,7 @@ impl Delivery {
                     // target, so it is reported, not counted as written.
                     let merged = merged_into(&chunk, &returned);
                     out.written += (chunk.len() - merged.len()) as u64;
-                    let mut chunk: Vec<Option<(Uuid, Value)>> =
-                        chunk.into_iter().map(Some).collect();
+                    let mut chunk: Vec<Option<Outgoing>> = chunk.into_iter().map(Some).collect();
                     for (i, other) in merged {
                         if let Some(row) = chunk[i].take() {
                             let message = format!(
@@ -473,7 +495,7 @@ impl Delivery {
                         other => (other.to_string(), None),
                     };
                     let field = field_in_message(&message)
-                        .or_else(|| field_by_shape(code.as_deref(), &row.1));
+                        .or_else(|| field_by_shape(code.as_deref(), &row.record));
                     reject(&mut out, row, field, message);
                 }
                 Disposition::Stop => {
@@ -491,28 +513,26 @@ impl Delivery {
 /// Records of a confirmed batch that the target stored under another id, as (index, that id).
 /// Twenty returns the records in input order (`fetchUpsertedRecords`, contract B1/E5); an
 /// answer of another length is read by id.
-fn merged_into(sent: &[(Uuid, Value)], returned: &[ReturnedId]) -> Vec<(usize, String)> {
+fn merged_into(sent: &[Outgoing], returned: &[ReturnedId]) -> Vec<(usize, String)> {
+    let parsed = |r: &ReturnedId| r.0.as_deref().and_then(|s| s.parse::<Uuid>().ok());
     if returned.len() != sent.len() {
-        let ids: HashSet<&str> = returned.iter().filter_map(|r| r.0.as_deref()).collect();
+        let ids: HashSet<Uuid> = returned.iter().filter_map(parsed).collect();
         if ids.is_empty() {
             return Vec::new();
         }
         return sent
             .iter()
             .enumerate()
-            .filter_map(|(i, (_, v))| {
-                let id = v.get("id")?.as_str()?;
-                (!ids.contains(id)).then(|| (i, "of unknown id".to_owned()))
-            })
+            .filter(|(_, o)| !ids.contains(&o.record.id()))
+            .map(|(i, _)| (i, "of unknown id".to_owned()))
             .collect();
     }
     sent.iter()
         .zip(returned)
         .enumerate()
-        .filter_map(|(i, ((_, v), back))| {
-            let want = v.get("id")?.as_str()?;
+        .filter_map(|(i, (o, back))| {
             let got = back.0.as_deref()?;
-            (got != want).then(|| (i, got.to_owned()))
+            (parsed(back) != Some(o.record.id())).then(|| (i, got.to_owned()))
         })
         .collect()
 }
@@ -520,12 +540,16 @@ fn merged_into(sent: &[(Uuid, Value)], returned: &[ReturnedId]) -> Vec<(usize, S
 /// The system values (creation and update times, author, position) that the target did not
 /// keep as sent, judged on the first record of a confirmed batch: Twenty may stamp them
 /// itself (`target-api.md` §3 leaves it unconfirmed), so the report says so instead of guessing.
-fn not_kept(object: &str, sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<String> {
-    let Some((_, first)) = sent.first() else {
+fn not_kept(object: &str, sent: &[Outgoing], returned: &[Value]) -> Vec<String> {
+    let Some(first) = sent.first().map(|o| &o.record) else {
         return Vec::new();
     };
-    let id = first.get("id");
-    let Some(back) = returned.iter().find(|r| r.get("id") == id) else {
+    let Some(back) = returned.iter().find(|r| {
+        r.get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Uuid>().ok())
+            == Some(first.id())
+    }) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -557,7 +581,7 @@ fn not_kept(object: &str, sent: &[(Uuid, Value)], returned: &[Value]) -> Vec<Str
 /// valid, with code `INVALID_URL` (`record-transformer.exception.ts`,
 /// `remove-empty-links.util.ts`), so look for the links value whose URL cannot be one: empty of
 /// dots, or holding spaces or commas.
-fn field_by_shape(code: Option<&str>, record: &Value) -> Option<String> {
+fn field_by_shape(code: Option<&str>, record: &ApiRecord) -> Option<String> {
     if code != Some("INVALID_URL") {
         return None;
     }
@@ -565,7 +589,7 @@ fn field_by_shape(code: Option<&str>, record: &Value) -> Option<String> {
         let u = u.trim();
         !u.is_empty() && (!u.contains('.') || u.contains(char::is_whitespace) || u.contains(','))
     };
-    record.as_object()?.iter().find_map(|(key, value)| {
+    record.iter().find_map(|(key, value)| {
         let links = value.as_object()?;
         let primary = links.get("primaryLinkUrl").and_then(Value::as_str);
         let secondary = links
@@ -578,7 +602,7 @@ fn field_by_shape(code: Option<&str>, record: &Value) -> Option<String> {
             .into_iter()
             .chain(secondary)
             .any(bad)
-            .then(|| key.clone())
+            .then(|| key.to_owned())
     })
 }
 
@@ -629,6 +653,62 @@ mod tests {
         assert!(report.balances());
     }
 
+    fn outgoing(n: u128, fields: &[(&str, Value)]) -> Outgoing {
+        let source_id = Uuid::from_u128(n);
+        let mut record = ApiRecord::new(target_id(source_id));
+        for (k, v) in fields {
+            record.insert(*k, v.clone());
+        }
+        Outgoing::new(source_id, record)
+    }
+
+    /// The returned ids are compared with each record's own id as UUIDs (the case of the
+    /// answer's text does not matter); one returned under another id was merged into it.
+    #[test]
+    fn a_record_returned_under_another_id_is_merged_into_it() {
+        let sent = [outgoing(1, &[]), outgoing(2, &[]), outgoing(3, &[])];
+        let other = Uuid::from_u128(99).to_string();
+        let returned = [
+            ReturnedId(Some(sent[0].record.id().to_string())),
+            ReturnedId(Some(other.clone())),
+            ReturnedId(Some(sent[2].record.id().to_string().to_uppercase())),
+        ];
+        assert_eq!(merged_into(&sent, &returned), [(1, other)]);
+        // An answer of another length is read by id.
+        let short = [ReturnedId(Some(sent[2].record.id().to_string()))];
+        assert_eq!(
+            merged_into(&sent, &short),
+            [
+                (0, "of unknown id".to_owned()),
+                (1, "of unknown id".to_owned())
+            ]
+        );
+        assert!(merged_into(&sent, &[ReturnedId(None)]).is_empty());
+    }
+
+    #[test]
+    fn system_values_the_target_did_not_keep_are_named() {
+        let sent = [outgoing(
+            1,
+            &[
+                ("createdAt", serde_json::json!("2024-01-02T03:04:05.000Z")),
+                ("position", serde_json::json!(3)),
+            ],
+        )];
+        let id = sent[0].record.id().to_string();
+        let kept =
+            [serde_json::json!({"id": id, "createdAt": "2024-01-02T03:04:05.000Z", "position": 3})];
+        assert!(not_kept("company", &sent, &kept).is_empty());
+        let stamped =
+            [serde_json::json!({"id": id, "createdAt": "2025-06-01T00:00:00.000Z", "position": 3})];
+        let notes = not_kept("company", &sent, &stamped);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].starts_with("company.createdAt"), "{}", notes[0]);
+        // Another record's answer says nothing.
+        let elsewhere = [serde_json::json!({"id": Uuid::from_u128(9).to_string(), "position": 0})];
+        assert!(not_kept("company", &sent, &elsewhere).is_empty());
+    }
+
     #[test]
     fn the_field_is_read_from_twentys_messages() {
         assert_eq!(
@@ -653,10 +733,15 @@ mod tests {
 
     #[test]
     fn a_bad_link_is_traced_to_its_field() {
-        let record = serde_json::json!({
-            "domainName": {"primaryLinkUrl": "https://acme.com"},
-            "linkedinLink": {"primaryLinkUrl": "not a url", "secondaryLinks": null},
-        });
+        let mut record = ApiRecord::new(Uuid::new_v4());
+        record.insert(
+            "domainName",
+            serde_json::json!({"primaryLinkUrl": "https://acme.com"}),
+        );
+        record.insert(
+            "linkedinLink",
+            serde_json::json!({"primaryLinkUrl": "not a url", "secondaryLinks": null}),
+        );
         assert_eq!(
             field_by_shape(Some("INVALID_URL"), &record).as_deref(),
             Some("linkedinLink")

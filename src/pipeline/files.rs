@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::destination::{Disposition, LegacyFolder, Target, TargetError, UploadGeneration};
 use crate::model::{FieldType, Model, Object};
 use crate::plan::ObjectPlan;
+use crate::record::ApiRecord;
 use crate::source::file_store::{file_name, Location, Missing, Storage};
 pub use crate::source::file_store::{Bucket, BucketKind, StorageError};
 use crate::source::records::{Cell, ReadColumn, SourceRow};
@@ -79,7 +80,7 @@ pub enum FilesError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attached {
     /// Every file is in the target; the record references them.
-    Ready(Map<String, Value>),
+    Ready(ApiRecord),
     /// A file cannot move: the record is a reject with this reason.
     Rejected {
         /// The FILES field.
@@ -87,7 +88,7 @@ pub enum Attached {
         /// Why, naming the file's path.
         message: String,
         /// The record as it would have been sent.
-        record: Value,
+        record: ApiRecord,
     },
     /// A file is missing and `--skip-missing-files` is on: counted under this rule.
     Skipped(&'static str),
@@ -370,7 +371,7 @@ impl<'a> Files<'a> {
         &mut self,
         of: &ObjectFiles,
         row: &SourceRow,
-        mut record: Map<String, Value>,
+        mut record: ApiRecord,
     ) -> Result<Attached, FilesError> {
         if let Some(rt) = &of.rich_text {
             self.rewrite_rich_text(of, rt, row.id, &mut record).await?;
@@ -493,7 +494,7 @@ impl<'a> Files<'a> {
         key: &str,
         path: Option<&str>,
         why: &str,
-        record: Map<String, Value>,
+        record: ApiRecord,
     ) -> Attached {
         if self.options.skip_missing_files {
             tracing::debug!(object = %of.object, field = key, "missing file skipped");
@@ -506,7 +507,7 @@ impl<'a> Files<'a> {
         Attached::Rejected {
             field: key.to_owned(),
             message,
-            record: Value::Object(record),
+            record,
         }
     }
 
@@ -701,14 +702,14 @@ impl Refused {
         files: &Files<'_>,
         of: &ObjectFiles,
         key: &str,
-        record: Map<String, Value>,
+        record: ApiRecord,
     ) -> Attached {
         match self {
             Refused::Missing { path, why } => files.missing(of, key, Some(&path), &why, record),
             Refused::Other(message) => Attached::Rejected {
                 field: key.to_owned(),
                 message,
-                record: Value::Object(record),
+                record,
             },
         }
     }

@@ -3,12 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{DeletedPolicy, MigrateError, Prepared};
 use crate::model::{Field, Object};
 use crate::plan::ObjectPlan;
+use crate::record::ApiRecord;
 use crate::source::parents::SoftDeletedParents;
 use crate::source::records::{Cell, ReadColumn, RowFilter, SourceRow};
 use crate::transform::Reference;
@@ -162,7 +163,7 @@ impl<'a> NullRefs<'a> {
     pub(crate) fn apply(
         &self,
         row: &SourceRow,
-        record: &mut Map<String, Value>,
+        record: &mut ApiRecord,
         notes: &mut Vec<String>,
     ) -> bool {
         for k in &self.keys {
@@ -178,8 +179,8 @@ impl<'a> NullRefs<'a> {
             if k.cascade {
                 return false;
             }
-            if record.get(k.key).is_some_and(|v| !v.is_null()) {
-                record.insert(k.key.to_owned(), Value::Null);
+            if let Some(value) = record.get_mut(k.key).filter(|v| !v.is_null()) {
+                *value = Value::Null;
                 if !k.noted.replace(true) {
                     notes.push(k.note.clone());
                 }
@@ -235,11 +236,7 @@ impl UniqueGuard {
     }
 
     /// The earlier row holding the same unique value, as (field, its id); else remembers it.
-    pub(super) fn check(
-        &mut self,
-        id: Uuid,
-        record: &Map<String, Value>,
-    ) -> Option<(String, Uuid)> {
+    pub(super) fn check(&mut self, id: Uuid, record: &ApiRecord) -> Option<(String, Uuid)> {
         if !self.candidates.contains(&id) {
             return None;
         }
@@ -499,9 +496,9 @@ mod tests {
                     vec![Cell::Null, Cell::Null, Cell::Uuid(gone_b)]
                 },
             };
-            let mut record = Map::new();
-            record.insert("aId".into(), Value::String("x".into()));
-            record.insert("bId".into(), Value::String("y".into()));
+            let mut record = ApiRecord::new(crate::transform::target_id(row.id));
+            record.insert("aId", Value::String("x".into()));
+            record.insert("bId", Value::String("y".into()));
             assert!(nulled.apply(&row, &mut record, &mut notes));
             let nulled_key = if a { "aId" } else { "bId" };
             assert_eq!(record[nulled_key], Value::Null);

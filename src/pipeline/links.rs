@@ -4,12 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
-
-use super::delivery::Run;
+use super::delivery::{Outgoing, Run};
 use super::guards::NullRefs;
 use super::records::build_transform;
 use super::{DeletedPolicy, MigrateError, Stage};
+use crate::record::ApiRecord;
 use crate::report::ObjectReport;
 use crate::source::records::{RecordReader, RowFilter, SourceRow};
 use crate::state::Phase;
@@ -82,7 +81,7 @@ pub(super) async fn write_deferred(
                     members,
                     not_kept,
                 ) {
-                    batch.push((row.id, Value::Object(record)));
+                    batch.push(Outgoing::new(row.id, record));
                 }
                 if batch.len() >= run.cap {
                     let delta = ObjectReport::new(&object.name_singular);
@@ -126,7 +125,7 @@ pub(super) fn deferred_record(
     row: &SourceRow,
     members: &MemberMap,
     notes: &mut Vec<String>,
-) -> Option<Map<String, Value>> {
+) -> Option<ApiRecord> {
     let mut record = match transform.apply(row, members) {
         Ok(record) => record,
         Err(e) => {
@@ -141,8 +140,7 @@ pub(super) fn deferred_record(
     if !nulled.apply(row, &mut record, notes) {
         return None;
     }
-    record
-        .iter()
-        .any(|(k, v)| k != "id" && !v.is_null())
-        .then_some(record)
+    // Only the id (all the deferred references empty): nothing to write.
+    let any = record.iter().any(|(_, v)| !v.is_null());
+    any.then_some(record)
 }

@@ -3,15 +3,13 @@
 //! ([`super::files`]), and handed to [`super::delivery`] in batches; the ledger saves the
 //! cursor of every confirmed batch.
 
-use serde_json::{Map, Value};
-use uuid::Uuid;
-
-use super::delivery::Run;
+use super::delivery::{Outgoing, Run};
 use super::files::{Attached, Files};
 use super::guards::{record_references, NullRefs, UniqueGuard, PARENT_NOT_MIGRATED};
 use super::{DeletedPolicy, MigrateError, Stage};
 use crate::model::Object;
 use crate::plan::ObjectPlan;
+use crate::record::ApiRecord;
 use crate::report::{ObjectReport, Progress};
 use crate::source::records::{ReadColumn, RecordReader, RowFilter, SourceRow};
 use crate::state::Phase;
@@ -97,7 +95,7 @@ pub(super) async fn copy_object(
     };
     let progress = Progress::start(&object.name_singular, total);
     progress.inc(object_report.written + object_report.rejected);
-    let mut batch: Vec<(Uuid, Value)> = Vec::with_capacity(run.cap);
+    let mut batch: Vec<Outgoing> = Vec::with_capacity(run.cap);
     // Counts of the rows read since the last batch; they settle with the next one.
     let mut pending = ObjectReport::new(&object.name_singular);
     loop {
@@ -133,7 +131,7 @@ pub(super) async fn copy_object(
             })
             .collect();
         if !object_files.is_empty() {
-            let sending: Vec<(&SourceRow, &Map<String, Value>)> = rows
+            let sending: Vec<(&SourceRow, &ApiRecord)> = rows
                 .iter()
                 .zip(&decided)
                 .filter_map(|(row, d)| match d {
@@ -153,7 +151,7 @@ pub(super) async fn copy_object(
             pending.read += 1;
             match decided {
                 Decided::Send(record) if object_files.is_empty() => {
-                    batch.push((row.id, Value::Object(record)));
+                    batch.push(Outgoing::new(row.id, record));
                 }
                 Decided::Send(record) => {
                     // Files phase: the bytes move (ledger first), then the record.
@@ -168,7 +166,7 @@ pub(super) async fn copy_object(
                         }
                     };
                     match attached {
-                        Attached::Ready(record) => batch.push((row.id, Value::Object(record))),
+                        Attached::Ready(record) => batch.push(Outgoing::new(row.id, record)),
                         Attached::Skipped(rule) => pending.skip(rule, 1),
                         Attached::Rejected {
                             field,
@@ -264,7 +262,7 @@ pub(super) async fn copy_object(
 /// What the guards decided for one row, before its files move and its counts settle.
 enum Decided {
     /// To be sent (after its files, when it has any).
-    Send(Map<String, Value>),
+    Send(ApiRecord),
     /// Skipped by this rule.
     Skip(&'static str),
     /// Rejected before it is sent.
@@ -272,7 +270,7 @@ enum Decided {
         field: String,
         message: String,
         /// The record as it would have been sent, when the transform made one.
-        record: Option<Value>,
+        record: Option<ApiRecord>,
     },
 }
 
@@ -309,7 +307,7 @@ fn decide(
         return Decided::Reject {
             field: field.to_owned(),
             message,
-            record: Some(Value::Object(record)),
+            record: Some(record),
         };
     }
     if let Some((field, first)) = uniques.check(row.id, &record) {
@@ -319,7 +317,7 @@ fn decide(
         return Decided::Reject {
             field: field.to_string(),
             message,
-            record: Some(Value::Object(record)),
+            record: Some(record),
         };
     }
     Decided::Send(record)

@@ -7,11 +7,12 @@
 //! `{ name, fullPath: path, fileCategory: getFileType(name) }`
 //! (`packages/twenty-front/src/modules/activities/files/hooks/useUploadAttachmentFile.tsx`).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Attached, Dest, Files, FilesError, ObjectFiles, Refused};
 use crate::destination::LegacyFolder;
 use crate::model::{FieldType, Model};
+use crate::record::ApiRecord;
 use crate::source::records::{Cell, SourceRow};
 use crate::source::storage;
 
@@ -133,7 +134,7 @@ impl Files<'_> {
         &mut self,
         of: &ObjectFiles,
         row: &SourceRow,
-        mut record: Map<String, Value>,
+        mut record: ApiRecord,
     ) -> Result<Attached, FilesError> {
         for p in &of.as_paths {
             let label_text = p.label_cell.and_then(|c| match row.cells.get(c) {

@@ -17,13 +17,14 @@
 //! once and a rerun uploads nothing again. A file that cannot move keeps its source URL, and
 //! the report says so.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{file_name, Dest, Files, FilesError, FilesGeneration, ObjectFiles, Refused};
 use crate::destination::LegacyFolder;
 use crate::model::{FieldType, Model, Object};
 use crate::plan::ObjectPlan;
+use crate::record::ApiRecord;
 use crate::source::storage;
 
 /// The rich-text keys of one object and where their files upload to.
@@ -81,7 +82,7 @@ impl Files<'_> {
         of: &ObjectFiles,
         rt: &RichText,
         id: Uuid,
-        record: &mut Map<String, Value>,
+        record: &mut ApiRecord,
     ) -> Result<(), FilesError> {
         for key in &rt.keys {
             let Some(Value::Object(body)) = record.get(key) else {

@@ -11,13 +11,13 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use serde_json::{Map, Value};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Dest, Files, FilesError, ObjectFiles, Refused};
 use crate::destination::{Disposition, LegacyAnswer, Target, TargetError, UploadGeneration};
+use crate::record::ApiRecord;
 use crate::source::file_store::TempFile;
 use crate::source::records::SourceRow;
 
@@ -62,7 +62,7 @@ impl Files<'_> {
     pub async fn upload_page(
         &mut self,
         of: &ObjectFiles,
-        records: &[(&SourceRow, &Map<String, Value>)],
+        records: &[(&SourceRow, &ApiRecord)],
     ) -> Result<(), FilesError> {
         if records.is_empty() {
             return Ok(());

@@ -6,11 +6,12 @@ use uuid::Uuid;
 
 use super::Difference;
 use crate::model::FieldType;
+use crate::record::ApiRecord;
 
 /// On a target before Files v2 a file's path is the target's own after the upload (a new
 /// name under `attachment/` or `person-picture/`), and migrate fills a missing
 /// `fileCategory` from the name: those values are not the source's to compare.
-pub(super) fn uploaded_paths(object: &str, expected: &mut serde_json::Map<String, Value>) {
+pub(super) fn uploaded_paths(object: &str, expected: &mut ApiRecord) {
     match object {
         "attachment" => {
             expected.remove("fullPath");
@@ -40,21 +41,14 @@ pub(super) fn sampled(id: Uuid, percent: u8) -> bool {
 /// the differences. `types` gives each key's field type.
 pub fn compare_record(
     object: &str,
-    expected: &serde_json::Map<String, Value>,
+    expected: &ApiRecord,
     actual: &Value,
     types: &dyn Fn(&str) -> Option<FieldType>,
     out: &mut Vec<Difference>,
 ) -> bool {
-    let id = expected
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_default();
+    let id = expected.id();
     let mut same = true;
-    for (key, want) in expected {
-        if key == "id" {
-            continue;
-        }
+    for (key, want) in expected.iter() {
         let ty = types(key);
         let got = actual.get(key).unwrap_or(&Value::Null);
         if !equal(ty.as_ref(), want, got) {
@@ -62,7 +56,7 @@ pub fn compare_record(
             out.push(Difference {
                 object: object.to_owned(),
                 id,
-                field: key.clone(),
+                field: key.to_owned(),
                 source: want.clone(),
                 target: got.clone(),
             });
@@ -301,16 +295,12 @@ mod tests {
 
     #[test]
     fn real_differences_are_reported_with_both_values() {
-        let expected = json!({"id": Uuid::nil().to_string(), "name": "Acme", "employees": 10});
+        let mut expected = ApiRecord::new(Uuid::nil());
+        expected.insert("name", json!("Acme"));
+        expected.insert("employees", json!(10));
         let actual = json!({"id": Uuid::nil().to_string(), "name": "Acme Inc", "employees": 10});
         let mut out = Vec::new();
-        let same = compare_record(
-            "company",
-            expected.as_object().unwrap(),
-            &actual,
-            &|_| None,
-            &mut out,
-        );
+        let same = compare_record("company", &expected, &actual, &|_| None, &mut out);
         assert!(!same);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].field, "name");

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::compare::equal;
 use super::*;
+use crate::record::ApiRecord;
 
 /// The source fields the plan did not write (by a rule that loses their values), read from
 /// the same rows, and what the comparison found of them.
@@ -85,7 +86,7 @@ impl LostFields {
     }
 
     /// Counts each non-empty source value that the target's record does not hold.
-    pub(super) fn compare(&mut self, id: &str, values: &[Value], got: &Value) {
+    pub(super) fn compare(&mut self, id: Uuid, values: &[Value], got: &Value) {
         for (f, want) in self.0.iter_mut().zip(values) {
             let map = &f.transform.fields[0];
             if equal(Some(&map.field_type), want, &Value::Null) {
@@ -95,7 +96,7 @@ impl LostFields {
             if !equal(Some(&map.field_type), want, held) {
                 f.records += 1;
                 if f.first_ids.len() < 3 {
-                    f.first_ids.extend(id.parse::<Uuid>().ok());
+                    f.first_ids.push(id);
                 }
             }
         }
@@ -131,7 +132,7 @@ impl ServerRules {
     /// Removes from `want` the actor values the target replaces, counting them.
     pub(super) fn take(
         &mut self,
-        want: &mut serde_json::Map<String, Value>,
+        want: &mut ApiRecord,
         type_of: &dyn Fn(&str) -> Option<FieldType>,
     ) {
         if type_of("updatedBy") == Some(FieldType::Actor) && want.remove("updatedBy").is_some() {

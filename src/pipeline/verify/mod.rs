@@ -292,7 +292,7 @@ pub async fn verify(
                 else {
                     continue;
                 };
-                a.extend(b);
+                a.extend(b.into_fields());
                 // Rows skipped because their cascading parent is not migrated are absent too.
                 if !nulls.apply(row, &mut a, &mut Vec::new()) {
                     continue;
@@ -334,15 +334,15 @@ pub async fn verify(
                     })?;
                 found.extend(deleted);
             }
-            let by_id: HashMap<&str, &Value> = found
+            let by_id: HashMap<Uuid, &Value> = found
                 .iter()
-                .filter_map(|r| Some((r.get("id")?.as_str()?, r)))
+                .filter_map(|r| Some((r.get("id")?.as_str()?.parse().ok()?, r)))
                 .collect();
             for (want, dropped) in expected.iter_mut().zip(&dropped_values) {
                 check.compared += 1;
                 rules.take(want, &type_of);
-                let id = want.get("id").and_then(Value::as_str).unwrap_or_default();
-                match by_id.get(id) {
+                let id = want.id();
+                match by_id.get(&id) {
                     Some(got) => {
                         lost.compare(id, dropped, got);
                         if got.get("deletedAt").is_some_and(|d| !d.is_null())
@@ -364,9 +364,9 @@ pub async fn verify(
                         check.differing += 1;
                         report.differences.push(Difference {
                             object: plan.object.clone(),
-                            id: id.parse().unwrap_or_default(),
+                            id,
                             field: "missing record".into(),
-                            source: Value::Object(want.clone()),
+                            source: want.to_value(),
                             target: Value::Null,
                         });
                     }
