@@ -32,7 +32,7 @@ use crate::transform::target_id;
 /// knows the record by its own id (`record.id()`, the source id through [`target_id`], which
 /// may be a UUIDv5 derived from it); the rejects file names the source id, which a derived id
 /// cannot be turned back into, so both travel together until the record is confirmed.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Outgoing {
     /// The id of the source row, named by the rejects file.
     pub(super) source_id: Uuid,
