@@ -5,8 +5,31 @@ use std::collections::HashMap;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use super::{during, SourceError};
+use super::{during, SnapshotPool, SourceError};
 use crate::model::{quote_ident, FieldType, Object};
+
+/// [`count_rows`] of every object, keyed by `name_singular`, counted by the read jobs in
+/// parallel (each a full scan on the server, so they overlap well).
+pub async fn count_all(
+    pool: &SnapshotPool,
+    schema: &str,
+    objects: &[Object],
+) -> Result<HashMap<String, (u64, u64)>, SourceError> {
+    let with_table: Vec<&Object> = objects.iter().filter(|o| o.table_exists).collect();
+    let counted = pool
+        .map(&with_table, async |client, object| {
+            count_rows(client, schema, object).await
+        })
+        .await?;
+    let mut out: HashMap<String, (u64, u64)> = objects
+        .iter()
+        .map(|o| (o.name_singular.clone(), (0, 0)))
+        .collect();
+    for (object, count) in with_table.iter().zip(counted) {
+        out.insert(object.name_singular.clone(), count);
+    }
+    Ok(out)
+}
 
 /// (live, soft-deleted) rows of one object; (0, 0) when its table does not exist.
 pub async fn count_rows(

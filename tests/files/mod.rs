@@ -102,6 +102,7 @@ impl World {
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
             max_in_flight: 4,
+            source_jobs: 4,
             schema: twenty_migrate::schema_sync::SchemaOptions::default(),
             files: FileOptions {
                 storage_dir: Some(self.storage()),

@@ -70,6 +70,7 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
         restart: true,
         cancel: tokio_util::sync::CancellationToken::new(),
         max_in_flight: 4,
+        source_jobs: 4,
         schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         // These tests are about values; no file bytes were generated.
         files: twenty_migrate::files::FileOptions {

@@ -120,6 +120,7 @@ impl World {
             restart: true,
             cancel: tokio_util::sync::CancellationToken::new(),
             max_in_flight: 4,
+            source_jobs: 4,
             files: twenty_migrate::files::FileOptions {
                 storage_dir: Some(self.storage()),
                 ..Default::default()

@@ -77,6 +77,7 @@ impl World {
                 ..Default::default()
             },
             max_in_flight: 4,
+            source_jobs: 4,
             schema: twenty_migrate::schema_sync::SchemaOptions::default(),
         }
     }

@@ -56,6 +56,7 @@ fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {
             ..Default::default()
         },
         max_in_flight: 4,
+        source_jobs: 4,
         schema: twenty_migrate::schema_sync::SchemaOptions::default(),
     }
 }

@@ -84,6 +84,7 @@ fn options(url: &str, rejects: &Path) -> MigrateOptions {
         restart: false,
         cancel: tokio_util::sync::CancellationToken::new(),
         max_in_flight: 4,
+        source_jobs: 4,
         // Schema tests generate no file bytes.
         files: twenty_migrate::files::FileOptions {
             skip_missing_files: true,
