@@ -48,6 +48,9 @@ struct Args {
     /// Source rows per keyset page (the CLI's default).
     #[arg(long, default_value_t = 1000)]
     page_size: usize,
+    /// Measure only figure 1 (the source read), e.g. to compare `--source-jobs` values.
+    #[arg(long)]
+    only_read: bool,
     /// Source sessions reading the shared snapshot at once (the CLI's `--source-jobs`).
     #[arg(long, default_value_t = 4)]
     source_jobs: usize,
@@ -679,6 +682,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ws.live,
             t.elapsed().as_secs_f64()
         );
+        if args.only_read {
+            let mut read = Vec::new();
+            for _ in 0..args.repeat.max(1) {
+                let (rows, secs) = measure_read(&ws.url, args.reading()).await?;
+                read.push(rows as f64 / secs);
+            }
+            println!(
+                "[{size}] 1. source read, {} jobs: {:.0} rows/s (runs: {})",
+                args.source_jobs.max(1),
+                best(&read),
+                list(&read)
+            );
+            continue;
+        }
         let f = measure_fast(&ws, &args).await?;
         println!(
             "[{size}] 1. source read, {} jobs: {:.0} rows/s (runs: {})",
