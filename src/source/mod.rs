@@ -272,10 +272,16 @@ pub(crate) async fn table_columns(
     schema: &str,
     table: &str,
 ) -> Result<Vec<String>, SourceError> {
+    // The catalogs, not `information_schema.columns` (the same columns in the same order,
+    // without the privilege checks): a few milliseconds less per call, and discovery makes
+    // one call per activity table.
     let rows = client
         .query(
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+            "SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
             &[&schema, &table],
         )
         .await
