@@ -262,13 +262,12 @@ async fn measure_read(url: &str, reading: Reading) -> anyhow::Result<(u64, f64)>
     let ws = source.choose_workspace(None).await?;
     let model = twenty_migrate::source::metadata::read_model(source.client(), &ws).await?;
     let pool = source.snapshot_pool().await?;
-    let counts =
-        twenty_migrate::source::counts::count_all(pool, &ws.schema, &model.objects).await?;
+    // Largest first, so that no large object starts last and runs alone at the end.
     let mut objects: Vec<_> = model.objects.iter().filter(|o| o.table_exists).collect();
-    objects.sort_by_key(|o| {
-        let (live, deleted) = counts[&o.name_singular];
-        std::cmp::Reverse(live + deleted)
-    });
+    let estimates =
+        twenty_migrate::source::counts::estimated_rows(source.client(), &ws.schema, &objects)
+            .await?;
+    objects.sort_by_key(|o| std::cmp::Reverse(estimates[&o.name_singular]));
     let mut pages = pool.read_objects(&ws.schema, &objects, RowFilter::All, reading.page_size);
     let mut rows = 0u64;
     while let Some(page) = pages.next().await {
