@@ -227,7 +227,7 @@ pub struct RunArgs {
 
     /// Source sessions that read at once, all from one consistent snapshot of the source
     /// (as `pg_dump --jobs`); each is a read-only connection to the source database.
-    #[arg(long, default_value_t = 4, value_name = "N",
+    #[arg(long, default_value_t = crate::source::snapshot::DEFAULT_JOBS, value_name = "N",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub source_jobs: usize,
 
@@ -321,7 +321,7 @@ pub struct DemoArgs {
 
     /// Source sessions that read at once, all from one consistent snapshot of the source
     /// (as `pg_dump --jobs`); each is a read-only connection to the source database.
-    #[arg(long, default_value_t = 4, value_name = "N",
+    #[arg(long, default_value_t = crate::source::snapshot::DEFAULT_JOBS, value_name = "N",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub source_jobs: usize,
 }

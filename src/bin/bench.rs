@@ -52,7 +52,7 @@ struct Args {
     #[arg(long)]
     only_read: bool,
     /// Source sessions reading the shared snapshot at once (the CLI's `--source-jobs`).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = twenty_migrate::source::snapshot::DEFAULT_JOBS)]
     source_jobs: usize,
     /// Generator seed.
     #[arg(long, default_value_t = 9)]
