@@ -114,6 +114,8 @@ pub struct MigrateOptions {
     pub files: crate::pipeline::files::FileOptions,
     /// Batches in flight at once (the rate limiter still paces them).
     pub max_in_flight: usize,
+    /// Source sessions reading the shared snapshot at once (`--source-jobs`).
+    pub source_jobs: usize,
 }
 
 /// A fatal error of `plan` or `migrate`.
@@ -203,6 +205,7 @@ impl MigrateOptions {
             cancel: CancellationToken::new(),
             files: files::FileOptions::default(),
             max_in_flight: 4,
+            source_jobs: crate::source::snapshot::DEFAULT_JOBS,
         }
     }
 
