@@ -231,6 +231,12 @@ pub struct RunArgs {
     #[arg(long, default_value = "30m", value_name = "DURATION", value_parser = parse_duration)]
     pub max_outage: std::time::Duration,
 
+    /// Source sessions that read at once, all from one consistent snapshot of the source
+    /// (as `pg_dump --jobs`); each is a read-only connection to the source database.
+    #[arg(long, default_value_t = crate::source::snapshot::DEFAULT_JOBS, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub source_jobs: usize,
+
     /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
     #[arg(long)]
     pub insecure: bool,
@@ -320,6 +326,12 @@ pub struct DemoArgs {
     /// Seed of the data generator (same seed, same data).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+
+    /// Source sessions that read at once, all from one consistent snapshot of the source
+    /// (as `pg_dump --jobs`); each is a read-only connection to the source database.
+    #[arg(long, default_value_t = crate::source::snapshot::DEFAULT_JOBS, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub source_jobs: usize,
 }
 
 /// A duration such as `90s`, `30m` or `2h` (a bare number is seconds).

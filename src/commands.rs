@@ -77,6 +77,7 @@ fn migrate_options(
         restart: false,
         cancel: CancellationToken::new(),
         max_in_flight: args.run.in_flight.max(1),
+        source_jobs: args.run.source_jobs,
         files: crate::pipeline::files::FileOptions {
             storage_dir: args.source.storage_dir.clone(),
             bucket: bucket(&args.source),
@@ -367,6 +368,7 @@ pub async fn demo(args: DemoArgs) -> Result<Outcome, Error> {
         state_path: storage.join("demo.state.sqlite"),
         restart: true,
         cancel: cancel_on_signal(),
+        source_jobs: args.source_jobs,
         files: crate::pipeline::files::FileOptions {
             storage_dir: Some(storage.clone()),
             ..Default::default()

@@ -11,4 +11,5 @@ mod layouts;
 mod migrate;
 mod resume;
 mod schema_sync;
+mod snapshot;
 mod twin;

@@ -48,6 +48,12 @@ struct Args {
     /// Source rows per keyset page (the CLI's default).
     #[arg(long, default_value_t = 1000)]
     page_size: usize,
+    /// Measure only figure 1 (the source read), e.g. to compare `--source-jobs` values.
+    #[arg(long)]
+    only_read: bool,
+    /// Source sessions reading the shared snapshot at once (the CLI's `--source-jobs`).
+    #[arg(long, default_value_t = twenty_migrate::source::snapshot::DEFAULT_JOBS)]
+    source_jobs: usize,
     /// Generator seed.
     #[arg(long, default_value_t = 9)]
     seed: u64,
@@ -72,6 +78,22 @@ struct Args {
     child_dir: Option<PathBuf>,
 }
 
+impl Args {
+    fn reading(&self) -> Reading {
+        Reading {
+            page_size: self.page_size,
+            jobs: self.source_jobs.max(1),
+        }
+    }
+}
+
+/// How the source is read: rows per keyset page and sessions at once.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    page_size: usize,
+    jobs: usize,
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -80,7 +102,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(source) = &args.child_source {
         let twin = args.child_twin.clone().expect("--child-twin");
         let dir = args.child_dir.clone().expect("--child-dir");
-        return rt.block_on(child(source, &twin, &dir, args.page_size));
+        return rt.block_on(child(source, &twin, &dir, args.reading()));
     }
     rt.block_on(run(args))
 }
@@ -179,12 +201,13 @@ async fn generate(
     })
 }
 
-fn options(url: &str, dir: &Path, page_size: usize, rpm: u32) -> MigrateOptions {
+fn options(url: &str, dir: &Path, reading: Reading, rpm: u32) -> MigrateOptions {
     MigrateOptions {
-        page_size,
+        page_size: reading.page_size,
         requests_per_minute: rpm,
         restart: true,
         max_in_flight: IN_FLIGHT,
+        source_jobs: reading.jobs,
         // Attachments are generated without bytes: they are skipped, not rejected.
         files: twenty_migrate::pipeline::files::FileOptions {
             skip_missing_files: true,
@@ -222,33 +245,25 @@ async fn limited_twin(members: &[Member], cap: usize, rpm: u32) -> anyhow::Resul
         .await?)
 }
 
-/// Figure 1: rows through the real read path (snapshot, keyset pages, decoding).
-async fn measure_read(url: &str, page_size: usize) -> anyhow::Result<(u64, f64)> {
+/// Figure 1: rows through the real read path (snapshot exported to `reading.jobs` sessions,
+/// keyset pages, decoding), objects read in parallel, largest first.
+async fn measure_read(url: &str, reading: Reading) -> anyhow::Result<(u64, f64)> {
     let started = Instant::now();
-    let source = Source::connect(url).await?;
+    let source = Source::connect(url).await?.with_jobs(reading.jobs);
     source.begin_snapshot().await?;
     let ws = source.choose_workspace(None).await?;
     let model = twenty_migrate::source::metadata::read_model(source.client(), &ws).await?;
+    let pool = source.snapshot_pool().await?;
+    // Largest first, so that no large object starts last and runs alone at the end.
+    let mut objects: Vec<_> = model.objects.iter().filter(|o| o.table_exists).collect();
+    let estimates =
+        twenty_migrate::source::counts::estimated_rows(source.client(), &ws.schema, &objects)
+            .await?;
+    objects.sort_by_key(|o| std::cmp::Reverse(estimates[&o.name_singular]));
+    let mut pages = pool.read_objects(&ws.schema, &objects, RowFilter::All, reading.page_size);
     let mut rows = 0u64;
-    for object in &model.objects {
-        if !object.table_exists {
-            continue;
-        }
-        let mut reader = RecordReader::new(
-            source.client(),
-            &ws.schema,
-            object,
-            RowFilter::All,
-            page_size,
-        )
-        .await?;
-        loop {
-            let page = reader.next_page(source.client()).await?;
-            if page.is_empty() {
-                break;
-            }
-            rows += page.len() as u64;
-        }
+    while let Some(page) = pages.next().await {
+        rows += page?.rows.len() as u64;
     }
     source.end_snapshot().await?;
     Ok((rows, started.elapsed().as_secs_f64()))
@@ -277,13 +292,13 @@ fn first_pass(
 /// only that work, not the reads. Returns (records, seconds, body bytes, plan seconds).
 async fn measure_transform(
     ws: &Workspace,
-    page_size: usize,
+    reading: Reading,
     cap: usize,
 ) -> anyhow::Result<(u64, f64, u64, f64)> {
     let twin = unlimited_twin(&ws.members, 200).await?;
     let target = target(twin.base_url(), 1_000_000)?;
     let dir = tempdir()?;
-    let opts = options(&ws.url, &dir, page_size, 1_000_000);
+    let opts = options(&ws.url, &dir, reading, 1_000_000);
     let plan_started = Instant::now();
     let prepared = pipeline::prepare(&opts, &target).await?;
     let plan_seconds = plan_started.elapsed().as_secs_f64();
@@ -301,7 +316,7 @@ async fn measure_transform(
             &prepared.workspace.schema,
             object,
             RowFilter::Live,
-            page_size,
+            reading.page_size,
         )
         .await?;
         let transform = first_pass(object, p, reader.columns());
@@ -366,11 +381,11 @@ async fn migrate_into(
     twin: &Twin,
     rpm: u32,
     cap: usize,
-    page_size: usize,
+    reading: Reading,
 ) -> anyhow::Result<RunFigures> {
     let target = target(twin.base_url(), rpm)?;
     let dir = tempdir()?;
-    let opts = options(&ws.url, &dir, page_size, rpm);
+    let opts = options(&ws.url, &dir, reading, rpm);
     let before = twin.stats();
     let started = Instant::now();
     let report = Box::pin(pipeline::migrate(&opts, &target)).await?;
@@ -407,11 +422,11 @@ async fn migrate_into(
 async fn sync_model_off_the_clock(
     ws: &Workspace,
     twin: &Twin,
-    page_size: usize,
+    reading: Reading,
 ) -> anyhow::Result<()> {
     let planner = target(twin.base_url(), 1_000_000)?;
     let dir = tempdir()?;
-    let opts = options(&ws.url, &dir, page_size, 1_000_000);
+    let opts = options(&ws.url, &dir, reading, 1_000_000);
     let prepared = pipeline::prepare(&opts, &planner).await?;
     if prepared.schema.has_changes() {
         twenty_migrate::schema_sync::apply(&prepared.schema, &planner).await?;
@@ -450,7 +465,7 @@ struct ChildRun {
 
 /// Figures 6 and 9: one migration in a child process against a twin in this one; the child's
 /// VmHWM and its CPU time.
-async fn measure_child(ws: &Workspace, page_size: usize) -> anyhow::Result<ChildRun> {
+async fn measure_child(ws: &Workspace, reading: Reading) -> anyhow::Result<ChildRun> {
     let twin = unlimited_twin(&ws.members, 200).await?;
     let dir = tempdir()?;
     let out = tokio::process::Command::new(std::env::current_exe()?)
@@ -461,7 +476,9 @@ async fn measure_child(ws: &Workspace, page_size: usize) -> anyhow::Result<Child
         .arg("--child-dir")
         .arg(&dir)
         .arg("--page-size")
-        .arg(page_size.to_string())
+        .arg(reading.page_size.to_string())
+        .arg("--source-jobs")
+        .arg(reading.jobs.to_string())
         .stderr(std::process::Stdio::null())
         .output()
         .await?;
@@ -482,9 +499,9 @@ async fn measure_child(ws: &Workspace, page_size: usize) -> anyhow::Result<Child
     })
 }
 
-async fn child(source: &str, twin_url: &str, dir: &Path, page_size: usize) -> anyhow::Result<()> {
+async fn child(source: &str, twin_url: &str, dir: &Path, reading: Reading) -> anyhow::Result<()> {
     let target = target(twin_url, 1_000_000)?;
-    let opts = options(source, dir, page_size, 1_000_000);
+    let opts = options(source, dir, reading, 1_000_000);
     let started = Instant::now();
     let report = Box::pin(pipeline::migrate(&opts, &target)).await?;
     let seconds = started.elapsed().as_secs_f64();
@@ -514,12 +531,12 @@ struct DocFigures {
 async fn documented_client(
     ws: &Workspace,
     twin: &Twin,
-    page_size: usize,
+    reading: Reading,
     budget: Duration,
 ) -> anyhow::Result<DocFigures> {
     let planner = target(twin.base_url(), 1_000_000)?;
     let dir = tempdir()?;
-    let opts = options(&ws.url, &dir, page_size, 1_000_000);
+    let opts = options(&ws.url, &dir, reading, 1_000_000);
     let mut prepared = pipeline::prepare(&opts, &planner).await?;
     // The documented way assumes the data model exists: create it first, off the clock.
     if prepared.schema.has_changes() {
@@ -543,7 +560,7 @@ async fn documented_client(
             &prepared.workspace.schema,
             object,
             RowFilter::Live,
-            page_size,
+            reading.page_size,
         )
         .await?;
         let transform = first_pass(object, p, reader.columns());
@@ -651,14 +668,14 @@ async fn measure_fast(ws: &Workspace, args: &Args) -> anyhow::Result<Fast> {
         plan_seconds: Vec::new(),
     };
     for _ in 0..args.repeat.max(1) {
-        let (rows, secs) = measure_read(&ws.url, args.page_size).await?;
+        let (rows, secs) = measure_read(&ws.url, args.reading()).await?;
         f.read.push(rows as f64 / secs);
-        let (records, secs, bytes, plan) = measure_transform(ws, args.page_size, 200).await?;
+        let (records, secs, bytes, plan) = measure_transform(ws, args.reading(), 200).await?;
         f.transform.push(records as f64 / secs);
         f.body_bytes = bytes;
         f.plan_seconds.push(plan);
         let twin = unlimited_twin(&ws.members, 200).await?;
-        let run = migrate_into(ws, &twin, 1_000_000, 200, args.page_size).await?;
+        let run = migrate_into(ws, &twin, 1_000_000, 200, args.reading()).await?;
         twin.shutdown().await?;
         f.e2e.push(run);
     }
@@ -686,9 +703,24 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ws.live,
             t.elapsed().as_secs_f64()
         );
+        if args.only_read {
+            let mut read = Vec::new();
+            for _ in 0..args.repeat.max(1) {
+                let (rows, secs) = measure_read(&ws.url, args.reading()).await?;
+                read.push(rows as f64 / secs);
+            }
+            println!(
+                "[{size}] 1. source read, {} jobs: {:.0} rows/s (runs: {})",
+                args.source_jobs.max(1),
+                best(&read),
+                list(&read)
+            );
+            continue;
+        }
         let f = measure_fast(&ws, &args).await?;
         println!(
-            "[{size}] 1. source read: {:.0} rows/s (runs: {})",
+            "[{size}] 1. source read, {} jobs: {:.0} rows/s (runs: {})",
+            args.source_jobs.max(1),
             best(&f.read),
             list(&f.read)
         );
@@ -720,7 +752,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         if estimate <= args.max_limited_requests {
             let rpm = args.limit.min(estimate.max(60) as u32);
             let twin = limited_twin(&ws.members, args.cap, rpm).await?;
-            let r = migrate_into(&ws, &twin, rpm, args.cap, args.page_size).await?;
+            let r = migrate_into(&ws, &twin, rpm, args.cap, args.reading()).await?;
             twin.shutdown().await?;
             let ceiling = f64::from(rpm) / 60.0 * args.cap as f64;
             println!(
@@ -749,8 +781,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             // 4c: the same run into a twin whose data model already exists (created off the
             // clock): what the records phase sustains, without the one-time metadata requests.
             let twin = limited_twin(&ws.members, args.cap, rpm).await?;
-            sync_model_off_the_clock(&ws, &twin, args.page_size).await?;
-            let c = migrate_into(&ws, &twin, rpm, args.cap, args.page_size).await?;
+            sync_model_off_the_clock(&ws, &twin, args.reading()).await?;
+            let c = migrate_into(&ws, &twin, rpm, args.cap, args.reading()).await?;
             twin.shutdown().await?;
             println!(
                 "[{size}] 4c. saturation with the data model created off the clock: {:.0} records/s of {:.0} = {:.3} ({} requests in {:.1} s: {}; batches {} / minimum {})",
@@ -767,7 +799,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let d = documented_client(
                 &ws,
                 &twin,
-                args.page_size,
+                args.reading(),
                 Duration::from_secs_f64(args.reference_seconds),
             )
             .await?;
@@ -797,7 +829,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             vmhwm_kib: hwm,
             seconds: secs,
             cpu_seconds,
-        } = measure_child(&ws, args.page_size).await?;
+        } = measure_child(&ws, args.reading()).await?;
         memory.insert(size, hwm);
         println!(
             "[{size}] 6. peak resident memory (VmHWM) of a migration in a child process: {:.1} MiB ({written:.0} records in {secs:.1} s = {:.0} records/s, twin in the parent)",
@@ -850,6 +882,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// Small pages and 3 jobs, so that each object takes several pages and jobs overlap.
+    const SMALL: Reading = Reading {
+        page_size: 50,
+        jobs: 3,
+    };
+
     /// The measurement functions on a tiny workspace (not a timing test).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_measurements_run_on_a_tiny_workspace() {
@@ -878,17 +916,19 @@ mod tests {
             live: generated.objects.values().map(|c| c.live).sum(),
             total: generated.total_records(),
         };
-        let (rows, _) = measure_read(&ws.url, 50).await.unwrap();
+        let (rows, _) = measure_read(&ws.url, SMALL).await.unwrap();
         assert_eq!(rows, ws.total);
-        let (records, _, bytes, _) = measure_transform(&ws, 50, 60).await.unwrap();
+        let (records, _, bytes, _) = measure_transform(&ws, SMALL, 60).await.unwrap();
         assert!(records > 0 && bytes > records);
         let twin = unlimited_twin(&ws.members, 200).await.unwrap();
-        let run = migrate_into(&ws, &twin, 1_000_000, 200, 50).await.unwrap();
+        let run = migrate_into(&ws, &twin, 1_000_000, 200, SMALL)
+            .await
+            .unwrap();
         assert!(run.written > 0);
         assert!(run.batch_requests >= run.minimum, "{run:?}");
         twin.shutdown().await.unwrap();
         let twin = limited_twin(&ws.members, 60, 6000).await.unwrap();
-        let d = documented_client(&ws, &twin, 50, Duration::from_millis(1500))
+        let d = documented_client(&ws, &twin, SMALL, Duration::from_millis(1500))
             .await
             .unwrap();
         assert!(d.calls >= 1 && d.created <= d.sent && d.sent <= 60 * d.calls);

@@ -47,7 +47,9 @@ pub(super) async fn prepare_with(
     target: &Target,
     target_members: Option<Vec<Member>>,
 ) -> Result<Prepared, MigrateError> {
-    let source = Source::connect(&opts.source_url).await?;
+    let source = Source::connect(&opts.source_url)
+        .await?
+        .with_jobs(opts.source_jobs);
     source.begin_snapshot().await?;
     let workspace = source.choose_workspace(opts.workspace.as_deref()).await?;
     if workspace.layout.layout == crate::source::Layout::Unknown {
@@ -60,11 +62,8 @@ pub(super) async fn prepare_with(
     }
     let client = source.client();
     let model = crate::source::metadata::read_model(client, &workspace).await?;
-    let mut counts = HashMap::new();
-    for object in &model.objects {
-        let c = crate::source::counts::count_rows(client, &workspace.schema, object).await?;
-        counts.insert(object.name_singular.clone(), c);
-    }
+    let pool = source.snapshot_pool().await?;
+    let counts = crate::source::counts::count_all(pool, &workspace.schema, &model.objects).await?;
     let read_members =
         crate::source::members::read_members(client, &workspace.schema, &model).await?;
     let member_pictures = read_members

@@ -87,6 +87,8 @@ pub struct MigrateOptions {
     pub files: crate::pipeline::files::FileOptions,
     /// Batches in flight at once (the rate limiter still paces them).
     pub max_in_flight: usize,
+    /// Source sessions reading the shared snapshot at once (`--source-jobs`).
+    pub source_jobs: usize,
 }
 
 impl MigrateOptions {
@@ -112,6 +114,7 @@ impl MigrateOptions {
             cancel: CancellationToken::new(),
             files: files::FileOptions::default(),
             max_in_flight: 4,
+            source_jobs: crate::source::snapshot::DEFAULT_JOBS,
         }
     }
 

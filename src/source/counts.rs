@@ -5,8 +5,31 @@ use std::collections::HashMap;
 use tokio_postgres::Client;
 use uuid::Uuid;
 
-use super::{during, SourceError};
+use super::{during, SnapshotPool, SourceError};
 use crate::model::{quote_ident, FieldType, Object};
+
+/// [`count_rows`] of every object, keyed by `name_singular`, counted by the read jobs in
+/// parallel (each a full scan on the server, so they overlap well).
+pub async fn count_all(
+    pool: &SnapshotPool,
+    schema: &str,
+    objects: &[Object],
+) -> Result<HashMap<String, (u64, u64)>, SourceError> {
+    let with_table: Vec<&Object> = objects.iter().filter(|o| o.table_exists).collect();
+    let counted = pool
+        .map(&with_table, async |client, object| {
+            count_rows(client, schema, object).await
+        })
+        .await?;
+    let mut out: HashMap<String, (u64, u64)> = objects
+        .iter()
+        .map(|o| (o.name_singular.clone(), (0, 0)))
+        .collect();
+    for (object, count) in with_table.iter().zip(counted) {
+        out.insert(object.name_singular.clone(), count);
+    }
+    Ok(out)
+}
 
 /// (live, soft-deleted) rows of one object; (0, 0) when its table does not exist.
 pub async fn count_rows(
@@ -34,6 +57,37 @@ pub async fn count_rows(
         .await
         .map_err(during(format!("counting {}", object.name_singular)))?;
     Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+}
+
+/// The planner's estimate of each table's rows (`pg_class.reltuples`, as of the last
+/// `ANALYZE`), keyed by `name_singular`; 0 when unknown. Cheap, for ordering work (largest
+/// first), never for reporting.
+pub async fn estimated_rows(
+    client: &Client,
+    schema: &str,
+    objects: &[&Object],
+) -> Result<HashMap<String, u64>, SourceError> {
+    let tables: Vec<&str> = objects.iter().map(|o| o.table.as_str()).collect();
+    let rows = client
+        .query(
+            "SELECT c.relname::text, greatest(c.reltuples, 0)::float8 FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = ANY($2)",
+            &[&schema, &tables],
+        )
+        .await
+        .map_err(during("estimating table sizes"))?;
+    let by_table: HashMap<String, u64> = rows
+        .iter()
+        .map(|r| (r.get::<_, String>(0), r.get::<_, f64>(1) as u64))
+        .collect();
+    Ok(objects
+        .iter()
+        .map(|o| {
+            let n = by_table.get(&o.table).copied().unwrap_or(0);
+            (o.name_singular.clone(), n)
+        })
+        .collect())
 }
 
 /// How many rows of `objects` reference each workspace member, through relations to

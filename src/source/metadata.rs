@@ -1,5 +1,5 @@
 //! Reads a workspace's data model from Twenty's metadata tables and matches every field to
-//! the columns that really exist (`information_schema.columns`). The database describes
+//! the columns that really exist (the catalogs, as `information_schema.columns` shows them). The database describes
 //! itself: nothing here lists a standard object's columns.
 //!
 //! Metadata columns changed across versions (`source-schema.md` §2 and §11): every optional
@@ -73,11 +73,19 @@ pub async fn read_model(client: &Client, ws: &WorkspaceInfo) -> Result<Model, So
         .await
         .map_err(during("reading fieldMetadata"))?;
 
+    // What `information_schema.columns` lists (tables, views, foreign and partitioned tables;
+    // a domain's base type as udt_name), read from the catalogs: a quarter of the time.
     let column_rows = client
         .query(
-            "SELECT table_name::text, column_name::text, udt_name::text \
-             FROM information_schema.columns WHERE table_schema = $1 \
-             ORDER BY table_name, ordinal_position",
+            "SELECT c.relname::text, a.attname::text, coalesce(b.typname, t.typname)::text \
+             FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_catalog.pg_type b ON t.typtype = 'd' AND b.oid = t.typbasetype \
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'f', 'p') \
+               AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY c.relname, a.attnum",
             &[&ws.schema],
         )
         .await

@@ -18,13 +18,22 @@ pub mod parents;
 pub mod records;
 pub mod server_files;
 pub mod signing_key;
+pub mod snapshot;
 pub mod storage;
 pub mod storage_check;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio_postgres::{Client, NoTls};
 
 pub use discover::WorkspaceInfo;
 pub use layout::{Layout, LayoutReport};
+pub use snapshot::SnapshotPool;
+
+/// Makes a session read-only and names it, so that the source's `pg_stat_activity` shows who
+/// reads; run on the coordinator and on every read job's session.
+pub(crate) const READ_ONLY_SESSION: &str =
+    "SET default_transaction_read_only = on; SET application_name = 'twenty-migrate'";
 
 /// Why the source could not be read. Each message is one sentence a user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +82,9 @@ pub enum SourceError {
     /// The metadata is inconsistent with the tables.
     #[error("workspace metadata is inconsistent: {0}")]
     Inconsistent(String),
+    /// A read job was asked for after the snapshot it shares had been closed.
+    #[error("the source snapshot is not open: read jobs share the snapshot of an open transaction (begin_snapshot)")]
+    SnapshotClosed,
     /// A query failed.
     #[error("source query failed while {during}: {source}")]
     Query {
@@ -90,16 +102,23 @@ pub(crate) fn during(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Err
     move |source| SourceError::Query { during, source }
 }
 
-/// A read-only connection to the source database.
+/// A read-only connection to the source database: the coordinator of the read jobs.
 pub struct Source {
     client: Client,
     target: String,
+    config: tokio_postgres::Config,
+    jobs: usize,
+    /// Whether `begin_snapshot`'s transaction is open (a snapshot can be exported).
+    in_snapshot: AtomicBool,
+    /// The read jobs, built on first use inside the snapshot.
+    pool: tokio::sync::OnceCell<SnapshotPool>,
 }
 
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Source")
             .field("target", &self.target)
+            .field("jobs", &self.jobs)
             .finish()
     }
 }
@@ -126,28 +145,66 @@ impl Source {
         });
         // Never write to the source: every transaction of this session is read-only.
         client
-            .batch_execute(
-                "SET default_transaction_read_only = on; SET application_name = 'twenty-migrate'",
-            )
+            .batch_execute(READ_ONLY_SESSION)
             .await
             .map_err(during("making the session read-only"))?;
-        Ok(Self { client, target })
+        Ok(Self {
+            client,
+            target,
+            config,
+            jobs: snapshot::DEFAULT_JOBS,
+            in_snapshot: AtomicBool::new(false),
+            pool: tokio::sync::OnceCell::new(),
+        })
     }
 
-    /// Opens the consistent read-only snapshot every later query of this session uses.
+    /// Sets how many sessions [`Self::snapshot_pool`] reads with (at least 1).
+    pub fn with_jobs(mut self, jobs: usize) -> Self {
+        self.jobs = jobs.max(1);
+        self
+    }
+
+    /// Opens the consistent read-only snapshot every later query of this session, and of its
+    /// read jobs, uses.
     pub async fn begin_snapshot(&self) -> Result<(), SourceError> {
         self.client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
-            .map_err(during("opening a read-only snapshot"))
+            .map_err(during("opening a read-only snapshot"))?;
+        self.in_snapshot.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
-    /// Ends the snapshot.
+    /// Ends the snapshot; the read jobs take no new work after it.
     pub async fn end_snapshot(&self) -> Result<(), SourceError> {
+        self.in_snapshot.store(false, Ordering::SeqCst);
+        if let Some(pool) = self.pool.get() {
+            pool.close();
+        }
         self.client
             .batch_execute("COMMIT")
             .await
             .map_err(during("closing the snapshot"))
+    }
+
+    /// The read jobs: a pool of read-only sessions that import this session's snapshot. The
+    /// first call exports the snapshot; sessions connect on first use. Needs an open
+    /// [`Self::begin_snapshot`].
+    pub async fn snapshot_pool(&self) -> Result<&SnapshotPool, SourceError> {
+        if !self.in_snapshot.load(Ordering::SeqCst) {
+            return Err(SourceError::SnapshotClosed);
+        }
+        let pool = self
+            .pool
+            .get_or_try_init(|| {
+                SnapshotPool::export(&self.client, &self.config, &self.target, self.jobs)
+            })
+            .await?;
+        // A pool exported in an earlier snapshot of this session imports nothing any more.
+        if pool.is_closed() {
+            return Err(SourceError::SnapshotClosed);
+        }
+        Ok(pool)
     }
 
     /// The underlying client (read-only session).
@@ -219,10 +276,16 @@ pub(crate) async fn table_columns(
     schema: &str,
     table: &str,
 ) -> Result<Vec<String>, SourceError> {
+    // The catalogs, not `information_schema.columns` (the same columns in the same order,
+    // without the privilege checks): a few milliseconds less per call, and discovery makes
+    // one call per activity table.
     let rows = client
         .query(
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+            "SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
             &[&schema, &table],
         )
         .await
