@@ -172,3 +172,37 @@ fn the_layering_check_sees_a_forbidden_import() {
         ]
     );
 }
+
+/// Issue 15's size rule: no file over 700 lines outside tests, the twin, the fixture generator
+/// and `src/bin`, so that no change has to cross a file nobody can hold in their head.
+#[test]
+fn no_file_outside_tests_the_twin_the_generator_and_bins_is_over_700_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let exempt = |rel: &Path| {
+        rel.starts_with("twin")
+            || rel.starts_with("bin")
+            || rel == Path::new("fixture/generate.rs")
+            || rel.file_name().is_some_and(|n| n == "tests.rs")
+    };
+    let mut long: Vec<String> = files
+        .iter()
+        .filter(|f| !exempt(f.strip_prefix(&src).unwrap()))
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).ok()?.lines().count();
+            (lines > 700).then(|| {
+                format!(
+                    "{} ({lines} lines)",
+                    f.strip_prefix(&src).unwrap().display()
+                )
+            })
+        })
+        .collect();
+    long.sort();
+    assert!(
+        long.is_empty(),
+        "files over 700 lines:\n  {}",
+        long.join("\n  ")
+    );
+}
