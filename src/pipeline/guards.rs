@@ -11,7 +11,7 @@ use crate::model::{Field, Object};
 use crate::plan::ObjectPlan;
 use crate::record::ApiRecord;
 use crate::source::parents::SoftDeletedParents;
-use crate::source::records::{Cell, ReadColumn, RowFilter, SourceRow};
+use crate::source::records::{Cell, ReadColumn, RecordReader, RowFilter, SourceRow};
 use crate::transform::Reference;
 
 /// The objects whose soft-deleted rows are not migrated (`--deleted skip`), by name, with their
@@ -61,6 +61,24 @@ struct AbsentRef<'a> {
     note: String,
     /// The line is in the report already: one line per reference, not one per row.
     noted: std::cell::Cell<bool>,
+}
+
+/// Opens `object`'s keyset reader in the source `schema` with the guard of its references to
+/// the `absent` objects, located among the reader's columns: what every pass over an object's
+/// rows (records, deferred links, verify) starts with.
+pub(crate) async fn open_guarded<'a>(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    object: &Object,
+    plan: &'a ObjectPlan,
+    absent: &HashMap<String, String>,
+    filter: RowFilter,
+    page_size: usize,
+) -> Result<(RecordReader, NullRefs<'a>), MigrateError> {
+    let mut nulled = NullRefs::new(schema, object, plan, absent);
+    let reader = RecordReader::new(client, schema, object, filter, page_size).await?;
+    nulled.locate(reader.columns());
+    Ok((reader, nulled))
 }
 
 /// The rule that skips rows whose cascading parent is not migrated.

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::delivery::{Outgoing, Run};
-use super::guards::NullRefs;
+use super::guards::{open_guarded, NullRefs};
 use super::records::build_transform;
 use super::{DeletedPolicy, MigrateError, Stage};
 use crate::record::ApiRecord;
 use crate::report::ObjectReport;
-use crate::source::records::{RecordReader, RowFilter, SourceRow};
+use crate::source::records::{RowFilter, SourceRow};
 use crate::state::Phase;
 use crate::transform::{target_id, MemberMap, ObjectTransform};
 
@@ -50,16 +50,16 @@ pub(super) async fn write_deferred(
             DeletedPolicy::Skip => RowFilter::Live,
             DeletedPolicy::Keep => RowFilter::All,
         };
-        let mut nulled = NullRefs::new(&prepared.workspace.schema, object, object_plan, absent);
-        let mut reader = RecordReader::new(
+        let (mut reader, mut nulled) = open_guarded(
             client,
             &prepared.workspace.schema,
             object,
+            object_plan,
+            absent,
             filter,
             opts.page_size,
         )
         .await?;
-        nulled.locate(reader.columns());
         let transform = build_transform(object, object_plan, reader.columns(), true);
         let mut links = ObjectReport::new(&object.name_singular);
         let mut batch = Vec::with_capacity(run.cap);

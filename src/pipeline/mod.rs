@@ -31,7 +31,7 @@ pub mod verify;
 
 pub use discover::{prepare, Prepared};
 pub use guards::PARENT_NOT_MIGRATED;
-pub(crate) use guards::{absent_objects, NullRefs};
+pub(crate) use guards::{absent_objects, open_guarded};
 pub use options::{BatchSize, DeletedPolicy, MigrateOptions, DEFAULT_MAX_BATCH};
 pub(crate) use records::build_transform;
 

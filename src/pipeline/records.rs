@@ -5,13 +5,13 @@
 
 use super::delivery::{Outgoing, Run};
 use super::files::{Attached, Files};
-use super::guards::{record_references, NullRefs, UniqueGuard, PARENT_NOT_MIGRATED};
+use super::guards::{open_guarded, record_references, NullRefs, UniqueGuard, PARENT_NOT_MIGRATED};
 use super::{DeletedPolicy, MigrateError, Stage};
 use crate::model::Object;
 use crate::plan::ObjectPlan;
 use crate::record::ApiRecord;
 use crate::report::{ObjectReport, Progress};
-use crate::source::records::{ReadColumn, RecordReader, RowFilter, SourceRow};
+use crate::source::records::{ReadColumn, RowFilter, SourceRow};
 use crate::state::Phase;
 use crate::transform::{FieldMap, ObjectTransform};
 
@@ -59,16 +59,16 @@ pub(super) async fn copy_object(
         }
         DeletedPolicy::Keep => RowFilter::All,
     };
-    let mut nulled = NullRefs::new(&prepared.workspace.schema, object, object_plan, absent);
-    let mut reader = RecordReader::new(
+    let (mut reader, mut nulled) = open_guarded(
         client,
         &prepared.workspace.schema,
         object,
+        object_plan,
+        absent,
         filter,
         opts.page_size,
     )
     .await?;
-    nulled.locate(reader.columns());
     let mut cursor = saved.as_ref().and_then(|s| s.cursor);
     reader.resume_after(cursor);
     let transform = build_transform(object, object_plan, reader.columns(), false);

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::destination::Target;
 use crate::model::FieldType;
 use crate::pipeline::{self, DeletedPolicy, MigrateError, MigrateOptions};
-use crate::source::records::{RecordReader, RowFilter};
+use crate::source::records::RowFilter;
 use crate::transform::target_id;
 
 mod compare;
@@ -270,10 +270,16 @@ pub async fn verify(
             target_count: page.total_count.zip(deleted_count).map(|(a, b)| a + b),
             ..ObjectCheck::default()
         };
-        let mut nulls = pipeline::NullRefs::new(&prepared.workspace.schema, object, plan, &absent);
-        let mut reader =
-            RecordReader::new(client, &prepared.workspace.schema, object, filter, 200).await?;
-        nulls.locate(reader.columns());
+        let (mut reader, mut nulls) = pipeline::open_guarded(
+            client,
+            &prepared.workspace.schema,
+            object,
+            plan,
+            &absent,
+            filter,
+            200,
+        )
+        .await?;
         let first = pipeline::build_transform(object, plan, reader.columns(), false);
         let second = pipeline::build_transform(object, plan, reader.columns(), true);
         let mut lost = LostFields::new(object, plan, reader.columns());
