@@ -201,13 +201,20 @@ impl DirectUploadMutation {
                 "BAD_REQUEST",
             ));
         }
-        // `!Number.isInteger(size) || size <= 0 || size > maxFileSize` → FILE_TOO_LARGE.
+        // `!Number.isInteger(size) || size <= 0 || size > maxFileSize` → a FileUploadException
+        // (FILE_TOO_LARGE) that 2.21 lets reach the client as an internal error, with its
+        // user-friendly message (recorded: `tests/conformance/twenty-2.21/upload-direct-empty-file.json`).
         if size.fract() != 0.0 || size <= 0.0 || size > MAX_DIRECT_UPLOAD_BYTES {
-            return Err(gql_error(
-                format!("Invalid file size {size} (max {MAX_DIRECT_UPLOAD_BYTES} bytes)"),
-                "BAD_USER_INPUT",
-                "FILE_TOO_LARGE",
-            ));
+            return Err(Error::new(format!(
+                "Invalid file size {size} (max {MAX_DIRECT_UPLOAD_BYTES} bytes)"
+            ))
+            .extend_with(|_, e| {
+                e.set("code", "INTERNAL_SERVER_ERROR");
+                e.set(
+                    "userFriendlyMessage",
+                    "The file is empty or exceeds the maximum allowed size.",
+                );
+            }));
         }
         if file_folder != FileFolder::FilesField {
             // The twin keeps files for FILES fields only.

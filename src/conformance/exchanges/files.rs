@@ -67,6 +67,30 @@ pub(super) fn files() -> Vec<Exchange> {
                 md(COMPLETE, json!({ "fileId": "${directFileId}" })),
             ],
         ),
+        // An empty file: direct upload refuses `size <= 0` (`file-upload.service.ts`), the
+        // multipart upload stores it; the files stage rejects or delivers it accordingly.
+        ex(
+            "upload-direct-empty-file",
+            vec![md(
+                CREATE,
+                json!({ "filename": "empty.txt", "size": 0, "fieldMetadataId": "${filesFieldId}" }),
+            )],
+        ),
+        ex(
+            "upload-multipart-empty-file",
+            vec![Step {
+                body: Body::Upload {
+                    operations: json!({
+                        "query": UPLOAD_FILES_FIELD_FILE,
+                        "variables": { "file": null, "fieldMetadataId": "${filesFieldId}" },
+                    }),
+                    file_name: "empty.txt".into(),
+                    mime: "text/plain".into(),
+                    bytes: Vec::new(),
+                },
+                ..Step::new(reqwest::Method::POST, "/metadata")
+            }],
+        ),
         ex(
             "upload-direct-complete-unknown-file",
             vec![md(COMPLETE, json!({ "fileId": uuid::Uuid::nil().to_string() }))],
