@@ -105,12 +105,14 @@ impl Target {
         file_name: &str,
     ) -> Result<UploadedFile, TargetError> {
         let size = super::client::local_file_size(path).await?;
-        // `createFileUpload` refuses `size <= 0` (`file-upload.service.ts`).
+        // `createFileUpload` refuses `size <= 0` (`file-upload.service.ts`; 2.21 answers it as an
+        // INTERNAL_SERVER_ERROR, recorded in `upload-direct-empty-file.json`): refused here, before
+        // any request, with what the user can do about it.
         if size == 0 {
             return Err(TargetError::Rejected {
                 status: 400,
                 messages: vec![
-                    "the file is empty; Twenty's direct upload refuses empty files".to_owned(),
+                    "the file is empty (0 bytes) and the target's direct upload refuses empty files; remove the empty file from the source record, or attach the real file by hand after the migration".to_owned(),
                 ],
                 code: Some("FILE_TOO_LARGE".to_owned()),
             });

@@ -481,26 +481,6 @@ impl<'a> Files<'a> {
                 (temp.0.clone(), Some(temp), copied)
             }
         };
-        if size == 0 && matches!(dest, Dest::Field(_)) {
-            // Direct upload refuses an empty file (`file-upload.service.ts`: `size <= 0` is
-            // FILE_TOO_LARGE); the multipart upload stores it. Say so before asking.
-            let generation = match self.generation_waiting().await? {
-                Ok(g) => g,
-                Err(source) => {
-                    return Err(FilesError::Upload {
-                        object: of.object.clone(),
-                        id,
-                        path,
-                        source,
-                    })
-                }
-            };
-            if generation == UploadGeneration::Direct {
-                return Ok(Err(Refused::Other(format!(
-                    "the file {path} is empty (0 bytes) and the target's direct upload refuses empty files; remove the empty file from the source record, or attach the real file by hand after the migration"
-                ))));
-            }
-        }
         if let Some(staged) = &mut self.staging {
             // The dry pass: sent with the page's other files, the record finds it then.
             staged.push(uploads::Staged {
