@@ -2,6 +2,7 @@
 //! planner and the transform. The source fills it from Twenty's own metadata tables; nothing
 //! here hard-codes a standard object's columns.
 
+pub mod config;
 pub mod names;
 
 use std::collections::HashMap;

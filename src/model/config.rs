@@ -1,0 +1,325 @@
+//! The workspace configuration that is not records: views, roles and permissions, webhooks,
+//! navigation menu items, API keys, workflows and who holds which role. The source reads it from
+//! Twenty's `core` tables; the configuration stage creates what an API key may create and the
+//! runbook lists the rest.
+//!
+//! Everything here names objects and fields by `nameSingular` and field name, never by metadata
+//! id: the target assigns its own metadata ids, so a reference is resolved against the target's
+//! model when it is sent. Ids of the configuration entities themselves (view, filter, role…) are
+//! the source's; record ids inside filter values are the source's record ids, which the
+//! migration keeps.
+//!
+//! Facts per table and mutation: `/work/notes/issue16-facts.md` is not shipped; each reader and
+//! caller cites its twentyhq/twenty file (`packages/twenty-server/src/engine/metadata-modules/…`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// A field named by its object and its own name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FieldRef {
+    /// The object's `nameSingular`.
+    pub object: String,
+    /// The field's `name`.
+    pub field: String,
+}
+
+/// Everything of the workspace configuration the source holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceConfig {
+    /// Views with their children, in source order (object, position).
+    pub views: Vec<View>,
+    /// Roles with their permissions; the standard Admin role included (matched, never edited).
+    pub roles: Vec<Role>,
+    /// Which member (by email) holds which role (by label).
+    pub member_roles: Vec<MemberRole>,
+    /// Webhooks.
+    pub webhooks: Vec<Webhook>,
+    /// Navigation menu items, workspace-level and personal.
+    pub navigation: Vec<NavigationItem>,
+    /// API keys (name, expiry, role): tokens cannot move.
+    pub api_keys: Vec<ApiKey>,
+    /// Workflows with their versions.
+    pub workflows: Vec<Workflow>,
+}
+
+/// `core.view` (`view/entities/view.entity.ts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    /// The source view id.
+    pub id: Uuid,
+    /// `name`, the effective value (`overrides.name` over the base column).
+    pub name: String,
+    /// The object shown.
+    pub object: String,
+    /// `type`: TABLE, KANBAN, CALENDAR, FIELDS_WIDGET, TABLE_WIDGET.
+    pub kind: String,
+    /// `key`: `INDEX` for an object's main view.
+    pub key: Option<String>,
+    /// `icon`.
+    pub icon: String,
+    /// `position`.
+    pub position: f64,
+    /// `isCompact`.
+    pub is_compact: bool,
+    /// `openRecordIn`: SIDE_PANEL or RECORD_PAGE.
+    pub open_record_in: Option<String>,
+    /// `kanbanAggregateOperation`.
+    pub kanban_aggregate_operation: Option<String>,
+    /// `kanbanAggregateOperationFieldMetadataId`.
+    pub kanban_aggregate_field: Option<String>,
+    /// `calendarLayout`.
+    pub calendar_layout: Option<String>,
+    /// `calendarFieldMetadataId`.
+    pub calendar_field: Option<String>,
+    /// `mainGroupByFieldMetadataId` (before 2.x: the field of the view's groups).
+    pub main_group_by_field: Option<String>,
+    /// `shouldHideEmptyGroups`.
+    pub should_hide_empty_groups: bool,
+    /// `anyFieldFilterValue`.
+    pub any_field_filter_value: Option<String>,
+    /// `visibility`: WORKSPACE or UNLISTED (a member's personal view).
+    pub visibility: String,
+    /// For an UNLISTED view, its owner's email.
+    pub owner_email: Option<String>,
+    /// Belongs to Twenty's standard application: the target has its own copy to update.
+    pub is_standard: bool,
+    /// `viewField` rows.
+    pub fields: Vec<ViewField>,
+    /// `viewFilterGroup` rows, parents before children.
+    pub filter_groups: Vec<ViewFilterGroup>,
+    /// `viewFilter` rows.
+    pub filters: Vec<ViewFilter>,
+    /// `viewSort` rows.
+    pub sorts: Vec<ViewSort>,
+    /// `viewGroup` rows.
+    pub groups: Vec<ViewGroup>,
+}
+
+/// `core."viewField"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewField {
+    /// Source id.
+    pub id: Uuid,
+    /// The field shown (on the view's object).
+    pub field: String,
+    /// `isVisible`.
+    pub is_visible: bool,
+    /// `size`.
+    pub size: f64,
+    /// `position`.
+    pub position: f64,
+    /// `aggregateOperation`.
+    pub aggregate_operation: Option<String>,
+}
+
+/// `core."viewFilterGroup"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewFilterGroup {
+    /// Source id.
+    pub id: Uuid,
+    /// `parentViewFilterGroupId`.
+    pub parent: Option<Uuid>,
+    /// `logicalOperator`: AND, OR, NOT.
+    pub logical_operator: String,
+    /// `positionInViewFilterGroup`.
+    pub position_in_group: Option<f64>,
+}
+
+/// `core."viewFilter"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewFilter {
+    /// Source id.
+    pub id: Uuid,
+    /// The field filtered on (on the view's object).
+    pub field: String,
+    /// `operand`.
+    pub operand: String,
+    /// `value` as stored (often a JSON string inside the jsonb): record ids stay, member ids
+    /// are mapped when sent.
+    pub value: Value,
+    /// `viewFilterGroupId`.
+    pub group: Option<Uuid>,
+    /// `positionInViewFilterGroup`.
+    pub position_in_group: Option<f64>,
+    /// `subFieldName`.
+    pub sub_field_name: Option<String>,
+    /// `relationTargetFieldMetadataId`.
+    pub relation_target_field: Option<FieldRef>,
+}
+
+/// `core."viewSort"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewSort {
+    /// Source id.
+    pub id: Uuid,
+    /// The field sorted on.
+    pub field: String,
+    /// `direction`: ASC or DESC.
+    pub direction: String,
+}
+
+/// `core."viewGroup"`: one column of a kanban.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewGroup {
+    /// Source id.
+    pub id: Uuid,
+    /// `fieldValue`: a select option's value, or `''` for the empty group.
+    pub field_value: String,
+    /// `isVisible`.
+    pub is_visible: bool,
+    /// `position`.
+    pub position: f64,
+}
+
+/// `core.role` with its permissions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    /// Source id.
+    pub id: Uuid,
+    /// `label` (unique per workspace: the natural key).
+    pub label: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// `icon`.
+    pub icon: Option<String>,
+    /// `isEditable`: false for Admin, which the target has and nobody may change.
+    pub is_editable: bool,
+    /// Belongs to Twenty's standard application.
+    pub is_standard: bool,
+    /// The role-wide switches, by column name (`canUpdateAllSettings`, `canAccessAllTools`,
+    /// `canReadAllObjectRecords`, `canUpdateAllObjectRecords`, `canSoftDeleteAllObjectRecords`,
+    /// `canDestroyAllObjectRecords`, `canBeAssignedToUsers`, `canBeAssignedToAgents`,
+    /// `canBeAssignedToApiKeys`), in that order, those the source has.
+    pub switches: Vec<(String, bool)>,
+    /// Per-object permissions.
+    pub object_permissions: Vec<ObjectPermission>,
+    /// Per-field restrictions.
+    pub field_permissions: Vec<FieldPermission>,
+    /// Setting and tool flags (`PermissionFlagType` keys), sorted.
+    pub flags: Vec<String>,
+}
+
+/// `core."objectPermission"`: `None` inherits from the role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectPermission {
+    /// The object.
+    pub object: String,
+    /// `canReadObjectRecords`.
+    pub can_read: Option<bool>,
+    /// `canUpdateObjectRecords`.
+    pub can_update: Option<bool>,
+    /// `canSoftDeleteObjectRecords`.
+    pub can_soft_delete: Option<bool>,
+    /// `canDestroyObjectRecords`.
+    pub can_destroy: Option<bool>,
+}
+
+/// `core."fieldPermission"`: only restrictions (`false`) or `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldPermission {
+    /// The field.
+    pub field: FieldRef,
+    /// `canReadFieldValue`.
+    pub can_read: Option<bool>,
+    /// `canUpdateFieldValue`.
+    pub can_update: Option<bool>,
+}
+
+/// A member's role (`core."roleTarget"` with a `userWorkspaceId`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRole {
+    /// The member's email.
+    pub email: String,
+    /// The role's label.
+    pub role: String,
+}
+
+/// `core.webhook`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    /// Source id.
+    pub id: Uuid,
+    /// `targetUrl`.
+    pub target_url: String,
+    /// `operations` (`<object>.<event>` or `*.*`).
+    pub operations: Vec<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `secret`: moved as it is, never printed.
+    #[serde(skip_serializing)]
+    pub secret: String,
+}
+
+/// `core."navigationMenuItem"` (before 1.17: a `favorite`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NavigationItem {
+    /// Source id.
+    pub id: Uuid,
+    /// For a personal item, its member's email; `None` for a workspace-level item.
+    pub owner_email: Option<String>,
+    /// `type`: VIEW, FOLDER, LINK, OBJECT, RECORD, PAGE_LAYOUT.
+    pub kind: String,
+    /// `targetRecordId`.
+    pub target_record: Option<Uuid>,
+    /// `targetObjectMetadataId`.
+    pub target_object: Option<String>,
+    /// `viewId` (a source view id).
+    pub view: Option<Uuid>,
+    /// `folderId` (a source item id).
+    pub folder: Option<Uuid>,
+    /// `name`.
+    pub name: Option<String>,
+    /// `link`.
+    pub link: Option<String>,
+    /// `icon`.
+    pub icon: Option<String>,
+    /// `color`.
+    pub color: Option<String>,
+    /// `position`.
+    pub position: f64,
+}
+
+/// `core."apiKey"` with its role: the token itself is not stored and cannot move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Source id.
+    pub id: Uuid,
+    /// `name`.
+    pub name: String,
+    /// `expiresAt`, RFC 3339.
+    pub expires_at: String,
+    /// `revokedAt`: a revoked key is listed, not recreated.
+    pub revoked_at: Option<String>,
+    /// The role's label, where it has one.
+    pub role: Option<String>,
+}
+
+/// A `workflow` record with its versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workflow {
+    /// Source record id.
+    pub id: Uuid,
+    /// `name`.
+    pub name: String,
+    /// `statuses` (e.g. `["ACTIVE"]`).
+    pub statuses: Vec<String>,
+    /// Versions, oldest first.
+    pub versions: Vec<WorkflowVersion>,
+}
+
+/// A `workflowVersion` record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowVersion {
+    /// Source record id.
+    pub id: Uuid,
+    /// `name` (e.g. `v1`).
+    pub name: String,
+    /// `status`: DRAFT, ACTIVE, DEACTIVATED, ARCHIVED.
+    pub status: String,
+    /// `trigger` as stored.
+    pub trigger: Value,
+    /// `steps` as stored.
+    pub steps: Value,
+}
