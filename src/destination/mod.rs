@@ -17,6 +17,7 @@
 
 pub(crate) mod client;
 mod config;
+mod configuration;
 pub(crate) mod direct_upload;
 mod error;
 pub(crate) mod metadata;
@@ -28,6 +29,12 @@ mod tests;
 
 pub use client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
 pub use config::{ApiKey, TargetConfig, DEFAULT_MAX_OUTAGE};
+pub use configuration::{
+    TargetApiKey, TargetConfiguration, TargetFieldPermission, TargetFlag, TargetNavigationItem,
+    TargetObjectPermission, TargetRole, TargetRoleLabel, TargetRoleMember, TargetView,
+    TargetViewField, TargetViewFilter, TargetViewFilterGroup, TargetViewGroup, TargetViewSort,
+    TargetWebhook, ROLE_SWITCHES,
+};
 pub use direct_upload::UploadGeneration;
 pub use error::{Disposition, TargetError};
 pub use retry::{Backoff, Outage, RetryDecision};

@@ -17,6 +17,7 @@ use crate::source::SourceError;
 use crate::state::{Ledger, StateError};
 use crate::transform::MemberMap;
 
+pub mod config;
 mod delivery;
 pub mod discover;
 pub mod files;

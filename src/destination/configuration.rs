@@ -1,0 +1,676 @@
+//! The workspace configuration on the target's `/metadata`: views and their children, roles and
+//! permissions, navigation menu items, webhooks, API keys. One type per entity serves for reading
+//! (what the target has) and for writing (the create input): the fields that a create input
+//! does not take are skipped when serialized.
+//!
+//! Sources in twentyhq/twenty 2.21, `packages/twenty-server/src/engine/metadata-modules/`:
+//! `view/resolvers/view.resolver.ts` and `view/dtos/inputs/create-view.input.ts` (and the
+//! same pair under `view-field/`, `view-filter/`, `view-filter-group/`, `view-sort/`,
+//! `view-group/`), `role/role.resolver.ts` (`createOneRole`, `upsertObjectPermissions` replaces
+//! the role's set, `upsertFieldPermissions` merges, `upsertPermissionFlags` replaces),
+//! `navigation-menu-item/navigation-menu-item.resolver.ts`, `webhook/webhook.resolver.ts`, and
+//! `engine/core-modules/api-key/api-key.resolver.ts` (listing only: creating a key needs a
+//! session token, `require-access-token.guard.ts`). Each create takes the client's `id`, except
+//! API keys.
+//!
+//! The update mutations differ in shape: `updateView(id, input)` and
+//! `updateViewFilterGroup(id, input)`; `update…(input: {id, update})` for view fields, filters,
+//! sorts, groups, navigation items and webhooks; `updateOneRole(updateRoleInput: {id, update})`.
+//! A document holds each root field once (2.21 refuses a duplicate root resolver), so one
+//! request per entity where no `createMany…` exists.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{Target, TargetError};
+
+/// A view as `getViews` answers it, and as `createView` takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetView {
+    /// The view id.
+    pub id: Uuid,
+    /// `name`.
+    pub name: String,
+    /// The object's metadata id.
+    pub object_metadata_id: Uuid,
+    /// `type`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `key` (`INDEX`).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// `icon`.
+    pub icon: String,
+    /// `position`.
+    pub position: f64,
+    /// `isCompact`.
+    #[serde(default)]
+    pub is_compact: bool,
+    /// `openRecordIn`.
+    #[serde(default)]
+    pub open_record_in: Option<String>,
+    /// `kanbanAggregateOperation`.
+    #[serde(default)]
+    pub kanban_aggregate_operation: Option<String>,
+    /// `kanbanAggregateOperationFieldMetadataId`.
+    #[serde(default)]
+    pub kanban_aggregate_operation_field_metadata_id: Option<Uuid>,
+    /// `calendarLayout`.
+    #[serde(default)]
+    pub calendar_layout: Option<String>,
+    /// `calendarFieldMetadataId`.
+    #[serde(default)]
+    pub calendar_field_metadata_id: Option<Uuid>,
+    /// `mainGroupByFieldMetadataId`.
+    #[serde(default)]
+    pub main_group_by_field_metadata_id: Option<Uuid>,
+    /// `shouldHideEmptyGroups`.
+    #[serde(default)]
+    pub should_hide_empty_groups: bool,
+    /// `anyFieldFilterValue`.
+    #[serde(default)]
+    pub any_field_filter_value: Option<String>,
+    /// `visibility`.
+    #[serde(default)]
+    pub visibility: Option<String>,
+    /// `viewFields` (read only).
+    #[serde(default, skip_serializing)]
+    pub view_fields: Vec<TargetViewField>,
+    /// `viewFilters` (read only).
+    #[serde(default, skip_serializing)]
+    pub view_filters: Vec<TargetViewFilter>,
+    /// `viewFilterGroups` (read only).
+    #[serde(default, skip_serializing)]
+    pub view_filter_groups: Vec<TargetViewFilterGroup>,
+    /// `viewSorts` (read only).
+    #[serde(default, skip_serializing)]
+    pub view_sorts: Vec<TargetViewSort>,
+    /// `viewGroups` (read only).
+    #[serde(default, skip_serializing)]
+    pub view_groups: Vec<TargetViewGroup>,
+}
+
+/// A `viewField`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetViewField {
+    /// Id.
+    pub id: Uuid,
+    /// The view (written, not read: the nested answer omits it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<Uuid>,
+    /// The field shown.
+    pub field_metadata_id: Uuid,
+    /// `isVisible`.
+    pub is_visible: bool,
+    /// `size`.
+    pub size: f64,
+    /// `position`.
+    pub position: f64,
+    /// `aggregateOperation`.
+    #[serde(default)]
+    pub aggregate_operation: Option<String>,
+}
+
+/// A `viewFilter`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetViewFilter {
+    /// Id.
+    pub id: Uuid,
+    /// The view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<Uuid>,
+    /// The field.
+    pub field_metadata_id: Uuid,
+    /// `operand`.
+    pub operand: String,
+    /// `value` (JSON).
+    pub value: Value,
+    /// `viewFilterGroupId`.
+    #[serde(default)]
+    pub view_filter_group_id: Option<Uuid>,
+    /// `positionInViewFilterGroup`.
+    #[serde(default)]
+    pub position_in_view_filter_group: Option<f64>,
+    /// `subFieldName`.
+    #[serde(default)]
+    pub sub_field_name: Option<String>,
+    /// `relationTargetFieldMetadataId`.
+    #[serde(default)]
+    pub relation_target_field_metadata_id: Option<Uuid>,
+}
+
+/// A `viewFilterGroup`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetViewFilterGroup {
+    /// Id.
+    pub id: Uuid,
+    /// The view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<Uuid>,
+    /// `parentViewFilterGroupId`.
+    #[serde(default)]
+    pub parent_view_filter_group_id: Option<Uuid>,
+    /// `logicalOperator`; sent on every update, which otherwise resets it to AND
+    /// (`UpdateViewFilterGroupInput` is a `PartialType` keeping the default).
+    pub logical_operator: String,
+    /// `positionInViewFilterGroup`.
+    #[serde(default)]
+    pub position_in_view_filter_group: Option<f64>,
+}
+
+/// A `viewSort`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetViewSort {
+    /// Id.
+    pub id: Uuid,
+    /// The view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<Uuid>,
+    /// The field.
+    pub field_metadata_id: Uuid,
+    /// `direction`.
+    pub direction: String,
+}
+
+/// A `viewGroup`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetViewGroup {
+    /// Id.
+    pub id: Uuid,
+    /// The view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<Uuid>,
+    /// `fieldValue`.
+    pub field_value: String,
+    /// `isVisible`.
+    pub is_visible: bool,
+    /// `position`.
+    pub position: f64,
+}
+
+/// A role as `getRoles` answers it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetRole {
+    /// Id.
+    pub id: Uuid,
+    /// `label`, unique per workspace.
+    pub label: String,
+    /// `description`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `icon`.
+    #[serde(default)]
+    pub icon: Option<String>,
+    /// `isEditable`: Admin is not.
+    pub is_editable: bool,
+    /// The role-wide switches, by field name (`canUpdateAllSettings`, …).
+    #[serde(flatten)]
+    pub switches: serde_json::Map<String, Value>,
+    /// `permissionFlags { flag }`.
+    #[serde(default)]
+    pub permission_flags: Vec<TargetFlag>,
+    /// `objectPermissions`.
+    #[serde(default)]
+    pub object_permissions: Vec<TargetObjectPermission>,
+    /// `fieldPermissions`.
+    #[serde(default)]
+    pub field_permissions: Vec<TargetFieldPermission>,
+    /// `workspaceMembers { id userEmail }`.
+    #[serde(default)]
+    pub workspace_members: Vec<TargetRoleMember>,
+}
+
+/// One permission flag of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TargetFlag {
+    /// The `PermissionFlagType` key.
+    pub flag: String,
+}
+
+/// A member holding a role.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetRoleMember {
+    /// Member id.
+    pub id: Uuid,
+    /// Login email.
+    #[serde(default)]
+    pub user_email: Option<String>,
+}
+
+/// An object permission, as read and as sent to `upsertObjectPermissions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetObjectPermission {
+    /// The object.
+    pub object_metadata_id: Uuid,
+    /// `canReadObjectRecords`.
+    #[serde(default)]
+    pub can_read_object_records: Option<bool>,
+    /// `canUpdateObjectRecords`.
+    #[serde(default)]
+    pub can_update_object_records: Option<bool>,
+    /// `canSoftDeleteObjectRecords`.
+    #[serde(default)]
+    pub can_soft_delete_object_records: Option<bool>,
+    /// `canDestroyObjectRecords`.
+    #[serde(default)]
+    pub can_destroy_object_records: Option<bool>,
+}
+
+/// A field permission, as read and as sent to `upsertFieldPermissions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetFieldPermission {
+    /// The object.
+    pub object_metadata_id: Uuid,
+    /// The field.
+    pub field_metadata_id: Uuid,
+    /// `canReadFieldValue` (only `false` or null).
+    #[serde(default)]
+    pub can_read_field_value: Option<bool>,
+    /// `canUpdateFieldValue` (only `false` or null).
+    #[serde(default)]
+    pub can_update_field_value: Option<bool>,
+}
+
+/// A navigation menu item, as read and as `createManyNavigationMenuItems` takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetNavigationItem {
+    /// Id.
+    pub id: Uuid,
+    /// `type`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `targetRecordId`.
+    #[serde(default)]
+    pub target_record_id: Option<Uuid>,
+    /// `targetObjectMetadataId`.
+    #[serde(default)]
+    pub target_object_metadata_id: Option<Uuid>,
+    /// `viewId`.
+    #[serde(default)]
+    pub view_id: Option<Uuid>,
+    /// `folderId`.
+    #[serde(default)]
+    pub folder_id: Option<Uuid>,
+    /// `name`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `link`.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// `icon`.
+    #[serde(default)]
+    pub icon: Option<String>,
+    /// `color`.
+    #[serde(default)]
+    pub color: Option<String>,
+    /// `position`.
+    pub position: f64,
+}
+
+/// A webhook, as read and as `createWebhook` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetWebhook {
+    /// Id.
+    pub id: Uuid,
+    /// `targetUrl`.
+    pub target_url: String,
+    /// `operations`.
+    pub operations: Vec<String>,
+    /// `description`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `secret`: kept from the source so receivers keep verifying signatures.
+    pub secret: String,
+}
+
+/// An API key as listed (no token: Twenty never stores it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetApiKey {
+    /// Id.
+    pub id: Uuid,
+    /// `name`.
+    pub name: String,
+    /// `revokedAt`.
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+    /// `role { label }`.
+    #[serde(default)]
+    pub role: Option<TargetRoleLabel>,
+}
+
+/// A role named by its label.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TargetRoleLabel {
+    /// `label`.
+    pub label: String,
+}
+
+/// What the target has of the workspace configuration, read in one request per kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetConfiguration {
+    /// Workspace-visible views with their children.
+    pub views: Vec<TargetView>,
+    /// Roles with permissions and members.
+    pub roles: Vec<TargetRole>,
+    /// Workspace-level navigation items (an API key sees no personal ones).
+    pub navigation: Vec<TargetNavigationItem>,
+    /// Webhooks.
+    pub webhooks: Vec<TargetWebhook>,
+    /// API keys.
+    pub api_keys: Vec<TargetApiKey>,
+}
+
+const VIEWS: &str = "{ getViews { id name objectMetadataId type key icon position isCompact openRecordIn kanbanAggregateOperation kanbanAggregateOperationFieldMetadataId calendarLayout calendarFieldMetadataId mainGroupByFieldMetadataId shouldHideEmptyGroups anyFieldFilterValue visibility viewFields { id fieldMetadataId isVisible size position aggregateOperation } viewFilters { id fieldMetadataId operand value viewFilterGroupId positionInViewFilterGroup subFieldName relationTargetFieldMetadataId } viewFilterGroups { id parentViewFilterGroupId logicalOperator positionInViewFilterGroup } viewSorts { id fieldMetadataId direction } viewGroups { id fieldValue isVisible position } } }";
+
+/// The role switches read and written; `canBeAssignedTo…` last.
+pub const ROLE_SWITCHES: [&str; 9] = [
+    "canUpdateAllSettings",
+    "canAccessAllTools",
+    "canReadAllObjectRecords",
+    "canUpdateAllObjectRecords",
+    "canSoftDeleteAllObjectRecords",
+    "canDestroyAllObjectRecords",
+    "canBeAssignedToUsers",
+    "canBeAssignedToAgents",
+    "canBeAssignedToApiKeys",
+];
+
+const ROLES: &str = "{ getRoles { id label description icon isEditable canUpdateAllSettings canAccessAllTools canReadAllObjectRecords canUpdateAllObjectRecords canSoftDeleteAllObjectRecords canDestroyAllObjectRecords canBeAssignedToUsers canBeAssignedToAgents canBeAssignedToApiKeys permissionFlags { flag } objectPermissions { objectMetadataId canReadObjectRecords canUpdateObjectRecords canSoftDeleteObjectRecords canDestroyObjectRecords } fieldPermissions { objectMetadataId fieldMetadataId canReadFieldValue canUpdateFieldValue } workspaceMembers { id userEmail } } }";
+
+const NAVIGATION: &str = "{ navigationMenuItems { id type targetRecordId targetObjectMetadataId viewId folderId name link icon color position userWorkspaceId } }";
+
+const WEBHOOKS: &str = "{ webhooks { id targetUrl operations description secret } }";
+
+const API_KEYS: &str = "{ apiKeys { id name revokedAt role { label } } }";
+
+fn list<T: serde::de::DeserializeOwned>(data: &Value, key: &str) -> Result<Vec<T>, TargetError> {
+    let items = data
+        .get(key)
+        .cloned()
+        .ok_or_else(|| TargetError::Protocol(format!("{key} answered nothing")))?;
+    serde_json::from_value(items)
+        .map_err(|e| TargetError::Protocol(format!("{key} answered an unexpected shape: {e}")))
+}
+
+fn input<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+impl Target {
+    /// Reads what the target has of the workspace configuration: five requests.
+    pub async fn configuration(&self) -> Result<TargetConfiguration, TargetError> {
+        let views = list(&self.graphql(VIEWS, json!({})).await?, "getViews")?;
+        let roles = list(&self.graphql(ROLES, json!({})).await?, "getRoles")?;
+        let navigation: Vec<Value> =
+            list(&self.graphql(NAVIGATION, json!({})).await?, "navigationMenuItems")?;
+        // Personal items are hidden from an API key; any that show are not the workspace's.
+        let navigation = navigation
+            .into_iter()
+            .filter(|item| item.get("userWorkspaceId").is_none_or(Value::is_null))
+            .map(serde_json::from_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| TargetError::Protocol(format!("navigationMenuItems: {e}")))?;
+        let webhooks = list(&self.graphql(WEBHOOKS, json!({})).await?, "webhooks")?;
+        let api_keys = list(&self.graphql(API_KEYS, json!({})).await?, "apiKeys")?;
+        Ok(TargetConfiguration {
+            views,
+            roles,
+            navigation,
+            webhooks,
+            api_keys,
+        })
+    }
+
+    async fn mutate(&self, document: &str, variables: Value) -> Result<(), TargetError> {
+        self.graphql(document, variables).await.map(drop)
+    }
+
+    /// `createView` with the view's id; a KANBAN's groups are created by the target.
+    pub async fn create_view(&self, view: &TargetView) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: CreateViewInput!) { createView(input: $input) { id } }",
+            json!({ "input": input(view) }),
+        )
+        .await
+    }
+
+    /// `updateView(id, input)` with only the properties given.
+    pub async fn update_view(&self, id: Uuid, changes: Value) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($id: String!, $input: UpdateViewInput!) { updateView(id: $id, input: $input) { id } }",
+            json!({ "id": id, "input": changes }),
+        )
+        .await
+    }
+
+    /// `createManyViewFields`: one request for a view's missing fields.
+    pub async fn create_view_fields(&self, fields: &[TargetViewField]) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($inputs: [CreateViewFieldInput!]!) { createManyViewFields(inputs: $inputs) { id } }",
+            json!({ "inputs": input(&fields) }),
+        )
+        .await
+    }
+
+    /// `updateViewField(input: {id, update})`.
+    pub async fn update_view_field(&self, id: Uuid, update: Value) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpdateViewFieldInput!) { updateViewField(input: $input) { id } }",
+            json!({ "input": { "id": id, "update": update } }),
+        )
+        .await
+    }
+
+    /// `createViewFilterGroup` with its id.
+    pub async fn create_view_filter_group(
+        &self,
+        group: &TargetViewFilterGroup,
+    ) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: CreateViewFilterGroupInput!) { createViewFilterGroup(input: $input) { id } }",
+            json!({ "input": input(group) }),
+        )
+        .await
+    }
+
+    /// `updateViewFilterGroup(id, input)`, always with `logicalOperator`.
+    pub async fn update_view_filter_group(
+        &self,
+        group: &TargetViewFilterGroup,
+    ) -> Result<(), TargetError> {
+        let mut update = input(group);
+        if let Some(map) = update.as_object_mut() {
+            map.remove("id");
+            map.remove("viewId");
+        }
+        self.mutate(
+            "mutation($id: String!, $input: UpdateViewFilterGroupInput!) { updateViewFilterGroup(id: $id, input: $input) { id } }",
+            json!({ "id": group.id, "input": update }),
+        )
+        .await
+    }
+
+    /// `createViewFilter` with its id.
+    pub async fn create_view_filter(&self, filter: &TargetViewFilter) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: CreateViewFilterInput!) { createViewFilter(input: $input) { id } }",
+            json!({ "input": input(filter) }),
+        )
+        .await
+    }
+
+    /// `updateViewFilter(input: {id, update})`.
+    pub async fn update_view_filter(&self, id: Uuid, update: Value) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpdateViewFilterInput!) { updateViewFilter(input: $input) { id } }",
+            json!({ "input": { "id": id, "update": update } }),
+        )
+        .await
+    }
+
+    /// `deleteViewFilter(input: {id})`.
+    pub async fn delete_view_filter(&self, id: Uuid) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: DeleteViewFilterInput!) { deleteViewFilter(input: $input) { id } }",
+            json!({ "input": { "id": id } }),
+        )
+        .await
+    }
+
+    /// `createViewSort` with its id.
+    pub async fn create_view_sort(&self, sort: &TargetViewSort) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: CreateViewSortInput!) { createViewSort(input: $input) { id } }",
+            json!({ "input": input(sort) }),
+        )
+        .await
+    }
+
+    /// `updateViewSort(input: {id, update: {direction}})`.
+    pub async fn update_view_sort(&self, id: Uuid, direction: &str) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpdateViewSortInput!) { updateViewSort(input: $input) { id } }",
+            json!({ "input": { "id": id, "update": { "direction": direction } } }),
+        )
+        .await
+    }
+
+    /// `deleteViewSort(input: {id})`.
+    pub async fn delete_view_sort(&self, id: Uuid) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: DeleteViewSortInput!) { deleteViewSort(input: $input) }",
+            json!({ "input": { "id": id } }),
+        )
+        .await
+    }
+
+    /// `createManyViewGroups`: a view's missing groups in one request.
+    pub async fn create_view_groups(&self, groups: &[TargetViewGroup]) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($inputs: [CreateViewGroupInput!]!) { createManyViewGroups(inputs: $inputs) { id } }",
+            json!({ "inputs": input(&groups) }),
+        )
+        .await
+    }
+
+    /// `updateViewGroup(input: {id, update})`.
+    pub async fn update_view_group(&self, id: Uuid, update: Value) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpdateViewGroupInput!) { updateViewGroup(input: $input) { id } }",
+            json!({ "input": { "id": id, "update": update } }),
+        )
+        .await
+    }
+
+    /// `createOneRole` with the role's id (`CreateRoleInput.id` is a `String`).
+    pub async fn create_role(&self, role: Value) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: CreateRoleInput!) { createOneRole(createRoleInput: $input) { id } }",
+            json!({ "input": role }),
+        )
+        .await
+    }
+
+    /// `updateOneRole(updateRoleInput: {id, update})`.
+    pub async fn update_role(&self, id: Uuid, update: Value) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpdateRoleInput!) { updateOneRole(updateRoleInput: $input) { id } }",
+            json!({ "input": { "id": id, "update": update } }),
+        )
+        .await
+    }
+
+    /// `upsertObjectPermissions`: replaces the role's whole set.
+    pub async fn set_object_permissions(
+        &self,
+        role: Uuid,
+        permissions: &[TargetObjectPermission],
+    ) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpsertObjectPermissionsInput!) { upsertObjectPermissions(upsertObjectPermissionsInput: $input) { objectMetadataId } }",
+            json!({ "input": { "roleId": role, "objectPermissions": input(&permissions) } }),
+        )
+        .await
+    }
+
+    /// `upsertFieldPermissions`: merges; an entry with both values null removes it.
+    pub async fn merge_field_permissions(
+        &self,
+        role: Uuid,
+        permissions: &[TargetFieldPermission],
+    ) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpsertFieldPermissionsInput!) { upsertFieldPermissions(upsertFieldPermissionsInput: $input) { fieldMetadataId } }",
+            json!({ "input": { "roleId": role, "fieldPermissions": input(&permissions) } }),
+        )
+        .await
+    }
+
+    /// `upsertPermissionFlags`: replaces the role's flags.
+    pub async fn set_permission_flags(&self, role: Uuid, flags: &[String]) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpsertPermissionFlagsInput!) { upsertPermissionFlags(upsertPermissionFlagsInput: $input) { flag } }",
+            json!({ "input": { "roleId": role, "permissionFlagKeys": flags } }),
+        )
+        .await
+    }
+
+    /// `createManyNavigationMenuItems` (the target creates folders first).
+    pub async fn create_navigation_items(
+        &self,
+        items: &[TargetNavigationItem],
+    ) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($inputs: [CreateNavigationMenuItemInput!]!) { createManyNavigationMenuItems(inputs: $inputs) { id } }",
+            json!({ "inputs": input(&items) }),
+        )
+        .await
+    }
+
+    /// `updateNavigationMenuItem(input: {id, update})`: folder, position, name, link, icon,
+    /// color (type and targets cannot change).
+    pub async fn update_navigation_item(&self, id: Uuid, update: Value) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpdateOneNavigationMenuItemInput!) { updateNavigationMenuItem(input: $input) { id } }",
+            json!({ "input": { "id": id, "update": update } }),
+        )
+        .await
+    }
+
+    /// `createWebhook` with the source's id and secret.
+    pub async fn create_webhook(&self, webhook: &TargetWebhook) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { id } }",
+            json!({ "input": input(webhook) }),
+        )
+        .await
+    }
+
+    /// `updateWebhook(input: {id, update})`.
+    pub async fn update_webhook(&self, webhook: &TargetWebhook) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpdateWebhookInput!) { updateWebhook(input: $input) { id } }",
+            json!({ "input": { "id": webhook.id, "update": {
+                "targetUrl": webhook.target_url,
+                "operations": webhook.operations,
+                "description": webhook.description,
+                "secret": webhook.secret,
+            } } }),
+        )
+        .await
+    }
+}

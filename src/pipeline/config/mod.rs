@@ -1,0 +1,167 @@
+//! The configuration stage: views, roles, navigation and webhooks move with the API key's
+//! `/metadata` mutations; what no API key may do goes into the runbook ([`runbook`]).
+//!
+//! The stage compares the source's configuration with what the target has (read in one request
+//! per kind) and derives the [`Action`]s that make the target equal, so it is idempotent: a rerun,
+//! or a run resumed after a crash, finds its earlier work on the target and sends nothing for
+//! it. Entities keep their source ids (rewritten like record ids where Twenty would refuse
+//! them); the target's own standard entities (views, roles, navigation items a fresh workspace
+//! has) are matched by natural key and updated, never duplicated.
+//!
+//! Order: roles, views (then their children, once the target has created a kanban's own
+//! groups), navigation (which points at views), and webhooks last, after every record, so the
+//! migration does not call the user's endpoints once per migrated record.
+
+mod actions;
+mod navigation;
+mod roles;
+pub mod runbook;
+mod views;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::destination::{Target, TargetConfiguration, TargetError, TargetModel};
+use crate::model::config::{FieldRef, WorkspaceConfig};
+use crate::transform::MemberMap;
+
+pub use actions::Action;
+
+/// Per kind of configuration, what a run did (or, for `plan`, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KindCounts {
+    /// Entities created.
+    pub created: usize,
+    /// Entities updated (a property, a child, a permission set).
+    pub updated: usize,
+    /// Entities already equal in the target.
+    pub unchanged: usize,
+    /// Entities left to a person: listed in the runbook.
+    pub runbook: usize,
+}
+
+/// What the configuration stage did, per kind (`views`, `roles`, `navigation`, `webhooks`,
+/// `members`, `api_keys`, `workflows`), with the notes of what it could not map.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigReport {
+    /// Counts per kind.
+    pub kinds: BTreeMap<String, KindCounts>,
+    /// References that could not be mapped (a field the target lacks, an unmatched member),
+    /// each naming the entity and what was left out.
+    pub notes: Vec<String>,
+}
+
+impl ConfigReport {
+    fn kind(&mut self, kind: &str) -> &mut KindCounts {
+        self.kinds.entry(kind.to_owned()).or_default()
+    }
+}
+
+/// Names resolved against the target's model: object and field names to the target's
+/// metadata ids.
+pub(crate) struct Names<'a> {
+    model: &'a TargetModel,
+    members: &'a MemberMap,
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn new(model: &'a TargetModel, members: &'a MemberMap) -> Self {
+        Self { model, members }
+    }
+
+    fn object(&self, name: &str) -> Option<Uuid> {
+        self.model.object(name).map(|o| o.id)
+    }
+
+    fn field(&self, object: &str, field: &str) -> Option<Uuid> {
+        self.model
+            .object(object)?
+            .fields
+            .iter()
+            .find(|f| f.name == field)
+            .map(|f| f.id)
+    }
+
+    fn field_ref(&self, r: &FieldRef) -> Option<Uuid> {
+        self.field(&r.object, &r.field)
+    }
+
+    /// The object a relation field points at, where the field is a relation.
+    fn relation_target(&self, object: &str, field: &str) -> Option<&str> {
+        let f = self
+            .model
+            .object(object)?
+            .fields
+            .iter()
+            .find(|f| f.name == field)?;
+        f.relation
+            .as_ref()?
+            .target_object_metadata
+            .as_ref()
+            .map(|t| t.name_singular.as_str())
+    }
+}
+
+/// Derives what the target needs, without sending anything (for `plan`, and for tests).
+pub fn plan_actions(
+    config: &WorkspaceConfig,
+    target: &TargetConfiguration,
+    model: &TargetModel,
+    members: &MemberMap,
+) -> (Vec<Action>, ConfigReport) {
+    let names = Names::new(model, members);
+    let mut report = ConfigReport::default();
+    let mut actions = roles::diff(config, target, &names, &mut report);
+    let (view_actions, index) = views::diff_views(config, target, &names, &mut report);
+    actions.extend(view_actions);
+    actions.extend(views::diff_children(
+        config,
+        &target.views,
+        &index,
+        &names,
+        &mut report,
+    ));
+    actions.extend(navigation::diff(
+        config, target, &names, &index.ids, &mut report,
+    ));
+    actions.extend(roles::diff_webhooks(config, target, &mut report));
+    runbook::count(config, &mut report);
+    (actions, report)
+}
+
+/// Moves the configuration: reads the target's, sends what differs, kind by kind, and returns
+/// the counts. A refused action is noted and the stage goes on; the target being down or the
+/// key refused stops it (the disposition decides).
+pub async fn sync(
+    config: &WorkspaceConfig,
+    target: &Target,
+    model: &TargetModel,
+    members: &MemberMap,
+) -> Result<ConfigReport, TargetError> {
+    let names = Names::new(model, members);
+    let mut report = ConfigReport::default();
+    let before = target.configuration().await?;
+
+    let roles = roles::diff(config, &before, &names, &mut report);
+    actions::apply(target, roles, &mut report).await?;
+
+    let (view_actions, index) = views::diff_views(config, &before, &names, &mut report);
+    actions::apply(target, view_actions, &mut report).await?;
+    // A kanban created just now has the groups the target made for it: read them back.
+    let after_views = target.configuration().await?;
+    let children = views::diff_children(config, &after_views.views, &index, &names, &mut report);
+    actions::apply(target, children, &mut report).await?;
+
+    let navigation = navigation::diff(config, &after_views, &names, &index.ids, &mut report);
+    actions::apply(target, navigation, &mut report).await?;
+
+    let webhooks = roles::diff_webhooks(config, &after_views, &mut report);
+    actions::apply(target, webhooks, &mut report).await?;
+    runbook::count(config, &mut report);
+    Ok(report)
+}
+
+/// Source view id → target view id, for navigation items that show a view.
+pub(crate) type ViewIds = HashMap<Uuid, Uuid>;

@@ -1,0 +1,285 @@
+//! The runbook: what the configuration stage cannot do with an API key, written for a person,
+//! as `runbook.md` and `runbook.json`, and checked again by `verify`.
+//!
+//! Each refusal is Twenty's (2.21), checked on a real server:
+//! - inviting members and setting a member's role need a logged-in user:
+//!   `sendInvitations` and `updateWorkspaceMemberRole` carry `UserAuthGuard`
+//!   (`workspace-invitation.resolver.ts`, `role/role.resolver.ts`);
+//! - API keys are created only with a session token (`RequireAccessTokenGuard`,
+//!   `api-key/api-key.resolver.ts`), and a key's token is never stored, so it cannot move;
+//! - a workflow's steps and its activation are user-only (`UserAuthGuard` on the workflow
+//!   builder resolvers under `core-modules/workflow/resolvers/`), and versions cannot be
+//!   created through the record API (`workflow-version-create-one.pre-query.hook.ts`);
+//! - personal views and personal navigation items only their owner can create
+//!   (`view-access.service.ts`, `navigation-menu-item-access.service.ts`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{navigation, views, ConfigReport};
+use crate::destination::{TargetApiKey, TargetRole};
+use crate::model::config::WorkspaceConfig;
+
+/// One step for a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Stable key, e.g. `member:ann@example.com`.
+    pub key: String,
+    /// The section: `members`, `api_keys`, `workflows`, `personal`.
+    pub section: String,
+    /// What to do, in one sentence.
+    pub title: String,
+    /// Details to carry out the step (a workflow's trigger and steps, a key's expiry…).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub details: Value,
+    /// How `verify` tells that it is done, when it can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<Check>,
+}
+
+/// What `verify` reads on the target to mark a step done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Check {
+    /// The member has joined the workspace and holds the role.
+    MemberHasRole {
+        /// Login email (case-insensitive).
+        email: String,
+        /// Role label.
+        role: String,
+    },
+    /// A key with this name exists, not revoked, with this role.
+    ApiKeyExists {
+        /// Key name.
+        name: String,
+        /// Role label, when the source key had one.
+        role: Option<String>,
+    },
+    /// A workflow with this name exists, and is active when the source one was.
+    WorkflowPresent {
+        /// Workflow name.
+        name: String,
+        /// Whether it must be active.
+        active: bool,
+    },
+}
+
+/// The steps of one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Runbook {
+    /// Steps, by section then key.
+    pub steps: Vec<Step>,
+}
+
+/// What the target shows, for the checks.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFacts {
+    /// Roles with their members.
+    pub roles: Vec<TargetRole>,
+    /// API keys.
+    pub api_keys: Vec<TargetApiKey>,
+    /// Workflows: name and whether one of its versions is active.
+    pub workflows: Vec<(String, bool)>,
+}
+
+impl Check {
+    /// Whether the target shows the step done.
+    pub fn done(&self, facts: &TargetFacts) -> bool {
+        match self {
+            Self::MemberHasRole { email, role } => facts.roles.iter().any(|r| {
+                &r.label == role
+                    && r.workspace_members.iter().any(|m| {
+                        m.user_email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                    })
+            }),
+            Self::ApiKeyExists { name, role } => facts.api_keys.iter().any(|k| {
+                &k.name == name
+                    && k.revoked_at.is_none()
+                    && role
+                        .as_ref()
+                        .is_none_or(|r| k.role.as_ref().is_some_and(|l| &l.label == r))
+            }),
+            Self::WorkflowPresent { name, active } => facts
+                .workflows
+                .iter()
+                .any(|(n, is_active)| n == name && (!active || *is_active)),
+        }
+    }
+}
+
+impl Runbook {
+    /// The steps for this source configuration.
+    pub fn build(config: &WorkspaceConfig) -> Self {
+        let mut steps = Vec::new();
+        for m in &config.member_roles {
+            steps.push(Step {
+                key: format!("member:{}", m.email.to_lowercase()),
+                section: "members".into(),
+                title: format!(
+                    "Invite {} (if not yet a member) and give them the role \"{}\"",
+                    m.email, m.role
+                ),
+                details: Value::Null,
+                check: Some(Check::MemberHasRole {
+                    email: m.email.clone(),
+                    role: m.role.clone(),
+                }),
+            });
+        }
+        for k in config.api_keys.iter().filter(|k| k.revoked_at.is_none()) {
+            let role = k.role.as_deref().unwrap_or("(no role)");
+            steps.push(Step {
+                key: format!("api_key:{}", k.id),
+                section: "api_keys".into(),
+                title: format!(
+                    "Create the API key \"{}\" with the role \"{role}\", expiring {}, and give its new token to whatever used the old one",
+                    k.name, k.expires_at
+                ),
+                details: Value::Null,
+                check: Some(Check::ApiKeyExists {
+                    name: k.name.clone(),
+                    role: k.role.clone(),
+                }),
+            });
+        }
+        for w in &config.workflows {
+            let active = w.versions.iter().any(|v| v.status == "ACTIVE");
+            let version = w
+                .versions
+                .iter()
+                .rev()
+                .find(|v| v.status == "ACTIVE")
+                .or_else(|| w.versions.last());
+            steps.push(Step {
+                key: format!("workflow:{}", w.id),
+                section: "workflows".into(),
+                title: format!(
+                    "Recreate the workflow \"{}\"{}",
+                    w.name,
+                    if active { " and activate it" } else { " (left as a draft)" }
+                ),
+                details: serde_json::json!({
+                    "trigger": version.map(|v| v.trigger.clone()),
+                    "steps": version.map(|v| v.steps.clone()),
+                    "versions": w.versions.len(),
+                }),
+                check: Some(Check::WorkflowPresent {
+                    name: w.name.clone(),
+                    active,
+                }),
+            });
+        }
+        for v in config.views.iter().filter(|v| !views::movable(v)) {
+            let owner = v.owner_email.as_deref().unwrap_or("its owner");
+            steps.push(Step {
+                key: format!("view:{}", v.id),
+                section: "personal".into(),
+                title: format!(
+                    "{owner}: recreate the personal view \"{}\" on {} ({} columns, {} filters, {} sorts)",
+                    v.name,
+                    v.object,
+                    v.fields.iter().filter(|f| f.is_visible).count(),
+                    v.filters.len(),
+                    v.sorts.len()
+                ),
+                details: Value::Null,
+                check: None,
+            });
+        }
+        for n in config.navigation.iter().filter(|n| !navigation::movable(n)) {
+            let owner = n.owner_email.as_deref().unwrap_or("the workspace");
+            let what = n
+                .name
+                .clone()
+                .or_else(|| n.target_object.clone())
+                .unwrap_or_else(|| n.kind.to_lowercase());
+            steps.push(Step {
+                key: format!("navigation:{}", n.id),
+                section: "personal".into(),
+                title: format!("{owner}: add \"{what}\" ({}) to the sidebar again", n.kind),
+                details: Value::Null,
+                check: None,
+            });
+        }
+        steps.sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
+        Self { steps }
+    }
+
+    /// The steps not yet done on the target (steps without a check are always open).
+    pub fn open_steps<'a>(&'a self, facts: &TargetFacts) -> Vec<&'a Step> {
+        self.steps
+            .iter()
+            .filter(|s| s.check.as_ref().is_none_or(|c| !c.done(facts)))
+            .collect()
+    }
+
+    /// The Markdown a person follows: one checkbox per step, grouped by section.
+    pub fn to_markdown(&self) -> String {
+        let mut md = String::from(
+            "# Runbook: what the migration could not do with an API key\n\nEach step needs a person signed in to the target workspace as an admin. `twenty-migrate verify` checks the steps marked (checked) and lists those still open.\n",
+        );
+        for (section, heading) in [
+            ("members", "Members and their roles"),
+            ("api_keys", "API keys"),
+            ("workflows", "Workflows"),
+            ("personal", "Personal views and sidebar items"),
+        ] {
+            let steps: Vec<&Step> = self.steps.iter().filter(|s| s.section == section).collect();
+            if steps.is_empty() {
+                continue;
+            }
+            let _ = write!(md, "\n## {heading}\n\n");
+            for s in steps {
+                let checked = if s.check.is_some() { " (checked)" } else { "" };
+                let _ = writeln!(md, "- [ ] {}{checked}", s.title);
+                if !s.details.is_null() {
+                    let pretty = serde_json::to_string_pretty(&s.details).unwrap_or_default();
+                    let _ = writeln!(md, "\n  ```json");
+                    for line in pretty.lines() {
+                        let _ = writeln!(md, "  {line}");
+                    }
+                    let _ = writeln!(md, "  ```\n");
+                }
+            }
+        }
+        md
+    }
+
+    /// Writes `runbook.md` and `runbook.json` into `dir`.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::write(dir.join("runbook.md"), self.to_markdown())?;
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("runbook.json"), json)
+    }
+
+    /// Reads `runbook.json` from `dir`, if a run wrote one.
+    pub fn read(dir: &Path) -> std::io::Result<Option<Self>> {
+        match std::fs::read(dir.join("runbook.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(std::io::Error::other),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Counts the runbook's steps per kind in the report.
+pub(super) fn count(config: &WorkspaceConfig, report: &mut ConfigReport) {
+    let book = Runbook::build(config);
+    for s in &book.steps {
+        let kind = match s.key.split(':').next().unwrap_or("") {
+            "member" => "members",
+            "api_key" => "api_keys",
+            "workflow" => "workflows",
+            "view" => "views",
+            _ => "navigation",
+        };
+        report.kind(kind).runbook += 1;
+    }
+}
