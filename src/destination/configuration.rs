@@ -415,8 +415,10 @@ impl Target {
     pub async fn configuration(&self) -> Result<TargetConfiguration, TargetError> {
         let views = list(&self.graphql(VIEWS, json!({})).await?, "getViews")?;
         let roles = list(&self.graphql(ROLES, json!({})).await?, "getRoles")?;
-        let navigation: Vec<Value> =
-            list(&self.graphql(NAVIGATION, json!({})).await?, "navigationMenuItems")?;
+        let navigation: Vec<Value> = list(
+            &self.graphql(NAVIGATION, json!({})).await?,
+            "navigationMenuItems",
+        )?;
         // Personal items are hidden from an API key; any that show are not the workspace's.
         let navigation = navigation
             .into_iter()
@@ -621,7 +623,11 @@ impl Target {
     }
 
     /// `upsertPermissionFlags`: replaces the role's flags.
-    pub async fn set_permission_flags(&self, role: Uuid, flags: &[String]) -> Result<(), TargetError> {
+    pub async fn set_permission_flags(
+        &self,
+        role: Uuid,
+        flags: &[String],
+    ) -> Result<(), TargetError> {
         self.mutate(
             "mutation($input: UpsertPermissionFlagsInput!) { upsertPermissionFlags(upsertPermissionFlagsInput: $input) { flag } }",
             json!({ "input": { "roleId": role, "permissionFlagKeys": flags } }),

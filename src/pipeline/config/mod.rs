@@ -16,6 +16,8 @@ mod actions;
 mod navigation;
 mod roles;
 pub mod runbook;
+#[cfg(test)]
+mod tests;
 mod views;
 
 use std::collections::{BTreeMap, HashMap};
@@ -124,7 +126,11 @@ pub fn plan_actions(
         &mut report,
     ));
     actions.extend(navigation::diff(
-        config, target, &names, &index.ids, &mut report,
+        config,
+        target,
+        &names,
+        &index.ids,
+        &mut report,
     ));
     actions.extend(roles::diff_webhooks(config, target, &mut report));
     runbook::count(config, &mut report);

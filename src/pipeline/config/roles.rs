@@ -180,7 +180,11 @@ fn permissions(
 
     let mut flags = role.flags.clone();
     flags.sort();
-    let mut have_flags: Vec<String> = have.permission_flags.iter().map(|f| f.flag.clone()).collect();
+    let mut have_flags: Vec<String> = have
+        .permission_flags
+        .iter()
+        .map(|f| f.flag.clone())
+        .collect();
     have_flags.sort();
     if flags != have_flags {
         out.push(Action::SetFlags(have.id, flags));
@@ -207,7 +211,12 @@ pub(super) fn diff_webhooks(
             .webhooks
             .iter()
             .find(|w| w.id == want.id)
-            .or_else(|| target.webhooks.iter().find(|w| w.target_url == want.target_url));
+            .or_else(|| {
+                target
+                    .webhooks
+                    .iter()
+                    .find(|w| w.target_url == want.target_url)
+            });
         let counts = report.kind("webhooks");
         match existing {
             None => {

@@ -161,7 +161,11 @@ impl Runbook {
                 title: format!(
                     "Recreate the workflow \"{}\"{}",
                     w.name,
-                    if active { " and activate it" } else { " (left as a draft)" }
+                    if active {
+                        " and activate it"
+                    } else {
+                        " (left as a draft)"
+                    }
                 ),
                 details: serde_json::json!({
                     "trigger": version.map(|v| v.trigger.clone()),

@@ -293,7 +293,11 @@ fn fields(
             position: f.position,
             aggregate_operation: f.aggregate_operation.clone(),
         };
-        match tv.view_fields.iter().find(|t| t.field_metadata_id == field_id) {
+        match tv
+            .view_fields
+            .iter()
+            .find(|t| t.field_metadata_id == field_id)
+        {
             Some(have) => {
                 let mut update = Map::new();
                 if have.is_visible != want.is_visible {
@@ -318,7 +322,10 @@ fn fields(
     // Columns the target shows and the source view does not: hidden, not deleted.
     for have in &tv.view_fields {
         if have.is_visible && !shown.contains(&have.field_metadata_id) {
-            out.push(Action::UpdateViewField(have.id, json!({ "isVisible": false })));
+            out.push(Action::UpdateViewField(
+                have.id,
+                json!({ "isVisible": false }),
+            ));
         }
     }
     if !create.is_empty() {
@@ -386,11 +393,14 @@ fn filters(
             .filter(|t| !matched.contains(&t.id))
             .find(|t| t.id == want.id)
             .or_else(|| {
-                tv.view_filters.iter().filter(|t| !matched.contains(&t.id)).find(|t| {
-                    t.field_metadata_id == field_id
-                        && t.operand == want.operand
-                        && t.sub_field_name == want.sub_field_name
-                })
+                tv.view_filters
+                    .iter()
+                    .filter(|t| !matched.contains(&t.id))
+                    .find(|t| {
+                        t.field_metadata_id == field_id
+                            && t.operand == want.operand
+                            && t.sub_field_name == want.sub_field_name
+                    })
             });
         match found {
             Some(have) => {
@@ -485,7 +495,11 @@ fn sorts(
             ));
             continue;
         };
-        match tv.view_sorts.iter().find(|t| t.field_metadata_id == field_id) {
+        match tv
+            .view_sorts
+            .iter()
+            .find(|t| t.field_metadata_id == field_id)
+        {
             Some(have) => {
                 kept.insert(have.id);
                 if have.direction != s.direction {
