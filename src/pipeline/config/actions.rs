@@ -14,7 +14,7 @@ use crate::destination::{
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// `createView`.
-    CreateView(TargetView),
+    CreateView(Box<TargetView>),
     /// `updateView` with the changed properties.
     UpdateView(Uuid, Value),
     /// `createManyViewFields`.

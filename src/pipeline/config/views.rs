@@ -69,7 +69,7 @@ pub(super) fn diff_views(
             None => {
                 plan.ids.insert(view.id, desired.id);
                 plan.created.insert(desired.id);
-                actions.push(Action::CreateView(desired));
+                actions.push(Action::CreateView(Box::new(desired)));
             }
         }
     }
