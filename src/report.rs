@@ -86,6 +86,8 @@ pub struct RunReport {
     pub state_file: Option<PathBuf>,
     /// Files moved by this run.
     pub files: FileCounts,
+    /// The workspace configuration moved by this run (absent with `--no-config`).
+    pub config: Option<ConfigReport>,
 }
 
 impl RunReport {
@@ -151,6 +153,9 @@ impl RunReport {
                 f.uploaded, f.bytes, f.reused
             );
         }
+        if let Some(c) = &self.config {
+            out.push_str(&c.render_text());
+        }
         let _ = writeln!(
             out,
             "\n{} requests in {:.1} s; {} rejected{}",
@@ -163,6 +168,60 @@ impl RunReport {
                 .map(|p| format!(" (see {})", p.display()))
                 .unwrap_or_default()
         );
+        out
+    }
+}
+
+/// Per kind of configuration, what a run did (or, for `plan`, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KindCounts {
+    /// Entities created.
+    pub created: usize,
+    /// Entities updated (a property, a child, a permission set).
+    pub updated: usize,
+    /// Entities already equal in the target.
+    pub unchanged: usize,
+    /// Entities left to a person: listed in the runbook.
+    pub runbook: usize,
+}
+
+/// What the configuration stage did, per kind (`views`, `roles`, `navigation`, `webhooks`,
+/// `members`, `api_keys`, `workflows`), with the notes of what it could not map.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigReport {
+    /// Counts per kind.
+    pub kinds: BTreeMap<String, KindCounts>,
+    /// References that could not be mapped (a field the target lacks, an unmatched member),
+    /// each naming the entity and what was left out.
+    pub notes: Vec<String>,
+}
+
+impl ConfigReport {
+    /// The counts of one kind, created empty.
+    pub fn kind(&mut self, kind: &str) -> &mut KindCounts {
+        self.kinds.entry(kind.to_owned()).or_default()
+    }
+}
+
+impl ConfigReport {
+    /// The configuration table: one line per kind.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "\n{:<28} {:>9} {:>9} {:>9} {:>9}",
+            "configuration", "created", "updated", "unchanged", "runbook"
+        );
+        for (kind, c) in &self.kinds {
+            let _ = writeln!(
+                out,
+                "{kind:<28} {:>9} {:>9} {:>9} {:>9}",
+                c.created, c.updated, c.unchanged, c.runbook
+            );
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "configuration: {n}");
+        }
         out
     }
 }

@@ -20,46 +20,16 @@ pub mod runbook;
 mod tests;
 mod views;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::destination::{Target, TargetConfiguration, TargetError, TargetModel};
 use crate::model::config::{FieldRef, WorkspaceConfig};
+pub use crate::report::{ConfigReport, KindCounts};
 use crate::transform::MemberMap;
 
 pub use actions::Action;
-
-/// Per kind of configuration, what a run did (or, for `plan`, would do).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct KindCounts {
-    /// Entities created.
-    pub created: usize,
-    /// Entities updated (a property, a child, a permission set).
-    pub updated: usize,
-    /// Entities already equal in the target.
-    pub unchanged: usize,
-    /// Entities left to a person: listed in the runbook.
-    pub runbook: usize,
-}
-
-/// What the configuration stage did, per kind (`views`, `roles`, `navigation`, `webhooks`,
-/// `members`, `api_keys`, `workflows`), with the notes of what it could not map.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ConfigReport {
-    /// Counts per kind.
-    pub kinds: BTreeMap<String, KindCounts>,
-    /// References that could not be mapped (a field the target lacks, an unmatched member),
-    /// each naming the entity and what was left out.
-    pub notes: Vec<String>,
-}
-
-impl ConfigReport {
-    fn kind(&mut self, kind: &str) -> &mut KindCounts {
-        self.kinds.entry(kind.to_owned()).or_default()
-    }
-}
 
 /// Names resolved against the target's model: object and field names to the target's
 /// metadata ids.
