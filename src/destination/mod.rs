@@ -1,6 +1,7 @@
 //! The target API client: everything that talks HTTP to a Twenty server (REST records,
 //! `/metadata` GraphQL, file uploads: multipart or direct, [`UploadGeneration`]), under one rate limiter, one in-flight bound and one
-//! retry policy ([`retry`]).
+//! retry policy ([`retry`]). The stages see it through [`Destination`], which [`Target`]
+//! implements.
 //!
 //! Once the client's retries are spent, [`TargetError::disposition`] alone says what the caller
 //! does ([`Disposition`]):
@@ -17,6 +18,7 @@
 
 pub(crate) mod client;
 mod config;
+mod contract;
 pub(crate) mod direct_upload;
 mod error;
 pub(crate) mod metadata;
@@ -28,6 +30,7 @@ mod tests;
 
 pub use client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
 pub use config::{ApiKey, TargetConfig, DEFAULT_MAX_OUTAGE};
+pub use contract::Destination;
 pub use direct_upload::UploadGeneration;
 pub use error::{Disposition, TargetError};
 pub use retry::{Backoff, Outage, RetryDecision};
