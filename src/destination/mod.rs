@@ -1,6 +1,7 @@
 //! The target API client: everything that talks HTTP to a Twenty server (REST records,
 //! `/metadata` GraphQL, file uploads: multipart or direct, [`UploadGeneration`]), under one rate limiter, one in-flight bound and one
-//! retry policy ([`retry`]).
+//! retry policy ([`retry`]). The stages see it through [`Destination`], which [`Target`]
+//! implements.
 //!
 //! Once the client's retries are spent, [`TargetError::disposition`] alone says what the caller
 //! does ([`Disposition`]):
@@ -18,6 +19,7 @@
 pub(crate) mod client;
 mod config;
 mod configuration;
+mod contract;
 pub(crate) mod direct_upload;
 mod error;
 pub(crate) mod metadata;
@@ -35,6 +37,7 @@ pub use configuration::{
     TargetViewField, TargetViewFilter, TargetViewFilterGroup, TargetViewGroup, TargetViewSort,
     TargetWebhook, ROLE_SWITCHES,
 };
+pub use contract::Destination;
 pub use direct_upload::UploadGeneration;
 pub use error::{Disposition, TargetError};
 pub use retry::{Backoff, Outage, RetryDecision};

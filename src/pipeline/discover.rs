@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::{
     target_err, BatchSize, DeletedPolicy, MigrateError, MigrateOptions, DEFAULT_MAX_BATCH,
 };
-use crate::destination::{Target, TargetModel};
+use crate::destination::{Destination, TargetModel};
 use crate::model::{Model, Object};
 use crate::plan::{self, Member, Plan, PlanInput};
 use crate::schema_sync::{self, SchemaDiff};
@@ -36,15 +36,18 @@ pub struct Prepared {
 }
 
 /// Reads source and target and builds the plan. Writes nothing anywhere.
-pub async fn prepare(opts: &MigrateOptions, target: &Target) -> Result<Prepared, MigrateError> {
+pub async fn prepare<D: Destination>(
+    opts: &MigrateOptions,
+    target: &D,
+) -> Result<Prepared, MigrateError> {
     prepare_with(opts, target, None).await
 }
 
 /// [`prepare`], with the target's members when they were already read in this run (a data
 /// model sync does not change them).
-pub(super) async fn prepare_with(
+pub(super) async fn prepare_with<D: Destination>(
     opts: &MigrateOptions,
-    target: &Target,
+    target: &D,
     target_members: Option<Vec<Member>>,
 ) -> Result<Prepared, MigrateError> {
     let source = Source::connect(&opts.source_url)
@@ -165,10 +168,10 @@ pub(super) async fn prepare_with(
 
 /// What a ledger belongs to: a resumed run must have the same source, workspace, target and
 /// options.
-pub(super) fn fingerprint(
+pub(super) fn fingerprint<D: Destination>(
     opts: &MigrateOptions,
     prepared: &Prepared,
-    target: &Target,
+    target: &D,
 ) -> Fingerprint {
     Fingerprint {
         source: prepared.source.target().to_owned(),

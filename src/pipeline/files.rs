@@ -22,7 +22,7 @@ use tokio_postgres::Client;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::destination::{Disposition, LegacyFolder, Target, TargetError, UploadGeneration};
+use crate::destination::{Destination, Disposition, LegacyFolder, TargetError, UploadGeneration};
 use crate::model::{FieldType, Model, Object};
 use crate::plan::ObjectPlan;
 use crate::record::ApiRecord;
@@ -137,9 +137,9 @@ impl ObjectFiles {
 }
 
 /// The files phase of one run.
-pub struct Files<'a> {
+pub struct Files<'a, D> {
     options: FileOptions,
-    target: &'a Target,
+    target: &'a D,
     ledger: &'a Ledger,
     cancel: CancellationToken,
     workspace_id: Uuid,
@@ -171,13 +171,13 @@ pub struct Files<'a> {
     refused: HashMap<String, Refused>,
 }
 
-impl<'a> Files<'a> {
+impl<'a, D: Destination> Files<'a, D> {
     /// The files phase of a run; `core.file` is read page by page ([`Files::prefetch`]).
     pub fn new(
         options: FileOptions,
         client: &'a Client,
         workspace: &WorkspaceInfo,
-        target: &'a Target,
+        target: &'a D,
         ledger: &'a Ledger,
         cancel: CancellationToken,
     ) -> Result<Self, FilesError> {
@@ -535,7 +535,7 @@ impl<'a> Files<'a> {
     }
 }
 
-impl Files<'_> {
+impl<D: Destination> Files<'_, D> {
     /// The target's upload generation, asked on first use: direct upload where offered.
     async fn generation(&mut self) -> Result<UploadGeneration, TargetError> {
         if let Some(g) = self.generation {
@@ -562,9 +562,9 @@ enum Refused {
 }
 
 impl Refused {
-    fn into_attached(
+    fn into_attached<D: Destination>(
         self,
-        files: &Files<'_>,
+        files: &Files<'_, D>,
         of: &ObjectFiles,
         key: &str,
         record: ApiRecord,

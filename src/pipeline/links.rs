@@ -8,6 +8,7 @@ use super::delivery::{Outgoing, Run};
 use super::guards::{open_guarded, NullRefs};
 use super::records::build_transform;
 use super::{DeletedPolicy, MigrateError, Stage};
+use crate::destination::Destination;
 use crate::record::ApiRecord;
 use crate::report::ObjectReport;
 use crate::source::records::{RowFilter, SourceRow};
@@ -15,9 +16,9 @@ use crate::state::Phase;
 use crate::transform::{target_id, MemberMap, ObjectTransform};
 
 /// Writes the deferred references of every object that has them, and marks each done.
-pub(super) async fn write_deferred(
-    stage: &Stage<'_>,
-    run: &mut Run<'_>,
+pub(super) async fn write_deferred<D: Destination>(
+    stage: &Stage<'_, D>,
+    run: &mut Run<'_, D>,
     reports: &mut BTreeMap<String, ObjectReport>,
     not_kept: &mut Vec<String>,
 ) -> Result<(), MigrateError> {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::destination::{Target, TargetError};
+use crate::destination::{Destination, TargetError};
 use crate::report::{ObjectReport, RunReport};
 use crate::schema_sync::SchemaError;
 use crate::source::SourceError;
@@ -101,13 +101,13 @@ impl MigrateError {
 }
 
 /// What every stage of one run reads.
-pub(crate) struct Stage<'a> {
+pub(crate) struct Stage<'a, D> {
     /// The run's options.
     opts: &'a MigrateOptions,
     /// Source, target model and plan.
     prepared: &'a Prepared,
     /// The destination.
-    target: &'a Target,
+    target: &'a D,
     /// The run's ledger.
     ledger: &'a Ledger,
     /// Source member id → target member id.
@@ -118,7 +118,10 @@ pub(crate) struct Stage<'a> {
 
 /// Runs the whole migration, resuming from the ledger at `opts.state_path` when it holds an
 /// unfinished run of the same source, workspace, target and options.
-pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport, MigrateError> {
+pub async fn migrate<D: Destination>(
+    opts: &MigrateOptions,
+    target: &D,
+) -> Result<RunReport, MigrateError> {
     let started = Instant::now();
     let prepared = schema::prepare_and_sync(opts, target).await?;
     let (ledger, resuming) = Ledger::open(
@@ -150,7 +153,7 @@ pub async fn migrate(opts: &MigrateOptions, target: &Target) -> Result<RunReport
         absent: &absent,
     };
     let files_err = |e| MigrateError::from_files(e, &opts.state_path);
-    files::Files::check_target(&prepared.plan, &prepared.target_model).map_err(files_err)?;
+    files::Files::<D>::check_target(&prepared.plan, &prepared.target_model).map_err(files_err)?;
     let mut files = files::Files::new(
         opts.files.clone(),
         prepared.source.client(),

@@ -7,6 +7,7 @@ use super::delivery::{Outgoing, Run};
 use super::files::{Attached, Files};
 use super::guards::{open_guarded, record_references, NullRefs, UniqueGuard, PARENT_NOT_MIGRATED};
 use super::{DeletedPolicy, MigrateError, Stage};
+use crate::destination::Destination;
 use crate::model::Object;
 use crate::plan::ObjectPlan;
 use crate::record::ApiRecord;
@@ -18,10 +19,10 @@ use crate::transform::{FieldMap, ObjectTransform};
 /// Copies one object (first pass: every field but the deferred references), then soft-deletes
 /// its soft-deleted rows when they are kept. Returns the object's report; an object the ledger
 /// holds as copied is not read again.
-pub(super) async fn copy_object(
-    stage: &Stage<'_>,
-    run: &mut Run<'_>,
-    files: &mut Files<'_>,
+pub(super) async fn copy_object<D: Destination>(
+    stage: &Stage<'_, D>,
+    run: &mut Run<'_, D>,
+    files: &mut Files<'_, D>,
     object_plan: &ObjectPlan,
     not_kept: &mut Vec<String>,
 ) -> Result<ObjectReport, MigrateError> {
@@ -277,11 +278,11 @@ enum Decided {
 /// Transforms one row and runs the guards: references to rows not migrated, to rows
 /// rejected earlier, and unique values the target would merge.
 #[allow(clippy::too_many_arguments)]
-fn decide(
+fn decide<D: Destination>(
     row: &SourceRow,
     transform: &ObjectTransform,
     nulled: &mut NullRefs<'_>,
-    run: &Run<'_>,
+    run: &Run<'_, D>,
     references: &[(&str, &str, &str)],
     uniques: &mut UniqueGuard,
     members: &crate::transform::MemberMap,

@@ -3,14 +3,14 @@
 
 use super::discover::{prepare, prepare_with, Prepared};
 use super::{MigrateError, MigrateOptions};
-use crate::destination::Target;
+use crate::destination::Destination;
 use crate::schema_sync;
 
 /// Prepares the run, applies the data model sync when it has changes, and prepares again.
 /// Stops with [`MigrateError::Blocked`] when the plan has blockers.
-pub(super) async fn prepare_and_sync(
+pub(super) async fn prepare_and_sync<D: Destination>(
     opts: &MigrateOptions,
-    target: &Target,
+    target: &D,
 ) -> Result<Prepared, MigrateError> {
     let mut prepared = prepare(opts, target).await?;
     if !prepared.plan.blockers.is_empty() {

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::delivery::Run;
 use super::{target_err, DeletedPolicy, MigrateError, Stage};
+use crate::destination::Destination;
 use crate::model::Object;
 use crate::plan::ObjectPlan;
 use crate::report::ObjectReport;
@@ -12,9 +13,9 @@ use crate::source::records::{RecordReader, RowFilter};
 use crate::transform::target_id;
 
 /// Soft-deletes in the target the object's soft-deleted rows (none unless they are kept).
-pub(super) async fn soft_delete_kept(
-    stage: &Stage<'_>,
-    run: &Run<'_>,
+pub(super) async fn soft_delete_kept<D: Destination>(
+    stage: &Stage<'_, D>,
+    run: &Run<'_, D>,
     object: &Object,
     object_plan: &ObjectPlan,
     object_report: &mut ObjectReport,

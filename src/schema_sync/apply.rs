@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use super::{NewField, NewObject, NewOptions, SchemaDiff};
-use crate::destination::{Disposition, Target, TargetError, TargetModel};
+use crate::destination::{Destination, Disposition, TargetError, TargetModel};
 
 /// What [`apply`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -112,15 +112,18 @@ pub(crate) const UPDATE_FIELD: &str = "mutation UpdateOneFieldMetadataItem($inpu
 
 /// Creates what `diff` lists and the target still lacks: objects, then scalar and composite
 /// fields, then relations (each creates its inverse), then missing select options.
-pub async fn apply(diff: &SchemaDiff, target: &Target) -> Result<SchemaReport, SchemaError> {
+pub async fn apply<D: Destination>(
+    diff: &SchemaDiff,
+    target: &D,
+) -> Result<SchemaReport, SchemaError> {
     apply_to(diff, target, read(target).await?).await
 }
 
 /// [`apply`] starting from `model`, the target's model as just read (the caller read it to
 /// compute `diff`; reading it again would cost one more metadata request per run).
-pub async fn apply_to(
+pub async fn apply_to<D: Destination>(
     diff: &SchemaDiff,
-    target: &Target,
+    target: &D,
     mut model: TargetModel,
 ) -> Result<SchemaReport, SchemaError> {
     let mut report = SchemaReport::default();
@@ -202,7 +205,7 @@ fn object_icon(diff: &SchemaDiff, object: &str) -> Option<String> {
 }
 
 /// Reads the target's model, waiting out an outage as record deliveries do.
-async fn read(target: &Target) -> Result<TargetModel, SchemaError> {
+async fn read<D: Destination>(target: &D) -> Result<TargetModel, SchemaError> {
     let mut outage = target.outage();
     loop {
         match target.model().await {
@@ -212,8 +215,8 @@ async fn read(target: &Target) -> Result<TargetModel, SchemaError> {
     }
 }
 
-async fn create_object(
-    target: &Target,
+async fn create_object<D: Destination>(
+    target: &D,
     object: &NewObject,
     model: &mut TargetModel,
 ) -> Result<(), SchemaError> {
@@ -255,8 +258,8 @@ async fn create_object(
     }
 }
 
-async fn create_field(
-    target: &Target,
+async fn create_field<D: Destination>(
+    target: &D,
     field: &NewField,
     mut input: Value,
     model: &mut TargetModel,
@@ -331,8 +334,8 @@ async fn create_field(
 
 /// Appends the options the target's field still lacks. Twenty replaces a field's options with
 /// the list it is sent, so the existing ones go first, unchanged (with their ids).
-async fn add_options(
-    target: &Target,
+async fn add_options<D: Destination>(
+    target: &D,
     wanted: &NewOptions,
     model: &mut TargetModel,
     report: &mut SchemaReport,

@@ -13,6 +13,8 @@ use twenty_migrate::plan::UnmatchedMembers;
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 use uuid::Uuid;
 
+mod destination;
+
 const KEY: &str = "e2e-key";
 
 /// A generated source and a twin whose members are the source's (lower-cased emails).

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{BatchSize, MigrateError, MigrateOptions, DEFAULT_MAX_BATCH};
-use crate::destination::{BatchBody, Disposition, ReturnedId, Target, TargetError};
+use crate::destination::{BatchBody, Destination, Disposition, ReturnedId, TargetError};
 use crate::plan::ObjectPlan;
 use crate::record::ApiRecord;
 use crate::report::{ObjectReport, Reject, RejectsFile};
@@ -47,7 +47,7 @@ impl Outgoing {
     }
 }
 
-pub(super) struct Run<'a> {
+pub(super) struct Run<'a, D> {
     ledger: &'a Ledger,
     /// Batches travelling at once.
     max_in_flight: usize,
@@ -57,7 +57,7 @@ pub(super) struct Run<'a> {
     in_order: InOrder,
     /// A batch was confirmed (or the target stated its cap): the batch size is known.
     cap_known: bool,
-    target: &'a Target,
+    target: &'a D,
     pub(super) cap: usize,
     adaptive: bool,
     rejects: RejectsFile,
@@ -140,11 +140,11 @@ impl InOrder {
     }
 }
 
-impl<'a> Run<'a> {
+impl<'a, D: Destination> Run<'a, D> {
     /// The delivery state of one run; `resuming` appends to the rejects file of the run it resumes.
     pub(super) fn new(
         opts: &MigrateOptions,
-        target: &'a Target,
+        target: &'a D,
         ledger: &'a Ledger,
         resuming: bool,
     ) -> Self {
@@ -346,8 +346,8 @@ struct Delivered {
 }
 
 /// One batch on its way: owns what it needs, so that it can run as its own task.
-struct Delivery {
-    target: Target,
+struct Delivery<D> {
+    target: D,
     object: String,
     plural: String,
     cap: usize,
@@ -360,7 +360,7 @@ struct Delivery {
     state_path: PathBuf,
 }
 
-impl Delivery {
+impl<D: Destination> Delivery<D> {
     /// Sends records as batch upserts and acts on each refusal as its
     /// [`TargetError::disposition`] says: retry later (pause, then send the same records
     /// again), shrink (re-cut at the stated cap, or in halves), reject records (split in

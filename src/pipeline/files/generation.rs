@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::{Attached, Dest, Files, FilesError, ObjectFiles, Refused};
-use crate::destination::LegacyFolder;
+use crate::destination::{Destination, LegacyFolder};
 use crate::model::{FieldType, Model};
 use crate::record::ApiRecord;
 use crate::source::records::{Cell, SourceRow};
@@ -128,7 +128,7 @@ pub(crate) fn bare_path(uploaded: &str) -> &str {
     uploaded.split("?token=").next().unwrap_or(uploaded)
 }
 
-impl Files<'_> {
+impl<D: Destination> Files<'_, D> {
     /// Uploads the files of one record through `uploadFile` and writes their paths.
     pub(super) async fn attach_as_paths(
         &mut self,

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Files<'_> {
+impl<D: Destination> Files<'_, D> {
     /// The FILES keys of `object` as the plan writes them, with the target's field ids, and
     /// the legacy `fullPath` fallback of attachments.
     pub fn object(

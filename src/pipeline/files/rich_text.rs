@@ -21,7 +21,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{file_name, Dest, Files, FilesError, FilesGeneration, ObjectFiles, Refused};
-use crate::destination::LegacyFolder;
+use crate::destination::{Destination, LegacyFolder};
 use crate::model::{FieldType, Model, Object};
 use crate::plan::ObjectPlan;
 use crate::record::ApiRecord;
@@ -75,7 +75,7 @@ struct SourceFile {
     label: String,
 }
 
-impl Files<'_> {
+impl<D: Destination> Files<'_, D> {
     /// Moves the files embedded in the record's rich texts and rewrites their URLs.
     pub(super) async fn rewrite_rich_text(
         &mut self,

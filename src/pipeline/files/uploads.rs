@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Dest, Files, FilesError, ObjectFiles, Refused};
-use crate::destination::{Disposition, LegacyAnswer, Target, TargetError, UploadGeneration};
+use crate::destination::{Destination, Disposition, LegacyAnswer, TargetError, UploadGeneration};
 use crate::record::ApiRecord;
 use crate::source::file_store::TempFile;
 use crate::source::records::SourceRow;
@@ -49,7 +49,7 @@ enum Sent {
     Interrupted,
 }
 
-impl Files<'_> {
+impl<D: Destination> Files<'_, D> {
     /// Sets how many uploads travel at once (`--in-flight`; the rate limiter still paces them).
     pub fn with_uploads_in_flight(mut self, n: usize) -> Self {
         self.in_flight = n.max(1);
@@ -280,8 +280,8 @@ pub(super) fn refusal(err: TargetError, path: String, size: u64) -> Refused {
 }
 
 /// One upload, owning what it needs so that it can run as its own task.
-struct Task {
-    target: Target,
+struct Task<D> {
+    target: D,
     dest: Dest,
     local: PathBuf,
     /// Removed when the task ends, sent or not.
@@ -294,7 +294,7 @@ struct Task {
     cancel: CancellationToken,
 }
 
-impl Task {
+impl<D: Destination> Task<D> {
     /// Sends the file; a target that is down or busy is waited out and the file sent again,
     /// anything else is returned for the disposition to decide.
     async fn run(self) -> Sent {

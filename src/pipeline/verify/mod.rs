@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::destination::Target;
+use crate::destination::Destination;
 use crate::model::FieldType;
 use crate::pipeline::{self, DeletedPolicy, MigrateError, MigrateOptions};
 use crate::source::records::RowFilter;
@@ -202,9 +202,9 @@ impl VerifyReport {
 
 /// Compares the source workspace with the target after `migrate`: counts per object, then
 /// every live record (or `sample_percent` of them, chosen by id) read back through the API.
-pub async fn verify(
+pub async fn verify<D: Destination>(
     opts: &MigrateOptions,
-    target: &Target,
+    target: &D,
     sample_percent: u8,
 ) -> Result<VerifyReport, MigrateError> {
     let before = target.stats().requests;

@@ -1,0 +1,343 @@
+//! The `Destination` seam: the real client against the twin, wrapped so that one batch of one
+//! object fails with a chosen `TargetError`. Everything else reaches the twin as usual, so
+//! what the run does can only come from the error's disposition.
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use twenty_migrate::destination::{
+    ApiKey, BatchBody, Destination, FindMany, LegacyAnswer, LegacyFolder, LegacyUpload, Outage,
+    Page, RequestStats, ReturnedId, Target, TargetConfig, TargetError, TargetField, TargetMember,
+    TargetModel, TargetObject, UploadGeneration, UploadedFile,
+};
+use twenty_migrate::pipeline::{self, BatchSize};
+use uuid::Uuid;
+
+use super::{read_back, twin, world, KEY};
+
+/// Forwards to `inner`, except that the `nth` upsert batch of `plural` (from 1) fails with
+/// `error()`, and so does every later batch holding one of its records, `limit` times in all.
+#[derive(Clone)]
+struct FailsOneBatch {
+    inner: Target,
+    plural: &'static str,
+    nth: usize,
+    error: fn() -> TargetError,
+    limit: usize,
+    seen: Arc<Mutex<Seen>>,
+}
+
+/// What the wrapper saw, shared by its clones (each delivery task holds one).
+#[derive(Default)]
+struct Seen {
+    /// Upsert batches of `plural` sent so far.
+    batches: usize,
+    /// The target ids of the chosen batch's records.
+    chosen: HashSet<String>,
+    /// Batches failed on purpose.
+    failed: usize,
+}
+
+impl FailsOneBatch {
+    fn new(inner: Target, plural: &'static str, nth: usize, error: fn() -> TargetError) -> Self {
+        Self {
+            inner,
+            plural,
+            nth,
+            error,
+            limit: usize::MAX,
+            seen: Arc::default(),
+        }
+    }
+
+    /// Fails only the first `limit` sends of the chosen records.
+    fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The chosen batch's target ids, and how many sends failed.
+    fn outcome(&self) -> (BTreeSet<String>, usize) {
+        let seen = self.seen.lock().unwrap();
+        (seen.chosen.iter().cloned().collect(), seen.failed)
+    }
+
+    /// The error for this batch, if it is the chosen one or holds one of its records.
+    fn verdict(&self, plural: &str, body: &BatchBody) -> Result<(), TargetError> {
+        if plural != self.plural {
+            return Ok(());
+        }
+        let records: Vec<Value> = serde_json::from_slice(body.bytes()).expect("a JSON array");
+        let ids: Vec<String> = records
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        let mut seen = self.seen.lock().unwrap();
+        seen.batches += 1;
+        if seen.batches == self.nth {
+            seen.chosen = ids.iter().cloned().collect();
+        }
+        if seen.failed < self.limit && ids.iter().any(|id| seen.chosen.contains(id)) {
+            seen.failed += 1;
+            return Err((self.error)());
+        }
+        Ok(())
+    }
+}
+
+impl Destination for FailsOneBatch {
+    async fn upsert_batch(&self, plural: &str, body: BatchBody) -> Result<Vec<Value>, TargetError> {
+        self.verdict(plural, &body)?;
+        self.inner.upsert_batch(plural, body).await
+    }
+
+    async fn upsert_batch_ids(
+        &self,
+        plural: &str,
+        body: BatchBody,
+    ) -> Result<Vec<ReturnedId>, TargetError> {
+        self.verdict(plural, &body)?;
+        self.inner.upsert_batch_ids(plural, body).await
+    }
+
+    fn find_many(
+        &self,
+        plural: &str,
+        query: &FindMany,
+    ) -> impl Future<Output = Result<Page, TargetError>> + Send {
+        self.inner.find_many(plural, query)
+    }
+
+    fn find_by_ids(
+        &self,
+        plural: &str,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<Value>, TargetError>> + Send {
+        self.inner.find_by_ids(plural, ids)
+    }
+
+    fn find_deleted_by_ids(
+        &self,
+        plural: &str,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<Value>, TargetError>> + Send {
+        self.inner.find_deleted_by_ids(plural, ids)
+    }
+
+    fn soft_delete_many(
+        &self,
+        plural: &str,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<usize, TargetError>> + Send {
+        self.inner.soft_delete_many(plural, ids)
+    }
+
+    fn upload_generation(
+        &self,
+    ) -> impl Future<Output = Result<UploadGeneration, TargetError>> + Send {
+        self.inner.upload_generation()
+    }
+
+    fn upload_file_from_path(
+        &self,
+        field_metadata_id: Uuid,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+    ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send {
+        self.inner
+            .upload_file_from_path(field_metadata_id, path, file_name, mime)
+    }
+
+    fn upload_file_direct(
+        &self,
+        field_metadata_id: Uuid,
+        path: &Path,
+        file_name: &str,
+    ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send {
+        self.inner
+            .upload_file_direct(field_metadata_id, path, file_name)
+    }
+
+    fn upload_legacy_file(
+        &self,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+        folder: LegacyFolder,
+        answer: Option<LegacyAnswer>,
+    ) -> impl Future<Output = Result<LegacyUpload, TargetError>> + Send {
+        self.inner
+            .upload_legacy_file(path, file_name, mime, folder, answer)
+    }
+
+    fn model(&self) -> impl Future<Output = Result<TargetModel, TargetError>> + Send {
+        self.inner.model()
+    }
+
+    fn members(&self) -> impl Future<Output = Result<Vec<TargetMember>, TargetError>> + Send {
+        self.inner.members()
+    }
+
+    fn create_object(
+        &self,
+        object: Value,
+    ) -> impl Future<Output = Result<TargetObject, TargetError>> + Send {
+        self.inner.create_object(object)
+    }
+
+    fn create_field(
+        &self,
+        field: Value,
+    ) -> impl Future<Output = Result<TargetField, TargetError>> + Send {
+        self.inner.create_field(field)
+    }
+
+    fn metadata_graphql(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> impl Future<Output = Result<Value, TargetError>> + Send {
+        self.inner.metadata_graphql(query, variables)
+    }
+
+    fn outage(&self) -> Outage {
+        self.inner.outage()
+    }
+
+    fn stats(&self) -> RequestStats {
+        self.inner.stats()
+    }
+
+    fn base_url(&self) -> &str {
+        self.inner.base_url()
+    }
+}
+
+/// A client for `twin` whose outages are waited out in milliseconds, and given up after 10 s
+/// (so a wrong disposition fails the test instead of hanging it).
+fn quick_target(base_url: &str) -> Target {
+    let mut config = TargetConfig::new(base_url, ApiKey::new(KEY));
+    config.requests_per_minute = 1_000_000;
+    config.backoff.base = Duration::from_millis(10);
+    config.backoff.max = Duration::from_millis(40);
+    config.max_outage = Duration::from_secs(10);
+    Target::new(config).expect("target client")
+}
+
+/// What Twenty answers for a value it refuses (`INVALID_ARGS_DATA`, HTTP 400).
+fn refused_for_its_content() -> TargetError {
+    TargetError::Rejected {
+        status: 400,
+        messages: vec![r#"Invalid value for field "jobTitle""#.to_owned()],
+        code: Some("INVALID_ARGS_DATA".to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn a_destination_that_refuses_one_batch_rejects_only_its_records_and_counts_add_up() {
+    let w = world(400).await;
+    let twin = twin(w.members(), 200).await;
+    let target = quick_target(twin.base_url());
+    let mut opts = w.options();
+    opts.batch_size = BatchSize::Fixed(25);
+    let refusing = FailsOneBatch::new(target.clone(), "people", 2, refused_for_its_content);
+
+    let report = pipeline::migrate(&opts, &refusing)
+        .await
+        .expect("a refused batch does not stop the run");
+
+    let (chosen, failed) = refusing.outcome();
+    assert_eq!(chosen.len(), 25, "the second batch of people was full");
+    // Split in halves until each record stood alone: 2n - 1 refused sends, of that batch only.
+    assert_eq!(failed, 2 * chosen.len() - 1);
+    assert!(report.unbalanced().is_empty(), "{}", report.render_text());
+    let people = report
+        .objects
+        .iter()
+        .find(|o| o.object == "person")
+        .unwrap();
+    assert_eq!(people.rejected, 25, "{}", report.render_text());
+
+    // The rejects file holds the batch's people with the target's message and the field it
+    // names; any other line is a record that points at one of them, and says so.
+    let lines: Vec<Value> = std::fs::read_to_string(w.rejects_path())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, report.rejected());
+    let rejected: BTreeSet<String> = lines
+        .iter()
+        .map(|l| l["record"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut rejected_people = BTreeSet::new();
+    for l in &lines {
+        let message = l["message"].as_str().unwrap();
+        if l["object"] == "person" {
+            assert_eq!(message, r#"Invalid value for field "jobTitle""#);
+            assert_eq!(l["field"], "jobTitle");
+            rejected_people.insert(l["record"]["id"].as_str().unwrap().to_owned());
+        } else {
+            // A cascade: a person of the batch, or a record that itself pointed at one.
+            assert!(message.contains("which was rejected"), "{l}");
+            assert!(
+                rejected.iter().any(|id| message.contains(id.as_str())),
+                "{l}"
+            );
+        }
+    }
+    assert_eq!(rejected_people, chosen);
+
+    // The twin has every other person and none of the batch's.
+    let landed = read_back(&target, "people").await;
+    assert_eq!(landed.len() as u64, people.written);
+    assert!(chosen.iter().all(|id| !landed.contains_key(id)));
+
+    // Read back through the same seam, the only differences are the rejected records.
+    let check = pipeline::verify::verify(&opts, &refusing, 100)
+        .await
+        .expect("verify");
+    let missing: BTreeSet<String> = check.differences.iter().map(|d| d.id.to_string()).collect();
+    assert_eq!(missing, rejected, "{}", check.render_text());
+    assert!(check
+        .differences
+        .iter()
+        .all(|d| d.field == "missing record"));
+}
+
+#[tokio::test]
+async fn a_destination_down_for_a_while_is_waited_out_and_every_record_lands() {
+    let w = world(400).await;
+    let twin = twin(w.members(), 200).await;
+    let target = quick_target(twin.base_url());
+    let mut opts = w.options();
+    opts.batch_size = BatchSize::Fixed(25);
+    let down = FailsOneBatch::new(target.clone(), "people", 2, || TargetError::Transient {
+        reason: "HTTP 503: upstream connect error".to_owned(),
+    })
+    .limit(3);
+
+    let report = pipeline::migrate(&opts, &down)
+        .await
+        .expect("an outage shorter than --max-outage does not stop the run");
+
+    let (chosen, failed) = down.outcome();
+    assert_eq!(chosen.len(), 25);
+    // The same batch, sent again whole after each pause: never split, never rejected.
+    assert_eq!(failed, 3);
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    assert!(report.unbalanced().is_empty(), "{}", report.render_text());
+    let landed = read_back(&target, "people").await;
+    assert!(chosen.iter().all(|id| landed.contains_key(id)));
+    let people = report
+        .objects
+        .iter()
+        .find(|o| o.object == "person")
+        .unwrap();
+    assert_eq!(landed.len() as u64, people.written);
+}
