@@ -9,6 +9,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
+use super::config_change::ConfigChange;
+use super::configuration::TargetConfiguration;
 use super::direct_upload::UploadGeneration;
 use super::error::TargetError;
 use super::retry::Outage;
@@ -137,6 +139,18 @@ pub trait Destination: Clone + Send + Sync + 'static {
         variables: Value,
     ) -> impl Future<Output = Result<Value, TargetError>> + Send;
 
+    /// What the target has of the workspace configuration (views, roles, navigation,
+    /// webhooks, API keys).
+    fn configuration(
+        &self,
+    ) -> impl Future<Output = Result<TargetConfiguration, TargetError>> + Send;
+
+    /// Makes one change to the workspace configuration.
+    fn change_configuration(
+        &self,
+        change: &ConfigChange,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send;
+
     /// A fresh policy for waiting out a target that stays unavailable after every retry, one
     /// per request being delivered.
     fn outage(&self) -> Outage;
@@ -262,6 +276,19 @@ impl Destination for Target {
         variables: Value,
     ) -> impl Future<Output = Result<Value, TargetError>> + Send {
         Target::metadata_graphql(self, query, variables)
+    }
+
+    fn configuration(
+        &self,
+    ) -> impl Future<Output = Result<TargetConfiguration, TargetError>> + Send {
+        Target::configuration(self)
+    }
+
+    fn change_configuration(
+        &self,
+        change: &ConfigChange,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        change.send(self)
     }
 
     fn outage(&self) -> Outage {

@@ -18,6 +18,7 @@
 
 pub(crate) mod client;
 mod config;
+mod config_change;
 mod configuration;
 mod contract;
 pub(crate) mod direct_upload;
@@ -31,6 +32,7 @@ mod tests;
 
 pub use client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
 pub use config::{ApiKey, TargetConfig, DEFAULT_MAX_OUTAGE};
+pub use config_change::ConfigChange;
 pub use configuration::{
     TargetApiKey, TargetConfiguration, TargetFieldPermission, TargetFlag, TargetNavigationItem,
     TargetObjectPermission, TargetRole, TargetRoleLabel, TargetRoleMember, TargetView,

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use twenty_migrate::destination::{
-    ApiKey, BatchBody, Destination, FindMany, LegacyAnswer, LegacyFolder, LegacyUpload, Outage,
-    Page, RequestStats, ReturnedId, Target, TargetConfig, TargetError, TargetField, TargetMember,
-    TargetModel, TargetObject, UploadGeneration, UploadedFile,
+    ApiKey, BatchBody, ConfigChange, Destination, FindMany, LegacyAnswer, LegacyFolder,
+    LegacyUpload, Outage, Page, RequestStats, ReturnedId, Target, TargetConfig,
+    TargetConfiguration, TargetError, TargetField, TargetMember, TargetModel, TargetObject,
+    UploadGeneration, UploadedFile,
 };
 use twenty_migrate::pipeline::{self, BatchSize};
 use uuid::Uuid;
@@ -203,6 +204,19 @@ impl Destination for FailsOneBatch {
         variables: Value,
     ) -> impl Future<Output = Result<Value, TargetError>> + Send {
         self.inner.metadata_graphql(query, variables)
+    }
+
+    fn configuration(
+        &self,
+    ) -> impl Future<Output = Result<TargetConfiguration, TargetError>> + Send {
+        self.inner.configuration()
+    }
+
+    fn change_configuration(
+        &self,
+        change: &ConfigChange,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        Destination::change_configuration(&self.inner, change)
     }
 
     fn outage(&self) -> Outage {

@@ -24,12 +24,12 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::destination::{Target, TargetConfiguration, TargetError, TargetModel};
+use crate::destination::{Destination, TargetConfiguration, TargetError, TargetModel};
 use crate::model::config::{FieldRef, WorkspaceConfig};
 pub use crate::report::{ConfigReport, KindCounts};
 use crate::transform::MemberMap;
 
-pub use actions::Action;
+pub use crate::destination::ConfigChange as Action;
 
 /// Names resolved against the target's model: object and field names to the target's
 /// metadata ids.
@@ -110,9 +110,9 @@ pub fn plan_actions(
 /// Moves the configuration: reads the target's, sends what differs, kind by kind, and returns
 /// the counts. A refused action is noted and the stage goes on; the target being down or the
 /// key refused stops it (the disposition decides).
-pub async fn sync(
+pub async fn sync<D: Destination>(
     config: &WorkspaceConfig,
-    target: &Target,
+    target: &D,
     model: &TargetModel,
     members: &MemberMap,
 ) -> Result<ConfigReport, TargetError> {

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::actions::Action;
+use super::Action;
 use super::{ConfigReport, Names, ViewIds};
 use crate::destination::{TargetConfiguration, TargetNavigationItem};
 use crate::model::config::{NavigationItem, WorkspaceConfig};

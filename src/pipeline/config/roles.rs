@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::actions::Action;
+use super::Action;
 use super::{ConfigReport, Names};
 use crate::destination::{
     TargetConfiguration, TargetFieldPermission, TargetObjectPermission, TargetRole, TargetWebhook,

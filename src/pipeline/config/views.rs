@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::actions::Action;
+use super::Action;
 use super::{ConfigReport, Names, ViewIds};
 use crate::destination::{
     TargetConfiguration, TargetView, TargetViewField, TargetViewFilter, TargetViewFilterGroup,
