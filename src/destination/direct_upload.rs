@@ -30,7 +30,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tracing::{debug, info};
+use tracing::debug;
 use uuid::Uuid;
 
 use super::client::{local_file_size, Call, CallBody};
@@ -227,7 +227,7 @@ impl Target {
             match self.finish_direct_upload(&pending, path).await {
                 Err(TargetError::UploadUrlRefused { .. }) if renewals < URL_RENEWALS => {
                     renewals += 1;
-                    info!(file_id = %pending.file_id, renewals, "upload url refused as expired, asking for a fresh one");
+                    debug!(file_id = %pending.file_id, renewals, "upload url refused as expired, asking for a fresh one");
                 }
                 other => return other,
             }
@@ -235,7 +235,7 @@ impl Target {
     }
 
     /// `createFileUpload`: a pending file of `size` bytes and where to send them.
-    pub(super) async fn create_direct_upload(
+    async fn create_direct_upload(
         &self,
         field_metadata_id: Uuid,
         size: u64,
@@ -276,7 +276,7 @@ impl Target {
     /// Sends the bytes of `pending` (again, if an earlier attempt did) and completes its file.
     /// A `PUT` refused because the file was completed already goes on to the completion, which
     /// answers the completed file again.
-    pub(super) async fn finish_direct_upload(
+    async fn finish_direct_upload(
         &self,
         pending: &PendingDirectUpload,
         path: &Path,
