@@ -1,11 +1,13 @@
 //! The state ledger: a local SQLite file that makes a run resumable. It holds the run's
 //! fingerprint (source, workspace, target, options — never the API key), each object's phase,
-//! keyset cursor and counts, and the ids of rejected records. Progress is written only after
-//! the target confirms a batch, and a cursor never moves back.
+//! keyset cursor and counts, the ids of rejected records, the uploaded files, and the direct
+//! uploads created but not completed yet. Progress is written only after the target confirms a
+//! batch, and a cursor never moves back.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -125,6 +127,37 @@ pub struct ObjectState {
     pub report: ObjectReport,
 }
 
+/// A direct upload created by the target and not completed yet, kept so that a run stopped
+/// between `createFileUpload` and `completeFileUpload` finishes the same file instead of
+/// uploading it again. `upload_url` carries the upload's short-lived credential (never the API
+/// key): `Debug` leaves it out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingUpload {
+    /// The target's file id.
+    pub file_id: String,
+    /// Where the bytes go.
+    pub upload_url: String,
+    /// The Content-Type to send them with.
+    pub content_type: String,
+    /// When the URL expires, if the target said.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The FILES field the file was created for.
+    pub field_metadata_id: Uuid,
+    /// The declared size.
+    pub size: u64,
+}
+
+impl std::fmt::Debug for PendingUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingUpload")
+            .field("file_id", &self.file_id)
+            .field("upload_url", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The ledger of one run.
 pub struct Ledger {
     conn: Connection,
@@ -144,6 +177,10 @@ CREATE TABLE IF NOT EXISTS object (
 CREATE TABLE IF NOT EXISTS rejected (object TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (object, id));
 CREATE TABLE IF NOT EXISTS file (
     source_key TEXT PRIMARY KEY, target_file_id TEXT NOT NULL, size INTEGER, uploaded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_upload (
+    source_key TEXT PRIMARY KEY, file_id TEXT NOT NULL, upload_url TEXT NOT NULL,
+    content_type TEXT NOT NULL, expires_at TEXT, field_metadata_id TEXT NOT NULL,
+    size INTEGER NOT NULL);
 ";
 
 impl Ledger {
@@ -170,7 +207,8 @@ impl Ledger {
             ledger
                 .conn
                 .execute_batch(
-                    "DELETE FROM run; DELETE FROM object; DELETE FROM rejected; DELETE FROM file;",
+                    "DELETE FROM run; DELETE FROM object; DELETE FROM rejected; DELETE FROM file;
+                     DELETE FROM pending_upload;",
                 )
                 .map_err(err)?;
         }
@@ -322,7 +360,7 @@ impl Ledger {
     }
 
     /// Records an upload before the record that uses it is written (uploads are not
-    /// idempotent, so a rerun must find it here).
+    /// idempotent, so a rerun must find it here), and forgets its pending upload.
     pub fn record_upload(
         &self,
         source_key: &str,
@@ -336,7 +374,89 @@ impl Ledger {
                 params![source_key, target_file_id, size as i64],
             )
             .map_err(self.sqlite())?;
+        // After the file: a pending row left by a crash in between is never read, since the
+        // file is found first.
+        self.conn
+            .execute(
+                "DELETE FROM pending_upload WHERE source_key = ?1",
+                params![source_key],
+            )
+            .map_err(self.sqlite())?;
         Ok(())
+    }
+
+    /// Records a direct upload the target created for a source storage key, before its bytes
+    /// are sent; it replaces the key's earlier one.
+    pub fn record_pending_upload(
+        &self,
+        source_key: &str,
+        pending: &PendingUpload,
+    ) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO pending_upload (source_key, file_id, upload_url,
+                     content_type, expires_at, field_metadata_id, size)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    source_key,
+                    pending.file_id,
+                    pending.upload_url,
+                    pending.content_type,
+                    pending.expires_at.map(|t| t.to_rfc3339()),
+                    pending.field_metadata_id.to_string(),
+                    pending.size as i64,
+                ],
+            )
+            .map_err(self.sqlite())?;
+        Ok(())
+    }
+
+    /// The direct upload created for a source storage key and not completed, if any.
+    pub fn pending_upload(&self, source_key: &str) -> Result<Option<PendingUpload>, StateError> {
+        type Row = (String, String, String, Option<String>, String, i64);
+        let row: Option<Row> = self
+            .conn
+            .query_row(
+                "SELECT file_id, upload_url, content_type, expires_at, field_metadata_id, size
+                 FROM pending_upload WHERE source_key = ?1",
+                params![source_key],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(self.sqlite())?;
+        let Some((file_id, upload_url, content_type, expires_at, field, size)) = row else {
+            return Ok(None);
+        };
+        let damaged = |detail: String| StateError::Damaged {
+            path: self.path.clone(),
+            detail,
+        };
+        Ok(Some(PendingUpload {
+            file_id,
+            upload_url,
+            content_type,
+            expires_at: expires_at
+                .map(|t| {
+                    DateTime::parse_from_rfc3339(&t)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|_| damaged(format!("pending upload expiry {t:?}")))
+                })
+                .transpose()?,
+            field_metadata_id: field
+                .parse()
+                .map_err(|_| damaged(format!("pending upload field {field:?}")))?,
+            size: u64::try_from(size)
+                .map_err(|_| damaged(format!("pending upload size {size}")))?,
+        }))
     }
 }
 
@@ -387,6 +507,45 @@ mod tests {
         let (ledger, resuming) = Ledger::open(&path, &fingerprint("https://b"), true).unwrap();
         assert!(!resuming);
         assert!(ledger.object("company").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_pending_upload_is_kept_until_its_file_is_recorded_and_restart_forgets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        let (ledger, _) = Ledger::open(&path, &fingerprint("t"), false).unwrap();
+        let pending = PendingUpload {
+            file_id: "f1".into(),
+            upload_url: "http://t/file-upload/f1?token=SECRET-UPLOAD-TOKEN".into(),
+            content_type: "application/octet-stream".into(),
+            expires_at: Some("2026-12-07T10:15:00Z".parse().unwrap()),
+            field_metadata_id: Uuid::from_u128(3),
+            size: 42,
+        };
+        assert_eq!(ledger.pending_upload("a/b.png").unwrap(), None);
+        ledger.record_pending_upload("a/b.png", &pending).unwrap();
+        let newer = PendingUpload {
+            file_id: "f2".into(),
+            expires_at: None,
+            ..pending.clone()
+        };
+        ledger.record_pending_upload("c/d.png", &pending).unwrap();
+        ledger.record_pending_upload("c/d.png", &newer).unwrap();
+        drop(ledger);
+
+        let (ledger, _) = Ledger::open(&path, &fingerprint("t"), false).unwrap();
+        assert_eq!(ledger.pending_upload("a/b.png").unwrap(), Some(pending));
+        assert_eq!(
+            ledger.pending_upload("c/d.png").unwrap(),
+            Some(newer.clone())
+        );
+        assert!(!format!("{newer:?}").contains("SECRET"));
+        ledger.record_upload("a/b.png", "f1", 42).unwrap();
+        assert_eq!(ledger.pending_upload("a/b.png").unwrap(), None);
+        drop(ledger);
+
+        let (ledger, _) = Ledger::open(&path, &fingerprint("t"), true).unwrap();
+        assert_eq!(ledger.pending_upload("c/d.png").unwrap(), None);
     }
 
     #[test]

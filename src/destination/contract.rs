@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
 use super::config_change::ConfigChange;
 use super::configuration::TargetConfiguration;
-use super::direct_upload::UploadGeneration;
+use super::direct_upload::{PendingDirectUpload, UploadGeneration};
 use super::error::TargetError;
 use super::retry::Outage;
 use super::types::{
@@ -95,13 +95,20 @@ pub trait Destination: Clone + Send + Sync + 'static {
         mime: &str,
     ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send;
 
-    /// Uploads the file at `path` for the FILES field `field_metadata_id` by direct upload.
-    fn upload_file_direct(
+    /// Uploads the file at `path` for the FILES field `field_metadata_id` by direct upload,
+    /// finishing `earlier` where the target still takes it; `created` is awaited with each
+    /// upload created, before its bytes go (see [`Target::upload_file_direct`]).
+    fn upload_file_direct<F, Fut>(
         &self,
         field_metadata_id: Uuid,
         path: &Path,
         file_name: &str,
-    ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send;
+        earlier: Option<PendingDirectUpload>,
+        created: F,
+    ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send
+    where
+        F: FnMut(&PendingDirectUpload) -> Fut + Send,
+        Fut: Future<Output = ()> + Send;
 
     /// Uploads the file at `path` into `folder` with an older target's `uploadFile`; `answer`
     /// is the answer shape learnt from an earlier upload, if any.
@@ -228,13 +235,19 @@ impl Destination for Target {
         Target::upload_file_from_path(self, field_metadata_id, path, file_name, mime)
     }
 
-    fn upload_file_direct(
+    fn upload_file_direct<F, Fut>(
         &self,
         field_metadata_id: Uuid,
         path: &Path,
         file_name: &str,
-    ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send {
-        Target::upload_file_direct(self, field_metadata_id, path, file_name)
+        earlier: Option<PendingDirectUpload>,
+        created: F,
+    ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send
+    where
+        F: FnMut(&PendingDirectUpload) -> Fut + Send,
+        Fut: Future<Output = ()> + Send,
+    {
+        Target::upload_file_direct(self, field_metadata_id, path, file_name, earlier, created)
     }
 
     fn upload_legacy_file(

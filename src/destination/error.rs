@@ -115,6 +115,17 @@ pub enum TargetError {
         /// What went wrong on the last attempt.
         reason: String,
     },
+    /// The `PUT` of a direct upload was refused for its URL (HTTP 403): that request carries
+    /// no API key, its URL's token (or presigned signature) is its only credential, and Twenty
+    /// refuses an expired or invalid one so (`file-upload-token.guard.ts`). A fresh URL is asked
+    /// for; this error is what remains when the fresh ones were refused too.
+    #[error("the target refused the upload URL of file {file_id} (HTTP {status}): its token expired or is not accepted")]
+    UploadUrlRefused {
+        /// The HTTP status (403).
+        status: u16,
+        /// The file the URL was made for.
+        file_id: String,
+    },
     /// A local file to upload could not be read.
     #[error("cannot read `{path}` for upload: {source}")]
     LocalFile {
@@ -153,7 +164,9 @@ impl TargetError {
                 Disposition::Stop
             }
             Self::Rejected { .. } | Self::LocalFile { .. } => Disposition::RejectRecords,
+            // Fresh URLs were refused as well: no later request will be accepted either.
             Self::Config(_)
+            | Self::UploadUrlRefused { .. }
             | Self::Unauthorized { .. }
             | Self::Forbidden { .. }
             | Self::QuotaExhausted { .. }

@@ -11,7 +11,7 @@
 //! | `RateLimited`, `Transient` | `RetryLater` | pause ([`Outage`]) and send the same request again |
 //! | `BatchTooLarge { cap }`, `PayloadTooLarge` | `Shrink` | resend in batches of `cap`, or halves; a lone record too large is rejected |
 //! | `Rejected { .. }` (4xx content), `LocalFile` | `RejectRecords` | bisect a batch to isolate the bad records, reject them |
-//! | `Unauthorized`, `Forbidden`, `QuotaExhausted`, `Config`, `Protocol`, `Rejected` 405/501 or an invalid GraphQL document | `Stop` | stop the run with the error's sentence; progress is saved |
+//! | `Unauthorized`, `Forbidden`, `QuotaExhausted`, `Config`, `Protocol`, `UploadUrlRefused` (after fresh URLs), `Rejected` 405/501 or an invalid GraphQL document | `Stop` | stop the run with the error's sentence; progress is saved |
 //!
 //! It is written from Twenty's source (each fact names its file in twentyhq/twenty) and shares
 //! no code with the twin, so a misreading of Twenty's API in one is not mirrored in the other.
@@ -40,7 +40,9 @@ pub use configuration::{
     TargetWebhook, ROLE_SWITCHES,
 };
 pub use contract::Destination;
-pub use direct_upload::UploadGeneration;
+pub use direct_upload::{
+    PendingDirectUpload, UploadGeneration, RESUME_MARGIN_SECONDS, URL_RENEWALS,
+};
 pub use error::{Disposition, TargetError};
 pub use retry::{Backoff, Outage, RetryDecision};
 pub use types::{

@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 use super::*;
 
+mod direct;
+
 const KEY: &str = "tw_SECRET_KEY_0123456789abcdef";
 
 /// One request as the server saw it.

@@ -36,6 +36,7 @@ use crate::state::{Ledger, StateError};
 mod generation;
 mod object;
 mod options;
+mod pending;
 mod rich_text;
 mod uploads;
 
@@ -499,7 +500,9 @@ impl<'a, D: Destination> Files<'a, D> {
         }
         // A target that is down or busy is waited out and the same file sent again; what else
         // to do is the disposition's call, as for records.
-        let result = self.send_one(dest, local, name, mime.to_owned()).await?;
+        let result = self
+            .send_one(&ledger_key, dest, local, name, mime.to_owned())
+            .await?;
         drop(temp);
         let uploaded = match result {
             Ok(u) => u,

@@ -5,14 +5,16 @@
 //!
 //! Mirrors, in twentyhq/twenty `packages/twenty-server/src/engine/core-modules/file/file-upload/`:
 //! `resolvers/file-upload.resolver.ts` (the two mutations), `services/file-upload.service.ts`
-//! (folder, size, pending file, the streamed body bounded by the declared size, completion),
-//! `services/file-upload-target.service.ts` (the `uploadUrl` and its token),
-//! `services/file-upload-completion.service.ts` (what completion verifies),
+//! (folder, size, pending file, the `uploadUrl` and its token, the streamed body bounded by the
+//! declared size, completion), `services/file-upload-completion.service.ts` (what completion
+//! verifies; newer than 2.21, whose `file-upload.service.ts` does it),
 //! `controllers/file-upload.controller.ts` and `guards/file-upload-token.guard.ts` (the `PUT`),
-//! `filters/file-upload-api-exception.filter.ts` and
-//! `filters/file-upload-graphql-api-exception.filter.ts` (how each failure is answered).
+//! `filters/file-upload-api-exception.filter.ts` (how a failure of the `PUT` is answered) and
+//! `filters/file-upload-graphql-api-exception.filter.ts` (newer than 2.21: 2.21 lets these
+//! exceptions through as internal errors, as recorded).
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,10 +54,33 @@ pub enum UploadOffer {
 /// (`packages/twenty-server/src/engine/constants/settings/index.ts`, newest).
 const MAX_DIRECT_UPLOAD_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
 
-/// How long an `uploadUrl` stays valid. Twenty signs the token for
-/// `STORAGE_S3_PRESIGNED_URL_EXPIRES_IN` seconds (`file-upload-target.service.ts`); 900 is the
-/// value its own service spec configures.
-const UPLOAD_URL_TTL: Duration = Duration::from_secs(900);
+/// How long an `uploadUrl` stays valid by default ([`super::TwinConfig::upload_url_ttl`] sets
+/// another). Twenty signs the token for, and presigns the storage URL for,
+/// `STORAGE_S3_PRESIGNED_URL_EXPIRES_IN` seconds (`file-upload.service.ts`), whose default is 900
+/// (`packages/twenty-server/src/engine/core-modules/twenty-config/config-variables.ts`).
+pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(900);
+
+/// A step of a direct upload that a test can hold ([`super::Twin::hold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStep {
+    /// The `PUT` of the bytes.
+    Put,
+    /// `completeFileUpload`.
+    Complete,
+}
+
+/// Holds a request of `step` while a test holds that step; true when it was held (it is then
+/// refused unapplied).
+async fn held(s: &Shared, step: UploadStep) -> bool {
+    let mut hold = s.hold.subscribe();
+    if *hold.borrow_and_update() != Some(step) {
+        return false;
+    }
+    s.held.fetch_add(1, Ordering::SeqCst);
+    let _ = hold.wait_for(|h| *h != Some(step)).await;
+    s.held.fetch_sub(1, Ordering::SeqCst);
+    true
+}
 
 /// The Content-Type the client must send: `DIRECT_UPLOAD_CONTENT_TYPE`
 /// (`file-upload-target.service.ts`).
@@ -191,6 +216,7 @@ impl DirectUploadMutation {
         }
         let s = shared(ctx)?;
         bump(s, "create_file_upload");
+        let created = s.direct_created.fetch_add(1, Ordering::SeqCst);
         if !file_folder.direct() {
             return Err(gql_error(
                 format!(
@@ -248,7 +274,13 @@ impl DirectUploadMutation {
         }
         let id = Uuid::new_v4();
         let token = Uuid::new_v4().simple().to_string();
-        let expires_at = Utc::now() + chrono::TimeDelta::seconds(UPLOAD_URL_TTL.as_secs() as i64);
+        let every = s.config.expire_upload_urls;
+        let ttl = if every > 0 && created % every == 0 {
+            Duration::ZERO
+        } else {
+            s.config.upload_url_ttl
+        };
+        let expires_at = Utc::now() + chrono::TimeDelta::milliseconds(ttl.as_millis() as i64);
         lock(&s.direct).insert(
             id,
             PendingUpload {
@@ -256,7 +288,7 @@ impl DirectUploadMutation {
                 declared: size as u64,
                 field_metadata_id: field_id,
                 token: token.clone(),
-                expires: Instant::now() + UPLOAD_URL_TTL,
+                expires: Instant::now() + ttl,
                 created_at: iso(Utc::now()),
                 bytes: None,
                 uploaded: false,
@@ -283,6 +315,9 @@ impl DirectUploadMutation {
             return Err(absent("completeFileUpload"));
         }
         let s = shared(ctx)?;
+        if held(s, UploadStep::Complete).await {
+            return Err(Error::new("held by the test, not applied"));
+        }
         bump(s, "complete_file_upload");
         // 2.21 lets this FileException reach the client as an internal error
         // (recorded: `tests/conformance/twenty-2.21/upload-direct-complete-unknown-file.json`).
@@ -373,9 +408,21 @@ pub(super) fn router() -> Router<Arc<Shared>> {
     Router::new().route("/file-upload/{id}", put(receive))
 }
 
-/// Nest's answer when a guard refuses.
+/// Nest's answer when a guard refuses: `FileUploadTokenGuard` returns false for a missing,
+/// expired or invalid token (`jwtWrapperService.verifyJwtToken` throws, caught), Nest raises its
+/// `ForbiddenException('Forbidden resource')`, which the controller's filter (FileUploadException
+/// only) lets by, and the global `UnhandledExceptionFilter` (`src/filters/unhandled-exception.filter.ts`)
+/// sends as Nest's own body: `message`, not Twenty's `messages`, and no code.
 fn forbidden() -> Response {
-    ApiError::raw(403, "Forbidden", "Forbidden resource").into_response()
+    (
+        StatusCode::FORBIDDEN,
+        axum::Json(serde_json::json!({
+            "message": "Forbidden resource",
+            "error": "Forbidden",
+            "statusCode": 403,
+        })),
+    )
+        .into_response()
 }
 
 /// The streaming target: the token from the query string (no API key:
@@ -388,6 +435,9 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if held(&s, UploadStep::Put).await {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     bump(&s, "file_upload_put");
     // Counted for tests: the token is the credential, a client has no reason to send its key
     // (and must not to a presigned storage URL).
@@ -405,13 +455,16 @@ async fn receive(
         let pending = lock(&s.direct);
         match pending.get(&id) {
             Some(u) if &u.token == token && u.expires > Instant::now() => {
-                // `file.status !== FILE_STATUS.PENDING` → BAD_REQUEST (400).
+                // `file.status !== FILE_STATUS.PENDING` → FileUploadException BAD_REQUEST, sent
+                // by `file-upload-api-exception.filter.ts` through `http-exception-handler.service.ts`
+                // as 400 with the code and `error: "Error"`, as the size mismatch (recorded).
                 if u.uploaded {
-                    return ApiError::engine(
+                    return ApiError::raw(
                         400,
-                        "BAD_REQUEST",
+                        "Error",
                         format!("File {id} is not awaiting an upload"),
                     )
+                    .with_code("BAD_REQUEST")
                     .into_response();
                 }
                 u.declared

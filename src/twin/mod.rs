@@ -21,7 +21,7 @@ mod store;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::net::TcpListener;
@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::cli::TwinArgs;
 
-pub use direct_upload::UploadOffer;
+pub use direct_upload::{UploadOffer, UploadStep, UPLOAD_URL_TTL};
 pub use faults::{Fault, FaultSpec, FaultWindow};
 pub use legacy_files::file_token;
 pub use limits::Rate;
@@ -85,6 +85,8 @@ pub struct TwinConfig {
     admin: bool,
     app_version: String,
     upload_offer: UploadOffer,
+    upload_url_ttl: std::time::Duration,
+    expire_upload_urls: u64,
     files_generation: FilesGeneration,
 }
 
@@ -135,6 +137,8 @@ impl TwinConfig {
             admin: true,
             app_version: "2.44.0".into(),
             upload_offer: UploadOffer::default(),
+            upload_url_ttl: UPLOAD_URL_TTL,
+            expire_upload_urls: 0,
             files_generation: FilesGeneration::V2,
         }
     }
@@ -211,6 +215,21 @@ impl TwinConfig {
         self
     }
 
+    /// How long a direct upload's `uploadUrl` is accepted ([`UPLOAD_URL_TTL`] by default, as
+    /// Twenty's `STORAGE_S3_PRESIGNED_URL_EXPIRES_IN`).
+    pub fn upload_url_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.upload_url_ttl = ttl;
+        self
+    }
+
+    /// Hands out upload URLs that have expired already: the first `createFileUpload` answer,
+    /// then every `every`-th after it, gets a TTL of 0, as if its `PUT` came after the URL's
+    /// time; the others keep the TTL. 0 (the default) expires none.
+    pub fn expire_upload_urls(mut self, every: u64) -> Self {
+        self.expire_upload_urls = every;
+        self
+    }
+
     /// The file generation to emulate; an older one also reports an `appVersion` of its era
     /// (1.16.0, 0.32.0) unless one is set afterwards.
     pub fn files_generation(mut self, generation: FilesGeneration) -> Self {
@@ -282,6 +301,9 @@ impl TwinConfig {
             faults: Mutex::new(FaultDraw::new(self.faults.clone())),
             files: Mutex::new(HashMap::new()),
             direct: Mutex::new(HashMap::new()),
+            direct_created: AtomicU64::new(0),
+            hold: tokio::sync::watch::Sender::new(None),
+            held: AtomicUsize::new(0),
             counters: Counters::default(),
             key_id: schema::stable_id("apiKey", &self.api_key),
             base_url: base_url.clone(),
@@ -337,6 +359,23 @@ impl Twin {
     /// A snapshot of the counters.
     pub fn stats(&self) -> TwinStats {
         self.shared.counters.snapshot()
+    }
+
+    /// Holds every direct-upload request of `step` from now on, unapplied, until
+    /// [`Twin::release`]: how a test stops a run (as a crash would) between two steps of its
+    /// uploads. Not an emulation of Twenty.
+    pub fn hold(&self, step: UploadStep) {
+        self.shared.hold.send_replace(Some(step));
+    }
+
+    /// How many requests are being held now.
+    pub fn held(&self) -> usize {
+        self.shared.held.load(Ordering::SeqCst)
+    }
+
+    /// Lets the held requests go, refused (503) without being applied, and holds no more.
+    pub fn release(&self) {
+        self.shared.hold.send_replace(None);
     }
 
     /// Stops serving and waits for the server task.
@@ -432,6 +471,12 @@ struct Shared {
     files: Mutex<HashMap<Uuid, StoredFile>>,
     /// Direct uploads by file id, pending or completed.
     direct: Mutex<HashMap<Uuid, direct_upload::PendingUpload>>,
+    /// `createFileUpload` answers given, for [`TwinConfig::expire_upload_urls`].
+    direct_created: AtomicU64,
+    /// The direct-upload step held for a test ([`Twin::hold`]).
+    hold: tokio::sync::watch::Sender<Option<UploadStep>>,
+    /// Requests held now.
+    held: AtomicUsize,
     counters: Counters,
     key_id: Uuid,
     base_url: String,

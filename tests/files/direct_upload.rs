@@ -25,12 +25,12 @@ async fn start_twin(members: Vec<Member>, offer: UploadOffer) -> Twin {
 
 /// Requests of one kind the twin received (`create_file_upload`, `file_upload_put`,
 /// `complete_file_upload`).
-fn count(twin: &Twin, kind: &str) -> u64 {
+pub(super) fn count(twin: &Twin, kind: &str) -> u64 {
     twin.stats().by_route.get(kind).copied().unwrap_or(0)
 }
 
 /// A GraphQL request on `/metadata`, built here rather than by the client under test.
-async fn metadata(twin: &Twin, query: &str, variables: Value) -> Value {
+pub(super) async fn metadata(twin: &Twin, query: &str, variables: Value) -> Value {
     reqwest::Client::new()
         .post(format!("{}/metadata", twin.base_url()))
         .bearer_auth(KEY)
@@ -44,7 +44,7 @@ async fn metadata(twin: &Twin, query: &str, variables: Value) -> Value {
 }
 
 /// The id of `attachment.file`, the FILES field uploads go to.
-async fn attachment_file_field(twin: &Twin) -> Uuid {
+pub(super) async fn attachment_file_field(twin: &Twin) -> Uuid {
     let target = client_for(twin, 1_000_000);
     let model = target.model().await.expect("model");
     model
@@ -56,8 +56,8 @@ async fn attachment_file_field(twin: &Twin) -> Uuid {
         .expect("attachment.file")
 }
 
-const CREATE: &str = "mutation($filename: String!, $size: Float!, $field: String!) { createFileUpload(filename: $filename, size: $size, fileFolder: FilesField, fieldMetadataId: $field) { fileId uploadUrl contentType expiresAt } }";
-const COMPLETE: &str =
+pub(super) const CREATE: &str = "mutation($filename: String!, $size: Float!, $field: String!) { createFileUpload(filename: $filename, size: $size, fileFolder: FilesField, fieldMetadataId: $field) { fileId uploadUrl contentType expiresAt } }";
+pub(super) const COMPLETE: &str =
     "mutation($id: String!) { completeFileUpload(fileId: $id) { id path size } }";
 
 async fn put(url: &str, content_type: &str, body: &'static [u8]) -> u16 {

@@ -21,6 +21,7 @@ use twenty_migrate::twin::{FilesGeneration, Member, Twin, TwinConfig};
 use uuid::Uuid;
 
 mod direct_upload;
+mod direct_upload_resume;
 
 const KEY: &str = "files-key";
 

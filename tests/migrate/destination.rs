@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde_json::Value;
 use twenty_migrate::destination::{
     ApiKey, BatchBody, ConfigChange, Destination, FindMany, LegacyAnswer, LegacyFolder,
-    LegacyUpload, Outage, Page, RequestStats, ReturnedId, Target, TargetConfig,
-    TargetConfiguration, TargetError, TargetField, TargetMember, TargetModel, TargetObject,
-    UploadGeneration, UploadedFile,
+    LegacyUpload, Outage, Page, PendingDirectUpload, RequestStats, ReturnedId, Target,
+    TargetConfig, TargetConfiguration, TargetError, TargetField, TargetMember, TargetModel,
+    TargetObject, UploadGeneration, UploadedFile,
 };
 use twenty_migrate::pipeline::{self, BatchSize};
 use uuid::Uuid;
@@ -154,14 +154,20 @@ impl Destination for FailsOneBatch {
             .upload_file_from_path(field_metadata_id, path, file_name, mime)
     }
 
-    fn upload_file_direct(
+    fn upload_file_direct<F, Fut>(
         &self,
         field_metadata_id: Uuid,
         path: &Path,
         file_name: &str,
-    ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send {
+        earlier: Option<PendingDirectUpload>,
+        created: F,
+    ) -> impl Future<Output = Result<UploadedFile, TargetError>> + Send
+    where
+        F: FnMut(&PendingDirectUpload) -> Fut + Send,
+        Fut: Future<Output = ()> + Send,
+    {
         self.inner
-            .upload_file_direct(field_metadata_id, path, file_name)
+            .upload_file_direct(field_metadata_id, path, file_name, earlier, created)
     }
 
     fn upload_legacy_file(

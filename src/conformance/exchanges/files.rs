@@ -5,7 +5,12 @@ use serde_json::{json, Value};
 use super::{ex, find_ids, md, upsert, THINGS};
 use crate::conformance::{Auth, Body, Exchange, Step};
 use crate::destination::client::UPLOAD_FILES_FIELD_FILE;
-use crate::destination::direct_upload::{COMPLETE, CREATE};
+use crate::destination::direct_upload::COMPLETE;
+
+/// `createFileUpload` as the goldens of 2.21 recorded it. The client's own document
+/// (`destination::direct_upload::CREATE`) also selects `expiresAt` (non-null in
+/// `file-upload-target.dto.ts`); these exchanges move to it when they are recorded again.
+const CREATE: &str = "mutation CreateFileUpload($filename: String!, $size: Float!, $fieldMetadataId: String!) { createFileUpload(filename: $filename, size: $size, fileFolder: FilesField, fieldMetadataId: $fieldMetadataId) { fileId uploadUrl contentType } }";
 
 /// A 1×1 PNG.
 const PNG: &[u8] = &[

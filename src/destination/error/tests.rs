@@ -177,6 +177,13 @@ fn the_disposition_follows_statuses_and_codes() {
         (classify(402, "{}"), Stop),
         (TargetError::Protocol("unreadable".into()), Stop),
         (TargetError::Config("bad".into()), Stop),
+        (
+            TargetError::UploadUrlRefused {
+                status: 403,
+                file_id: "f".into(),
+            },
+            Stop,
+        ),
     ];
     for (err, want) in cases {
         assert_eq!(err.disposition(), want, "{err:?}");

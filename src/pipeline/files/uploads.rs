@@ -6,7 +6,9 @@
 //! (or whose staged upload the target refused) is handled by `attach` itself, one at a time.
 //!
 //! Like a batch, an upload the target cannot take now is waited out ([`Outage`]) and sent
-//! again; only a refusal of the file itself makes its record a reject.
+//! again; only a refusal of the file itself makes its record a reject. A direct upload the
+//! target created is recorded in the ledger before its bytes go (`files/pending.rs`), and
+//! finished rather than created again by a later attempt or run.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,8 +17,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::pending::{self, Notes};
 use super::{Dest, Files, FilesError, ObjectFiles, Refused};
-use crate::destination::{Destination, Disposition, LegacyAnswer, TargetError, UploadGeneration};
+use crate::destination::{
+    Destination, Disposition, LegacyAnswer, PendingDirectUpload, TargetError, UploadGeneration,
+};
 use crate::record::ApiRecord;
 use crate::source::file_store::TempFile;
 use crate::source::records::SourceRow;
@@ -129,6 +134,7 @@ impl<D: Destination> Files<'_, D> {
         generation: Option<UploadGeneration>,
     ) -> Result<(), FilesError> {
         let mut tasks: JoinSet<(usize, Sent)> = JoinSet::new();
+        let (notes, mut created) = pending::channel();
         let mut meta = Vec::with_capacity(jobs.len());
         let mut jobs = jobs.into_iter().enumerate();
         let mut stop: Option<FilesError> = None;
@@ -143,6 +149,9 @@ impl<D: Destination> Files<'_, D> {
                 };
                 let task = Task {
                     target: self.target.clone(),
+                    earlier: self.pending_upload(job.dest, generation, &job.ledger_key)?,
+                    ledger_key: job.ledger_key.clone(),
+                    notes: Some(notes.clone()),
                     dest: job.dest,
                     local: job.local,
                     temp: job.temp,
@@ -155,7 +164,18 @@ impl<D: Destination> Files<'_, D> {
                 meta.push((job.ledger_key, job.size, job.object, job.id, job.path));
                 tasks.spawn(async move { (i, task.run().await) });
             }
-            let Some(joined) = tasks.join_next().await else {
+            let joined = tokio::select! {
+                joined = tasks.join_next() => joined,
+                Some(c) = created.recv() => {
+                    // Unanswered, its task must not send the bytes: the phase stops now.
+                    if let Err(e) = self.record_created(c) {
+                        stop.get_or_insert(e.into());
+                        tasks.abort_all();
+                    }
+                    continue;
+                }
+            };
+            let Some(joined) = joined else {
                 break;
             };
             let (i, sent) = match joined {
@@ -225,6 +245,7 @@ impl<D: Destination> Files<'_, D> {
     /// uploads did not send. The file id (Files v2) or `path?token=…`.
     pub(super) async fn send_one(
         &mut self,
+        ledger_key: &str,
         dest: Dest,
         local: PathBuf,
         name: String,
@@ -237,8 +258,12 @@ impl<D: Destination> Files<'_, D> {
             },
             Dest::Folder(_) => None,
         };
+        let (notes, created) = pending::channel();
         let task = Task {
             target: self.target.clone(),
+            earlier: self.pending_upload(dest, generation, ledger_key)?,
+            ledger_key: ledger_key.to_owned(),
+            notes: Some(notes),
             dest,
             local,
             temp: None,
@@ -248,7 +273,7 @@ impl<D: Destination> Files<'_, D> {
             legacy_answer: self.legacy_answer,
             cancel: self.cancel.clone(),
         };
-        match task.run().await {
+        match self.recording(created, task.run()).await? {
             Sent::Done(uploaded, answer) => {
                 if answer.is_some() {
                     self.legacy_answer = answer;
@@ -282,6 +307,13 @@ pub(super) fn refusal(err: TargetError, path: String, size: u64) -> Refused {
 /// One upload, owning what it needs so that it can run as its own task.
 struct Task<D> {
     target: D,
+    /// The ledger's key of the file.
+    ledger_key: String,
+    /// A direct upload created and not completed by an earlier attempt or run: finished
+    /// rather than created again while the target takes it.
+    earlier: Option<PendingDirectUpload>,
+    /// Where created direct uploads are recorded before their bytes go.
+    notes: Option<Notes>,
     dest: Dest,
     local: PathBuf,
     /// Removed when the task ends, sent or not.
@@ -297,7 +329,7 @@ struct Task<D> {
 impl<D: Destination> Task<D> {
     /// Sends the file; a target that is down or busy is waited out and the file sent again,
     /// anything else is returned for the disposition to decide.
-    async fn run(self) -> Sent {
+    async fn run(mut self) -> Sent {
         let mut outage = self.target.outage();
         let sent = loop {
             let err = match self.send().await {
@@ -318,15 +350,23 @@ impl<D: Destination> Task<D> {
     }
 
     /// One upload (its attempts retried by the client), by the target's generation.
-    async fn send(&self) -> Result<(String, Option<LegacyAnswer>), TargetError> {
+    async fn send(&mut self) -> Result<(String, Option<LegacyAnswer>), TargetError> {
         let (local, name, mime) = (&self.local, &self.name, &self.mime);
         match self.dest {
             Dest::Field(field_id) => match self.generation {
-                Some(UploadGeneration::Direct) => self
-                    .target
-                    .upload_file_direct(field_id, local, name)
-                    .await
-                    .map(|u| (u.id, None)),
+                Some(UploadGeneration::Direct) => {
+                    // The latest upload created is the one a next attempt finishes.
+                    let (notes, key, latest) =
+                        (self.notes.as_ref(), &self.ledger_key, &mut self.earlier);
+                    let earlier = latest.clone();
+                    self.target
+                        .upload_file_direct(field_id, local, name, earlier, |created| {
+                            *latest = Some(created.clone());
+                            pending::record(notes, key, created.clone())
+                        })
+                        .await
+                        .map(|u| (u.id, None))
+                }
                 Some(UploadGeneration::Multipart) | None => self
                     .target
                     .upload_file_from_path(field_id, local, name, mime)
