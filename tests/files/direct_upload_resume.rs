@@ -38,6 +38,11 @@ async fn put(url: &str, body: &'static [u8]) -> (u16, Value) {
     (status, answer.json().await.unwrap_or(Value::Null))
 }
 
+/// The answers below were seen on a real Twenty 2.21 (2026-12-07, `/opt/real-twenty`): a `PUT`
+/// with a bad token, `403 {"message":"Forbidden resource","error":"Forbidden","statusCode":403}`;
+/// a `PUT` after completion, `400 {"statusCode":400,"error":"Error","messages":["File <id> is
+/// not awaiting an upload"],"code":"BAD_REQUEST"}`; `completeFileUpload` twice answers the
+/// same `{id, path}` both times; `expiresAt` is 15 minutes after the create.
 #[tokio::test]
 async fn the_twin_refuses_an_expired_upload_url_and_a_second_put_as_twenty_does() {
     let twin = TwinConfig::new(KEY)
