@@ -5,6 +5,8 @@
 //! every query runs in one `REPEATABLE READ READ ONLY` transaction, so the numbers a command
 //! shows are consistent with each other while the source keeps running.
 
+pub mod config;
+mod config_views;
 pub mod counts;
 pub mod details;
 pub mod discover;
