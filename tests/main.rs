@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a real Postgres (see `twenty_migrate::local_pg`).
 
+mod config;
 mod conformance;
 mod files;
 mod fixture;
