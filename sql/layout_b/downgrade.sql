@@ -91,7 +91,26 @@ WHERE "workspaceId" = '{{workspace_id}}' AND type = 'RICH_TEXT';
 -- roleTarget (1764671363647), page layouts (1756286262401), API keys and webhooks in core (1.1).
 -- Navigation menu items came in 1.17 (favorites, still in the workspace schema, were it).
 DROP TABLE IF EXISTS core."navigationMenuItem";
--- overrides/isActive (2.12), isSystemSideEffect/kanbanColumnWidth (2.15), viewFieldGroup (2.x),
+-- overrides/isActive (2.12): before them an edit of a standard entity changed its columns.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns
+             WHERE table_schema = 'core' AND table_name = 'view' AND column_name = 'overrides') THEN
+    UPDATE core."view" SET name = coalesce(overrides->>'name', name), icon = coalesce(overrides->>'icon', icon),
+      position = coalesce((overrides->>'position')::double precision, position)
+    WHERE jsonb_typeof(overrides) = 'object';
+    UPDATE core."viewField" SET "isVisible" = coalesce((overrides->>'isVisible')::boolean, "isVisible"),
+      size = coalesce((overrides->>'size')::integer, size),
+      position = coalesce((overrides->>'position')::double precision, position)
+    WHERE jsonb_typeof(overrides) = 'object';
+    UPDATE core."pageLayoutTab" SET title = coalesce(overrides->>'title', title)
+    WHERE jsonb_typeof(overrides) = 'object';
+    UPDATE core."pageLayoutWidget" SET title = coalesce(overrides->>'title', title)
+    WHERE jsonb_typeof(overrides) = 'object';
+  END IF;
+END
+$$;
+-- isSystemSideEffect/kanbanColumnWidth (2.15), viewFieldGroup (2.x),
 -- viewSort.subFieldName (2.3/2.5), viewFilter.relationTargetFieldMetadataId (2.6).
 ALTER TABLE core."view" DROP COLUMN IF EXISTS "overrides", DROP COLUMN IF EXISTS "isActive",
   DROP COLUMN IF EXISTS "isSystemSideEffect", DROP COLUMN IF EXISTS "kanbanColumnWidth";
