@@ -246,6 +246,8 @@ fn core_operand(op: &str) -> String {
     match op {
         "greaterThan" => return "GREATER_THAN_OR_EQUAL".into(),
         "lessThan" => return "LESS_THAN_OR_EQUAL".into(),
+        // Already a core operand.
+        _ if !op.chars().any(|c| c.is_ascii_lowercase()) => return op.to_owned(),
         _ => {}
     }
     let mut out = String::new();
