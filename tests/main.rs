@@ -1,6 +1,5 @@
 //! Integration tests: one binary, a real Postgres (see `twenty_migrate::local_pg`).
 
-mod config;
 mod conformance;
 mod files;
 mod fixture;
@@ -13,4 +12,5 @@ mod migrate;
 mod resume;
 mod schema_sync;
 mod snapshot;
+mod source_config;
 mod twin;
