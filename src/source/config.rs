@@ -12,7 +12,8 @@
 //!   `core."settingPermission".setting`; members in `core."roleTarget"` (or `roleTargets`,
 //!   `userWorkspaceRole`);
 //! - webhooks and API keys: `core` from 1.1, workspace tables before;
-//! - navigation: `core."navigationMenuItem"` (1.17+); favorites before it are not read here;
+//! - navigation: `core."navigationMenuItem"` (1.17+), else the workspace's favorites and
+//!   favorite folders;
 //! - workflows and dashboards: workspace records; page layouts in `core` (1.4+).
 //!
 //! Effective values are `overrides.<prop>` over the base column (standard entities, 2.12+).
@@ -427,7 +428,106 @@ async fn read_api_keys(
 }
 
 async fn read_navigation(r: &Reader<'_>) -> Result<Vec<NavigationItem>, SourceError> {
-    let mut out: Vec<NavigationItem> = r
+    let mut out = if r.has("core", "navigationMenuItem") {
+        read_navigation_items(r).await?
+    } else {
+        read_favorites(r).await?
+    };
+    // Workspace-level items first, then per member; folders before what they hold.
+    out.sort_by(|a, b| {
+        (&a.owner_email, a.folder.is_some(), a.position, a.id)
+            .partial_cmp(&(&b.owner_email, b.folder.is_some(), b.position, b.id))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Ok(out)
+}
+
+/// Before 1.17: the workspace tables `favoriteFolder` (each a workspace-level FOLDER item) and
+/// `favorite` (a member's VIEW item, or RECORD item on its one `<object>Id` column), as
+/// `upgrade:1-17:migrate-favorites-to-navigation-menu-items` maps them; unlike that command,
+/// folders are not also copied per member.
+async fn read_favorites(r: &Reader<'_>) -> Result<Vec<NavigationItem>, SourceError> {
+    let emails: HashMap<Uuid, String> = r
+        .rows(&r.schema, "workspaceMember")
+        .await?
+        .iter()
+        .filter_map(|m| Some((uuid(m, "id")?, text(m, "userEmail")?.to_lowercase())))
+        .collect();
+    let item = |id, kind: &str, position| NavigationItem {
+        id,
+        owner_email: None,
+        kind: kind.to_owned(),
+        target_record: None,
+        target_object: None,
+        view: None,
+        folder: None,
+        name: None,
+        link: None,
+        icon: None,
+        color: None,
+        position,
+    };
+    let mut out = Vec::new();
+    for f in r.rows(&r.schema, "favoriteFolder").await? {
+        let Some(id) = uuid(&f, "id") else { continue };
+        out.push(NavigationItem {
+            name: text(&f, "name"),
+            ..item(id, "FOLDER", number(&f, "position").unwrap_or(0.0))
+        });
+    }
+    const NOT_TARGETS: [&str; 5] = [
+        "forWorkspaceMemberId",
+        "favoriteFolderId",
+        "viewId",
+        "createdByWorkspaceMemberId",
+        "updatedByWorkspaceMemberId",
+    ];
+    for f in r.rows(&r.schema, "favorite").await? {
+        let Some(id) = uuid(&f, "id") else { continue };
+        let owner_email = match uuid(&f, "forWorkspaceMemberId") {
+            Some(m) => match emails.get(&m) {
+                Some(e) => Some(e.clone()),
+                None => continue,
+            },
+            None => None,
+        };
+        let view = uuid(&f, "viewId");
+        // A record favorite has one `<relation>Id` column set; the relation is named after
+        // its target object.
+        let target = f.iter().find_map(|(column, value)| {
+            let relation = column.strip_suffix("Id")?;
+            if NOT_TARGETS.contains(&column.as_str()) || value.is_null() {
+                return None;
+            }
+            let object = r.objects.values().find(|o| o.as_str() == relation)?.clone();
+            Some((object, Uuid::parse_str(value.as_str()?).ok()?))
+        });
+        let position = number(&f, "position").unwrap_or(0.0);
+        let base = NavigationItem {
+            owner_email,
+            folder: uuid(&f, "favoriteFolderId"),
+            ..item(id, "VIEW", position)
+        };
+        out.push(match (view, target) {
+            (Some(view), _) => NavigationItem {
+                view: Some(view),
+                ..base
+            },
+            (None, Some((object, record))) => NavigationItem {
+                kind: "RECORD".into(),
+                target_object: Some(object),
+                target_record: Some(record),
+                ..base
+            },
+            (None, None) => continue,
+        });
+    }
+    Ok(out)
+}
+
+/// `core."navigationMenuItem"` (1.17+).
+async fn read_navigation_items(r: &Reader<'_>) -> Result<Vec<NavigationItem>, SourceError> {
+    let out: Vec<NavigationItem> = r
         .rows("core", "navigationMenuItem")
         .await?
         .iter()
@@ -472,11 +572,5 @@ async fn read_navigation(r: &Reader<'_>) -> Result<Vec<NavigationItem>, SourceEr
             })
         })
         .collect();
-    // Workspace-level items first, then per member; folders before what they hold.
-    out.sort_by(|a, b| {
-        (&a.owner_email, a.folder.is_some(), a.position, a.id)
-            .partial_cmp(&(&b.owner_email, b.folder.is_some(), b.position, b.id))
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
     Ok(out)
 }

@@ -403,7 +403,8 @@ async fn layout_c_roles_keys_webhooks_and_navigation_are_named_not_numbered() {
 }
 
 #[tokio::test]
-async fn layout_b_yields_core_views_with_edits_in_their_columns_roles_flags_and_no_navigation() {
+async fn layout_b_yields_core_views_with_edits_in_their_columns_roles_flags_and_favorites_as_navigation(
+) {
     let r = read(Some(Downgrade::B)).await;
     let (c, g) = (&r.config, r.gen());
     assert_eq!(c.views.len(), g.views);
@@ -440,17 +441,16 @@ async fn layout_b_yields_core_views_with_edits_in_their_columns_roles_flags_and_
         (c.webhooks.len(), c.api_keys.len()),
         (g.webhooks, g.api_keys)
     );
-    assert!(
-        c.navigation.is_empty(),
-        "favorites, not navigation items, before 1.17"
-    );
+    // Favorites, not navigation items, before 1.17.
+    assert_favorites(&r);
     let layout = c.dashboards.iter().find_map(|d| d.layout.as_ref()).unwrap();
     assert_eq!(layout.tabs[0].title, "Overview");
     assert_eq!(layout.tabs[0].widgets.len(), g.widgets);
 }
 
 #[tokio::test]
-async fn layout_a_yields_workspace_views_converted_and_workspace_webhooks_and_keys_but_no_roles() {
+async fn layout_a_yields_workspace_views_converted_workspace_webhooks_keys_and_favorites_but_no_roles(
+) {
     let r = read(Some(Downgrade::A)).await;
     let (c, g) = (&r.config, r.gen());
     assert_eq!(c.views.len(), g.views);
@@ -503,7 +503,7 @@ async fn layout_a_yields_workspace_views_converted_and_workspace_webhooks_and_ke
         (g.webhooks, g.api_keys)
     );
     assert!(c.api_keys.iter().all(|k| k.role.is_none()));
-    assert!(c.navigation.is_empty());
+    assert_favorites(&r);
     assert!(
         c.dashboards.iter().all(|d| d.layout.is_none()),
         "page layouts came with 1.4"
@@ -512,4 +512,26 @@ async fn layout_a_yields_workspace_views_converted_and_workspace_webhooks_and_ke
         c.workflows.len(),
         r.generated.objects["workflow"].live as usize
     );
+}
+
+/// Before 1.17 the navigation is the favorites: every live favorite folder a workspace-level
+/// FOLDER, every live favorite a member's RECORD item on its target.
+fn assert_favorites(r: &Read) {
+    let nav = &r.config.navigation;
+    let folders = nav.iter().filter(|n| n.kind == "FOLDER").count() as u64;
+    assert_eq!(folders, r.generated.objects["favoriteFolder"].live);
+    let records: Vec<_> = nav.iter().filter(|n| n.kind == "RECORD").collect();
+    assert_eq!(records.len() as u64, r.generated.objects["favorite"].live);
+    assert!(records.iter().all(|n| n.owner_email.is_some()
+        && n.target_object.is_some()
+        && n.target_record.is_some()));
+    let objects: std::collections::BTreeSet<_> = records
+        .iter()
+        .filter_map(|n| n.target_object.as_deref())
+        .collect();
+    assert!(
+        objects.contains("person") && objects.contains("pet"),
+        "{objects:?}"
+    );
+    assert!(records.iter().any(|n| n.folder.is_some()));
 }
