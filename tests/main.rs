@@ -12,4 +12,5 @@ mod migrate;
 mod resume;
 mod schema_sync;
 mod snapshot;
+mod source_config;
 mod twin;

@@ -124,18 +124,69 @@ WHERE "workspaceId" = '{{workspace_id}}' AND type = 'RELATION';
 ALTER TABLE core."fieldMetadata" DROP COLUMN "morphId", DROP COLUMN "universalIdentifier",
   DROP COLUMN "applicationId";
 ALTER TABLE core."objectMetadata" DROP COLUMN "universalIdentifier", DROP COLUMN "applicationId";
-DROP TABLE IF EXISTS core."view";
-CREATE TABLE "{{schema}}"."view" (
-  "id" uuid NOT NULL DEFAULT public.uuid_generate_v4() PRIMARY KEY,
-  "name" text,
-  "objectMetadataId" uuid NOT NULL,
-  "type" text NOT NULL DEFAULT 'table',
-  "key" text,
-  "position" double precision NOT NULL DEFAULT 0,
-  "createdAt" timestamptz NOT NULL DEFAULT now(),
-  "updatedAt" timestamptz NOT NULL DEFAULT now(),
-  "deletedAt" timestamptz
-);
+-- The workspace-era views as upgrade:1-5:migrate-views-to-core (MigrateViewsToCoreCommand) found
+-- them, ids kept: text type/direction in lower case, camelCase operands, a text filter value
+-- (the inner string of a JSON-string jsonb, else the JSON text) with its displayValue, the
+-- grouping field on each viewGroup, and INDEX views named "All <labelPlural>" where 1.5 named them
+-- by the template. Columns that came later (visibility,
+-- calendar, mainGroupBy, syncable, overrides) are left out; the view objects' metadata rows are
+-- not created (the tool reads no view records).
+CREATE TABLE "{{schema}}"."view" AS
+SELECT v.id, CASE WHEN v.name = 'All {objectLabelPlural}' THEN 'All ' || o."labelPlural"
+                  ELSE v.name END AS name,
+  v."objectMetadataId", lower(v.type::text) AS type, v.key::text AS key, v.icon, v.position,
+  v."isCompact", v."openRecordIn"::text AS "openRecordIn",
+  v."kanbanAggregateOperation"::text AS "kanbanAggregateOperation",
+  v."kanbanAggregateOperationFieldMetadataId", v."createdAt", v."updatedAt", v."deletedAt"
+FROM core."view" v JOIN core."objectMetadata" o ON o.id = v."objectMetadataId"
+WHERE v."workspaceId" = '{{workspace_id}}';
+CREATE TABLE "{{schema}}"."viewField" AS
+SELECT f.id, f."fieldMetadataId", f."isVisible", f.size, f.position,
+  f."aggregateOperation"::text AS "aggregateOperation", f."viewId", f."createdAt", f."updatedAt", f."deletedAt"
+FROM core."viewField" f WHERE f."workspaceId" = '{{workspace_id}}';
+CREATE TABLE "{{schema}}"."viewFilterGroup" AS
+SELECT g.id, g."viewId", g."parentViewFilterGroupId", g."logicalOperator"::text AS "logicalOperator",
+  g."positionInViewFilterGroup", g."createdAt", g."updatedAt", g."deletedAt"
+FROM core."viewFilterGroup" g WHERE g."workspaceId" = '{{workspace_id}}';
+CREATE TABLE "{{schema}}"."viewFilter" AS
+SELECT f.id, f."fieldMetadataId",
+  (SELECT lower(left(s, 1)) || substr(s, 2)
+   FROM (SELECT replace(initcap(replace(lower(f.operand::text), '_', ' ')), ' ', '') AS s) x) AS operand,
+  CASE WHEN jsonb_typeof(f.value) = 'string' THEN f.value #>> '{}' ELSE f.value::text END AS value,
+  '' AS "displayValue", f."viewId", f."viewFilterGroupId", f."positionInViewFilterGroup",
+  f."subFieldName", f."createdAt", f."updatedAt", f."deletedAt"
+FROM core."viewFilter" f WHERE f."workspaceId" = '{{workspace_id}}';
+CREATE TABLE "{{schema}}"."viewSort" AS
+SELECT s.id, s."fieldMetadataId", lower(s.direction::text) AS direction, s."viewId",
+  s."createdAt", s."updatedAt", s."deletedAt"
+FROM core."viewSort" s WHERE s."workspaceId" = '{{workspace_id}}';
+CREATE TABLE "{{schema}}"."viewGroup" AS
+SELECT g.id, v."mainGroupByFieldMetadataId" AS "fieldMetadataId", g."isVisible", g."fieldValue",
+  g.position, g."viewId", g."createdAt", g."updatedAt", g."deletedAt"
+FROM core."viewGroup" g JOIN core."view" v ON v.id = g."viewId"
+WHERE g."workspaceId" = '{{workspace_id}}';
+ALTER TABLE "{{schema}}"."view" ADD PRIMARY KEY ("id");
+ALTER TABLE "{{schema}}"."viewField" ADD PRIMARY KEY ("id");
+ALTER TABLE "{{schema}}"."viewFilterGroup" ADD PRIMARY KEY ("id");
+ALTER TABLE "{{schema}}"."viewFilter" ADD PRIMARY KEY ("id");
+ALTER TABLE "{{schema}}"."viewSort" ADD PRIMARY KEY ("id");
+ALTER TABLE "{{schema}}"."viewGroup" ADD PRIMARY KEY ("id");
+DROP TABLE core."viewFilter", core."viewFilterGroup", core."viewSort", core."viewGroup",
+  core."viewField", core."view";
+-- Webhooks and API keys were workspace tables until 0.54 - 1.1 (transfer-webhook-to-core,
+-- 1-1-migrate-api-keys-webhooks-to-core); roles came with 0.44 (0-44-initialize-permissions)
+-- and page layouts with 1.4 - 1.5 (CreatePageLayoutEntity1756286262401): none at 0.43.
+CREATE TABLE "{{schema}}"."webhook" AS
+SELECT id, "targetUrl", operations, description, secret, "createdAt", "updatedAt", "deletedAt"
+FROM core."webhook" WHERE "workspaceId" = '{{workspace_id}}';
+CREATE TABLE "{{schema}}"."apiKey" AS
+SELECT id, name, "expiresAt", "revokedAt", "createdAt", "updatedAt", NULL::timestamptz AS "deletedAt"
+FROM core."apiKey" WHERE "workspaceId" = '{{workspace_id}}';
+ALTER TABLE "{{schema}}"."webhook" ADD PRIMARY KEY ("id");
+ALTER TABLE "{{schema}}"."apiKey" ADD PRIMARY KEY ("id");
+DROP TABLE core."roleTarget", core."permissionFlag", core."fieldPermission",
+  core."objectPermission", core."role", core."apiKey", core."webhook",
+  core."pageLayoutWidget", core."pageLayoutTab", core."pageLayout";
 DELETE FROM core."featureFlag" WHERE "workspaceId" = '{{workspace_id}}'
   AND key IN ('IS_TIMELINE_ACTIVITY_MIGRATED', 'IS_CORE_VIEW_SYNCING_ENABLED');
 

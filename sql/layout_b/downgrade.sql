@@ -83,13 +83,67 @@ WHERE "workspaceId" = '{{workspace_id}}' AND key = 'IS_FILES_FIELD_MIGRATED';
 UPDATE core."fieldMetadata" SET type = 'RICH_TEXT_V2'
 WHERE "workspaceId" = '{{workspace_id}}' AND type = 'RICH_TEXT';
 
--- Views moved to core in 1.5 (upgrade:1-5:migrate-views-to-core); a minimal core.view makes
--- the ≥1.5 structure check true. The tool reads no view rows.
-CREATE TABLE IF NOT EXISTS core."view" (
-  "id" uuid NOT NULL DEFAULT public.uuid_generate_v4() PRIMARY KEY,
-  "name" varchar NOT NULL,
-  "objectMetadataId" uuid NOT NULL,
-  "workspaceId" uuid NOT NULL
-);
+-- The workspace configuration (core.sql's 2.21 tables) back to 1.16, judged by migration
+-- timestamp against 1768807499350-addNavigationMenuItemEntity, the first one of 1.17
+-- (/work/notes/issue16-facts.md §12). Instance-level, like every core table: IF EXISTS keeps a
+-- second workspace's run harmless. Kept: views in core with view."mainGroupByFieldMetadataId"
+-- (1764680275312) and no viewGroup."fieldMetadataId" (1765808791153), visibility (1762351626807),
+-- roleTarget (1764671363647), page layouts (1756286262401), API keys and webhooks in core (1.1).
+-- Navigation menu items came in 1.17 (favorites, still in the workspace schema, were it).
+DROP TABLE IF EXISTS core."navigationMenuItem";
+-- overrides/isActive (2.12): before them an edit of a standard entity changed its columns.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns
+             WHERE table_schema = 'core' AND table_name = 'view' AND column_name = 'overrides') THEN
+    UPDATE core."view" SET name = coalesce(overrides->>'name', name), icon = coalesce(overrides->>'icon', icon),
+      position = coalesce((overrides->>'position')::double precision, position)
+    WHERE jsonb_typeof(overrides) = 'object';
+    UPDATE core."viewField" SET "isVisible" = coalesce((overrides->>'isVisible')::boolean, "isVisible"),
+      size = coalesce((overrides->>'size')::integer, size),
+      position = coalesce((overrides->>'position')::double precision, position)
+    WHERE jsonb_typeof(overrides) = 'object';
+    UPDATE core."pageLayoutTab" SET title = coalesce(overrides->>'title', title)
+    WHERE jsonb_typeof(overrides) = 'object';
+    UPDATE core."pageLayoutWidget" SET title = coalesce(overrides->>'title', title)
+    WHERE jsonb_typeof(overrides) = 'object';
+  END IF;
+END
+$$;
+-- isSystemSideEffect/kanbanColumnWidth (2.15), viewFieldGroup (2.x),
+-- viewSort.subFieldName (2.3/2.5), viewFilter.relationTargetFieldMetadataId (2.6).
+ALTER TABLE core."view" DROP COLUMN IF EXISTS "overrides", DROP COLUMN IF EXISTS "isActive",
+  DROP COLUMN IF EXISTS "isSystemSideEffect", DROP COLUMN IF EXISTS "kanbanColumnWidth";
+ALTER TABLE core."viewField" DROP COLUMN IF EXISTS "overrides", DROP COLUMN IF EXISTS "isActive",
+  DROP COLUMN IF EXISTS "isSystemSideEffect", DROP COLUMN IF EXISTS "viewFieldGroupId";
+ALTER TABLE core."viewSort" DROP COLUMN IF EXISTS "subFieldName";
+ALTER TABLE core."viewFilter" DROP COLUMN IF EXISTS "relationTargetFieldMetadataId";
+ALTER TABLE core."pageLayout" DROP COLUMN IF EXISTS "isSystemSideEffect";
+ALTER TABLE core."pageLayoutTab" DROP COLUMN IF EXISTS "overrides", DROP COLUMN IF EXISTS "isActive",
+  DROP COLUMN IF EXISTS "isSystemSideEffect";
+ALTER TABLE core."pageLayoutWidget" DROP COLUMN IF EXISTS "overrides", DROP COLUMN IF EXISTS "isActive",
+  DROP COLUMN IF EXISTS "isSystemSideEffect", DROP COLUMN IF EXISTS "position";
+-- Syncable columns came to webhooks (1769517102605), permission flags (1773232418467), object
+-- permissions (1773317160558) and field permissions (1773400000000) after 1.16.
+ALTER TABLE core."webhook" DROP COLUMN IF EXISTS "universalIdentifier", DROP COLUMN IF EXISTS "applicationId";
+ALTER TABLE core."objectPermission" DROP COLUMN IF EXISTS "universalIdentifier", DROP COLUMN IF EXISTS "applicationId";
+ALTER TABLE core."fieldPermission" DROP COLUMN IF EXISTS "universalIdentifier", DROP COLUMN IF EXISTS "applicationId";
+-- Before 2.6 core."permissionFlag" held the role links, one row per (roleId, flag); the
+-- catalogue and "rolePermissionFlag" came with 2.6.0_RenamePermissionFlagToRolePermissionFlag…
+-- and 2.7.0_FinalizeRolePermissionFlagCutover….
+DO $$
+BEGIN
+  IF to_regclass('core."rolePermissionFlag"') IS NOT NULL THEN
+    ALTER TABLE core."rolePermissionFlag" ADD COLUMN "flag" varchar;
+    UPDATE core."rolePermissionFlag" r SET "flag" = p."key"
+    FROM core."permissionFlag" p WHERE p.id = r."permissionFlagId";
+    ALTER TABLE core."rolePermissionFlag" ALTER COLUMN "flag" SET NOT NULL,
+      DROP COLUMN "permissionFlagId", DROP COLUMN "universalIdentifier", DROP COLUMN "applicationId";
+    DROP TABLE core."permissionFlag";
+    ALTER TABLE core."rolePermissionFlag" RENAME TO "permissionFlag";
+    ALTER TABLE core."permissionFlag" ADD CONSTRAINT "IDX_PERMISSION_FLAG_FLAG_ROLE_ID_UNIQUE" UNIQUE ("flag", "roleId");
+  END IF;
+END
+$$;
 
 UPDATE core."workspace" SET "version" = '{{version}}' WHERE "id" = '{{workspace_id}}';

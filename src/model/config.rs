@@ -42,6 +42,12 @@ pub struct WorkspaceConfig {
     pub api_keys: Vec<ApiKey>,
     /// Workflows with their versions.
     pub workflows: Vec<Workflow>,
+    /// The role new members get (`core.workspace."defaultRoleId"`), by label.
+    #[serde(default)]
+    pub default_role: Option<String>,
+    /// Dashboards (`dashboard` records) with their `DASHBOARD` page layout.
+    #[serde(default)]
+    pub dashboards: Vec<Dashboard>,
 }
 
 /// `core.view` (`view/entities/view.entity.ts`).
@@ -322,4 +328,74 @@ pub struct WorkflowVersion {
     pub trigger: Value,
     /// `steps` as stored.
     pub steps: Value,
+}
+
+/// A `dashboard` record with the page layout its `pageLayoutId` names
+/// (`modules/dashboard/standard-objects/dashboard.workspace-entity.ts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// Source record id.
+    pub id: Uuid,
+    /// `title`.
+    pub title: Option<String>,
+    /// `position`.
+    pub position: f64,
+    /// The layout; `None` when `pageLayoutId` names no live `core."pageLayout"` row.
+    pub layout: Option<PageLayout>,
+}
+
+/// `core."pageLayout"` (`page-layout/entities/page-layout.entity.ts`) with its tabs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageLayout {
+    /// Source id (the target assigns its own on create).
+    pub id: Uuid,
+    /// `name`.
+    pub name: String,
+    /// `type`: DASHBOARD, RECORD_PAGE, RECORD_INDEX, STANDALONE_PAGE.
+    pub kind: String,
+    /// `objectMetadataId`, by object name (`None` for a dashboard).
+    pub object: Option<String>,
+    /// Belongs to Twenty's standard application.
+    pub is_standard: bool,
+    /// Tabs by position.
+    pub tabs: Vec<PageLayoutTab>,
+}
+
+/// `core."pageLayoutTab"`, effective values (`overrides` applied).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageLayoutTab {
+    /// Source id (kept on the target through `updatePageLayoutWithTabsAndWidgets`).
+    pub id: Uuid,
+    /// `title`.
+    pub title: String,
+    /// `position`.
+    pub position: f64,
+    /// `icon`.
+    pub icon: Option<String>,
+    /// `layoutMode`: GRID, VERTICAL_LIST, CANVAS (`None` before the column existed).
+    pub layout_mode: Option<String>,
+    /// Widgets, in source order (`id`).
+    pub widgets: Vec<PageLayoutWidget>,
+}
+
+/// `core."pageLayoutWidget"`, effective values (`overrides` applied).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageLayoutWidget {
+    /// Source id.
+    pub id: Uuid,
+    /// `title`.
+    pub title: String,
+    /// `type`: GRAPH, IFRAME, FIELDS, VIEW…
+    pub kind: String,
+    /// `objectMetadataId`, by object name.
+    pub object: Option<String>,
+    /// `gridPosition` as stored (`{row, column, rowSpan, columnSpan}`).
+    pub grid_position: Value,
+    /// `position` as stored (2.x), if any.
+    pub position: Option<Value>,
+    /// `configuration` as stored except that every string under a key ending in
+    /// `FieldMetadataId` (at any depth) is replaced by the field as `{"object": …, "field": …}`
+    /// (a [`FieldRef`]); an id that names no field of the source stays as it is. `viewId`
+    /// keys keep the source view id.
+    pub configuration: Value,
 }

@@ -1,10 +1,13 @@
 //! The self-hosted Postgres side: a read-only session, workspace discovery, layout detection,
-//! the metadata model and the storage that holds attachment bytes.
+//! the metadata model, the workspace configuration ([`config`]: views, roles, webhooks…) and
+//! the storage that holds attachment bytes.
 //!
 //! Everything here reads; the session is opened with `default_transaction_read_only = on` and
 //! every query runs in one `REPEATABLE READ READ ONLY` transaction, so the numbers a command
 //! shows are consistent with each other while the source keeps running.
 
+pub mod config;
+mod config_views;
 pub mod counts;
 pub mod details;
 pub mod discover;
