@@ -255,6 +255,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_schema: bool,
 
+    /// Do not move the workspace configuration (views, roles and permissions, navigation,
+    /// webhooks) nor write the runbook of what an API key cannot do.
+    #[arg(long)]
+    pub no_config: bool,
+
     /// Also create custom objects and fields that are inactive in the source, and migrate the
     /// records of inactive objects.
     #[arg(long)]

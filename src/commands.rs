@@ -78,6 +78,7 @@ fn migrate_options(
         cancel: CancellationToken::new(),
         max_in_flight: args.run.in_flight.max(1),
         source_jobs: args.run.source_jobs,
+        config: !args.run.no_config,
         files: crate::pipeline::files::FileOptions {
             storage_dir: args.source.storage_dir.clone(),
             bucket: bucket(&args.source),
@@ -178,12 +179,18 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
     let (target, rate) = target_for(&args)?;
     let opts = migrate_options(&args, PathBuf::from("rejects.jsonl"), rate)?;
     let prepared = pipeline::prepare(&opts, &target).await?;
+    let config = match opts.config {
+        true => Some(pipeline::config::preview(&opts, &prepared, &target).await?),
+        false => None,
+    };
     if args.json {
-        // The plan's own keys, plus the data model diff under `schema`.
+        // The plan's own keys, plus the data model diff under `schema` and the configuration
+        // under `configuration`.
         let mut value = serde_json::to_value(&prepared.plan)?;
         if let Some(map) = value.as_object_mut() {
             let schema = serde_json::to_value(&prepared.schema)?;
             map.insert("schema".into(), schema);
+            map.insert("configuration".into(), serde_json::to_value(&config)?);
         }
         println!("{}", to_json(&value)?);
     } else {
@@ -191,6 +198,9 @@ pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
             println!("{}", prepared.schema.render_text());
         }
         print!("{}", prepared.plan.render_text());
+        if let Some(config) = &config {
+            print!("{}", config.render_text());
+        }
     }
     prepared.source.end_snapshot().await?;
     Ok(if prepared.plan.blockers.is_empty() {

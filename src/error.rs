@@ -92,7 +92,9 @@ impl Error {
                     FilesError::Interrupted => EXIT_INTERRUPTED,
                     _ => EXIT_TARGET,
                 },
-                MigrateError::State(_) | MigrateError::Rejects { .. } => EXIT_LOCAL,
+                MigrateError::State(_)
+                | MigrateError::Rejects { .. }
+                | MigrateError::Runbook { .. } => EXIT_LOCAL,
                 MigrateError::Interrupted { .. } => EXIT_INTERRUPTED,
             },
             Self::Twin(_) | Self::Local { .. } | Self::Demo(_) | Self::Json(_) => EXIT_LOCAL,

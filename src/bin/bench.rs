@@ -208,6 +208,8 @@ fn options(url: &str, dir: &Path, reading: Reading, rpm: u32) -> MigrateOptions 
         restart: true,
         max_in_flight: IN_FLIGHT,
         source_jobs: reading.jobs,
+        // The figures are the records' and files'.
+        config: false,
         // Attachments are generated without bytes: they are skipped, not rejected.
         files: twenty_migrate::pipeline::files::FileOptions {
             skip_missing_files: true,

@@ -54,6 +54,15 @@ pub enum MigrateError {
     /// The plan has blockers; nothing was written.
     #[error("the migration cannot start:\n  - {}", .0.join("\n  - "))]
     Blocked(Vec<String>),
+    /// The runbook could not be written.
+    #[error("cannot write the runbook in {path}: {source}")]
+    Runbook {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// The rejects file could not be written.
     #[error("cannot write the rejects file {path}: {source}")]
     Rejects {
@@ -178,6 +187,11 @@ pub async fn migrate<D: Destination>(
         reports.insert(object_plan.object.clone(), object_report);
     }
     links::write_deferred(&stage, &mut run, &mut reports, &mut report.not_kept).await?;
+    // Read in the same snapshot as the records; sent after them (webhooks last of all).
+    let source_config = match opts.config {
+        true => Some(config::read(&prepared).await?),
+        false => None,
+    };
 
     prepared.source.end_snapshot().await?;
     run.flush(&opts.rejects_path)?;
@@ -192,6 +206,9 @@ pub async fn migrate<D: Destination>(
     report.not_kept.dedup();
     report.files = files.counts();
     report.not_kept.extend(files.take_notes());
+    if let Some(source_config) = source_config {
+        report.config = Some(config::run(opts, target, &source_config, &members).await?);
+    }
     report.requests = target.stats().requests;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -89,6 +89,9 @@ pub struct MigrateOptions {
     pub max_in_flight: usize,
     /// Source sessions reading the shared snapshot at once (`--source-jobs`).
     pub source_jobs: usize,
+    /// Move the workspace configuration (views, roles, navigation, webhooks) and write the
+    /// runbook of what an API key cannot do.
+    pub config: bool,
 }
 
 impl MigrateOptions {
@@ -115,7 +118,16 @@ impl MigrateOptions {
             files: files::FileOptions::default(),
             max_in_flight: 4,
             source_jobs: crate::source::snapshot::DEFAULT_JOBS,
+            config: true,
         }
+    }
+
+    /// Where the runbook goes: beside the ledger.
+    pub fn runbook_dir(&self) -> &std::path::Path {
+        self.state_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
     }
 
     /// The error that ends a run stopped on request.

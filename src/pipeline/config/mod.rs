@@ -29,6 +29,8 @@ use crate::model::config::{FieldRef, WorkspaceConfig};
 pub use crate::report::{ConfigReport, KindCounts};
 use crate::transform::MemberMap;
 
+use super::{MigrateError, MigrateOptions, Prepared};
+
 pub use crate::destination::ConfigChange as Action;
 
 /// Names resolved against the target's model: object and field names to the target's
@@ -141,3 +143,57 @@ pub async fn sync<D: Destination>(
 
 /// Source view id → target view id, for navigation items that show a view.
 pub(crate) type ViewIds = HashMap<Uuid, Uuid>;
+
+/// Reads the source's configuration in the run's snapshot.
+pub(crate) async fn read(prepared: &Prepared) -> Result<WorkspaceConfig, MigrateError> {
+    Ok(crate::source::config::read_config(prepared.source.client(), &prepared.workspace).await?)
+}
+
+/// The stage in a run: syncs the configuration against the target's model as it is now (the
+/// data model sync has run), then writes the runbook beside the ledger.
+pub(super) async fn run<D: Destination>(
+    opts: &MigrateOptions,
+    target: &D,
+    config: &WorkspaceConfig,
+    members: &MemberMap,
+) -> Result<ConfigReport, MigrateError> {
+    let context = "moving the workspace configuration";
+    let model = target.model().await.map_err(|source| MigrateError::Target {
+        context: context.into(),
+        source,
+    })?;
+    let report = sync(config, target, &model, members)
+        .await
+        .map_err(|source| MigrateError::Target {
+            context: context.into(),
+            source,
+        })?;
+    let dir = opts.runbook_dir();
+    runbook::Runbook::build(config)
+        .write(dir)
+        .map_err(|source| MigrateError::Runbook {
+            path: dir.to_owned(),
+            source,
+        })?;
+    Ok(report)
+}
+
+/// What `migrate` would do to the configuration, for `plan`: reads the source's and the
+/// target's, sends nothing. Views of objects the data model sync has yet to create show as
+/// notes here; `migrate` creates them.
+pub async fn preview<D: Destination>(
+    opts: &MigrateOptions,
+    prepared: &Prepared,
+    target: &D,
+) -> Result<ConfigReport, MigrateError> {
+    let config = read(prepared).await?;
+    let have = target
+        .configuration()
+        .await
+        .map_err(|source| MigrateError::Target {
+            context: "reading the target's workspace configuration".into(),
+            source,
+        })?;
+    let members = super::members::member_map(opts, prepared);
+    Ok(plan_actions(&config, &have, &prepared.target_read, &members).1)
+}

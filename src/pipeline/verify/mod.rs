@@ -19,6 +19,7 @@ use crate::source::records::RowFilter;
 use crate::transform::target_id;
 
 mod compare;
+mod config;
 mod lost;
 
 pub(crate) use compare::normalize_url;
@@ -112,6 +113,10 @@ pub struct VerifyReport {
     pub not_migrated: Vec<NotMigrated>,
     /// Fields the target writes itself, per object and field (not differences).
     pub server_rules: Vec<ServerRule>,
+    /// Configuration changes `migrate` would still make (views, roles, navigation, webhooks).
+    pub config_pending: Vec<String>,
+    /// Runbook steps the target does not show done yet.
+    pub runbook_open: Vec<String>,
     /// Requests the comparison sent to the target.
     pub requests: u64,
 }
@@ -120,6 +125,7 @@ impl VerifyReport {
     /// Whether source and target agree everywhere that was checked.
     pub fn is_clean(&self) -> bool {
         self.differences.is_empty()
+            && self.config_pending.is_empty()
             && self.not_migrated.iter().all(|n| n.object_rule.is_some())
             && self
                 .objects
@@ -181,6 +187,22 @@ impl VerifyReport {
                     n.reason,
                     first.join(", ")
                 );
+            }
+        }
+        if !self.config_pending.is_empty() {
+            let _ = writeln!(out, "\nconfiguration differing (migrate again to apply)");
+            for p in &self.config_pending {
+                let _ = writeln!(out, "  {p}");
+            }
+        }
+        if !self.runbook_open.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nrunbook steps still open ({}; see runbook.md)",
+                self.runbook_open.len()
+            );
+            for s in &self.runbook_open {
+                let _ = writeln!(out, "  - [ ] {s}");
             }
         }
         if !self.server_rules.is_empty() {
@@ -382,6 +404,11 @@ pub async fn verify<D: Destination>(
         report.not_migrated.extend(lost.finish(&plan.object));
         report.server_rules.extend(rules.finish(&plan.object));
         report.objects.push(check);
+    }
+    if opts.config {
+        let (pending, open) = config::check(opts, &prepared, target).await?;
+        report.config_pending = pending;
+        report.runbook_open = open;
     }
     prepared.source.end_snapshot().await?;
     report.requests = target.stats().requests - before;

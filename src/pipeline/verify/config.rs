@@ -1,0 +1,68 @@
+//! The configuration part of `verify`: what the configuration stage would still change (a
+//! difference), and the runbook's steps the target does not show done yet (open, not a
+//! difference: they wait for a person).
+
+use serde_json::Value;
+
+use crate::destination::{Destination, FindMany, TargetError};
+use crate::pipeline::config::runbook::{Runbook, TargetFacts};
+use crate::pipeline::config::{plan_actions, read};
+use crate::pipeline::{MigrateError, MigrateOptions, Prepared};
+
+/// The configuration's differences and the runbook's open steps.
+pub(super) async fn check<D: Destination>(
+    opts: &MigrateOptions,
+    prepared: &Prepared,
+    target: &D,
+) -> Result<(Vec<String>, Vec<String>), MigrateError> {
+    let err = |context: &str| {
+        let context = context.to_owned();
+        move |source: TargetError| MigrateError::Target { context, source }
+    };
+    let config = read(prepared).await?;
+    let have = target
+        .configuration()
+        .await
+        .map_err(err("reading the target's workspace configuration"))?;
+    let members = prepared
+        .plan
+        .member_map(&opts.unmatched, &prepared.target_members);
+    let (actions, _) = plan_actions(&config, &have, &prepared.target_read, &members);
+    let pending = actions.iter().map(|a| a.describe()).collect();
+
+    let workflows = if config.workflows.is_empty() {
+        Vec::new()
+    } else {
+        let query = FindMany {
+            limit: Some(200),
+            ..FindMany::default()
+        };
+        target
+            .find_many("workflows", &query)
+            .await
+            .map_err(err("reading the target's workflows"))?
+            .records
+            .iter()
+            .map(|w| {
+                let name = w.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+                let active = w
+                    .get("statuses")
+                    .and_then(Value::as_array)
+                    .is_some_and(|s| s.iter().any(|s| s == "ACTIVE"));
+                (name, active)
+            })
+            .collect()
+    };
+    let facts = TargetFacts {
+        roles: have.roles,
+        api_keys: have.api_keys,
+        workflows,
+    };
+    let book = Runbook::build(&config);
+    let open = book
+        .open_steps(&facts)
+        .into_iter()
+        .map(|s| s.title.clone())
+        .collect();
+    Ok((pending, open))
+}
