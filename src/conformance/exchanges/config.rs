@@ -20,7 +20,10 @@ fn ids() -> Step {
     md(objects_query(ObjectsQuery::NEWEST, None), json!({}))
         .quiet()
         .capture("companyObjectId", &format!("{}/id", object("company")))
-        .capture("opportunityObjectId", &format!("{}/id", object("opportunity")))
+        .capture(
+            "opportunityObjectId",
+            &format!("{}/id", object("opportunity")),
+        )
         .capture("taskObjectId", &format!("{}/id", object("task")))
         .capture("stageFieldId", &field("opportunity", "stage"))
         .capture("amountFieldId", &field("opportunity", "amount"))
@@ -28,7 +31,7 @@ fn ids() -> Step {
         .capture("opportunityNameFieldId", &field("opportunity", "name"))
         .capture("companyNameFieldId", &field("company", "name"))
         .capture("domainFieldId", &field("company", "domainName"))
-        .capture("employeesFieldId", &field("company", "employees"))
+        .capture("linkedinFieldId", &field("company", "linkedinLink"))
 }
 
 fn create_view(input: Value) -> Step {
@@ -118,10 +121,7 @@ fn roles_summary(body: &Value) -> Value {
         })
         .map(|r| {
             let mut r = r.clone();
-            if let Some(list) = r
-                .get_mut("objectPermissions")
-                .and_then(Value::as_array_mut)
-            {
+            if let Some(list) = r.get_mut("objectPermissions").and_then(Value::as_array_mut) {
                 list.sort_by_key(|p| p["objectMetadataId"].as_str().unwrap_or("").to_owned());
             }
             if let Some(list) = r.get_mut("permissionFlags").and_then(Value::as_array_mut) {
@@ -293,11 +293,11 @@ pub(super) fn config() -> Vec<Exchange> {
                 ),
                 md(
                     "mutation S($input: CreateViewSortInput!) { createViewSort(input: $input) { id fieldMetadataId direction viewId } }",
-                    json!({ "input": { "id": "${idSort}", "viewId": "${idFieldView}", "fieldMetadataId": "${employeesFieldId}", "direction": "DESC" } }),
+                    json!({ "input": { "id": "${idSort}", "viewId": "${idFieldView}", "fieldMetadataId": "${companyNameFieldId}", "direction": "DESC" } }),
                 ),
                 md(
                     "mutation S($input: CreateViewSortInput!) { createViewSort(input: $input) { id fieldMetadataId direction viewId } }",
-                    json!({ "input": { "id": "${idDuplicateSort}", "viewId": "${idFieldView}", "fieldMetadataId": "${employeesFieldId}" } }),
+                    json!({ "input": { "id": "${idDuplicateSort}", "viewId": "${idFieldView}", "fieldMetadataId": "${companyNameFieldId}" } }),
                 ),
                 md(
                     "mutation U($input: UpdateViewSortInput!) { updateViewSort(input: $input) { id direction } }",
@@ -377,7 +377,7 @@ pub(super) fn config() -> Vec<Exchange> {
                 ),
                 md(
                     "mutation P($input: UpsertFieldPermissionsInput!) { upsertFieldPermissions(upsertFieldPermissionsInput: $input) { fieldMetadataId canReadFieldValue } }",
-                    json!({ "input": { "roleId": "${idRole}", "fieldPermissions": [{ "objectMetadataId": "${companyObjectId}", "fieldMetadataId": "${employeesFieldId}", "canReadFieldValue": true }] } }),
+                    json!({ "input": { "roleId": "${idRole}", "fieldPermissions": [{ "objectMetadataId": "${companyObjectId}", "fieldMetadataId": "${linkedinFieldId}", "canReadFieldValue": true }] } }),
                 ),
                 md(
                     format!("mutation U($input: UpdateRoleInput!) {{ updateOneRole(updateRoleInput: $input) {{ {ROLE} }} }}"),
