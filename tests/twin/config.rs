@@ -186,3 +186,32 @@ async fn one_document_may_not_name_the_same_root_field_twice() {
         .await;
     assert!(body.get("errors").is_none(), "{body}");
 }
+
+// VAL/flat-view-filter-validator.service.ts:66-90: the filter's field and view exist.
+#[tokio::test]
+async fn a_filter_on_an_unknown_field_is_a_validation_refusal() {
+    let env = start().await;
+    let company = env.object_id("company").await;
+    let view = Uuid::new_v4().to_string();
+    create_view(
+        &env,
+        json!({"id": view, "name": "v", "objectMetadataId": company, "icon": "IconList"}),
+    )
+    .await;
+    let body = env
+        .gql(
+            "mutation($i: CreateViewFilterInput!) { createViewFilter(input: $i) { id } }",
+            json!({"i": {"viewId": view, "fieldMetadataId": Uuid::new_v4(), "operand": "IS", "value": "x"}}),
+        )
+        .await;
+    let ext = &body["errors"][0]["extensions"];
+    assert_eq!(ext["code"], "METADATA_VALIDATION_FAILED", "{body}");
+    assert_eq!(
+        ext["errors"]["viewFilter"][0]["errors"][0]["code"],
+        "INVALID_VIEW_FILTER_DATA"
+    );
+    assert_eq!(
+        ext["errors"]["viewFilter"][0]["errors"][0]["message"],
+        "Field metadata not found"
+    );
+}
