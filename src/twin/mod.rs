@@ -341,7 +341,7 @@ impl Twin {
             .unwrap_or_else(Uuid::nil)
     }
 
-    /// How many record writes (creates and updates, REST or GraphQL) the twin counted after
+    /// How many record writes (creates, updates and deletes through REST) the twin counted after
     /// the webhook `id` was created, or None when there is no such webhook. The twin never
     /// calls a webhook's URL; this count is what the user's endpoint would have been sent.
     pub fn webhook_writes_after(&self, id: Uuid) -> Option<u64> {
@@ -470,6 +470,8 @@ pub struct TwinStats {
     pub records_created: u64,
     /// Records updated (PATCH and upsert matches).
     pub records_updated: u64,
+    /// Records soft-deleted or destroyed.
+    pub records_deleted: u64,
 }
 
 #[derive(Debug, Default)]
@@ -479,6 +481,7 @@ struct Counters {
     faults: AtomicU64,
     created: AtomicU64,
     updated: AtomicU64,
+    deleted: AtomicU64,
     by_route: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -491,6 +494,7 @@ impl Counters {
             faults: self.faults.load(Ordering::Relaxed),
             records_created: self.created.load(Ordering::Relaxed),
             records_updated: self.updated.load(Ordering::Relaxed),
+            records_deleted: self.deleted.load(Ordering::Relaxed),
         }
     }
 }
@@ -527,10 +531,12 @@ struct Shared {
 }
 
 impl Shared {
-    /// Record writes so far: records created plus records updated.
+    /// Record writes so far: records created, updated and deleted (each would trigger a
+    /// webhook of `*.created`, `*.updated` or `*.deleted`).
     fn record_writes(&self) -> u64 {
         self.counters.created.load(Ordering::Relaxed)
             + self.counters.updated.load(Ordering::Relaxed)
+            + self.counters.deleted.load(Ordering::Relaxed)
     }
 }
 

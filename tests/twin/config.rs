@@ -156,12 +156,22 @@ async fn the_webhook_counter_tells_whether_records_were_written_after_the_webhoo
         .await;
     assert_eq!(body["data"]["createWebhook"]["secret"], "s", "{body}");
     assert_eq!(env.twin.webhook_writes_after(hook), Some(0));
-    env.create(
-        "companies",
-        json!([{"name": "After 1"}, {"name": "After 2"}]),
-    )
-    .await;
+    let after = env
+        .create(
+            "companies",
+            json!([{"name": "After 1"}, {"name": "After 2"}]),
+        )
+        .await;
     assert_eq!(env.twin.webhook_writes_after(hook), Some(2));
+    let (status, _) = env
+        .delete(&format!(
+            "/rest/companies/{}?soft_delete=true",
+            after[0]["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(env.twin.webhook_writes_after(hook), Some(3));
+    assert_eq!(env.twin.stats().records_deleted, 1);
     assert_eq!(env.twin.webhook_writes_after(Uuid::new_v4()), None);
 }
 

@@ -31,7 +31,7 @@ pub struct Webhook {
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
-    /// The twin's record write count when the webhook was created.
+    /// The twin's record write count (creates, updates, deletes) when the webhook was created.
     #[graphql(skip)]
     pub writes_at_creation: u64,
 }

@@ -327,7 +327,7 @@ pub(super) fn on_object_created(shared: &Shared, object: &super::schema::ObjectM
     fresh::object_item(&mut state, object, true);
 }
 
-/// How many record writes (creates and updates) the twin counted since this webhook was
+/// How many record writes (creates, updates and deletes) the twin counted since this webhook was
 /// created; the twin never calls webhook URLs.
 pub(super) fn webhook_writes_after(shared: &Shared, id: Uuid) -> Option<u64> {
     let state = lock(&shared.config_state);
