@@ -19,23 +19,29 @@ use regex::Regex;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::config::{ConfigMutation, ConfigQuery};
 use super::direct_upload::{self, DirectUploadMutation};
 use super::input::iso;
 use super::schema::{FieldMeta, Model, NewObject, ObjectMeta, RelationKind, RelationMeta};
 use super::store::Table;
 use super::{lock, Shared, StoredFile};
 
-type TwinSchema = Schema<Query, Mutations, EmptySubscription>;
+type TwinSchema = Schema<Queries, Mutations, EmptySubscription>;
 
-/// Every `/metadata` mutation: these and the direct-upload generation's.
+/// Every `/metadata` query: the data model's and the workspace configuration's.
 #[derive(async_graphql::MergedObject)]
-pub struct Mutations(Mutation, DirectUploadMutation);
+pub struct Queries(Query, ConfigQuery);
+
+/// Every `/metadata` mutation: these, the direct-upload generation's and the workspace
+/// configuration's.
+#[derive(async_graphql::MergedObject)]
+pub struct Mutations(Mutation, DirectUploadMutation, ConfigMutation);
 
 /// The `/metadata` route.
 pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     let schema: TwinSchema = Schema::build(
-        Query,
-        Mutations(Mutation, DirectUploadMutation),
+        Queries(Query, ConfigQuery::default()),
+        Mutations(Mutation, DirectUploadMutation, ConfigMutation::default()),
         EmptySubscription,
     )
     .data(shared)
@@ -44,7 +50,13 @@ pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         "/metadata",
         post(move |req: GraphQLRequest| {
             let schema = schema.clone();
-            async move { as_graphql_js(schema.execute(req.into_inner()).await) }
+            async move {
+                let request = req.into_inner();
+                if let Some(name) = duplicate_root_field(&request.query) {
+                    return duplicate_root_answer(&name);
+                }
+                as_graphql_js(schema.execute(request).await)
+            }
         }),
     )
 }
@@ -99,6 +111,57 @@ fn as_graphql_js(response: async_graphql::Response) -> axum::response::Response 
         }
     }
     (status, axum::Json(body)).into_response()
+}
+
+/// The first root field a document names twice (aliases do not count: `a: getView … b:
+/// getView` names `getView` twice), fragments followed one level down, over every operation
+/// (`core-modules/graphql/hooks/use-validate-graphql-query-complexity.hook.ts:213-245`).
+fn duplicate_root_field(query: &str) -> Option<String> {
+    use async_graphql::parser::types::{DocumentOperations, Selection};
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    let operations: Vec<_> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![op],
+        DocumentOperations::Multiple(ops) => ops.values().collect(),
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut pending: Vec<&async_graphql::parser::types::SelectionSet> = Vec::new();
+    for op in operations {
+        pending.push(&op.node.selection_set.node);
+    }
+    while let Some(set) = pending.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.to_string();
+                    if seen.contains(&name) {
+                        return Some(name);
+                    }
+                    seen.push(name);
+                }
+                Selection::InlineFragment(f) => pending.push(&f.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    if let Some(f) = doc.fragments.get(&spread.node.fragment_name.node) {
+                        pending.push(&f.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The refusal of a document with a duplicate root field: `BAD_USER_INPUT`, no `data` (LIVE:
+/// `tests/conformance/twenty-2.21/config-one-root-resolver-per-document.json`).
+fn duplicate_root_answer(name: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = json!({"errors": [{
+        "message": format!("Duplicate root resolver: \"{name}\""),
+        "extensions": {"code": "BAD_USER_INPUT", "userFriendlyMessage": {
+            "id": "UrzTjS",
+            "message": "Duplicate root resolver found. Each root resolver can only be called once per document.",
+        }},
+    }]});
+    (axum::http::StatusCode::OK, axum::Json(body)).into_response()
 }
 
 fn user_error(message: impl Into<String>, code: &str) -> Error {
@@ -1040,6 +1103,8 @@ impl Mutation {
         db.tables
             .insert(singular.clone(), Table::new(created.unique_groups()));
         let object = db.model.by_singular(&singular).cloned().unwrap_or(created);
+        // object-metadata.service.ts:500-660: its views and a workspace-level menu item.
+        super::config::on_object_created(s, &object);
         Ok(object_dto(&db.model, &object))
     }
 

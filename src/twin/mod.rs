@@ -6,6 +6,7 @@
 //! other. Start it in-process with [`TwinConfig`], or from the CLI with [`run`].
 
 mod api_error;
+mod config;
 mod direct_upload;
 mod faults;
 mod filter;
@@ -31,6 +32,10 @@ use uuid::Uuid;
 
 use crate::cli::TwinArgs;
 
+pub use config::{
+    FieldPermission, NavigationMenuItem, ObjectPermission, Role, View, ViewField, ViewFilter,
+    ViewFilterGroup, ViewGroup, ViewSort, Webhook,
+};
 pub use direct_upload::{UploadOffer, UploadStep, UPLOAD_URL_TTL};
 pub use faults::{Fault, FaultSpec, FaultWindow};
 pub use legacy_files::file_token;
@@ -295,8 +300,10 @@ impl TwinConfig {
         let base_url = format!("http://{addr}");
         let mut db = Db::new(&self.members);
         db.model.set_files_generation(self.files_generation);
+        let config_state = config::fresh_state(&db.model);
         let shared = Arc::new(Shared {
             db: Mutex::new(db),
+            config_state: Mutex::new(config_state),
             limiter: Mutex::new(Limiter::new(self.rate_short, self.rate_long)),
             faults: Mutex::new(FaultDraw::new(self.faults.clone())),
             files: Mutex::new(HashMap::new()),
@@ -354,6 +361,86 @@ impl Twin {
         Member::parse(email)
             .map(|m| m.id())
             .unwrap_or_else(Uuid::nil)
+    }
+
+    /// How many record writes (creates, updates and deletes through REST) the twin counted after
+    /// the webhook `id` was created, or None when there is no such webhook. The twin never
+    /// calls a webhook's URL; this count is what the user's endpoint would have been sent.
+    pub fn webhook_writes_after(&self, id: Uuid) -> Option<u64> {
+        config::webhook_writes_after(&self.shared, id)
+    }
+
+    /// The live (not soft-deleted) views as the API reads them (overrides applied).
+    pub fn views(&self) -> Vec<View> {
+        let state = lock(&self.shared.config_state);
+        state
+            .views
+            .iter()
+            .filter(|v| v.deleted_at.is_none())
+            .map(View::effective)
+            .collect()
+    }
+
+    /// The fields of a view, in position order.
+    pub fn view_fields(&self, view: Uuid) -> Vec<ViewField> {
+        let state = lock(&self.shared.config_state);
+        let mut list: Vec<ViewField> = state
+            .view_fields
+            .iter()
+            .filter(|f| f.view_id.0 == view)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| a.position.total_cmp(&b.position));
+        list
+    }
+
+    /// The groups of a view, in position order.
+    pub fn view_groups(&self, view: Uuid) -> Vec<ViewGroup> {
+        let state = lock(&self.shared.config_state);
+        let mut list: Vec<ViewGroup> = state
+            .view_groups
+            .iter()
+            .filter(|g| g.view_id.0 == view)
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| a.position.total_cmp(&b.position));
+        list
+    }
+
+    /// The filters and sorts of a view.
+    pub fn view_filters_and_sorts(&self, view: Uuid) -> (Vec<ViewFilter>, Vec<ViewSort>) {
+        let state = lock(&self.shared.config_state);
+        (
+            state
+                .view_filters
+                .iter()
+                .filter(|f| f.view_id.0 == view)
+                .cloned()
+                .collect(),
+            state
+                .view_sorts
+                .iter()
+                .filter(|f| f.view_id.0 == view)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// The roles with their permissions.
+    pub fn roles(&self) -> Vec<Role> {
+        lock(&self.shared.config_state).roles.clone()
+    }
+
+    /// The webhooks.
+    pub fn webhooks(&self) -> Vec<Webhook> {
+        lock(&self.shared.config_state).webhooks.clone()
+    }
+
+    /// The navigation menu items.
+    pub fn navigation_menu_items(&self) -> Vec<NavigationMenuItem> {
+        lock(&self.shared.config_state)
+            .navigation_menu_items
+            .clone()
     }
 
     /// A snapshot of the counters.
@@ -422,6 +509,8 @@ pub struct TwinStats {
     pub records_created: u64,
     /// Records updated (PATCH and upsert matches).
     pub records_updated: u64,
+    /// Records soft-deleted or destroyed.
+    pub records_deleted: u64,
 }
 
 #[derive(Debug, Default)]
@@ -431,6 +520,7 @@ struct Counters {
     faults: AtomicU64,
     created: AtomicU64,
     updated: AtomicU64,
+    deleted: AtomicU64,
     by_route: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -443,6 +533,7 @@ impl Counters {
             faults: self.faults.load(Ordering::Relaxed),
             records_created: self.created.load(Ordering::Relaxed),
             records_updated: self.updated.load(Ordering::Relaxed),
+            records_deleted: self.deleted.load(Ordering::Relaxed),
         }
     }
 }
@@ -466,6 +557,8 @@ struct StoredFile {
 struct Shared {
     config: TwinConfig,
     db: Mutex<Db>,
+    /// Views, roles, webhooks and navigation items (`config`); locked after `db` when both are.
+    config_state: Mutex<config::State>,
     limiter: Mutex<Limiter>,
     faults: Mutex<FaultDraw>,
     files: Mutex<HashMap<Uuid, StoredFile>>,
@@ -480,6 +573,16 @@ struct Shared {
     counters: Counters,
     key_id: Uuid,
     base_url: String,
+}
+
+impl Shared {
+    /// Record writes so far: records created, updated and deleted (each would trigger a
+    /// webhook of `*.created`, `*.updated` or `*.deleted`).
+    fn record_writes(&self) -> u64 {
+        self.counters.created.load(Ordering::Relaxed)
+            + self.counters.updated.load(Ordering::Relaxed)
+            + self.counters.deleted.load(Ordering::Relaxed)
+    }
 }
 
 /// Locks a mutex, recovering the data if a handler panicked while holding it.

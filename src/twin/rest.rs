@@ -476,6 +476,7 @@ async fn delete_one(
     let id = parse_id(&id)?;
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
+    s.counters.deleted.fetch_add(1, Ordering::Relaxed);
     // Both answer `delete{Singular}`: the soft delete with the record, the destroy with its
     // id only (rest-api-delete-one.handler.ts, rest-api-destroy-one.handler.ts; recorded:
     // `tests/conformance/twenty-2.21/delete-one-soft-and-destroy.json`).
@@ -571,6 +572,9 @@ async fn delete_many(
             .iter()
             .map(render)
             .collect();
+        s.counters
+            .deleted
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
         return Ok(Json(json!({"data": {key: records}})).into_response());
     }
     let mut done = Vec::with_capacity(ids.len());
@@ -579,6 +583,9 @@ async fn delete_many(
             done.push(json!({"id": id}));
         }
     }
+    s.counters
+        .deleted
+        .fetch_add(done.len() as u64, Ordering::Relaxed);
     Ok(Json(json!({"data": {key: done}})).into_response())
 }
 

@@ -7,6 +7,7 @@
 
 mod activities;
 mod auth;
+mod config;
 mod files;
 mod listing;
 mod metadata;
@@ -19,6 +20,7 @@ use crate::destination::client::id_in_filter;
 
 use activities::activities;
 use auth::auth;
+use config::config;
 use files::files;
 use listing::listing;
 use metadata::metadata;
@@ -82,5 +84,6 @@ pub fn exchanges() -> Vec<Exchange> {
     all.extend(activities());
     all.extend(listing());
     all.extend(files());
+    all.extend(config());
     all
 }

@@ -1,0 +1,227 @@
+//! Workspace configuration on `/metadata` (issue 16): the fresh workspace's views, roles and
+//! navigation items, the side effects of createOneObject, the id rules, the webhook write
+//! counter, and the one-root-field-per-document rule. The answers themselves are checked
+//! against real 2.21 goldens (`tests/conformance/twenty-2.21/config-*.json`).
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{start, Env};
+
+async fn create_view(env: &Env, input: Value) -> Value {
+    env.gql(
+        "mutation($i: CreateViewInput!) { createView(input: $i) { id name type key isCustom } }",
+        json!({ "i": input }),
+    )
+    .await
+}
+
+// engine/workspace-manager/twenty-standard-application/utils/view/compute-standard-*-views.util.ts
+#[tokio::test]
+async fn a_fresh_twin_has_the_standard_views_roles_and_menu_of_a_2_21_workspace() {
+    let env = start().await;
+    let views = env.twin.views();
+    let opportunity = env.object_id("opportunity").await;
+    let by_stage = views
+        .iter()
+        .find(|v| v.name == "By Stage" && v.object_metadata_id.0.to_string() == opportunity)
+        .expect("By Stage");
+    assert_eq!(env.twin.view_groups(by_stage.id.0).len(), 5);
+    let index = views
+        .iter()
+        .find(|v| v.name == "All Opportunities")
+        .expect("INDEX view, name template translated");
+    assert!(!env.twin.view_fields(index.id.0).is_empty());
+    let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+    for want in [
+        "By Status",
+        "Assigned to Me",
+        "All Companies",
+        "Runs",
+        "Versions",
+    ] {
+        assert!(names.contains(&want), "{want} in {names:?}");
+    }
+    let roles = env.twin.roles();
+    let admin = roles.iter().find(|r| r.label == "Admin").expect("Admin");
+    assert!(!admin.is_editable);
+    assert_eq!(
+        admin
+            .universal_identifier
+            .map(|u| u.0.to_string())
+            .as_deref(),
+        Some("20202020-02c2-43f2-b94d-cab1f2b532eb")
+    );
+    assert!(roles.iter().any(|r| r.label == "Member" && r.is_editable));
+    let items = env.twin.navigation_menu_items();
+    assert_eq!(
+        items.len(),
+        10,
+        "6 objects, a Workflows folder and its 3 objects"
+    );
+}
+
+// MM/object-metadata/object-metadata.service.ts:500-660
+#[tokio::test]
+async fn a_created_object_gets_its_index_view_record_page_view_and_menu_item() {
+    let env = start().await;
+    let body = env
+        .gql(
+            "mutation($o: CreateObjectInput!) { createOneObject(input: {object: $o}) { id } }",
+            json!({"o": {"nameSingular": "rocket", "namePlural": "rockets",
+                         "labelSingular": "Rocket", "labelPlural": "Rockets"}}),
+        )
+        .await;
+    let id: Uuid = body["data"]["createOneObject"]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("object id");
+    let names: Vec<String> = env
+        .twin
+        .views()
+        .into_iter()
+        .filter(|v| v.object_metadata_id.0 == id)
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(names, ["All Rockets", "Rocket Record Page Fields"]);
+    assert!(env
+        .twin
+        .navigation_menu_items()
+        .iter()
+        .any(|n| n.target_object_metadata_id.map(|o| o.0) == Some(id)));
+}
+
+// assert-is-valid-uuid.util.ts; facts §1.2: a real 2.21 stores such a view and breaks.
+#[tokio::test]
+async fn a_view_id_that_is_not_rfc_4122_is_refused_and_not_stored() {
+    let env = start().await;
+    let company = env.object_id("company").await;
+    let bad = "20202020-aaaa-4bbb-1ccc-000000000001";
+    let body = create_view(
+        &env,
+        json!({"id": bad, "name": "x", "objectMetadataId": company, "icon": "IconList"}),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "INTERNAL_SERVER_ERROR"
+    );
+    assert_eq!(
+        body["errors"][0]["message"],
+        format!("Invalid UUID: '{bad}'")
+    );
+    assert!(env.twin.views().iter().all(|v| v.id.0.to_string() != bad));
+}
+
+// view-filter-group: UpdateViewFilterGroupInput = PartialType(Create…), default AND.
+#[tokio::test]
+async fn updating_a_filter_group_without_its_operator_resets_it_to_and() {
+    let env = start().await;
+    let company = env.object_id("company").await;
+    let view = Uuid::new_v4().to_string();
+    create_view(
+        &env,
+        json!({"id": view, "name": "v", "objectMetadataId": company, "icon": "IconList"}),
+    )
+    .await;
+    let group = Uuid::new_v4().to_string();
+    env.gql(
+        "mutation($i: CreateViewFilterGroupInput!) { createViewFilterGroup(input: $i) { id } }",
+        json!({"i": {"id": group, "viewId": view, "logicalOperator": "OR"}}),
+    )
+    .await;
+    let body = env
+        .gql(
+            "mutation($id: String!) { updateViewFilterGroup(id: $id, input: {positionInViewFilterGroup: 2}) { logicalOperator } }",
+            json!({"id": group}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["updateViewFilterGroup"]["logicalOperator"],
+        "AND"
+    );
+}
+
+// The twin never calls webhook URLs; it counts the record writes after each webhook.
+#[tokio::test]
+async fn the_webhook_counter_tells_whether_records_were_written_after_the_webhook() {
+    let env = start().await;
+    env.create("companies", json!([{"name": "Before"}])).await;
+    let hook = Uuid::new_v4();
+    let body = env
+        .gql(
+            "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id secret } }",
+            json!({"i": {"id": hook, "targetUrl": "http://localhost:9/hook", "operations": ["*.*"], "secret": "s"}}),
+        )
+        .await;
+    assert_eq!(body["data"]["createWebhook"]["secret"], "s", "{body}");
+    assert_eq!(env.twin.webhook_writes_after(hook), Some(0));
+    let after = env
+        .create(
+            "companies",
+            json!([{"name": "After 1"}, {"name": "After 2"}]),
+        )
+        .await;
+    assert_eq!(env.twin.webhook_writes_after(hook), Some(2));
+    let (status, _) = env
+        .delete(&format!(
+            "/rest/companies/{}?soft_delete=true",
+            after[0]["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(env.twin.webhook_writes_after(hook), Some(3));
+    assert_eq!(env.twin.stats().records_deleted, 1);
+    assert_eq!(env.twin.webhook_writes_after(Uuid::new_v4()), None);
+}
+
+// core-modules/graphql/hooks/use-validate-graphql-query-complexity.hook.ts:213-245
+#[tokio::test]
+async fn one_document_may_not_name_the_same_root_field_twice() {
+    let env = start().await;
+    let body = env
+        .gql(
+            "query { a: getViews { id } b: getViews { id } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Duplicate root resolver: \"getViews\""
+    );
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(body.get("data").is_none());
+    let body = env
+        .gql("query { getViews { id } getRoles { id } }", Value::Null)
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+// VAL/flat-view-filter-validator.service.ts:66-90: the filter's field and view exist.
+#[tokio::test]
+async fn a_filter_on_an_unknown_field_is_a_validation_refusal() {
+    let env = start().await;
+    let company = env.object_id("company").await;
+    let view = Uuid::new_v4().to_string();
+    create_view(
+        &env,
+        json!({"id": view, "name": "v", "objectMetadataId": company, "icon": "IconList"}),
+    )
+    .await;
+    let body = env
+        .gql(
+            "mutation($i: CreateViewFilterInput!) { createViewFilter(input: $i) { id } }",
+            json!({"i": {"viewId": view, "fieldMetadataId": Uuid::new_v4(), "operand": "IS", "value": "x"}}),
+        )
+        .await;
+    let ext = &body["errors"][0]["extensions"];
+    assert_eq!(ext["code"], "METADATA_VALIDATION_FAILED", "{body}");
+    assert_eq!(
+        ext["errors"]["viewFilter"][0]["errors"][0]["code"],
+        "INVALID_VIEW_FILTER_DATA"
+    );
+    assert_eq!(
+        ext["errors"]["viewFilter"][0]["errors"][0]["message"],
+        "Field metadata not found"
+    );
+}
