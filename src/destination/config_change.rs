@@ -92,6 +92,24 @@ impl ConfigChange {
         }
     }
 
+    /// The id a create gives the entity (the first one, for a create of many): a create whose
+    /// answer was lost and that is refused when sent again as "already there" is done if the
+    /// target holds this id.
+    pub fn created_id(&self) -> Option<Uuid> {
+        match self {
+            Self::CreateView(v) => Some(v.id),
+            Self::CreateViewFields(f) => f.first().map(|f| f.id),
+            Self::CreateFilterGroup(g) => Some(g.id),
+            Self::CreateFilter(f) => Some(f.id),
+            Self::CreateSort(s) => Some(s.id),
+            Self::CreateGroups(g) => g.first().map(|g| g.id),
+            Self::CreateRole(r) => r["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()),
+            Self::CreateNavigation(items) => items.first().map(|i| i.id),
+            Self::CreateWebhook(w) => Some(w.id),
+            _ => None,
+        }
+    }
+
     /// Sends the change: one request, retried by the client.
     pub async fn send(&self, target: &Target) -> Result<(), TargetError> {
         match self {

@@ -374,6 +374,22 @@ pub struct TargetConfiguration {
     pub api_keys: Vec<TargetApiKey>,
 }
 
+impl TargetConfiguration {
+    /// Whether any entity here has this id.
+    pub fn holds(&self, id: Uuid) -> bool {
+        self.views.iter().any(|v| {
+            v.id == id
+                || v.view_fields.iter().any(|x| x.id == id)
+                || v.view_filters.iter().any(|x| x.id == id)
+                || v.view_filter_groups.iter().any(|x| x.id == id)
+                || v.view_sorts.iter().any(|x| x.id == id)
+                || v.view_groups.iter().any(|x| x.id == id)
+        }) || self.roles.iter().any(|r| r.id == id)
+            || self.navigation.iter().any(|n| n.id == id)
+            || self.webhooks.iter().any(|w| w.id == id)
+    }
+}
+
 const VIEWS: &str = "{ getViews { id name objectMetadataId type key icon position isCompact openRecordIn kanbanAggregateOperation kanbanAggregateOperationFieldMetadataId calendarLayout calendarFieldMetadataId mainGroupByFieldMetadataId shouldHideEmptyGroups anyFieldFilterValue visibility viewFields { id fieldMetadataId isVisible size position aggregateOperation } viewFilters { id fieldMetadataId operand value viewFilterGroupId positionInViewFilterGroup subFieldName relationTargetFieldMetadataId } viewFilterGroups { id parentViewFilterGroupId logicalOperator positionInViewFilterGroup } viewSorts { id fieldMetadataId direction } viewGroups { id fieldValue isVisible position } } }";
 
 /// The role switches read and written; `canBeAssignedTo…` last.

@@ -207,7 +207,16 @@ pub async fn migrate<D: Destination>(
     report.files = files.counts();
     report.not_kept.extend(files.take_notes());
     if let Some(source_config) = source_config {
-        report.config = Some(config::run(opts, target, &source_config, &members).await?);
+        report.config = Some(
+            config::run(
+                opts,
+                target,
+                &prepared.target_read,
+                &source_config,
+                &members,
+            )
+            .await?,
+        );
     }
     report.requests = target.stats().requests;
     report.seconds = started.elapsed().as_secs_f64();

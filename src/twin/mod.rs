@@ -407,6 +407,16 @@ impl Twin {
         list
     }
 
+    /// The filter groups of a view.
+    pub fn view_filter_groups(&self, view: Uuid) -> Vec<ViewFilterGroup> {
+        lock(&self.shared.config_state)
+            .view_filter_groups
+            .iter()
+            .filter(|g| g.view_id.0 == view && g.deleted_at.is_none())
+            .cloned()
+            .collect()
+    }
+
     /// The filters and sorts of a view.
     pub fn view_filters_and_sorts(&self, view: Uuid) -> (Vec<ViewFilter>, Vec<ViewSort>) {
         let state = lock(&self.shared.config_state);

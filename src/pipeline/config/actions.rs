@@ -22,6 +22,14 @@ pub(super) async fn apply<D: Destination>(
                         tokio::time::sleep(wait).await;
                     }
                     Disposition::RejectRecords | Disposition::Shrink => {
+                        // A create sent again after its answer was lost is refused as a
+                        // duplicate (2.21: INTERNAL_SERVER_ERROR for views, ENTITY_ALREADY_EXISTS
+                        // for webhooks): done, if the target holds the id.
+                        if let Some(id) = action.created_id() {
+                            if target.configuration().await?.holds(id) {
+                                break;
+                            }
+                        }
                         report.notes.push(format!(
                             "configuration: the target refused to {}: {err}",
                             action.describe()

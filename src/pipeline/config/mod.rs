@@ -149,20 +149,17 @@ pub(crate) async fn read(prepared: &Prepared) -> Result<WorkspaceConfig, Migrate
     Ok(crate::source::config::read_config(prepared.source.client(), &prepared.workspace).await?)
 }
 
-/// The stage in a run: syncs the configuration against the target's model as it is now (the
-/// data model sync has run), then writes the runbook beside the ledger.
+/// The stage in a run: syncs the configuration against the target's model as the run read it
+/// after the data model sync, then writes the runbook beside the ledger.
 pub(super) async fn run<D: Destination>(
     opts: &MigrateOptions,
     target: &D,
+    model: &TargetModel,
     config: &WorkspaceConfig,
     members: &MemberMap,
 ) -> Result<ConfigReport, MigrateError> {
     let context = "moving the workspace configuration";
-    let model = target.model().await.map_err(|source| MigrateError::Target {
-        context: context.into(),
-        source,
-    })?;
-    let report = sync(config, target, &model, members)
+    let report = sync(config, target, model, members)
         .await
         .map_err(|source| MigrateError::Target {
             context: context.into(),

@@ -197,15 +197,31 @@ impl Runbook {
         }
         for n in config.navigation.iter().filter(|n| !navigation::movable(n)) {
             let owner = n.owner_email.as_deref().unwrap_or("the workspace");
-            let what = n
-                .name
-                .clone()
-                .or_else(|| n.target_object.clone())
-                .unwrap_or_else(|| n.kind.to_lowercase());
+            let view_name = n
+                .view
+                .and_then(|v| config.views.iter().find(|view| view.id == v))
+                .map(|v| format!("the view \"{}\" of {}", v.name, v.object));
+            let what = match (n.kind.as_str(), view_name) {
+                ("VIEW", Some(view)) => view,
+                ("RECORD", _) => format!(
+                    "the {} record {}",
+                    n.target_object.as_deref().unwrap_or("?"),
+                    n.target_record.map(|r| r.to_string()).unwrap_or_default()
+                ),
+                ("OBJECT", _) => {
+                    format!("the object {}", n.target_object.as_deref().unwrap_or("?"))
+                }
+                ("LINK", _) => format!("the link {}", n.link.as_deref().unwrap_or("?")),
+                (kind, _) => format!(
+                    "the {} \"{}\"",
+                    kind.to_lowercase().replace('_', " "),
+                    n.name.as_deref().unwrap_or("")
+                ),
+            };
             steps.push(Step {
                 key: format!("navigation:{}", n.id),
                 section: "personal".into(),
-                title: format!("{owner}: add \"{what}\" ({}) to the sidebar again", n.kind),
+                title: format!("{owner}: add {what} to the sidebar again"),
                 details: Value::Null,
                 check: None,
             });

@@ -44,7 +44,11 @@ pub(super) async fn check<D: Destination>(
             .records
             .iter()
             .map(|w| {
-                let name = w.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+                let name = w
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
                 let active = w
                     .get("statuses")
                     .and_then(Value::as_array)

@@ -1,0 +1,401 @@
+//! Issue 16's "must show": the fixture's workspace configuration migrated into the twin, read
+//! back from the twin's own state, every reference pointing at the migrated id; a rerun that
+//! changes nothing; a run cut short that finishes without duplicates; the runbook as a golden
+//! file, and `verify` listing its open steps.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use serde_json::Value;
+use twenty_migrate::fixture::config::config_id;
+use twenty_migrate::model::config::WorkspaceConfig;
+use twenty_migrate::pipeline::{self, config::runbook::Runbook};
+use twenty_migrate::source::config::read_config;
+use twenty_migrate::source::Source;
+use twenty_migrate::transform::{MemberMap, MemberTarget};
+use uuid::Uuid;
+
+use super::{target, twin, world, World};
+
+const GOLDEN: &str = "tests/migrate/runbook.golden.md";
+
+async fn source_config(w: &World) -> WorkspaceConfig {
+    let source = Source::connect(&w.db.url).await.expect("source");
+    source.begin_snapshot().await.expect("snapshot");
+    let info = source.choose_workspace(None).await.expect("workspace");
+    let config = read_config(source.client(), &info).await.expect("read");
+    source.end_snapshot().await.expect("end");
+    config
+}
+
+/// The target's field ids by (object, field), from its metadata.
+async fn field_ids(t: &twenty_migrate::destination::Target) -> HashMap<(String, String), Uuid> {
+    let model = t.model().await.expect("model");
+    let mut ids = HashMap::new();
+    for o in &model.objects {
+        for f in &o.fields {
+            ids.insert((o.name_singular.clone(), f.name.clone()), f.id);
+        }
+    }
+    ids
+}
+
+fn decoded(v: &Value) -> Value {
+    match v {
+        Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_and_a_rerun_changes_nothing(
+) {
+    let w = world(150).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    let config = source_config(&w).await;
+    let id = |name: &str| config_id(w.spec.id, name);
+
+    let report = pipeline::migrate(&opts, &t).await.expect("migrate");
+    let counts = report.config.clone().expect("configuration moved");
+    assert!(counts.notes.is_empty(), "{:#?}", counts.notes);
+
+    // Every workspace view is on the target: by its own id, or (standard and INDEX views) the
+    // target's own, matched by object and key or name.
+    let views = twin.views();
+    let movable: Vec<_> = config
+        .views
+        .iter()
+        .filter(|v| v.visibility != "UNLISTED")
+        .collect();
+    let by_id: HashSet<Uuid> = views.iter().map(|v| v.id.0).collect();
+    let created: Vec<_> = movable
+        .iter()
+        .filter(|v| !v.is_standard && v.key.is_none())
+        .collect();
+    for v in &created {
+        assert!(
+            by_id.contains(&v.id),
+            "view {} ({}) created with its id",
+            v.name,
+            v.id
+        );
+    }
+    assert!(
+        !by_id.contains(&id("view/my-companies")),
+        "a personal view is not created"
+    );
+    assert_eq!(counts.kinds["views"].created, created.len());
+    assert_eq!(
+        counts.kinds["views"].created
+            + counts.kinds["views"].updated
+            + counts.kinds["views"].unchanged,
+        movable.len()
+    );
+    assert_eq!(counts.kinds["views"].runbook, 1);
+    // No object has two INDEX views.
+    let mut index: HashSet<Uuid> = HashSet::new();
+    for v in views.iter().filter(|v| v.key.is_some()) {
+        assert!(
+            index.insert(v.object_metadata_id.0),
+            "two INDEX views on one object"
+        );
+    }
+
+    // The nested filter groups keep their tree and operators; filters point at the target's
+    // fields and groups.
+    let fields = field_ids(&t).await;
+    let root = id("view/enterprise-prospects/group/root");
+    let either = id("view/enterprise-prospects/group/either");
+    let prospects = config
+        .views
+        .iter()
+        .find(|v| v.id == id("view/enterprise-prospects"))
+        .expect("fixture view");
+    let (filters, _) = twin.view_filters_and_sorts(prospects.id);
+    assert_eq!(filters.len(), prospects.filters.len());
+    for f in &prospects.filters {
+        let there = filters
+            .iter()
+            .find(|t| t.id.0 == f.id)
+            .expect("filter by id");
+        assert_eq!(
+            there.field_metadata_id.0,
+            fields[&(prospects.object.clone(), f.field.clone())]
+        );
+        assert_eq!(there.view_filter_group_id.as_ref().map(|g| g.0), f.group);
+        assert_eq!(
+            decoded(&there.value.0),
+            decoded(&f.value),
+            "filter {}",
+            f.id
+        );
+    }
+    let groups = twin.view_filter_groups(prospects.id);
+    let child = groups
+        .iter()
+        .find(|g| g.id.0 == either)
+        .expect("child group");
+    assert_eq!(
+        child.parent_view_filter_group_id.as_ref().map(|g| g.0),
+        Some(root)
+    );
+    assert_eq!(format!("{:?}", child.logical_operator), "Or");
+
+    // The member filter names the target's member of the same email.
+    let member_ids: HashMap<Uuid, Uuid> = {
+        let target_members = t.members().await.expect("members");
+        let by_email: HashMap<String, Uuid> = target_members
+            .iter()
+            .filter_map(|m| Some((m.user_email.clone()?.to_lowercase(), m.id)))
+            .collect();
+        w.generated
+            .members
+            .iter()
+            .filter_map(|m| Some((m.id, *by_email.get(&m.email.to_lowercase())?)))
+            .collect()
+    };
+    let mine = config
+        .views
+        .iter()
+        .find(|v| v.id == id("view/my-deals"))
+        .expect("fixture view");
+    let (filters, _) = twin.view_filters_and_sorts(mine.id);
+    let wanted: Vec<Value> = decoded(&mine.filters[0].value)["selectedRecordIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let source = Uuid::parse_str(s.as_str().unwrap()).unwrap();
+            Value::String(member_ids[&source].to_string())
+        })
+        .collect();
+    assert_eq!(
+        decoded(&filters[0].value.0)["selectedRecordIds"],
+        Value::Array(wanted)
+    );
+
+    // Roles: the custom ones with their flags and permissions; Admin untouched.
+    let roles = twin.roles();
+    for r in config.roles.iter().filter(|r| r.is_editable) {
+        let there = roles
+            .iter()
+            .find(|t| t.label == r.label)
+            .expect("role by label");
+        let mut flags: Vec<String> = there
+            .permission_flags
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.flag.clone())
+            .collect();
+        flags.sort();
+        let mut want = r.flags.clone();
+        want.sort();
+        assert_eq!(flags, want, "flags of {}", r.label);
+        assert_eq!(
+            there.object_permissions.clone().unwrap_or_default().len(),
+            r.object_permissions.len(),
+            "object permissions of {}",
+            r.label
+        );
+    }
+
+    // Webhooks: with the source's id and secret, created after every record.
+    let hooks = twin.webhooks();
+    for h in &config.webhooks {
+        let there = hooks
+            .iter()
+            .find(|t| t.id.0 == h.id)
+            .expect("webhook by id");
+        assert_eq!(there.secret, h.secret);
+        assert_eq!(
+            twin.webhook_writes_after(h.id),
+            Some(0),
+            "no record write after the webhook"
+        );
+    }
+
+    // Navigation: workspace items in their folders, personal ones left to the runbook.
+    let items = twin.navigation_menu_items();
+    let nav_ids: HashMap<Uuid, &twenty_migrate::twin::NavigationMenuItem> =
+        items.iter().map(|i| (i.id.0, i)).collect();
+    let my_deals_item = nav_ids
+        .get(&id("nav/my-deals"))
+        .expect("the view item, by id");
+    let folder = my_deals_item.folder_id.as_ref().expect("in a folder").0;
+    assert_eq!(nav_ids[&folder].name.as_deref(), Some("Sales"));
+    assert_eq!(
+        my_deals_item.view_id.as_ref().map(|v| v.0),
+        Some(id("view/my-deals"))
+    );
+    assert!(
+        !nav_ids.contains_key(&id("nav/mine")),
+        "a personal item is not created"
+    );
+
+    // `verify` finds the configuration equal and lists the runbook's open steps.
+    let check = pipeline::verify::verify(&opts, &t, 100)
+        .await
+        .expect("verify");
+    assert!(
+        check.config_pending.is_empty(),
+        "{:#?}",
+        check.config_pending
+    );
+    assert!(check.is_clean());
+    assert!(!check.runbook_open.is_empty());
+    assert!(check
+        .runbook_open
+        .iter()
+        .any(|s| s.contains("Recreate the workflow")));
+
+    // The runbook, as a golden file (`UPDATE_GOLDENS=1` rewrites it).
+    let written = std::fs::read_to_string(opts.runbook_dir().join("runbook.md")).expect("runbook");
+    let written = written.replace(&w.spec.id.to_string(), "<workspace>");
+    if std::env::var_os("UPDATE_GOLDENS").is_some() {
+        std::fs::write(GOLDEN, &written).unwrap();
+    }
+    let golden = std::fs::read_to_string(Path::new(GOLDEN)).expect("golden runbook");
+    assert_eq!(written, golden, "runbook.md differs from {GOLDEN}");
+    let json = Runbook::read(opts.runbook_dir())
+        .unwrap()
+        .expect("runbook.json");
+    assert_eq!(json.steps.len(), golden.matches("- [ ] ").count());
+
+    // A second run finds everything in place: nothing created, nothing updated.
+    let again = pipeline::migrate(&opts, &t).await.expect("second migrate");
+    let again = again.config.expect("configuration");
+    for (kind, c) in &again.kinds {
+        assert_eq!((kind.as_str(), c.created, c.updated), (kind.as_str(), 0, 0));
+    }
+    assert_eq!(twin.views().len(), views.len());
+    assert_eq!(twin.navigation_menu_items().len(), items.len());
+}
+
+#[tokio::test]
+async fn a_run_cut_short_in_the_configuration_finishes_it_without_a_duplicate() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    let full = source_config(&w).await;
+
+    // The first run stopped after half of each kind had gone: as a crash would leave it.
+    pipeline::migrate(
+        &twenty_migrate::pipeline::MigrateOptions {
+            config: false,
+            ..opts.clone()
+        },
+        &t,
+    )
+    .await
+    .expect("records");
+    let half = |n: usize| n.div_ceil(2);
+    let partial = WorkspaceConfig {
+        views: full.views[..half(full.views.len())].to_vec(),
+        roles: full.roles[..half(full.roles.len())].to_vec(),
+        navigation: full.navigation[..half(full.navigation.len())].to_vec(),
+        webhooks: full.webhooks[..half(full.webhooks.len())].to_vec(),
+        ..full.clone()
+    };
+    let model = t.model().await.expect("model");
+    let mut members = MemberMap::default();
+    let target_members = t.members().await.expect("members");
+    for m in &w.generated.members {
+        let found = target_members.iter().find(|t| {
+            t.user_email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&m.email))
+        });
+        members.members.insert(
+            m.id,
+            found.map_or(MemberTarget::Unmatched, |t| MemberTarget::Member(t.id)),
+        );
+    }
+    pipeline::config::sync(&partial, &t, &model, &members)
+        .await
+        .expect("half the configuration");
+
+    let report = pipeline::migrate(&opts, &t).await.expect("the rerun");
+    let counts = report.config.expect("configuration");
+    assert!(counts.notes.is_empty(), "{:#?}", counts.notes);
+
+    let views = twin.views();
+    let mut seen: HashSet<(Uuid, String, String)> = HashSet::new();
+    for v in &views {
+        assert!(
+            seen.insert((
+                v.object_metadata_id.0,
+                v.name.clone(),
+                format!("{:?}", v.view_type)
+            )),
+            "view {} twice",
+            v.name
+        );
+    }
+    let mut labels = HashSet::new();
+    assert!(twin.roles().iter().all(|r| labels.insert(r.label.clone())));
+    let mut urls = HashSet::new();
+    assert!(twin
+        .webhooks()
+        .iter()
+        .all(|h| urls.insert(h.target_url.clone())));
+    let items = twin.navigation_menu_items();
+    let item_ids: HashSet<Uuid> = items.iter().map(|i| i.id.0).collect();
+    assert_eq!(item_ids.len(), items.len());
+    let check = pipeline::verify::verify(&opts, &t, 100)
+        .await
+        .expect("verify");
+    assert!(
+        check.config_pending.is_empty(),
+        "{:#?}",
+        check.config_pending
+    );
+}
+
+#[tokio::test]
+async fn configuration_creates_whose_answers_are_lost_are_found_done_not_reported_refused() {
+    let w = world(40).await;
+    // A quarter of the requests are applied and their answer lost; the client sends them again
+    // and Twenty refuses a create of an id it holds.
+    let faults = twenty_migrate::twin::FaultSpec {
+        seed: 9,
+        shares: vec![(0.25, twenty_migrate::twin::Fault::ResetAfterApply)],
+        windows: Vec::new(),
+    };
+    let twin = twenty_migrate::twin::TwinConfig::new(super::KEY)
+        .members(w.members())
+        .max_batch(60)
+        .faults(faults)
+        .start()
+        .await
+        .expect("twin");
+    let mut config = twenty_migrate::destination::TargetConfig::new(
+        twin.base_url(),
+        twenty_migrate::destination::ApiKey::new(super::KEY),
+    );
+    config.requests_per_minute = 1_000_000;
+    config.max_attempts = 12;
+    config.backoff.base = std::time::Duration::from_millis(5);
+    config.backoff.max = std::time::Duration::from_millis(50);
+    let t = twenty_migrate::destination::Target::new(config).expect("client");
+    let opts = w.options();
+
+    let report = pipeline::migrate(&opts, &t).await.expect("migrate");
+    let counts = report.config.expect("configuration");
+    assert!(counts.notes.is_empty(), "{:#?}", counts.notes);
+    assert!(t.stats().retries > 0, "the faults were met");
+    let views = twin.views();
+    let ids: HashSet<Uuid> = views.iter().map(|v| v.id.0).collect();
+    assert_eq!(ids.len(), views.len());
+    let check = pipeline::verify::verify(&opts, &t, 100)
+        .await
+        .expect("verify");
+    assert!(
+        check.config_pending.is_empty(),
+        "{:#?}",
+        check.config_pending
+    );
+}
