@@ -374,6 +374,37 @@ pub struct TargetConfiguration {
     pub api_keys: Vec<TargetApiKey>,
 }
 
+impl TargetView {
+    /// A view with this id on this object and nothing else set: what a view about to be
+    /// created has of children (none).
+    pub fn empty(id: Uuid, object_metadata_id: Uuid) -> Self {
+        Self {
+            id,
+            name: String::new(),
+            object_metadata_id,
+            kind: String::new(),
+            key: None,
+            icon: String::new(),
+            position: 0.0,
+            is_compact: false,
+            open_record_in: None,
+            kanban_aggregate_operation: None,
+            kanban_aggregate_operation_field_metadata_id: None,
+            calendar_layout: None,
+            calendar_field_metadata_id: None,
+            main_group_by_field_metadata_id: None,
+            should_hide_empty_groups: false,
+            any_field_filter_value: None,
+            visibility: None,
+            view_fields: Vec::new(),
+            view_filters: Vec::new(),
+            view_filter_groups: Vec::new(),
+            view_sorts: Vec::new(),
+            view_groups: Vec::new(),
+        }
+    }
+}
+
 impl TargetConfiguration {
     /// Whether any entity here has this id.
     pub fn holds(&self, id: Uuid) -> bool {
@@ -391,19 +422,6 @@ impl TargetConfiguration {
 }
 
 const VIEWS: &str = "{ getViews { id name objectMetadataId type key icon position isCompact openRecordIn kanbanAggregateOperation kanbanAggregateOperationFieldMetadataId calendarLayout calendarFieldMetadataId mainGroupByFieldMetadataId shouldHideEmptyGroups anyFieldFilterValue visibility viewFields { id fieldMetadataId isVisible size position aggregateOperation } viewFilters { id fieldMetadataId operand value viewFilterGroupId positionInViewFilterGroup subFieldName relationTargetFieldMetadataId } viewFilterGroups { id parentViewFilterGroupId logicalOperator positionInViewFilterGroup } viewSorts { id fieldMetadataId direction } viewGroups { id fieldValue isVisible position } } }";
-
-/// The role switches read and written; `canBeAssignedTo…` last.
-pub const ROLE_SWITCHES: [&str; 9] = [
-    "canUpdateAllSettings",
-    "canAccessAllTools",
-    "canReadAllObjectRecords",
-    "canUpdateAllObjectRecords",
-    "canSoftDeleteAllObjectRecords",
-    "canDestroyAllObjectRecords",
-    "canBeAssignedToUsers",
-    "canBeAssignedToAgents",
-    "canBeAssignedToApiKeys",
-];
 
 const ROLES: &str = "{ getRoles { id label description icon isEditable canUpdateAllSettings canAccessAllTools canReadAllObjectRecords canUpdateAllObjectRecords canSoftDeleteAllObjectRecords canDestroyAllObjectRecords canBeAssignedToUsers canBeAssignedToAgents canBeAssignedToApiKeys permissionFlags { flag } objectPermissions { objectMetadataId canReadObjectRecords canUpdateObjectRecords canSoftDeleteObjectRecords canDestroyObjectRecords } fieldPermissions { objectMetadataId fieldMetadataId canReadFieldValue canUpdateFieldValue } workspaceMembers { id userEmail } } }";
 

@@ -37,7 +37,7 @@ pub use configuration::{
     TargetApiKey, TargetConfiguration, TargetFieldPermission, TargetFlag, TargetNavigationItem,
     TargetObjectPermission, TargetRole, TargetRoleLabel, TargetRoleMember, TargetView,
     TargetViewField, TargetViewFilter, TargetViewFilterGroup, TargetViewGroup, TargetViewSort,
-    TargetWebhook, ROLE_SWITCHES,
+    TargetWebhook,
 };
 pub use contract::Destination;
 pub use direct_upload::{

@@ -16,6 +16,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+/// A role's switches (`core.role` columns, `role/role.entity.ts`), in the order
+/// [`Role::switches`] lists them; the same names are `getRoles` fields and `CreateRoleInput`
+/// keys.
+pub const ROLE_SWITCHES: [&str; 9] = [
+    "canUpdateAllSettings",
+    "canAccessAllTools",
+    "canReadAllObjectRecords",
+    "canUpdateAllObjectRecords",
+    "canSoftDeleteAllObjectRecords",
+    "canDestroyAllObjectRecords",
+    "canBeAssignedToUsers",
+    "canBeAssignedToAgents",
+    "canBeAssignedToApiKeys",
+];
+
 /// A field named by its object and its own name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FieldRef {

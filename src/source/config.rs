@@ -29,24 +29,12 @@ use uuid::Uuid;
 use super::{during, SourceError, WorkspaceInfo};
 use crate::model::config::{
     ApiKey, FieldRef, MemberRole, NavigationItem, ObjectPermission, Role, Webhook, WorkspaceConfig,
+    ROLE_SWITCHES,
 };
 use crate::model::quote_ident;
 
 /// `core.application.universalIdentifier` of Twenty's standard application.
 const STANDARD_APPLICATION: Uuid = Uuid::from_u128(0x20202020_64aa_4b6f_b003_9c74b97cee20);
-
-/// The role switches, in the order [`Role::switches`] lists them.
-const SWITCHES: [&str; 9] = [
-    "canUpdateAllSettings",
-    "canAccessAllTools",
-    "canReadAllObjectRecords",
-    "canUpdateAllObjectRecords",
-    "canSoftDeleteAllObjectRecords",
-    "canDestroyAllObjectRecords",
-    "canBeAssignedToUsers",
-    "canBeAssignedToAgents",
-    "canBeAssignedToApiKeys",
-];
 
 /// One row as JSON: column name → value.
 pub(crate) type Row = Map<String, Value>;
@@ -364,7 +352,7 @@ async fn read_roles(r: &Reader<'_>) -> Result<(Vec<Role>, HashMap<Uuid, String>)
             icon: text(&row, "icon"),
             is_editable: boolean(&row, "isEditable").unwrap_or(true),
             is_standard: r.is_standard(&row),
-            switches: SWITCHES
+            switches: ROLE_SWITCHES
                 .iter()
                 .filter_map(|s| Some(((*s).to_owned(), boolean(&row, s)?)))
                 .collect(),

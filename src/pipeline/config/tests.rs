@@ -109,28 +109,14 @@ fn view(n: u128, object: &str, name: &str, kind: &str) -> View {
 
 fn target_view(source: &View, view_id: Uuid, object_id: Uuid) -> TargetView {
     TargetView {
-        id: view_id,
         name: source.name.clone(),
-        object_metadata_id: object_id,
         kind: source.kind.clone(),
         key: source.key.clone(),
         icon: source.icon.clone(),
         position: source.position,
-        is_compact: false,
         open_record_in: Some("SIDE_PANEL".into()),
-        kanban_aggregate_operation: None,
-        kanban_aggregate_operation_field_metadata_id: None,
-        calendar_layout: None,
-        calendar_field_metadata_id: None,
-        main_group_by_field_metadata_id: None,
-        should_hide_empty_groups: false,
-        any_field_filter_value: None,
         visibility: Some("WORKSPACE".into()),
-        view_fields: Vec::new(),
-        view_filters: Vec::new(),
-        view_filter_groups: Vec::new(),
-        view_sorts: Vec::new(),
-        view_groups: Vec::new(),
+        ..TargetView::empty(view_id, object_id)
     }
 }
 

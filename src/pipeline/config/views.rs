@@ -208,31 +208,6 @@ pub(super) fn diff_children(
     names: &Names<'_>,
     report: &mut ConfigReport,
 ) -> Vec<Action> {
-    // Views created in this run (or, for a plan, to be created) have no children yet.
-    let empty = |id: Uuid, object_metadata_id: Uuid| TargetView {
-        id,
-        name: String::new(),
-        object_metadata_id,
-        kind: String::new(),
-        key: None,
-        icon: String::new(),
-        position: 0.0,
-        is_compact: false,
-        open_record_in: None,
-        kanban_aggregate_operation: None,
-        kanban_aggregate_operation_field_metadata_id: None,
-        calendar_layout: None,
-        calendar_field_metadata_id: None,
-        main_group_by_field_metadata_id: None,
-        should_hide_empty_groups: false,
-        any_field_filter_value: None,
-        visibility: None,
-        view_fields: Vec::new(),
-        view_filters: Vec::new(),
-        view_filter_groups: Vec::new(),
-        view_sorts: Vec::new(),
-        view_groups: Vec::new(),
-    };
     let mut actions = Vec::new();
     for view in config.views.iter().filter(|v| movable(v)) {
         let Some(&target_view_id) = index.ids.get(&view.id) else {
@@ -242,8 +217,9 @@ pub(super) fn diff_children(
         let placeholder;
         let tv = match existing.iter().find(|v| v.id == target_view_id) {
             Some(tv) => tv,
+            // Created in this run (or, for a plan, to be created): no children yet.
             None => {
-                placeholder = empty(target_view_id, object_id);
+                placeholder = TargetView::empty(target_view_id, object_id);
                 &placeholder
             }
         };
