@@ -134,9 +134,18 @@ fn permissions(
     objects.sort_by_key(|p| p.object_metadata_id);
     let mut have_objects = have.object_permissions.clone();
     have_objects.sort_by_key(|p| p.object_metadata_id);
-    // The input needs at least one entry: an emptied set cannot be sent this way.
-    if objects != have_objects && !objects.is_empty() {
-        out.push(Action::SetObjectPermissions(have.id, objects));
+    // The input needs at least one entry (`upsert-object-permissions.input.ts`): a set the
+    // source emptied cannot be sent this way.
+    if objects != have_objects {
+        if objects.is_empty() {
+            report.notes.push(format!(
+                "role {}: the source has no object permissions and the target has {}; remove them in the target's settings",
+                role.label,
+                have_objects.len()
+            ));
+        } else {
+            out.push(Action::SetObjectPermissions(have.id, objects));
+        }
     }
 
     let mut fields: BTreeMap<Uuid, TargetFieldPermission> = BTreeMap::new();
