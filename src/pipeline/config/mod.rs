@@ -120,7 +120,10 @@ pub async fn sync<D: Destination>(
 ) -> Result<ConfigReport, TargetError> {
     let names = Names::new(model, members);
     let mut report = ConfigReport::default();
-    let before = target.configuration().await?;
+    let Some(before) = read_target(target, &mut report).await? else {
+        runbook::count(config, &mut report);
+        return Ok(report);
+    };
 
     let roles = roles::diff(config, &before, &names, &mut report);
     actions::apply(target, roles, &mut report).await?;
@@ -139,6 +142,25 @@ pub async fn sync<D: Destination>(
     actions::apply(target, webhooks, &mut report).await?;
     runbook::count(config, &mut report);
     Ok(report)
+}
+
+/// What the target has, or `None` (with a note) for a target whose `/metadata` does not know
+/// 2.x's configuration queries (an older Twenty: views were records before 1.5 and the names
+/// changed since, `view/resolvers/view.resolver.ts`).
+pub(crate) async fn read_target<D: Destination>(
+    target: &D,
+    report: &mut ConfigReport,
+) -> Result<Option<TargetConfiguration>, TargetError> {
+    match target.configuration().await {
+        Ok(have) => Ok(Some(have)),
+        Err(e) if e.is_graphql_validation() => {
+            report.notes.push(format!(
+                "the target does not answer Twenty 2.x's configuration queries ({e}); views, roles, navigation and webhooks are not moved: recreate them by hand"
+            ));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Source view id → target view id, for navigation items that show a view.
@@ -184,13 +206,16 @@ pub async fn preview<D: Destination>(
     target: &D,
 ) -> Result<ConfigReport, MigrateError> {
     let config = read(prepared).await?;
-    let have = target
-        .configuration()
+    let mut report = ConfigReport::default();
+    let have = read_target(target, &mut report)
         .await
         .map_err(|source| MigrateError::Target {
             context: "reading the target's workspace configuration".into(),
             source,
         })?;
+    let Some(have) = have else {
+        return Ok(report);
+    };
     let members = super::members::member_map(opts, prepared);
     Ok(plan_actions(&config, &have, &prepared.target_read, &members).1)
 }

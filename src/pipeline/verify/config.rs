@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::destination::{Destination, FindMany, TargetError};
 use crate::pipeline::config::runbook::{Runbook, TargetFacts};
-use crate::pipeline::config::{plan_actions, read};
+use crate::pipeline::config::{plan_actions, read, read_target, ConfigReport};
 use crate::pipeline::{MigrateError, MigrateOptions, Prepared};
 
 /// The configuration's differences and the runbook's open steps.
@@ -20,10 +20,18 @@ pub(super) async fn check<D: Destination>(
         move |source: TargetError| MigrateError::Target { context, source }
     };
     let config = read(prepared).await?;
-    let have = target
-        .configuration()
+    let mut notes = ConfigReport::default();
+    let have = read_target(target, &mut notes)
         .await
         .map_err(err("reading the target's workspace configuration"))?;
+    let Some(have) = have else {
+        // An older target: nothing was moved, every step is open.
+        let book = Runbook::build(&config);
+        return Ok((
+            Vec::new(),
+            book.steps.into_iter().map(|s| s.title).collect(),
+        ));
+    };
     let members = prepared
         .plan
         .member_map(&opts.unmatched, &prepared.target_members);
