@@ -194,6 +194,9 @@ pub struct ConfigReport {
     /// References that could not be mapped (a field the target lacks, an unmatched member),
     /// each naming the entity and what was left out.
     pub notes: Vec<String>,
+    /// Requests to the target: sent by `migrate`, or needed by `plan`'s estimate (one per
+    /// change, and the reads).
+    pub requests: u64,
 }
 
 impl ConfigReport {
@@ -201,9 +204,7 @@ impl ConfigReport {
     pub fn kind(&mut self, kind: &str) -> &mut KindCounts {
         self.kinds.entry(kind.to_owned()).or_default()
     }
-}
 
-impl ConfigReport {
     /// The configuration table: one line per kind.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
@@ -219,6 +220,7 @@ impl ConfigReport {
                 c.created, c.updated, c.unchanged, c.runbook
             );
         }
+        let _ = writeln!(out, "configuration requests: {}", self.requests);
         for n in &self.notes {
             let _ = writeln!(out, "configuration: {n}");
         }

@@ -106,6 +106,8 @@ pub fn plan_actions(
     ));
     actions.extend(roles::diff_webhooks(config, target, &mut report));
     runbook::count(config, &mut report);
+    // One request per change, and the two readings of the target's configuration `sync` makes.
+    report.requests = actions.len() as u64 + 2 * READS;
     (actions, report)
 }
 
@@ -120,6 +122,7 @@ pub async fn sync<D: Destination>(
 ) -> Result<ConfigReport, TargetError> {
     let names = Names::new(model, members);
     let mut report = ConfigReport::default();
+    let started = target.stats().requests;
     let Some(before) = read_target(target, &mut report).await? else {
         runbook::count(config, &mut report);
         return Ok(report);
@@ -141,6 +144,7 @@ pub async fn sync<D: Destination>(
     let webhooks = roles::diff_webhooks(config, &after_views, &mut report);
     actions::apply(target, webhooks, &mut report).await?;
     runbook::count(config, &mut report);
+    report.requests = target.stats().requests - started;
     Ok(report)
 }
 
@@ -162,6 +166,9 @@ pub(crate) async fn read_target<D: Destination>(
         Err(e) => Err(e),
     }
 }
+
+/// Requests one reading of the target's configuration takes ([`Destination::configuration`]).
+const READS: u64 = 5;
 
 /// Source view id → target view id, for navigation items that show a view.
 pub(crate) type ViewIds = HashMap<Uuid, Uuid>;
