@@ -31,8 +31,9 @@ pub struct Prepared {
     pub plan: Plan,
     /// What the data model sync creates before the records (empty with `--no-schema`).
     pub schema: SchemaDiff,
-    /// Live source members with a picture (`avatarUrl`), which this version does not move.
-    pub member_pictures: usize,
+    /// Live source members with a picture (`avatarUrl`), given to their target members after
+    /// the records ([`super::files::Files::move_member_pictures`]).
+    pub member_pictures: Vec<super::files::SourcePicture>,
 }
 
 /// Reads source and target and builds the plan. Writes nothing anywhere.
@@ -71,8 +72,15 @@ pub(super) async fn prepare_with<D: Destination>(
         crate::source::members::read_members(client, &workspace.schema, &model).await?;
     let member_pictures = read_members
         .iter()
-        .filter(|m| !m.deleted && m.avatar_url.is_some())
-        .count();
+        .filter(|m| !m.deleted)
+        .filter_map(|m| {
+            Some(super::files::SourcePicture {
+                member: m.id,
+                email: m.email.clone(),
+                avatar_url: m.avatar_url.clone()?,
+            })
+        })
+        .collect();
     let source_members: Vec<Member> = read_members
         .into_iter()
         .map(|m| Member {

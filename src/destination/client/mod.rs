@@ -30,7 +30,7 @@ mod records;
 mod uploads;
 
 use answers::*;
-pub use uploads::{LegacyAnswer, LegacyFolder, LegacyUpload};
+pub use uploads::{LegacyAnswer, LegacyFolder, LegacyUpload, MemberPicture};
 
 /// Ids per `id[in]:[…]` filter: short URLs, and within every version's page size (60).
 const IDS_PER_LOOKUP: usize = 50;
