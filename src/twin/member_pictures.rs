@@ -130,16 +130,14 @@ impl MemberPictureMutation {
         if let Some(first) = custom.first() {
             // A real 2.21: `Cannot update custom workspaceMember field via this endpoint: x`.
             let friendly = format!("\"{first}\" is not a valid workspace member field.");
-            return Err(
-                Error::new(format!(
-                    "Cannot update custom workspaceMember field via this endpoint: {}",
-                    custom.join(", ")
-                ))
-                .extend_with(move |_, e| {
-                    e.set("code", "BAD_USER_INPUT");
-                    e.set("userFriendlyMessage", friendly.clone());
-                }),
-            );
+            return Err(Error::new(format!(
+                "Cannot update custom workspaceMember field via this endpoint: {}",
+                custom.join(", ")
+            ))
+            .extend_with(move |_, e| {
+                e.set("code", "BAD_USER_INPUT");
+                e.set("userFriendlyMessage", friendly.clone());
+            }));
         }
         let Some(row) = db
             .tables
