@@ -835,7 +835,8 @@ async fn the_keyset_page_query_walks_the_primary_key_index() {
 
 /// Members are matched, not copied, so each matched target member gets its source member's
 /// picture after the records: a stored picture is uploaded and set, a picture hosted elsewhere
-/// keeps its URL, a missing one is a note naming the member; a rerun sends none again.
+/// keeps its URL, a missing one is a note naming the member; a rerun sends none again, and a
+/// picture the target member set of its own is kept.
 #[tokio::test]
 async fn member_pictures_move_to_the_matched_target_members() {
     let w = world(50).await;
@@ -930,6 +931,32 @@ async fn member_pictures_move_to_the_matched_target_members() {
     assert_eq!(report.files.member_pictures, 0, "{report:?}");
     assert_eq!(report.files.member_pictures_reused, 2, "{report:?}");
     assert!(target.stats().requests > before);
+
+    // A member who set a picture of their own in the target meanwhile keeps it, even once the
+    // source's file is back.
+    std::fs::write(folder.join("gone.png"), png).unwrap();
+    let own = "https://pictures.example/own.png";
+    let third = target
+        .members()
+        .await
+        .expect("target members")
+        .into_iter()
+        .find(|m| m.user_email.as_deref().map(str::to_lowercase) == Some(live[2].1.to_lowercase()))
+        .expect("third member in the target");
+    target
+        .update_member_settings(third.id, serde_json::json!({ "avatarUrl": own }))
+        .await
+        .expect("own picture");
+    let report = pipeline::migrate(&again, &target).await.expect("rerun");
+    assert_eq!(report.files.member_pictures, 0, "{report:?}");
+    assert_eq!(report.files.member_pictures_reused, 2, "{report:?}");
+    let kept = format!(
+        "workspaceMember {}: picture not moved: the target member has a picture of its own, which is kept",
+        live[2].1
+    );
+    assert!(report.not_kept.contains(&kept), "{:?}", report.not_kept);
+    let third = read_back(&target, "workspaceMembers").await[&third.id.to_string()].clone();
+    assert_eq!(third["avatarUrl"], Value::from(own));
 }
 
 /// An API key whose role lacks the Workspace Members permission is refused the upload

@@ -15,7 +15,9 @@
 //!
 //! Both steps are in the ledger: the upload under `member-picture:<storage key>` (uploads are
 //! not idempotent), the update under `member-avatar:<target member id>`, so a rerun sends
-//! neither again.
+//! neither again. A target member that already has a picture of its own keeps it (setting ours
+//! would also make the target delete its file, `workspace-member-avatar-file-deletion.listener.ts`),
+//! unless it is the one an earlier run uploaded for it.
 
 use serde_json::json;
 use uuid::Uuid;
@@ -87,6 +89,27 @@ impl<D: Destination> Files<'_, D> {
         pictures: &[SourcePicture],
         members: &MemberMap,
     ) -> Result<(), FilesError> {
+        if pictures.is_empty() {
+            return Ok(());
+        }
+        // The target members' own pictures, which are kept: one listing for the run.
+        let existing: std::collections::HashMap<Uuid, String> = self
+            .target
+            .members()
+            .await
+            .map_err(|source| FilesError::Upload {
+                object: "workspaceMember".to_owned(),
+                id: Uuid::nil(),
+                path: "the target's workspace members".to_owned(),
+                source,
+            })?
+            .into_iter()
+            .filter_map(|m| {
+                let url = m.avatar_url?;
+                let url = url.split('?').next().unwrap_or_default().trim().to_owned();
+                (!url.is_empty()).then_some((m.id, url))
+            })
+            .collect();
         for (i, picture) in pictures.iter().enumerate() {
             let Some(MemberTarget::Member(target)) = members.members.get(&picture.member) else {
                 self.notes.push(format!(
@@ -95,8 +118,13 @@ impl<D: Destination> Files<'_, D> {
                 ));
                 continue;
             };
-            match self.move_member_picture(picture, *target).await? {
+            let own = existing.get(target).map(String::as_str);
+            match self.move_member_picture(picture, *target, own).await? {
                 Ok(()) => {}
+                Err(MemberRefusal::Kept) => self.notes.push(format!(
+                    "workspaceMember {}: picture not moved: the target member has a picture of its own, which is kept",
+                    picture.label()
+                )),
                 Err(MemberRefusal::Note(why)) => self.notes.push(format!(
                     "workspaceMember {}: picture not moved: {why}; {SET_IT_AGAIN}",
                     picture.label()
@@ -116,11 +144,13 @@ impl<D: Destination> Files<'_, D> {
         Ok(())
     }
 
-    /// Moves one picture unless the ledger says it was set.
+    /// Moves one picture unless the ledger says it was set, or the target member has one of
+    /// its own (`existing`, without its token), which is kept.
     async fn move_member_picture(
         &mut self,
         picture: &SourcePicture,
         target: Uuid,
+        existing: Option<&str>,
     ) -> Result<Result<(), MemberRefusal>, FilesError> {
         let done_key = format!("member-avatar:{target}");
         if self.ledger.uploaded_file(&done_key)?.is_some() {
@@ -133,8 +163,9 @@ impl<D: Destination> Files<'_, D> {
                 picture.avatar_url
             ))));
         };
-        let avatar_url = match source {
-            PictureSource::Elsewhere(url) => url,
+        // Where the bytes are (a storage key and its type), or the URL to set as it is.
+        let file = match source {
+            PictureSource::Elsewhere(url) => Err(url),
             PictureSource::Core(id) => {
                 let found =
                     storage::core_files_among(self.client, &self.workspace, Some(&[id])).await?;
@@ -143,23 +174,37 @@ impl<D: Destination> Files<'_, D> {
                         "core.file has no row {id}"
                     ))));
                 };
-                match self
-                    .upload_member_picture(picture, &file.key, &file.mime)
-                    .await?
-                {
-                    Ok(url) => url,
-                    Err(refused) => return Ok(Err(refused)),
-                }
+                Ok((file.key.clone(), file.mime.clone()))
             }
             PictureSource::Key(key) => {
                 let mime = mime_guess::from_path(&key)
                     .first_or_octet_stream()
                     .to_string();
-                match self.upload_member_picture(picture, &key, &mime).await? {
-                    Ok(url) => url,
-                    Err(refused) => return Ok(Err(refused)),
-                }
+                Ok((key, mime))
             }
+        };
+        if let Some(existing) = existing {
+            // Ours when an earlier run set it and stopped before the ledger said so.
+            let ours = match &file {
+                Err(url) => url == existing,
+                Ok((key, _)) => self
+                    .ledger
+                    .uploaded_file(&format!("member-picture:{key}"))?
+                    .is_some_and(|url| url == existing),
+            };
+            if !ours {
+                return Ok(Err(MemberRefusal::Kept));
+            }
+            self.ledger.record_upload(&done_key, existing, 0)?;
+            self.counts.member_pictures_reused += 1;
+            return Ok(Ok(()));
+        }
+        let avatar_url = match file {
+            Err(url) => url,
+            Ok((key, mime)) => match self.upload_member_picture(picture, &key, &mime).await? {
+                Ok(url) => url,
+                Err(refused) => return Ok(Err(refused)),
+            },
         };
         if let Err(err) = self
             .target
@@ -234,6 +279,8 @@ enum MemberRefusal {
     Note(String),
     /// The API key may not set pictures: no later one would pass.
     Forbidden(String),
+    /// The target member has a picture of its own.
+    Kept,
 }
 
 /// Sorts a failed request: the file's fault, the key's permissions, or fatal.
