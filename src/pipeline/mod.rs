@@ -191,7 +191,11 @@ pub async fn migrate<D: Destination>(
     // Member pictures: members are matched, not copied, so each target member gets its
     // source member's picture now (the bytes read in the same snapshot as the records).
     files
-        .move_member_pictures(&prepared.member_pictures, &members)
+        .move_member_pictures(
+            &prepared.member_pictures,
+            &members,
+            &prepared.target_avatars,
+        )
         .await
         .map_err(files_err)?;
     // Read in the same snapshot as the records; sent after them (webhooks last of all).

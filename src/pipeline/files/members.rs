@@ -81,35 +81,16 @@ fn picture_source(raw: &str, workspace: Uuid) -> Option<PictureSource> {
 const SET_IT_AGAIN: &str = "the member, or an admin, sets it again in Settings > Members";
 
 impl<D: Destination> Files<'_, D> {
-    /// Gives each matched target member its source member's picture; what cannot move is a
-    /// report note naming the member. A refusal for the API key's permissions stops the step
+    /// Gives each matched target member its source member's picture, unless `existing` (the
+    /// target members' pictures as read before the records) has one of its own; what cannot
+    /// move is a report note naming the member. A refusal for the API key's permissions stops the step
     /// (no later picture would pass) and names every member left.
     pub async fn move_member_pictures(
         &mut self,
         pictures: &[SourcePicture],
         members: &MemberMap,
+        existing: &crate::pipeline::discover::TargetAvatars,
     ) -> Result<(), FilesError> {
-        if pictures.is_empty() {
-            return Ok(());
-        }
-        // The target members' own pictures, which are kept: one listing for the run.
-        let existing: std::collections::HashMap<Uuid, String> = self
-            .target
-            .members()
-            .await
-            .map_err(|source| FilesError::Upload {
-                object: "workspaceMember".to_owned(),
-                id: Uuid::nil(),
-                path: "the target's workspace members".to_owned(),
-                source,
-            })?
-            .into_iter()
-            .filter_map(|m| {
-                let url = m.avatar_url?;
-                let url = url.split('?').next().unwrap_or_default().trim().to_owned();
-                (!url.is_empty()).then_some((m.id, url))
-            })
-            .collect();
         for (i, picture) in pictures.iter().enumerate() {
             let Some(MemberTarget::Member(target)) = members.members.get(&picture.member) else {
                 self.notes.push(format!(
