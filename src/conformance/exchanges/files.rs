@@ -196,7 +196,7 @@ fn files_view(body: &Value) -> Value {
 pub(super) fn member_pictures() -> Vec<Exchange> {
     let settings = |member: &str, update: Value| {
         md(
-            "mutation UpdateWorkspaceMemberSettings($input: UpdateWorkspaceMemberSettingsInput!) { updateWorkspaceMemberSettings(input: $input) }",
+            crate::destination::client::UPDATE_MEMBER_SETTINGS,
             json!({ "input": { "workspaceMemberId": member, "update": update } }),
         )
     };
@@ -212,7 +212,7 @@ pub(super) fn member_pictures() -> Vec<Exchange> {
             Step {
                 body: Body::Upload {
                     operations: json!({
-                        "query": "mutation UploadWorkspaceMemberProfilePicture($file: Upload!) { uploadWorkspaceMemberProfilePicture(file: $file) { id path url } }",
+                        "query": crate::destination::client::UPLOAD_MEMBER_PICTURE,
                         "variables": { "file": null },
                     }),
                     file_name: "pixel.png".into(),

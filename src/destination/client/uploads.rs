@@ -205,10 +205,10 @@ impl Target {
 }
 
 /// The multipart upload of a workspace member's picture (Twenty 2.x, `/metadata`).
-const UPLOAD_MEMBER_PICTURE: &str = "mutation UploadWorkspaceMemberProfilePicture($file: Upload!) { uploadWorkspaceMemberProfilePicture(file: $file) { id path url } }";
+pub(crate) const UPLOAD_MEMBER_PICTURE: &str = "mutation UploadWorkspaceMemberProfilePicture($file: Upload!) { uploadWorkspaceMemberProfilePicture(file: $file) { id path url } }";
 
 /// Sets fields of one workspace member (Twenty 2.x, `/metadata`).
-const UPDATE_MEMBER_SETTINGS: &str = "mutation UpdateWorkspaceMemberSettings($input: UpdateWorkspaceMemberSettingsInput!) { updateWorkspaceMemberSettings(input: $input) }";
+pub(crate) const UPDATE_MEMBER_SETTINGS: &str = "mutation UpdateWorkspaceMemberSettings($input: UpdateWorkspaceMemberSettingsInput!) { updateWorkspaceMemberSettings(input: $input) }";
 
 /// A workspace member's picture stored by the target (`core-picture/<id>.<ext>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
