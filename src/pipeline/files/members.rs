@@ -150,12 +150,16 @@ impl<D: Destination> Files<'_, D> {
             PictureSource::Core(id) => {
                 let found =
                     storage::core_files_among(self.client, &self.workspace, Some(&[id])).await?;
-                let Some(file) = found.get(&id) else {
+                let Some(file) = found.get(&id).cloned() else {
                     return Ok(Err(MemberRefusal::Note(format!(
                         "core.file has no row {id}"
                     ))));
                 };
-                Ok((file.key.clone(), file.mime.clone()))
+                // The source server serves it by id (`/file/core-picture/<id>`).
+                self.storage.read_signing_key(self.client).await?;
+                self.core = found;
+                self.storage.for_workspace(self.workspace_id, &self.core);
+                Ok((file.key, file.mime))
             }
             PictureSource::Key(key) => {
                 let mime = mime_guess::from_path(&key)
