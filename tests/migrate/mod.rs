@@ -1039,3 +1039,88 @@ async fn member_pictures_refused_for_the_api_key_are_named_in_the_report() {
         "{note}"
     );
 }
+
+/// A 2.x member's picture is a `core.file` row in `core-picture/`, named by its id in the
+/// `avatarUrl` the source's front stored (`<server>/file/core-picture/<id>`): its bytes are read
+/// from `<workspaceId>/<application>/core-picture/<id>.png` and moved like a path's.
+#[tokio::test]
+async fn a_core_picture_member_avatar_is_read_through_core_file() {
+    let w = world(50).await;
+    let s = w.schema();
+    let member: (Uuid, String) = w
+        .client
+        .query_one(
+            &format!(
+                "SELECT id, \"userEmail\" FROM {s}.\"workspaceMember\" \
+                 WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 1"
+            ),
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .expect("member");
+    w.client
+        .batch_execute(&format!(
+            "UPDATE {s}.\"workspaceMember\" SET \"avatarUrl\" = NULL"
+        ))
+        .await
+        .expect("clear pictures");
+    let picture = Uuid::new_v4();
+    let path = format!("core-picture/{picture}.png");
+    w.client
+        .execute(
+            "INSERT INTO core.file (id, \"workspaceId\", \"applicationId\", path, size, \
+             \"createdAt\", \"updatedAt\", \"isStaticAsset\", settings, \"mimeType\") \
+             SELECT $1, \"workspaceId\", \"applicationId\", $2, 12, now(), now(), false, settings, \
+             'image/png' FROM core.file WHERE \"workspaceId\" = $3 LIMIT 1",
+            &[&picture, &path, &w.spec.id],
+        )
+        .await
+        .expect("core.file row");
+    let app: String = w
+        .client
+        .query_one(
+            "SELECT a.\"universalIdentifier\"::text FROM core.file f \
+             JOIN core.application a ON a.id = f.\"applicationId\" WHERE f.id = $1",
+            &[&picture],
+        )
+        .await
+        .expect("application")
+        .get(0);
+    let file = w
+        .dir
+        .path()
+        .join("storage")
+        .join(format!("{}/{app}", w.spec.id))
+        .join(&path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"\x89PNG\r\n\x1a\ncore").unwrap();
+    w.client
+        .execute(
+            &format!("UPDATE {s}.\"workspaceMember\" SET \"avatarUrl\" = $2 WHERE id = $1"),
+            &[
+                &member.0,
+                &format!("https://crm.old.example/file/core-picture/{picture}"),
+            ],
+        )
+        .await
+        .expect("set picture");
+
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.files.member_pictures, 1, "{:?}", report.not_kept);
+    let set = read_back(&target, "workspaceMembers")
+        .await
+        .into_values()
+        .find(|m| m["userEmail"].as_str().map(str::to_lowercase) == Some(member.1.to_lowercase()))
+        .expect("member in the target");
+    let url = set["avatarUrl"].as_str().unwrap_or_default();
+    assert!(
+        url.starts_with(&format!("{}/file/core-picture/", twin.base_url())),
+        "{set}"
+    );
+    assert!(!url.contains(&picture.to_string()), "{url}");
+}
