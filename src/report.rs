@@ -153,6 +153,13 @@ impl RunReport {
                 f.uploaded, f.bytes, f.reused
             );
         }
+        if f.member_pictures + f.member_pictures_reused > 0 {
+            let _ = writeln!(
+                out,
+                "member pictures: {} set, {} set by an earlier run",
+                f.member_pictures, f.member_pictures_reused
+            );
+        }
         if let Some(c) = &self.config {
             out.push_str(&c.render_text());
         }
@@ -404,6 +411,10 @@ pub struct FileCounts {
     pub bytes: u64,
     /// Files an earlier run had uploaded (read from the ledger).
     pub reused: u64,
+    /// Workspace-member pictures set in the target by this run.
+    pub member_pictures: u64,
+    /// Workspace-member pictures an earlier run had set (read from the ledger).
+    pub member_pictures_reused: u64,
 }
 
 #[cfg(test)]

@@ -34,6 +34,10 @@ enum Command {
         /// The folder to write, e.g. `tests/conformance/twenty-2.21`.
         #[arg(long)]
         out: PathBuf,
+        /// Records only the exchanges whose name starts with this (e.g. `member-picture`),
+        /// leaving the other goldens as they are.
+        #[arg(long, default_value = "")]
+        only: String,
     },
     /// Runs every exchange and compares the answers with the goldens of `--goldens`.
     Check {
@@ -67,8 +71,8 @@ impl Server {
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Record { server, out } => {
-            let goldens = conformance::run_all(&server.target()).await;
+        Command::Record { server, out, only } => {
+            let goldens = conformance::run_named(&server.target(), &only).await;
             if let Err(e) = conformance::write_goldens(&out, &goldens) {
                 eprintln!("cannot write the goldens into {}: {e}", out.display());
                 return ExitCode::FAILURE;

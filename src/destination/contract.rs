@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
+use super::client::{LegacyAnswer, LegacyFolder, LegacyUpload, MemberPicture, Target};
 use super::config_change::ConfigChange;
 use super::configuration::TargetConfiguration;
 use super::direct_upload::{PendingDirectUpload, UploadGeneration};
@@ -120,6 +120,21 @@ pub trait Destination: Clone + Send + Sync + 'static {
         folder: LegacyFolder,
         answer: Option<LegacyAnswer>,
     ) -> impl Future<Output = Result<LegacyUpload, TargetError>> + Send;
+
+    /// Uploads the picture at `path` for a workspace member (`uploadWorkspaceMemberProfilePicture`).
+    fn upload_member_picture(
+        &self,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+    ) -> impl Future<Output = Result<MemberPicture, TargetError>> + Send;
+
+    /// Sets standard fields of a workspace member (`updateWorkspaceMemberSettings`).
+    fn update_member_settings(
+        &self,
+        member: Uuid,
+        update: Value,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send;
 
     /// The target's data model.
     fn model(&self) -> impl Future<Output = Result<TargetModel, TargetError>> + Send;
@@ -259,6 +274,23 @@ impl Destination for Target {
         answer: Option<LegacyAnswer>,
     ) -> impl Future<Output = Result<LegacyUpload, TargetError>> + Send {
         Target::upload_legacy_file(self, path, file_name, mime, folder, answer)
+    }
+
+    fn upload_member_picture(
+        &self,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+    ) -> impl Future<Output = Result<MemberPicture, TargetError>> + Send {
+        Target::upload_member_picture(self, path, file_name, mime)
+    }
+
+    fn update_member_settings(
+        &self,
+        member: Uuid,
+        update: Value,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        Target::update_member_settings(self, member, update)
     }
 
     fn model(&self) -> impl Future<Output = Result<TargetModel, TargetError>> + Send {

@@ -30,7 +30,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use client::{LegacyAnswer, LegacyFolder, LegacyUpload, Target};
+pub use client::{LegacyAnswer, LegacyFolder, LegacyUpload, MemberPicture, Target};
 pub use config::{ApiKey, TargetConfig, DEFAULT_MAX_OUTAGE};
 pub use config_change::ConfigChange;
 pub use configuration::{

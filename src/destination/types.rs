@@ -295,6 +295,8 @@ pub struct TargetMember {
     pub user_email: Option<String>,
     /// First and last name joined by a space, when present.
     pub name: Option<String>,
+    /// `avatarUrl`, when set (a 2.x server answers it signed, with `?token=`).
+    pub avatar_url: Option<String>,
 }
 
 /// A file stored by the target (`uploadFilesFieldFile`), to reference from a FILES field.

@@ -27,13 +27,20 @@ pub struct Prepared {
     pub target_read: TargetModel,
     /// The target's members.
     pub target_members: Vec<Member>,
+    /// The target members' own pictures (`avatarUrl` without its token), by member id, as read
+    /// with them: a member picture never replaces one.
+    pub target_avatars: TargetAvatars,
     /// The plan.
     pub plan: Plan,
     /// What the data model sync creates before the records (empty with `--no-schema`).
     pub schema: SchemaDiff,
-    /// Live source members with a picture (`avatarUrl`), which this version does not move.
-    pub member_pictures: usize,
+    /// Live source members with a picture (`avatarUrl`), given to their target members after
+    /// the records ([`super::files::Files::move_member_pictures`]).
+    pub member_pictures: Vec<super::files::SourcePicture>,
 }
+
+/// Target member id → its picture's URL, without the token a 2.x server signs it with.
+pub type TargetAvatars = HashMap<uuid::Uuid, String>;
 
 /// Reads source and target and builds the plan. Writes nothing anywhere.
 pub async fn prepare<D: Destination>(
@@ -48,7 +55,7 @@ pub async fn prepare<D: Destination>(
 pub(super) async fn prepare_with<D: Destination>(
     opts: &MigrateOptions,
     target: &D,
-    target_members: Option<Vec<Member>>,
+    target_members: Option<(Vec<Member>, TargetAvatars)>,
 ) -> Result<Prepared, MigrateError> {
     let source = Source::connect(&opts.source_url)
         .await?
@@ -71,8 +78,15 @@ pub(super) async fn prepare_with<D: Destination>(
         crate::source::members::read_members(client, &workspace.schema, &model).await?;
     let member_pictures = read_members
         .iter()
-        .filter(|m| !m.deleted && m.avatar_url.is_some())
-        .count();
+        .filter(|m| !m.deleted)
+        .filter_map(|m| {
+            Some(super::files::SourcePicture {
+                member: m.id,
+                email: m.email.clone(),
+                avatar_url: m.avatar_url.clone()?,
+            })
+        })
+        .collect();
     let source_members: Vec<Member> = read_members
         .into_iter()
         .map(|m| Member {
@@ -102,19 +116,31 @@ pub(super) async fn prepare_with<D: Destination>(
         SchemaDiff::default()
     };
     let planned_target = schema.plan_view(&target_model, &model);
-    let target_members: Vec<Member> = match target_members {
-        Some(members) => members,
-        None => target
-            .members()
-            .await
-            .map_err(target_err("reading the target's workspace members"))?
-            .into_iter()
-            .map(|m| Member {
-                id: m.id,
-                email: m.user_email,
-                name: m.name.unwrap_or_default(),
-            })
-            .collect(),
+    let (target_members, target_avatars) = match target_members {
+        Some(read) => read,
+        None => {
+            let read = target
+                .members()
+                .await
+                .map_err(target_err("reading the target's workspace members"))?;
+            let avatars = read
+                .iter()
+                .filter_map(|m| {
+                    let url = m.avatar_url.as_deref()?;
+                    let url = url.split('?').next().unwrap_or_default().trim();
+                    (!url.is_empty()).then(|| (m.id, url.to_owned()))
+                })
+                .collect();
+            let members = read
+                .into_iter()
+                .map(|m| Member {
+                    id: m.id,
+                    email: m.user_email,
+                    name: m.name.unwrap_or_default(),
+                })
+                .collect();
+            (members, avatars)
+        }
     };
 
     let batch = match opts.batch_size {
@@ -160,6 +186,7 @@ pub(super) async fn prepare_with<D: Destination>(
         target_model,
         target_read,
         target_members,
+        target_avatars,
         plan,
         schema,
         member_pictures,

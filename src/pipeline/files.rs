@@ -34,6 +34,7 @@ use crate::source::{SourceError, WorkspaceInfo};
 use crate::state::{Ledger, StateError};
 
 mod generation;
+mod members;
 mod object;
 mod options;
 mod pending;
@@ -42,6 +43,7 @@ mod uploads;
 
 pub use crate::report::FileCounts;
 pub use generation::{file_category, FilesGeneration};
+pub use members::SourcePicture;
 pub use options::{parse_size, FileOptions, DEFAULT_MAX_FILE_SIZE, MISSING_FILE_RULE};
 pub(crate) use rich_text::mask_file_urls;
 

@@ -3,7 +3,8 @@
 //!
 //! [`discover`] (read source and target, plan) → [`schema`] (data model) → [`members`] →
 //! [`records`] (keyset stream → transform → batch → [`delivery`]) → [`soft_deletes`] →
-//! [`links`] (deferred references) → report; [`verify`] reads both sides back afterwards.
+//! [`links`] (deferred references) → member pictures → report; [`verify`] reads both sides
+//! back afterwards.
 //! Files move inside the records stage ([`files`]): the bytes first, then the record.
 
 use std::collections::{BTreeMap, HashMap};
@@ -187,6 +188,16 @@ pub async fn migrate<D: Destination>(
         reports.insert(object_plan.object.clone(), object_report);
     }
     links::write_deferred(&stage, &mut run, &mut reports, &mut report.not_kept).await?;
+    // Member pictures: members are matched, not copied, so each target member gets its
+    // source member's picture now (the bytes read in the same snapshot as the records).
+    files
+        .move_member_pictures(
+            &prepared.member_pictures,
+            &members,
+            &prepared.target_avatars,
+        )
+        .await
+        .map_err(files_err)?;
     // Read in the same snapshot as the records; sent after them (webhooks last of all).
     let source_config = match opts.config {
         true => Some(config::read(&prepared).await?),
@@ -223,17 +234,6 @@ pub async fn migrate<D: Destination>(
     Ok(report)
 }
 
-/// The report line for member pictures, which this version leaves behind. Twenty 2.21 takes a
-/// member's picture from an API key whose role has the Workspace Members permission
-/// (`uploadWorkspaceMemberProfilePicture`, `file-core-picture.resolver.ts`, guarded by
-/// `upload-profile-picture-permission.guard.ts`; then `updateWorkspaceMemberSettings`,
-/// `user.resolver.ts`), but members are matched, not created, and their pictures not sent yet.
-fn member_pictures_note(count: usize) -> String {
-    format!(
-        "workspaceMember.avatarUrl: {count} member pictures were not moved (members are matched by email, not copied); each member, or an admin, sets the picture again in the target"
-    )
-}
-
 /// The report of a run before any record moves: what the plan skips and drops.
 fn start_report(prepared: &Prepared, opts: &MigrateOptions) -> RunReport {
     let mut report = RunReport {
@@ -242,11 +242,6 @@ fn start_report(prepared: &Prepared, opts: &MigrateOptions) -> RunReport {
         state_file: Some(opts.state_path.clone()),
         ..RunReport::default()
     };
-    if prepared.member_pictures > 0 {
-        report
-            .not_kept
-            .push(member_pictures_note(prepared.member_pictures));
-    }
     for p in &prepared.plan.objects {
         if !p.dropped.is_empty() {
             report

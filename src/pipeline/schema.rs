@@ -28,7 +28,10 @@ pub(super) async fn prepare_and_sync<D: Destination>(
     }
     prepared.source.end_snapshot().await?;
     // The model changed (re-read); the members did not.
-    let members = std::mem::take(&mut prepared.target_members);
+    let members = (
+        std::mem::take(&mut prepared.target_members),
+        std::mem::take(&mut prepared.target_avatars),
+    );
     let prepared = prepare_with(opts, target, Some(members)).await?;
     if !prepared.plan.blockers.is_empty() {
         return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));

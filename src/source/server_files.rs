@@ -281,9 +281,16 @@ impl SourceServer {
                 FileClaim::Filename(rest.rsplit('/').next().unwrap_or(rest))
             }
             (None, Some(id)) => {
+                // `GET /file/:fileFolder/:id` (`file.controller.ts`): a member's picture is in
+                // `core-picture/`, every other 1.18+ file in `files-field/`.
+                let folder = if key.contains("/core-picture/") {
+                    "core-picture"
+                } else {
+                    "files-field"
+                };
                 url.path_segments_mut().ok()?.pop_if_empty().extend([
                     "file",
-                    "files-field",
+                    folder,
                     &id.to_string(),
                 ]);
                 FileClaim::FileId(id)
@@ -430,6 +437,18 @@ mod tests {
         assert_eq!(
             shown,
             format!("https://crm.example.com/file/files-field/{id}")
+        );
+        let (shown, _) = server()
+            .file_url(
+                &signer,
+                ws,
+                &format!("{ws}/app/core-picture/{id}.png"),
+                Some(id),
+            )
+            .unwrap();
+        assert_eq!(
+            shown,
+            format!("https://crm.example.com/file/core-picture/{id}")
         );
         assert!(server()
             .file_url(&signer, ws, &format!("{ws}/app/y.pdf"), None)

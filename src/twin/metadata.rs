@@ -35,13 +35,23 @@ pub struct Queries(Query, ConfigQuery);
 /// Every `/metadata` mutation: these, the direct-upload generation's and the workspace
 /// configuration's.
 #[derive(async_graphql::MergedObject)]
-pub struct Mutations(Mutation, DirectUploadMutation, ConfigMutation);
+pub struct Mutations(
+    Mutation,
+    DirectUploadMutation,
+    ConfigMutation,
+    super::member_pictures::MemberPictureMutation,
+);
 
 /// The `/metadata` route.
 pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     let schema: TwinSchema = Schema::build(
         Queries(Query, ConfigQuery::default()),
-        Mutations(Mutation, DirectUploadMutation, ConfigMutation::default()),
+        Mutations(
+            Mutation,
+            DirectUploadMutation,
+            ConfigMutation::default(),
+            super::member_pictures::MemberPictureMutation,
+        ),
         EmptySubscription,
     )
     .data(shared)
@@ -164,7 +174,7 @@ fn duplicate_root_answer(name: &str) -> axum::response::Response {
     (axum::http::StatusCode::OK, axum::Json(body)).into_response()
 }
 
-fn user_error(message: impl Into<String>, code: &str) -> Error {
+pub(super) fn user_error(message: impl Into<String>, code: &str) -> Error {
     let code = code.to_owned();
     Error::new(message).extend_with(|_, e| {
         e.set("code", "BAD_USER_INPUT");
@@ -196,7 +206,7 @@ fn field_validation_error(message: &str, code: &str, value: Option<&Value>) -> E
     })
 }
 
-fn shared<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Shared>> {
+pub(super) fn shared<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Shared>> {
     ctx.data::<Arc<Shared>>()
 }
 

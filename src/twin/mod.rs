@@ -13,6 +13,7 @@ mod filter;
 mod input;
 mod legacy_files;
 mod limits;
+mod member_pictures;
 mod metadata;
 mod rest;
 mod schema;
@@ -93,6 +94,7 @@ pub struct TwinConfig {
     upload_url_ttl: std::time::Duration,
     expire_upload_urls: u64,
     files_generation: FilesGeneration,
+    members_permission: bool,
 }
 
 /// Which of Twenty's file generations the twin emulates (`target-api.md` §7).
@@ -145,6 +147,7 @@ impl TwinConfig {
             upload_url_ttl: UPLOAD_URL_TTL,
             expire_upload_urls: 0,
             files_generation: FilesGeneration::V2,
+            members_permission: true,
         }
     }
 
@@ -199,6 +202,14 @@ impl TwinConfig {
     /// Keep uploaded files under this folder instead of in memory.
     pub fn files_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.files_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether the API key's role has the Workspace Members permission, which uploading and
+    /// setting a member's picture need (`upload-profile-picture-permission.guard.ts`,
+    /// `updateWorkspaceMemberSettings` in `user.resolver.ts`); on by default (an Admin key).
+    pub fn members_permission(mut self, on: bool) -> Self {
+        self.members_permission = on;
         self
     }
 

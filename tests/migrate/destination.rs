@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::Value;
 use twenty_migrate::destination::{
     ApiKey, BatchBody, ConfigChange, Destination, FindMany, LegacyAnswer, LegacyFolder,
-    LegacyUpload, Outage, Page, PendingDirectUpload, RequestStats, ReturnedId, Target,
-    TargetConfig, TargetConfiguration, TargetError, TargetField, TargetMember, TargetModel,
+    LegacyUpload, MemberPicture, Outage, Page, PendingDirectUpload, RequestStats, ReturnedId,
+    Target, TargetConfig, TargetConfiguration, TargetError, TargetField, TargetMember, TargetModel,
     TargetObject, UploadGeneration, UploadedFile,
 };
 use twenty_migrate::pipeline::{self, BatchSize};
@@ -180,6 +180,23 @@ impl Destination for FailsOneBatch {
     ) -> impl Future<Output = Result<LegacyUpload, TargetError>> + Send {
         self.inner
             .upload_legacy_file(path, file_name, mime, folder, answer)
+    }
+
+    fn upload_member_picture(
+        &self,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+    ) -> impl Future<Output = Result<MemberPicture, TargetError>> + Send {
+        self.inner.upload_member_picture(path, file_name, mime)
+    }
+
+    fn update_member_settings(
+        &self,
+        member: Uuid,
+        update: Value,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send {
+        self.inner.update_member_settings(member, update)
     }
 
     fn model(&self) -> impl Future<Output = Result<TargetModel, TargetError>> + Send {

@@ -833,46 +833,294 @@ async fn the_keyset_page_query_walks_the_primary_key_index() {
     );
 }
 
-/// A member's picture is not moved by this version: the report says how many were left behind
-/// and why, instead of dropping them without a word.
+/// Members are matched, not copied, so each matched target member gets its source member's
+/// picture after the records: a stored picture is uploaded and set, a picture hosted elsewhere
+/// keeps its URL, a missing one is a note naming the member; a rerun sends none again, and a
+/// picture the target member set of its own is kept.
 #[tokio::test]
-async fn member_pictures_left_behind_are_counted_in_the_report() {
+async fn member_pictures_move_to_the_matched_target_members() {
     let w = world(50).await;
     let s = w.schema();
-    w.client
-        .batch_execute(&format!(
-            "UPDATE {s}.\"workspaceMember\" SET \"avatarUrl\" = 'profile-picture/original/a.png' \
-             WHERE id IN (SELECT id FROM {s}.\"workspaceMember\" WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 2)"
-        ))
-        .await
-        .expect("set two pictures");
-    let with_picture: i64 = w
+    let live: Vec<(Uuid, String)> = w
         .client
-        .query_one(
+        .query(
             &format!(
-                "SELECT count(*) FROM {s}.\"workspaceMember\" \
-                 WHERE \"deletedAt\" IS NULL AND coalesce(\"avatarUrl\", '') <> ''"
+                "SELECT id, \"userEmail\" FROM {s}.\"workspaceMember\" \
+                 WHERE \"deletedAt\" IS NULL ORDER BY id"
             ),
             &[],
         )
         .await
-        .expect("count")
-        .get(0);
-    assert!(with_picture >= 2);
+        .expect("members")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(live.len() >= 3, "{live:?}");
+    let stored = "profile-picture/original/stored.png";
+    let elsewhere = "https://lh3.googleusercontent.com/a/picture";
+    let gone = "profile-picture/original/gone.png";
+    w.client
+        .batch_execute(&format!(
+            "UPDATE {s}.\"workspaceMember\" SET \"avatarUrl\" = NULL"
+        ))
+        .await
+        .expect("clear pictures");
+    for ((id, _), url) in live.iter().zip([stored, elsewhere, gone]) {
+        w.client
+            .execute(
+                &format!("UPDATE {s}.\"workspaceMember\" SET \"avatarUrl\" = $2 WHERE id = $1"),
+                &[id, &url],
+            )
+            .await
+            .expect("set picture");
+    }
+    let folder = w
+        .dir
+        .path()
+        .join("storage")
+        .join(format!("workspace-{}/profile-picture/original", w.spec.id));
+    std::fs::create_dir_all(&folder).unwrap();
+    let png = b"\x89PNG\r\n\x1a\nnot much of a picture";
+    std::fs::write(folder.join("stored.png"), png).unwrap();
+
     let twin = twin(w.members(), 200).await;
     let target = target(&twin, 1_000_000);
     let report = pipeline::migrate(&w.options(), &target)
         .await
         .expect("migrate");
+    assert_eq!(report.files.member_pictures, 2, "{report:?}");
     let notes: Vec<&String> = report
         .not_kept
         .iter()
-        .filter(|n| n.starts_with("workspaceMember.avatarUrl"))
+        .filter(|n| n.starts_with("workspaceMember"))
         .collect();
     assert_eq!(notes.len(), 1, "{:?}", report.not_kept);
     assert!(
-        notes[0].contains(&format!(": {with_picture} member pictures")),
+        notes[0].starts_with(&format!(
+            "workspaceMember {}: picture not moved: ",
+            live[2].1
+        )) && notes[0].contains("gone.png is missing")
+            && notes[0].contains("sets it again in Settings > Members"),
         "{}",
         notes[0]
     );
+
+    let by_email: HashMap<String, Value> = read_back(&target, "workspaceMembers")
+        .await
+        .into_values()
+        .map(|m| (m["userEmail"].as_str().unwrap().to_lowercase(), m))
+        .collect();
+    let avatar = |email: &str| by_email[&email.to_lowercase()]["avatarUrl"].clone();
+    let uploaded = avatar(&live[0].1);
+    let uploaded = uploaded.as_str().expect("stored picture set");
+    let prefix = format!("{}/file/core-picture/", twin.base_url());
+    assert!(uploaded.starts_with(&prefix), "{uploaded}");
+    assert!(!uploaded.contains("token"), "{uploaded}");
+    assert_eq!(avatar(&live[1].1), Value::from(elsewhere));
+    assert!(
+        avatar(&live[2].1).as_str().is_none_or(str::is_empty),
+        "{}",
+        avatar(&live[2].1)
+    );
+
+    // A rerun of the same run finds both pictures in the ledger and sends neither.
+    let before = target.stats().requests;
+    let mut again = w.options();
+    again.restart = false;
+    let report = pipeline::migrate(&again, &target).await.expect("rerun");
+    assert_eq!(report.files.member_pictures, 0, "{report:?}");
+    assert_eq!(report.files.member_pictures_reused, 2, "{report:?}");
+    assert!(target.stats().requests > before);
+
+    // A member who set a picture of their own in the target meanwhile keeps it, even once the
+    // source's file is back.
+    std::fs::write(folder.join("gone.png"), png).unwrap();
+    let own = "https://pictures.example/own.png";
+    let third = target
+        .members()
+        .await
+        .expect("target members")
+        .into_iter()
+        .find(|m| m.user_email.as_deref().map(str::to_lowercase) == Some(live[2].1.to_lowercase()))
+        .expect("third member in the target");
+    target
+        .update_member_settings(third.id, serde_json::json!({ "avatarUrl": own }))
+        .await
+        .expect("own picture");
+    let report = pipeline::migrate(&again, &target).await.expect("rerun");
+    assert_eq!(report.files.member_pictures, 0, "{report:?}");
+    assert_eq!(report.files.member_pictures_reused, 2, "{report:?}");
+    let kept = format!(
+        "workspaceMember {}: picture not moved: the target member has a picture of its own, which is kept",
+        live[2].1
+    );
+    assert!(report.not_kept.contains(&kept), "{:?}", report.not_kept);
+    let third = read_back(&target, "workspaceMembers").await[&third.id.to_string()].clone();
+    assert_eq!(third["avatarUrl"], Value::from(own));
+}
+
+/// An API key whose role lacks the Workspace Members permission is refused the upload
+/// (`upload-profile-picture-permission.guard.ts`): the run goes on, and one report line names
+/// every member left, the permission, and what to do.
+#[tokio::test]
+async fn member_pictures_refused_for_the_api_key_are_named_in_the_report() {
+    let w = world(50).await;
+    let s = w.schema();
+    let emails: Vec<String> = w
+        .client
+        .query(
+            &format!(
+                "SELECT \"userEmail\" FROM {s}.\"workspaceMember\" \
+                 WHERE \"deletedAt\" IS NULL AND coalesce(\"avatarUrl\", '') <> '' ORDER BY id"
+            ),
+            &[],
+        )
+        .await
+        .expect("members")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(emails.len() >= 2, "{emails:?}");
+    // The generated pictures are not in the storage: put them there.
+    for r in w
+        .client
+        .query(
+            &format!(
+                "SELECT \"avatarUrl\" FROM {s}.\"workspaceMember\" \
+                 WHERE \"deletedAt\" IS NULL AND coalesce(\"avatarUrl\", '') <> ''"
+            ),
+            &[],
+        )
+        .await
+        .expect("pictures")
+    {
+        let url: String = r.get(0);
+        let path = w
+            .dir
+            .path()
+            .join("storage")
+            .join(format!("workspace-{}", w.spec.id))
+            .join(url);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"\x89PNG\r\n\x1a\n").unwrap();
+    }
+    let twin = TwinConfig::new(KEY)
+        .members(w.members())
+        .members_permission(false)
+        .start()
+        .await
+        .expect("twin");
+    let target = target(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.files.member_pictures, 0);
+    let notes: Vec<&String> = report
+        .not_kept
+        .iter()
+        .filter(|n| n.starts_with("workspaceMember"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", report.not_kept);
+    let note = notes[0];
+    assert!(
+        note.starts_with(&format!(
+            "workspaceMember.avatarUrl: {} member pictures not moved (",
+            emails.len()
+        )),
+        "{note}"
+    );
+    for e in &emails {
+        assert!(note.contains(e.as_str()), "{e}: {note}");
+    }
+    assert!(
+        note.contains("Workspace Members permission (upload-profile-picture-permission.guard.ts)")
+            && note.contains("You do not have permission to upload profile pictures")
+                | note.contains("does not have permission"),
+        "{note}"
+    );
+}
+
+/// A 2.x member's picture is a `core.file` row in `core-picture/`, named by its id in the
+/// `avatarUrl` the source's front stored (`<server>/file/core-picture/<id>`): its bytes are read
+/// from `<workspaceId>/<application>/core-picture/<id>.png` and moved like a path's.
+#[tokio::test]
+async fn a_core_picture_member_avatar_is_read_through_core_file() {
+    let w = world(50).await;
+    let s = w.schema();
+    let member: (Uuid, String) = w
+        .client
+        .query_one(
+            &format!(
+                "SELECT id, \"userEmail\" FROM {s}.\"workspaceMember\" \
+                 WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 1"
+            ),
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .expect("member");
+    w.client
+        .batch_execute(&format!(
+            "UPDATE {s}.\"workspaceMember\" SET \"avatarUrl\" = NULL"
+        ))
+        .await
+        .expect("clear pictures");
+    let picture = Uuid::new_v4();
+    let path = format!("core-picture/{picture}.png");
+    w.client
+        .execute(
+            "INSERT INTO core.file (id, \"workspaceId\", \"applicationId\", path, size, \
+             \"createdAt\", \"updatedAt\", \"isStaticAsset\", settings, \"mimeType\") \
+             SELECT $1, \"workspaceId\", \"applicationId\", $2, 12, now(), now(), false, settings, \
+             'image/png' FROM core.file WHERE \"workspaceId\" = $3 LIMIT 1",
+            &[&picture, &path, &w.spec.id],
+        )
+        .await
+        .expect("core.file row");
+    let app: String = w
+        .client
+        .query_one(
+            "SELECT a.\"universalIdentifier\"::text FROM core.file f \
+             JOIN core.application a ON a.id = f.\"applicationId\" WHERE f.id = $1",
+            &[&picture],
+        )
+        .await
+        .expect("application")
+        .get(0);
+    let file = w
+        .dir
+        .path()
+        .join("storage")
+        .join(format!("{}/{app}", w.spec.id))
+        .join(&path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"\x89PNG\r\n\x1a\ncore").unwrap();
+    w.client
+        .execute(
+            &format!("UPDATE {s}.\"workspaceMember\" SET \"avatarUrl\" = $2 WHERE id = $1"),
+            &[
+                &member.0,
+                &format!("https://crm.old.example/file/core-picture/{picture}"),
+            ],
+        )
+        .await
+        .expect("set picture");
+
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let report = pipeline::migrate(&w.options(), &target)
+        .await
+        .expect("migrate");
+    assert_eq!(report.files.member_pictures, 1, "{:?}", report.not_kept);
+    let set = read_back(&target, "workspaceMembers")
+        .await
+        .into_values()
+        .find(|m| m["userEmail"].as_str().map(str::to_lowercase) == Some(member.1.to_lowercase()))
+        .expect("member in the target");
+    let url = set["avatarUrl"].as_str().unwrap_or_default();
+    assert!(
+        url.starts_with(&format!("{}/file/core-picture/", twin.base_url())),
+        "{set}"
+    );
+    assert!(!url.contains(&picture.to_string()), "{url}");
 }

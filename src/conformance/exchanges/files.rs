@@ -189,3 +189,49 @@ fn files_view(body: &Value) -> Value {
         .collect();
     json!({ "records": out })
 }
+
+/// The member-picture mutations the tool sends (`Target::upload_member_picture`,
+/// `Target::update_member_settings`), for the seeded member `tim@apple.dev`, whose picture is
+/// set to an outside URL and then cleared again: a recording leaves the member as it was.
+pub(super) fn member_pictures() -> Vec<Exchange> {
+    let settings = |member: &str, update: Value| {
+        md(
+            crate::destination::client::UPDATE_MEMBER_SETTINGS,
+            json!({ "input": { "workspaceMemberId": member, "update": update } }),
+        )
+    };
+    vec![ex(
+        "member-picture-upload-and-set",
+        vec![
+            Step::get(format!(
+                "/rest/workspaceMembers?filter={}",
+                super::urlencode("userEmail[eq]:\"tim@apple.dev\"")
+            ))
+            .select(super::listing::member_view)
+            .capture("timMemberId", "/data/workspaceMembers/0/id"),
+            Step {
+                body: Body::Upload {
+                    operations: json!({
+                        "query": crate::destination::client::UPLOAD_MEMBER_PICTURE,
+                        "variables": { "file": null },
+                    }),
+                    file_name: "pixel.png".into(),
+                    mime: "image/png".into(),
+                    bytes: PNG.to_vec(),
+                },
+                ..Step::new(reqwest::Method::POST, "/metadata")
+            }
+            .capture("pictureId", "/data/uploadWorkspaceMemberProfilePicture/id"),
+            settings(
+                "${timMemberId}",
+                json!({ "avatarUrl": "https://pictures.example/tim.png" }),
+            ),
+            settings(
+                "20202020-0000-4000-8000-000000000000",
+                json!({ "avatarUrl": "https://pictures.example/nobody.png" }),
+            ),
+            settings("${timMemberId}", json!({ "cfNotAField": "x" })),
+            settings("${timMemberId}", json!({ "avatarUrl": "" })),
+        ],
+    )]
+}

@@ -160,7 +160,7 @@ fn unordered_lists(body: &Value) -> Value {
     json!({ "data": lists })
 }
 
-fn member_view(body: &Value) -> Value {
+pub(super) fn member_view(body: &Value) -> Value {
     let Some(rows) = body
         .pointer("/data/workspaceMembers")
         .and_then(Value::as_array)

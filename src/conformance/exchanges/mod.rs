@@ -85,5 +85,6 @@ pub fn exchanges() -> Vec<Exchange> {
     all.extend(listing());
     all.extend(files());
     all.extend(config());
+    all.extend(files::member_pictures());
     all
 }

@@ -143,6 +143,11 @@ impl Target {
                     .and_then(Value::as_str)
                     .map(str::to_owned),
                 name,
+                avatar_url: record
+                    .get("avatarUrl")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.trim().is_empty())
+                    .map(str::to_owned),
             });
         }
         Ok(members)

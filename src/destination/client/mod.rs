@@ -30,7 +30,8 @@ mod records;
 mod uploads;
 
 use answers::*;
-pub use uploads::{LegacyAnswer, LegacyFolder, LegacyUpload};
+pub use uploads::{LegacyAnswer, LegacyFolder, LegacyUpload, MemberPicture};
+pub(crate) use uploads::{UPDATE_MEMBER_SETTINGS, UPLOAD_MEMBER_PICTURE};
 
 /// Ids per `id[in]:[…]` filter: short URLs, and within every version's page size (60).
 const IDS_PER_LOOKUP: usize = 50;

@@ -203,3 +203,90 @@ impl Target {
         })
     }
 }
+
+/// The multipart upload of a workspace member's picture (Twenty 2.x, `/metadata`).
+pub(crate) const UPLOAD_MEMBER_PICTURE: &str = "mutation UploadWorkspaceMemberProfilePicture($file: Upload!) { uploadWorkspaceMemberProfilePicture(file: $file) { id path url } }";
+
+/// Sets fields of one workspace member (Twenty 2.x, `/metadata`).
+pub(crate) const UPDATE_MEMBER_SETTINGS: &str = "mutation UpdateWorkspaceMemberSettings($input: UpdateWorkspaceMemberSettingsInput!) { updateWorkspaceMemberSettings(input: $input) }";
+
+/// A workspace member's picture stored by the target (`core-picture/<id>.<ext>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberPicture {
+    /// The `core.file` id.
+    pub id: String,
+    /// What the member's `avatarUrl` takes: the answered `url` without its token, as the
+    /// front stores it (`<server>/file/core-picture/<id>`, `WorkspaceMemberPictureUploader.tsx`).
+    pub avatar_url: String,
+}
+
+impl Target {
+    /// Uploads a workspace member's picture: `uploadWorkspaceMemberProfilePicture(file)` on
+    /// `/metadata` (GraphQL multipart). The file is not tied to a member until
+    /// [`Self::update_member_settings`] sets it. Allowed to an API key whose role has the
+    /// Workspace Members (or Profile Information) permission. Not idempotent.
+    ///
+    /// Source: `engine/core-modules/file/file-core-picture/resolvers/file-core-picture.resolver.ts`,
+    /// guard `engine/core-modules/user-workspace/guards/upload-profile-picture-permission.guard.ts`.
+    pub async fn upload_member_picture(
+        &self,
+        path: &Path,
+        file_name: &str,
+        mime: &str,
+    ) -> Result<MemberPicture, TargetError> {
+        local_file_size(path).await?;
+        check_mime(mime)?;
+        let operations = json!({ "query": UPLOAD_MEMBER_PICTURE, "variables": { "file": null } });
+        let mut call = Call::new(Method::POST, "/metadata".into());
+        call.graphql = true;
+        call.body = CallBody::Upload(Upload {
+            operations: operations.to_string(),
+            file_name: file_name.to_owned(),
+            mime: mime.to_owned(),
+            source: UploadSource::Path(path.to_owned()),
+        });
+        let data = self.call(&call, graphql_data).await?;
+        let file = data
+            .get("uploadWorkspaceMemberProfilePicture")
+            .ok_or_else(|| {
+                TargetError::Protocol(
+                    "upload answer has no uploadWorkspaceMemberProfilePicture".into(),
+                )
+            })?;
+        let id = file
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TargetError::Protocol("picture upload answer has no id".into()))?;
+        let avatar_url = match file.get("url").and_then(Value::as_str) {
+            Some(url) => url.split('?').next().unwrap_or(url).to_owned(),
+            None => format!(
+                "{}/file/core-picture/{id}",
+                self.base_url().trim_end_matches('/')
+            ),
+        };
+        debug!("member picture uploaded");
+        Ok(MemberPicture {
+            id: id.to_owned(),
+            avatar_url,
+        })
+    }
+
+    /// Sets fields of a workspace member: `updateWorkspaceMemberSettings(input:
+    /// {workspaceMemberId, update})` on `/metadata`, answering `true`. Standard fields only
+    /// (`assertWorkspaceMemberUpdateUsesNonCustomFieldsOnly`); an API key needs the Workspace
+    /// Members permission. Idempotent.
+    ///
+    /// Source: `engine/core-modules/user/user.resolver.ts`.
+    pub async fn update_member_settings(
+        &self,
+        member: Uuid,
+        update: Value,
+    ) -> Result<(), TargetError> {
+        self.graphql(
+            UPDATE_MEMBER_SETTINGS,
+            json!({ "input": { "workspaceMemberId": member.to_string(), "update": update } }),
+        )
+        .await?;
+        Ok(())
+    }
+}
