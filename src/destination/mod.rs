@@ -20,6 +20,7 @@ pub(crate) mod client;
 mod config;
 mod config_change;
 mod configuration;
+mod configuration_calls;
 mod contract;
 pub(crate) mod direct_upload;
 mod error;
