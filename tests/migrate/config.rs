@@ -235,6 +235,74 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
         "a personal item is not created"
     );
 
+    // The dashboard: its record with the source id names a layout the target made, whose tab
+    // and widgets keep the source ids and whose charts name the target's fields.
+    let dashboard = config
+        .dashboards
+        .iter()
+        .find(|d| d.layout.is_some())
+        .expect("the fixture's dashboard");
+    let source_layout = dashboard.layout.as_ref().unwrap();
+    let records = t
+        .find_by_ids("dashboards", &[dashboard.id])
+        .await
+        .expect("dashboards");
+    assert_eq!(records.len(), 1, "the dashboard record, by its id");
+    let layout_id: Uuid = records[0]["pageLayoutId"]
+        .as_str()
+        .expect("pageLayoutId")
+        .parse()
+        .unwrap();
+    assert_ne!(
+        layout_id, source_layout.id,
+        "the target gives the layout id"
+    );
+    let layouts = twin.page_layouts();
+    assert_eq!(
+        layouts.len(),
+        config.dashboards.len(),
+        "one layout per dashboard (an empty one where the source's is missing)"
+    );
+    let layout = layouts
+        .iter()
+        .find(|l| l.id.0 == layout_id)
+        .expect("the layout the record names");
+    assert_eq!(layout.name, source_layout.name);
+    assert_eq!(layout.tabs.len(), 1);
+    let tab = &layout.tabs[0];
+    assert_eq!(tab.id.0, id("dashboard/tab/overview"));
+    assert_eq!(tab.title, "Overview", "the tab's effective title");
+    let widget_ids: HashSet<Uuid> = tab.widgets.iter().map(|w| w.id.0).collect();
+    let want: HashSet<Uuid> = ["pipeline", "headcount", "pets"]
+        .iter()
+        .map(|k| id(&format!("dashboard/widget/{k}")))
+        .collect();
+    assert_eq!(widget_ids, want);
+    let pipeline_chart = tab
+        .widgets
+        .iter()
+        .find(|w| w.id.0 == id("dashboard/widget/pipeline"))
+        .unwrap();
+    let c = &pipeline_chart.configuration.0;
+    assert_eq!(
+        c["aggregateFieldMetadataId"],
+        fields[&("opportunity".into(), "amount".into())].to_string()
+    );
+    assert_eq!(
+        c["primaryAxisGroupByFieldMetadataId"],
+        fields[&("opportunity".into(), "stage".into())].to_string()
+    );
+    let headcount = tab
+        .widgets
+        .iter()
+        .find(|w| w.id.0 == id("dashboard/widget/headcount"))
+        .unwrap();
+    assert_eq!(
+        headcount.configuration.0["filter"]["recordFilters"][0]["fieldMetadataId"],
+        fields[&("company".into(), "tier".into())].to_string()
+    );
+    assert_eq!(counts.kinds["dashboards"].created, config.dashboards.len());
+
     // `verify` finds the configuration equal and lists the runbook's open steps.
     let check = pipeline::verify::verify(&opts, &t, 100)
         .await
@@ -272,6 +340,8 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     }
     assert_eq!(twin.views().len(), views.len());
     assert_eq!(twin.navigation_menu_items().len(), items.len());
+    assert_eq!(again.kinds["dashboards"].unchanged, config.dashboards.len());
+    assert_eq!(twin.page_layouts().len(), layouts.len(), "no second layout");
 }
 
 #[tokio::test]
