@@ -56,6 +56,8 @@ pub(super) async fn sync<D: Destination>(
     let layouts = deliver(target, || page_layout::dashboard_layouts(target)).await?;
     let layouts = layouts.map_err(|e| TargetError::Protocol(format!("getPageLayouts: {e}")))?;
 
+    // The records go last, in one batch: a record names its layout, which must exist first.
+    let mut rows = Vec::new();
     for dashboard in dashboards {
         let name = dashboard.title.as_deref().unwrap_or("Untitled");
         let empty;
@@ -115,23 +117,55 @@ pub(super) async fn sync<D: Destination>(
             "position": dashboard.position,
             "pageLayoutId": layout_id,
         });
-        let record_changed = record.is_none_or(|r| !same_record(r, &row));
-        if record_changed {
-            let body = BatchBody::from_values(std::slice::from_ref(&row));
-            if let Err(err) = deliver(target, || target.upsert_batch(&plural, body.clone())).await?
-            {
-                report.notes.push(format!(
-                    "configuration: the target refused the dashboard record {name} ({}): {err}",
-                    dashboard.id
-                ));
-                continue;
+        if record.is_none_or(|r| !same_record(r, &row)) {
+            rows.push((row, record.is_some(), format!("{name} ({})", dashboard.id)));
+        } else {
+            let counts = report.kinds.entry(KIND.into()).or_default();
+            match changed {
+                true => counts.updated += 1,
+                false => counts.unchanged += 1,
             }
         }
+    }
+    write_records(target, &plural, rows, report).await
+}
+
+/// Writes the dashboard records that are missing or differ: one batch, then one by one if the
+/// target refuses it, so one bad record does not keep the others out.
+async fn write_records<D: Destination>(
+    target: &D,
+    plural: &str,
+    rows: Vec<(Value, bool, String)>,
+    report: &mut ConfigReport,
+) -> Result<(), TargetError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let count = |report: &mut ConfigReport, existed: bool| {
         let counts = report.kinds.entry(KIND.into()).or_default();
-        match (record, changed || record_changed) {
-            (None, _) => counts.created += 1,
-            (Some(_), true) => counts.updated += 1,
-            (Some(_), false) => counts.unchanged += 1,
+        match existed {
+            true => counts.updated += 1,
+            false => counts.created += 1,
+        }
+    };
+    let all: Vec<Value> = rows.iter().map(|(row, _, _)| row.clone()).collect();
+    let body = BatchBody::from_values(&all);
+    if deliver(target, || target.upsert_batch(plural, body.clone()))
+        .await?
+        .is_ok()
+    {
+        for (_, existed, _) in &rows {
+            count(report, *existed);
+        }
+        return Ok(());
+    }
+    for (row, existed, name) in rows {
+        let body = BatchBody::from_values(std::slice::from_ref(&row));
+        match deliver(target, || target.upsert_batch(plural, body.clone())).await? {
+            Ok(_) => count(report, existed),
+            Err(err) => report.notes.push(format!(
+                "configuration: the target refused the dashboard record {name}: {err}"
+            )),
         }
     }
     Ok(())
