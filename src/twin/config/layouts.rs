@@ -7,7 +7,7 @@
 //! unions (`PageLayoutWidgetPosition`, `WidgetConfiguration` with 22 members) that need inline
 //! fragments; the twin answers both as `JSON` scalars. The migration reads neither.
 
-use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Json, Object, SimpleObject};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -272,11 +272,12 @@ impl LayoutMutation {
             .iter()
             .position(|l| l.id.0.to_string() == id)
         else {
-            return Err(bad_input(
-                format!("Page layout with ID {id} not found"),
-                "PAGE_LAYOUT_NOT_FOUND",
-                "Page layout not found.",
-            ));
+            // Recorded from a real 2.21: code NOT_FOUND, the id in quotes.
+            let message = format!("Page layout with ID \"{id}\" not found");
+            return Err(async_graphql::Error::new(message).extend_with(|_, e| {
+                e.set("code", "NOT_FOUND");
+                e.set("userFriendlyMessage", "An error occurred.");
+            }));
         };
         let layout_id = state.page_layouts[index].id;
         let mut tabs = Vec::new();
