@@ -214,7 +214,7 @@ fn find_layout<'a>(
 
 /// The `tabs` of `UpdatePageLayoutWithTabsInput`: the source's, ids kept, references mapped; a
 /// widget whose object or a referenced field or view the target lacks is left out, noted.
-fn desired_tabs(
+pub(super) fn desired_tabs(
     dashboard: &Dashboard,
     layout: &PageLayout,
     names: &Names<'_>,
