@@ -469,3 +469,41 @@ async fn configuration_creates_whose_answers_are_lost_are_found_done_not_reporte
         check.config_pending
     );
 }
+
+#[tokio::test]
+async fn a_dashboard_layout_left_by_a_run_cut_short_is_taken_up_not_doubled() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let config = source_config(&w).await;
+    let dashboard = config
+        .dashboards
+        .iter()
+        .find(|d| d.layout.is_some())
+        .expect("the fixture's dashboard");
+    let name = &dashboard.layout.as_ref().unwrap().name;
+    // A run stopped right after `createPageLayout`: the layout is there, tabless, and no
+    // record names it.
+    let left = t
+        .metadata_graphql(
+            "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id } }",
+            serde_json::json!({ "i": { "name": name, "type": "DASHBOARD" } }),
+        )
+        .await
+        .expect("createPageLayout")["createPageLayout"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let report = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    assert!(report.config.expect("configuration").notes.is_empty());
+    let layouts = twin.page_layouts();
+    assert_eq!(layouts.len(), config.dashboards.len(), "no second layout");
+    let record = t
+        .find_by_ids("dashboards", &[dashboard.id])
+        .await
+        .expect("dashboards");
+    assert_eq!(record[0]["pageLayoutId"], left.as_str());
+    let taken = layouts.iter().find(|l| l.id.0.to_string() == left).unwrap();
+    assert_eq!(taken.tabs.len(), 1, "its tabs written");
+}

@@ -58,6 +58,11 @@ pub(super) async fn sync<D: Destination>(
 
     // The records go last, in one batch: a record names its layout, which must exist first.
     let mut rows = Vec::new();
+    // The records' own layouts are taken first, so a leftover is never given to another.
+    let mut taken: Vec<Uuid> = have
+        .values()
+        .filter_map(|r| r.get("pageLayoutId")?.as_str()?.parse().ok())
+        .collect();
     for dashboard in dashboards {
         let name = dashboard.title.as_deref().unwrap_or("Untitled");
         let empty;
@@ -70,7 +75,7 @@ pub(super) async fn sync<D: Destination>(
         };
         let desired = desired_tabs(dashboard, layout, names, views, report);
         let record = have.get(&dashboard.id);
-        let existing = find_layout(&layouts, record, layout);
+        let existing = find_layout(&layouts, record, layout, &taken);
         let mut changed = false;
         let layout_id = match existing {
             Some(l) => l.id,
@@ -91,6 +96,7 @@ pub(super) async fn sync<D: Destination>(
                 }
             }
         };
+        taken.push(layout_id);
         let input = json!({
             "name": layout.name,
             "type": "DASHBOARD",
@@ -194,22 +200,34 @@ fn empty_layout(dashboard: Uuid, name: &str) -> PageLayout {
 }
 
 /// The target layout of a dashboard: the one its record names, else one holding a tab of the
-/// source layout (left by a run cut short before the record was written).
+/// source layout (left by a run cut short after the tabs were written), else a tabless one of
+/// the same name that no dashboard of this run has taken (cut short right after
+/// `createPageLayout`; a layout Twenty makes always has a tab). `taken` holds the layouts
+/// already given to a dashboard.
 fn find_layout<'a>(
     layouts: &'a [TargetPageLayout],
     record: Option<&Value>,
     layout: &PageLayout,
+    taken: &[Uuid],
 ) -> Option<&'a TargetPageLayout> {
     let named = record
         .and_then(|r| r.get("pageLayoutId")?.as_str()?.parse::<Uuid>().ok())
         .and_then(|id| layouts.iter().find(|l| l.id == id));
-    named.or_else(|| {
-        layouts.iter().find(|l| {
-            l.tabs
-                .iter()
-                .any(|t| layout.tabs.iter().any(|s| s.id == t.id))
+    let free = |l: &&TargetPageLayout| !taken.contains(&l.id);
+    named
+        .or_else(|| {
+            layouts.iter().filter(free).find(|l| {
+                l.tabs
+                    .iter()
+                    .any(|t| layout.tabs.iter().any(|s| s.id == t.id))
+            })
         })
-    })
+        .or_else(|| {
+            layouts
+                .iter()
+                .filter(free)
+                .find(|l| l.tabs.is_empty() && l.name == layout.name)
+        })
 }
 
 /// The `tabs` of `UpdatePageLayoutWithTabsInput`: the source's, ids kept, references mapped; a
