@@ -25,6 +25,7 @@ mod contract;
 pub(crate) mod direct_upload;
 mod error;
 pub(crate) mod metadata;
+pub mod page_layout;
 pub mod retry;
 mod types;
 

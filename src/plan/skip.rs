@@ -21,6 +21,8 @@ pub struct SkippedObject {
 ///   tokens (`source-schema.md` §9; Twenty's export FAQ, PR twentyhq/twenty#23266);
 /// - workflows: `workflowVersion.createOne` is blocked
 ///   (`modules/workflow/common/query-hooks/workflow-version-create-one.pre-query.hook.ts`);
+/// - dashboards are moved by the configuration stage, after the records, since a dashboard
+///   record must name its page layout's target id (`pipeline::config::dashboards`);
 /// - workspace members are created by sign-up only
 ///   (`modules/workspace-member/query-hooks/workspace-member-create-one.pre-query.hook.ts`).
 pub(super) const SKIP_RULES: &[(&str, &str, &str)] = &[
@@ -49,7 +51,7 @@ pub(super) const SKIP_RULES: &[(&str, &str, &str)] = &[
     ("auditLog", "regenerated-history", "audit logs are written by the target itself"),
     ("favorite", "personal-navigation", "favorites are personal navigation state (replaced by navigation menu items in 1.17)"),
     ("favoriteFolder", "personal-navigation", "favorites are personal navigation state (replaced by navigation menu items in 1.17)"),
-    ("dashboard", "dashboards-manual", "dashboards depend on page layouts that the API does not migrate"),
+    ("dashboard", "dashboards-by-configuration", "dashboards move with the configuration stage (their page layout first, then the record with the target layout's id), not with the records"),
     ("view", "views-not-records", "views are workspace configuration, not records"),
     ("viewField", "views-not-records", "views are workspace configuration, not records"),
     ("viewFilter", "views-not-records", "views are workspace configuration, not records"),

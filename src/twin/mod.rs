@@ -34,8 +34,9 @@ use uuid::Uuid;
 use crate::cli::TwinArgs;
 
 pub use config::{
-    FieldPermission, NavigationMenuItem, ObjectPermission, Role, View, ViewField, ViewFilter,
-    ViewFilterGroup, ViewGroup, ViewSort, Webhook,
+    FieldPermission, NavigationMenuItem, ObjectPermission, PageLayout, PageLayoutTab,
+    PageLayoutWidget, Role, View, ViewField, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort,
+    Webhook,
 };
 pub use direct_upload::{UploadOffer, UploadStep, UPLOAD_URL_TTL};
 pub use faults::{Fault, FaultSpec, FaultWindow};
@@ -379,6 +380,11 @@ impl Twin {
     /// calls a webhook's URL; this count is what the user's endpoint would have been sent.
     pub fn webhook_writes_after(&self, id: Uuid) -> Option<u64> {
         config::webhook_writes_after(&self.shared, id)
+    }
+
+    /// The page layouts, with their tabs and widgets.
+    pub fn page_layouts(&self) -> Vec<PageLayout> {
+        lock(&self.shared.config_state).page_layouts.clone()
     }
 
     /// The live (not soft-deleted) views as the API reads them (overrides applied).

@@ -235,6 +235,74 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
         "a personal item is not created"
     );
 
+    // The dashboard: its record with the source id names a layout the target made, whose tab
+    // and widgets keep the source ids and whose charts name the target's fields.
+    let dashboard = config
+        .dashboards
+        .iter()
+        .find(|d| d.layout.is_some())
+        .expect("the fixture's dashboard");
+    let source_layout = dashboard.layout.as_ref().unwrap();
+    let records = t
+        .find_by_ids("dashboards", &[dashboard.id])
+        .await
+        .expect("dashboards");
+    assert_eq!(records.len(), 1, "the dashboard record, by its id");
+    let layout_id: Uuid = records[0]["pageLayoutId"]
+        .as_str()
+        .expect("pageLayoutId")
+        .parse()
+        .unwrap();
+    assert_ne!(
+        layout_id, source_layout.id,
+        "the target gives the layout id"
+    );
+    let layouts = twin.page_layouts();
+    assert_eq!(
+        layouts.len(),
+        config.dashboards.len(),
+        "one layout per dashboard (an empty one where the source's is missing)"
+    );
+    let layout = layouts
+        .iter()
+        .find(|l| l.id.0 == layout_id)
+        .expect("the layout the record names");
+    assert_eq!(layout.name, source_layout.name);
+    assert_eq!(layout.tabs.len(), 1);
+    let tab = &layout.tabs[0];
+    assert_eq!(tab.id.0, id("dashboard/tab/overview"));
+    assert_eq!(tab.title, "Overview", "the tab's effective title");
+    let widget_ids: HashSet<Uuid> = tab.widgets.iter().map(|w| w.id.0).collect();
+    let want: HashSet<Uuid> = ["pipeline", "headcount", "pets"]
+        .iter()
+        .map(|k| id(&format!("dashboard/widget/{k}")))
+        .collect();
+    assert_eq!(widget_ids, want);
+    let pipeline_chart = tab
+        .widgets
+        .iter()
+        .find(|w| w.id.0 == id("dashboard/widget/pipeline"))
+        .unwrap();
+    let c = &pipeline_chart.configuration.0;
+    assert_eq!(
+        c["aggregateFieldMetadataId"],
+        fields[&("opportunity".into(), "amount".into())].to_string()
+    );
+    assert_eq!(
+        c["primaryAxisGroupByFieldMetadataId"],
+        fields[&("opportunity".into(), "stage".into())].to_string()
+    );
+    let headcount = tab
+        .widgets
+        .iter()
+        .find(|w| w.id.0 == id("dashboard/widget/headcount"))
+        .unwrap();
+    assert_eq!(
+        headcount.configuration.0["filter"]["recordFilters"][0]["fieldMetadataId"],
+        fields[&("company".into(), "tier".into())].to_string()
+    );
+    assert_eq!(counts.kinds["dashboards"].created, config.dashboards.len());
+
     // `verify` finds the configuration equal and lists the runbook's open steps.
     let check = pipeline::verify::verify(&opts, &t, 100)
         .await
@@ -274,6 +342,8 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     assert_eq!(again.requests, 10);
     assert_eq!(twin.views().len(), views.len());
     assert_eq!(twin.navigation_menu_items().len(), items.len());
+    assert_eq!(again.kinds["dashboards"].unchanged, config.dashboards.len());
+    assert_eq!(twin.page_layouts().len(), layouts.len(), "no second layout");
 }
 
 #[tokio::test]
@@ -400,4 +470,42 @@ async fn configuration_creates_whose_answers_are_lost_are_found_done_not_reporte
         "{:#?}",
         check.config_pending
     );
+}
+
+#[tokio::test]
+async fn a_dashboard_layout_left_by_a_run_cut_short_is_taken_up_not_doubled() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let config = source_config(&w).await;
+    let dashboard = config
+        .dashboards
+        .iter()
+        .find(|d| d.layout.is_some())
+        .expect("the fixture's dashboard");
+    let name = &dashboard.layout.as_ref().unwrap().name;
+    // A run stopped right after `createPageLayout`: the layout is there, tabless, and no
+    // record names it.
+    let left = t
+        .metadata_graphql(
+            "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id } }",
+            serde_json::json!({ "i": { "name": name, "type": "DASHBOARD" } }),
+        )
+        .await
+        .expect("createPageLayout")["createPageLayout"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let report = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    assert!(report.config.expect("configuration").notes.is_empty());
+    let layouts = twin.page_layouts();
+    assert_eq!(layouts.len(), config.dashboards.len(), "no second layout");
+    let record = t
+        .find_by_ids("dashboards", &[dashboard.id])
+        .await
+        .expect("dashboards");
+    assert_eq!(record[0]["pageLayoutId"], left.as_str());
+    let taken = layouts.iter().find(|l| l.id.0.to_string() == left).unwrap();
+    assert_eq!(taken.tabs.len(), 1, "its tabs written");
 }

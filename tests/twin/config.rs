@@ -225,3 +225,75 @@ async fn a_filter_on_an_unknown_field_is_a_validation_refusal() {
         "Field metadata not found"
     );
 }
+
+// MM/page-layout/resolvers/page-layout.resolver.ts; page-layout-update.service.ts:270-330, 560-590
+#[tokio::test]
+async fn a_page_layout_gets_a_server_id_and_its_tabs_and_widgets_keep_the_ids_given() {
+    let env = start().await;
+    let refused = env
+        .gql(
+            "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id } }",
+            json!({ "i": { "id": Uuid::new_v4(), "name": "KPIs", "type": "DASHBOARD" } }),
+        )
+        .await;
+    assert!(refused["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"id\""));
+    let made = env
+        .gql(
+            "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id name type tabs { id } } }",
+            json!({ "i": { "name": "KPIs", "type": "DASHBOARD" } }),
+        )
+        .await;
+    let layout = made["data"]["createPageLayout"]["id"]
+        .as_str()
+        .expect("a server id")
+        .to_owned();
+    assert_eq!(made["data"]["createPageLayout"]["tabs"], json!([]));
+
+    let replace = "mutation($id: String!, $i: UpdatePageLayoutWithTabsInput!) { updatePageLayoutWithTabsAndWidgets(id: $id, input: $i) { id } }";
+    let (tab, first, second) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let widget = |id: Uuid, title: &str| {
+        json!({ "id": id, "pageLayoutTabId": tab, "title": title, "type": "GRAPH",
+                "gridPosition": {"row": 0, "column": 0, "rowSpan": 2, "columnSpan": 2},
+                "configuration": {"configurationType": "AGGREGATE_CHART"} })
+    };
+    let input = |widgets: Vec<Value>| {
+        json!({ "name": "KPIs", "type": "DASHBOARD",
+                "tabs": [{ "id": tab, "title": "Overview", "position": 0, "widgets": widgets }] })
+    };
+    let body = env
+        .gql(
+            replace,
+            json!({ "id": layout, "i": input(vec![widget(first, "a"), widget(second, "b")]) }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let layouts = env.twin.page_layouts();
+    assert_eq!(layouts[0].tabs[0].id.0, tab, "the tab keeps its id");
+    let ids: Vec<Uuid> = layouts[0].tabs[0].widgets.iter().map(|w| w.id.0).collect();
+    assert_eq!(ids, vec![first, second], "the widgets keep theirs");
+
+    // A widget left out is deleted.
+    env.gql(
+        replace,
+        json!({ "id": layout, "i": input(vec![widget(second, "b")]) }),
+    )
+    .await;
+    let widgets = &env.twin.page_layouts()[0].tabs[0].widgets;
+    assert_eq!(widgets.len(), 1);
+    assert_eq!(widgets[0].id.0, second);
+
+    let listed = env
+        .gql(
+            "{ getPageLayouts(pageLayoutType: DASHBOARD) { id tabs { widgets { id } } } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(listed["data"]["getPageLayouts"][0]["id"], layout.as_str());
+    let missing = env
+        .gql(replace, json!({ "id": Uuid::new_v4(), "i": input(vec![]) }))
+        .await;
+    assert_eq!(missing["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}

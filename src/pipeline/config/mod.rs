@@ -9,10 +9,12 @@
 //! has) are matched by natural key and updated, never duplicated.
 //!
 //! Order: roles, views (then their children, once the target has created a kanban's own
-//! groups), navigation (which points at views), and webhooks last, after every record, so the
+//! groups), navigation (which points at views), dashboards (page layout, then the record;
+//! [`dashboards`]), and webhooks last, after every record, so the
 //! migration does not call the user's endpoints once per migrated record.
 
 mod actions;
+mod dashboards;
 mod navigation;
 mod roles;
 pub mod runbook;
@@ -140,6 +142,9 @@ pub async fn sync<D: Destination>(
 
     let navigation = navigation::diff(config, &after_views, &names, &index.ids, &mut report);
     actions::apply(target, navigation, &mut report).await?;
+
+    // Dashboards after the views their widgets may show, before the webhooks.
+    dashboards::sync(&config.dashboards, target, &names, &index.ids, &mut report).await?;
 
     let webhooks = roles::diff_webhooks(config, &after_views, &mut report);
     actions::apply(target, webhooks, &mut report).await?;

@@ -412,3 +412,79 @@ fn navigation_items_go_into_their_folder_and_the_targets_own_object_item_is_reus
     assert_eq!(report.kinds["navigation"].updated, 1);
     assert_eq!(report.kinds["navigation"].runbook, 1);
 }
+
+#[test]
+fn a_dashboard_widget_names_the_targets_fields_and_views_and_one_naming_a_missing_field_is_left_out(
+) {
+    use crate::model::config::{Dashboard, PageLayout, PageLayoutTab, PageLayoutWidget};
+    let model = model();
+    let members = members();
+    let names = super::Names::new(&model, &members);
+    let views: super::ViewIds = [(id(0x900), id(0x901))].into_iter().collect();
+    let widget = |n: u128, configuration: Value| PageLayoutWidget {
+        id: id(n),
+        title: format!("w{n}"),
+        kind: "GRAPH".into(),
+        object: Some("opportunity".into()),
+        grid_position: json!({"row": 0, "column": 0, "rowSpan": 1, "columnSpan": 1}),
+        position: None,
+        configuration,
+    };
+    let layout = PageLayout {
+        id: id(0x800),
+        name: "KPIs".into(),
+        kind: "DASHBOARD".into(),
+        object: None,
+        is_standard: false,
+        tabs: vec![PageLayoutTab {
+            id: id(0x801),
+            title: "Tab 1".into(),
+            position: 0.0,
+            icon: None,
+            layout_mode: Some("GRID".into()),
+            widgets: vec![
+                widget(
+                    0x802,
+                    json!({"configurationType": "BAR_CHART",
+                           "primaryAxisGroupByFieldMetadataId": {"object": "opportunity", "field": "stage"},
+                           "filter": {"recordFilters": [{"fieldMetadataId": {"object": "opportunity", "field": "name"}}]},
+                           "viewId": id(0x900).to_string()}),
+                ),
+                widget(
+                    0x803,
+                    json!({"configurationType": "AGGREGATE_CHART",
+                           "aggregateFieldMetadataId": {"object": "opportunity", "field": "amount"}}),
+                ),
+            ],
+        }],
+    };
+    let dashboard = Dashboard {
+        id: id(0x7ff),
+        title: Some("KPIs".into()),
+        position: 0.0,
+        layout: Some(layout.clone()),
+    };
+    let mut report = super::ConfigReport::default();
+    let tabs = super::dashboards::desired_tabs(&dashboard, &layout, &names, &views, &mut report);
+    let widgets = tabs[0]["widgets"].as_array().unwrap();
+    assert_eq!(
+        widgets.len(),
+        1,
+        "the widget naming a missing field is left out"
+    );
+    let c = &widgets[0]["configuration"];
+    assert_eq!(c["primaryAxisGroupByFieldMetadataId"], json!(id(STAGE)));
+    assert_eq!(
+        c["filter"]["recordFilters"][0]["fieldMetadataId"],
+        json!(id(NAME))
+    );
+    assert_eq!(c["viewId"], json!(id(0x901)));
+    assert_eq!(widgets[0]["objectMetadataId"], json!(id(OPPORTUNITY)));
+    assert_eq!(widgets[0]["id"], json!(id(0x802)));
+    assert_eq!(report.notes.len(), 1);
+    assert!(
+        report.notes[0].contains("opportunity.amount"),
+        "{:?}",
+        report.notes
+    );
+}

@@ -58,7 +58,7 @@ pub struct NotMigrated {
     pub records: u64,
     /// The first few of them (target ids).
     pub first_ids: Vec<Uuid>,
-    /// The named rule that keeps the pointed-at object out of the migration (`dashboards-manual`,
+    /// The named rule that keeps the pointed-at object out of the migration (`dashboards-by-configuration`,
     /// `workflows-manual`, …), when that is why: a loss `plan` announced, listed but not a
     /// failure. `None`: an unplanned loss, which makes the comparison fail.
     pub object_rule: Option<String>,

@@ -9,6 +9,7 @@
 
 mod children;
 mod fresh;
+mod layouts;
 mod misc;
 mod roles;
 mod views;
@@ -28,6 +29,7 @@ use super::schema::stable_id;
 use super::{lock, Shared};
 
 pub use children::{ViewField, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort};
+pub use layouts::{PageLayout, PageLayoutTab, PageLayoutWidget};
 pub use misc::{NavigationMenuItem, Webhook};
 pub use roles::{FieldPermission, ObjectPermission, Role};
 pub use views::View;
@@ -39,6 +41,7 @@ pub struct ConfigQuery(
     children::ChildQuery,
     roles::RoleQuery,
     misc::MiscQuery,
+    layouts::LayoutQuery,
 );
 
 /// The `/metadata` mutations of the workspace configuration.
@@ -48,6 +51,7 @@ pub struct ConfigMutation(
     children::ChildMutation,
     roles::RoleMutation,
     misc::MiscMutation,
+    layouts::LayoutMutation,
 );
 
 /// The workspace configuration the twin holds.
@@ -71,6 +75,8 @@ pub struct State {
     pub webhooks: Vec<Webhook>,
     /// Navigation menu items.
     pub navigation_menu_items: Vec<NavigationMenuItem>,
+    /// Page layouts with their tabs and widgets.
+    pub page_layouts: Vec<PageLayout>,
 }
 
 impl State {

@@ -1,0 +1,445 @@
+//! Dashboards: each source `dashboard` record with its DASHBOARD page layout (issue 16 facts
+//! §8.2). In order, per dashboard: the layout (`createPageLayout`, which gives the target's
+//! id), its tabs and widgets with our ids (`updatePageLayoutWithTabsAndWidgets`), then the
+//! record with its source id and `pageLayoutId` = the target layout. The record always carries
+//! `pageLayoutId`: one created without it makes the target create a layout of its own
+//! (`modules/dashboard/query-hooks/dashboard-create-one.pre-query.hook.ts`).
+//!
+//! Idempotent: the record on the target names its layout; a layout left by a run cut short
+//! before the record was written is found by the tab ids it holds. A layout is replaced only
+//! when its name, tabs or widgets differ (widgets compared by id, title, type and object: the
+//! target answers a widget's configuration as a union this stage does not read).
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::{ConfigReport, Names, ViewIds};
+use crate::destination::page_layout::{self, TargetPageLayout};
+use crate::destination::{BatchBody, Destination, Disposition, TargetError};
+use crate::model::config::{Dashboard, PageLayout, PageLayoutTab, PageLayoutWidget};
+
+/// The kind the counts are under.
+const KIND: &str = "dashboards";
+
+/// Moves the dashboards; a refusal is noted and the next dashboard goes on.
+pub(super) async fn sync<D: Destination>(
+    dashboards: &[Dashboard],
+    target: &D,
+    names: &Names<'_>,
+    views: &ViewIds,
+    report: &mut ConfigReport,
+) -> Result<(), TargetError> {
+    if dashboards.is_empty() {
+        return Ok(());
+    }
+    let Some(plural) = names
+        .model
+        .object("dashboard")
+        .map(|o| o.name_plural.clone())
+    else {
+        report.notes.push(format!(
+            "dashboards: the target has no dashboard object; {} dashboards not moved",
+            dashboards.len()
+        ));
+        return Ok(());
+    };
+    let ids: Vec<Uuid> = dashboards.iter().map(|d| d.id).collect();
+    let records = deliver(target, || target.find_by_ids(&plural, &ids)).await?;
+    let records = records.map_err(|e| TargetError::Protocol(format!("reading dashboards: {e}")))?;
+    let have: HashMap<Uuid, Value> = records
+        .into_iter()
+        .filter_map(|r| Some((r.get("id")?.as_str()?.parse().ok()?, r)))
+        .collect();
+    let layouts = deliver(target, || page_layout::dashboard_layouts(target)).await?;
+    let layouts = layouts.map_err(|e| TargetError::Protocol(format!("getPageLayouts: {e}")))?;
+
+    // The records go last, in one batch: a record names its layout, which must exist first.
+    let mut rows = Vec::new();
+    // The records' own layouts are taken first, so a leftover is never given to another.
+    let mut taken: Vec<Uuid> = have
+        .values()
+        .filter_map(|r| r.get("pageLayoutId")?.as_str()?.parse().ok())
+        .collect();
+    for dashboard in dashboards {
+        let name = dashboard.title.as_deref().unwrap_or("Untitled");
+        let empty;
+        let layout = match &dashboard.layout {
+            Some(layout) => layout,
+            None => {
+                empty = empty_layout(dashboard.id, name);
+                &empty
+            }
+        };
+        let desired = desired_tabs(dashboard, layout, names, views, report);
+        let record = have.get(&dashboard.id);
+        let existing = find_layout(&layouts, record, layout, &taken);
+        let mut changed = false;
+        let layout_id = match existing {
+            Some(l) => l.id,
+            None => {
+                match deliver(target, || {
+                    page_layout::create_dashboard_layout(target, &layout.name)
+                })
+                .await?
+                {
+                    Ok(id) => id,
+                    Err(err) => {
+                        report.notes.push(format!(
+                            "configuration: the target refused to create the page layout of dashboard {name} ({}): {err}",
+                            dashboard.id
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        taken.push(layout_id);
+        let input = json!({
+            "name": layout.name,
+            "type": "DASHBOARD",
+            "objectMetadataId": null,
+            "tabs": desired,
+        });
+        if existing.is_none_or(|l| !same_layout(l, &layout.name, &desired)) {
+            if let Err(err) = deliver(target, || {
+                page_layout::replace_tabs(target, layout_id, input.clone())
+            })
+            .await?
+            {
+                report.notes.push(format!(
+                    "configuration: the target refused the tabs and widgets of dashboard {name} ({}): {err}",
+                    dashboard.id
+                ));
+                continue;
+            }
+            changed = true;
+        }
+        let row = json!({
+            "id": dashboard.id,
+            "title": dashboard.title,
+            "position": dashboard.position,
+            "pageLayoutId": layout_id,
+        });
+        if record.is_none_or(|r| !same_record(r, &row)) {
+            rows.push((row, record.is_some(), format!("{name} ({})", dashboard.id)));
+        } else {
+            let counts = report.kinds.entry(KIND.into()).or_default();
+            match changed {
+                true => counts.updated += 1,
+                false => counts.unchanged += 1,
+            }
+        }
+    }
+    write_records(target, &plural, rows, report).await
+}
+
+/// Writes the dashboard records that are missing or differ: one batch, then one by one if the
+/// target refuses it, so one bad record does not keep the others out.
+async fn write_records<D: Destination>(
+    target: &D,
+    plural: &str,
+    rows: Vec<(Value, bool, String)>,
+    report: &mut ConfigReport,
+) -> Result<(), TargetError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let count = |report: &mut ConfigReport, existed: bool| {
+        let counts = report.kinds.entry(KIND.into()).or_default();
+        match existed {
+            true => counts.updated += 1,
+            false => counts.created += 1,
+        }
+    };
+    let all: Vec<Value> = rows.iter().map(|(row, _, _)| row.clone()).collect();
+    let body = BatchBody::from_values(&all);
+    if deliver(target, || target.upsert_batch(plural, body.clone()))
+        .await?
+        .is_ok()
+    {
+        for (_, existed, _) in &rows {
+            count(report, *existed);
+        }
+        return Ok(());
+    }
+    for (row, existed, name) in rows {
+        let body = BatchBody::from_values(std::slice::from_ref(&row));
+        match deliver(target, || target.upsert_batch(plural, body.clone())).await? {
+            Ok(_) => count(report, existed),
+            Err(err) => report.notes.push(format!(
+                "configuration: the target refused the dashboard record {name}: {err}"
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// The layout a dashboard whose `pageLayoutId` names no source layout gets: one empty tab, as
+/// Twenty gives a dashboard created without one ("Tab 1",
+/// `modules/dashboard/services/dashboard-to-page-layout-sync.service.ts:21-44`); the tab's id
+/// derives from the dashboard's so a rerun finds it.
+fn empty_layout(dashboard: Uuid, name: &str) -> PageLayout {
+    PageLayout {
+        id: Uuid::new_v5(&dashboard, b"pageLayout"),
+        name: name.to_owned(),
+        kind: "DASHBOARD".into(),
+        object: None,
+        is_standard: false,
+        tabs: vec![PageLayoutTab {
+            id: Uuid::new_v5(&dashboard, b"pageLayoutTab"),
+            title: "Tab 1".into(),
+            position: 0.0,
+            icon: None,
+            layout_mode: Some("GRID".into()),
+            widgets: Vec::new(),
+        }],
+    }
+}
+
+/// The target layout of a dashboard: the one its record names, else one holding a tab of the
+/// source layout (left by a run cut short after the tabs were written), else a tabless one of
+/// the same name that no dashboard of this run has taken (cut short right after
+/// `createPageLayout`; a layout Twenty makes always has a tab). `taken` holds the layouts
+/// already given to a dashboard.
+fn find_layout<'a>(
+    layouts: &'a [TargetPageLayout],
+    record: Option<&Value>,
+    layout: &PageLayout,
+    taken: &[Uuid],
+) -> Option<&'a TargetPageLayout> {
+    let named = record
+        .and_then(|r| r.get("pageLayoutId")?.as_str()?.parse::<Uuid>().ok())
+        .and_then(|id| layouts.iter().find(|l| l.id == id));
+    let free = |l: &&TargetPageLayout| !taken.contains(&l.id);
+    named
+        .or_else(|| {
+            layouts.iter().filter(free).find(|l| {
+                l.tabs
+                    .iter()
+                    .any(|t| layout.tabs.iter().any(|s| s.id == t.id))
+            })
+        })
+        .or_else(|| {
+            layouts
+                .iter()
+                .filter(free)
+                .find(|l| l.tabs.is_empty() && l.name == layout.name)
+        })
+}
+
+/// The `tabs` of `UpdatePageLayoutWithTabsInput`: the source's, ids kept, references mapped; a
+/// widget whose object or a referenced field or view the target lacks is left out, noted.
+pub(super) fn desired_tabs(
+    dashboard: &Dashboard,
+    layout: &PageLayout,
+    names: &Names<'_>,
+    views: &ViewIds,
+    report: &mut ConfigReport,
+) -> Vec<Value> {
+    let name = dashboard.title.as_deref().unwrap_or("Untitled");
+    layout
+        .tabs
+        .iter()
+        .map(|tab| {
+            let widgets: Vec<Value> = tab
+                .widgets
+                .iter()
+                .filter_map(|w| match widget_input(w, tab.id, names, views) {
+                    Ok(v) => Some(v),
+                    Err(missing) => {
+                        report.notes.push(format!(
+                            "dashboard {name} ({}): widget {} ({}) not moved: the target has no {missing}",
+                            dashboard.id, w.title, w.id
+                        ));
+                        None
+                    }
+                })
+                .collect();
+            json!({
+                "id": tab.id,
+                "title": tab.title,
+                "position": tab.position,
+                "icon": tab.icon,
+                "layoutMode": tab.layout_mode.as_deref().unwrap_or("GRID"),
+                "widgets": widgets,
+            })
+        })
+        .collect()
+}
+
+/// One widget as `UpdatePageLayoutWidgetWithIdInput`, or what the target lacks.
+fn widget_input(
+    w: &PageLayoutWidget,
+    tab: Uuid,
+    names: &Names<'_>,
+    views: &ViewIds,
+) -> Result<Value, String> {
+    let object = match &w.object {
+        Some(o) => Some(names.object(o).ok_or_else(|| format!("object {o}"))?),
+        None => None,
+    };
+    let configuration = map_configuration(&w.configuration, None, names, views)?;
+    Ok(json!({
+        "id": w.id,
+        "pageLayoutTabId": tab,
+        "title": w.title,
+        "type": w.kind,
+        "objectMetadataId": object,
+        "gridPosition": w.grid_position,
+        "position": w.position,
+        "configuration": configuration,
+    }))
+}
+
+/// The configuration with the source reader's `{"object", "field"}` (under keys ending in
+/// `FieldMetadataId`, in any case) turned into the target's field ids and `viewId`s into the target's view
+/// ids; `Err` names the first reference the target lacks.
+fn map_configuration(
+    value: &Value,
+    key: Option<&str>,
+    names: &Names<'_>,
+    views: &ViewIds,
+) -> Result<Value, String> {
+    match value {
+        // The same keys the source reader replaced (`source::config_views`).
+        Value::Object(map)
+            if key.is_some_and(|k| k.to_ascii_lowercase().ends_with("fieldmetadataid")) =>
+        {
+            let (Some(object), Some(field), 2) = (
+                map.get("object").and_then(Value::as_str),
+                map.get("field").and_then(Value::as_str),
+                map.len(),
+            ) else {
+                return Ok(value.clone());
+            };
+            names
+                .field(object, field)
+                .map(|id| json!(id))
+                .ok_or_else(|| format!("field {object}.{field}"))
+        }
+        Value::String(s) if key == Some("viewId") => {
+            let id: Uuid = s.parse().map_err(|_| format!("view {s}"))?;
+            views
+                .get(&id)
+                .map(|id| json!(id))
+                .ok_or_else(|| format!("view {s}"))
+        }
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                out.insert(k.clone(), map_configuration(v, Some(k), names, views)?);
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|v| map_configuration(v, key, names, views))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        other => Ok(other.clone()),
+    }
+}
+
+/// The target layout has the name, tabs and widgets wanted (each compared by what the target
+/// answers of it).
+fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
+    let tab_key = |id: &str, title: &str, position: f64, icon: Option<&str>, mode: Option<&str>| {
+        format!("{id}|{title}|{position}|{icon:?}|{mode:?}")
+    };
+    let widget_key = |id: &str, title: &str, kind: &str, object: Option<&str>| {
+        format!("{id}|{title}|{kind}|{object:?}")
+    };
+    let mut want: Vec<(String, Vec<String>)> = desired
+        .iter()
+        .map(|t| {
+            let mut widgets: Vec<String> = t["widgets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|w| {
+                    widget_key(
+                        w["id"].as_str().unwrap_or_default(),
+                        w["title"].as_str().unwrap_or_default(),
+                        w["type"].as_str().unwrap_or_default(),
+                        w["objectMetadataId"].as_str(),
+                    )
+                })
+                .collect();
+            widgets.sort();
+            let key = tab_key(
+                t["id"].as_str().unwrap_or_default(),
+                t["title"].as_str().unwrap_or_default(),
+                t["position"].as_f64().unwrap_or_default(),
+                t["icon"].as_str(),
+                t["layoutMode"].as_str(),
+            );
+            (key, widgets)
+        })
+        .collect();
+    let mut got: Vec<(String, Vec<String>)> = have
+        .tabs
+        .iter()
+        .map(|t| {
+            let mut widgets: Vec<String> = t
+                .widgets
+                .iter()
+                .map(|w| {
+                    let object = w.object_metadata_id.map(|o| o.to_string());
+                    widget_key(&w.id.to_string(), &w.title, &w.kind, object.as_deref())
+                })
+                .collect();
+            widgets.sort();
+            let id = t.id.to_string();
+            let key = tab_key(
+                &id,
+                &t.title,
+                t.position,
+                t.icon.as_deref(),
+                t.layout_mode.as_deref(),
+            );
+            (key, widgets)
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    have.name == name && want == got
+}
+
+/// The record on the target has the title, position and layout wanted.
+fn same_record(have: &Value, want: &Value) -> bool {
+    let layout = |v: &Value| v["pageLayoutId"].as_str().map(str::to_lowercase);
+    have["title"] == want["title"]
+        && have["position"].as_f64() == want["position"].as_f64()
+        && layout(have) == layout(want)
+}
+
+/// Sends one call: a target that is down is waited out (the client's outage policy); a
+/// refusal comes back as the inner `Err` for the caller to note; anything that stops a run
+/// is the outer `Err`.
+async fn deliver<D, T, F, Fut>(
+    target: &D,
+    mut call: F,
+) -> Result<Result<T, TargetError>, TargetError>
+where
+    D: Destination,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, TargetError>>,
+{
+    let mut outage = target.outage();
+    loop {
+        match call().await {
+            Ok(v) => return Ok(Ok(v)),
+            Err(err) => match err.disposition() {
+                Disposition::RetryLater => {
+                    let wait = outage.next_wait(err)?;
+                    tokio::time::sleep(wait).await;
+                }
+                Disposition::RejectRecords | Disposition::Shrink => return Ok(Err(err)),
+                Disposition::Stop => return Err(err),
+            },
+        }
+    }
+}
