@@ -31,7 +31,7 @@ pub(super) async fn apply<D: Destination>(
                             }
                         }
                         report.notes.push(format!(
-                            "configuration: the target refused to {}: {err}",
+                            "the target refused to {}: {err}",
                             action.describe()
                         ));
                         break;

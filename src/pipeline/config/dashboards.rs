@@ -88,7 +88,7 @@ pub(super) async fn sync<D: Destination>(
                     Ok(id) => id,
                     Err(err) => {
                         report.notes.push(format!(
-                            "configuration: the target refused to create the page layout of dashboard {name} ({}): {err}",
+                            "the target refused to create the page layout of dashboard {name} ({}): {err}",
                             dashboard.id
                         ));
                         continue;
@@ -110,7 +110,7 @@ pub(super) async fn sync<D: Destination>(
             .await?
             {
                 report.notes.push(format!(
-                    "configuration: the target refused the tabs and widgets of dashboard {name} ({}): {err}",
+                    "the target refused the tabs and widgets of dashboard {name} ({}): {err}",
                     dashboard.id
                 ));
                 continue;
@@ -170,7 +170,7 @@ async fn write_records<D: Destination>(
         match deliver(target, || target.upsert_batch(plural, body.clone())).await? {
             Ok(_) => count(report, existed),
             Err(err) => report.notes.push(format!(
-                "configuration: the target refused the dashboard record {name}: {err}"
+                "the target refused the dashboard record {name}: {err}"
             )),
         }
     }

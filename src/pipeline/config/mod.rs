@@ -108,8 +108,10 @@ pub fn plan_actions(
     ));
     actions.extend(roles::diff_webhooks(config, target, &mut report));
     runbook::count(config, &mut report);
-    // One request per change, and the two readings of the target's configuration `sync` makes.
-    report.requests = actions.len() as u64 + 2 * READS;
+    // One request per change, the two readings of the target's configuration `sync` makes, and
+    // the dashboards' reading (layouts, records); the dashboards' own changes are not counted.
+    let dashboard_reads = if config.dashboards.is_empty() { 0 } else { 2 };
+    report.requests = actions.len() as u64 + 2 * READS + dashboard_reads;
     (actions, report)
 }
 

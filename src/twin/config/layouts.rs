@@ -11,7 +11,7 @@ use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Json, Object, S
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{bad_input, check_client_id, now, shared, Id};
+use super::{bad_input, check_client_id, now, reason, shared, validation_failed, Id, Refused};
 use crate::twin::lock;
 
 /// `PageLayoutType` (`MM/page-layout/enums/page-layout-type.enum.ts`).
@@ -280,6 +280,37 @@ impl LayoutMutation {
             }));
         };
         let layout_id = state.page_layouts[index].id;
+        // A bar chart needs its `layout` (VERTICAL/HORIZONTAL): `validate-bar-chart-configuration.util.ts`
+        // under `MM/flat-page-layout-widget/validators/utils/`; seen on a real 2.21 (2026-12-07).
+        let refused: Vec<Refused> = input
+            .tabs
+            .iter()
+            .flat_map(|t| t.widgets.iter().map(move |w| (t, w)))
+            .filter(|(_, w)| {
+                w.configuration.as_ref().is_some_and(|c| {
+                    c.0.get("configurationType").and_then(Value::as_str) == Some("BAR_CHART")
+                        && c.0.get("layout").is_none_or(Value::is_null)
+                })
+            })
+            .map(|(t, w)| Refused {
+                metadata_name: "pageLayoutWidget",
+                minimal: serde_json::json!({
+                    "universalIdentifier": w.id.0,
+                    "pageLayoutTabUniversalIdentifier": t.id.0,
+                }),
+                reasons: vec![reason(
+                    "INVALID_PAGE_LAYOUT_WIDGET_DATA",
+                    format!("Layout is required for bar chart widget \"{}\"", w.title),
+                    Some("Layout is required for bar chart"),
+                )],
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(validation_failed(
+                "Multiple validation errors occurred while updating page layout with tabs",
+                refused,
+            ));
+        }
         let mut tabs = Vec::new();
         for tab in input.tabs {
             let tab_id = Id(check_client_id(Some(tab.id))?);
