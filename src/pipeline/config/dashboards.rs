@@ -405,7 +405,11 @@ fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
         .collect();
     want.sort();
     got.sort();
-    have.name == name && want == got
+    let same = have.name == name && want == got;
+    if !same {
+        tracing::debug!(?want, ?got, have = %have.name, name, "dashboard layout differs");
+    }
+    same
 }
 
 /// The record on the target has the title, position and layout wanted.
