@@ -297,3 +297,60 @@ async fn a_page_layout_gets_a_server_id_and_its_tabs_and_widgets_keep_the_ids_gi
         .await;
     assert_eq!(missing["errors"][0]["extensions"]["code"], "NOT_FOUND");
 }
+
+// MM/flat-page-layout-widget/validators/utils/validate-bar-chart-configuration.util.ts; the
+// answer below is what a real 2.21 gave on 2026-12-07 for a bar chart without `layout`.
+#[tokio::test]
+async fn a_bar_chart_without_its_layout_is_refused_as_twenty_refuses_it() {
+    let env = start().await;
+    let made = env
+        .gql(
+            "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id } }",
+            json!({ "i": { "name": "Bars", "type": "DASHBOARD" } }),
+        )
+        .await;
+    let layout = made["data"]["createPageLayout"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tab = Uuid::new_v4();
+    let input = |configuration: Value| {
+        json!({ "id": layout, "i": { "name": "Bars", "type": "DASHBOARD", "tabs": [{
+            "id": tab, "title": "T", "position": 0, "widgets": [{
+                "id": Uuid::new_v4(), "pageLayoutTabId": tab, "title": "Bars", "type": "GRAPH",
+                "gridPosition": {"row": 0, "column": 0, "rowSpan": 4, "columnSpan": 4},
+                "configuration": configuration }] }] } })
+    };
+    let replace = "mutation($id: String!, $i: UpdatePageLayoutWithTabsInput!) { updatePageLayoutWithTabsAndWidgets(id: $id, input: $i) { id } }";
+    let refused = env
+        .gql(
+            replace,
+            input(json!({"configurationType": "BAR_CHART", "aggregateOperation": "SUM"})),
+        )
+        .await;
+    let error = &refused["errors"][0];
+    assert_eq!(
+        error["message"],
+        "Multiple validation errors occurred while updating page layout with tabs"
+    );
+    assert_eq!(error["extensions"]["code"], "METADATA_VALIDATION_FAILED");
+    let reason = &error["extensions"]["errors"]["pageLayoutWidget"][0]["errors"][0];
+    assert_eq!(reason["code"], "INVALID_PAGE_LAYOUT_WIDGET_DATA");
+    assert_eq!(
+        reason["message"],
+        "Layout is required for bar chart widget \"Bars\""
+    );
+    assert_eq!(
+        error["extensions"]["userFriendlyMessage"],
+        "Layout is required for bar chart"
+    );
+    assert!(env.twin.page_layouts()[0].tabs.is_empty(), "nothing stored");
+
+    let taken = env
+        .gql(
+            replace,
+            input(json!({"configurationType": "BAR_CHART", "aggregateOperation": "SUM", "layout": "VERTICAL"})),
+        )
+        .await;
+    assert!(taken.get("errors").is_none(), "{taken}");
+}
