@@ -12,13 +12,11 @@
 //! resolver. Messages are those of the guard and of a real 2.21's answers.
 
 use async_graphql::{Context, Error, ErrorExtensions, InputObject, Json, Object, Upload};
-use chrono::Utc;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::input::iso;
-use super::metadata::{shared, user_error, FileDto};
-use super::{lock, StoredFile};
+use super::lock;
+use super::metadata::{keep_file, shared, user_error, FileDto};
 
 /// The member-picture mutations.
 #[derive(Default)]
@@ -63,40 +61,13 @@ impl MemberPictureMutation {
         let mime = value.content_type.clone();
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut value.into_read(), &mut bytes)?;
-        let id = Uuid::new_v4();
-        let ext = std::path::Path::new(&name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(|e| format!(".{e}"))
-            .unwrap_or_default();
-        let stored = format!("{id}{ext}");
-        let size = bytes.len() as u64;
-        let kept = match &s.config.files_dir {
-            Some(dir) => {
-                tokio::fs::write(dir.join(&stored), &bytes).await?;
-                None
-            }
-            None => Some(bytes),
-        };
-        let created_at = iso(Utc::now());
-        lock(&s.files).insert(
-            id,
-            StoredFile {
-                id,
-                name,
-                path: stored,
-                mime,
-                size,
-                created_at: created_at.clone(),
-                field_metadata_id: Uuid::nil(),
-                bytes: kept,
-            },
-        );
+        let file = keep_file(s, name, mime, bytes, Uuid::nil()).await?;
+        let id = file.id;
         Ok(FileDto::new(
             id,
-            format!("core-picture/{id}{ext}"),
-            size,
-            created_at,
+            format!("core-picture/{}", file.path),
+            file.size,
+            file.created_at,
             format!("{}/file/core-picture/{id}?token=twin", s.base_url),
         ))
     }

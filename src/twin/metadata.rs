@@ -1441,6 +1441,26 @@ async fn store_upload(
     if let Some(message) = super::sniff::refusal(&name, &bytes) {
         return Err(user_error(message, "INVALID_EXTENSION"));
     }
+    let file = keep_file(s, name, mime, bytes, field_id).await?;
+    let id = file.id;
+    Ok(FileDto {
+        id: ID(id.to_string()),
+        url: format!("{}/file/files-field/{id}?token=twin", s.base_url),
+        path: file.path,
+        size: file.size as f64,
+        created_at: file.created_at,
+    })
+}
+
+/// Keeps an uploaded file's bytes under a new id (in `files_dir`, or in memory) and records it
+/// in the twin's files; `field_metadata_id` is nil for a file of no field (a member picture).
+pub(super) async fn keep_file(
+    s: &Shared,
+    name: String,
+    mime: Option<String>,
+    bytes: Vec<u8>,
+    field_metadata_id: Uuid,
+) -> async_graphql::Result<StoredFile> {
     let id = Uuid::new_v4();
     let ext = std::path::Path::new(&name)
         .extension()
@@ -1456,25 +1476,16 @@ async fn store_upload(
         }
         None => Some(bytes),
     };
-    let created_at = iso(Utc::now());
-    lock(&s.files).insert(
+    let file = StoredFile {
         id,
-        StoredFile {
-            id,
-            name,
-            path: path.clone(),
-            mime,
-            size,
-            created_at: created_at.clone(),
-            field_metadata_id: field_id,
-            bytes: kept,
-        },
-    );
-    Ok(FileDto {
-        id: ID(id.to_string()),
-        url: format!("{}/file/files-field/{id}?token=twin", s.base_url),
+        name,
         path,
-        size: size as f64,
-        created_at,
-    })
+        mime,
+        size,
+        created_at: iso(Utc::now()),
+        field_metadata_id,
+        bytes: kept,
+    };
+    lock(&s.files).insert(id, file.clone());
+    Ok(file)
 }
