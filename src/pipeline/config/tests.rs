@@ -488,3 +488,39 @@ fn a_dashboard_widget_names_the_targets_fields_and_views_and_one_naming_a_missin
         report.notes
     );
 }
+
+#[test]
+fn a_filter_value_entry_that_is_not_an_id_is_kept_not_dropped() {
+    let mut source = view(3, "opportunity", "Odd", "TABLE");
+    source.filters = vec![ViewFilter {
+        id: id(31),
+        field: "company".into(),
+        operand: "IS".into(),
+        value: json!({ "selectedRecordIds": ["not-an-id", id(0x77)] }),
+        group: None,
+        position_in_group: None,
+        sub_field_name: None,
+        relation_target_field: None,
+    }];
+    let config = WorkspaceConfig {
+        views: vec![source],
+        ..WorkspaceConfig::default()
+    };
+    let (actions, _) = plan_actions(
+        &config,
+        &TargetConfiguration::default(),
+        &model(),
+        &members(),
+    );
+    let filter = actions
+        .iter()
+        .find_map(|a| match a {
+            Action::CreateFilter(f) => Some(f),
+            _ => None,
+        })
+        .expect("the filter is created");
+    assert_eq!(
+        filter.value["selectedRecordIds"],
+        json!(["not-an-id", id(0x77)])
+    );
+}

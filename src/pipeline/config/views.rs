@@ -431,8 +431,10 @@ fn filter_value(
     let target_object = names.relation_target(&view.object, field);
     let to_members = target_object == Some("workspaceMember");
     let mut kept = Vec::new();
-    for id in ids.iter() {
-        let Some(id) = id.as_str().and_then(|s| Uuid::parse_str(s).ok()) else {
+    for original in ids.iter() {
+        // Not an id (a hand-edited value): kept as it is, for the target to judge.
+        let Some(id) = original.as_str().and_then(|s| Uuid::parse_str(s).ok()) else {
+            kept.push(original.clone());
             continue;
         };
         if to_members {
