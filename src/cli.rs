@@ -164,6 +164,16 @@ pub struct MigrateArgs {
     /// upserted again, not duplicated).
     #[arg(long)]
     pub restart: bool,
+
+    /// In a delta pass (a `migrate` after a complete one, same ledger), destroy in the target
+    /// the records hard-deleted in the source since; without it they are only listed.
+    #[arg(long)]
+    pub propagate_deletes: bool,
+
+    /// In a delta pass, overwrite records someone changed in the target since the last pass;
+    /// without it they are left as they are and listed as conflicts.
+    #[arg(long)]
+    pub overwrite_target_changes: bool,
 }
 
 /// Options of `verify`.

@@ -79,6 +79,8 @@ fn migrate_options(
         max_in_flight: args.run.in_flight.max(1),
         source_jobs: args.run.source_jobs,
         config: !args.run.no_config,
+        propagate_deletes: false,
+        overwrite_target_changes: false,
         files: crate::pipeline::files::FileOptions {
             storage_dir: args.source.storage_dir.clone(),
             bucket: bucket(&args.source),
@@ -216,6 +218,8 @@ pub async fn migrate(args: MigrateArgs) -> Result<Outcome, Error> {
     let mut opts = migrate_options(&args.plan, args.rejects.clone(), rate)?;
     opts.state_path = state_path(&args);
     opts.restart = args.restart;
+    opts.propagate_deletes = args.propagate_deletes;
+    opts.overwrite_target_changes = args.overwrite_target_changes;
     opts.cancel = cancel_on_signal();
     let report = pipeline::migrate(&opts, &target).await?;
     finish(&report, args.plan.json, args.report.as_deref())

@@ -27,8 +27,19 @@ pub struct ObjectReport {
     pub skipped: BTreeMap<String, u64>,
     /// References written in the second pass.
     pub deferred_links: u64,
-    /// Rows soft-deleted in the target after creation (`--deleted keep`).
+    /// Rows soft-deleted in the target after creation (`--deleted keep`), or, in a delta
+    /// pass, because they were soft-deleted in the source since the last pass.
     pub soft_deleted: u64,
+    /// Of `written`: rows the target held already and that were sent again because they
+    /// changed in the source (restored rows included).
+    #[serde(default)]
+    pub updated: u64,
+    /// Rows the ledger holds that the source no longer has (hard-deleted since the last pass).
+    #[serde(default)]
+    pub hard_deleted: u64,
+    /// Of `hard_deleted`: destroyed in the target too (`--propagate-deletes`).
+    #[serde(default)]
+    pub destroyed: u64,
 }
 
 impl ObjectReport {
@@ -57,6 +68,9 @@ impl ObjectReport {
         }
         self.deferred_links += other.deferred_links;
         self.soft_deleted += other.soft_deleted;
+        self.updated += other.updated;
+        self.hard_deleted += other.hard_deleted;
+        self.destroyed += other.destroyed;
     }
 
     /// Whether every row read is accounted for.
@@ -88,6 +102,87 @@ pub struct RunReport {
     pub files: FileCounts,
     /// The workspace configuration moved by this run (absent with `--no-config`).
     pub config: Option<ConfigReport>,
+    /// The pass this run made, and for a delta what changed since the pass before.
+    pub pass: PassReport,
+}
+
+/// Which pass a run made. The first `migrate` is pass 1 (everything); each later `migrate`
+/// against the same ledger, once a pass completed, is a delta: only what changed in the source
+/// since the snapshot the pass before read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PassReport {
+    /// 1, 2, 3…
+    pub number: u32,
+    /// For a delta: the source time up to which the previous pass read everything.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The source time of this pass's snapshot: the next delta starts from it.
+    pub watermark: Option<chrono::DateTime<chrono::Utc>>,
+    /// Records someone changed in the target since the last pass, left as they are
+    /// (`--overwrite-target-changes` overwrites them instead).
+    pub conflicts: Vec<Conflict>,
+    /// Records hard-deleted in the source since the last pass, by object (target ids).
+    pub hard_deleted: BTreeMap<String, Vec<uuid::Uuid>>,
+    /// Whether those were destroyed in the target (`--propagate-deletes`) or only listed.
+    pub deletes_propagated: bool,
+}
+
+/// A record changed on both sides since the last pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    /// Object `nameSingular`.
+    pub object: String,
+    /// Target id.
+    pub id: uuid::Uuid,
+    /// The target's `updatedAt`.
+    pub target_updated_at: String,
+}
+
+impl PassReport {
+    fn render_text(&self, out: &mut String) {
+        let Some(since) = self.since else {
+            return;
+        };
+        let _ = writeln!(
+            out,
+            "
+delta pass {}: what changed in the source between {} and {}",
+            self.number,
+            since.to_rfc3339(),
+            self.watermark
+                .map(|w| w.to_rfc3339())
+                .unwrap_or_else(|| "now".into())
+        );
+        if !self.conflicts.is_empty() {
+            let _ = writeln!(
+                out,
+                "{} records changed in the target since the last pass were left as they are \
+                 (--overwrite-target-changes overwrites them):",
+                self.conflicts.len()
+            );
+            for c in self.conflicts.iter().take(20) {
+                let _ = writeln!(
+                    out,
+                    "  conflict: {} {} (target updatedAt {})",
+                    c.object, c.id, c.target_updated_at
+                );
+            }
+        }
+        for (object, ids) in &self.hard_deleted {
+            let first: Vec<String> = ids.iter().take(5).map(|id| id.to_string()).collect();
+            let _ = writeln!(
+                out,
+                "{object}: {} records deleted in the source {}: {}{}",
+                ids.len(),
+                if self.deletes_propagated {
+                    "were destroyed in the target"
+                } else {
+                    "are still in the target (pass --propagate-deletes to delete them)"
+                },
+                first.join(", "),
+                if ids.len() > 5 { ", …" } else { "" }
+            );
+        }
+    }
 }
 
 impl RunReport {
@@ -163,6 +258,7 @@ impl RunReport {
         if let Some(c) = &self.config {
             out.push_str(&c.render_text());
         }
+        self.pass.render_text(&mut out);
         let _ = writeln!(
             out,
             "\n{} requests in {:.1} s; {} rejected{}",

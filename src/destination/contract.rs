@@ -81,6 +81,14 @@ pub trait Destination: Clone + Send + Sync + 'static {
         ids: &[Uuid],
     ) -> impl Future<Output = Result<usize, TargetError>> + Send;
 
+    /// Destroys the `plural` records `ids` (live or soft-deleted); returns how many the target
+    /// reports.
+    fn destroy_many(
+        &self,
+        plural: &str,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<usize, TargetError>> + Send;
+
     /// How the target takes files for a FILES field.
     fn upload_generation(
         &self,
@@ -232,6 +240,14 @@ impl Destination for Target {
         ids: &[Uuid],
     ) -> impl Future<Output = Result<usize, TargetError>> + Send {
         Target::soft_delete_many(self, plural, ids)
+    }
+
+    fn destroy_many(
+        &self,
+        plural: &str,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<usize, TargetError>> + Send {
+        Target::destroy_many(self, plural, ids)
     }
 
     fn upload_generation(

@@ -32,6 +32,8 @@ pub struct Prepared {
     pub target_avatars: TargetAvatars,
     /// The plan.
     pub plan: Plan,
+    /// The source's clock when the snapshot began: every write committed before it is read.
+    pub watermark: chrono::DateTime<chrono::Utc>,
     /// What the data model sync creates before the records (empty with `--no-schema`).
     pub schema: SchemaDiff,
     /// Live source members with a picture (`avatarUrl`), given to their target members after
@@ -61,6 +63,7 @@ pub(super) async fn prepare_with<D: Destination>(
         .await?
         .with_jobs(opts.source_jobs);
     source.begin_snapshot().await?;
+    let watermark = source.snapshot_time().await?;
     let workspace = source.choose_workspace(opts.workspace.as_deref()).await?;
     if workspace.layout.layout == crate::source::Layout::Unknown {
         return Err(MigrateError::Unsupported(format!(
@@ -190,6 +193,7 @@ pub(super) async fn prepare_with<D: Destination>(
         plan,
         schema,
         member_pictures,
+        watermark,
     })
 }
 

@@ -70,8 +70,13 @@ pub(super) async fn write_deferred<D: Destination>(
                 break;
             }
             nulled.load(client, &rows).await?;
+            // Only the rows whose references the ledger holds as not written yet: those the
+            // records stage sent in this pass, or an earlier one that stopped before this stage.
+            let entries = super::delta::page_entries(ledger, &object.name_singular, &rows)?;
             for row in rows {
-                if run.rejected_contains(&object.name_singular, target_id(row.id)) {
+                if run.rejected_contains(&object.name_singular, target_id(row.id))
+                    || !entries.get(&row.id).is_some_and(|e| e.links_pending)
+                {
                     continue;
                 }
                 if let Some(record) = deferred_record(
@@ -82,7 +87,7 @@ pub(super) async fn write_deferred<D: Destination>(
                     members,
                     not_kept,
                 ) {
-                    batch.push(Outgoing::new(row.id, record));
+                    batch.push(Outgoing::new(row.id, record).writing_links());
                 }
                 if batch.len() >= run.cap {
                     let delta = ObjectReport::new(&object.name_singular);
@@ -142,6 +147,6 @@ pub(super) fn deferred_record(
         return None;
     }
     // Only the id (all the deferred references empty): nothing to write.
-    let any = record.iter().any(|(_, v)| !v.is_null());
+    let any = record.iter().any(|(k, v)| k != "updatedAt" && !v.is_null());
     any.then_some(record)
 }

@@ -15,11 +15,12 @@ use crate::destination::{Destination, TargetError};
 use crate::report::{ObjectReport, RunReport};
 use crate::schema_sync::SchemaError;
 use crate::source::SourceError;
-use crate::state::{Ledger, StateError};
+use crate::state::{Ledger, Pass, StateError};
 use crate::transform::MemberMap;
 
 pub mod config;
 mod delivery;
+mod delta;
 pub mod discover;
 pub mod files;
 mod guards;
@@ -124,6 +125,8 @@ pub(crate) struct Stage<'a, D> {
     members: &'a MemberMap,
     /// Objects whose soft-deleted rows are not migrated (see [`absent_objects`]).
     absent: &'a HashMap<String, String>,
+    /// The pass: the first, or a delta from a complete one.
+    pass: &'a Pass,
 }
 
 /// Runs the whole migration, resuming from the ledger at `opts.state_path` when it holds an
@@ -139,8 +142,18 @@ pub async fn migrate<D: Destination>(
         &discover::fingerprint(opts, &prepared, target),
         opts.restart,
     )?;
-    if resuming {
-        eprintln!("resuming the run saved in {}", opts.state_path.display());
+    let pass = ledger.begin_pass()?;
+    match &pass.previous {
+        Some(previous) => eprintln!(
+            "delta pass {}: sending what changed in the source since {} (ledger {})",
+            pass.number,
+            previous.watermark.to_rfc3339(),
+            opts.state_path.display()
+        ),
+        None if resuming => {
+            eprintln!("resuming the run saved in {}", opts.state_path.display())
+        }
+        None => {}
     }
     let members = members::member_map(opts, &prepared);
     let mut run = delivery::Run::new(opts, target, &ledger, resuming);
@@ -149,6 +162,10 @@ pub async fn migrate<D: Destination>(
             .insert(p.object.clone(), ledger.rejected(&p.object)?);
     }
     let mut report = start_report(&prepared, opts);
+    report.pass.number = pass.number;
+    report.pass.since = pass.previous.as_ref().map(|p| p.watermark);
+    report.pass.watermark = Some(prepared.watermark);
+    report.pass.deletes_propagated = opts.propagate_deletes;
 
     // Objects with rows that will not exist in the target (soft-deleted and skipped):
     // references to them are written as null, or the referring row skipped when it cascades
@@ -161,6 +178,7 @@ pub async fn migrate<D: Destination>(
         ledger: &ledger,
         members: &members,
         absent: &absent,
+        pass: &pass,
     };
     let files_err = |e| MigrateError::from_files(e, &opts.state_path);
     files::Files::<D>::check_target(&prepared.plan, &prepared.target_model).map_err(files_err)?;
@@ -183,11 +201,26 @@ pub async fn migrate<D: Destination>(
             &mut files,
             object_plan,
             &mut report.not_kept,
+            &mut report.pass,
         )
         .await?;
         reports.insert(object_plan.object.clone(), object_report);
     }
     links::write_deferred(&stage, &mut run, &mut reports, &mut report.not_kept).await?;
+    if pass.is_delta() {
+        for object_plan in &prepared.plan.objects {
+            let table = &prepared
+                .model
+                .object(&object_plan.object)
+                .expect("planned objects come from the model")
+                .table;
+            let object_report = reports
+                .get_mut(&object_plan.object)
+                .expect("every planned object has a report");
+            delta::hard_deletes(&stage, object_plan, table, object_report, &mut report.pass)
+                .await?;
+        }
+    }
     // Member pictures: members are matched, not copied, so each target member gets its
     // source member's picture now (the bytes read in the same snapshot as the records).
     files
@@ -229,6 +262,7 @@ pub async fn migrate<D: Destination>(
             .await?,
         );
     }
+    ledger.complete_pass(&pass, prepared.watermark)?;
     report.requests = target.stats().requests;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -92,6 +92,12 @@ pub struct MigrateOptions {
     /// Move the workspace configuration (views, roles, navigation, webhooks) and write the
     /// runbook of what an API key cannot do.
     pub config: bool,
+    /// In a delta pass, destroy in the target the records hard-deleted in the source since
+    /// the last pass (`--propagate-deletes`); otherwise they are listed in the report.
+    pub propagate_deletes: bool,
+    /// In a delta pass, overwrite records changed in the target since the last pass
+    /// (`--overwrite-target-changes`); otherwise they are left alone and listed as conflicts.
+    pub overwrite_target_changes: bool,
 }
 
 impl MigrateOptions {
@@ -119,6 +125,8 @@ impl MigrateOptions {
             max_in_flight: 4,
             source_jobs: crate::source::snapshot::DEFAULT_JOBS,
             config: true,
+            propagate_deletes: false,
+            overwrite_target_changes: false,
         }
     }
 

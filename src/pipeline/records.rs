@@ -3,17 +3,22 @@
 //! ([`super::files`]), and handed to [`super::delivery`] in batches; the ledger saves the
 //! cursor of every confirmed batch.
 
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
 use super::delivery::{Outgoing, Run};
+use super::delta::{self, Change, TargetEdits};
 use super::files::{Attached, Files};
 use super::guards::{open_guarded, record_references, NullRefs, UniqueGuard, PARENT_NOT_MIGRATED};
 use super::{DeletedPolicy, MigrateError, Stage};
 use crate::destination::Destination;
 use crate::model::Object;
 use crate::plan::ObjectPlan;
-use crate::record::ApiRecord;
-use crate::report::{ObjectReport, Progress};
+use crate::record::{content_hash, ApiRecord, Cell};
+use crate::report::{Conflict, ObjectReport, PassReport, Progress};
 use crate::source::records::{ReadColumn, RowFilter, SourceRow};
-use crate::state::Phase;
+use crate::state::{Confirmed, Phase, RecordEntry};
 use crate::transform::{FieldMap, ObjectTransform};
 
 /// Copies one object (first pass: every field but the deferred references), then soft-deletes
@@ -25,6 +30,7 @@ pub(super) async fn copy_object<D: Destination>(
     files: &mut Files<'_, D>,
     object_plan: &ObjectPlan,
     not_kept: &mut Vec<String>,
+    pass_report: &mut PassReport,
 ) -> Result<ObjectReport, MigrateError> {
     let Stage {
         opts,
@@ -32,7 +38,8 @@ pub(super) async fn copy_object<D: Destination>(
         ledger,
         members,
         absent,
-        ..
+        target,
+        pass,
     } = *stage;
     let client = prepared.source.client();
     let files_err = |e| MigrateError::from_files(e, &opts.state_path);
@@ -73,6 +80,12 @@ pub(super) async fn copy_object<D: Destination>(
     let mut cursor = saved.as_ref().and_then(|s| s.cursor);
     reader.resume_after(cursor);
     let transform = build_transform(object, object_plan, reader.columns(), false);
+    // The deferred references count in a record's hash too: a delta sends a record whose
+    // only change is one of them.
+    let deferred =
+        has_deferred.then(|| build_transform(object, object_plan, reader.columns(), true));
+    let deleted_index = reader.columns().iter().position(|c| c.name == "deletedAt");
+    let mut edits = TargetEdits::new(pass, opts.overwrite_target_changes);
     let references = record_references(object, object_plan);
     let mut uniques = UniqueGuard::new(
         client,
@@ -112,15 +125,22 @@ pub(super) async fn copy_object<D: Destination>(
                 .await
                 .map_err(files_err)?;
         }
-        // First the guards decide each row of the page; then the files of the rows to send
-        // move, several at once; then, row by row in order, the counts settle and the records
-        // join their batches (a file the page's uploads sent is found in the ledger).
-        let decided: Vec<Decided> = rows
+        // First the guards decide each row of the page, and the ledger whether the target
+        // holds it already as it is; then the files of the rows to send move, several at
+        // once; then, row by row in order, the counts settle and the records join their
+        // batches (a file the page's uploads sent is found in the ledger).
+        let judge = Judge {
+            entries: delta::page_entries(ledger, &object.name_singular, &rows)?,
+            deferred: deferred.as_ref(),
+            deleted_index,
+        };
+        let mut decided: Vec<Decided> = rows
             .iter()
             .map(|row| {
                 decide(
                     row,
                     &transform,
+                    &judge,
                     &mut nulled,
                     run,
                     &references,
@@ -131,12 +151,42 @@ pub(super) async fn copy_object<D: Destination>(
                 )
             })
             .collect();
+        // Records sent over target ones: not over what someone changed in the target since.
+        if edits.needs_loading()
+            && decided
+                .iter()
+                .any(|d| matches!(d, Decided::Send { change, .. } if change.is_update()))
+        {
+            edits
+                .load(target, &object_plan.target_plural)
+                .await
+                .map_err(super::target_err(format!(
+                    "reading the {} records changed in the target since the last pass",
+                    object.name_singular
+                )))?;
+        }
+        for (row, d) in rows.iter().zip(decided.iter_mut()) {
+            let Decided::Send { record, change, .. } = d else {
+                continue;
+            };
+            let Some(entry) = judge.entries.get(&row.id).filter(|_| change.is_update()) else {
+                continue;
+            };
+            if let Some(at) = edits.conflict(record.id(), entry) {
+                pass_report.conflicts.push(Conflict {
+                    object: object.name_singular.clone(),
+                    id: record.id(),
+                    target_updated_at: at.to_owned(),
+                });
+                *d = Decided::Skip(delta::CHANGED_IN_TARGET);
+            }
+        }
         if !object_files.is_empty() {
             let sending: Vec<(&SourceRow, &ApiRecord)> = rows
                 .iter()
                 .zip(&decided)
                 .filter_map(|(row, d)| match d {
-                    Decided::Send(record) => Some((row, record)),
+                    Decided::Send { record, .. } => Some((row, record)),
                     _ => None,
                 })
                 .collect();
@@ -151,10 +201,20 @@ pub(super) async fn copy_object<D: Destination>(
         for (row, decided) in rows.into_iter().zip(decided) {
             pending.read += 1;
             match decided {
-                Decided::Send(record) if object_files.is_empty() => {
-                    batch.push(Outgoing::new(row.id, record));
+                Decided::Send {
+                    record,
+                    confirmed,
+                    change,
+                } if object_files.is_empty() => {
+                    batch.push(
+                        Outgoing::new(row.id, record).confirming(confirmed, change.is_update()),
+                    );
                 }
-                Decided::Send(record) => {
+                Decided::Send {
+                    record,
+                    confirmed,
+                    change,
+                } => {
                     // Files phase: the bytes move (ledger first), then the record.
                     let attached = match files.attach(&object_files, &row, record).await {
                         Ok(a) => a,
@@ -167,7 +227,9 @@ pub(super) async fn copy_object<D: Destination>(
                         }
                     };
                     match attached {
-                        Attached::Ready(record) => batch.push(Outgoing::new(row.id, record)),
+                        Attached::Ready(record) => batch.push(
+                            Outgoing::new(row.id, record).confirming(confirmed, change.is_update()),
+                        ),
                         Attached::Skipped(rule) => pending.skip(rule, 1),
                         Attached::Rejected {
                             field,
@@ -263,7 +325,14 @@ pub(super) async fn copy_object<D: Destination>(
 /// What the guards decided for one row, before its files move and its counts settle.
 enum Decided {
     /// To be sent (after its files, when it has any).
-    Send(ApiRecord),
+    Send {
+        /// The record.
+        record: ApiRecord,
+        /// What the ledger keeps once the target confirms it.
+        confirmed: Confirmed,
+        /// New to the target, or sent over a record it holds.
+        change: Change,
+    },
     /// Skipped by this rule.
     Skip(&'static str),
     /// Rejected before it is sent.
@@ -281,6 +350,7 @@ enum Decided {
 fn decide<D: Destination>(
     row: &SourceRow,
     transform: &ObjectTransform,
+    judge: &Judge<'_>,
     nulled: &mut NullRefs<'_>,
     run: &Run<'_, D>,
     references: &[(&str, &str, &str)],
@@ -321,11 +391,56 @@ fn decide<D: Destination>(
             record: Some(record),
         };
     }
-    Decided::Send(record)
+    judge.judge(row, record, members)
+}
+
+/// What the ledger knows of one page's rows, and what a row's hash is made of.
+struct Judge<'a> {
+    /// The ledger's entries for the page's rows.
+    entries: HashMap<Uuid, RecordEntry>,
+    /// The transform of the deferred references, for objects that have some.
+    deferred: Option<&'a ObjectTransform>,
+    /// The `deletedAt` column, when the object has one.
+    deleted_index: Option<usize>,
+}
+
+impl Judge<'_> {
+    /// Sends `record` unless the target holds it already as it is.
+    fn judge(
+        &self,
+        row: &SourceRow,
+        record: ApiRecord,
+        members: &crate::transform::MemberMap,
+    ) -> Decided {
+        // A deferred value that does not transform is reported by the links stage.
+        let links = self.deferred.and_then(|t| t.apply(row, members).ok());
+        let links_pending = links
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|(k, v)| k != "updatedAt" && !v.is_null()));
+        let hash = content_hash(std::iter::once(&record).chain(links.as_ref()));
+        let live = self
+            .deleted_index
+            .is_none_or(|i| matches!(row.cells.get(i), Some(Cell::Null) | None));
+        let change = delta::classify(self.entries.get(&row.id), hash, live);
+        if change == Change::Unchanged {
+            return Decided::Skip(delta::UNCHANGED);
+        }
+        let confirmed = Confirmed {
+            id: row.id,
+            hash,
+            sent_updated_at: delta::sent_updated_at(&record),
+            links_pending,
+        };
+        Decided::Send {
+            record,
+            confirmed,
+            change,
+        }
+    }
 }
 
 /// The transform for one object: the first pass writes every non-deferred field, the second
-/// only the deferred references.
+/// only the deferred references (and `updatedAt`).
 pub(crate) fn build_transform(
     object: &Object,
     plan: &ObjectPlan,
@@ -335,7 +450,9 @@ pub(crate) fn build_transform(
     let fields = plan
         .fields
         .iter()
-        .filter(|d| d.deferred == deferred_pass)
+        // The deferred pass sends `updatedAt` again: Twenty keeps the one a client sends and
+        // stamps its own clock otherwise, which would read as an edit made in the target.
+        .filter(|d| d.deferred == deferred_pass || (deferred_pass && d.key == "updatedAt"))
         .filter_map(|d| {
             let field = object.field(&d.source)?;
             Some(FieldMap::new(field, &d.key, columns, d.reference).omitting_empty(d.omit_empty))

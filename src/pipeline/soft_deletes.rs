@@ -1,10 +1,11 @@
-//! The soft-deletes stage: with `--deleted keep`, soft-deleted source rows are created by the
-//! records stage, then soft-deleted in the target here, page by page.
+//! The soft-deletes stage: soft-deleted source rows the target holds live are soft-deleted in
+//! the target, page by page: with `--deleted keep` those the records stage created, and in a
+//! delta pass those deleted in the source since the last pass.
 
 use uuid::Uuid;
 
 use super::delivery::Run;
-use super::{target_err, DeletedPolicy, MigrateError, Stage};
+use super::{target_err, MigrateError, Stage};
 use crate::destination::Destination;
 use crate::model::Object;
 use crate::plan::ObjectPlan;
@@ -12,7 +13,10 @@ use crate::report::ObjectReport;
 use crate::source::records::{RecordReader, RowFilter};
 use crate::transform::target_id;
 
-/// Soft-deletes in the target the object's soft-deleted rows (none unless they are kept).
+/// Soft-deletes in the target the object's soft-deleted rows that it holds live: with
+/// `--deleted keep`, those the records stage just created; in a delta pass, also those
+/// soft-deleted in the source since the last pass (whatever `--deleted` says, a record the
+/// target holds is not left live once its source row is deleted).
 pub(super) async fn soft_delete_kept<D: Destination>(
     stage: &Stage<'_, D>,
     run: &Run<'_, D>,
@@ -24,53 +28,60 @@ pub(super) async fn soft_delete_kept<D: Destination>(
         opts,
         prepared,
         target,
+        ledger,
         ..
     } = *stage;
     let client = prepared.source.client();
-    // Soft-deleted rows kept: created above, now soft-deleted in batches.
-    if opts.deleted == DeletedPolicy::Keep && object_plan.deleted > 0 {
-        // Page by page, so memory does not grow with the soft-deleted rows.
-        let mut deleted = RecordReader::new(
-            client,
-            &prepared.workspace.schema,
-            object,
-            RowFilter::Deleted,
-            10_000,
-        )
-        .await?;
+    if object_plan.deleted == 0 || !ledger.has_records(&object.name_singular)? {
+        return Ok(());
+    }
+    // Page by page, so memory does not grow with the soft-deleted rows.
+    let mut deleted = RecordReader::new(
+        client,
+        &prepared.workspace.schema,
+        object,
+        RowFilter::Deleted,
+        10_000,
+    )
+    .await?;
+    loop {
+        let rows = deleted.next_page(client).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let entries = super::delta::page_entries(ledger, &object.name_singular, &rows)?;
+        let (source_ids, ids): (Vec<Uuid>, Vec<Uuid>) = rows
+            .iter()
+            .filter(|r| entries.get(&r.id).is_some_and(|e| !e.deleted))
+            .map(|r| (r.id, target_id(r.id)))
+            .filter(|(_, id)| !run.rejected_contains(&object.name_singular, *id))
+            .unzip();
+        if ids.is_empty() {
+            continue;
+        }
+        // Soft-deleting again is harmless: a target that is down is waited out.
+        let mut outage = target.outage();
         loop {
-            let rows = deleted.next_page(client).await?;
-            if rows.is_empty() {
-                break;
-            }
-            let ids: Vec<Uuid> = rows
-                .iter()
-                .map(|r| target_id(r.id))
-                .filter(|id| !run.rejected_contains(&object.name_singular, *id))
-                .collect();
-            // Soft-deleting again is harmless: a target that is down is waited out.
-            let mut outage = target.outage();
-            loop {
-                match target
-                    .soft_delete_many(&object_plan.target_plural, &ids)
-                    .await
-                {
-                    Ok(_) => break,
-                    Err(e) => {
-                        let wait = outage.next_wait(e).map_err(target_err(format!(
-                            "soft-deleting {} {}",
-                            ids.len(),
-                            object.name_singular
-                        )))?;
-                        tokio::select! {
-                            () = tokio::time::sleep(wait) => {}
-                            () = opts.cancel.cancelled() => return Err(opts.interrupted()),
-                        }
+            match target
+                .soft_delete_many(&object_plan.target_plural, &ids)
+                .await
+            {
+                Ok(_) => break,
+                Err(e) => {
+                    let wait = outage.next_wait(e).map_err(target_err(format!(
+                        "soft-deleting {} {}",
+                        ids.len(),
+                        object.name_singular
+                    )))?;
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = opts.cancel.cancelled() => return Err(opts.interrupted()),
                     }
                 }
             }
-            object_report.soft_deleted += ids.len() as u64;
         }
+        ledger.mark_soft_deleted(&object.name_singular, &source_ids)?;
+        object_report.soft_deleted += ids.len() as u64;
     }
     Ok(())
 }

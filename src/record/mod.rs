@@ -4,8 +4,10 @@
 //! `transform` and the destination.
 
 mod api;
+mod hash;
 
 pub use api::ApiRecord;
+pub use hash::content_hash;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

@@ -178,6 +178,17 @@ impl Source {
         Ok(())
     }
 
+    /// The source's clock at the start of the open snapshot (`now()` inside it): a delta pass
+    /// reads everything committed before it, so it is the next delta's starting point.
+    pub async fn snapshot_time(&self) -> Result<chrono::DateTime<chrono::Utc>, SourceError> {
+        let row = self
+            .client
+            .query_one("SELECT now()", &[])
+            .await
+            .map_err(during("reading the snapshot's time"))?;
+        Ok(row.get(0))
+    }
+
     /// Ends the snapshot; the read jobs take no new work after it.
     pub async fn end_snapshot(&self) -> Result<(), SourceError> {
         self.in_snapshot.store(false, Ordering::SeqCst);

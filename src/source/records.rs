@@ -466,6 +466,27 @@ fn decode_typed(row: &Row, i: usize, c: &ReadColumn) -> Result<Cell, String> {
     .map_err(|e| e.to_string())
 }
 
+/// Up to `limit` ids of `table`'s rows after `after`, soft-deleted ones included, in id order:
+/// what a delta pass compares with the ledger to find the rows deleted since.
+pub async fn ids_after(
+    client: &Client,
+    schema: &str,
+    table: &str,
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<Vec<Uuid>, SourceError> {
+    let table = format!("{}.{}", quote_ident(schema), quote_ident(table));
+    let sql = format!("SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2");
+    let rows = client
+        .query(
+            &sql,
+            &[&after.unwrap_or(Uuid::nil()), &(limit.max(1) as i64)],
+        )
+        .await
+        .map_err(during(format!("reading the ids of {table}")))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,6 +137,14 @@ impl Destination for FailsOneBatch {
         self.inner.soft_delete_many(plural, ids)
     }
 
+    fn destroy_many(
+        &self,
+        plural: &str,
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<usize, TargetError>> + Send {
+        self.inner.destroy_many(plural, ids)
+    }
+
     fn upload_generation(
         &self,
     ) -> impl Future<Output = Result<UploadGeneration, TargetError>> + Send {

@@ -14,6 +14,7 @@ use twenty_migrate::twin::{Member, Twin, TwinConfig};
 use uuid::Uuid;
 
 mod config;
+mod delta;
 mod destination;
 
 const KEY: &str = "e2e-key";

@@ -197,4 +197,24 @@ impl Target {
         debug!(plural, ids = ids.len(), deleted, "records soft-deleted");
         Ok(deleted)
     }
+
+    /// Destroys the `plural` records `ids`, live or soft-deleted (`DELETE /rest/{plural}` with
+    /// an `id[in]` filter and `soft_delete=false`; a real 2.21 answers
+    /// `{"data":{"deleteCompanies":[{"id":…}]}}`, checked 2026-12-07). Returns how many the
+    /// target reports.
+    pub async fn destroy_many(&self, plural: &str, ids: &[Uuid]) -> Result<usize, TargetError> {
+        check_name(plural)?;
+        let mut destroyed = 0;
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let mut call = Call::new(Method::DELETE, format!("/rest/{plural}"));
+            call.query.push(("filter", id_in_filter(chunk)));
+            call.query.push(("soft_delete", "false".into()));
+            let records = self
+                .call(&call, |b| data_list(&parse_json(b)?, "delete answer"))
+                .await?;
+            destroyed += records.len();
+        }
+        debug!(plural, ids = ids.len(), destroyed, "records destroyed");
+        Ok(destroyed)
+    }
 }

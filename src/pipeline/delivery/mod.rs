@@ -25,7 +25,7 @@ use crate::destination::{BatchBody, Destination, Disposition, ReturnedId, Target
 use crate::plan::ObjectPlan;
 use crate::record::ApiRecord;
 use crate::report::{ObjectReport, Reject, RejectsFile};
-use crate::state::Ledger;
+use crate::state::{Confirmed, Ledger};
 use crate::transform::target_id;
 
 /// One record on its way to the target, with the source row it was built from. The target
@@ -38,12 +38,42 @@ pub(super) struct Outgoing {
     pub(super) source_id: Uuid,
     /// The record as sent; its id is the target id.
     pub(super) record: ApiRecord,
+    /// What the ledger records once the target confirms it.
+    note: Note,
+}
+
+/// What the ledger records of a confirmed [`Outgoing`].
+#[derive(Debug, Clone, Copy)]
+enum Note {
+    /// Nothing.
+    Nothing,
+    /// The record as sent (records stage); `true` when the target held it already.
+    Record(Confirmed, bool),
+    /// Its deferred references are written (links stage).
+    Links,
 }
 
 impl Outgoing {
     /// The record built from source row `source_id`.
     pub(super) fn new(source_id: Uuid, record: ApiRecord) -> Self {
-        Self { source_id, record }
+        Self {
+            source_id,
+            record,
+            note: Note::Nothing,
+        }
+    }
+
+    /// Once confirmed, the ledger keeps `confirmed` as what the target holds of the record;
+    /// `update`: the target held it already (it counts as updated).
+    pub(super) fn confirming(mut self, confirmed: Confirmed, update: bool) -> Self {
+        self.note = Note::Record(confirmed, update);
+        self
+    }
+
+    /// Once confirmed, the ledger knows the record's deferred references are written.
+    pub(super) fn writing_links(mut self) -> Self {
+        self.note = Note::Links;
+        self
     }
 }
 
@@ -117,6 +147,7 @@ impl InOrder {
         &mut self,
         seq: u64,
         written: u64,
+        updated: u64,
         rejected: u64,
         report: &mut ObjectReport,
     ) -> Vec<Option<Uuid>> {
@@ -125,6 +156,7 @@ impl InOrder {
             .get_mut(&seq)
             .expect("every delivery was submitted");
         entry.counts.written += written;
+        entry.counts.updated += updated;
         entry.counts.rejected += rejected;
         entry.finished = true;
         let mut settled = Vec::new();
@@ -322,10 +354,14 @@ impl<'a, D: Destination> Run<'a, D> {
             )?;
         }
         self.not_kept.extend(delivered.not_kept);
+        self.ledger
+            .confirm_records(&delivered.object, &delivered.confirmed)?;
+        self.ledger
+            .links_written(&delivered.object, &delivered.links)?;
         let rejected = delivered.rejects.len() as u64;
         Ok(self
             .in_order
-            .finish(seq, delivered.written, rejected, report))
+            .finish(seq, delivered.written, delivered.updated, rejected, report))
     }
 }
 
@@ -340,6 +376,12 @@ struct DeliveredReject {
 struct Delivered {
     object: String,
     written: u64,
+    /// Of `written`, records the target held already.
+    updated: u64,
+    /// The confirmed records the ledger keeps.
+    confirmed: Vec<Confirmed>,
+    /// The source ids whose deferred references were confirmed.
+    links: Vec<Uuid>,
     rejects: Vec<DeliveredReject>,
     new_cap: Option<usize>,
     not_kept: Vec<String>,
@@ -370,6 +412,9 @@ impl<D: Destination> Delivery<D> {
         let mut out = Delivered {
             object: self.object.clone(),
             written: 0,
+            updated: 0,
+            confirmed: Vec::new(),
+            links: Vec::new(),
             rejects: Vec::new(),
             new_cap: None,
             not_kept: Vec::new(),
@@ -427,6 +472,16 @@ impl<D: Destination> Delivery<D> {
                                 self.object
                             );
                             reject(&mut out, row, None, message);
+                        }
+                    }
+                    for o in chunk.iter().flatten() {
+                        match o.note {
+                            Note::Nothing => {}
+                            Note::Record(c, update) => {
+                                out.confirmed.push(c);
+                                out.updated += u64::from(update);
+                            }
+                            Note::Links => out.links.push(o.source_id),
                         }
                     }
                     continue;

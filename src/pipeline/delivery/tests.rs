@@ -15,14 +15,14 @@ fn batches_finishing_out_of_order_settle_in_order_and_the_cursor_only_moves_forw
     let b = in_order.submit(cursor(20), read(10));
     let c = in_order.submit(cursor(30), read(10));
     // The last batch finishes first: nothing settles, nothing is counted.
-    assert!(in_order.finish(c, 9, 1, &mut report).is_empty());
+    assert!(in_order.finish(c, 9, 0, 1, &mut report).is_empty());
     assert_eq!(report.read, 0);
     // The first: it settles alone.
-    assert_eq!(in_order.finish(a, 10, 0, &mut report), vec![cursor(10)]);
+    assert_eq!(in_order.finish(a, 10, 0, 0, &mut report), vec![cursor(10)]);
     assert_eq!((report.read, report.written), (10, 10));
     // The middle one settles itself and the last, in order.
     assert_eq!(
-        in_order.finish(b, 10, 0, &mut report),
+        in_order.finish(b, 10, 0, 0, &mut report),
         vec![cursor(20), cursor(30)]
     );
     assert_eq!((report.read, report.written, report.rejected), (30, 29, 1));

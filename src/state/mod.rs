@@ -1,7 +1,8 @@
 //! The state ledger: a local SQLite file that makes a run resumable. It holds the run's
 //! fingerprint (source, workspace, target, options — never the API key), each object's phase,
 //! keyset cursor and counts, the ids of rejected records, the uploaded files, and the direct
-//! uploads created but not completed yet. Progress is written only after the target confirms a
+//! uploads created but not completed yet, and what the target holds of each record
+//! ([`records`]), which makes a later pass a delta. Progress is written only after the target confirms a
 //! batch, and a cursor never moves back.
 
 use std::collections::{BTreeMap, HashSet};
@@ -13,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::report::ObjectReport;
+
+mod records;
+
+pub use records::{CompletedPass, Confirmed, Pass, RecordEntry};
 
 /// Why the ledger cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -199,6 +204,7 @@ impl Ledger {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(records::SCHEMA).map_err(err)?;
         let ledger = Self {
             conn,
             path: path.to_owned(),
@@ -208,7 +214,7 @@ impl Ledger {
                 .conn
                 .execute_batch(
                     "DELETE FROM run; DELETE FROM object; DELETE FROM rejected; DELETE FROM file;
-                     DELETE FROM pending_upload;",
+                     DELETE FROM pending_upload; DELETE FROM record;",
                 )
                 .map_err(err)?;
         }

@@ -1,0 +1,302 @@
+//! Delta passes: a `migrate` after a complete one, against the same ledger, sends only what
+//! changed in the source since, and leaves alone what someone changed in the target.
+
+use std::collections::BTreeMap;
+
+use twenty_migrate::destination::Target;
+use twenty_migrate::pipeline::{self, MigrateOptions};
+use twenty_migrate::twin::Twin;
+use uuid::Uuid;
+
+use super::{read_back, target, twin, world, World, KEY};
+
+/// Options of a pass that keeps its ledger between runs.
+fn pass_options(w: &World) -> MigrateOptions {
+    MigrateOptions {
+        restart: false,
+        config: false,
+        ..w.options()
+    }
+}
+
+/// Requests per route the twin received since `before`.
+fn routes_since(twin: &Twin, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    twin.stats()
+        .by_route
+        .into_iter()
+        .map(|(k, v)| {
+            let was = before.get(&k).copied().unwrap_or(0);
+            (k, v - was)
+        })
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+/// Live (or, with `deleted`, soft-deleted) people no other row points at, in id order: changing
+/// them changes no other record.
+async fn unreferenced_people(w: &World, deleted: bool) -> Vec<Uuid> {
+    let s = w.schema();
+    let columns: Vec<(String, String)> = w
+        .client
+        .query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = $1 AND data_type = 'uuid' AND column_name LIKE '%Id'",
+            &[&s],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let not_referenced: Vec<String> = columns
+        .iter()
+        .map(|(t, c)| {
+            format!("NOT EXISTS (SELECT 1 FROM \"{s}\".\"{t}\" x WHERE x.\"{c}\" = p.id)")
+        })
+        .collect();
+    let sql = format!(
+        "SELECT p.id FROM \"{s}\".person p WHERE p.\"deletedAt\" IS {} NULL AND {} ORDER BY p.id",
+        if deleted { "NOT" } else { "" },
+        not_referenced.join(" AND ")
+    );
+    w.client
+        .query(&sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+fn list(ids: &[Uuid]) -> String {
+    ids.iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Adds the custom TEXT field `person.nickname` to the source (column and metadata).
+async fn add_nickname_field(w: &World) {
+    let s = w.schema();
+    let ws = w.spec.id;
+    w.client
+        .batch_execute(&format!(
+            "ALTER TABLE \"{s}\".person ADD COLUMN \"nickname\" text;
+             INSERT INTO core.\"fieldMetadata\" (\"id\", \"standardId\", \"objectMetadataId\", \"type\", \"name\", \"label\",
+                 \"defaultValue\", \"options\", \"settings\", \"isCustom\", \"isActive\", \"isSystem\", \"isUIReadOnly\",
+                 \"isNullable\", \"isUnique\", \"isLabelSyncedWithName\", \"relationTargetFieldMetadataId\",
+                 \"relationTargetObjectMetadataId\", \"morphId\", \"workspaceId\", \"universalIdentifier\", \"applicationId\")
+             VALUES (md5('{ws}/field/person.nickname')::uuid, NULL, md5('{ws}/object/person')::uuid, 'TEXT',
+                 'nickname', 'Nickname', NULL, NULL, NULL, true, true, false, false, true, false, false, NULL, NULL,
+                 NULL, '{ws}', md5('{ws}/field-uid/person.nickname')::uuid, md5('{ws}/application/custom')::uuid);"
+        ))
+        .await
+        .expect("custom field");
+}
+
+async fn person_count(target: &Target) -> usize {
+    read_back(target, "people").await.len()
+}
+
+#[tokio::test]
+async fn a_delta_pass_sends_only_what_changed_and_the_target_then_equals_the_source() {
+    let w = world(700).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let opts = pass_options(&w);
+    let first = pipeline::migrate(&opts, &target).await.expect("first pass");
+    assert_eq!(first.pass.number, 1);
+
+    // A pass with nothing changed sends no record at all: its requests are the fixed reads.
+    let before = twin.stats().by_route;
+    let idle = pipeline::migrate(&opts, &target).await.expect("idle delta");
+    assert_eq!(idle.pass.number, 2);
+    // Its reads: the target's model and members.
+    let idle_routes = routes_since(&twin, &before);
+    for route in ["create_many", "delete_many"] {
+        assert_eq!(idle_routes.get(route), None, "{route}: {idle_routes:?}");
+    }
+    let idle_finds = idle_routes.get("find_many").copied().unwrap_or(0);
+    for o in &idle.objects {
+        assert_eq!(o.written, 0, "{}", o.object);
+        assert!(o.balances(), "{o:?}");
+    }
+
+    // The changes of the issue: 50 created, 50 updated (25 without moving updatedAt), 10
+    // soft-deleted, 5 restored, 10 hard-deleted, a new custom field with 20 values.
+    let s = w.schema();
+    let live = unreferenced_people(&w, false).await;
+    let deleted = unreferenced_people(&w, true).await;
+    assert!(
+        live.len() >= 90 && deleted.len() >= 5,
+        "{} live, {} deleted",
+        live.len(),
+        deleted.len()
+    );
+    let (moved, unmoved) = (&live[0..25], &live[25..50]);
+    let (soft, hard, nick) = (&live[50..60], &live[60..70], &live[70..90]);
+    let restored = &deleted[0..5];
+    add_nickname_field(&w).await;
+    w.client
+        .batch_execute(&format!(
+            "INSERT INTO \"{s}\".person (id, \"nameFirstName\", \"nameLastName\", \"createdAt\", \"updatedAt\", position)
+                 SELECT gen_random_uuid(), 'Delta', 'Person ' || g, now(), now(), 100000 + g FROM generate_series(1, 50) g;
+             UPDATE \"{s}\".person SET \"jobTitle\" = 'moved ' || id, \"updatedAt\" = now() WHERE id IN ({});
+             UPDATE \"{s}\".person SET \"jobTitle\" = 'still ' || id WHERE id IN ({});
+             UPDATE \"{s}\".person SET \"deletedAt\" = now() WHERE id IN ({});
+             DELETE FROM \"{s}\".person WHERE id IN ({});
+             UPDATE \"{s}\".person SET \"deletedAt\" = NULL WHERE id IN ({});
+             UPDATE \"{s}\".person SET nickname = 'nick ' || id WHERE id IN ({});",
+            list(moved),
+            list(unmoved),
+            list(soft),
+            list(hard),
+            list(restored),
+            list(nick)
+        ))
+        .await
+        .expect("source changes");
+
+    let before = twin.stats().by_route;
+    let created_before = twin.stats().records_created;
+    let delta = pipeline::migrate(
+        &MigrateOptions {
+            propagate_deletes: true,
+            ..opts.clone()
+        },
+        &target,
+    )
+    .await
+    .expect("delta");
+    let routes = routes_since(&twin, &before);
+    let person = delta.objects.iter().find(|o| o.object == "person").unwrap();
+    assert!(person.balances(), "{person:?}");
+    // 50 new and 5 restored (never sent: soft-deleted rows are skipped) are created; 25 + 25
+    // updated and the 20 with a nickname are sent again.
+    assert_eq!(person.written, 125, "{}", delta.render_text());
+    assert_eq!(person.updated, 70, "{}", delta.render_text());
+    assert_eq!(person.soft_deleted, 10);
+    assert_eq!((person.hard_deleted, person.destroyed), (10, 10));
+    assert_eq!(twin.stats().records_created - created_before, 55);
+    for o in delta.objects.iter().filter(|o| o.object != "person") {
+        assert_eq!(o.written + o.soft_deleted + o.hard_deleted, 0, "{o:?}");
+    }
+    // The minimum: one batch of 125 upserts, one soft delete of 10, one destroy of 10, and one
+    // read of the people changed in the target since (the conflict check).
+    assert_eq!(routes.get("create_many"), Some(&1), "{routes:?}");
+    assert_eq!(routes.get("delete_many"), Some(&2), "{routes:?}");
+    assert_eq!(
+        routes.get("find_many"),
+        Some(&(idle_finds + 1)),
+        "{routes:?}"
+    );
+    assert_eq!(delta.pass.hard_deleted["person"].len(), 10);
+
+    // Field by field, the target now equals the source.
+    let check = pipeline::verify::verify(&opts, &target, 100)
+        .await
+        .expect("verify");
+    assert!(check.is_clean(), "{}", check.render_text());
+    let people = read_back(&target, "people").await;
+    for id in nick {
+        assert_eq!(
+            people[&id.to_string()]["nickname"].as_str(),
+            Some(format!("nick {id}").as_str())
+        );
+    }
+    for id in unmoved {
+        assert_eq!(
+            people[&id.to_string()]["jobTitle"].as_str(),
+            Some(format!("still {id}").as_str()),
+            "a change that did not move updatedAt"
+        );
+    }
+    for id in hard.iter().chain(soft) {
+        assert!(!people.contains_key(&id.to_string()), "{id} still live");
+    }
+    for id in restored {
+        assert!(people.contains_key(&id.to_string()), "{id} not restored");
+    }
+
+    // Without --propagate-deletes, deletions are listed and the records stay.
+    let more = unreferenced_people(&w, false).await;
+    let gone = &more[..3];
+    w.client
+        .batch_execute(&format!(
+            "DELETE FROM \"{s}\".person WHERE id IN ({})",
+            list(gone)
+        ))
+        .await
+        .unwrap();
+    let count = person_count(&target).await;
+    let listed = pipeline::migrate(&opts, &target).await.expect("delta");
+    let mut want: Vec<Uuid> = gone.to_vec();
+    want.sort();
+    assert_eq!(listed.pass.hard_deleted["person"], want);
+    assert!(listed.render_text().contains("--propagate-deletes"));
+    assert_eq!(person_count(&target).await, count);
+}
+
+#[tokio::test]
+async fn a_record_edited_in_the_target_since_the_last_pass_is_not_overwritten_but_reported() {
+    let w = world(200).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let opts = pass_options(&w);
+    pipeline::migrate(&opts, &target).await.expect("first pass");
+
+    let live = unreferenced_people(&w, false).await;
+    let (edited, other) = (live[0], live[1]);
+    // Someone works in the target already: a PATCH without updatedAt, as the app sends.
+    let url = format!("{}/rest/people/{edited}", twin.base_url());
+    let answer = reqwest::Client::new()
+        .patch(&url)
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"jobTitle": "set in the cloud"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    let s = w.schema();
+    w.client
+        .batch_execute(&format!(
+            "UPDATE \"{s}\".person SET \"jobTitle\" = 'set in the source', \"updatedAt\" = now() \
+             WHERE id IN ('{edited}', '{other}')"
+        ))
+        .await
+        .unwrap();
+
+    let delta = pipeline::migrate(&opts, &target).await.expect("delta");
+    assert_eq!(delta.pass.conflicts.len(), 1, "{}", delta.render_text());
+    assert_eq!(delta.pass.conflicts[0].id, edited);
+    assert!(delta.render_text().contains("--overwrite-target-changes"));
+    let person = delta.objects.iter().find(|o| o.object == "person").unwrap();
+    assert_eq!(person.written, 1);
+    assert_eq!(person.skipped.get("changed-in-target"), Some(&1));
+    let people = read_back(&target, "people").await;
+    assert_eq!(
+        people[&edited.to_string()]["jobTitle"].as_str(),
+        Some("set in the cloud")
+    );
+    assert_eq!(
+        people[&other.to_string()]["jobTitle"].as_str(),
+        Some("set in the source")
+    );
+
+    // Still a conflict on the next pass; overwritten when asked.
+    let again = pipeline::migrate(
+        &MigrateOptions {
+            overwrite_target_changes: true,
+            ..opts.clone()
+        },
+        &target,
+    )
+    .await
+    .expect("overwrite");
+    assert!(again.pass.conflicts.is_empty());
+    let people = read_back(&target, "people").await;
+    assert_eq!(
+        people[&edited.to_string()]["jobTitle"].as_str(),
+        Some("set in the source")
+    );
+}
