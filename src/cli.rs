@@ -34,7 +34,7 @@ pub enum Command {
     /// and attachments. Read-only.
     Inspect(InspectArgs),
     /// Show what `migrate` would do: object and member mapping, order, estimate. Writes nothing.
-    Plan(PlanArgs),
+    Plan(PlanCommandArgs),
     /// Copy the workspace into the target.
     Migrate(MigrateArgs),
     /// Run the whole migration against a local twin of the target to surface every reject.
@@ -138,6 +138,29 @@ pub struct PlanArgs {
     /// Print JSON instead of text tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Options of `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanCommandArgs {
+    /// Source, target and output format.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+
+    /// Estimate the next delta pass instead: what changed in the source since the last
+    /// complete `migrate` recorded in the ledger (`--state`), the requests it needs and the
+    /// minutes it takes at the rate limit. Reads only.
+    #[arg(long)]
+    pub delta: bool,
+
+    /// The ledger of the earlier `migrate` (with `--delta`). Default:
+    /// `twenty-migrate.state.sqlite` in the current folder.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+
+    /// With `--delta`: count hard deletes as requests, as `migrate --propagate-deletes` sends them.
+    #[arg(long)]
+    pub propagate_deletes: bool,
 }
 
 /// Options of `migrate`.

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{DemoArgs, MigrateArgs, PlanArgs, RehearseArgs, RunArgs, VerifyArgs};
+use crate::cli::{
+    DemoArgs, MigrateArgs, PlanArgs, PlanCommandArgs, RehearseArgs, RunArgs, VerifyArgs,
+};
 use crate::destination::{ApiKey, Target, TargetConfig};
 use crate::pipeline::{self, BatchSize, DeletedPolicy, MigrateOptions};
 use crate::plan::UnmatchedMembers;
@@ -177,10 +179,25 @@ fn target_for(args: &PlanArgs) -> Result<(Target, u32), Error> {
 }
 
 /// `plan`: reads both sides and prints the plan. Exit 1 when the plan has blockers.
-pub async fn plan(args: PlanArgs) -> Result<Outcome, Error> {
+pub async fn plan(command: PlanCommandArgs) -> Result<Outcome, Error> {
+    let args = command.plan;
     let (target, rate) = target_for(&args)?;
-    let opts = migrate_options(&args, PathBuf::from("rejects.jsonl"), rate)?;
+    let mut opts = migrate_options(&args, PathBuf::from("rejects.jsonl"), rate)?;
+    opts.propagate_deletes = command.propagate_deletes;
     let prepared = pipeline::prepare(&opts, &target).await?;
+    if command.delta {
+        let state = command
+            .state
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_FILE));
+        let estimate = pipeline::delta_plan::estimate(&opts, &prepared, &target, &state).await?;
+        prepared.source.end_snapshot().await?;
+        if args.json {
+            println!("{}", to_json(&serde_json::to_value(&estimate)?)?);
+        } else {
+            print!("{}", estimate.render_text());
+        }
+        return Ok(Outcome::Complete);
+    }
     let config = match opts.config {
         true => Some(pipeline::config::preview(&opts, &prepared, &target).await?),
         false => None,

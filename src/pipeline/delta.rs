@@ -193,39 +193,14 @@ pub(super) async fn hard_deletes<D: Destination>(
     if !ledger.has_records(object)? {
         return Ok(());
     }
-    let client = prepared.source.client();
-    let mut gone: Vec<Uuid> = Vec::new();
-    let mut after: Option<Uuid> = None;
-    loop {
-        let page = crate::source::records::ids_after(
-            client,
-            &prepared.workspace.schema,
-            table,
-            after,
-            ID_PAGE,
-        )
-        .await?;
-        let Some(&last) = page.last() else {
-            // Past the source's last id: whatever the ledger still holds is gone.
-            loop {
-                let rest = ledger.record_ids_after(object, after, ID_PAGE)?;
-                let Some(&end) = rest.last() else { break };
-                gone.extend(rest);
-                after = Some(end);
-            }
-            break;
-        };
-        let present: HashSet<Uuid> = page.iter().copied().collect();
-        let lower = after.unwrap_or(Uuid::nil());
-        gone.extend(
-            ledger
-                .records_between(object, lower, last)?
-                .into_iter()
-                .map(|(id, _)| id)
-                .filter(|id| Some(*id) != after && !present.contains(id)),
-        );
-        after = Some(last);
-    }
+    let gone = gone_ids(
+        prepared.source.client(),
+        &prepared.workspace.schema,
+        table,
+        ledger,
+        object,
+    )
+    .await?;
     if gone.is_empty() {
         return Ok(());
     }
@@ -255,6 +230,43 @@ pub(super) async fn hard_deletes<D: Destination>(
     }
     pass.hard_deleted.insert(object.clone(), targets);
     Ok(())
+}
+
+/// The source ids of `object` the ledger holds and the source table no longer has, soft-deleted
+/// rows counting as present: both sides are walked in id order, a page at a time.
+pub(super) async fn gone_ids(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    table: &str,
+    ledger: &Ledger,
+    object: &str,
+) -> Result<Vec<Uuid>, MigrateError> {
+    let mut gone: Vec<Uuid> = Vec::new();
+    let mut after: Option<Uuid> = None;
+    loop {
+        let page = crate::source::records::ids_after(client, schema, table, after, ID_PAGE).await?;
+        let Some(&last) = page.last() else {
+            // Past the source's last id: whatever the ledger still holds is gone.
+            loop {
+                let rest = ledger.record_ids_after(object, after, ID_PAGE)?;
+                let Some(&end) = rest.last() else { break };
+                gone.extend(rest);
+                after = Some(end);
+            }
+            break;
+        };
+        let present: HashSet<Uuid> = page.iter().copied().collect();
+        let lower = after.unwrap_or(Uuid::nil());
+        gone.extend(
+            ledger
+                .records_between(object, lower, last)?
+                .into_iter()
+                .map(|(id, _)| id)
+                .filter(|id| Some(*id) != after && !present.contains(id)),
+        );
+        after = Some(last);
+    }
+    Ok(gone)
 }
 
 /// The `updatedAt` a record carries, in milliseconds, for the ledger.

@@ -21,6 +21,7 @@ use crate::transform::MemberMap;
 pub mod config;
 mod delivery;
 mod delta;
+pub mod delta_plan;
 pub mod discover;
 pub mod files;
 mod guards;

@@ -157,17 +157,35 @@ async fn a_delta_pass_sends_only_what_changed_and_the_target_then_equals_the_sou
         .await
         .expect("source changes");
 
+    // `plan --delta` counts it first, reading only.
+    let propagate = MigrateOptions {
+        propagate_deletes: true,
+        ..opts.clone()
+    };
+    let prepared = pipeline::prepare(&propagate, &target).await.expect("plan");
+    let estimate =
+        pipeline::delta_plan::estimate(&propagate, &prepared, &target, &propagate.state_path)
+            .await
+            .expect("estimate");
+    prepared.source.end_snapshot().await.unwrap();
+    assert_eq!(estimate.objects.len(), 1, "{}", estimate.render_text());
+    let e = &estimate.objects[0];
+    assert_eq!(
+        (
+            e.object.as_str(),
+            e.new,
+            e.changed,
+            e.soft_deleted,
+            e.hard_deleted
+        ),
+        ("person", 55, 70, 10, 10),
+        "{}",
+        estimate.render_text()
+    );
+
     let before = twin.stats().by_route;
     let created_before = twin.stats().records_created;
-    let delta = pipeline::migrate(
-        &MigrateOptions {
-            propagate_deletes: true,
-            ..opts.clone()
-        },
-        &target,
-    )
-    .await
-    .expect("delta");
+    let delta = pipeline::migrate(&propagate, &target).await.expect("delta");
     let routes = routes_since(&twin, &before);
     let person = delta.objects.iter().find(|o| o.object == "person").unwrap();
     assert!(person.balances(), "{person:?}");
@@ -190,6 +208,7 @@ async fn a_delta_pass_sends_only_what_changed_and_the_target_then_equals_the_sou
         Some(&(idle_finds + 1)),
         "{routes:?}"
     );
+    assert_eq!(estimate.requests, 4, "{}", estimate.render_text());
     assert_eq!(delta.pass.hard_deleted["person"].len(), 10);
 
     // Field by field, the target now equals the source.
