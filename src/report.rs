@@ -259,6 +259,22 @@ impl RunReport {
             out.push_str(&c.render_text());
         }
         self.pass.render_text(&mut out);
+        if self.pass.since.is_some() {
+            let sum = |f: fn(&ObjectReport) -> u64| self.objects.iter().map(f).sum::<u64>();
+            let (written, updated) = (sum(|o| o.written), sum(|o| o.updated));
+            let _ = writeln!(
+                out,
+                "delta: {} records created, {updated} updated, {} soft-deleted, {} hard-deleted \
+                 ({} destroyed), {} conflicts: {} requests in {:.1} s",
+                written - updated,
+                sum(|o| o.soft_deleted),
+                sum(|o| o.hard_deleted),
+                sum(|o| o.destroyed),
+                self.pass.conflicts.len(),
+                self.requests,
+                self.seconds
+            );
+        }
         let _ = writeln!(
             out,
             "\n{} requests in {:.1} s; {} rejected{}",

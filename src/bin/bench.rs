@@ -1,8 +1,8 @@
 //! The performance benchmark of issue 9: generates layout C workspaces of the given sizes in a
 //! throwaway Postgres and prints, per size, one line per figure (source read, transform,
 //! end-to-end without a limit, saturation of a rate-limited twin, requests over the minimum,
-//! peak memory and CPU per record of a migration in a child process, `plan` wall time, and the documented
-//! load-by-API client side by side with ours).
+//! peak memory and CPU per record of a migration in a child process, `plan` wall time, the documented
+//! load-by-API client side by side with ours, and a delta pass after 1% of the rows changed).
 //!
 //! Run: `cargo run --release --bin bench -- --sizes 10000,100000,1000000`
 //! (see the `## Performance` section of the README).
@@ -51,6 +51,9 @@ struct Args {
     /// Measure only figure 1 (the source read), e.g. to compare `--source-jobs` values.
     #[arg(long)]
     only_read: bool,
+    /// Measure only figure 10 (a delta pass after 1% of the rows changed).
+    #[arg(long)]
+    only_delta: bool,
     /// Source sessions reading the shared snapshot at once (the CLI's `--source-jobs`).
     #[arg(long, default_value_t = twenty_migrate::source::snapshot::DEFAULT_JOBS)]
     source_jobs: usize,
@@ -419,6 +422,109 @@ async fn migrate_into(
     })
 }
 
+/// What figure 10 measured: a delta pass after `fraction` of the live rows changed.
+#[derive(Debug)]
+struct DeltaRun {
+    /// Rows changed in the source.
+    changed: u64,
+    /// Requests of the delta, less those of a delta with nothing changed (the fixed reads).
+    requests: u64,
+    /// The least requests those changes need (batches at the cap, the conflict read of each
+    /// object with updates, soft deletes).
+    minimum: u64,
+    /// `plan --delta`: the source read and compared with the ledger.
+    read_seconds: f64,
+    /// The delta run, end to end.
+    seconds: f64,
+}
+
+/// Figure 10: a first pass into an unlimited twin, a delta with nothing changed (its requests
+/// are the fixed reads), then `fraction` of every object's live rows updated in the source
+/// (`updatedAt` moved), `plan --delta` and the delta itself.
+async fn measure_delta(
+    ws: &Workspace,
+    reading: Reading,
+    fraction: f64,
+) -> anyhow::Result<DeltaRun> {
+    let cap = 200;
+    let twin = unlimited_twin(&ws.members, cap).await?;
+    let target = target(twin.base_url(), 1_000_000)?;
+    let dir = tempdir()?;
+    let opts = MigrateOptions {
+        restart: false,
+        ..options(&ws.url, &dir, reading, 1_000_000)
+    };
+    Box::pin(pipeline::migrate(&opts, &target)).await?;
+    let before = twin.stats().requests;
+    Box::pin(pipeline::migrate(&opts, &target)).await?;
+    let idle = twin.stats().requests - before;
+
+    let (client, conn) = tokio_postgres::connect(&ws.url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let tables: Vec<(String, String)> = client
+        .query(
+            "SELECT table_schema::text, table_name::text FROM information_schema.columns \
+             WHERE table_schema LIKE 'workspace_%' AND column_name = 'updatedAt' \
+             AND table_name IN (SELECT table_name FROM information_schema.columns \
+                 WHERE column_name = 'deletedAt')",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut changed = 0;
+    for (schema, table) in &tables {
+        let t = format!("\"{schema}\".\"{table}\"");
+        changed += client
+            .execute(
+                &format!(
+                    "UPDATE {t} SET \"updatedAt\" = now() WHERE id IN (SELECT id FROM {t} \
+                     WHERE \"deletedAt\" IS NULL ORDER BY md5(id::text) \
+                     LIMIT (SELECT ceil(count(*) * $1::float8) FROM {t} WHERE \"deletedAt\" IS NULL))"
+                ),
+                &[&fraction],
+            )
+            .await?;
+    }
+    let prepared = pipeline::prepare(&opts, &target).await?;
+    let estimate =
+        pipeline::delta_plan::estimate(&opts, &prepared, &target, &opts.state_path).await?;
+    prepared.source.end_snapshot().await?;
+    drop(prepared);
+
+    let before = twin.stats().requests;
+    let started = Instant::now();
+    let report = Box::pin(pipeline::migrate(&opts, &target)).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let requests = twin.stats().requests - before;
+    anyhow::ensure!(
+        report.unbalanced().is_empty(),
+        "the delta did not balance:\n{}",
+        report.render_text()
+    );
+    let c = cap as u64;
+    let minimum = report
+        .objects
+        .iter()
+        .map(|o| {
+            o.written.div_ceil(c)
+                + o.deferred_links.div_ceil(c)
+                + u64::from(o.updated > 0)
+                + o.soft_deleted.div_ceil(50)
+        })
+        .sum();
+    twin.shutdown().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(DeltaRun {
+        changed,
+        requests: requests.saturating_sub(idle),
+        minimum,
+        read_seconds: estimate.read_seconds,
+        seconds,
+    })
+}
+
 /// Creates the data model in `twin` off the clock (as the documented client's run does), then
 /// lets the twin's bucket refill, so that a timed run measures the records alone.
 async fn sync_model_off_the_clock(
@@ -719,6 +825,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
             );
             continue;
         }
+        if args.only_delta {
+            let d = measure_delta(&ws, args.reading(), 0.01).await?;
+            println!(
+                "[{size}] 10. delta after 1% changed ({} rows): {} requests / minimum {} = {:.3}; source read and compared with the ledger (plan --delta) in {:.2} s; delta run {:.1} s",
+                d.changed,
+                d.requests,
+                d.minimum,
+                d.requests as f64 / d.minimum.max(1) as f64,
+                d.read_seconds,
+                d.seconds
+            );
+            continue;
+        }
         let f = measure_fast(&ws, &args).await?;
         println!(
             "[{size}] 1. source read, {} jobs: {:.0} rows/s (runs: {})",
@@ -842,6 +961,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "[{size}] 9. client CPU per record: {:.1} µs (user + system CPU of that child, {cpu_seconds:.2} s ÷ {written:.0} records; twin in the parent)",
             cpu_seconds * 1e6 / written.max(1.0)
         );
+        let d = measure_delta(&ws, args.reading(), 0.01).await?;
+        println!(
+            "[{size}] 10. delta after 1% changed ({} rows): {} requests / minimum {} = {:.3} (conflict reads counted in both; fixed reads of every run left out); source read and compared with the ledger (plan --delta) in {:.2} s; delta run {:.1} s, twin in process",
+            d.changed,
+            d.requests,
+            d.minimum,
+            d.requests as f64 / d.minimum.max(1) as f64,
+            d.read_seconds,
+            d.seconds
+        );
         let plan_best = f.plan_seconds.iter().copied().fold(f64::INFINITY, f64::min);
         println!(
             "[{size}] 7. plan (pipeline::prepare) wall time: {:.2} s (runs: {})",
@@ -929,6 +1058,12 @@ mod tests {
         assert!(run.written > 0);
         assert!(run.batch_requests >= run.minimum, "{run:?}");
         twin.shutdown().await.unwrap();
+        let delta = measure_delta(&ws, SMALL, 0.05).await.unwrap();
+        assert!(delta.changed > 0, "{delta:?}");
+        assert!(
+            delta.requests >= delta.minimum && delta.minimum > 0,
+            "{delta:?}"
+        );
         let twin = limited_twin(&ws.members, 60, 6000).await.unwrap();
         let d = documented_client(&ws, &twin, SMALL, Duration::from_millis(1500))
             .await
