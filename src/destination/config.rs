@@ -20,6 +20,19 @@ impl ApiKey {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The key's own id, when the key is a Twenty API key token: its JWT payload's `jti`
+    /// (`api-key.service.ts`, `generateApiKeyToken` signs with `jwtid: apiKeyId`). Only the
+    /// payload is decoded, never verified or shown; `None` for any other key.
+    pub fn key_id(&self) -> Option<uuid::Uuid> {
+        use base64::Engine as _;
+        let payload = self.0.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims.get("jti")?.as_str()?.parse().ok()
+    }
 }
 
 impl From<String> for ApiKey {
