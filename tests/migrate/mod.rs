@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 mod config;
 mod destination;
+mod preflight;
 
 const KEY: &str = "e2e-key";
 
