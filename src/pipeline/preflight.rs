@@ -208,9 +208,10 @@ async fn key_and_role<D: Destination>(
         }
     };
     let lists = |r: &&Value, id: Uuid| {
-        r["apiKeys"]
-            .as_array()
-            .is_some_and(|keys| keys.iter().any(|k| k["id"].as_str() == Some(&id.to_string())))
+        r["apiKeys"].as_array().is_some_and(|keys| {
+            keys.iter()
+                .any(|k| k["id"].as_str() == Some(&id.to_string()))
+        })
     };
     let role = match target.api_key_id() {
         Some(id) => roles.iter().find(|r| lists(r, id)),
@@ -263,12 +264,18 @@ async fn key_and_role<D: Destination>(
     };
     cannot("read records of", by(0));
     cannot("create or update records of", by(1));
-    let soft_deletes = opts.deleted == DeletedPolicy::Keep
-        && prepared.plan.objects.iter().any(|p| p.deleted > 0);
+    let soft_deletes =
+        opts.deleted == DeletedPolicy::Keep && prepared.plan.objects.iter().any(|p| p.deleted > 0);
     if soft_deletes {
         let deleted: Vec<&str> = by(2)
             .into_iter()
-            .filter(|o| prepared.plan.objects.iter().any(|p| p.object == *o && p.deleted > 0))
+            .filter(|o| {
+                prepared
+                    .plan
+                    .objects
+                    .iter()
+                    .any(|p| p.object == *o && p.deleted > 0)
+            })
             .collect();
         cannot("delete records of", deleted);
     }

@@ -169,9 +169,9 @@ pub async fn existing_ids(
     }
     let table = format!("{}.{}", quote_ident(schema), quote_ident(&object.table));
     let sql = format!("select id from {table} where id = any($1)");
-    let rows = client
-        .query(&sql, &[&ids])
-        .await
-        .map_err(during(format!("reading the ids of {}", object.name_singular)))?;
+    let rows = client.query(&sql, &[&ids]).await.map_err(during(format!(
+        "reading the ids of {}",
+        object.name_singular
+    )))?;
     Ok(rows.iter().map(|r| r.get::<_, Uuid>(0)).collect())
 }

@@ -91,7 +91,11 @@ fn hide_field_types(response: &mut async_graphql::Response, lacking: &[String]) 
         .and_then(|t| t.get_mut("enumValues"))
     {
         let before = values.len();
-        values.retain(|v| !v["name"].as_str().is_some_and(|n| lacking.iter().any(|l| l == n)));
+        values.retain(|v| {
+            !v["name"]
+                .as_str()
+                .is_some_and(|n| lacking.iter().any(|l| l == n))
+        });
         changed = values.len() != before;
     }
     if changed {

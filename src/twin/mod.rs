@@ -117,7 +117,11 @@ fn key_id(key: &str) -> Uuid {
     use base64::Engine as _;
     key.split('.')
         .nth(1)
-        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|c| c.get("jti")?.as_str()?.parse().ok())
         .unwrap_or_else(|| schema::stable_id("apiKey", key))

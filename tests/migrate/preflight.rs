@@ -148,7 +148,9 @@ async fn ids_already_taken_in_the_target_by_other_records_stop_the_migration() {
     let lines = stopped(&w, &twin).await;
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(
-        lines[0].starts_with("the target already holds 1 record(s) with ids of source records (company: 1, e.g. "),
+        lines[0].starts_with(
+            "the target already holds 1 record(s) with ids of source records (company: 1, e.g. "
+        ),
         "{}",
         lines[0]
     );
