@@ -112,7 +112,7 @@ pub async fn run<D: Destination>(
     key_and_role(opts, prepared, target, &mut out).await;
     limits(prepared, &mut out);
     field_types(prepared, target, &mut out).await;
-    rate(prepared, &mut out);
+    rate(prepared, target, &mut out);
     ids(opts, prepared, target, &mut out).await?;
     Ok(out)
 }
@@ -393,16 +393,28 @@ async fn field_types<D: Destination>(prepared: &Prepared, target: &D, out: &mut 
 }
 
 /// The rate the run keeps and the time it gives: Twenty announces no limit on a successful
-/// answer, so the configured rate is the one used; 429s slow the run down as they come.
-fn rate(prepared: &Prepared, out: &mut Preflight) {
+/// answer, so the configured rate is the one used, and what the first calls met (429s) is
+/// said; 429s slow the run down as they come.
+fn rate<D: Destination>(prepared: &Prepared, target: &D, out: &mut Preflight) {
     let e = &prepared.plan.estimate;
+    let seen = target.stats();
+    let measured = match seen.rate_limited {
+        0 => format!(
+            "none of its first {} calls was refused for it",
+            seen.requests
+        ),
+        n => format!(
+            "{n} of its first {} calls were refused for it (429): expect the run to take longer",
+            seen.requests
+        ),
+    };
     let requests = e.record_requests + e.deferred_requests + e.file_requests;
     let finish = chrono::Utc::now() + chrono::Duration::seconds(e.seconds.round() as i64);
     out.push(
         "rate",
         Status::Info,
         format!(
-            "the target announces no rate limit; at {} requests/minute the {} planned requests take about {} (done around {} UTC)",
+            "the target announces no rate limit and {measured}; at {} requests/minute the {} planned requests take about {} (done around {} UTC)",
             e.requests_per_minute,
             requests,
             human_duration(e.seconds),

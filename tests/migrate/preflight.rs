@@ -10,7 +10,7 @@ use twenty_migrate::pipeline::{self, MigrateError};
 use twenty_migrate::twin::{KeyRole, Twin, TwinConfig};
 use uuid::Uuid;
 
-use super::{target, twin, world, World, KEY};
+use super::{cli, target, twin, world, World, KEY};
 
 /// The sentences of a run stopped by its checks, after checking it stopped as `plan` and
 /// `migrate` must: exit code 2, nothing written, no object created.
@@ -200,4 +200,42 @@ async fn a_normal_migration_passes_the_pre_flight_and_a_rerun_owns_its_records()
     assert!(again.failures().is_empty(), "{}", again.render_text());
     let ids = again.checks.iter().find(|c| c.name == "ids").unwrap();
     assert_eq!(ids.status, Status::Info, "{}", again.render_text());
+}
+
+#[tokio::test]
+async fn plan_prints_the_pre_flight_and_a_failed_check_exits_with_code_2() {
+    let w = world(40).await;
+    let twin = TwinConfig::new(KEY)
+        .members(w.members())
+        .api_key_role(KeyRole::ReadOnly)
+        .start()
+        .await
+        .expect("twin");
+    let storage = w.dir.path().join("storage");
+    let args = [
+        "plan",
+        "--json",
+        "--source",
+        w.db.url.as_str(),
+        "--target",
+        twin.base_url(),
+        "--rate-limit",
+        "100000/min",
+        "--storage-dir",
+        storage.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = cli(&args, KEY).await;
+    assert_eq!(i32::from(EXIT_NOT_STARTED), code, "{stdout}\n{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).expect("plan --json");
+    let checks = plan["preflight"]["checks"].as_array().expect("checks");
+    let key = checks
+        .iter()
+        .find(|c| c["name"] == "key")
+        .expect("key check");
+    assert_eq!(key["status"], "failed", "{key}");
+    assert!(
+        stderr.contains("the API key's role Read-only cannot create or update records of "),
+        "{stderr}"
+    );
+    assert_eq!(twin.stats().records_created, 0);
 }
