@@ -153,7 +153,8 @@ pub struct PlanCommandArgs {
     #[arg(long)]
     pub delta: bool,
 
-    /// The ledger of the earlier `migrate` (with `--delta`). Default:
+    /// The ledger of the earlier `migrate`, for `--delta` and for the pre-flight, which does
+    /// not report as collisions the records that ledger wrote. Default:
     /// `twenty-migrate.state.sqlite` in the current folder.
     #[arg(long)]
     pub state: Option<PathBuf>,

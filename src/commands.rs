@@ -184,12 +184,13 @@ pub async fn plan(command: PlanCommandArgs) -> Result<Outcome, Error> {
     let (target, rate) = target_for(&args)?;
     let mut opts = migrate_options(&args, PathBuf::from("rejects.jsonl"), rate)?;
     opts.propagate_deletes = command.propagate_deletes;
+    if let Some(state) = command.state {
+        opts.state_path = state;
+    }
     let prepared = pipeline::prepare(&opts, &target).await?;
     if command.delta {
-        let state = command
-            .state
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_FILE));
-        let estimate = pipeline::delta_plan::estimate(&opts, &prepared, &target, &state).await?;
+        let estimate =
+            pipeline::delta_plan::estimate(&opts, &prepared, &target, &opts.state_path).await?;
         prepared.source.end_snapshot().await?;
         if args.json {
             println!("{}", to_json(&serde_json::to_value(&estimate)?)?);
@@ -198,18 +199,20 @@ pub async fn plan(command: PlanCommandArgs) -> Result<Outcome, Error> {
         }
         return Ok(Outcome::Complete);
     }
+    let checks = pipeline::preflight::run(&opts, &prepared, &target).await?;
     let config = match opts.config {
         true => Some(pipeline::config::preview(&opts, &prepared, &target).await?),
         false => None,
     };
     if args.json {
-        // The plan's own keys, plus the data model diff under `schema` and the configuration
-        // under `configuration`.
+        // The plan's own keys, plus the data model diff under `schema`, the configuration
+        // under `configuration` and the pre-flight checks under `preflight`.
         let mut value = serde_json::to_value(&prepared.plan)?;
         if let Some(map) = value.as_object_mut() {
             let schema = serde_json::to_value(&prepared.schema)?;
             map.insert("schema".into(), schema);
             map.insert("configuration".into(), serde_json::to_value(&config)?);
+            map.insert("preflight".into(), serde_json::to_value(&checks)?);
         }
         println!("{}", to_json(&value)?);
     } else {
@@ -220,8 +223,11 @@ pub async fn plan(command: PlanCommandArgs) -> Result<Outcome, Error> {
         if let Some(config) = &config {
             print!("{}", config.render_text());
         }
+        print!("\n{}", checks.render_text());
     }
     prepared.source.end_snapshot().await?;
+    // A failed check stops `plan` as it stops `migrate`: exit 2, one line per failure.
+    checks.ensure_passed()?;
     Ok(if prepared.plan.blockers.is_empty() {
         Outcome::Complete
     } else {

@@ -20,6 +20,19 @@ impl ApiKey {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The key's own id, when the key is a Twenty API key token: its JWT payload's `jti`
+    /// (`api-key.service.ts`, `generateApiKeyToken` signs with `jwtid: apiKeyId`). Only the
+    /// payload is decoded, never verified or shown; `None` for any other key.
+    pub fn key_id(&self) -> Option<uuid::Uuid> {
+        use base64::Engine as _;
+        let payload = self.0.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims.get("jti")?.as_str()?.parse().ok()
+    }
 }
 
 impl From<String> for ApiKey {
@@ -84,5 +97,34 @@ impl TargetConfig {
             backoff: Backoff::default(),
             max_outage: DEFAULT_MAX_OUTAGE,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::ApiKey;
+
+    fn token(payload: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.signature", b64(r#"{"alg":"HS256"}"#), b64(payload))
+    }
+
+    #[test]
+    fn a_twenty_api_key_token_names_its_own_key_id() {
+        let key = ApiKey::new(token(
+            r#"{"sub":"w","type":"API_KEY","workspaceId":"w","jti":"58bbeb3a-4b44-40ac-908f-f47ec975136a"}"#,
+        ));
+        assert_eq!(
+            key.key_id().map(|id| id.to_string()).as_deref(),
+            Some("58bbeb3a-4b44-40ac-908f-f47ec975136a")
+        );
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_token_names_no_id() {
+        assert_eq!(ApiKey::new("e2e-key").key_id(), None);
+        assert_eq!(ApiKey::new(token(r#"{"sub":"w"}"#)).key_id(), None);
     }
 }

@@ -190,6 +190,9 @@ pub trait Destination: Clone + Send + Sync + 'static {
 
     /// The server's root URL, without a trailing slash.
     fn base_url(&self) -> &str;
+
+    /// The API key's own id, when the key says it (see [`super::ApiKey::key_id`]).
+    fn api_key_id(&self) -> Option<Uuid>;
 }
 
 /// Each method returns the inherent method's future as it is: no extra state, no boxing.
@@ -362,5 +365,9 @@ impl Destination for Target {
 
     fn base_url(&self) -> &str {
         Target::base_url(self)
+    }
+
+    fn api_key_id(&self) -> Option<Uuid> {
+        Target::api_key_id(self)
     }
 }

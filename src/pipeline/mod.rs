@@ -1,7 +1,8 @@
 //! The migration pipeline: the only module that wires source, plan, transform, destination and
 //! report together. One file per stage, in the order data flows:
 //!
-//! [`discover`] (read source and target, plan) → [`schema`] (data model) → [`members`] →
+//! [`discover`] (read source and target, plan) → [`preflight`] (checks, nothing written) →
+//! [`schema`] (data model) → [`members`] →
 //! [`records`] (keyset stream → transform → batch → [`delivery`]) → [`soft_deletes`] →
 //! [`links`] (deferred references) → member pictures → report; [`verify`] reads both sides
 //! back afterwards.
@@ -28,6 +29,7 @@ mod guards;
 mod links;
 mod members;
 mod options;
+pub mod preflight;
 mod records;
 mod schema;
 mod soft_deletes;

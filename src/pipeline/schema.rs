@@ -6,8 +6,9 @@ use super::{MigrateError, MigrateOptions};
 use crate::destination::Destination;
 use crate::schema_sync;
 
-/// Prepares the run, applies the data model sync when it has changes, and prepares again.
-/// Stops with [`MigrateError::Blocked`] when the plan has blockers.
+/// Prepares the run, runs the pre-flight, applies the data model sync when it has changes,
+/// and prepares again. Stops with [`MigrateError::Blocked`] when the plan has blockers or a
+/// pre-flight check fails, before anything is written.
 pub(super) async fn prepare_and_sync<D: Destination>(
     opts: &MigrateOptions,
     target: &D,
@@ -16,6 +17,9 @@ pub(super) async fn prepare_and_sync<D: Destination>(
     if !prepared.plan.blockers.is_empty() {
         return Err(MigrateError::Blocked(prepared.plan.blockers.clone()));
     }
+    let checks = super::preflight::run(opts, &prepared, target).await?;
+    eprint!("{}", checks.render_text());
+    checks.ensure_passed()?;
     if !prepared.schema.has_changes() {
         return Ok(prepared);
     }

@@ -19,6 +19,7 @@ use crate::model::{Model, Object};
 pub use estimate::{Estimate, REQUESTS_PER_FILE};
 pub use fields::{DropRule, DroppedField, FieldDecision};
 pub use members::{Member, MemberMatch, UnmatchedMembers};
+pub use render::human_duration;
 pub use skip::{skip_rule, SkippedObject};
 
 use estimate::estimate;

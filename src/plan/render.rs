@@ -123,7 +123,7 @@ impl Plan {
 }
 
 /// `3 h 12 min`, `4 min 05 s`, `12 s`.
-pub(super) fn human_duration(seconds: f64) -> String {
+pub fn human_duration(seconds: f64) -> String {
     let s = seconds.round() as u64;
     match s {
         0..=59 => format!("{s} s"),

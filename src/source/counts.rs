@@ -155,3 +155,23 @@ pub async fn member_references(
     }
     Ok(out)
 }
+
+/// The ids among `ids` that the object's table holds (live or soft-deleted): the pre-flight's
+/// id collision check asks this of the ids the target already has.
+pub async fn existing_ids(
+    client: &Client,
+    schema: &str,
+    object: &Object,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, SourceError> {
+    if !object.table_exists || ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let table = format!("{}.{}", quote_ident(schema), quote_ident(&object.table));
+    let sql = format!("select id from {table} where id = any($1)");
+    let rows = client.query(&sql, &[&ids]).await.map_err(during(format!(
+        "reading the ids of {}",
+        object.name_singular
+    )))?;
+    Ok(rows.iter().map(|r| r.get::<_, Uuid>(0)).collect())
+}

@@ -189,6 +189,30 @@ CREATE TABLE IF NOT EXISTS pending_upload (
 ";
 
 impl Ledger {
+    /// Whether a ledger already at `path` belongs to this run (same source, workspace, target
+    /// and options): records of this run found in the target are then its own. Reads only;
+    /// no ledger, or one that cannot be read, is `false`.
+    pub fn holds_run(path: &Path, fingerprint: &Fingerprint) -> bool {
+        if !path.exists() {
+            return false;
+        }
+        let Ok(conn) =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        else {
+            return false;
+        };
+        let stored: Option<String> = conn
+            .query_row("SELECT value FROM run WHERE key = 'fingerprint'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .ok()
+            .flatten();
+        stored
+            .and_then(|text| serde_json::from_str::<Fingerprint>(&text).ok())
+            .is_some_and(|stored| fingerprint.differences(&stored).is_empty())
+    }
+
     /// Opens (or creates) the ledger for `fingerprint`. An existing ledger of another run is
     /// refused; `restart` wipes it first. Returns the ledger and whether it resumes a run.
     pub fn open(

@@ -44,6 +44,7 @@ pub struct Mutations(
 
 /// The `/metadata` route.
 pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    let lacking = shared.config.lacking_field_types.clone();
     let schema: TwinSchema = Schema::build(
         Queries(Query, ConfigQuery::default()),
         Mutations(
@@ -60,15 +61,48 @@ pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         "/metadata",
         post(move |req: GraphQLRequest| {
             let schema = schema.clone();
+            let lacking = lacking.clone();
             async move {
                 let request = req.into_inner();
                 if let Some(name) = duplicate_root_field(&request.query) {
                     return duplicate_root_answer(&name);
                 }
-                as_graphql_js(schema.execute(request).await)
+                let mut response = schema.execute(request).await;
+                if !lacking.is_empty() {
+                    hide_field_types(&mut response, &lacking);
+                }
+                as_graphql_js(response)
             }
         }),
     )
+}
+
+/// An older server's `FieldMetadataType` has fewer values: introspection
+/// (`__type(name: "FieldMetadataType")`) lists none of `lacking`, as a version without those
+/// types (`packages/twenty-shared/src/types/FieldMetadataType.ts` of that version) would.
+fn hide_field_types(response: &mut async_graphql::Response, lacking: &[String]) {
+    let Ok(mut data) = serde_json::to_value(&response.data) else {
+        return;
+    };
+    let mut changed = false;
+    if let Some(Value::Array(values)) = data
+        .get_mut("__type")
+        .filter(|t| t["name"].as_str().is_none_or(|n| n == "FieldMetadataType"))
+        .and_then(|t| t.get_mut("enumValues"))
+    {
+        let before = values.len();
+        values.retain(|v| {
+            !v["name"]
+                .as_str()
+                .is_some_and(|n| lacking.iter().any(|l| l == n))
+        });
+        changed = values.len() != before;
+    }
+    if changed {
+        if let Ok(data) = async_graphql::Value::from_json(data) {
+            response.data = data;
+        }
+    }
 }
 
 /// Renders an answer as Twenty's Apollo server (graphql-js) would: validation messages in
@@ -1167,6 +1201,14 @@ impl Mutation {
             return Err(Error::new(
                 "Value \"FILES\" does not exist in \"FieldMetadataType\" enum.",
             )
+            .extend_with(|_, e| e.set("code", "GRAPHQL_VALIDATION_FAILED")));
+        }
+        // The same refusal for a type the emulated version lacks (`TwinConfig::lacking_field_type`).
+        let type_name = f.field_type.as_str();
+        if s.config.lacking_field_types.iter().any(|t| t == type_name) {
+            return Err(Error::new(format!(
+                "Value \"{type_name}\" does not exist in \"FieldMetadataType\" enum."
+            ))
             .extend_with(|_, e| e.set("code", "GRAPHQL_VALIDATION_FAILED")));
         }
         let type_name = f.field_type.as_str();

@@ -96,6 +96,35 @@ pub struct TwinConfig {
     expire_upload_urls: u64,
     files_generation: FilesGeneration,
     members_permission: bool,
+    key_role: KeyRole,
+    lacking_field_types: Vec<String>,
+}
+
+/// The role of the twin's API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyRole {
+    /// Admin: every permission (a key made in Settings → APIs gets it by default).
+    #[default]
+    Admin,
+    /// A custom role that reads records and settings but writes no record: record writes are
+    /// refused with 403 `PERMISSION_DENIED` (`permissions.utils.ts`).
+    ReadOnly,
+}
+
+/// The key's id as Twenty knows it: a Twenty API key token carries it as its JWT `jti`
+/// (`api-key.service.ts`, `generateApiKeyToken`); any other key gets a stable made-up id.
+fn key_id(key: &str) -> Uuid {
+    use base64::Engine as _;
+    key.split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|c| c.get("jti")?.as_str()?.parse().ok())
+        .unwrap_or_else(|| schema::stable_id("apiKey", key))
 }
 
 /// Which of Twenty's file generations the twin emulates (`target-api.md` §7).
@@ -149,6 +178,8 @@ impl TwinConfig {
             expire_upload_urls: 0,
             files_generation: FilesGeneration::V2,
             members_permission: true,
+            key_role: KeyRole::Admin,
+            lacking_field_types: Vec::new(),
         }
     }
 
@@ -211,6 +242,20 @@ impl TwinConfig {
     /// `updateWorkspaceMemberSettings` in `user.resolver.ts`); on by default (an Admin key).
     pub fn members_permission(mut self, on: bool) -> Self {
         self.members_permission = on;
+        self
+    }
+
+    /// The API key's role (Admin by default).
+    pub fn api_key_role(mut self, role: KeyRole) -> Self {
+        self.key_role = role;
+        self
+    }
+
+    /// Emulates a version whose `FieldMetadataType` has no `type_name` (e.g. `RATING`):
+    /// introspection does not list it and `createOneField` refuses it, as 2.21 refuses a
+    /// value its enum lacks (`Value "X" does not exist in "FieldMetadataType" enum.`).
+    pub fn lacking_field_type(mut self, type_name: impl Into<String>) -> Self {
+        self.lacking_field_types.push(type_name.into());
         self
     }
 
@@ -312,7 +357,7 @@ impl TwinConfig {
         let base_url = format!("http://{addr}");
         let mut db = Db::new(&self.members);
         db.model.set_files_generation(self.files_generation);
-        let config_state = config::fresh_state(&db.model);
+        let config_state = config::fresh_state(&db.model, self.key_role);
         let shared = Arc::new(Shared {
             db: Mutex::new(db),
             config_state: Mutex::new(config_state),
@@ -324,7 +369,7 @@ impl TwinConfig {
             hold: tokio::sync::watch::Sender::new(None),
             held: AtomicUsize::new(0),
             counters: Counters::default(),
-            key_id: schema::stable_id("apiKey", &self.api_key),
+            key_id: key_id(&self.api_key),
             base_url: base_url.clone(),
             config: self,
         });

@@ -236,6 +236,21 @@ fn throttle(s: &Shared) -> Result<(), ApiError> {
         })
 }
 
+/// A record write by a key whose role may not write records: refused before anything is
+/// written, as 2.21's ORM refuses it (`twenty-orm/repository/permissions.utils.ts`,
+/// `validateOperationIsPermittedOrThrow`: `PermissionsException` PERMISSION_DENIED, rendered
+/// 403 by `permission-rest-api-exception-code-to-http-status.util.ts`).
+fn check_writable(s: &Shared) -> Result<(), ApiError> {
+    match s.config.key_role {
+        super::KeyRole::Admin => Ok(()),
+        super::KeyRole::ReadOnly => Err(ApiError::engine(
+            403,
+            "PERMISSION_DENIED",
+            "Entity performing the request does not have permission",
+        )),
+    }
+}
+
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -349,6 +364,7 @@ async fn create_many(
         ));
     };
     throttle(&s)?;
+    check_writable(&s)?;
     check_creatable(&object)?;
     // B4: the cap applies to plain creates and upserts alike
     // (common-create-many-query-runner.service.ts).
@@ -384,6 +400,7 @@ async fn create_one(
     let object = object_for(&s, &plural)?;
     let body = parse_body(&body)?;
     throttle(&s)?;
+    check_writable(&s)?;
     check_creatable(&object)?;
     let written = write_records(&s, &object, std::slice::from_ref(&body), upsert_param(&q))?;
     let key = format!("create{}", capitalize(&object.name_singular));
@@ -439,6 +456,7 @@ async fn update_one(
     let object = object_for(&s, &plural)?;
     let body = parse_body(&body)?;
     throttle(&s)?;
+    check_writable(&s)?;
     let id = parse_id(&id)?;
     let record = lock(&s.db).update_one(&object, id, &body, &actor(&s))?;
     s.counters.updated.fetch_add(1, Ordering::Relaxed);
@@ -473,6 +491,7 @@ async fn delete_one(
 ) -> Result<Response, ApiError> {
     let object = object_for(&s, &plural)?;
     throttle(&s)?;
+    check_writable(&s)?;
     let id = parse_id(&id)?;
     let soft = q.get("soft_delete").map(String::as_str) == Some("true");
     let record = lock(&s.db).delete_one(&object, id, soft)?;
@@ -551,6 +570,7 @@ async fn delete_many(
     };
     let object = object_for(&s, &plural)?;
     throttle(&s)?;
+    check_writable(&s)?;
     filter.check(&object)?;
     // A soft delete matches soft-deleted rows too and answers every matched record in full.
     let show_deleted = soft || filter.mentions_deleted_at();

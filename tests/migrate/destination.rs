@@ -261,6 +261,10 @@ impl Destination for FailsOneBatch {
     fn base_url(&self) -> &str {
         self.inner.base_url()
     }
+
+    fn api_key_id(&self) -> Option<Uuid> {
+        self.inner.api_key_id()
+    }
 }
 
 /// A client for `twin` whose outages are waited out in milliseconds, and given up after 10 s

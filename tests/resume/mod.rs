@@ -474,7 +474,9 @@ async fn a_minute_of_503s_mid_run_is_waited_out_and_rejects_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_longer_than_max_outage_stops_with_progress_saved_and_the_rerun_ends_exact() {
     let (db, members, dir) = source(600).await;
-    let (from, lasting) = (Duration::from_secs(3), Duration::from_secs(15));
+    // The outage starts once the reads (model, pre-flight, data model sync) are done at 600
+    // requests a minute and the first batches have landed.
+    let (from, lasting) = (Duration::from_secs(5), Duration::from_secs(15));
     let twin = TwinConfig::new(KEY)
         .members(members)
         .faults(FaultSpec::none().window(Fault::Status(503), from, lasting))

@@ -237,6 +237,11 @@ impl Target {
         &self.inner.base_url
     }
 
+    /// The API key's own id, when the key is a Twenty API key token.
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        self.inner.api_key.key_id()
+    }
+
     /// Counts of requests sent so far, by outcome.
     pub fn stats(&self) -> RequestStats {
         let c = &self.inner.counters;

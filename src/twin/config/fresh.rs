@@ -46,6 +46,18 @@ fn admin() -> Role {
     role.can_destroy_all_object_records = true;
     role.standard = true;
     role.holds_everyone = true;
+    role.holds_key = true;
+    role
+}
+
+/// A custom role that reads everything and may change settings (so it reads roles and the
+/// data model) but writes no record: the role of a read-only migration key
+/// (`role.entity.ts` flags; a write is then refused by `permissions.utils.ts`).
+pub(crate) fn read_only() -> Role {
+    let mut role = new_role(stable_id("role", "Read-only"), "Read-only");
+    role.can_update_all_settings = true;
+    role.can_read_all_object_records = true;
+    role.holds_key = true;
     role
 }
 

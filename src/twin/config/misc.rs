@@ -81,13 +81,13 @@ pub struct ApiKey {
 #[allow(clippy::unused_async)]
 #[ComplexObject]
 impl ApiKey {
-    /// The key's role: the twin's key is an Admin key.
+    /// The key's role: Admin, unless the twin was given a read-only key.
     async fn role(&self, ctx: &Context<'_>) -> async_graphql::Result<Role> {
         let state = lock(&shared(ctx)?.config_state);
         state
             .roles
             .iter()
-            .find(|r| r.holds_everyone)
+            .find(|r| r.holds_key)
             .cloned()
             .ok_or_else(|| super::internal("Role not found", "An error occurred."))
     }

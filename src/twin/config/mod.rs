@@ -321,8 +321,15 @@ fn validation_failed(message: &str, refused: Vec<Refused>) -> Error {
 }
 
 /// The standard views, roles and navigation items of a fresh workspace with this model.
-pub(super) fn fresh_state(model: &super::schema::Model) -> State {
-    fresh::state(model)
+pub(super) fn fresh_state(model: &super::schema::Model, key_role: super::KeyRole) -> State {
+    let mut state = fresh::state(model);
+    if key_role == super::KeyRole::ReadOnly {
+        for role in &mut state.roles {
+            role.holds_key = false;
+        }
+        state.roles.push(fresh::read_only());
+    }
+    state
 }
 
 /// What `createOneObject` adds besides the object (`MM/object-metadata/object-metadata.service.ts`):

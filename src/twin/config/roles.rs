@@ -123,6 +123,10 @@ pub struct Role {
     /// Holds the workspace's members and the twin's API key (Admin).
     #[graphql(skip)]
     pub holds_everyone: bool,
+    /// Holds the twin's API key (Admin, unless [`crate::twin::TwinConfig::api_key_role`]
+    /// gives the key another role).
+    #[graphql(skip)]
+    pub holds_key: bool,
 }
 
 #[allow(clippy::unused_async)]
@@ -157,7 +161,7 @@ impl Role {
     }
 
     async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKeyForRole>> {
-        if !self.holds_everyone {
+        if !self.holds_key {
             return Ok(Vec::new());
         }
         let s = shared(ctx)?;
@@ -188,6 +192,7 @@ pub(super) fn new_role(id: Uuid, label: &str) -> Role {
         field_permissions: Some(Vec::new()),
         standard: false,
         holds_everyone: false,
+        holds_key: false,
     }
 }
 
