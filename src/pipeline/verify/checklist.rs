@@ -593,3 +593,80 @@ fn custom_domain(facts: &Facts) -> Item {
     }
     it
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::verify::ObjectCheck;
+
+    fn counted(source: u64, target: u64) -> VerifyReport {
+        VerifyReport {
+            objects: vec![ObjectCheck {
+                object: "company".into(),
+                source_count: source,
+                target_count: Some(target),
+                ..ObjectCheck::default()
+            }],
+            ..VerifyReport::default()
+        }
+    }
+
+    #[test]
+    fn a_count_that_differs_leaves_its_item_open_and_blocks() {
+        let list = build(&counted(10, 9), &Facts::default());
+        let item = list.item("record_counts").unwrap();
+        assert_eq!(item.status, Status::Open);
+        assert!(item.evidence.contains("company (source 10, target 9)"));
+        assert!(list.blocking());
+    }
+
+    #[test]
+    fn what_only_a_person_can_do_stays_open_without_blocking() {
+        let facts = Facts {
+            accounts: vec![ConnectedAccount {
+                handle: "ann@acme.com".into(),
+                provider: "google".into(),
+                owner_email: Some("ann@acme.com".into()),
+                message_channels: 1,
+                calendar_channels: 1,
+            }],
+            target_url: "https://api.twenty.com".into(),
+            ..Facts::default()
+        };
+        let list = build(&counted(3, 3), &facts);
+        assert_eq!(list.item("record_counts").unwrap().status, Status::Done);
+        let mail = list.item("email_calendar").unwrap();
+        assert_eq!(mail.status, Status::Open);
+        assert!(mail.todo[0].starts_with("ann@acme.com: reconnect ann@acme.com"));
+        assert_eq!(list.item("custom_domain").unwrap().status, Status::Open);
+        // What waits on a person is never marked done.
+        assert!(list
+            .items
+            .iter()
+            .filter(|i| !i.measured)
+            .all(|i| i.status != Status::Done));
+        assert_eq!(
+            list.item("attachments").unwrap().status,
+            Status::NotApplicable
+        );
+    }
+
+    #[test]
+    fn a_relation_difference_opens_relations_but_not_assignments() {
+        let mut report = counted(1, 1);
+        report.differences.push(super::super::Difference {
+            object: "person".into(),
+            id: uuid::Uuid::nil(),
+            field: "companyId".into(),
+            source: serde_json::json!("a"),
+            target: serde_json::Value::Null,
+        });
+        let facts = Facts {
+            relation_fields: [("person".to_owned(), "companyId".to_owned())].into(),
+            ..Facts::default()
+        };
+        let list = build(&report, &facts);
+        assert_eq!(list.item("relations").unwrap().status, Status::Open);
+        assert_eq!(list.item("assignments").unwrap().status, Status::Done);
+    }
+}
