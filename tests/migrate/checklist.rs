@@ -243,3 +243,59 @@ async fn an_attachment_whose_file_is_missing_in_the_target_leaves_its_item_open(
     // The other items do not move: the records are all there.
     assert_eq!(item(&list, "record_counts").status, Status::Done, "{text}");
 }
+
+#[tokio::test]
+async fn connected_accounts_copied_to_core_are_read_from_there_with_their_owner_and_channels() {
+    let w = world(20).await;
+    // Twenty 2.21's tables (metadata-modules/connected-account, message-channel and
+    // calendar-channel entities), with the columns the reader uses.
+    w.client
+        .batch_execute(
+            r#"CREATE TABLE core."connectedAccount" (id uuid PRIMARY KEY, handle varchar NOT NULL,
+                 provider varchar NOT NULL, "userWorkspaceId" uuid NOT NULL, "workspaceId" uuid NOT NULL,
+                 "archivedAt" timestamptz);
+               CREATE TABLE core."messageChannel" (id uuid PRIMARY KEY, handle varchar NOT NULL,
+                 "connectedAccountId" uuid NOT NULL, "workspaceId" uuid NOT NULL);
+               CREATE TABLE core."calendarChannel" (id uuid PRIMARY KEY, handle varchar NOT NULL,
+                 "connectedAccountId" uuid NOT NULL, "workspaceId" uuid NOT NULL);"#,
+        )
+        .await
+        .expect("2.21 tables");
+    let owner = w
+        .client
+        .query_one(
+            r#"SELECT uw.id, u.email::text FROM core."userWorkspace" uw JOIN core."user" u ON u.id = uw."userId"
+               WHERE uw."workspaceId" = $1 ORDER BY u.email LIMIT 1"#,
+            &[&w.spec.id],
+        )
+        .await
+        .expect("a member's user");
+    let (uw, email): (uuid::Uuid, String) = (owner.get(0), owner.get(1));
+    let (live, archived) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let sql = format!(
+        r#"INSERT INTO core."connectedAccount" VALUES
+             ('{live}', 'sales@acme.example', 'microsoft', '{uw}', '{ws}', NULL),
+             ('{archived}', 'old@acme.example', 'google', '{uw}', '{ws}', now());
+           INSERT INTO core."messageChannel" VALUES
+             (gen_random_uuid(), 'sales@acme.example', '{live}', '{ws}'),
+             (gen_random_uuid(), 'sales+alias@acme.example', '{live}', '{ws}');
+           INSERT INTO core."calendarChannel" VALUES (gen_random_uuid(), 'sales@acme.example', '{live}', '{ws}');"#,
+        ws = w.spec.id
+    );
+    w.client.batch_execute(&sql).await.expect("accounts");
+
+    let source = twenty_migrate::source::Source::connect(&w.db.url)
+        .await
+        .expect("source");
+    let info = source.choose_workspace(None).await.expect("workspace");
+    let accounts = twenty_migrate::source::go_live::connected_accounts(source.client(), &info)
+        .await
+        .expect("read");
+    // The core copy wins over the workspace table's (the fixture's three), archived left out.
+    assert_eq!(accounts.len(), 1, "{accounts:#?}");
+    let a = &accounts[0];
+    assert_eq!(a.handle, "sales@acme.example");
+    assert_eq!(a.provider, "microsoft");
+    assert_eq!(a.owner_email.as_deref(), Some(email.as_str()));
+    assert_eq!((a.message_channels, a.calendar_channels), (2, 1));
+}
