@@ -186,6 +186,12 @@ pub struct VerifyArgs {
     /// open; the items only a person can do stay open without failing the command.
     #[arg(long)]
     pub checklist: bool,
+
+    /// The ledger `migrate` wrote (default `twenty-migrate.state.sqlite` in the current
+    /// folder), read only: the checklist compares each downloaded attachment with the size it
+    /// records. Without it, files are only checked to open.
+    #[arg(long, requires = "checklist")]
+    pub state: Option<PathBuf>,
 }
 
 /// Options of `rehearse`.

@@ -9,7 +9,7 @@ use twenty_migrate::fixture::config::custom_domain;
 use twenty_migrate::pipeline::{self, verify::checklist::Status, verify::Checklist};
 use twenty_migrate::twin::{Twin, TwinConfig};
 
-use super::{target, twin, world, World, KEY};
+use super::{cli, target, twin, world, World, KEY};
 
 /// The item with `key`, which every checklist has.
 fn item<'a>(list: &'a Checklist, key: &str) -> &'a pipeline::verify::checklist::Item {
@@ -298,4 +298,62 @@ async fn connected_accounts_copied_to_core_are_read_from_there_with_their_owner_
     assert_eq!(a.provider, "microsoft");
     assert_eq!(a.owner_email.as_deref(), Some(email.as_str()));
     assert_eq!((a.message_channels, a.calendar_channels), (2, 1));
+}
+
+#[tokio::test]
+async fn the_cli_prints_the_checklist_as_text_and_json_and_exits_1_while_a_measured_item_is_open() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 200).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    pipeline::migrate(&opts, &t).await.expect("migrate");
+    let storage = w.dir.path().join("storage");
+    let base = [
+        "verify",
+        "--checklist",
+        "--source",
+        w.db.url.as_str(),
+        "--target",
+        twin.base_url(),
+        "--rate-limit",
+        "100000/min",
+        "--storage-dir",
+        storage.to_str().unwrap(),
+        "--state",
+        opts.state_path.to_str().unwrap(),
+    ];
+
+    // The runbook's steps (members to invite, workflows to recreate) are open: exit 1.
+    let (code, stdout, stderr) = cli(&base, KEY).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("[done] All data imported successfully"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[open] Email/calendar sync reconnected"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = cli(&[&base[..], &["--json"][..]].concat(), KEY).await;
+    assert_eq!(code, 1, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert!(json["verify"]["objects"]
+        .as_array()
+        .is_some_and(|o| !o.is_empty()));
+    let items = json["checklist"]["items"].as_array().expect("items");
+    let files = items
+        .iter()
+        .find(|i| i["key"] == "attachments")
+        .expect("attachments item");
+    assert_eq!(files["status"], "done", "{files}");
+    assert!(
+        files["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("with the size uploaded"),
+        "the sizes come from --state: {files}"
+    );
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(KEY), "the API key leaked");
+    }
 }
