@@ -357,3 +357,34 @@ async fn the_cli_prints_the_checklist_as_text_and_json_and_exits_1_while_a_measu
         assert!(!text.contains(KEY), "the API key leaked");
     }
 }
+
+#[tokio::test]
+async fn a_source_member_the_target_lacks_leaves_the_assignments_open_naming_them() {
+    let w = world(120).await;
+    // The twin knows every member but the first; the run nulls the references to them.
+    let mut members = w.members();
+    let missing = members.remove(0);
+    let twin = twin(members, 200).await;
+    let t = target(&twin, 1_000_000);
+    let mut opts = w.options();
+    opts.unmatched = twenty_migrate::plan::UnmatchedMembers::Null;
+    pipeline::migrate(&opts, &t).await.expect("migrate");
+
+    let (report, list) = pipeline::verify::verify_with_checklist(&opts, &t, 100)
+        .await
+        .expect("verify");
+    // The comparison is clean (null is what the policy writes), the assignment is not.
+    assert!(report.is_clean(), "{}", report.render_text());
+    let text = list.render_text();
+    let assignments = item(&list, "assignments");
+    assert_eq!(assignments.status, Status::Open, "{text}");
+    assert!(assignments.measured);
+    assert!(
+        assignments
+            .todo
+            .iter()
+            .any(|t| t.to_lowercase().contains(&missing.email.to_lowercase())),
+        "{text}"
+    );
+    assert!(list.blocking());
+}

@@ -113,7 +113,8 @@ pub(super) struct Facts {
     pub relation_fields: HashSet<(String, String)>,
     /// (object, API key) of the compared fields that point at a workspace member.
     pub member_fields: HashSet<(String, String)>,
-    /// Emails of live source members with no target member of the same email.
+    /// Source members that records point at with no target member of the same email (email
+    /// and reference count).
     pub unmatched_members: Vec<String>,
     /// The sampled attachment files; `None` when the workspace moved no attachments.
     pub attachments: Option<AttachmentSample>,
@@ -298,13 +299,13 @@ fn assignments(report: &VerifyReport, facts: &Facts) -> Item {
         return it;
     }
     it.evidence = format!(
-        "{} member values differ; {} source members have no target member",
+        "{} member values differ; {} source members that records point at have no target member",
         off.len(),
         facts.unmatched_members.len()
     );
     for email in &facts.unmatched_members {
         it.todo.push(format!(
-            "invite {email}, wait until they accept, then run `migrate` again"
+            "invite {email}, wait until they accept, then run `migrate --restart` to point their records at them"
         ));
     }
     if !off.is_empty() {

@@ -471,8 +471,12 @@ async fn checklist_facts<D: Destination>(
         .plan
         .members
         .iter()
-        .filter(|m| m.target.is_none())
-        .filter_map(|m| m.source.email.clone())
+        // Only members records point at: their references went to the fallback.
+        .filter(|m| m.target.is_none() && m.references > 0)
+        .map(|m| {
+            let email = m.source.email.as_deref().unwrap_or(&m.source.name);
+            format!("{email} ({} references)", m.references)
+        })
         .collect();
     facts.accounts =
         crate::source::go_live::connected_accounts(client, &prepared.workspace).await?;
