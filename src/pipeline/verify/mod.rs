@@ -246,6 +246,7 @@ pub async fn verify_with_checklist<D: Destination>(
     Ok((report, checklist.expect("built when asked for")))
 }
 
+/// The comparison, and the checklist when asked for: one snapshot of the source for both.
 async fn run<D: Destination>(
     opts: &MigrateOptions,
     target: &D,
