@@ -211,6 +211,21 @@ pub struct VerifyArgs {
     /// the same ones); counts are always compared in full.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub sample: u8,
+
+    /// After the comparison, print the go-live checklist of Twenty's migration guide: record
+    /// counts, relations, member assignments, attachments open (a sample of the target's files
+    /// downloaded), views, workflows and webhooks, roles and members, then what no tool can
+    /// do (connected email/calendar accounts to reconnect, API integrations and the custom
+    /// domain to repoint), each `[done]`, `[open]` or `[n/a]`. Exits 1 when a measured item is
+    /// open; the items only a person can do stay open without failing the command.
+    #[arg(long)]
+    pub checklist: bool,
+
+    /// The ledger `migrate` wrote (default `twenty-migrate.state.sqlite` in the current
+    /// folder), read only: the checklist compares each downloaded attachment with the size it
+    /// records. Without it, files are only checked to open.
+    #[arg(long, requires = "checklist")]
+    pub state: Option<PathBuf>,
 }
 
 /// Options of `rehearse`.

@@ -251,7 +251,25 @@ pub async fn migrate(args: MigrateArgs) -> Result<Outcome, Error> {
 /// `verify`: counts and field-by-field comparison; exit 1 when anything differs.
 pub async fn verify(args: VerifyArgs) -> Result<Outcome, Error> {
     let (target, rate) = target_for(&args.plan)?;
-    let opts = migrate_options(&args.plan, PathBuf::from("rejects.jsonl"), rate)?;
+    let mut opts = migrate_options(&args.plan, PathBuf::from("rejects.jsonl"), rate)?;
+    if let Some(state) = &args.state {
+        opts.state_path = state.clone();
+    }
+    if args.checklist {
+        let (report, checklist) =
+            crate::pipeline::verify::verify_with_checklist(&opts, &target, args.sample).await?;
+        if args.plan.json {
+            let both = serde_json::json!({"verify": report, "checklist": checklist});
+            println!("{}", to_json(&both)?);
+        } else {
+            print!("{}{}", report.render_text(), checklist.render_text());
+        }
+        return Ok(if report.is_clean() && !checklist.blocking() {
+            Outcome::Complete
+        } else {
+            Outcome::Incomplete
+        });
+    }
     let report = crate::pipeline::verify::verify(&opts, &target, args.sample).await?;
     if args.plan.json {
         println!("{}", to_json(&report)?);

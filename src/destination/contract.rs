@@ -181,6 +181,9 @@ pub trait Destination: Clone + Send + Sync + 'static {
         change: &ConfigChange,
     ) -> impl Future<Output = Result<(), TargetError>> + Send;
 
+    /// Downloads the file at a FILES value's signed `url`; returns its size in bytes.
+    fn download_size(&self, url: &str) -> impl Future<Output = Result<u64, TargetError>> + Send;
+
     /// A fresh policy for waiting out a target that stays unavailable after every retry, one
     /// per request being delivered.
     fn outage(&self) -> Outage;
@@ -353,6 +356,10 @@ impl Destination for Target {
         change: &ConfigChange,
     ) -> impl Future<Output = Result<(), TargetError>> + Send {
         change.send(self)
+    }
+
+    fn download_size(&self, url: &str) -> impl Future<Output = Result<u64, TargetError>> + Send {
+        Target::download_size(self, url)
     }
 
     fn outage(&self) -> Outage {

@@ -13,6 +13,7 @@ pub mod details;
 pub mod discover;
 pub mod duplicates;
 pub mod file_store;
+pub mod go_live;
 pub mod layout;
 pub mod legacy;
 pub mod members;

@@ -5,7 +5,7 @@
 //! ([`records`]), which makes a later pass a delta. Progress is written only after the target confirms a
 //! batch, and a cursor never moves back.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -488,6 +488,33 @@ impl Ledger {
                 .map_err(|_| damaged(format!("pending upload size {size}")))?,
         }))
     }
+}
+
+/// The sizes of the files a run uploaded, by target file id, read from the ledger at `path`
+/// without opening it for a run (no fingerprint): what `verify --checklist` compares a
+/// download against. Empty when there is no ledger there.
+pub fn uploaded_sizes(path: &Path) -> Result<HashMap<String, u64>, StateError> {
+    if !path.exists() {
+        return Ok(HashMap::new());
+    }
+    let err = |source| StateError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(err)?;
+    let mut stmt = conn
+        .prepare("SELECT target_file_id, size FROM file WHERE size IS NOT NULL")
+        .map_err(err)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(err)?;
+    let mut sizes = HashMap::new();
+    for row in rows {
+        let (id, size) = row.map_err(err)?;
+        sizes.insert(id, u64::try_from(size).unwrap_or(0));
+    }
+    Ok(sizes)
 }
 
 #[cfg(test)]

@@ -250,6 +250,10 @@ impl Destination for FailsOneBatch {
         Destination::change_configuration(&self.inner, change)
     }
 
+    fn download_size(&self, url: &str) -> impl Future<Output = Result<u64, TargetError>> + Send {
+        self.inner.download_size(url)
+    }
+
     fn outage(&self) -> Outage {
         self.inner.outage()
     }

@@ -289,4 +289,20 @@ impl Target {
         .await?;
         Ok(())
     }
+
+    /// Downloads a file by the signed `url` a FILES value carries and returns its size in
+    /// bytes. The token in the URL is the credential (2.21's `/file/files-field/<id>?token=`,
+    /// `file-url.service.ts`), so no key is sent: the URL may point at another host. Logs and
+    /// errors name the URL without its query.
+    pub async fn download_size(&self, url: &str) -> Result<u64, TargetError> {
+        let label = url.split(['?', '#']).next().unwrap_or_default();
+        let label = label
+            .strip_prefix(self.base_url())
+            .unwrap_or(label)
+            .to_owned();
+        let mut call = Call::new(Method::GET, label);
+        call.url = Some(url.to_owned());
+        call.auth = false;
+        self.call(&call, |body| Ok(body.len() as u64)).await
+    }
 }

@@ -5,16 +5,43 @@
 use serde_json::Value;
 
 use crate::destination::{Destination, FindMany, TargetError};
-use crate::pipeline::config::runbook::{Runbook, TargetFacts};
-use crate::pipeline::config::{plan_actions, read, read_target, ConfigReport};
+use crate::model::config::WorkspaceConfig;
+use crate::pipeline::config::runbook::{Runbook, Step, TargetFacts};
+use crate::pipeline::config::{plan_actions, read, read_target, Action, ConfigReport};
 use crate::pipeline::{MigrateError, MigrateOptions, Prepared};
+
+/// What the configuration check found.
+#[derive(Debug)]
+pub(super) struct ConfigCheck {
+    /// The source's configuration.
+    pub config: WorkspaceConfig,
+    /// What the configuration stage would still change; `None` when the target does not
+    /// answer 2.x's configuration queries (nothing could move).
+    pub pending: Option<Vec<Action>>,
+    /// The runbook's steps the target does not show done.
+    pub open: Vec<Step>,
+}
+
+impl ConfigCheck {
+    /// The differences and open steps as `verify` lists them.
+    pub fn lines(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.pending
+                .iter()
+                .flatten()
+                .map(Action::describe)
+                .collect(),
+            self.open.iter().map(|s| s.title.clone()).collect(),
+        )
+    }
+}
 
 /// The configuration's differences and the runbook's open steps.
 pub(super) async fn check<D: Destination>(
     opts: &MigrateOptions,
     prepared: &Prepared,
     target: &D,
-) -> Result<(Vec<String>, Vec<String>), MigrateError> {
+) -> Result<ConfigCheck, MigrateError> {
     let err = |context: &str| {
         let context = context.to_owned();
         move |source: TargetError| MigrateError::Target { context, source }
@@ -26,17 +53,17 @@ pub(super) async fn check<D: Destination>(
         .map_err(err("reading the target's workspace configuration"))?;
     let Some(have) = have else {
         // An older target: nothing was moved, every step is open.
-        let book = Runbook::build(&config);
-        return Ok((
-            Vec::new(),
-            book.steps.into_iter().map(|s| s.title).collect(),
-        ));
+        let open = Runbook::build(&config).steps;
+        return Ok(ConfigCheck {
+            config,
+            pending: None,
+            open,
+        });
     };
     let members = prepared
         .plan
         .member_map(&opts.unmatched, &prepared.target_members);
     let (actions, _) = plan_actions(&config, &have, &prepared.target_read, &members);
-    let pending = actions.iter().map(|a| a.describe()).collect();
 
     let workflows = if config.workflows.is_empty() {
         Vec::new()
@@ -71,10 +98,10 @@ pub(super) async fn check<D: Destination>(
         workflows,
     };
     let book = Runbook::build(&config);
-    let open = book
-        .open_steps(&facts)
-        .into_iter()
-        .map(|s| s.title.clone())
-        .collect();
-    Ok((pending, open))
+    let open = book.open_steps(&facts).into_iter().cloned().collect();
+    Ok(ConfigCheck {
+        config,
+        pending: Some(actions),
+        open,
+    })
 }

@@ -16,12 +16,15 @@ use crate::destination::Destination;
 use crate::model::FieldType;
 use crate::pipeline::{self, DeletedPolicy, MigrateError, MigrateOptions};
 use crate::source::records::RowFilter;
-use crate::transform::target_id;
+use crate::transform::{target_id, Reference};
 
+mod attachments;
+pub mod checklist;
 mod compare;
 mod config;
 mod lost;
 
+pub use checklist::Checklist;
 pub(crate) use compare::normalize_url;
 pub use compare::{compare_record, equal};
 use compare::{sampled, uploaded_paths};
@@ -229,6 +232,27 @@ pub async fn verify<D: Destination>(
     target: &D,
     sample_percent: u8,
 ) -> Result<VerifyReport, MigrateError> {
+    Ok(run(opts, target, sample_percent, false).await?.0)
+}
+
+/// [`verify`], then the go-live checklist built from what it measured and from what the
+/// source holds that no migration moves ([`checklist`]).
+pub async fn verify_with_checklist<D: Destination>(
+    opts: &MigrateOptions,
+    target: &D,
+    sample_percent: u8,
+) -> Result<(VerifyReport, Checklist), MigrateError> {
+    let (report, checklist) = run(opts, target, sample_percent, true).await?;
+    Ok((report, checklist.expect("built when asked for")))
+}
+
+/// The comparison, and the checklist when asked for: one snapshot of the source for both.
+async fn run<D: Destination>(
+    opts: &MigrateOptions,
+    target: &D,
+    sample_percent: u8,
+    with_checklist: bool,
+) -> Result<(VerifyReport, Option<Checklist>), MigrateError> {
     let before = target.stats().requests;
     let prepared = pipeline::prepare(opts, target).await?;
     let members = prepared
@@ -243,7 +267,18 @@ pub async fn verify<D: Destination>(
     let paths = crate::pipeline::files::FilesGeneration::detect(&prepared.target_model)
         == Some(crate::pipeline::files::FilesGeneration::Paths);
     let mut report = VerifyReport::default();
+    let mut facts = checklist::Facts::default();
     for plan in &prepared.plan.objects {
+        facts.relation_fields.extend(checklist::references(
+            &plan.object,
+            &plan.fields,
+            Reference::Record,
+        ));
+        facts.member_fields.extend(checklist::references(
+            &plan.object,
+            &plan.fields,
+            Reference::Member,
+        ));
         let object = prepared
             .model
             .object(&plan.object)
@@ -405,12 +440,59 @@ pub async fn verify<D: Destination>(
         report.server_rules.extend(rules.finish(&plan.object));
         report.objects.push(check);
     }
-    if opts.config {
-        let (pending, open) = config::check(opts, &prepared, target).await?;
-        report.config_pending = pending;
-        report.runbook_open = open;
+    if opts.config || with_checklist {
+        let check = config::check(opts, &prepared, target).await?;
+        if opts.config {
+            (report.config_pending, report.runbook_open) = check.lines();
+        }
+        facts.config = Some(check);
     }
+    let checklist = if with_checklist {
+        checklist_facts(opts, &prepared, target, &mut facts).await?;
+        Some(checklist::build(&report, &facts))
+    } else {
+        None
+    };
     prepared.source.end_snapshot().await?;
     report.requests = target.stats().requests - before;
-    Ok(report)
+    Ok((report, checklist))
+}
+
+/// The rest of what the checklist reads, in the same snapshot: the source's members without
+/// a target member, connected accounts and custom domain, and a sample of the target's
+/// attachment files.
+async fn checklist_facts<D: Destination>(
+    opts: &MigrateOptions,
+    prepared: &pipeline::Prepared,
+    target: &D,
+    facts: &mut checklist::Facts,
+) -> Result<(), MigrateError> {
+    let client = prepared.source.client();
+    facts.unmatched_members = prepared
+        .plan
+        .members
+        .iter()
+        // Only members records point at: their references went to the fallback.
+        .filter(|m| m.target.is_none() && m.references > 0)
+        .map(|m| {
+            let email = m.source.email.as_deref().unwrap_or(&m.source.name);
+            format!("{email} ({} references)", m.references)
+        })
+        .collect();
+    facts.accounts =
+        crate::source::go_live::connected_accounts(client, &prepared.workspace).await?;
+    facts.custom_domain =
+        crate::source::go_live::custom_domain(client, &prepared.workspace).await?;
+    facts.target_url = target.base_url().to_owned();
+    facts.old_server = opts.files.server.as_ref().map(|s| s.url.clone());
+    if let Some(plan) = prepared
+        .plan
+        .objects
+        .iter()
+        .find(|p| p.object == "attachment")
+    {
+        facts.attachments =
+            Some(attachments::sample(target, &plan.target_plural, &opts.state_path).await?);
+    }
+    Ok(())
 }
