@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{ex, find_ids, upsert, THINGS};
+use super::{ex, find_ids, id_in_filter_template, upsert, urlencode, THINGS};
 use crate::conformance::{Exchange, Step};
 
 /// A batch answer reduced to its key, length and first record.
@@ -34,8 +34,61 @@ fn companies(n: usize, prefix: &str) -> Value {
     )
 }
 
+/// A records answer reduced to each record's id, name and `updatedAt` (and the rest of the
+/// answer as it is): what the delta exchange compares.
+fn delta_view(body: &Value) -> Value {
+    let reduce = |r: &Value| json!({ "id": r.get("id"), "name": r.get("name"), "updatedAt": r.get("updatedAt") });
+    let mut out = body.clone();
+    if let Some(data) = out.get_mut("data").and_then(Value::as_object_mut) {
+        for v in data.values_mut() {
+            let reduced = match &*v {
+                Value::Array(list) => Value::Array(list.iter().map(reduce).collect()),
+                one @ Value::Object(_) => reduce(one),
+                other => other.clone(),
+            };
+            *v = reduced;
+        }
+    }
+    out
+}
+
+/// What a delta pass relies on: the `updatedAt` a client sends is kept (a 2001 date is not
+/// masked), any other write stamps the server's clock, a filter on `updatedAt` finds the
+/// records written since, and a filtered delete with `soft_delete=false` destroys live records.
+fn delta_updated_at_and_destroy() -> Exchange {
+    let changed_since = format!(
+        "/rest/companies?filter={}",
+        urlencode("and(id[in]:[\"${idDelta}\"],updatedAt[gt]:2001-06-01T00:00:00.000Z)")
+    );
+    ex(
+        "delta-updated-at-kept-stamped-and-destroy",
+        vec![
+            upsert(
+                "companies",
+                json!([{ "id": "${idDelta}", "name": "Delta", "updatedAt": "2001-02-03T04:05:06.000Z" }]),
+            )
+            .select(delta_view),
+            Step::patch("/rest/companies/${idDelta}", json!({ "name": "Edited in the target" }))
+                .select(delta_view),
+            Step::get(changed_since.clone()).select(delta_view),
+            upsert(
+                "companies",
+                json!([{ "id": "${idDelta}", "name": "Delta again", "updatedAt": "2001-02-03T04:05:06.000Z" }]),
+            )
+            .select(delta_view),
+            Step::get(changed_since).select(delta_view),
+            Step::delete(format!(
+                "/rest/companies?filter={}&soft_delete=false",
+                urlencode(&id_in_filter_template(&["${idDelta}"]))
+            )),
+            Step::get("/rest/companies/${idDelta}"),
+        ],
+    )
+}
+
 pub(super) fn records() -> Vec<Exchange> {
     vec![
+        delta_updated_at_and_destroy(),
         ex(
             "company-create-one",
             vec![Step::post(
