@@ -319,3 +319,68 @@ async fn a_record_edited_in_the_target_since_the_last_pass_is_not_overwritten_bu
         Some("set in the source")
     );
 }
+
+#[tokio::test]
+async fn a_row_soft_deleted_then_restored_in_the_source_follows_in_the_target() {
+    let w = world(200).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let opts = pass_options(&w);
+    pipeline::migrate(&opts, &target).await.expect("first pass");
+    let before = read_back(&target, "people").await;
+    let ids = unreferenced_people(&w, false).await[..3].to_vec();
+    let s = w.schema();
+
+    w.client
+        .batch_execute(&format!(
+            "UPDATE \"{s}\".person SET \"deletedAt\" = now() WHERE id IN ({})",
+            list(&ids)
+        ))
+        .await
+        .unwrap();
+    let deleted = pipeline::migrate(&opts, &target).await.expect("delta");
+    let person = deleted
+        .objects
+        .iter()
+        .find(|o| o.object == "person")
+        .unwrap();
+    assert_eq!((person.soft_deleted, person.written), (3, 0), "{person:?}");
+    let people = read_back(&target, "people").await;
+    assert!(ids.iter().all(|id| !people.contains_key(&id.to_string())));
+
+    w.client
+        .batch_execute(&format!(
+            "UPDATE \"{s}\".person SET \"deletedAt\" = NULL WHERE id IN ({})",
+            list(&ids)
+        ))
+        .await
+        .unwrap();
+    let restored = pipeline::migrate(&opts, &target).await.expect("delta");
+    let person = restored
+        .objects
+        .iter()
+        .find(|o| o.object == "person")
+        .unwrap();
+    // The target holds them soft-deleted: an upsert of the same id restores them.
+    assert_eq!((person.written, person.updated), (3, 3), "{person:?}");
+    assert!(
+        restored.pass.conflicts.is_empty(),
+        "{:?}",
+        restored.pass.conflicts
+    );
+    let people = read_back(&target, "people").await;
+    for id in &ids {
+        let (mut a, mut b) = (
+            before[&id.to_string()].clone(),
+            people[&id.to_string()].clone(),
+        );
+        for r in [&mut a, &mut b] {
+            let r = r.as_object_mut().unwrap();
+            r.remove("updatedBy");
+        }
+        assert_eq!(a, b, "person {id} restored with other values");
+    }
+    // Nothing left to do.
+    let idle = pipeline::migrate(&opts, &target).await.expect("delta");
+    assert!(idle.objects.iter().all(|o| o.written + o.soft_deleted == 0));
+}
