@@ -110,9 +110,13 @@ pub async fn run<D: Destination>(
 ) -> Result<Preflight, MigrateError> {
     let mut out = Preflight::default();
     key_and_role(opts, prepared, target, &mut out).await;
-    limits(prepared, &mut out);
+    // A ledger holding a complete pass of this run makes this run a delta: it sends only what
+    // changed, not what the plan counts.
+    let delta = Ledger::holds_run(&opts.state_path, &fingerprint(opts, prepared, target))
+        && Ledger::holds_completed_pass(&opts.state_path);
+    limits(prepared, delta, &mut out);
     field_types(prepared, target, &mut out).await;
-    rate(prepared, target, &mut out);
+    rate(prepared, target, delta, &mut out);
     ids(opts, prepared, target, &mut out).await?;
     Ok(out)
 }
@@ -309,14 +313,16 @@ async fn key_and_role<D: Destination>(
 }
 
 /// Record and storage limits: Twenty announces none to an API key (see the module docs).
-fn limits(prepared: &Prepared, out: &mut Preflight) {
+fn limits(prepared: &Prepared, delta: bool, out: &mut Preflight) {
     let e = &prepared.plan.estimate;
     out.push(
         "limits",
         Status::Info,
         format!(
-            "the target announces no record or storage limit; the run writes {} records and {} files (their bytes are counted as they move)",
-            e.records, e.files
+            "the target announces no record or storage limit; the run writes {}{} records and {} files (their bytes are counted as they move)",
+            if delta { "at most " } else { "" },
+            e.records,
+            e.files
         ),
     );
 }
@@ -395,7 +401,7 @@ async fn field_types<D: Destination>(prepared: &Prepared, target: &D, out: &mut 
 /// The rate the run keeps and the time it gives: Twenty announces no limit on a successful
 /// answer, so the configured rate is the one used, and what the first calls met (429s) is
 /// said; 429s slow the run down as they come.
-fn rate<D: Destination>(prepared: &Prepared, target: &D, out: &mut Preflight) {
+fn rate<D: Destination>(prepared: &Prepared, target: &D, delta: bool, out: &mut Preflight) {
     let e = &prepared.plan.estimate;
     let seen = target.stats();
     let measured = match seen.rate_limited {
@@ -421,6 +427,13 @@ fn rate<D: Destination>(prepared: &Prepared, target: &D, out: &mut Preflight) {
             finish.format("%H:%M")
         ),
     );
+    if delta {
+        out.push(
+            "rate",
+            Status::Info,
+            "the ledger holds a complete pass of this migration: this run is a delta and sends only what changed since, far fewer requests than planned above (`plan --delta` counts them)",
+        );
+    }
 }
 
 /// Ids the run writes that the target already holds: on a first run (no ledger of this

@@ -213,6 +213,23 @@ impl Ledger {
             .is_some_and(|stored| fingerprint.differences(&stored).is_empty())
     }
 
+    /// Whether the ledger at `path` holds a complete pass (the next run is a delta), read
+    /// without opening it for writing.
+    pub fn holds_completed_pass(path: &Path) -> bool {
+        let Ok(conn) =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        else {
+            return false;
+        };
+        conn.query_row("SELECT 1 FROM run WHERE key = 'pass_completed'", [], |_| {
+            Ok(())
+        })
+        .optional()
+        .ok()
+        .flatten()
+        .is_some()
+    }
+
     /// Opens (or creates) the ledger for `fingerprint`. An existing ledger of another run is
     /// refused; `restart` wipes it first. Returns the ledger and whether it resumes a run.
     pub fn open(
