@@ -286,6 +286,12 @@ pub struct RunArgs {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub source_jobs: usize,
 
+    /// The most records the target workspace may take (your plan's limit: Twenty announces
+    /// none to an API key). The pre-flight stops the run, before its first write, when the
+    /// records it writes exceed it.
+    #[arg(long, value_name = "N")]
+    pub target_record_limit: Option<u64>,
+
     /// Accept an invalid TLS certificate from the target (self-signed rehearsal servers only).
     #[arg(long)]
     pub insecure: bool,

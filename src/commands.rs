@@ -83,6 +83,7 @@ fn migrate_options(
         config: !args.run.no_config,
         propagate_deletes: false,
         overwrite_target_changes: false,
+        target_record_limit: args.run.target_record_limit,
         files: crate::pipeline::files::FileOptions {
             storage_dir: args.source.storage_dir.clone(),
             bucket: bucket(&args.source),

@@ -98,6 +98,9 @@ pub struct MigrateOptions {
     /// In a delta pass, overwrite records changed in the target since the last pass
     /// (`--overwrite-target-changes`); otherwise they are left alone and listed as conflicts.
     pub overwrite_target_changes: bool,
+    /// The most records the target may take (`--target-record-limit`): a first pass writing
+    /// more stops at the pre-flight.
+    pub target_record_limit: Option<u64>,
 }
 
 impl MigrateOptions {
@@ -127,6 +130,7 @@ impl MigrateOptions {
             config: true,
             propagate_deletes: false,
             overwrite_target_changes: false,
+            target_record_limit: None,
         }
     }
 

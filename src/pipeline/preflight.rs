@@ -114,7 +114,7 @@ pub async fn run<D: Destination>(
     // changed, not what the plan counts.
     let delta = Ledger::holds_run(&opts.state_path, &fingerprint(opts, prepared, target))
         && Ledger::holds_completed_pass(&opts.state_path);
-    limits(prepared, delta, &mut out);
+    limits(opts, prepared, delta, &mut out);
     field_types(prepared, target, &mut out).await;
     rate(prepared, target, delta, &mut out);
     ids(opts, prepared, target, &mut out).await?;
@@ -312,19 +312,41 @@ async fn key_and_role<D: Destination>(
     }
 }
 
-/// Record and storage limits: Twenty announces none to an API key (see the module docs).
-fn limits(prepared: &Prepared, delta: bool, out: &mut Preflight) {
+/// Record and storage limits: Twenty announces none to an API key (see the module docs), so
+/// the limit is the one the operator states (`--target-record-limit`, the plan's), checked
+/// against the records a first pass writes; a delta writes fewer.
+fn limits(opts: &MigrateOptions, prepared: &Prepared, delta: bool, out: &mut Preflight) {
     let e = &prepared.plan.estimate;
-    out.push(
-        "limits",
-        Status::Info,
-        format!(
-            "the target announces no record or storage limit; the run writes {}{} records and {} files (their bytes are counted as they move)",
-            if delta { "at most " } else { "" },
-            e.records,
-            e.files
+    match opts.target_record_limit {
+        Some(limit) if !delta && e.records > limit => out.push(
+            "limits",
+            Status::Failed,
+            format!(
+                "the run writes {} records, more than the target's limit of {limit} (--target-record-limit): raise the target's plan, or leave objects out of the migration",
+                e.records
+            ),
         ),
-    );
+        Some(limit) => out.push(
+            "limits",
+            Status::Passed,
+            format!(
+                "the run writes {}{} records, within the target's limit of {limit} (--target-record-limit), and {} files",
+                if delta { "at most " } else { "" },
+                e.records,
+                e.files
+            ),
+        ),
+        None => out.push(
+            "limits",
+            Status::Info,
+            format!(
+                "the target announces no record or storage limit; the run writes {}{} records and {} files (their bytes are counted as they move; --target-record-limit checks the plan's limit)",
+                if delta { "at most " } else { "" },
+                e.records,
+                e.files
+            ),
+        ),
+    }
 }
 
 const TYPES_QUERY: &str =

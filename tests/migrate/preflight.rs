@@ -15,9 +15,14 @@ use super::{cli, target, twin, world, World, KEY};
 /// The sentences of a run stopped by its checks, after checking it stopped as `plan` and
 /// `migrate` must: exit code 2, nothing written, no object created.
 async fn stopped(w: &World, twin: &Twin) -> Vec<String> {
+    stopped_with(&w.options(), twin).await
+}
+
+/// [`stopped`], with these options.
+async fn stopped_with(opts: &pipeline::MigrateOptions, twin: &Twin) -> Vec<String> {
     let target = target(twin, 1_000_000);
     let before = twin.stats();
-    let err = pipeline::migrate(&w.options(), &target)
+    let err = pipeline::migrate(opts, &target)
         .await
         .expect_err("the pre-flight stops the run");
     let code = twenty_migrate::Error::Migrate(MigrateError::Blocked(Vec::new())).exit_code();
@@ -238,4 +243,37 @@ async fn plan_prints_the_pre_flight_and_a_failed_check_exits_with_code_2() {
         "{stderr}"
     );
     assert_eq!(twin.stats().records_created, 0);
+}
+
+#[tokio::test]
+async fn a_target_record_limit_below_the_source_count_stops_before_the_first_write() {
+    // Twenty announces no record limit to an API key (2.21's client config and billing
+    // entitlements hold none): the operator states the plan's.
+    let w = world(60).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let prepared = pipeline::prepare(&w.options(), &target)
+        .await
+        .expect("plan");
+    let records = prepared.plan.estimate.records;
+    prepared.source.end_snapshot().await.unwrap();
+    let opts = pipeline::MigrateOptions {
+        target_record_limit: Some(records - 1),
+        ..w.options()
+    };
+    let lines = stopped_with(&opts, &twin).await;
+    assert_eq!(
+        lines,
+        vec![format!(
+            "the run writes {records} records, more than the target's limit of {} (--target-record-limit): raise the target's plan, or leave objects out of the migration",
+            records - 1
+        )]
+    );
+    // At the limit, it passes.
+    let opts = pipeline::MigrateOptions {
+        target_record_limit: Some(records),
+        ..w.options()
+    };
+    let report = pipeline::migrate(&opts, &target).await.expect("migrate");
+    assert_eq!(report.rejected(), 0);
 }
