@@ -35,6 +35,26 @@ pub const CHANGED_IN_TARGET: &str = "changed-in-target";
 /// clock may run behind this machine's.
 const CLOCK_MARGIN: Duration = Duration::hours(1);
 
+/// The skip rule of a row the target refused in an earlier pass and that has not changed
+/// since (its reason is in that pass's rejects file): sending it again would only be refused
+/// again, at the cost of a bisection.
+pub const REFUSED_UNCHANGED: &str = "refused-before-unchanged";
+
+/// The hashes of the rows of a page the target refused in an earlier pass.
+pub(super) fn page_refused(
+    ledger: &Ledger,
+    object: &str,
+    rows: &[SourceRow],
+) -> Result<HashMap<Uuid, u64>, StateError> {
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(HashMap::new());
+    };
+    Ok(ledger
+        .refused_between(object, first.id, last.id)?
+        .into_iter()
+        .collect())
+}
+
 /// The ledger's entries for a page of rows (sorted by id, as the source reads them).
 pub(super) fn page_entries(
     ledger: &Ledger,

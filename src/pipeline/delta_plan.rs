@@ -181,6 +181,7 @@ pub async fn estimate<D: Destination>(
             }
             nulled.load(client, &rows).await?;
             let entries = delta::page_entries(&ledger, name, &rows)?;
+            let refused = delta::page_refused(&ledger, name, &rows)?;
             for row in &rows {
                 // A row that does not transform is rejected by the pass: nothing to send.
                 let Ok(mut record) = transform.apply(row, &members) else {
@@ -194,6 +195,9 @@ pub async fn estimate<D: Destination>(
                 let live = deleted_index
                     .is_none_or(|i| matches!(row.cells.get(i), Some(Cell::Null) | None));
                 let change = delta::classify(entries.get(&row.id), hash, live);
+                if change == Change::New && refused.get(&row.id) == Some(&hash) {
+                    continue;
+                }
                 match change {
                     Change::New => o.new += 1,
                     Change::Changed => o.changed += 1,

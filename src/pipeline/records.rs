@@ -131,6 +131,7 @@ pub(super) async fn copy_object<D: Destination>(
         // batches (a file the page's uploads sent is found in the ledger).
         let judge = Judge {
             entries: delta::page_entries(ledger, &object.name_singular, &rows)?,
+            refused: delta::page_refused(ledger, &object.name_singular, &rows)?,
             deferred: deferred.as_ref(),
             deleted_index,
         };
@@ -398,6 +399,8 @@ fn decide<D: Destination>(
 struct Judge<'a> {
     /// The ledger's entries for the page's rows.
     entries: HashMap<Uuid, RecordEntry>,
+    /// The hashes of the page's rows the target refused in an earlier pass.
+    refused: HashMap<Uuid, u64>,
     /// The transform of the deferred references, for objects that have some.
     deferred: Option<&'a ObjectTransform>,
     /// The `deletedAt` column, when the object has one.
@@ -424,6 +427,9 @@ impl Judge<'_> {
         let change = delta::classify(self.entries.get(&row.id), hash, live);
         if change == Change::Unchanged {
             return Decided::Skip(delta::UNCHANGED);
+        }
+        if change == Change::New && self.refused.get(&row.id) == Some(&hash) {
+            return Decided::Skip(delta::REFUSED_UNCHANGED);
         }
         let confirmed = Confirmed {
             id: row.id,

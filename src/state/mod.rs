@@ -255,7 +255,8 @@ impl Ledger {
                 .conn
                 .execute_batch(
                     "DELETE FROM run; DELETE FROM object; DELETE FROM rejected; DELETE FROM file;
-                     DELETE FROM pending_upload; DELETE FROM record;",
+                     DELETE FROM pending_upload; DELETE FROM record;
+                     DELETE FROM rejected_record;",
                 )
                 .map_err(err)?;
         }

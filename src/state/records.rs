@@ -67,6 +67,9 @@ pub struct CompletedPass {
 }
 
 pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS rejected_record (
+    object TEXT NOT NULL, id BLOB NOT NULL, hash INTEGER NOT NULL,
+    PRIMARY KEY (object, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS record (
     object TEXT NOT NULL, id BLOB NOT NULL, hash INTEGER NOT NULL, sent_updated_at INTEGER,
     deleted INTEGER NOT NULL DEFAULT 0, links INTEGER NOT NULL DEFAULT 0,
@@ -275,6 +278,9 @@ impl Ledger {
             let mut unreject = tx
                 .prepare_cached("DELETE FROM rejected WHERE object = ?1 AND id = ?2")
                 .map_err(self.sqlite())?;
+            let mut unreject_hash = tx
+                .prepare_cached("DELETE FROM rejected_record WHERE object = ?1 AND id = ?2")
+                .map_err(self.sqlite())?;
             for r in records {
                 upsert
                     .execute(params![
@@ -291,9 +297,62 @@ impl Ledger {
                         crate::transform::target_id(r.id).to_string()
                     ])
                     .map_err(self.sqlite())?;
+                unreject_hash
+                    .execute(params![object, &key(r.id)[..]])
+                    .map_err(self.sqlite())?;
             }
         }
         tx.commit().map_err(self.sqlite())
+    }
+
+    /// Records the hash of records the target refused, by source id: a later pass does not
+    /// send them again until they change.
+    pub fn refused_records(&self, object: &str, records: &[(Uuid, u64)]) -> Result<(), StateError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction().map_err(self.sqlite())?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO rejected_record (object, id, hash) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (object, id) DO UPDATE SET hash = ?3",
+                )
+                .map_err(self.sqlite())?;
+            for (id, hash) in records {
+                stmt.execute(params![object, &key(*id)[..], *hash as i64])
+                    .map_err(self.sqlite())?;
+            }
+        }
+        tx.commit().map_err(self.sqlite())
+    }
+
+    /// The hashes of the records the target refused whose source ids lie in `first..=last`.
+    pub fn refused_between(
+        &self,
+        object: &str,
+        first: Uuid,
+        last: Uuid,
+    ) -> Result<Vec<(Uuid, u64)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, hash FROM rejected_record WHERE object = ?1 AND id >= ?2 AND id <= ?3",
+            )
+            .map_err(self.sqlite())?;
+        let rows = stmt
+            .query_map(params![object, &key(first)[..], &key(last)[..]], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, hash) = row.map_err(self.sqlite())?;
+            if let Some(id) = parse_id(id) {
+                out.push((id, hash));
+            }
+        }
+        Ok(out)
     }
 
     /// Records that the deferred references of these records are written.

@@ -384,3 +384,62 @@ async fn a_row_soft_deleted_then_restored_in_the_source_follows_in_the_target() 
     let idle = pipeline::migrate(&opts, &target).await.expect("delta");
     assert!(idle.objects.iter().all(|o| o.written + o.soft_deleted == 0));
 }
+
+#[tokio::test]
+async fn a_record_the_target_refused_is_not_sent_again_until_it_changes() {
+    let w = world(150).await;
+    let s = w.schema();
+    let bad: Uuid = w
+        .client
+        .query_one(
+            &format!(
+                "UPDATE \"{s}\".person SET \"emailsPrimaryEmail\" = 'not an email' \
+                 WHERE id = (SELECT id FROM \"{s}\".person WHERE \"deletedAt\" IS NULL ORDER BY id LIMIT 1) RETURNING id"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let opts = pass_options(&w);
+    let first = pipeline::migrate(&opts, &target).await.expect("first pass");
+    let person = first.objects.iter().find(|o| o.object == "person").unwrap();
+    assert_eq!(person.rejected, 1, "{}", first.render_text());
+
+    // Unchanged, it is not sent again: no batch, no bisection.
+    let before = twin.stats().by_route;
+    let again = pipeline::migrate(&opts, &target).await.expect("delta");
+    assert_eq!(routes_since(&twin, &before).get("create_many"), None);
+    let person = again.objects.iter().find(|o| o.object == "person").unwrap();
+    assert_eq!(
+        person.skipped.get("refused-before-unchanged"),
+        Some(&1),
+        "{person:?}"
+    );
+    assert!(person.balances());
+
+    // Fixed in the source, it lands.
+    w.client
+        .batch_execute(&format!(
+            "UPDATE \"{s}\".person SET \"emailsPrimaryEmail\" = 'fixed@delta.test' WHERE id = '{bad}'"
+        ))
+        .await
+        .unwrap();
+    let fixed = pipeline::migrate(&opts, &target).await.expect("delta");
+    let person = fixed.objects.iter().find(|o| o.object == "person").unwrap();
+    assert_eq!((person.written, person.rejected), (1, 0), "{person:?}");
+    // The note target rejected for pointing at it lands in the same pass.
+    let links = fixed
+        .objects
+        .iter()
+        .find(|o| o.object == "noteTarget")
+        .unwrap();
+    assert_eq!((links.written, links.rejected), (1, 0), "{links:?}");
+    let people = read_back(&target, "people").await;
+    assert_eq!(
+        people[&bad.to_string()]["emails"]["primaryEmail"].as_str(),
+        Some("fixed@delta.test")
+    );
+}

@@ -344,6 +344,15 @@ impl<'a, D: Destination> Run<'a, D> {
                 self.cap = cap;
             }
         }
+        let refused: Vec<(Uuid, u64)> = delivered
+            .rejects
+            .iter()
+            .filter_map(|r| match r.outgoing.note {
+                Note::Record(c, _) => Some((c.id, c.hash)),
+                _ => None,
+            })
+            .collect();
+        self.ledger.refused_records(&delivered.object, &refused)?;
         for r in &delivered.rejects {
             self.reject(
                 &delivered.object,
@@ -356,6 +365,13 @@ impl<'a, D: Destination> Run<'a, D> {
         self.not_kept.extend(delivered.not_kept);
         self.ledger
             .confirm_records(&delivered.object, &delivered.confirmed)?;
+        // A record refused by an earlier pass and written now: records that point at it are
+        // no longer rejected for it, later in this very pass.
+        if let Some(rejected) = self.rejected.get_mut(&delivered.object) {
+            for c in &delivered.confirmed {
+                rejected.remove(&target_id(c.id));
+            }
+        }
         self.ledger
             .links_written(&delivered.object, &delivered.links)?;
         let rejected = delivered.rejects.len() as u64;
