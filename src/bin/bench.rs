@@ -525,6 +525,19 @@ async fn measure_delta(
     })
 }
 
+/// Figure 10's line.
+fn print_delta(size: usize, d: &DeltaRun) {
+    println!(
+        "[{size}] 10. delta after 1% changed ({} rows): {} requests / minimum {} = {:.3} (conflict reads counted in both; fixed reads of every run left out); source read and compared with the ledger (plan --delta) in {:.2} s; delta run {:.1} s, twin in process",
+        d.changed,
+        d.requests,
+        d.minimum,
+        d.requests as f64 / d.minimum.max(1) as f64,
+        d.read_seconds,
+        d.seconds
+    );
+}
+
 /// Creates the data model in `twin` off the clock (as the documented client's run does), then
 /// lets the twin's bucket refill, so that a timed run measures the records alone.
 async fn sync_model_off_the_clock(
@@ -826,16 +839,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             continue;
         }
         if args.only_delta {
-            let d = measure_delta(&ws, args.reading(), 0.01).await?;
-            println!(
-                "[{size}] 10. delta after 1% changed ({} rows): {} requests / minimum {} = {:.3}; source read and compared with the ledger (plan --delta) in {:.2} s; delta run {:.1} s",
-                d.changed,
-                d.requests,
-                d.minimum,
-                d.requests as f64 / d.minimum.max(1) as f64,
-                d.read_seconds,
-                d.seconds
-            );
+            print_delta(size, &measure_delta(&ws, args.reading(), 0.01).await?);
             continue;
         }
         let f = measure_fast(&ws, &args).await?;
@@ -961,16 +965,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "[{size}] 9. client CPU per record: {:.1} µs (user + system CPU of that child, {cpu_seconds:.2} s ÷ {written:.0} records; twin in the parent)",
             cpu_seconds * 1e6 / written.max(1.0)
         );
-        let d = measure_delta(&ws, args.reading(), 0.01).await?;
-        println!(
-            "[{size}] 10. delta after 1% changed ({} rows): {} requests / minimum {} = {:.3} (conflict reads counted in both; fixed reads of every run left out); source read and compared with the ledger (plan --delta) in {:.2} s; delta run {:.1} s, twin in process",
-            d.changed,
-            d.requests,
-            d.minimum,
-            d.requests as f64 / d.minimum.max(1) as f64,
-            d.read_seconds,
-            d.seconds
-        );
+        print_delta(size, &measure_delta(&ws, args.reading(), 0.01).await?);
         let plan_best = f.plan_seconds.iter().copied().fold(f64::INFINITY, f64::min);
         println!(
             "[{size}] 7. plan (pipeline::prepare) wall time: {:.2} s (runs: {})",

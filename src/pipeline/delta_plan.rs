@@ -14,7 +14,7 @@ use super::records::build_transform;
 use super::{DeletedPolicy, MigrateError, MigrateOptions, Prepared, DEFAULT_MAX_BATCH};
 use crate::destination::Destination;
 use crate::record::{content_hash, Cell};
-use crate::source::records::{RecordReader, RowFilter};
+use crate::source::records::RowFilter;
 use crate::state::Ledger;
 
 /// Target ids per soft delete or destroy request (the client's `id[in]` lookups).
@@ -213,24 +213,14 @@ pub async fn estimate<D: Destination>(
             }
         }
         if object_plan.deleted > 0 {
-            let mut deleted = RecordReader::new(
+            let mut deleted = super::soft_deletes::DeletedHeldLive::open(
                 client,
                 &prepared.workspace.schema,
                 object,
-                RowFilter::Deleted,
-                10_000,
             )
             .await?;
-            loop {
-                let rows = deleted.next_page(client).await?;
-                if rows.is_empty() {
-                    break;
-                }
-                let entries = delta::page_entries(&ledger, name, &rows)?;
-                o.soft_deleted += rows
-                    .iter()
-                    .filter(|r| entries.get(&r.id).is_some_and(|e| !e.deleted))
-                    .count() as u64;
+            while let Some(held) = deleted.next(client, &ledger).await? {
+                o.soft_deleted += held.len() as u64;
             }
         }
         o.hard_deleted = delta::gone_ids(

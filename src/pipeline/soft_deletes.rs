@@ -11,6 +11,7 @@ use crate::model::Object;
 use crate::plan::ObjectPlan;
 use crate::report::ObjectReport;
 use crate::source::records::{RecordReader, RowFilter};
+use crate::state::Ledger;
 use crate::transform::target_id;
 
 /// Soft-deletes in the target the object's soft-deleted rows that it holds live: with
@@ -35,25 +36,11 @@ pub(super) async fn soft_delete_kept<D: Destination>(
     if object_plan.deleted == 0 || !ledger.has_records(&object.name_singular)? {
         return Ok(());
     }
-    // Page by page, so memory does not grow with the soft-deleted rows.
-    let mut deleted = RecordReader::new(
-        client,
-        &prepared.workspace.schema,
-        object,
-        RowFilter::Deleted,
-        10_000,
-    )
-    .await?;
-    loop {
-        let rows = deleted.next_page(client).await?;
-        if rows.is_empty() {
-            break;
-        }
-        let entries = super::delta::page_entries(ledger, &object.name_singular, &rows)?;
-        let (source_ids, ids): (Vec<Uuid>, Vec<Uuid>) = rows
-            .iter()
-            .filter(|r| entries.get(&r.id).is_some_and(|e| !e.deleted))
-            .map(|r| (r.id, target_id(r.id)))
+    let mut deleted = DeletedHeldLive::open(client, &prepared.workspace.schema, object).await?;
+    while let Some(held) = deleted.next(client, ledger).await? {
+        let (source_ids, ids): (Vec<Uuid>, Vec<Uuid>) = held
+            .into_iter()
+            .map(|id| (id, target_id(id)))
             .filter(|(_, id)| !run.rejected_contains(&object.name_singular, *id))
             .unzip();
         if ids.is_empty() {
@@ -84,4 +71,44 @@ pub(super) async fn soft_delete_kept<D: Destination>(
         object_report.soft_deleted += ids.len() as u64;
     }
     Ok(())
+}
+
+/// The soft-deleted source rows of one object that the target holds live (by the ledger), a
+/// page of source ids at a time: read page by page, so memory does not grow with them.
+pub(super) struct DeletedHeldLive {
+    reader: RecordReader,
+    object: String,
+}
+
+impl DeletedHeldLive {
+    /// Prepares the read of `object`'s soft-deleted rows.
+    pub(super) async fn open(
+        client: &tokio_postgres::Client,
+        schema: &str,
+        object: &Object,
+    ) -> Result<Self, MigrateError> {
+        Ok(Self {
+            reader: RecordReader::new(client, schema, object, RowFilter::Deleted, 10_000).await?,
+            object: object.name_singular.clone(),
+        })
+    }
+
+    /// The next page's rows held live (possibly none), or `None` past the last page.
+    pub(super) async fn next(
+        &mut self,
+        client: &tokio_postgres::Client,
+        ledger: &Ledger,
+    ) -> Result<Option<Vec<Uuid>>, MigrateError> {
+        let rows = self.reader.next_page(client).await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let entries = super::delta::page_entries(ledger, &self.object, &rows)?;
+        Ok(Some(
+            rows.iter()
+                .filter(|r| entries.get(&r.id).is_some_and(|e| !e.deleted))
+                .map(|r| r.id)
+                .collect(),
+        ))
+    }
 }
