@@ -31,6 +31,7 @@ pub(super) async fn write_deferred<D: Destination>(
         ..
     } = *stage;
     let client = prepared.source.client();
+    let legacy = ledger.legacy_records()?;
     for object_plan in prepared
         .plan
         .objects
@@ -75,7 +76,7 @@ pub(super) async fn write_deferred<D: Destination>(
             let entries = super::delta::page_entries(ledger, &object.name_singular, &rows)?;
             for row in rows {
                 if run.rejected_contains(&object.name_singular, target_id(row.id))
-                    || !entries.get(&row.id).is_some_and(|e| e.links_pending)
+                    || !(legacy || entries.get(&row.id).is_some_and(|e| e.links_pending))
                 {
                     continue;
                 }

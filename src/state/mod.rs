@@ -298,6 +298,7 @@ impl Ledger {
                 false
             }
         };
+        ledger.mark_record_format(resuming)?;
         Ok((ledger, resuming))
     }
 

@@ -111,6 +111,25 @@ impl Ledger {
         Ok(())
     }
 
+    /// Notes whether this ledger keeps a row for every record the target confirmed: a new
+    /// ledger does; one written by a version before delta passes does not, which
+    /// [`Self::legacy_records`] tells until its next delta pass sends what it lacks.
+    pub(super) fn mark_record_format(&self, resuming: bool) -> Result<(), StateError> {
+        if self.run_value("record_format")?.is_none() {
+            if resuming {
+                self.set_run_value("legacy_records", "1")?;
+            }
+            self.set_run_value("record_format", "1")?;
+        }
+        Ok(())
+    }
+
+    /// Whether records confirmed before this ledger kept a row per record may lack one: the
+    /// deferred references of every row are then written, as before.
+    pub fn legacy_records(&self) -> Result<bool, StateError> {
+        Ok(self.run_value("legacy_records")?.is_some())
+    }
+
     /// The pass this run belongs to. A ledger whose last pass completed starts a delta pass:
     /// every object starts over (its counts, cursor and phase are forgotten) while the records
     /// the target holds stay known. An unfinished pass is resumed as it was.
@@ -122,8 +141,12 @@ impl Ledger {
         let completed = self.run_value("pass_completed")?.is_some();
         let (number, started_at) = if completed {
             let number = number + 1;
+            // A delta sends every row the ledger has no row for: afterwards it has them all.
             self.conn
-                .execute_batch("DELETE FROM object; DELETE FROM run WHERE key = 'pass_completed';")
+                .execute_batch(
+                    "DELETE FROM object;
+                     DELETE FROM run WHERE key IN ('pass_completed', 'legacy_records');",
+                )
                 .map_err(self.sqlite())?;
             let now = Utc::now();
             self.set_run_value("pass", &number.to_string())?;
@@ -457,6 +480,33 @@ mod tests {
             .records_between("person", Uuid::nil(), Uuid::max())
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_ledger_of_a_version_before_record_rows_is_legacy_until_its_next_delta() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = ledger(dir.path());
+        assert!(!l.legacy_records().unwrap(), "a new ledger keeps every row");
+        // As an older version left it: a fingerprint, no record format.
+        l.conn
+            .execute("DELETE FROM run WHERE key = 'record_format'", [])
+            .unwrap();
+        drop(l);
+        let l = ledger(dir.path());
+        assert!(l.legacy_records().unwrap());
+        let pass = l.begin_pass().unwrap();
+        assert!(
+            l.legacy_records().unwrap(),
+            "the unfinished pass stays legacy"
+        );
+        l.complete_pass(&pass, Utc::now()).unwrap();
+        l.begin_pass().unwrap();
+        assert!(
+            !l.legacy_records().unwrap(),
+            "the delta sends what it lacks"
+        );
+        drop(l);
+        assert!(!ledger(dir.path()).legacy_records().unwrap());
     }
 
     #[test]
