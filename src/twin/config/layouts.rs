@@ -7,7 +7,9 @@
 //! unions (`PageLayoutWidgetPosition`, `WidgetConfiguration` with 22 members) that need inline
 //! fragments; the twin answers both as `JSON` scalars. The migration reads neither.
 
-use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Json, Object, SimpleObject};
+use async_graphql::{
+    Context, Enum, ErrorExtensions, InputObject, Json, MaybeUndefined, Object, SimpleObject,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -148,14 +150,16 @@ pub struct UpdatePageLayoutWidgetWithIdInput {
     pub conditional_availability_expression: Option<String>,
 }
 
-/// `UpdatePageLayoutTabWithWidgetsInput`.
+/// `UpdatePageLayoutTabWithWidgetsInput`. `icon` left out keeps a tab's icon, `null` clears it
+/// (`...(tabInput.icon !== undefined && { icon: tabInput.icon })`,
+/// `MM/page-layout/services/page-layout-update.service.ts` `computeTabOperations`).
 #[derive(InputObject, Clone)]
 #[allow(missing_docs)]
 pub struct UpdatePageLayoutTabWithWidgetsInput {
     pub id: Id,
     pub title: String,
     pub position: f64,
-    pub icon: Option<String>,
+    pub icon: MaybeUndefined<String>,
     #[graphql(default_with = "Some(PageLayoutTabLayoutMode::Grid)")]
     pub layout_mode: Option<PageLayoutTabLayoutMode>,
     pub widgets: Vec<UpdatePageLayoutWidgetWithIdInput>,
@@ -249,6 +253,22 @@ impl LayoutMutation {
         Ok(layout)
     }
 
+    /// `destroyPageLayout`: the layout goes with its tabs and widgets; there is no soft delete
+    /// (`MM/page-layout/services/page-layout.service.ts` `destroy`).
+    async fn destroy_page_layout(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> async_graphql::Result<bool> {
+        let mut state = lock(&shared(ctx)?.config_state);
+        let before = state.page_layouts.len();
+        state.page_layouts.retain(|l| l.id.0.to_string() != id);
+        match state.page_layouts.len() < before {
+            true => Ok(true),
+            false => Err(not_found(&id)),
+        }
+    }
+
     /// `updatePageLayoutWithTabsAndWidgets`: the layout's tabs and widgets become the input's.
     /// Tabs and widgets are matched by id; an unknown id is created with exactly that id
     /// (`tabInput.id ?? v4()`), one missing from the input is deleted
@@ -272,12 +292,7 @@ impl LayoutMutation {
             .iter()
             .position(|l| l.id.0.to_string() == id)
         else {
-            // Recorded from a real 2.21: code NOT_FOUND, the id in quotes.
-            let message = format!("Page layout with ID \"{id}\" not found");
-            return Err(async_graphql::Error::new(message).extend_with(|_, e| {
-                e.set("code", "NOT_FOUND");
-                e.set("userFriendlyMessage", "An error occurred.");
-            }));
+            return Err(not_found(&id));
         };
         let layout_id = state.page_layouts[index].id;
         // A bar chart needs its `layout` (VERTICAL/HORIZONTAL): `validate-bar-chart-configuration.util.ts`
@@ -314,6 +329,19 @@ impl LayoutMutation {
         let mut tabs = Vec::new();
         for tab in input.tabs {
             let tab_id = Id(check_client_id(Some(tab.id))?);
+            let existing = state.page_layouts[index]
+                .tabs
+                .iter()
+                .find(|t| t.id == tab_id);
+            // A new tab is created with `icon: null` whatever was sent; only a tab that exists
+            // takes the icon (`tabsToCreate` vs `tabsToUpdate` in `computeTabOperations`,
+            // `MM/page-layout/services/page-layout-update.service.ts`; seen on a real 2.21).
+            let icon = match (existing, tab.icon) {
+                (None, _) => None,
+                (Some(t), MaybeUndefined::Undefined) => t.icon.clone(),
+                (Some(_), MaybeUndefined::Null) => None,
+                (Some(_), MaybeUndefined::Value(icon)) => Some(icon),
+            };
             let mut widgets = Vec::new();
             for w in tab.widgets {
                 if w.page_layout_tab_id != tab_id {
@@ -345,7 +373,7 @@ impl LayoutMutation {
                 title: tab.title,
                 position: tab.position,
                 page_layout_id: layout_id,
-                icon: tab.icon,
+                icon,
                 layout_mode: tab.layout_mode,
                 widgets,
                 is_active: true,
@@ -359,4 +387,14 @@ impl LayoutMutation {
         layout.updated_at = now();
         Ok(layout.clone())
     }
+}
+
+/// An unknown layout id. Recorded from a real 2.21 (`updatePageLayoutWithTabsAndWidgets`):
+/// code NOT_FOUND, the id in quotes.
+fn not_found(id: &str) -> async_graphql::Error {
+    let message = format!("Page layout with ID \"{id}\" not found");
+    async_graphql::Error::new(message).extend_with(|_, e| {
+        e.set("code", "NOT_FOUND");
+        e.set("userFriendlyMessage", "An error occurred.");
+    })
 }
