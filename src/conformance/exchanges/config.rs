@@ -524,7 +524,7 @@ pub(super) fn config() -> Vec<Exchange> {
             "config-page-layout-tab-icon-set-on-update-only",
             vec![
                 md(
-                    "mutation C($input: CreatePageLayoutInput!) { createPageLayout(input: $input) { id name type } }",
+                    "mutation C($input: CreatePageLayoutInput!) { createPageLayout(input: $input) { id name type tabs { id } } }",
                     json!({ "input": { "name": "Cf ${Run} dashboard", "type": "DASHBOARD" } }),
                 )
                 .capture("layoutId", "/data/createPageLayout/id"),

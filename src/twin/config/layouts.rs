@@ -8,7 +8,8 @@
 //! fragments; the twin answers both as `JSON` scalars. The migration reads neither.
 
 use async_graphql::{
-    Context, Enum, ErrorExtensions, InputObject, Json, MaybeUndefined, Object, SimpleObject,
+    ComplexObject, Context, Enum, ErrorExtensions, InputObject, Json, MaybeUndefined, Object,
+    SimpleObject,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -62,6 +63,7 @@ pub enum WidgetType {
 
 /// A page layout (`MM/page-layout/dtos/page-layout.dto.ts`).
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 #[allow(missing_docs)]
 pub struct PageLayout {
     pub id: Id,
@@ -69,12 +71,27 @@ pub struct PageLayout {
     #[graphql(name = "type")]
     pub layout_type: PageLayoutType,
     pub object_metadata_id: Option<Id>,
+    #[graphql(skip)]
     pub tabs: Vec<PageLayoutTab>,
+    /// Set on `createPageLayout`'s answer only, whose `tabs` is `null`.
+    #[graphql(skip)]
+    pub answered_without_tabs: bool,
     /// Equals `id` for an API create (facts §1.2).
     pub universal_identifier: Id,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
+}
+
+#[allow(clippy::unused_async)]
+#[ComplexObject]
+impl PageLayout {
+    /// The tabs; `null` in `createPageLayout`'s answer, which a real 2.21 builds from the layout
+    /// alone (`fromFlatPageLayoutToPageLayoutDto` in `MM/page-layout/services/page-layout.service.ts`
+    /// `create`; recorded in `config-page-layout-tab-icon-set-on-update-only`).
+    async fn tabs(&self) -> Option<Vec<PageLayoutTab>> {
+        (!self.answered_without_tabs).then(|| self.tabs.clone())
+    }
 }
 
 /// A tab (`MM/page-layout-tab/dtos/page-layout-tab.dto.ts`).
@@ -242,6 +259,7 @@ impl LayoutMutation {
             layout_type: input.layout_type,
             object_metadata_id: input.object_metadata_id,
             tabs: Vec::new(),
+            answered_without_tabs: false,
             universal_identifier: id,
             created_at: at.clone(),
             updated_at: at,
@@ -250,7 +268,10 @@ impl LayoutMutation {
         lock(&shared(ctx)?.config_state)
             .page_layouts
             .push(layout.clone());
-        Ok(layout)
+        Ok(PageLayout {
+            answered_without_tabs: true,
+            ..layout
+        })
     }
 
     /// `destroyPageLayout`: the layout goes with its tabs and widgets; there is no soft delete
