@@ -510,3 +510,44 @@ async fn a_dashboard_layout_left_by_a_run_cut_short_is_taken_up_not_doubled() {
     let taken = layouts.iter().find(|l| l.id.0.to_string() == left).unwrap();
     assert_eq!(taken.tabs.len(), 1, "its tabs written");
 }
+
+// A real 2.21 creates a tab with `icon: null` and sets it only on an existing tab
+// (`MM/page-layout/services/page-layout-update.service.ts` `computeTabOperations`); a fresh
+// migration used to leave the icon out and send the tabs again on the first rerun.
+#[tokio::test]
+async fn a_fresh_migration_gives_dashboard_tabs_their_icons_and_a_rerun_changes_no_dashboard() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let config = source_config(&w).await;
+    let source_layout = config
+        .dashboards
+        .iter()
+        .find_map(|d| d.layout.as_ref())
+        .expect("the fixture's dashboard layout");
+    let icons: HashMap<Uuid, Option<String>> = source_layout
+        .tabs
+        .iter()
+        .map(|tab| (tab.id, tab.icon.clone()))
+        .collect();
+    assert!(icons.values().any(Option::is_some), "a tab with an icon");
+
+    let first = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    let first = first.config.expect("configuration");
+    assert!(first.notes.is_empty(), "{:#?}", first.notes);
+    let landed: HashMap<Uuid, Option<String>> = twin
+        .page_layouts()
+        .iter()
+        .flat_map(|l| l.tabs.iter())
+        .filter(|tab| icons.contains_key(&tab.id.0))
+        .map(|tab| (tab.id.0, tab.icon.clone()))
+        .collect();
+    assert_eq!(landed, icons, "each tab's icon, after the first run");
+
+    let again = pipeline::migrate(&w.options(), &t).await.expect("rerun");
+    let dashboards = &again.config.expect("configuration").kinds["dashboards"];
+    assert_eq!(
+        (dashboards.created, dashboards.updated, dashboards.unchanged),
+        (0, 0, config.dashboards.len())
+    );
+}

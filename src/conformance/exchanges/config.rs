@@ -1,7 +1,7 @@
 //! Workspace configuration exchanges (issue 16): views and their children, roles and
-//! permissions, webhooks, API keys and navigation menu items on `/metadata`, as an API key
-//! may (or may not) write them. Every created view, role, webhook and item has a fresh id and
-//! is removed by the exchange that made it.
+//! permissions, webhooks, API keys, navigation menu items and a dashboard page layout's tabs on
+//! `/metadata`, as an API key may (or may not) write them. Every created view, role, webhook,
+//! item and layout has a fresh id and is removed by the exchange that made it.
 
 use serde_json::{json, Value};
 
@@ -181,6 +181,30 @@ fn nav_by_id(body: &Value) -> Value {
 }
 
 /// Every configuration exchange, in run order.
+const LAYOUT: &str = "id name type tabs { id title position icon layoutMode widgets { id } }";
+
+/// `updatePageLayoutWithTabsAndWidgets` of the layout captured as `layoutId`: one tab `idTab`
+/// without widgets, with `icon` when given (`None` leaves the key out).
+fn replace_tabs(icon: Option<Value>) -> Step {
+    let mut tab = json!({ "id": "${idTab}", "title": "Overview", "position": 0,
+                          "layoutMode": "GRID", "widgets": [] });
+    if let Some(icon) = icon {
+        tab["icon"] = icon;
+    }
+    md(
+        format!("mutation U($id: String!, $input: UpdatePageLayoutWithTabsInput!) {{ updatePageLayoutWithTabsAndWidgets(id: $id, input: $input) {{ {LAYOUT} }} }}"),
+        json!({ "id": "${layoutId}", "input": { "name": "Cf ${Run} dashboard",
+                "type": "DASHBOARD", "objectMetadataId": null, "tabs": [tab] } }),
+    )
+}
+
+fn get_layout() -> Step {
+    md(
+        format!("query G($id: String!) {{ getPageLayout(id: $id) {{ {LAYOUT} }} }}"),
+        json!({ "id": "${layoutId}" }),
+    )
+}
+
 pub(super) fn config() -> Vec<Exchange> {
     vec![
         ex(
@@ -495,6 +519,29 @@ pub(super) fn config() -> Vec<Exchange> {
                 "query Two($a: String!, $b: String!) { a: getView(id: $a) { id } b: getView(id: $b) { id } }",
                 json!({ "a": "${idNoView1}", "b": "${idNoView2}" }),
             )],
+        ),
+        ex(
+            "config-page-layout-tab-icon-set-on-update-only",
+            vec![
+                md(
+                    "mutation C($input: CreatePageLayoutInput!) { createPageLayout(input: $input) { id name type tabs { id } } }",
+                    json!({ "input": { "name": "Cf ${Run} dashboard", "type": "DASHBOARD" } }),
+                )
+                .capture("layoutId", "/data/createPageLayout/id"),
+                // New: the tab is created with `icon: null`.
+                replace_tabs(Some(json!("IconChartBar"))),
+                get_layout(),
+                // Existing: the same input sets the icon.
+                replace_tabs(Some(json!("IconChartBar"))),
+                get_layout(),
+                // Left out, the icon stays; `null` clears it.
+                replace_tabs(None),
+                replace_tabs(Some(Value::Null)),
+                md(
+                    "mutation D($id: String!) { destroyPageLayout(id: $id) }",
+                    json!({ "id": "${layoutId}" }),
+                ),
+            ],
         ),
     ]
 }

@@ -1,7 +1,9 @@
 //! Dashboards: each source `dashboard` record with its DASHBOARD page layout (issue 16 facts
 //! §8.2). In order, per dashboard: the layout (`createPageLayout`, which gives the target's
 //! id), its tabs and widgets with our ids (`updatePageLayoutWithTabsAndWidgets`), then the
-//! record with its source id and `pageLayoutId` = the target layout. The record always carries
+//! record with its source id and `pageLayoutId` = the target layout. A real 2.21 creates a tab
+//! without its icon, so a layout with new tabs that carry one is sent twice (the second time
+//! the tabs exist and take their icons). The record always carries
 //! `pageLayoutId`: one created without it makes the target create a layout of its own
 //! (`modules/dashboard/query-hooks/dashboard-create-one.pre-query.hook.ts`).
 //!
@@ -115,6 +117,19 @@ pub(super) async fn sync<D: Destination>(
                 ));
                 continue;
             }
+            if icons_left_on_new_tabs(existing, &desired) {
+                // The tabs exist now, so the same input sets their icons.
+                if let Err(err) = deliver(target, || {
+                    page_layout::replace_tabs(target, layout_id, input.clone())
+                })
+                .await?
+                {
+                    report.notes.push(format!(
+                        "the target refused the tab icons of dashboard {name} ({}): {err}",
+                        dashboard.id
+                    ));
+                }
+            }
             changed = true;
         }
         let row = json!({
@@ -175,6 +190,22 @@ async fn write_records<D: Destination>(
         }
     }
     Ok(())
+}
+
+/// Whether a tab the target does not hold yet carries an icon. A real 2.21 creates a tab with
+/// `icon: null` whatever it is sent and sets the icon only on a tab that exists (`tabsToCreate`
+/// vs `tabsToUpdate` in `computeTabOperations`,
+/// `MM/page-layout/services/page-layout-update.service.ts`), so such a layout needs the same
+/// input twice, or a rerun finds the icon missing and sends it then.
+fn icons_left_on_new_tabs(existing: Option<&TargetPageLayout>, desired: &[Value]) -> bool {
+    desired.iter().any(|t| {
+        let new = existing.is_none_or(|l| {
+            !l.tabs
+                .iter()
+                .any(|have| Some(have.id.to_string().as_str()) == t["id"].as_str())
+        });
+        new && t["icon"].is_string()
+    })
 }
 
 /// The layout a dashboard whose `pageLayoutId` names no source layout gets: one empty tab, as

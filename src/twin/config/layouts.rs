@@ -7,7 +7,10 @@
 //! unions (`PageLayoutWidgetPosition`, `WidgetConfiguration` with 22 members) that need inline
 //! fragments; the twin answers both as `JSON` scalars. The migration reads neither.
 
-use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Json, Object, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, ErrorExtensions, InputObject, Json, MaybeUndefined, Object,
+    SimpleObject,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -60,6 +63,7 @@ pub enum WidgetType {
 
 /// A page layout (`MM/page-layout/dtos/page-layout.dto.ts`).
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 #[allow(missing_docs)]
 pub struct PageLayout {
     pub id: Id,
@@ -67,12 +71,27 @@ pub struct PageLayout {
     #[graphql(name = "type")]
     pub layout_type: PageLayoutType,
     pub object_metadata_id: Option<Id>,
+    #[graphql(skip)]
     pub tabs: Vec<PageLayoutTab>,
+    /// Set on `createPageLayout`'s answer only, whose `tabs` is `null`.
+    #[graphql(skip)]
+    pub answered_without_tabs: bool,
     /// Equals `id` for an API create (facts §1.2).
     pub universal_identifier: Id,
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
+}
+
+#[allow(clippy::unused_async)]
+#[ComplexObject]
+impl PageLayout {
+    /// The tabs; `null` in `createPageLayout`'s answer, which a real 2.21 builds from the layout
+    /// alone (`fromFlatPageLayoutToPageLayoutDto` in `MM/page-layout/services/page-layout.service.ts`
+    /// `create`; recorded in `config-page-layout-tab-icon-set-on-update-only`).
+    async fn tabs(&self) -> Option<Vec<PageLayoutTab>> {
+        (!self.answered_without_tabs).then(|| self.tabs.clone())
+    }
 }
 
 /// A tab (`MM/page-layout-tab/dtos/page-layout-tab.dto.ts`).
@@ -148,14 +167,16 @@ pub struct UpdatePageLayoutWidgetWithIdInput {
     pub conditional_availability_expression: Option<String>,
 }
 
-/// `UpdatePageLayoutTabWithWidgetsInput`.
+/// `UpdatePageLayoutTabWithWidgetsInput`. `icon` left out keeps a tab's icon, `null` clears it
+/// (`...(tabInput.icon !== undefined && { icon: tabInput.icon })`,
+/// `MM/page-layout/services/page-layout-update.service.ts` `computeTabOperations`).
 #[derive(InputObject, Clone)]
 #[allow(missing_docs)]
 pub struct UpdatePageLayoutTabWithWidgetsInput {
     pub id: Id,
     pub title: String,
     pub position: f64,
-    pub icon: Option<String>,
+    pub icon: MaybeUndefined<String>,
     #[graphql(default_with = "Some(PageLayoutTabLayoutMode::Grid)")]
     pub layout_mode: Option<PageLayoutTabLayoutMode>,
     pub widgets: Vec<UpdatePageLayoutWidgetWithIdInput>,
@@ -238,6 +259,7 @@ impl LayoutMutation {
             layout_type: input.layout_type,
             object_metadata_id: input.object_metadata_id,
             tabs: Vec::new(),
+            answered_without_tabs: false,
             universal_identifier: id,
             created_at: at.clone(),
             updated_at: at,
@@ -246,7 +268,26 @@ impl LayoutMutation {
         lock(&shared(ctx)?.config_state)
             .page_layouts
             .push(layout.clone());
-        Ok(layout)
+        Ok(PageLayout {
+            answered_without_tabs: true,
+            ..layout
+        })
+    }
+
+    /// `destroyPageLayout`: the layout goes with its tabs and widgets; there is no soft delete
+    /// (`MM/page-layout/services/page-layout.service.ts` `destroy`).
+    async fn destroy_page_layout(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> async_graphql::Result<bool> {
+        let mut state = lock(&shared(ctx)?.config_state);
+        let before = state.page_layouts.len();
+        state.page_layouts.retain(|l| l.id.0.to_string() != id);
+        match state.page_layouts.len() < before {
+            true => Ok(true),
+            false => Err(not_found(&id)),
+        }
     }
 
     /// `updatePageLayoutWithTabsAndWidgets`: the layout's tabs and widgets become the input's.
@@ -272,12 +313,7 @@ impl LayoutMutation {
             .iter()
             .position(|l| l.id.0.to_string() == id)
         else {
-            // Recorded from a real 2.21: code NOT_FOUND, the id in quotes.
-            let message = format!("Page layout with ID \"{id}\" not found");
-            return Err(async_graphql::Error::new(message).extend_with(|_, e| {
-                e.set("code", "NOT_FOUND");
-                e.set("userFriendlyMessage", "An error occurred.");
-            }));
+            return Err(not_found(&id));
         };
         let layout_id = state.page_layouts[index].id;
         // A bar chart needs its `layout` (VERTICAL/HORIZONTAL): `validate-bar-chart-configuration.util.ts`
@@ -314,6 +350,19 @@ impl LayoutMutation {
         let mut tabs = Vec::new();
         for tab in input.tabs {
             let tab_id = Id(check_client_id(Some(tab.id))?);
+            let existing = state.page_layouts[index]
+                .tabs
+                .iter()
+                .find(|t| t.id == tab_id);
+            // A new tab is created with `icon: null` whatever was sent; only a tab that exists
+            // takes the icon (`tabsToCreate` vs `tabsToUpdate` in `computeTabOperations`,
+            // `MM/page-layout/services/page-layout-update.service.ts`; seen on a real 2.21).
+            let icon = match (existing, tab.icon) {
+                (None, _) => None,
+                (Some(t), MaybeUndefined::Undefined) => t.icon.clone(),
+                (Some(_), MaybeUndefined::Null) => None,
+                (Some(_), MaybeUndefined::Value(icon)) => Some(icon),
+            };
             let mut widgets = Vec::new();
             for w in tab.widgets {
                 if w.page_layout_tab_id != tab_id {
@@ -345,7 +394,7 @@ impl LayoutMutation {
                 title: tab.title,
                 position: tab.position,
                 page_layout_id: layout_id,
-                icon: tab.icon,
+                icon,
                 layout_mode: tab.layout_mode,
                 widgets,
                 is_active: true,
@@ -359,4 +408,14 @@ impl LayoutMutation {
         layout.updated_at = now();
         Ok(layout.clone())
     }
+}
+
+/// An unknown layout id. Recorded from a real 2.21 (`updatePageLayoutWithTabsAndWidgets`):
+/// code NOT_FOUND, the id in quotes.
+fn not_found(id: &str) -> async_graphql::Error {
+    let message = format!("Page layout with ID \"{id}\" not found");
+    async_graphql::Error::new(message).extend_with(|_, e| {
+        e.set("code", "NOT_FOUND");
+        e.set("userFriendlyMessage", "An error occurred.");
+    })
 }
