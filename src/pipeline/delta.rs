@@ -264,7 +264,8 @@ pub(super) async fn gone_ids(
     let mut gone: Vec<Uuid> = Vec::new();
     let mut after: Option<Uuid> = None;
     loop {
-        let page = crate::source::records::ids_after(client, schema, table, after, ID_PAGE).await?;
+        let page =
+            crate::source::records::ids_after(client, schema, table, false, after, ID_PAGE).await?;
         let Some(&last) = page.last() else {
             // Past the source's last id: whatever the ledger still holds is gone.
             loop {

@@ -213,12 +213,8 @@ pub async fn estimate<D: Destination>(
             }
         }
         if object_plan.deleted > 0 {
-            let mut deleted = super::soft_deletes::DeletedHeldLive::open(
-                client,
-                &prepared.workspace.schema,
-                object,
-            )
-            .await?;
+            let mut deleted =
+                super::soft_deletes::DeletedHeldLive::new(&prepared.workspace.schema, object);
             while let Some(held) = deleted.next(client, &ledger).await? {
                 o.soft_deleted += held.len() as u64;
             }

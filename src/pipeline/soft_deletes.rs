@@ -10,7 +10,6 @@ use crate::destination::Destination;
 use crate::model::Object;
 use crate::plan::ObjectPlan;
 use crate::report::ObjectReport;
-use crate::source::records::{RecordReader, RowFilter};
 use crate::state::Ledger;
 use crate::transform::target_id;
 
@@ -36,7 +35,7 @@ pub(super) async fn soft_delete_kept<D: Destination>(
     if object_plan.deleted == 0 || !ledger.has_records(&object.name_singular)? {
         return Ok(());
     }
-    let mut deleted = DeletedHeldLive::open(client, &prepared.workspace.schema, object).await?;
+    let mut deleted = DeletedHeldLive::new(&prepared.workspace.schema, object);
     while let Some(held) = deleted.next(client, ledger).await? {
         let (source_ids, ids): (Vec<Uuid>, Vec<Uuid>) = held
             .into_iter()
@@ -74,23 +73,28 @@ pub(super) async fn soft_delete_kept<D: Destination>(
 }
 
 /// The soft-deleted source rows of one object that the target holds live (by the ledger), a
-/// page of source ids at a time: read page by page, so memory does not grow with them.
+/// page of source ids at a time: ids only, page by page, so memory does not grow with them.
 pub(super) struct DeletedHeldLive {
-    reader: RecordReader,
+    schema: String,
+    table: String,
     object: String,
+    after: Option<Uuid>,
+    done: bool,
 }
+
+/// Soft-deleted ids read per page.
+const DELETED_PAGE: usize = 10_000;
 
 impl DeletedHeldLive {
     /// Prepares the read of `object`'s soft-deleted rows.
-    pub(super) async fn open(
-        client: &tokio_postgres::Client,
-        schema: &str,
-        object: &Object,
-    ) -> Result<Self, MigrateError> {
-        Ok(Self {
-            reader: RecordReader::new(client, schema, object, RowFilter::Deleted, 10_000).await?,
+    pub(super) fn new(schema: &str, object: &Object) -> Self {
+        Self {
+            schema: schema.to_owned(),
+            table: object.table.clone(),
             object: object.name_singular.clone(),
-        })
+            after: None,
+            done: false,
+        }
     }
 
     /// The next page's rows held live (possibly none), or `None` past the last page.
@@ -99,16 +103,31 @@ impl DeletedHeldLive {
         client: &tokio_postgres::Client,
         ledger: &Ledger,
     ) -> Result<Option<Vec<Uuid>>, MigrateError> {
-        let rows = self.reader.next_page(client).await?;
-        if rows.is_empty() {
+        if self.done {
             return Ok(None);
         }
-        let entries = super::delta::page_entries(ledger, &self.object, &rows)?;
+        let ids = crate::source::records::ids_after(
+            client,
+            &self.schema,
+            &self.table,
+            true,
+            self.after,
+            DELETED_PAGE,
+        )
+        .await?;
+        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+            self.done = true;
+            return Ok(None);
+        };
+        self.after = Some(last);
+        let held: std::collections::HashSet<Uuid> = ledger
+            .records_between(&self.object, first, last)?
+            .into_iter()
+            .filter(|(_, e)| !e.deleted)
+            .map(|(id, _)| id)
+            .collect();
         Ok(Some(
-            rows.iter()
-                .filter(|r| entries.get(&r.id).is_some_and(|e| !e.deleted))
-                .map(|r| r.id)
-                .collect(),
+            ids.into_iter().filter(|id| held.contains(id)).collect(),
         ))
     }
 }

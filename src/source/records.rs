@@ -466,17 +466,24 @@ fn decode_typed(row: &Row, i: usize, c: &ReadColumn) -> Result<Cell, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Up to `limit` ids of `table`'s rows after `after`, soft-deleted ones included, in id order:
-/// what a delta pass compares with the ledger to find the rows deleted since.
+/// Up to `limit` ids of `table`'s rows after `after`, in id order: every row (soft-deleted ones
+/// included), what a delta pass compares with the ledger to find the rows deleted since, or
+/// with `deleted_only` the soft-deleted rows alone. Ids only, so a page costs 16 bytes a row.
 pub async fn ids_after(
     client: &Client,
     schema: &str,
     table: &str,
+    deleted_only: bool,
     after: Option<Uuid>,
     limit: usize,
 ) -> Result<Vec<Uuid>, SourceError> {
     let table = format!("{}.{}", quote_ident(schema), quote_ident(table));
-    let sql = format!("SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2");
+    let deleted = if deleted_only {
+        "\"deletedAt\" IS NOT NULL AND "
+    } else {
+        ""
+    };
+    let sql = format!("SELECT id FROM {table} WHERE {deleted}id > $1 ORDER BY id LIMIT $2");
     let rows = client
         .query(
             &sql,
