@@ -115,13 +115,15 @@ impl DeletedHeldLive {
             DELETED_PAGE,
         )
         .await?;
-        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+        let Some(&last) = ids.last() else {
             self.done = true;
             return Ok(None);
         };
         self.after = Some(last);
+        // Soft-deleted ids are spread over the whole id range: looked up one by one, not by
+        // range, which would bring every live row's entry along.
         let held: std::collections::HashSet<Uuid> = ledger
-            .records_between(&self.object, first, last)?
+            .records_among(&self.object, &ids)?
             .into_iter()
             .filter(|(_, e)| !e.deleted)
             .map(|(id, _)| id)

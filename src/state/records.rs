@@ -245,6 +245,40 @@ impl Ledger {
         Ok(out)
     }
 
+    /// The entries of `object` for exactly these source ids (point lookups: for ids spread
+    /// over the whole id range, where [`Self::records_between`] would return every entry).
+    pub fn records_among(
+        &self,
+        object: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, RecordEntry)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT hash, sent_updated_at, deleted, links FROM record
+                 WHERE object = ?1 AND id = ?2",
+            )
+            .map_err(self.sqlite())?;
+        let mut out = Vec::new();
+        for id in ids {
+            let entry = stmt
+                .query_row(params![object, &key(*id)[..]], |r| {
+                    Ok(RecordEntry {
+                        hash: r.get::<_, i64>(0)? as u64,
+                        sent_updated_at: r.get(1)?,
+                        deleted: r.get::<_, i64>(2)? != 0,
+                        links_pending: r.get::<_, i64>(3)? != 0,
+                    })
+                })
+                .optional()
+                .map_err(self.sqlite())?;
+            if let Some(entry) = entry {
+                out.push((*id, entry));
+            }
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` source ids of `object` known to the ledger after `after`, in id order.
     pub fn record_ids_after(
         &self,
@@ -462,6 +496,11 @@ mod tests {
             .unwrap();
         assert_eq!(got.iter().map(|(id, _)| *id).collect::<Vec<_>>(), sorted);
         assert_eq!(got[0].1.hash, u64::MAX - 1);
+        let among = l
+            .records_among("company", &[sorted[2], Uuid::from_u128(77)])
+            .unwrap();
+        assert_eq!(among.len(), 1);
+        assert_eq!(among[0].0, sorted[2]);
         assert!(got[0].1.links_pending && !got[0].1.deleted);
         assert_eq!(
             l.record_ids_after("company", Some(sorted[0]), 10).unwrap(),
