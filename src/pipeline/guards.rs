@@ -12,6 +12,7 @@ use crate::plan::ObjectPlan;
 use crate::record::ApiRecord;
 use crate::source::parents::SoftDeletedParents;
 use crate::source::records::{Cell, ReadColumn, RecordReader, RowFilter, SourceRow};
+use crate::source::snapshot::{Pages, SnapshotPool};
 use crate::transform::Reference;
 
 /// The objects whose soft-deleted rows are not migrated (`--deleted skip`), by name, with their
@@ -79,6 +80,28 @@ pub(crate) async fn open_guarded<'a>(
     let reader = RecordReader::new(client, schema, object, filter, page_size).await?;
     nulled.locate(reader.columns());
     Ok((reader, nulled))
+}
+
+/// As [`open_guarded`], but the rows are read ahead by a job of the source's snapshot pool
+/// (from `resume_after` on), so the next pages are read while this page is transformed and
+/// delivered; the pages come in the same order, from the same snapshot.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn open_guarded_ahead<'a>(
+    pool: &SnapshotPool,
+    schema: &str,
+    object: &Object,
+    plan: &'a ObjectPlan,
+    absent: &HashMap<String, String>,
+    filter: RowFilter,
+    page_size: usize,
+    resume_after: Option<uuid::Uuid>,
+) -> Result<(Pages, NullRefs<'a>), MigrateError> {
+    let mut nulled = NullRefs::new(schema, object, plan, absent);
+    let pages = pool
+        .pages(schema, object, filter, page_size, resume_after)
+        .await?;
+    nulled.locate(pages.columns());
+    Ok((pages, nulled))
 }
 
 /// The rule that skips rows whose cascading parent is not migrated.

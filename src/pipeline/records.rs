@@ -10,7 +10,9 @@ use uuid::Uuid;
 use super::delivery::{Outgoing, Run};
 use super::delta::{self, Change, TargetEdits};
 use super::files::{Attached, Files};
-use super::guards::{open_guarded, record_references, NullRefs, UniqueGuard, PARENT_NOT_MIGRATED};
+use super::guards::{
+    open_guarded_ahead, record_references, NullRefs, UniqueGuard, PARENT_NOT_MIGRATED,
+};
 use super::{DeletedPolicy, MigrateError, Stage};
 use crate::destination::Destination;
 use crate::model::Object;
@@ -67,18 +69,20 @@ pub(super) async fn copy_object<D: Destination>(
         }
         DeletedPolicy::Keep => RowFilter::All,
     };
-    let (mut reader, mut nulled) = open_guarded(
-        client,
+    let mut cursor = saved.as_ref().and_then(|s| s.cursor);
+    // Read ahead by a job of the snapshot pool: the source works on the next pages while
+    // this one is transformed and delivered.
+    let (mut reader, mut nulled) = open_guarded_ahead(
+        prepared.source.snapshot_pool().await?,
         &prepared.workspace.schema,
         object,
         object_plan,
         absent,
         filter,
         opts.page_size,
+        cursor,
     )
     .await?;
-    let mut cursor = saved.as_ref().and_then(|s| s.cursor);
-    reader.resume_after(cursor);
     let transform = build_transform(object, object_plan, reader.columns(), false);
     // The deferred references count in a record's hash too: a delta sends a record whose
     // only change is one of them.
@@ -113,7 +117,7 @@ pub(super) async fn copy_object<D: Destination>(
     // Counts of the rows read since the last batch; they settle with the next one.
     let mut pending = ObjectReport::new(&object.name_singular);
     loop {
-        let rows = reader.next_page(client).await?;
+        let rows = reader.next_page().await?;
         if rows.is_empty() {
             break;
         }
