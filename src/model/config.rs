@@ -106,6 +106,9 @@ pub struct View {
     pub owner_email: Option<String>,
     /// Belongs to Twenty's standard application: the target has its own copy to update.
     pub is_standard: bool,
+    /// A standard view's name before the workspace's override (`overrides.name`): the name of
+    /// the target's own copy.
+    pub standard_name: Option<String>,
     /// `viewField` rows.
     pub fields: Vec<ViewField>,
     /// `viewFilterGroup` rows, parents before children.

@@ -261,6 +261,7 @@ pub async fn migrate<D: Destination>(
                 &prepared.target_read,
                 &source_config,
                 &members,
+                &ledger,
             )
             .await?,
         );

@@ -47,6 +47,9 @@ pub(crate) async fn read_views(r: &Reader<'_>) -> Result<Vec<View>, SourceError>
     let empty = Vec::new();
     let mut out = Vec::new();
     for row in views {
+        // A standard view's own name, before the workspace's override: what the target's copy
+        // of it is called.
+        let base_name = text(&row, "name");
         let row = effective(row);
         let (Some(id), Some(object)) = (uuid(&row, "id"), r.object(uuid(&row, "objectMetadataId")))
         else {
@@ -167,6 +170,7 @@ pub(crate) async fn read_views(r: &Reader<'_>) -> Result<Vec<View>, SourceError>
             visibility: text(&row, "visibility").unwrap_or_else(|| "WORKSPACE".into()),
             owner_email: uuid(&row, "createdByUserWorkspaceId").and_then(|u| r.email(u)),
             is_standard: r.is_standard(&row),
+            standard_name: base_name.filter(|_| r.is_standard(&row)),
             fields: view_fields,
             filter_groups,
             filters: view_filters,

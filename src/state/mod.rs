@@ -15,8 +15,10 @@ use uuid::Uuid;
 
 use crate::report::ObjectReport;
 
+mod config_matches;
 mod records;
 
+pub use config_matches::ConfigMatches;
 pub use records::{CompletedPass, Confirmed, Pass, RecordEntry};
 
 /// Why the ledger cannot be used.
@@ -246,6 +248,7 @@ impl Ledger {
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         conn.execute_batch(records::SCHEMA).map_err(err)?;
+        conn.execute_batch(config_matches::SCHEMA).map_err(err)?;
         let ledger = Self {
             conn,
             path: path.to_owned(),
@@ -256,7 +259,7 @@ impl Ledger {
                 .execute_batch(
                     "DELETE FROM run; DELETE FROM object; DELETE FROM rejected; DELETE FROM file;
                      DELETE FROM pending_upload; DELETE FROM record;
-                     DELETE FROM rejected_record;",
+                     DELETE FROM rejected_record; DELETE FROM config_match;",
                 )
                 .map_err(err)?;
         }

@@ -551,3 +551,93 @@ async fn a_fresh_migration_gives_dashboard_tabs_their_icons_and_a_rerun_changes_
         (0, 0, config.dashboards.len())
     );
 }
+
+/// Sends one `/metadata` GraphQL document to the twin, as the app would, and checks it was
+/// taken.
+async fn metadata(twin: &twenty_migrate::twin::Twin, query: &str, variables: Value) {
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/metadata", twin.base_url()))
+        .bearer_auth(super::KEY)
+        .json(&serde_json::json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("metadata call")
+        .json()
+        .await
+        .expect("a JSON answer");
+    assert!(answer.get("errors").is_none(), "{answer}");
+}
+
+#[tokio::test]
+async fn a_matched_standard_view_and_role_renamed_in_the_target_are_found_again_not_doubled() {
+    let w = world(150).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    let config = source_config(&w).await;
+    pipeline::migrate(&opts, &t).await.expect("migrate");
+
+    // The ledger keeps what the run matched by natural key: a standard (non-INDEX) view by
+    // name and type, the Member role by label.
+    let matches = twenty_migrate::state::Ledger::read_config_matches(&opts.state_path);
+    let (view, view_target) = config
+        .views
+        .iter()
+        .filter(|v| v.is_standard && v.key.as_deref() != Some("INDEX"))
+        .find_map(|v| Some((v, *matches.get(&("view".to_owned(), v.id))?)))
+        .expect("a standard view matched by name");
+    let editable: HashSet<Uuid> = twin
+        .roles()
+        .iter()
+        .filter(|r| r.is_editable)
+        .map(|r| r.id.0)
+        .collect();
+    let (role, role_target) = config
+        .roles
+        .iter()
+        .filter_map(|r| Some((r, *matches.get(&("role".to_owned(), r.id))?)))
+        .find(|(_, target)| editable.contains(target))
+        .expect("an editable role matched by label");
+    let views_before = twin.views().len();
+    let roles_before = twin.roles().len();
+
+    // Someone renames both in the target between two runs.
+    metadata(
+        &twin,
+        "mutation($id: String!, $input: UpdateViewInput!) { updateView(id: $id, input: $input) { id } }",
+        serde_json::json!({ "id": view_target, "input": { "name": "Renamed in the cloud" } }),
+    )
+    .await;
+    metadata(
+        &twin,
+        "mutation($input: UpdateRoleInput!) { updateOneRole(updateRoleInput: $input) { id } }",
+        serde_json::json!({ "input": { "id": role_target, "update": { "label": "Renamed role" } } }),
+    )
+    .await;
+
+    // The same ledger: a rerun, not a fresh start.
+    let opts = twenty_migrate::pipeline::MigrateOptions {
+        restart: false,
+        ..opts
+    };
+    let rerun = pipeline::migrate(&opts, &t).await.expect("rerun");
+    let counts = rerun.config.expect("configuration moved");
+    let created = |kind: &str| counts.kinds.get(kind).map_or(0, |k| k.created);
+    assert_eq!(created("views"), 0, "{}", counts.render_text());
+    assert_eq!(created("roles"), 0, "{}", counts.render_text());
+    assert_eq!(twin.views().len(), views_before);
+    assert_eq!(twin.roles().len(), roles_before);
+    // The same entities carry the source's names again.
+    let v = twin
+        .views()
+        .into_iter()
+        .find(|v| v.id.0 == view_target)
+        .expect("the matched view");
+    assert_eq!(v.name, view.name);
+    let r = twin
+        .roles()
+        .into_iter()
+        .find(|r| r.id.0 == role_target)
+        .expect("the matched role");
+    assert_eq!(r.label, role.label);
+}

@@ -22,6 +22,7 @@ pub mod runbook;
 mod tests;
 mod views;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use uuid::Uuid;
@@ -29,7 +30,8 @@ use uuid::Uuid;
 use crate::destination::{Destination, TargetConfiguration, TargetError, TargetModel};
 use crate::model::config::{FieldRef, WorkspaceConfig};
 pub use crate::report::{ConfigReport, KindCounts};
-use crate::transform::MemberMap;
+use crate::state::{ConfigMatches, Ledger};
+use crate::transform::{target_id, MemberMap};
 
 use super::{MigrateError, MigrateOptions, Prepared};
 
@@ -40,11 +42,45 @@ pub use crate::destination::ConfigChange as Action;
 pub(crate) struct Names<'a> {
     model: &'a TargetModel,
     members: &'a MemberMap,
+    /// Target entities earlier runs matched to source ones by natural key (the ledger's).
+    known: Option<&'a ConfigMatches>,
+    /// Those this run matched: (kind, source id, target id).
+    found: RefCell<Vec<(String, Uuid, Uuid)>>,
 }
 
 impl<'a> Names<'a> {
     pub(crate) fn new(model: &'a TargetModel, members: &'a MemberMap) -> Self {
-        Self { model, members }
+        Self {
+            model,
+            members,
+            known: None,
+            found: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// With the matches earlier runs kept: a matched entity is found again by them before
+    /// any natural key, so one renamed in the target since is updated, not doubled.
+    pub(crate) fn with_matches(mut self, known: &'a ConfigMatches) -> Self {
+        self.known = Some(known);
+        self
+    }
+
+    /// The target id an earlier run matched the source entity `id` of `kind` to.
+    fn matched(&self, kind: &str, id: Uuid) -> Option<Uuid> {
+        self.known?.get(&(kind.to_owned(), id)).copied()
+    }
+
+    /// Notes that the source entity `id` of `kind` stands as `target` on the target; kept
+    /// when the ids differ (a match by natural key) and it is not known already.
+    fn stands_as(&self, kind: &str, id: Uuid, target: Uuid) {
+        if target != target_id(id) && self.matched(kind, id) != Some(target) {
+            self.found.borrow_mut().push((kind.to_owned(), id, target));
+        }
+    }
+
+    /// The matches this run made that the ledger should keep.
+    pub(crate) fn take_found(&self) -> Vec<(String, Uuid, Uuid)> {
+        std::mem::take(&mut self.found.borrow_mut())
     }
 
     fn object(&self, name: &str) -> Option<Uuid> {
@@ -87,7 +123,18 @@ pub fn plan_actions(
     model: &TargetModel,
     members: &MemberMap,
 ) -> (Vec<Action>, ConfigReport) {
-    let names = Names::new(model, members);
+    plan_actions_matched(config, target, model, members, &ConfigMatches::new())
+}
+
+/// [`plan_actions`] with the matches a ledger kept ([`Ledger::read_config_matches`]).
+pub fn plan_actions_matched(
+    config: &WorkspaceConfig,
+    target: &TargetConfiguration,
+    model: &TargetModel,
+    members: &MemberMap,
+    known: &ConfigMatches,
+) -> (Vec<Action>, ConfigReport) {
+    let names = Names::new(model, members).with_matches(known);
     let mut report = ConfigReport::default();
     let mut actions = roles::diff(config, target, &names, &mut report);
     let (view_actions, index) = views::diff_views(config, target, &names, &mut report);
@@ -106,7 +153,7 @@ pub fn plan_actions(
         &index.ids,
         &mut report,
     ));
-    actions.extend(roles::diff_webhooks(config, target, &mut report));
+    actions.extend(roles::diff_webhooks(config, target, &names, &mut report));
     runbook::count(config, &mut report);
     // One request per change, the two readings of the target's configuration `sync` makes, and
     // the dashboards' reading (layouts, records); the dashboards' own changes are not counted.
@@ -125,6 +172,34 @@ pub async fn sync<D: Destination>(
     members: &MemberMap,
 ) -> Result<ConfigReport, TargetError> {
     let names = Names::new(model, members);
+    sync_named(config, target, &names).await
+}
+
+/// [`sync`] that finds the target entities a ledger matched in earlier runs first and keeps
+/// the matches this run makes.
+pub async fn sync_kept<D: Destination>(
+    config: &WorkspaceConfig,
+    target: &D,
+    model: &TargetModel,
+    members: &MemberMap,
+    ledger: &Ledger,
+) -> Result<ConfigReport, MigrateError> {
+    let known = ledger.config_matches()?;
+    let names = Names::new(model, members).with_matches(&known);
+    let synced = sync_named(config, target, &names).await;
+    // Matches made before a failure are kept too: the entities were found on the target.
+    ledger.save_config_matches(&names.take_found())?;
+    synced.map_err(|source| MigrateError::Target {
+        context: "moving the workspace configuration".into(),
+        source,
+    })
+}
+
+async fn sync_named<D: Destination>(
+    config: &WorkspaceConfig,
+    target: &D,
+    names: &Names<'_>,
+) -> Result<ConfigReport, TargetError> {
     let mut report = ConfigReport::default();
     let started = target.stats().requests;
     let Some(before) = read_target(target, &mut report).await? else {
@@ -132,23 +207,23 @@ pub async fn sync<D: Destination>(
         return Ok(report);
     };
 
-    let roles = roles::diff(config, &before, &names, &mut report);
+    let roles = roles::diff(config, &before, names, &mut report);
     actions::apply(target, roles, &mut report).await?;
 
-    let (view_actions, index) = views::diff_views(config, &before, &names, &mut report);
+    let (view_actions, index) = views::diff_views(config, &before, names, &mut report);
     actions::apply(target, view_actions, &mut report).await?;
     // A kanban created just now has the groups the target made for it: read them back.
     let after_views = target.configuration().await?;
-    let children = views::diff_children(config, &after_views.views, &index, &names, &mut report);
+    let children = views::diff_children(config, &after_views.views, &index, names, &mut report);
     actions::apply(target, children, &mut report).await?;
 
-    let navigation = navigation::diff(config, &after_views, &names, &index.ids, &mut report);
+    let navigation = navigation::diff(config, &after_views, names, &index.ids, &mut report);
     actions::apply(target, navigation, &mut report).await?;
 
     // Dashboards after the views their widgets may show, before the webhooks.
-    dashboards::sync(&config.dashboards, target, &names, &index.ids, &mut report).await?;
+    dashboards::sync(&config.dashboards, target, names, &index.ids, &mut report).await?;
 
-    let webhooks = roles::diff_webhooks(config, &after_views, &mut report);
+    let webhooks = roles::diff_webhooks(config, &after_views, names, &mut report);
     actions::apply(target, webhooks, &mut report).await?;
     runbook::count(config, &mut report);
     report.requests = target.stats().requests - started;
@@ -193,14 +268,9 @@ pub(super) async fn run<D: Destination>(
     model: &TargetModel,
     config: &WorkspaceConfig,
     members: &MemberMap,
+    ledger: &Ledger,
 ) -> Result<ConfigReport, MigrateError> {
-    let context = "moving the workspace configuration";
-    let report = sync(config, target, model, members)
-        .await
-        .map_err(|source| MigrateError::Target {
-            context: context.into(),
-            source,
-        })?;
+    let report = sync_kept(config, target, model, members, ledger).await?;
     let dir = opts.runbook_dir();
     runbook::Runbook::build(config)
         .write(dir)
@@ -231,5 +301,6 @@ pub async fn preview<D: Destination>(
         return Ok(report);
     };
     let members = super::members::member_map(opts, prepared);
-    Ok(plan_actions(&config, &have, &prepared.target_read, &members).1)
+    let known = Ledger::read_config_matches(&opts.state_path);
+    Ok(plan_actions_matched(&config, &have, &prepared.target_read, &members, &known).1)
 }

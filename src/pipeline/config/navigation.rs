@@ -19,6 +19,9 @@ use crate::destination::{TargetConfiguration, TargetNavigationItem};
 use crate::model::config::{NavigationItem, WorkspaceConfig};
 use crate::transform::target_id;
 
+/// The kind navigation items are matched under in the ledger.
+const KIND: &str = "navigation";
+
 /// Whether an API key may create the item.
 pub(super) fn movable(item: &NavigationItem) -> bool {
     item.owner_email.is_none() && item.kind != "PAGE_LAYOUT"
@@ -70,6 +73,14 @@ pub(super) fn diff(
             .filter(|t| !taken.contains(&t.id))
             .find(|t| t.id == want.id)
             .or_else(|| {
+                let matched = names.matched(KIND, item.id)?;
+                target
+                    .navigation
+                    .iter()
+                    .filter(|t| !taken.contains(&t.id))
+                    .find(|t| t.id == matched)
+            })
+            .or_else(|| {
                 target
                     .navigation
                     .iter()
@@ -79,6 +90,7 @@ pub(super) fn diff(
         let id = found.map_or(want.id, |t| t.id);
         if let Some(t) = found {
             taken.insert(t.id);
+            names.stands_as(KIND, item.id, t.id);
         }
         ids.insert(item.id, id);
         wanted.push((item, want, found.cloned()));

@@ -33,7 +33,14 @@ pub(super) fn diff(
             .roles
             .iter()
             .find(|r| r.id == target_id(role.id))
+            .or_else(|| {
+                let matched = names.matched("role", role.id)?;
+                target.roles.iter().find(|r| r.id == matched)
+            })
             .or_else(|| target.roles.iter().find(|r| r.label == role.label));
+        if let Some(have) = existing {
+            names.stands_as("role", role.id, have.id);
+        }
         let (id, mut mine) = match existing {
             Some(have) if !have.is_editable => {
                 report.kind("roles").unchanged += 1;
@@ -89,6 +96,10 @@ fn create_input(role: &Role, id: Uuid) -> Value {
 
 fn role_changes(role: &Role, have: &TargetRole) -> Vec<Action> {
     let mut update = Map::new();
+    // Differs only for a role an earlier run matched by label and someone renamed since.
+    if role.label != have.label {
+        update.insert("label".into(), json!(role.label));
+    }
     if role.description.is_some() && role.description != have.description {
         update.insert("description".into(), json!(role.description));
     }
@@ -205,6 +216,7 @@ fn permissions(
 pub(super) fn diff_webhooks(
     config: &WorkspaceConfig,
     target: &TargetConfiguration,
+    names: &Names<'_>,
     report: &mut ConfigReport,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
@@ -221,11 +233,18 @@ pub(super) fn diff_webhooks(
             .iter()
             .find(|w| w.id == want.id)
             .or_else(|| {
+                let matched = names.matched("webhook", hook.id)?;
+                target.webhooks.iter().find(|w| w.id == matched)
+            })
+            .or_else(|| {
                 target
                     .webhooks
                     .iter()
                     .find(|w| w.target_url == want.target_url)
             });
+        if let Some(have) = existing {
+            names.stands_as("webhook", hook.id, have.id);
+        }
         let counts = report.kind("webhooks");
         match existing {
             None => {

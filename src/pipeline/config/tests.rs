@@ -99,6 +99,7 @@ fn view(n: u128, object: &str, name: &str, kind: &str) -> View {
         visibility: "WORKSPACE".into(),
         owner_email: None,
         is_standard: false,
+        standard_name: None,
         fields: Vec::new(),
         filter_groups: Vec::new(),
         filters: Vec::new(),

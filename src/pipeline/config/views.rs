@@ -56,9 +56,10 @@ pub(super) fn diff_views(
             continue;
         };
         let desired = desired_view(view, object_id, names, report);
-        match find(view, &desired, &target.views, &taken) {
+        match find(view, &desired, &target.views, &taken, names) {
             Some(existing) => {
                 taken.insert(existing.id);
+                names.stands_as(KIND, view.id, existing.id);
                 plan.ids.insert(view.id, existing.id);
                 let changes = view_changes(&desired, existing);
                 if !changes.is_empty() {
@@ -77,15 +78,26 @@ pub(super) fn diff_views(
     (actions, plan)
 }
 
+/// The kind views are matched under in the ledger.
+const KIND: &str = "view";
+
+/// The target view that stands for `view`: by id, by the match an earlier run kept, else (the
+/// object's INDEX view, a standard view) by natural key.
 fn find<'t>(
     view: &View,
     desired: &TargetView,
     existing: &'t [TargetView],
     taken: &HashSet<Uuid>,
+    names: &Names<'_>,
 ) -> Option<&'t TargetView> {
     let free = |v: &&TargetView| !taken.contains(&v.id);
     if let Some(v) = existing.iter().filter(free).find(|v| v.id == desired.id) {
         return Some(v);
+    }
+    if let Some(matched) = names.matched(KIND, view.id) {
+        if let Some(v) = existing.iter().filter(free).find(|v| v.id == matched) {
+            return Some(v);
+        }
     }
     let same_object = |v: &&TargetView| v.object_metadata_id == desired.object_metadata_id;
     if view.key.as_deref() == Some("INDEX") {
@@ -96,11 +108,19 @@ fn find<'t>(
             .find(|v| v.key.as_deref() == Some("INDEX"));
     }
     if view.is_standard {
-        return existing
-            .iter()
-            .filter(free)
-            .filter(same_object)
-            .find(|v| v.name == desired.name && v.kind == desired.kind);
+        // The target's copy carries the standard name; the source's may be renamed.
+        let named = |name: &str| {
+            existing
+                .iter()
+                .filter(free)
+                .filter(same_object)
+                .find(|v| v.name == name && v.kind == desired.kind)
+        };
+        return view
+            .standard_name
+            .as_deref()
+            .and_then(named)
+            .or_else(|| named(&desired.name));
     }
     None
 }

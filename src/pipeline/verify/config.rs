@@ -7,8 +7,9 @@ use serde_json::Value;
 use crate::destination::{Destination, FindMany, TargetError};
 use crate::model::config::WorkspaceConfig;
 use crate::pipeline::config::runbook::{Runbook, Step, TargetFacts};
-use crate::pipeline::config::{plan_actions, read, read_target, Action, ConfigReport};
+use crate::pipeline::config::{plan_actions_matched, read, read_target, Action, ConfigReport};
 use crate::pipeline::{MigrateError, MigrateOptions, Prepared};
+use crate::state::Ledger;
 
 /// What the configuration check found.
 #[derive(Debug)]
@@ -63,7 +64,10 @@ pub(super) async fn check<D: Destination>(
     let members = prepared
         .plan
         .member_map(&opts.unmatched, &prepared.target_members);
-    let (actions, _) = plan_actions(&config, &have, &prepared.target_read, &members);
+    // Entities a run matched by natural key are compared with what they were matched to.
+    let known = Ledger::read_config_matches(&opts.state_path);
+    let (actions, _) =
+        plan_actions_matched(&config, &have, &prepared.target_read, &members, &known);
 
     let workflows = if config.workflows.is_empty() {
         Vec::new()
