@@ -525,3 +525,28 @@ fn a_filter_value_entry_that_is_not_an_id_is_kept_not_dropped() {
         json!(["not-an-id", id(0x77)])
     );
 }
+
+#[test]
+fn a_standard_view_renamed_in_the_source_updates_the_targets_copy_instead_of_adding_one() {
+    let mut source = view(1, "opportunity", "By Stage", "KANBAN");
+    source.is_standard = true;
+    let existing = target_view(&source, id(0x500), id(OPPORTUNITY));
+    // The workspace renamed it: `overrides.name` over the standard name.
+    source.standard_name = Some("By Stage".into());
+    source.name = "Pipeline".into();
+    let config = WorkspaceConfig {
+        views: vec![source],
+        ..WorkspaceConfig::default()
+    };
+    let target = TargetConfiguration {
+        views: vec![existing],
+        ..TargetConfiguration::default()
+    };
+    let (actions, _) = plan_actions(&config, &target, &model(), &members());
+
+    assert!(!actions.iter().any(|a| matches!(a, Action::CreateView(_))));
+    assert!(actions.contains(&Action::UpdateView(
+        id(0x500),
+        json!({ "name": "Pipeline" })
+    )));
+}
