@@ -63,6 +63,57 @@ pub struct WorkspaceConfig {
     /// Dashboards (`dashboard` records) with their `DASHBOARD` page layout.
     #[serde(default)]
     pub dashboards: Vec<Dashboard>,
+    /// Configuration this version reads but does not move: listed in the runbook.
+    #[serde(default)]
+    pub not_moved: Vec<NotMoved>,
+}
+
+/// Configuration the tool does not move (yet), so that the runbook names it rather than
+/// leaving it behind unsaid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NotMoved {
+    /// A role's row-level permission predicates on one object
+    /// (`core."rowLevelPermissionPredicate"`, written by `upsertRowLevelPermissionPredicates`).
+    RowLevelPermissions {
+        /// Role label.
+        role: String,
+        /// The object the predicates filter.
+        object: String,
+        /// How many predicates.
+        predicates: usize,
+    },
+    /// A custom AI agent (`core.agent` with `isCustom`).
+    Agent {
+        /// Source agent id.
+        id: Uuid,
+        /// Its label (or name).
+        label: String,
+    },
+    /// A record page layout (`RECORD_PAGE`) the workspace made or changed: a custom layout,
+    /// or a standard one with tabs or widgets added or edited.
+    RecordPage {
+        /// Source layout id.
+        id: Uuid,
+        /// Layout name.
+        name: String,
+        /// The object whose record page it is.
+        object: Option<String>,
+        /// Tabs and widgets made or edited by the workspace (for a custom layout: all).
+        customized: usize,
+    },
+    /// A view's field groups (`core."viewFieldGroup"`) the workspace made or edited: the
+    /// sections of a record page's fields.
+    FieldGroups {
+        /// Source view id.
+        view: Uuid,
+        /// View name.
+        name: String,
+        /// The object shown.
+        object: String,
+        /// Groups made or edited.
+        groups: usize,
+    },
 }
 
 /// `core.view` (`view/entities/view.entity.ts`).

@@ -28,8 +28,8 @@ use uuid::Uuid;
 
 use super::{during, SourceError, WorkspaceInfo};
 use crate::model::config::{
-    ApiKey, FieldRef, MemberRole, NavigationItem, ObjectPermission, Role, Webhook, WorkspaceConfig,
-    ROLE_SWITCHES,
+    ApiKey, FieldRef, MemberRole, NavigationItem, NotMoved, ObjectPermission, Role, Webhook,
+    WorkspaceConfig, ROLE_SWITCHES,
 };
 use crate::model::quote_ident;
 
@@ -81,6 +81,7 @@ pub async fn read_config(
         .find(|w| uuid(w, "id") == Some(r.workspace))
         .and_then(|w| uuid(w, "defaultRoleId"))
         .and_then(|id| labels.get(&id).cloned());
+    let not_moved = read_not_moved(&r, &labels, &views).await?;
     Ok(WorkspaceConfig {
         views,
         roles,
@@ -91,7 +92,104 @@ pub async fn read_config(
         workflows: super::config_views::read_workflows(&r).await?,
         default_role,
         dashboards: super::config_views::read_dashboards(&r).await?,
+        not_moved,
     })
+}
+
+/// Whether a row of an overridable entity was made or changed by the workspace: not Twenty's
+/// standard application's, or carrying overrides.
+fn customized(r: &Reader<'_>, row: &Row) -> bool {
+    !r.is_standard(row)
+        || row
+            .get("overrides")
+            .is_some_and(|o| o.as_object().is_some_and(|m| !m.is_empty()))
+}
+
+/// The configuration this version does not move, for the runbook: row-level permissions,
+/// custom agents, record page layouts and record-page field groups the workspace changed.
+async fn read_not_moved(
+    r: &Reader<'_>,
+    labels: &HashMap<Uuid, String>,
+    views: &[crate::model::config::View],
+) -> Result<Vec<NotMoved>, SourceError> {
+    let mut out = Vec::new();
+    let mut predicates: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for p in r.rows("core", "rowLevelPermissionPredicate").await? {
+        let role = uuid(&p, "roleId").and_then(|id| labels.get(&id).cloned());
+        let object = r.object(uuid(&p, "objectMetadataId"));
+        if let (Some(role), Some(object)) = (role, object) {
+            *predicates.entry((role, object)).or_default() += 1;
+        }
+    }
+    out.extend(predicates.into_iter().map(|((role, object), predicates)| {
+        NotMoved::RowLevelPermissions {
+            role,
+            object,
+            predicates,
+        }
+    }));
+    for a in r.rows("core", "agent").await? {
+        if boolean(&a, "isCustom") == Some(true) {
+            if let Some(id) = uuid(&a, "id") {
+                let label = text(&a, "label").or_else(|| text(&a, "name"));
+                out.push(NotMoved::Agent {
+                    id,
+                    label: label.unwrap_or_default(),
+                });
+            }
+        }
+    }
+    let layouts = r.rows("core", "pageLayout").await?;
+    let tabs = r.rows("core", "pageLayoutTab").await?;
+    let widgets = r.rows("core", "pageLayoutWidget").await?;
+    for layout in layouts
+        .iter()
+        .filter(|l| text(l, "type").as_deref() == Some("RECORD_PAGE"))
+    {
+        let Some(id) = uuid(layout, "id") else {
+            continue;
+        };
+        let own_tabs: Vec<&Row> = tabs
+            .iter()
+            .filter(|t| uuid(t, "pageLayoutId") == Some(id))
+            .collect();
+        let tab_ids: HashSet<Uuid> = own_tabs.iter().filter_map(|t| uuid(t, "id")).collect();
+        let own_widgets = widgets
+            .iter()
+            .filter(|w| uuid(w, "pageLayoutTabId").is_some_and(|t| tab_ids.contains(&t)));
+        let custom_layout = customized(r, layout);
+        let customized = own_tabs
+            .iter()
+            .copied()
+            .chain(own_widgets)
+            .filter(|row| custom_layout || customized(r, row))
+            .count();
+        if custom_layout || customized > 0 {
+            out.push(NotMoved::RecordPage {
+                id,
+                name: text(layout, "name").unwrap_or_default(),
+                object: r.object(uuid(layout, "objectMetadataId")),
+                customized,
+            });
+        }
+    }
+    let mut groups: std::collections::BTreeMap<Uuid, usize> = Default::default();
+    for g in r.rows("core", "viewFieldGroup").await? {
+        if let Some(view) = uuid(&g, "viewId").filter(|_| customized(r, &g)) {
+            *groups.entry(view).or_default() += 1;
+        }
+    }
+    for (view, count) in groups {
+        if let Some(v) = views.iter().find(|v| v.id == view) {
+            out.push(NotMoved::FieldGroups {
+                view,
+                name: v.name.clone(),
+                object: v.object.clone(),
+                groups: count,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// What every part of the reader shares: which tables exist, metadata names, member emails.

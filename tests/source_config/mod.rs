@@ -38,6 +38,11 @@ impl Read {
 /// Generates a workspace, takes it to `to`, and reads its configuration through the tool's
 /// read-only session and snapshot.
 async fn read(to: Option<Downgrade<'static>>) -> Read {
+    read_with(to, "").await
+}
+
+/// As [`read`], with `sql` run on the source before the read.
+async fn read_with(to: Option<Downgrade<'static>>, sql: &str) -> Read {
     let db = test_database().await.expect("database");
     let client = db.connect().await.expect("connect");
     let spec = WorkspaceSpec::sample(2);
@@ -61,6 +66,7 @@ async fn read(to: Option<Downgrade<'static>>) -> Read {
             .await
             .expect("downgrade");
     }
+    client.batch_execute(sql).await.expect("extra source rows");
     let source = Source::connect(&db.url).await.expect("source");
     source.begin_snapshot().await.expect("snapshot");
     let info = source.choose_workspace(None).await.expect("workspace");
@@ -534,4 +540,79 @@ fn assert_favorites(r: &Read) {
         "{objects:?}"
     );
     assert!(records.iter().any(|n| n.folder.is_some()));
+}
+
+/// 2.21's tables the fixture's core schema leaves out, in the columns the reader uses (shape of
+/// a real 2.21's `core` schema), with rows the workspace made.
+const NOT_MOVED_SQL: &str = r#"
+CREATE TABLE core."rowLevelPermissionPredicate" (
+  id uuid PRIMARY KEY DEFAULT public.uuid_generate_v4(), "workspaceId" uuid NOT NULL,
+  "roleId" uuid NOT NULL, "objectMetadataId" uuid NOT NULL, "deletedAt" timestamptz);
+INSERT INTO core."rowLevelPermissionPredicate" ("workspaceId", "roleId", "objectMetadataId")
+  SELECT r."workspaceId", r.id, o.id FROM core.role r
+  JOIN core."objectMetadata" o ON o."workspaceId" = r."workspaceId" AND o."nameSingular" = 'company'
+  CROSS JOIN generate_series(1, 2)
+  WHERE r.label = 'Sales';
+CREATE TABLE core.agent (
+  id uuid PRIMARY KEY DEFAULT public.uuid_generate_v4(), name varchar NOT NULL, label varchar,
+  "isCustom" boolean NOT NULL, "workspaceId" uuid NOT NULL, "deletedAt" timestamptz);
+INSERT INTO core.agent (name, label, "isCustom", "workspaceId")
+  SELECT 'deal-helper', 'Deal helper', true, id FROM core.workspace
+  UNION ALL SELECT 'standard-helper', 'Helper', false, id FROM core.workspace;
+CREATE TABLE core."viewFieldGroup" (
+  id uuid PRIMARY KEY DEFAULT public.uuid_generate_v4(), "workspaceId" uuid NOT NULL,
+  "viewId" uuid NOT NULL, name text NOT NULL, "applicationId" uuid NOT NULL, overrides jsonb,
+  "deletedAt" timestamptz);
+INSERT INTO core."viewFieldGroup" ("workspaceId", "viewId", name, "applicationId")
+  SELECT v."workspaceId", v.id, g, w."workspaceCustomApplicationId"
+  FROM core.view v JOIN core.workspace w ON w.id = v."workspaceId"
+  CROSS JOIN (VALUES ('Deal facts'), ('Contacts')) AS n(g)
+  WHERE v.key = 'INDEX' AND v."objectMetadataId" IN
+    (SELECT id FROM core."objectMetadata" WHERE "nameSingular" = 'company');
+INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "universalIdentifier", "applicationId")
+  SELECT 'Company page', w.id, 'RECORD_PAGE', o.id, public.uuid_generate_v4(), w."workspaceCustomApplicationId"
+  FROM core.workspace w JOIN core."objectMetadata" o ON o."workspaceId" = w.id AND o."nameSingular" = 'company';
+"#;
+
+#[tokio::test]
+async fn layout_c_lists_row_level_permissions_agents_record_pages_and_field_groups_it_does_not_move(
+) {
+    use twenty_migrate::model::config::NotMoved;
+    use twenty_migrate::pipeline::config::runbook::Runbook;
+
+    let r = read_with(None, NOT_MOVED_SQL).await;
+    let not_moved = &r.config.not_moved;
+    assert!(
+        not_moved.contains(&NotMoved::RowLevelPermissions {
+            role: "Sales".into(),
+            object: "company".into(),
+            predicates: 2
+        }),
+        "{not_moved:#?}"
+    );
+    let agents: Vec<&str> = not_moved
+        .iter()
+        .filter_map(|n| match n {
+            NotMoved::Agent { label, .. } => Some(label.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(agents, ["Deal helper"], "only the custom agent");
+    assert!(not_moved.iter().any(|n| matches!(n,
+        NotMoved::RecordPage { name, object: Some(o), customized: 0, .. }
+            if name == "Company page" && o == "company")));
+    assert!(not_moved.iter().any(|n| matches!(n,
+        NotMoved::FieldGroups { object, groups: 2, .. } if object == "company")));
+    assert_eq!(not_moved.len(), 4, "{not_moved:#?}");
+
+    let md = Runbook::build(&r.config).to_markdown();
+    assert!(
+        md.contains("## Not moved by this version of the tool: redo by hand"),
+        "{md}"
+    );
+    assert!(
+        md.contains("row-level permissions on company (2 predicates)"),
+        "{md}"
+    );
+    assert!(md.contains("\"Deal helper\""), "{md}");
 }

@@ -12,6 +12,10 @@
 //!   created through the record API (`workflow-version-create-one.pre-query.hook.ts`);
 //! - personal views and personal navigation items only their owner can create
 //!   (`view-access.service.ts`, `navigation-menu-item-access.service.ts`).
+//!
+//! It also names what this version reads but does not move, though an API key could:
+//! row-level permission predicates, custom AI agents, record page layouts and record-page field
+//! groups the workspace made or edited ([`NotMoved`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -21,14 +25,14 @@ use serde_json::Value;
 
 use super::{navigation, views, ConfigReport};
 use crate::destination::{TargetApiKey, TargetRole};
-use crate::model::config::WorkspaceConfig;
+use crate::model::config::{NotMoved, WorkspaceConfig};
 
 /// One step for a person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// Stable key, e.g. `member:ann@example.com`.
     pub key: String,
-    /// The section: `members`, `api_keys`, `workflows`, `personal`.
+    /// The section: `members`, `api_keys`, `workflows`, `personal`, `not_moved`.
     pub section: String,
     /// What to do, in one sentence.
     pub title: String,
@@ -226,6 +230,57 @@ impl Runbook {
                 check: None,
             });
         }
+        for n in &config.not_moved {
+            let (key, title) = match n {
+                NotMoved::RowLevelPermissions {
+                    role,
+                    object,
+                    predicates,
+                } => (
+                    format!("row_level:{role}:{object}"),
+                    format!(
+                        "Recreate the role \"{role}\"'s row-level permissions on {object} ({predicates} predicates): Settings → Roles → {role} → {object}"
+                    ),
+                ),
+                NotMoved::Agent { id, label } => (
+                    format!("agent:{id}"),
+                    format!("Recreate the AI agent \"{label}\" (its prompt and model) under Settings → AI"),
+                ),
+                NotMoved::RecordPage {
+                    id,
+                    name,
+                    object,
+                    customized,
+                } => (
+                    format!("record_page:{id}"),
+                    format!(
+                        "Redo the record page layout \"{name}\"{} ({customized} tabs and widgets made or edited in the source)",
+                        object
+                            .as_deref()
+                            .map(|o| format!(" of {o}"))
+                            .unwrap_or_default()
+                    ),
+                ),
+                NotMoved::FieldGroups {
+                    view,
+                    name,
+                    object,
+                    groups,
+                } => (
+                    format!("field_groups:{view}"),
+                    format!(
+                        "Redo the field sections of the {object} record page (view \"{name}\": {groups} groups made or edited in the source)"
+                    ),
+                ),
+            };
+            steps.push(Step {
+                key,
+                section: "not_moved".into(),
+                title,
+                details: Value::Null,
+                check: None,
+            });
+        }
         steps.sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
         Self { steps }
     }
@@ -248,6 +303,10 @@ impl Runbook {
             ("api_keys", "API keys"),
             ("workflows", "Workflows"),
             ("personal", "Personal views and sidebar items"),
+            (
+                "not_moved",
+                "Not moved by this version of the tool: redo by hand",
+            ),
         ] {
             let steps: Vec<&Step> = self.steps.iter().filter(|s| s.section == section).collect();
             if steps.is_empty() {
@@ -298,6 +357,10 @@ pub(super) fn count(config: &WorkspaceConfig, report: &mut ConfigReport) {
             "api_key" => "api_keys",
             "workflow" => "workflows",
             "view" => "views",
+            "row_level" => "row_level_permissions",
+            "agent" => "agents",
+            "record_page" => "record_pages",
+            "field_groups" => "field_groups",
             _ => "navigation",
         };
         report.kind(kind).runbook += 1;
