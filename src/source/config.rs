@@ -96,13 +96,17 @@ pub async fn read_config(
     })
 }
 
-/// Whether a row of an overridable entity was made or changed by the workspace: not Twenty's
-/// standard application's, or carrying overrides.
+/// Whether a row of an overridable entity was made or changed by the workspace: carrying
+/// overrides, or neither Twenty's standard application's nor made by the server as a side
+/// effect. A real 2.21 gives each custom object a `Default <Object> Layout` record page with
+/// five tabs, under the workspace's custom application with `isSystemSideEffect` (seen on the
+/// real server's database); the target makes its own when the data model sync creates the object.
 fn customized(r: &Reader<'_>, row: &Row) -> bool {
-    !r.is_standard(row)
-        || row
-            .get("overrides")
-            .is_some_and(|o| o.as_object().is_some_and(|m| !m.is_empty()))
+    let overridden = row
+        .get("overrides")
+        .is_some_and(|o| o.as_object().is_some_and(|m| !m.is_empty()));
+    let side_effect = boolean(row, "isSystemSideEffect") == Some(true);
+    overridden || !(r.is_standard(row) || side_effect)
 }
 
 /// The configuration this version does not move, for the runbook: row-level permissions,

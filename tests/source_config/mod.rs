@@ -572,6 +572,10 @@ INSERT INTO core."viewFieldGroup" ("workspaceId", "viewId", name, "applicationId
 INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "universalIdentifier", "applicationId")
   SELECT 'Company page', w.id, 'RECORD_PAGE', o.id, public.uuid_generate_v4(), w."workspaceCustomApplicationId"
   FROM core.workspace w JOIN core."objectMetadata" o ON o."workspaceId" = w.id AND o."nameSingular" = 'company';
+-- What a real 2.21 makes for a custom object by itself: not the workspace's doing.
+INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "universalIdentifier", "applicationId", "isSystemSideEffect")
+  SELECT 'Default Pet Layout', w.id, 'RECORD_PAGE', o.id, public.uuid_generate_v4(), w."workspaceCustomApplicationId", true
+  FROM core.workspace w JOIN core."objectMetadata" o ON o."workspaceId" = w.id AND o."nameSingular" = 'pet';
 "#;
 
 #[tokio::test]
