@@ -551,3 +551,72 @@ async fn a_fresh_migration_gives_dashboard_tabs_their_icons_and_a_rerun_changes_
         (0, 0, config.dashboards.len())
     );
 }
+
+// The target answers a widget's configuration as the `WidgetConfiguration` union and its grid
+// position as `gridPosition` (`MM/page-layout-widget/dtos/page-layout-widget.dto.ts`); a rerun
+// used to compare widgets by id, title, type and object only and missed both changes.
+#[tokio::test]
+async fn a_rerun_updates_the_dashboard_whose_widget_grid_position_or_configuration_changed_and_only_it(
+) {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    let id = |name: &str| config_id(w.spec.id, name);
+    let first = pipeline::migrate(&opts, &t).await.expect("migrate");
+    assert!(first.config.expect("configuration").notes.is_empty());
+    let dashboards = source_config(&w).await.dashboards.len();
+    let widget = |key: &str| {
+        twin.page_layouts()
+            .iter()
+            .flat_map(|l| l.tabs.iter())
+            .flat_map(|tab| tab.widgets.iter())
+            .find(|wd| wd.id.0 == id(&format!("dashboard/widget/{key}")))
+            .cloned()
+            .expect("the widget on the target")
+    };
+    let cells = |v: &Value| ["row", "column", "rowSpan", "columnSpan"].map(|k| v[k].as_f64());
+    let counts = |report: twenty_migrate::report::RunReport| {
+        let c = report.config.expect("configuration").kinds["dashboards"].clone();
+        (c.created, c.updated, c.unchanged)
+    };
+
+    // One widget moved and grown in the source.
+    let grid = serde_json::json!({"row": 6, "column": 0, "rowSpan": 4, "columnSpan": 12});
+    let mut position = grid.clone();
+    position["layoutMode"] = "GRID".into();
+    w.client
+        .execute(
+            "UPDATE core.\"pageLayoutWidget\" SET \"gridPosition\" = $2, position = $3 WHERE id = $1",
+            &[&id("dashboard/widget/pipeline"), &grid, &position],
+        )
+        .await
+        .expect("move the widget");
+    let moved = pipeline::migrate(&opts, &t).await.expect("rerun");
+    assert_eq!(counts(moved), (0, 1, dashboards - 1), "the one dashboard");
+    assert_eq!(cells(&widget("pipeline").grid_position), cells(&grid));
+
+    // Another widget's configuration changed in the source.
+    w.client
+        .execute(
+            "UPDATE core.\"pageLayoutWidget\" SET configuration = configuration || \
+             '{\"aggregateOperation\": \"AVG\", \"label\": \"Average headcount\"}' WHERE id = $1",
+            &[&id("dashboard/widget/headcount")],
+        )
+        .await
+        .expect("change the configuration");
+    let changed = pipeline::migrate(&opts, &t).await.expect("rerun");
+    assert_eq!(counts(changed), (0, 1, dashboards - 1), "the one dashboard");
+    let headcount = widget("headcount").configuration.0;
+    assert_eq!(headcount["aggregateOperation"], "AVG");
+    assert_eq!(headcount["label"], "Average headcount");
+    assert!(
+        headcount["filter"]["recordFilters"][0]["fieldMetadataId"].is_string(),
+        "the rest as it was"
+    );
+    assert_eq!(cells(&widget("pipeline").grid_position), cells(&grid));
+
+    // Nothing changed since: no write.
+    let again = pipeline::migrate(&opts, &t).await.expect("third run");
+    assert_eq!(counts(again), (0, 0, dashboards));
+}

@@ -9,8 +9,9 @@
 //!
 //! Idempotent: the record on the target names its layout; a layout left by a run cut short
 //! before the record was written is found by the tab ids it holds. A layout is replaced only
-//! when its name, tabs or widgets differ (widgets compared by id, title, type and object: the
-//! target answers a widget's configuration as a union this stage does not read).
+//! when its name, tabs or widgets differ (widgets compared by id, title, type, object, grid
+//! position and configuration, the last as far as the target answers it: the fields its
+//! `WidgetConfiguration` member declares, [`page_layout::answered_configuration`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -375,13 +376,22 @@ fn map_configuration(
 }
 
 /// The target layout has the name, tabs and widgets wanted (each compared by what the target
-/// answers of it).
+/// answers of it; a widget's `position` is not read).
 fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
     let tab_key = |id: &str, title: &str, position: f64, icon: Option<&str>, mode: Option<&str>| {
         format!("{id}|{title}|{position}|{icon:?}|{mode:?}")
     };
-    let widget_key = |id: &str, title: &str, kind: &str, object: Option<&str>| {
-        format!("{id}|{title}|{kind}|{object:?}")
+    // Grid position and configuration as the target answers them, so what was sent and what
+    // is read compare equal.
+    let widget_key = |id: &str,
+                      title: &str,
+                      kind: &str,
+                      object: Option<&str>,
+                      grid: &Value,
+                      configuration: &Value| {
+        let grid = ["row", "column", "rowSpan", "columnSpan"].map(|k| grid[k].as_f64());
+        let configuration = page_layout::answered_configuration(configuration);
+        format!("{id}|{title}|{kind}|{object:?}|{grid:?}|{configuration}")
     };
     let mut want: Vec<(String, Vec<String>)> = desired
         .iter()
@@ -396,6 +406,8 @@ fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
                         w["title"].as_str().unwrap_or_default(),
                         w["type"].as_str().unwrap_or_default(),
                         w["objectMetadataId"].as_str(),
+                        &w["gridPosition"],
+                        &w["configuration"],
                     )
                 })
                 .collect();
@@ -419,7 +431,14 @@ fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
                 .iter()
                 .map(|w| {
                     let object = w.object_metadata_id.map(|o| o.to_string());
-                    widget_key(&w.id.to_string(), &w.title, &w.kind, object.as_deref())
+                    widget_key(
+                        &w.id.to_string(),
+                        &w.title,
+                        &w.kind,
+                        object.as_deref(),
+                        &w.grid_position,
+                        &w.configuration,
+                    )
                 })
                 .collect();
             widgets.sort();
