@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 use twenty_migrate::fixture::config::config_id;
 use twenty_migrate::model::config::WorkspaceConfig;
-use twenty_migrate::pipeline::{self, config::runbook::Runbook};
+use twenty_migrate::pipeline::{self, config::runbook::Runbook, config::ConfigReport};
 use twenty_migrate::source::config::read_config;
 use twenty_migrate::source::Source;
 use twenty_migrate::transform::{MemberMap, MemberTarget};
@@ -592,6 +592,14 @@ async fn a_rerun_updates_the_dashboard_whose_widget_grid_position_or_configurati
         )
         .await
         .expect("move the widget");
+    let (plan, without) = planned(&w, &t).await;
+    let c = &plan.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 1, dashboards - 1));
+    assert_eq!(
+        plan.requests - without.requests,
+        2 + 1,
+        "readings, the tabs"
+    );
     let moved = pipeline::migrate(&opts, &t).await.expect("rerun");
     assert_eq!(counts(moved), (0, 1, dashboards - 1), "the one dashboard");
     assert_eq!(cells(&widget("pipeline").grid_position), cells(&grid));
@@ -619,4 +627,67 @@ async fn a_rerun_updates_the_dashboard_whose_widget_grid_position_or_configurati
     // Nothing changed since: no write.
     let again = pipeline::migrate(&opts, &t).await.expect("third run");
     assert_eq!(counts(again), (0, 0, dashboards));
+}
+
+/// `plan`'s configuration table, as `plan` reads it (source and target, nothing sent), and the
+/// same plan without the dashboards.
+async fn planned(
+    w: &World,
+    t: &twenty_migrate::destination::Target,
+) -> (ConfigReport, ConfigReport) {
+    let opts = w.options();
+    let prepared = pipeline::prepare(&opts, t).await.expect("prepare");
+    let report = pipeline::config::preview(&opts, &prepared, t)
+        .await
+        .expect("preview");
+    let mut config = source_config(w).await;
+    config.dashboards.clear();
+    let have = t.configuration().await.expect("configuration");
+    let members = prepared
+        .plan
+        .member_map(&opts.unmatched, &prepared.target_members);
+    let (_, without) =
+        pipeline::config::plan_actions(&config, &have, &prepared.target_read, &members);
+    prepared.source.end_snapshot().await.expect("end");
+    (report, without)
+}
+
+// `plan` used to leave the dashboards out of its configuration table and its requests.
+#[tokio::test]
+async fn plan_counts_the_dashboards_as_created_on_a_fresh_target_and_unchanged_after_a_migrate() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let config = source_config(&w).await;
+    let n = config.dashboards.len();
+    let with_icons = config
+        .dashboards
+        .iter()
+        .filter(|d| {
+            d.layout
+                .as_ref()
+                .is_some_and(|l| l.tabs.iter().any(|tab| tab.icon.is_some()))
+        })
+        .count();
+    assert!(n >= 2 && with_icons >= 1, "the fixture's dashboards");
+
+    let (fresh, without) = planned(&w, &t).await;
+    let c = &fresh.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (n, 0, 0));
+    assert!(fresh.render_text().contains("dashboards"));
+    // The dashboards' two readings; per dashboard a layout created and its tabs sent (twice
+    // where a new tab has an icon); one batch of records.
+    assert_eq!(
+        fresh.requests - without.requests,
+        2 + 2 * n as u64 + with_icons as u64 + 1
+    );
+
+    let migrated = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    let sent = migrated.config.expect("configuration");
+    assert_eq!(sent.kinds["dashboards"].created, n);
+
+    let (after, without) = planned(&w, &t).await;
+    let c = &after.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 0, n));
+    assert_eq!(after.requests - without.requests, 2, "the readings only");
 }
