@@ -275,12 +275,21 @@ pub struct TargetPageLayoutWidget {
     pub configuration: Value,
 }
 
-/// The target's DASHBOARD layouts (`getPageLayouts(pageLayoutType: DASHBOARD)`).
+/// [`layouts_query`] without the widgets' grid position and configuration, for a target that
+/// cannot answer those: a server that has dropped the deprecated `gridPosition` or changed
+/// the union's members refuses the document, and one holding a configuration its member
+/// cannot answer (a non-null field missing) fails the whole list.
+const LEAN_LAYOUTS: &str = "query($type: PageLayoutType) { getPageLayouts(pageLayoutType: $type) { id name type tabs { id title position icon layoutMode widgets { id title type objectMetadataId } } } }";
+
+/// The target's DASHBOARD layouts (`getPageLayouts(pageLayoutType: DASHBOARD)`); with `full`,
+/// each widget's grid position and configuration too ([`LEAN_LAYOUTS`] otherwise).
 pub async fn dashboard_layouts<D: Destination>(
     target: &D,
+    full: bool,
 ) -> Result<Vec<TargetPageLayout>, TargetError> {
+    let query = if full { layouts_query() } else { LEAN_LAYOUTS };
     let data = target
-        .metadata_graphql(layouts_query(), json!({ "type": "DASHBOARD" }))
+        .metadata_graphql(query, json!({ "type": "DASHBOARD" }))
         .await?;
     serde_json::from_value(data.get("getPageLayouts").cloned().unwrap_or(Value::Null)).map_err(
         |e| TargetError::Protocol(format!("getPageLayouts answered an unexpected shape: {e}")),

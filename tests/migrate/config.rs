@@ -691,3 +691,56 @@ async fn plan_counts_the_dashboards_as_created_on_a_fresh_target_and_unchanged_a
     assert_eq!((c.created, c.updated, c.unchanged), (0, 0, n));
     assert_eq!(after.requests - without.requests, 2, "the readings only");
 }
+
+// A target that cannot answer a widget's configuration (here one stored with a type its union
+// has no member for; on a real server also a missing non-null field, or a newer server without
+// the deprecated `gridPosition`) fails the whole detailed reading: the dashboards still move,
+// compared without those details, and the run says so.
+#[tokio::test]
+async fn dashboards_still_move_and_rerun_without_writes_when_the_target_cannot_answer_widget_configurations(
+) {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let n = source_config(&w).await.dashboards.len();
+    let other = t
+        .metadata_graphql(
+            "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id } }",
+            serde_json::json!({ "i": { "name": "Made on the target", "type": "DASHBOARD" } }),
+        )
+        .await
+        .expect("createPageLayout")["createPageLayout"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tab = Uuid::new_v4();
+    t.metadata_graphql(
+        "mutation($id: String!, $i: UpdatePageLayoutWithTabsInput!) { updatePageLayoutWithTabsAndWidgets(id: $id, input: $i) { id } }",
+        serde_json::json!({ "id": other, "i": { "name": "Made on the target", "type": "DASHBOARD",
+            "tabs": [{ "id": tab, "title": "T", "position": 0, "widgets": [{
+                "id": Uuid::new_v4(), "pageLayoutTabId": tab, "title": "New kind", "type": "GRAPH",
+                "gridPosition": {"row": 0, "column": 0, "rowSpan": 1, "columnSpan": 1},
+                "configuration": {"configurationType": "A_LATER_CHART"} }] }] } }),
+    )
+    .await
+    .expect("a widget the union cannot answer");
+
+    let said = |report: &ConfigReport| {
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("did not answer its widgets' grid positions and configurations"))
+    };
+    let first = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    let first = first.config.expect("configuration");
+    assert!(said(&first), "{:#?}", first.notes);
+    let c = &first.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (n, 0, 0));
+
+    let again = pipeline::migrate(&w.options(), &t).await.expect("rerun");
+    let again = again.config.expect("configuration");
+    assert!(said(&again));
+    let c = &again.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 0, n));
+    assert_eq!(twin.page_layouts().len(), n + 1, "no layout doubled");
+}

@@ -35,6 +35,8 @@ pub(crate) struct TargetDashboards {
     records: HashMap<Uuid, Value>,
     /// Every DASHBOARD layout of the target.
     layouts: Vec<TargetPageLayout>,
+    /// The widgets were read with their grid position and configuration.
+    widgets_in_full: bool,
 }
 
 /// Reads what the target holds of `dashboards` (two requests); `None` when there are none, or
@@ -66,12 +68,29 @@ pub(crate) async fn read_target<D: Destination>(
         .into_iter()
         .filter_map(|r| Some((r.get("id")?.as_str()?.parse().ok()?, r)))
         .collect();
-    let layouts = deliver(target, || page_layout::dashboard_layouts(target)).await?;
-    let layouts = layouts.map_err(|e| TargetError::Protocol(format!("getPageLayouts: {e}")))?;
+    let full = match deliver(target, || page_layout::dashboard_layouts(target, true)).await {
+        Ok(Ok(layouts)) => Ok(layouts),
+        Ok(Err(e)) => Err(e),
+        Err(e) if e.is_graphql_validation() => Err(e),
+        Err(e) => return Err(e),
+    };
+    let widgets_in_full = full.is_ok();
+    let layouts = match full {
+        Ok(layouts) => layouts,
+        Err(e) => {
+            // Still move the dashboards, compared as before the widgets' details were read.
+            report.notes.push(format!(
+                "dashboards: the target did not answer its widgets' grid positions and configurations ({e}); a widget changed only in those is not updated on this run"
+            ));
+            let lean = deliver(target, || page_layout::dashboard_layouts(target, false)).await?;
+            lean.map_err(|e| TargetError::Protocol(format!("getPageLayouts: {e}")))?
+        }
+    };
     Ok(Some(TargetDashboards {
         plural,
         records,
         layouts,
+        widgets_in_full,
     }))
 }
 
@@ -113,7 +132,8 @@ fn decide<'a>(
     let desired = desired_tabs(dashboard, layout, names, views, report);
     let record = have.records.get(&dashboard.id);
     let existing = find_layout(&have.layouts, record, layout, taken);
-    let replace = existing.is_none_or(|l| !same_layout(l, &layout.name, &desired));
+    let replace =
+        existing.is_none_or(|l| !same_layout(l, &layout.name, &desired, have.widgets_in_full));
     let icons_twice = replace && icons_left_on_new_tabs(existing, &desired);
     Decision {
         existing,
@@ -491,8 +511,9 @@ fn map_configuration(
 }
 
 /// The target layout has the name, tabs and widgets wanted (each compared by what the target
-/// answers of it; a widget's `position` is not read).
-fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
+/// answers of it; a widget's `position` is not read, nor, unless `in_full`, its grid position
+/// and configuration).
+fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value], in_full: bool) -> bool {
     let tab_key = |id: &str, title: &str, position: f64, icon: Option<&str>, mode: Option<&str>| {
         format!("{id}|{title}|{position}|{icon:?}|{mode:?}")
     };
@@ -504,9 +525,13 @@ fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
                       object: Option<&str>,
                       grid: &Value,
                       configuration: &Value| {
+        let head = format!("{id}|{title}|{kind}|{object:?}");
+        if !in_full {
+            return head;
+        }
         let grid = ["row", "column", "rowSpan", "columnSpan"].map(|k| grid[k].as_f64());
         let configuration = page_layout::answered_configuration(configuration);
-        format!("{id}|{title}|{kind}|{object:?}|{grid:?}|{configuration}")
+        format!("{head}|{grid:?}|{configuration}")
     };
     let mut want: Vec<(String, Vec<String>)> = desired
         .iter()
