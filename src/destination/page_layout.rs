@@ -282,7 +282,7 @@ pub struct TargetPageLayoutWidget {
 const LEAN_LAYOUTS: &str = "query($type: PageLayoutType) { getPageLayouts(pageLayoutType: $type) { id name type tabs { id title position icon layoutMode widgets { id title type objectMetadataId } } } }";
 
 /// The target's DASHBOARD layouts (`getPageLayouts(pageLayoutType: DASHBOARD)`); with `full`,
-/// each widget's grid position and configuration too ([`LEAN_LAYOUTS`] otherwise).
+/// each widget's grid position and configuration too (the lean reading otherwise).
 pub async fn dashboard_layouts<D: Destination>(
     target: &D,
     full: bool,

@@ -39,8 +39,9 @@ pub(crate) struct TargetDashboards {
     widgets_in_full: bool,
 }
 
-/// Reads what the target holds of `dashboards` (two requests); `None` when there are none, or
-/// (noted) when the target has no dashboard object.
+/// Reads what the target holds of `dashboards` (two requests; a third, noted, where the target
+/// cannot answer the widgets' details); `None` when there are none, or (noted) when the target
+/// has no dashboard object.
 pub(crate) async fn read_target<D: Destination>(
     dashboards: &[Dashboard],
     target: &D,
@@ -110,8 +111,9 @@ struct Decision<'a> {
     label: String,
 }
 
-/// Compares each dashboard with the target, in order; `taken` (the records' own layouts
-/// first) grows with each dashboard's layout so a leftover is never given to two.
+/// Compares one dashboard with the target. `taken` holds the layouts already given to a
+/// dashboard (the records' own first, then each dashboard's in turn), so a leftover is never
+/// given to two.
 fn decide<'a>(
     dashboard: &Dashboard,
     have: &'a TargetDashboards,

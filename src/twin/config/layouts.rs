@@ -123,7 +123,7 @@ pub struct PageLayoutWidget {
     #[graphql(name = "type")]
     pub widget_type: WidgetType,
     pub object_metadata_id: Option<Id>,
-    /// `{row, column, rowSpan, columnSpan}`, answered by [`PageLayoutWidget::grid_position`].
+    /// `{row, column, rowSpan, columnSpan}`, answered as `gridPosition` (a `GridPosition`).
     #[graphql(skip)]
     pub grid_position: Value,
     /// A union on a real server; `JSON` here.
