@@ -2,16 +2,218 @@
 //! [`Destination::metadata_graphql`]: list the target's DASHBOARD layouts, create one (the
 //! server gives the id), and replace its tabs and widgets (our ids kept).
 
+use std::sync::OnceLock;
+
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::{Destination, TargetError};
 
-/// The layouts with the parts the migration compares. A widget's `position` and
-/// `configuration` are unions on 2.21 (22 members for the configuration) and are not read: a
-/// widget is compared by id, title, type and object only.
-const LAYOUTS: &str = "query($type: PageLayoutType) { getPageLayouts(pageLayoutType: $type) { id name type tabs { id title position icon layoutMode widgets { id title type objectMetadataId } } } }";
+/// The layouts with the parts the migration compares. A widget's `configuration` is the
+/// `WidgetConfiguration` union, read with one inline fragment per member
+/// ([`CONFIGURATION_MEMBERS`]); `gridPosition` is a plain (deprecated) field. Twenty's own front
+/// reads both the same way (`twenty-front/src/modules/page-layout/graphql/fragments/pageLayoutWidgetFragment.ts`).
+/// `position`, a union too, is not read.
+fn layouts_query() -> &'static str {
+    static QUERY: OnceLock<String> = OnceLock::new();
+    QUERY.get_or_init(|| {
+        format!(
+            "query($type: PageLayoutType) {{ getPageLayouts(pageLayoutType: $type) {{ id name type tabs {{ id title position icon layoutMode widgets {{ id title type objectMetadataId gridPosition {{ row column rowSpan columnSpan }} configuration {{ {} }} }} }} }} }}",
+            configuration_fragments()
+        )
+    })
+}
+
+/// One field of a configuration member: its name and, for an object, the fields of that object.
+type MemberField = (&'static str, &'static [&'static str]);
+
+/// One member of `WidgetConfiguration`: GraphQL type, `configurationType`, the fields besides
+/// `configurationType`.
+type Member = (&'static str, &'static str, &'static [MemberField]);
+
+/// A scalar (or `JSON`) field.
+const fn f(name: &'static str) -> MemberField {
+    (name, &[])
+}
+
+/// The fields every chart with a primary and secondary axis has (bar and line).
+macro_rules! axis_chart {
+    ($($extra:literal),*) => {
+        &[
+            f("aggregateFieldMetadataId"), f("aggregateOperation"),
+            f("primaryAxisGroupByFieldMetadataId"), f("primaryAxisGroupBySubFieldName"),
+            f("primaryAxisDateGranularity"), f("primaryAxisOrderBy"),
+            f("primaryAxisManualSortOrder"), f("secondaryAxisGroupByFieldMetadataId"),
+            f("secondaryAxisGroupBySubFieldName"), f("secondaryAxisGroupByDateGranularity"),
+            f("secondaryAxisOrderBy"), f("secondaryAxisManualSortOrder"), f("omitNullValues"),
+            f("splitMultiValueFields"), f("axisNameDisplay"), f("displayDataLabel"),
+            f("displayLegend"), f("rangeMin"), f("rangeMax"), f("description"), f("color"),
+            f("filter"), $(f($extra),)* f("isCumulative"), f("timezone"), f("firstDayOfTheWeek"),
+        ]
+    };
+}
+
+/// The members of 2.21's `WidgetConfiguration` with the fields each DTO declares
+/// (`MM/page-layout-widget/constants/all-widget-configuration-type-validator-by-widget-configuration-type.constant.ts`,
+/// `MM/page-layout-widget/dtos/*-configuration.dto.ts`, `MM/` being
+/// `packages/twenty-server/src/engine/metadata-modules/`). A key a DTO does not declare is
+/// stored but never answered.
+pub const CONFIGURATION_MEMBERS: &[Member] = &[
+    (
+        "AggregateChartConfiguration",
+        "AGGREGATE_CHART",
+        &[
+            f("aggregateFieldMetadataId"),
+            f("aggregateOperation"),
+            f("label"),
+            f("displayDataLabel"),
+            f("numberFormat"),
+            f("description"),
+            f("filter"),
+            f("timezone"),
+            f("firstDayOfTheWeek"),
+            f("prefix"),
+            f("suffix"),
+            ("ratioAggregateConfig", &["fieldMetadataId", "optionValue"]),
+        ],
+    ),
+    (
+        "StandaloneRichTextConfiguration",
+        "STANDALONE_RICH_TEXT",
+        &[("body", &["blocknote", "markdown"])],
+    ),
+    (
+        "PieChartConfiguration",
+        "PIE_CHART",
+        &[
+            f("aggregateFieldMetadataId"),
+            f("aggregateOperation"),
+            f("groupByFieldMetadataId"),
+            f("groupBySubFieldName"),
+            f("dateGranularity"),
+            f("orderBy"),
+            f("manualSortOrder"),
+            f("displayDataLabel"),
+            f("showCenterMetric"),
+            f("displayLegend"),
+            f("hideEmptyCategory"),
+            f("splitMultiValueFields"),
+            f("description"),
+            f("color"),
+            f("filter"),
+            f("timezone"),
+            f("firstDayOfTheWeek"),
+        ],
+    ),
+    (
+        "LineChartConfiguration",
+        "LINE_CHART",
+        axis_chart!("isStacked"),
+    ),
+    ("IframeConfiguration", "IFRAME", &[f("url")]),
+    (
+        "BarChartConfiguration",
+        "BAR_CHART",
+        axis_chart!("groupMode", "layout"),
+    ),
+    ("CalendarConfiguration", "CALENDAR", &[]),
+    (
+        "FrontComponentConfiguration",
+        "FRONT_COMPONENT",
+        &[f("frontComponentId")],
+    ),
+    ("EmailsConfiguration", "EMAILS", &[]),
+    ("EmailThreadConfiguration", "EMAIL_THREAD", &[]),
+    (
+        "FieldConfiguration",
+        "FIELD",
+        &[f("fieldMetadataId"), f("fieldDisplayMode"), f("viewId")],
+    ),
+    ("FieldRichTextConfiguration", "FIELD_RICH_TEXT", &[]),
+    (
+        "FieldsConfiguration",
+        "FIELDS",
+        &[
+            f("viewId"),
+            f("newFieldDefaultVisibility"),
+            f("shouldAllowUserToSeeHiddenFields"),
+        ],
+    ),
+    ("FilesConfiguration", "FILES", &[]),
+    ("NotesConfiguration", "NOTES", &[]),
+    ("TasksConfiguration", "TASKS", &[]),
+    ("TimelineConfiguration", "TIMELINE", &[]),
+    ("ViewConfiguration", "VIEW", &[]),
+    (
+        "RecordTableConfiguration",
+        "RECORD_TABLE",
+        &[f("viewId"), f("recordLimit")],
+    ),
+    ("WorkflowConfiguration", "WORKFLOW", &[]),
+    ("WorkflowRunConfiguration", "WORKFLOW_RUN", &[]),
+    ("WorkflowVersionConfiguration", "WORKFLOW_VERSION", &[]),
+];
+
+/// `... on <Member> { configurationType <fields> }` for every member.
+fn configuration_fragments() -> String {
+    CONFIGURATION_MEMBERS
+        .iter()
+        .map(|(type_name, _, fields)| {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(name, sub)| match sub.is_empty() {
+                    true => (*name).to_owned(),
+                    false => format!("{name} {{ {} }}", sub.join(" ")),
+                })
+                .collect();
+            format!(
+                "... on {type_name} {{ configurationType {} }}",
+                fields.join(" ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A configuration as the target answers it: the fields its member declares (absent ones
+/// `null`), numbers as floats (an `Int` field answers `3` where `3.0` may have been sent).
+/// Comparing what is sent with what is read, each taken through this, tells whether the target
+/// holds it. A `configurationType` no member has keeps only that key.
+pub fn answered_configuration(value: &Value) -> Value {
+    let kind = value
+        .get("configurationType")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut out = Map::new();
+    out.insert("configurationType".into(), kind.clone());
+    let member = CONFIGURATION_MEMBERS
+        .iter()
+        .find(|(_, k, _)| kind.as_str() == Some(*k));
+    for (name, sub) in member.map_or(&[][..], |(_, _, fields)| fields) {
+        let v = value.get(*name).unwrap_or(&Value::Null);
+        let v = match (sub.is_empty(), v) {
+            (false, Value::Object(o)) => Value::Object(
+                sub.iter()
+                    .map(|k| ((*k).to_owned(), o.get(*k).cloned().unwrap_or(Value::Null)))
+                    .collect(),
+            ),
+            _ => v.clone(),
+        };
+        out.insert((*name).to_owned(), floats(v));
+    }
+    Value::Object(out)
+}
+
+/// `value` with every number as an `f64`.
+fn floats(value: Value) -> Value {
+    match value {
+        Value::Number(n) => n.as_f64().map_or(Value::Number(n), Value::from),
+        Value::Array(items) => Value::Array(items.into_iter().map(floats).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, floats(v))).collect()),
+        other => other,
+    }
+}
 
 /// `createPageLayout` takes no `id` (`CreatePageLayoutInput`).
 const CREATE: &str =
@@ -52,7 +254,7 @@ pub struct TargetPageLayoutTab {
     pub widgets: Vec<TargetPageLayoutWidget>,
 }
 
-/// A widget on the target, without its `position` and `configuration`.
+/// A widget on the target, without its `position`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetPageLayoutWidget {
@@ -65,14 +267,29 @@ pub struct TargetPageLayoutWidget {
     pub kind: String,
     /// `objectMetadataId`.
     pub object_metadata_id: Option<Uuid>,
+    /// `gridPosition`: `{row, column, rowSpan, columnSpan}`.
+    #[serde(default)]
+    pub grid_position: Value,
+    /// `configuration`, the fields of its union member.
+    #[serde(default)]
+    pub configuration: Value,
 }
 
-/// The target's DASHBOARD layouts (`getPageLayouts(pageLayoutType: DASHBOARD)`).
+/// [`layouts_query`] without the widgets' grid position and configuration, for a target that
+/// cannot answer those: a server that has dropped the deprecated `gridPosition` or changed
+/// the union's members refuses the document, and one holding a configuration its member
+/// cannot answer (a non-null field missing) fails the whole list.
+const LEAN_LAYOUTS: &str = "query($type: PageLayoutType) { getPageLayouts(pageLayoutType: $type) { id name type tabs { id title position icon layoutMode widgets { id title type objectMetadataId } } } }";
+
+/// The target's DASHBOARD layouts (`getPageLayouts(pageLayoutType: DASHBOARD)`); with `full`,
+/// each widget's grid position and configuration too (the lean reading otherwise).
 pub async fn dashboard_layouts<D: Destination>(
     target: &D,
+    full: bool,
 ) -> Result<Vec<TargetPageLayout>, TargetError> {
+    let query = if full { layouts_query() } else { LEAN_LAYOUTS };
     let data = target
-        .metadata_graphql(LAYOUTS, json!({ "type": "DASHBOARD" }))
+        .metadata_graphql(query, json!({ "type": "DASHBOARD" }))
         .await?;
     serde_json::from_value(data.get("getPageLayouts").cloned().unwrap_or(Value::Null)).map_err(
         |e| TargetError::Protocol(format!("getPageLayouts answered an unexpected shape: {e}")),

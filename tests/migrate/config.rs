@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 use twenty_migrate::fixture::config::config_id;
 use twenty_migrate::model::config::WorkspaceConfig;
-use twenty_migrate::pipeline::{self, config::runbook::Runbook};
+use twenty_migrate::pipeline::{self, config::runbook::Runbook, config::ConfigReport};
 use twenty_migrate::source::config::read_config;
 use twenty_migrate::source::Source;
 use twenty_migrate::transform::{MemberMap, MemberTarget};
@@ -640,4 +640,197 @@ async fn a_matched_standard_view_and_role_renamed_in_the_target_are_found_again_
         .find(|r| r.id.0 == role_target)
         .expect("the matched role");
     assert_eq!(r.label, role.label);
+}
+
+// The target answers a widget's configuration as the `WidgetConfiguration` union and its grid
+// position as `gridPosition` (`MM/page-layout-widget/dtos/page-layout-widget.dto.ts`); a rerun
+// used to compare widgets by id, title, type and object only and missed both changes.
+#[tokio::test]
+async fn a_rerun_updates_the_dashboard_whose_widget_grid_position_or_configuration_changed_and_only_it(
+) {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    let id = |name: &str| config_id(w.spec.id, name);
+    let first = pipeline::migrate(&opts, &t).await.expect("migrate");
+    assert!(first.config.expect("configuration").notes.is_empty());
+    let dashboards = source_config(&w).await.dashboards.len();
+    let widget = |key: &str| {
+        twin.page_layouts()
+            .iter()
+            .flat_map(|l| l.tabs.iter())
+            .flat_map(|tab| tab.widgets.iter())
+            .find(|wd| wd.id.0 == id(&format!("dashboard/widget/{key}")))
+            .cloned()
+            .expect("the widget on the target")
+    };
+    let cells = |v: &Value| ["row", "column", "rowSpan", "columnSpan"].map(|k| v[k].as_f64());
+    let counts = |report: twenty_migrate::report::RunReport| {
+        let c = report.config.expect("configuration").kinds["dashboards"].clone();
+        (c.created, c.updated, c.unchanged)
+    };
+
+    // One widget moved and grown in the source.
+    let grid = serde_json::json!({"row": 6, "column": 0, "rowSpan": 4, "columnSpan": 12});
+    let mut position = grid.clone();
+    position["layoutMode"] = "GRID".into();
+    w.client
+        .execute(
+            "UPDATE core.\"pageLayoutWidget\" SET \"gridPosition\" = $2, position = $3 WHERE id = $1",
+            &[&id("dashboard/widget/pipeline"), &grid, &position],
+        )
+        .await
+        .expect("move the widget");
+    let (plan, without) = planned(&w, &t).await;
+    let c = &plan.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 1, dashboards - 1));
+    assert_eq!(
+        plan.requests - without.requests,
+        2 + 1,
+        "readings, the tabs"
+    );
+    let moved = pipeline::migrate(&opts, &t).await.expect("rerun");
+    assert_eq!(counts(moved), (0, 1, dashboards - 1), "the one dashboard");
+    assert_eq!(cells(&widget("pipeline").grid_position), cells(&grid));
+
+    // Another widget's configuration changed in the source.
+    w.client
+        .execute(
+            "UPDATE core.\"pageLayoutWidget\" SET configuration = configuration || \
+             '{\"aggregateOperation\": \"AVG\", \"label\": \"Average headcount\"}' WHERE id = $1",
+            &[&id("dashboard/widget/headcount")],
+        )
+        .await
+        .expect("change the configuration");
+    let changed = pipeline::migrate(&opts, &t).await.expect("rerun");
+    assert_eq!(counts(changed), (0, 1, dashboards - 1), "the one dashboard");
+    let headcount = widget("headcount").configuration.0;
+    assert_eq!(headcount["aggregateOperation"], "AVG");
+    assert_eq!(headcount["label"], "Average headcount");
+    assert!(
+        headcount["filter"]["recordFilters"][0]["fieldMetadataId"].is_string(),
+        "the rest as it was"
+    );
+    assert_eq!(cells(&widget("pipeline").grid_position), cells(&grid));
+
+    // Nothing changed since: no write.
+    let again = pipeline::migrate(&opts, &t).await.expect("third run");
+    assert_eq!(counts(again), (0, 0, dashboards));
+}
+
+/// `plan`'s configuration table, as `plan` reads it (source and target, nothing sent), and the
+/// same plan without the dashboards.
+async fn planned(
+    w: &World,
+    t: &twenty_migrate::destination::Target,
+) -> (ConfigReport, ConfigReport) {
+    let opts = w.options();
+    let prepared = pipeline::prepare(&opts, t).await.expect("prepare");
+    let report = pipeline::config::preview(&opts, &prepared, t)
+        .await
+        .expect("preview");
+    let mut config = source_config(w).await;
+    config.dashboards.clear();
+    let have = t.configuration().await.expect("configuration");
+    let members = prepared
+        .plan
+        .member_map(&opts.unmatched, &prepared.target_members);
+    let (_, without) =
+        pipeline::config::plan_actions(&config, &have, &prepared.target_read, &members);
+    prepared.source.end_snapshot().await.expect("end");
+    (report, without)
+}
+
+// `plan` used to leave the dashboards out of its configuration table and its requests.
+#[tokio::test]
+async fn plan_counts_the_dashboards_as_created_on_a_fresh_target_and_unchanged_after_a_migrate() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let config = source_config(&w).await;
+    let n = config.dashboards.len();
+    let with_icons = config
+        .dashboards
+        .iter()
+        .filter(|d| {
+            d.layout
+                .as_ref()
+                .is_some_and(|l| l.tabs.iter().any(|tab| tab.icon.is_some()))
+        })
+        .count();
+    assert!(n >= 2 && with_icons >= 1, "the fixture's dashboards");
+
+    let (fresh, without) = planned(&w, &t).await;
+    let c = &fresh.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (n, 0, 0));
+    assert!(fresh.render_text().contains("dashboards"));
+    // The dashboards' two readings; per dashboard a layout created and its tabs sent (twice
+    // where a new tab has an icon); one batch of records.
+    assert_eq!(
+        fresh.requests - without.requests,
+        2 + 2 * n as u64 + with_icons as u64 + 1
+    );
+
+    let migrated = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    let sent = migrated.config.expect("configuration");
+    assert_eq!(sent.kinds["dashboards"].created, n);
+
+    let (after, without) = planned(&w, &t).await;
+    let c = &after.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 0, n));
+    assert_eq!(after.requests - without.requests, 2, "the readings only");
+}
+
+// A target that cannot answer a widget's configuration (here one stored with a type its union
+// has no member for; on a real server also a missing non-null field, or a newer server without
+// the deprecated `gridPosition`) fails the whole detailed reading: the dashboards still move,
+// compared without those details, and the run says so.
+#[tokio::test]
+async fn dashboards_still_move_and_rerun_without_writes_when_the_target_cannot_answer_widget_configurations(
+) {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let n = source_config(&w).await.dashboards.len();
+    let other = t
+        .metadata_graphql(
+            "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id } }",
+            serde_json::json!({ "i": { "name": "Made on the target", "type": "DASHBOARD" } }),
+        )
+        .await
+        .expect("createPageLayout")["createPageLayout"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tab = Uuid::new_v4();
+    t.metadata_graphql(
+        "mutation($id: String!, $i: UpdatePageLayoutWithTabsInput!) { updatePageLayoutWithTabsAndWidgets(id: $id, input: $i) { id } }",
+        serde_json::json!({ "id": other, "i": { "name": "Made on the target", "type": "DASHBOARD",
+            "tabs": [{ "id": tab, "title": "T", "position": 0, "widgets": [{
+                "id": Uuid::new_v4(), "pageLayoutTabId": tab, "title": "New kind", "type": "GRAPH",
+                "gridPosition": {"row": 0, "column": 0, "rowSpan": 1, "columnSpan": 1},
+                "configuration": {"configurationType": "A_LATER_CHART"} }] }] } }),
+    )
+    .await
+    .expect("a widget the union cannot answer");
+
+    let said = |report: &ConfigReport| {
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("did not answer its widgets' grid positions and configurations"))
+    };
+    let first = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    let first = first.config.expect("configuration");
+    assert!(said(&first), "{:#?}", first.notes);
+    let c = &first.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (n, 0, 0));
+
+    let again = pipeline::migrate(&w.options(), &t).await.expect("rerun");
+    let again = again.config.expect("configuration");
+    assert!(said(&again));
+    let c = &again.kinds["dashboards"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 0, n));
+    assert_eq!(twin.page_layouts().len(), n + 1, "no layout doubled");
 }

@@ -155,8 +155,21 @@ async fn layout_c_reads_back_as_many_of_each_kind_as_the_fixture_generated() {
     assert!(c
         .workflows
         .iter()
-        .all(|w| w.versions[1].status == "ACTIVE"
-            && w.versions[1].trigger["type"] == "DATABASE_EVENT"));
+        .all(|w| w.versions[1].trigger["type"] == "DATABASE_EVENT"));
+    // One active, one deactivated (issue 16), with `statuses` as Twenty derives them.
+    let states: Vec<(&str, &[String])> = c
+        .workflows
+        .iter()
+        .take(2)
+        .map(|w| (w.versions[1].status.as_str(), w.statuses.as_slice()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("ACTIVE", &["ACTIVE".to_owned()][..]),
+            ("DEACTIVATED", &["DEACTIVATED".to_owned()][..])
+        ]
+    );
     let dashboard = c
         .dashboards
         .iter()

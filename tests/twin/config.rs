@@ -355,3 +355,76 @@ async fn a_bar_chart_without_its_layout_is_refused_as_twenty_refuses_it() {
         .await;
     assert!(taken.get("errors").is_none(), "{taken}");
 }
+
+// A real 2.21 answers `configuration` as the `WidgetConfiguration` union, each member with the
+// fields its DTO declares (`MM/page-layout-widget/dtos/*-configuration.dto.ts`), and
+// `gridPosition` as a plain object (`page-layout-widget.dto.ts`), as Twenty's front reads them.
+#[tokio::test]
+async fn a_widget_configuration_answers_as_its_union_member_with_only_the_declared_fields() {
+    let env = start().await;
+    let made = env
+        .gql(
+            "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id } }",
+            json!({ "i": { "name": "KPIs", "type": "DASHBOARD" } }),
+        )
+        .await;
+    let layout = made["data"]["createPageLayout"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (tab, chart, text) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let widget = |id: Uuid, configuration: Value| {
+        json!({ "id": id, "pageLayoutTabId": tab, "title": "w", "type": "GRAPH",
+                "gridPosition": {"row": 1, "column": 2, "rowSpan": 3, "columnSpan": 4},
+                "configuration": configuration })
+    };
+    let body = env
+        .gql(
+            "mutation($id: String!, $i: UpdatePageLayoutWithTabsInput!) { updatePageLayoutWithTabsAndWidgets(id: $id, input: $i) { id } }",
+            json!({ "id": layout, "i": { "name": "KPIs", "type": "DASHBOARD", "tabs": [{
+                "id": tab, "title": "Overview", "position": 0, "widgets": [
+                    widget(chart, json!({"configurationType": "AGGREGATE_CHART",
+                        "aggregateOperation": "SUM", "undeclared": 1,
+                        "ratioAggregateConfig": {"fieldMetadataId": "f", "optionValue": "A"}})),
+                    widget(text, json!({"configurationType": "STANDALONE_RICH_TEXT",
+                        "body": {"markdown": "hi"}})),
+                ] }] } }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+
+    let read = env
+        .gql(
+            "{ getPageLayouts(pageLayoutType: DASHBOARD) { tabs { widgets { id gridPosition { row column rowSpan columnSpan } configuration { __typename ... on AggregateChartConfiguration { configurationType aggregateOperation label ratioAggregateConfig { fieldMetadataId optionValue } } ... on StandaloneRichTextConfiguration { configurationType body { blocknote markdown } } } } } } }",
+            Value::Null,
+        )
+        .await;
+    assert!(read.get("errors").is_none(), "{read}");
+    let widgets = &read["data"]["getPageLayouts"][0]["tabs"][0]["widgets"];
+    assert_eq!(
+        widgets[0]["gridPosition"],
+        json!({"row": 1.0, "column": 2.0, "rowSpan": 3.0, "columnSpan": 4.0})
+    );
+    assert_eq!(
+        widgets[0]["configuration"],
+        json!({"__typename": "AggregateChartConfiguration", "configurationType": "AGGREGATE_CHART",
+               "aggregateOperation": "SUM", "label": null,
+               "ratioAggregateConfig": {"fieldMetadataId": "f", "optionValue": "A"}}),
+        "the declared fields, the undeclared key not"
+    );
+    assert_eq!(
+        widgets[1]["configuration"],
+        json!({"__typename": "StandaloneRichTextConfiguration",
+               "configurationType": "STANDALONE_RICH_TEXT",
+               "body": {"blocknote": null, "markdown": "hi"}})
+    );
+
+    // Without a fragment, a union has no fields to select.
+    let bare = env
+        .gql(
+            "{ getPageLayouts { tabs { widgets { configuration { configurationType } } } } }",
+            Value::Null,
+        )
+        .await;
+    assert!(bare["errors"][0]["message"].is_string(), "{bare}");
+}

@@ -9,8 +9,9 @@
 //!
 //! Idempotent: the record on the target names its layout; a layout left by a run cut short
 //! before the record was written is found by the tab ids it holds. A layout is replaced only
-//! when its name, tabs or widgets differ (widgets compared by id, title, type and object: the
-//! target answers a widget's configuration as a union this stage does not read).
+//! when its name, tabs or widgets differ (widgets compared by id, title, type, object, grid
+//! position and configuration, the last as far as the target answers it: the fields its
+//! `WidgetConfiguration` member declares, [`page_layout::answered_configuration`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,16 +27,29 @@ use crate::model::config::{Dashboard, PageLayout, PageLayoutTab, PageLayoutWidge
 /// The kind the counts are under.
 const KIND: &str = "dashboards";
 
-/// Moves the dashboards; a refusal is noted and the next dashboard goes on.
-pub(super) async fn sync<D: Destination>(
+/// What the target holds of the dashboards: their records (by id) and its DASHBOARD layouts.
+pub(crate) struct TargetDashboards {
+    /// The dashboard object's plural name on the target.
+    plural: String,
+    /// The records of the source's dashboards that the target has, by id.
+    records: HashMap<Uuid, Value>,
+    /// Every DASHBOARD layout of the target.
+    layouts: Vec<TargetPageLayout>,
+    /// The widgets were read with their grid position and configuration.
+    widgets_in_full: bool,
+}
+
+/// Reads what the target holds of `dashboards` (two requests; a third, noted, where the target
+/// cannot answer the widgets' details); `None` when there are none, or (noted) when the target
+/// has no dashboard object.
+pub(crate) async fn read_target<D: Destination>(
     dashboards: &[Dashboard],
     target: &D,
     names: &Names<'_>,
-    views: &ViewIds,
     report: &mut ConfigReport,
-) -> Result<(), TargetError> {
+) -> Result<Option<TargetDashboards>, TargetError> {
     if dashboards.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let Some(plural) = names
         .model
@@ -46,52 +60,188 @@ pub(super) async fn sync<D: Destination>(
             "dashboards: the target has no dashboard object; {} dashboards not moved",
             dashboards.len()
         ));
-        return Ok(());
+        return Ok(None);
     };
     let ids: Vec<Uuid> = dashboards.iter().map(|d| d.id).collect();
     let records = deliver(target, || target.find_by_ids(&plural, &ids)).await?;
     let records = records.map_err(|e| TargetError::Protocol(format!("reading dashboards: {e}")))?;
-    let have: HashMap<Uuid, Value> = records
+    let records = records
         .into_iter()
         .filter_map(|r| Some((r.get("id")?.as_str()?.parse().ok()?, r)))
         .collect();
-    let layouts = deliver(target, || page_layout::dashboard_layouts(target)).await?;
-    let layouts = layouts.map_err(|e| TargetError::Protocol(format!("getPageLayouts: {e}")))?;
+    let full = match deliver(target, || page_layout::dashboard_layouts(target, true)).await {
+        Ok(Ok(layouts)) => Ok(layouts),
+        Ok(Err(e)) => Err(e),
+        Err(e) if e.is_graphql_validation() => Err(e),
+        Err(e) => return Err(e),
+    };
+    let widgets_in_full = full.is_ok();
+    let layouts = match full {
+        Ok(layouts) => layouts,
+        Err(e) => {
+            // Still move the dashboards, compared as before the widgets' details were read.
+            report.notes.push(format!(
+                "dashboards: the target did not answer its widgets' grid positions and configurations ({e}); a widget changed only in those is not updated on this run"
+            ));
+            let lean = deliver(target, || page_layout::dashboard_layouts(target, false)).await?;
+            lean.map_err(|e| TargetError::Protocol(format!("getPageLayouts: {e}")))?
+        }
+    };
+    Ok(Some(TargetDashboards {
+        plural,
+        records,
+        layouts,
+        widgets_in_full,
+    }))
+}
 
+/// What one dashboard needs, found by comparing it with the target.
+struct Decision<'a> {
+    /// The target layout that is this dashboard's, if any (else one is created).
+    existing: Option<&'a TargetPageLayout>,
+    /// The record on the target, if any.
+    record: Option<&'a Value>,
+    /// `UpdatePageLayoutWithTabsInput`.
+    input: Value,
+    /// The layout's tabs and widgets must be sent.
+    replace: bool,
+    /// …twice: new tabs carry an icon ([`icons_left_on_new_tabs`]).
+    icons_twice: bool,
+    /// "title (id)", for notes.
+    label: String,
+}
+
+/// Compares one dashboard with the target. `taken` holds the layouts already given to a
+/// dashboard (the records' own first, then each dashboard's in turn), so a leftover is never
+/// given to two.
+fn decide<'a>(
+    dashboard: &Dashboard,
+    have: &'a TargetDashboards,
+    taken: &[Uuid],
+    names: &Names<'_>,
+    views: &ViewIds,
+    report: &mut ConfigReport,
+) -> Decision<'a> {
+    let name = dashboard.title.as_deref().unwrap_or("Untitled");
+    let empty;
+    let layout = match &dashboard.layout {
+        Some(layout) => layout,
+        None => {
+            empty = empty_layout(dashboard.id, name);
+            &empty
+        }
+    };
+    let desired = desired_tabs(dashboard, layout, names, views, report);
+    let record = have.records.get(&dashboard.id);
+    let existing = find_layout(&have.layouts, record, layout, taken);
+    let replace =
+        existing.is_none_or(|l| !same_layout(l, &layout.name, &desired, have.widgets_in_full));
+    let icons_twice = replace && icons_left_on_new_tabs(existing, &desired);
+    Decision {
+        existing,
+        record,
+        input: json!({
+            "name": layout.name,
+            "type": "DASHBOARD",
+            "objectMetadataId": null,
+            "tabs": desired,
+        }),
+        replace,
+        icons_twice,
+        label: format!("{name} ({})", dashboard.id),
+    }
+}
+
+/// The dashboard record as wanted, naming `layout` on the target.
+fn record_row(dashboard: &Dashboard, layout: Uuid) -> Value {
+    json!({
+        "id": dashboard.id,
+        "title": dashboard.title,
+        "position": dashboard.position,
+        "pageLayoutId": layout,
+    })
+}
+
+/// What [`sync`] would do, without sending anything (for `plan`): per dashboard created (its
+/// record is new), updated (layout or record differ) or unchanged, and the requests: a
+/// `createPageLayout` where the target has no layout for it, one
+/// `updatePageLayoutWithTabsAndWidgets` (two where new tabs carry an icon) where the layout
+/// differs, and one batch for all the records to write.
+pub(crate) fn plan(
+    dashboards: &[Dashboard],
+    have: &TargetDashboards,
+    names: &Names<'_>,
+    views: &ViewIds,
+    report: &mut ConfigReport,
+) {
+    let mut taken = records_layouts(have);
+    let mut records_to_write = false;
+    for dashboard in dashboards {
+        let d = decide(dashboard, have, &taken, names, views, report);
+        let write_record = match d.existing {
+            Some(l) => {
+                taken.push(l.id);
+                d.record
+                    .is_none_or(|r| !same_record(r, &record_row(dashboard, l.id)))
+            }
+            None => {
+                report.requests += 1;
+                true
+            }
+        };
+        if d.replace {
+            report.requests += 1 + u64::from(d.icons_twice);
+        }
+        records_to_write |= write_record;
+        let counts = report.kinds.entry(KIND.into()).or_default();
+        match (write_record, d.record.is_some(), d.replace) {
+            (true, false, _) => counts.created += 1,
+            (true, true, _) | (false, _, true) => counts.updated += 1,
+            (false, _, false) => counts.unchanged += 1,
+        }
+    }
+    report.requests += u64::from(records_to_write);
+}
+
+/// The layouts the target's dashboard records name.
+fn records_layouts(have: &TargetDashboards) -> Vec<Uuid> {
+    have.records
+        .values()
+        .filter_map(|r| r.get("pageLayoutId")?.as_str()?.parse().ok())
+        .collect()
+}
+
+/// Moves the dashboards; a refusal is noted and the next dashboard goes on.
+pub(super) async fn sync<D: Destination>(
+    dashboards: &[Dashboard],
+    target: &D,
+    names: &Names<'_>,
+    views: &ViewIds,
+    report: &mut ConfigReport,
+) -> Result<(), TargetError> {
+    let Some(have) = read_target(dashboards, target, names, report).await? else {
+        return Ok(());
+    };
     // The records go last, in one batch: a record names its layout, which must exist first.
     let mut rows = Vec::new();
     // The records' own layouts are taken first, so a leftover is never given to another.
-    let mut taken: Vec<Uuid> = have
-        .values()
-        .filter_map(|r| r.get("pageLayoutId")?.as_str()?.parse().ok())
-        .collect();
+    let mut taken = records_layouts(&have);
     for dashboard in dashboards {
-        let name = dashboard.title.as_deref().unwrap_or("Untitled");
-        let empty;
-        let layout = match &dashboard.layout {
-            Some(layout) => layout,
-            None => {
-                empty = empty_layout(dashboard.id, name);
-                &empty
-            }
-        };
-        let desired = desired_tabs(dashboard, layout, names, views, report);
-        let record = have.get(&dashboard.id);
-        let existing = find_layout(&layouts, record, layout, &taken);
-        let mut changed = false;
-        let layout_id = match existing {
+        let d = decide(dashboard, &have, &taken, names, views, report);
+        let layout_id = match d.existing {
             Some(l) => l.id,
             None => {
+                let name = &d.input["name"].as_str().unwrap_or_default().to_owned();
                 match deliver(target, || {
-                    page_layout::create_dashboard_layout(target, &layout.name)
+                    page_layout::create_dashboard_layout(target, name)
                 })
                 .await?
                 {
                     Ok(id) => id,
                     Err(err) => {
                         report.notes.push(format!(
-                            "the target refused to create the page layout of dashboard {name} ({}): {err}",
-                            dashboard.id
+                            "the target refused to create the page layout of dashboard {}: {err}",
+                            d.label
                         ));
                         continue;
                     }
@@ -99,56 +249,44 @@ pub(super) async fn sync<D: Destination>(
             }
         };
         taken.push(layout_id);
-        let input = json!({
-            "name": layout.name,
-            "type": "DASHBOARD",
-            "objectMetadataId": null,
-            "tabs": desired,
-        });
-        if existing.is_none_or(|l| !same_layout(l, &layout.name, &desired)) {
+        if d.replace {
             if let Err(err) = deliver(target, || {
-                page_layout::replace_tabs(target, layout_id, input.clone())
+                page_layout::replace_tabs(target, layout_id, d.input.clone())
             })
             .await?
             {
                 report.notes.push(format!(
-                    "the target refused the tabs and widgets of dashboard {name} ({}): {err}",
-                    dashboard.id
+                    "the target refused the tabs and widgets of dashboard {}: {err}",
+                    d.label
                 ));
                 continue;
             }
-            if icons_left_on_new_tabs(existing, &desired) {
+            if d.icons_twice {
                 // The tabs exist now, so the same input sets their icons.
                 if let Err(err) = deliver(target, || {
-                    page_layout::replace_tabs(target, layout_id, input.clone())
+                    page_layout::replace_tabs(target, layout_id, d.input.clone())
                 })
                 .await?
                 {
                     report.notes.push(format!(
-                        "the target refused the tab icons of dashboard {name} ({}): {err}",
-                        dashboard.id
+                        "the target refused the tab icons of dashboard {}: {err}",
+                        d.label
                     ));
                 }
             }
-            changed = true;
         }
-        let row = json!({
-            "id": dashboard.id,
-            "title": dashboard.title,
-            "position": dashboard.position,
-            "pageLayoutId": layout_id,
-        });
-        if record.is_none_or(|r| !same_record(r, &row)) {
-            rows.push((row, record.is_some(), format!("{name} ({})", dashboard.id)));
+        let row = record_row(dashboard, layout_id);
+        if d.record.is_none_or(|r| !same_record(r, &row)) {
+            rows.push((row, d.record.is_some(), d.label));
         } else {
             let counts = report.kinds.entry(KIND.into()).or_default();
-            match changed {
+            match d.replace {
                 true => counts.updated += 1,
                 false => counts.unchanged += 1,
             }
         }
     }
-    write_records(target, &plural, rows, report).await
+    write_records(target, &have.plural, rows, report).await
 }
 
 /// Writes the dashboard records that are missing or differ: one batch, then one by one if the
@@ -375,13 +513,27 @@ fn map_configuration(
 }
 
 /// The target layout has the name, tabs and widgets wanted (each compared by what the target
-/// answers of it).
-fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
+/// answers of it; a widget's `position` is not read, nor, unless `in_full`, its grid position
+/// and configuration).
+fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value], in_full: bool) -> bool {
     let tab_key = |id: &str, title: &str, position: f64, icon: Option<&str>, mode: Option<&str>| {
         format!("{id}|{title}|{position}|{icon:?}|{mode:?}")
     };
-    let widget_key = |id: &str, title: &str, kind: &str, object: Option<&str>| {
-        format!("{id}|{title}|{kind}|{object:?}")
+    // Grid position and configuration as the target answers them, so what was sent and what
+    // is read compare equal.
+    let widget_key = |id: &str,
+                      title: &str,
+                      kind: &str,
+                      object: Option<&str>,
+                      grid: &Value,
+                      configuration: &Value| {
+        let head = format!("{id}|{title}|{kind}|{object:?}");
+        if !in_full {
+            return head;
+        }
+        let grid = ["row", "column", "rowSpan", "columnSpan"].map(|k| grid[k].as_f64());
+        let configuration = page_layout::answered_configuration(configuration);
+        format!("{head}|{grid:?}|{configuration}")
     };
     let mut want: Vec<(String, Vec<String>)> = desired
         .iter()
@@ -396,6 +548,8 @@ fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
                         w["title"].as_str().unwrap_or_default(),
                         w["type"].as_str().unwrap_or_default(),
                         w["objectMetadataId"].as_str(),
+                        &w["gridPosition"],
+                        &w["configuration"],
                     )
                 })
                 .collect();
@@ -419,7 +573,14 @@ fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value]) -> bool {
                 .iter()
                 .map(|w| {
                     let object = w.object_metadata_id.map(|o| o.to_string());
-                    widget_key(&w.id.to_string(), &w.title, &w.kind, object.as_deref())
+                    widget_key(
+                        &w.id.to_string(),
+                        &w.title,
+                        &w.kind,
+                        object.as_deref(),
+                        &w.grid_position,
+                        &w.configuration,
+                    )
                 })
                 .collect();
             widgets.sort();

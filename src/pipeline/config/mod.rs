@@ -116,7 +116,8 @@ impl<'a> Names<'a> {
     }
 }
 
-/// Derives what the target needs, without sending anything (for `plan`, and for tests).
+/// Derives what the target needs, without sending anything (for `plan`, and for tests). The
+/// dashboards, which need their own reading of the target, are counted by [`preview`].
 pub fn plan_actions(
     config: &WorkspaceConfig,
     target: &TargetConfiguration,
@@ -134,6 +135,19 @@ pub fn plan_actions_matched(
     members: &MemberMap,
     known: &ConfigMatches,
 ) -> (Vec<Action>, ConfigReport) {
+    let (actions, report, _) = plan_with_views(config, target, model, members, known);
+    (actions, report)
+}
+
+/// [`plan_actions_matched`], with the source view id → target view id map the dashboards'
+/// widgets use.
+fn plan_with_views(
+    config: &WorkspaceConfig,
+    target: &TargetConfiguration,
+    model: &TargetModel,
+    members: &MemberMap,
+    known: &ConfigMatches,
+) -> (Vec<Action>, ConfigReport, ViewIds) {
     let names = Names::new(model, members).with_matches(known);
     let mut report = ConfigReport::default();
     let mut actions = roles::diff(config, target, &names, &mut report);
@@ -156,10 +170,11 @@ pub fn plan_actions_matched(
     actions.extend(roles::diff_webhooks(config, target, &names, &mut report));
     runbook::count(config, &mut report);
     // One request per change, the two readings of the target's configuration `sync` makes, and
-    // the dashboards' reading (layouts, records); the dashboards' own changes are not counted.
+    // the dashboards' reading (layouts, records); the dashboards' own changes are added by
+    // `dashboards::plan`.
     let dashboard_reads = if config.dashboards.is_empty() { 0 } else { 2 };
     report.requests = actions.len() as u64 + 2 * READS + dashboard_reads;
-    (actions, report)
+    (actions, report, index.ids)
 }
 
 /// Moves the configuration: reads the target's, sends what differs, kind by kind, and returns
@@ -282,8 +297,8 @@ pub(super) async fn run<D: Destination>(
 }
 
 /// What `migrate` would do to the configuration, for `plan`: reads the source's and the
-/// target's, sends nothing. Views of objects the data model sync has yet to create show as
-/// notes here; `migrate` creates them.
+/// target's (the dashboards' records and layouts too), sends nothing. Views of objects the data
+/// model sync has yet to create show as notes here; `migrate` creates them.
 pub async fn preview<D: Destination>(
     opts: &MigrateOptions,
     prepared: &Prepared,
@@ -301,6 +316,18 @@ pub async fn preview<D: Destination>(
         return Ok(report);
     };
     let members = super::members::member_map(opts, prepared);
+    let model = &prepared.target_read;
     let known = Ledger::read_config_matches(&opts.state_path);
-    Ok(plan_actions_matched(&config, &have, &prepared.target_read, &members, &known).1)
+    let (_, mut report, views) = plan_with_views(&config, &have, model, &members, &known);
+    let names = Names::new(model, &members).with_matches(&known);
+    let dashboards = dashboards::read_target(&config.dashboards, target, &names, &mut report)
+        .await
+        .map_err(|source| MigrateError::Target {
+            context: "reading the target's dashboards".into(),
+            source,
+        })?;
+    if let Some(dashboards) = dashboards {
+        dashboards::plan(&config.dashboards, &dashboards, &names, &views, &mut report);
+    }
+    Ok(report)
 }

@@ -159,18 +159,20 @@ impl Runbook {
                 .rev()
                 .find(|v| v.status == "ACTIVE")
                 .or_else(|| w.versions.last());
+            // Whether to activate it, said in the step: a person recreating every workflow
+            // would otherwise turn on one the source had stopped.
+            let what = match (active, version) {
+                (true, _) => " and activate it".to_owned(),
+                (false, Some(v)) => format!(
+                    " and leave it inactive: it is {} in the source",
+                    v.status.to_lowercase()
+                ),
+                (false, None) => " and leave it inactive: it has no version in the source".into(),
+            };
             steps.push(Step {
                 key: format!("workflow:{}", w.id),
                 section: "workflows".into(),
-                title: format!(
-                    "Recreate the workflow \"{}\"{}",
-                    w.name,
-                    if active {
-                        " and activate it"
-                    } else {
-                        " (left as a draft)"
-                    }
-                ),
+                title: format!("Recreate the workflow \"{}\"{what}", w.name),
                 details: serde_json::json!({
                     "trigger": version.map(|v| v.trigger.clone()),
                     "steps": version.map(|v| v.steps.clone()),

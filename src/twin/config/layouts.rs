@@ -3,9 +3,9 @@
 //! no id and the server makes one; `updatePageLayoutWithTabsAndWidgets` replaces the tabs and
 //! widgets, keeping the ids it is given.
 //!
-//! Simplification: a real 2.21 answers a widget's `position` and `configuration` as GraphQL
-//! unions (`PageLayoutWidgetPosition`, `WidgetConfiguration` with 22 members) that need inline
-//! fragments; the twin answers both as `JSON` scalars. The migration reads neither.
+//! A widget's `configuration` answers as the `WidgetConfiguration` union a real 2.21 has
+//! ([`super::widget_configuration`]). Simplification: `position`, a union on a real 2.21
+//! (`PageLayoutWidgetPosition`), answers as a `JSON` scalar; the migration does not read it.
 
 use async_graphql::{
     ComplexObject, Context, Enum, ErrorExtensions, InputObject, Json, MaybeUndefined, Object,
@@ -14,6 +14,7 @@ use async_graphql::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::widget_configuration::WidgetConfiguration;
 use super::{bad_input, check_client_id, now, reason, shared, validation_failed, Id, Refused};
 use crate::twin::lock;
 
@@ -108,9 +109,12 @@ pub struct PageLayoutTab {
     pub is_active: bool,
 }
 
-/// A widget (`MM/page-layout-widget/dtos/page-layout-widget.dto.ts`). The output type has no
-/// `gridPosition` (facts §8.2); the twin keeps it for tests.
+/// A widget (`MM/page-layout-widget/dtos/page-layout-widget.dto.ts`). `gridPosition` is a
+/// field there, deprecated (which hides it from an introspection that leaves deprecated fields
+/// out, facts §8.2) but answered; Twenty's own front reads it
+/// (`twenty-front/src/modules/page-layout/graphql/fragments/pageLayoutWidgetFragment.ts`).
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 #[allow(missing_docs)]
 pub struct PageLayoutWidget {
     pub id: Id,
@@ -119,13 +123,53 @@ pub struct PageLayoutWidget {
     #[graphql(name = "type")]
     pub widget_type: WidgetType,
     pub object_metadata_id: Option<Id>,
+    /// `{row, column, rowSpan, columnSpan}`, answered as `gridPosition` (a `GridPosition`).
     #[graphql(skip)]
     pub grid_position: Value,
     /// A union on a real server; `JSON` here.
     pub position: Option<Json<Value>>,
-    /// A union on a real server; `JSON` here.
+    /// As sent; answered as the `WidgetConfiguration` union.
+    #[graphql(skip)]
     pub configuration: Json<Value>,
     pub is_active: bool,
+}
+
+/// `GridPosition` (`GridPositionDTO` in `MM/page-layout-widget/dtos/page-layout-widget.dto.ts`:
+/// `@Field() row: number`, so `Float`).
+#[derive(SimpleObject, Clone, Debug)]
+#[allow(missing_docs)]
+pub struct GridPosition {
+    pub row: f64,
+    pub column: f64,
+    pub row_span: f64,
+    pub column_span: f64,
+}
+
+#[allow(clippy::unused_async)]
+#[ComplexObject]
+impl PageLayoutWidget {
+    /// `gridPosition` (non-null).
+    #[graphql(name = "gridPosition")]
+    async fn grid_position_answer(&self) -> async_graphql::Result<GridPosition> {
+        let n = |k: &str| {
+            self.grid_position
+                .get(k)
+                .and_then(Value::as_f64)
+                .ok_or_else(|| async_graphql::Error::new(format!("gridPosition has no {k}")))
+        };
+        Ok(GridPosition {
+            row: n("row")?,
+            column: n("column")?,
+            row_span: n("rowSpan")?,
+            column_span: n("columnSpan")?,
+        })
+    }
+
+    /// `configuration` (non-null): the union member its `configurationType` names.
+    #[graphql(name = "configuration")]
+    async fn configuration_answer(&self) -> async_graphql::Result<WidgetConfiguration> {
+        WidgetConfiguration::from_stored(&self.configuration.0).map_err(async_graphql::Error::new)
+    }
 }
 
 /// `CreatePageLayoutInput` (`MM/page-layout/dtos/inputs/create-page-layout.input.ts`): no `id`;

@@ -13,6 +13,7 @@ mod layouts;
 mod misc;
 mod roles;
 mod views;
+mod widget_configuration;
 
 use std::sync::Arc;
 
