@@ -51,6 +51,8 @@ enum Note {
     Record(Confirmed, bool),
     /// Its deferred references are written (links stage).
     Links,
+    /// Its references to records the configuration stage creates are written.
+    LateLinks,
 }
 
 impl Outgoing {
@@ -73,6 +75,13 @@ impl Outgoing {
     /// Once confirmed, the ledger knows the record's deferred references are written.
     pub(super) fn writing_links(mut self) -> Self {
         self.note = Note::Links;
+        self
+    }
+
+    /// Once confirmed, the ledger knows the record's references written after the
+    /// configuration stage are.
+    pub(super) fn writing_late_links(mut self) -> Self {
+        self.note = Note::LateLinks;
         self
     }
 }
@@ -374,6 +383,8 @@ impl<'a, D: Destination> Run<'a, D> {
         }
         self.ledger
             .links_written(&delivered.object, &delivered.links)?;
+        self.ledger
+            .late_links_written(&delivered.object, &delivered.late_links)?;
         let rejected = delivered.rejects.len() as u64;
         Ok(self
             .in_order
@@ -398,6 +409,8 @@ struct Delivered {
     confirmed: Vec<Confirmed>,
     /// The source ids whose deferred references were confirmed.
     links: Vec<Uuid>,
+    /// The source ids whose references written after the configuration stage were confirmed.
+    late_links: Vec<Uuid>,
     rejects: Vec<DeliveredReject>,
     new_cap: Option<usize>,
     not_kept: Vec<String>,
@@ -431,6 +444,7 @@ impl<D: Destination> Delivery<D> {
             updated: 0,
             confirmed: Vec::new(),
             links: Vec::new(),
+            late_links: Vec::new(),
             rejects: Vec::new(),
             new_cap: None,
             not_kept: Vec::new(),
@@ -498,6 +512,7 @@ impl<D: Destination> Delivery<D> {
                                 out.updated += u64::from(update);
                             }
                             Note::Links => out.links.push(o.source_id),
+                            Note::LateLinks => out.late_links.push(o.source_id),
                         }
                     }
                     continue;
