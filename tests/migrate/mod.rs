@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 mod checklist;
 mod config;
+mod dashboard_links;
 mod delta;
 mod destination;
 mod preflight;
