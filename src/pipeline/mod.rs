@@ -5,8 +5,8 @@
 //! [`schema`] (data model) → [`members`] →
 //! [`records`] (keyset stream → transform → batch → [`delivery`]) → [`soft_deletes`] →
 //! [`links`] (deferred references) → member pictures → [`config`] (workspace configuration,
-//! dashboards) → [`links::write_after_config`] (references to dashboards) → report; [`verify`]
-//! reads both sides back afterwards.
+//! dashboards) → [`links::write_after_config`] (references to dashboards) → webhooks → report;
+//! [`verify`] reads both sides back afterwards.
 //! Files move inside the records stage ([`files`]): the bytes first, then the record.
 
 use std::collections::{BTreeMap, HashMap};
@@ -240,19 +240,13 @@ pub async fn migrate<D: Destination>(
         true => Some(config::read(&prepared).await?),
         false => None,
     };
-    if let Some(source_config) = source_config {
-        report.config = Some(
-            config::run(
-                opts,
-                target,
-                &prepared.target_read,
-                &source_config,
-                &members,
-            )
-            .await?,
-        );
-        // The dashboards exist now: the references to them, read in the same snapshot.
+    if let Some(source_config) = &source_config {
+        let before_webhooks =
+            config::run(target, &prepared.target_read, source_config, &members).await?;
+        // The dashboards exist now: the references to them, read in the same snapshot, and
+        // before the webhooks, which would fire for each.
         links::write_after_config(&stage, &mut run, &mut reports, &mut report.not_kept).await?;
+        report.config = Some(config::finish(opts, target, source_config, before_webhooks).await?);
     }
 
     prepared.source.end_snapshot().await?;

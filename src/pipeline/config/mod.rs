@@ -10,8 +10,9 @@
 //!
 //! Order: roles, views (then their children, once the target has created a kanban's own
 //! groups), navigation (which points at views), dashboards (page layout, then the record;
-//! [`dashboards`]), and webhooks last, after every record, so the
-//! migration does not call the user's endpoints once per migrated record.
+//! [`dashboards`]), and webhooks last, after every record (the references to the dashboards,
+//! written in a run between the two, included), so the migration does not call the user's
+//! endpoints once per migrated record.
 
 mod actions;
 mod dashboards;
@@ -124,12 +125,35 @@ pub async fn sync<D: Destination>(
     model: &TargetModel,
     members: &MemberMap,
 ) -> Result<ConfigReport, TargetError> {
+    let before = sync_but_webhooks(config, target, model, members).await?;
+    sync_webhooks(config, target, before).await
+}
+
+/// The configuration moved but for the webhooks, which [`sync_webhooks`] sends: in a run, the
+/// references to the dashboards are written in between, so that no webhook fires for them.
+pub(crate) struct BeforeWebhooks {
+    /// The counts so far.
+    report: ConfigReport,
+    /// The target's configuration as read after the views, `None` for a target that does not
+    /// answer the configuration queries.
+    after_views: Option<TargetConfiguration>,
+}
+
+/// [`sync`] up to the webhooks: roles, views, navigation and dashboards.
+pub(crate) async fn sync_but_webhooks<D: Destination>(
+    config: &WorkspaceConfig,
+    target: &D,
+    model: &TargetModel,
+    members: &MemberMap,
+) -> Result<BeforeWebhooks, TargetError> {
     let names = Names::new(model, members);
     let mut report = ConfigReport::default();
     let started = target.stats().requests;
     let Some(before) = read_target(target, &mut report).await? else {
-        runbook::count(config, &mut report);
-        return Ok(report);
+        return Ok(BeforeWebhooks {
+            report,
+            after_views: None,
+        });
     };
 
     let roles = roles::diff(config, &before, &names, &mut report);
@@ -147,11 +171,31 @@ pub async fn sync<D: Destination>(
 
     // Dashboards after the views their widgets may show, before the webhooks.
     dashboards::sync(&config.dashboards, target, &names, &index.ids, &mut report).await?;
-
-    let webhooks = roles::diff_webhooks(config, &after_views, &mut report);
-    actions::apply(target, webhooks, &mut report).await?;
-    runbook::count(config, &mut report);
     report.requests = target.stats().requests - started;
+    Ok(BeforeWebhooks {
+        report,
+        after_views: Some(after_views),
+    })
+}
+
+/// The rest of [`sync`]: the webhooks, last of all, so the migration does not call the user's
+/// endpoints once per migrated record; then the runbook's counts.
+pub(crate) async fn sync_webhooks<D: Destination>(
+    config: &WorkspaceConfig,
+    target: &D,
+    before: BeforeWebhooks,
+) -> Result<ConfigReport, TargetError> {
+    let BeforeWebhooks {
+        mut report,
+        after_views,
+    } = before;
+    if let Some(after_views) = after_views {
+        let started = target.stats().requests;
+        let webhooks = roles::diff_webhooks(config, &after_views, &mut report);
+        actions::apply(target, webhooks, &mut report).await?;
+        report.requests += target.stats().requests - started;
+    }
+    runbook::count(config, &mut report);
     Ok(report)
 }
 
@@ -185,20 +229,33 @@ pub(crate) async fn read(prepared: &Prepared) -> Result<WorkspaceConfig, Migrate
     Ok(crate::source::config::read_config(prepared.source.client(), &prepared.workspace).await?)
 }
 
-/// The stage in a run: syncs the configuration against the target's model as the run read it
-/// after the data model sync, then writes the runbook beside the ledger.
+/// The stage in a run, up to the webhooks: syncs the configuration against the target's model
+/// as the run read it after the data model sync. [`finish`] sends the webhooks.
 pub(super) async fn run<D: Destination>(
-    opts: &MigrateOptions,
     target: &D,
     model: &TargetModel,
     config: &WorkspaceConfig,
     members: &MemberMap,
-) -> Result<ConfigReport, MigrateError> {
-    let context = "moving the workspace configuration";
-    let report = sync(config, target, model, members)
+) -> Result<BeforeWebhooks, MigrateError> {
+    sync_but_webhooks(config, target, model, members)
         .await
         .map_err(|source| MigrateError::Target {
-            context: context.into(),
+            context: "moving the workspace configuration".into(),
+            source,
+        })
+}
+
+/// The end of the stage in a run: the webhooks, then the runbook beside the ledger.
+pub(super) async fn finish<D: Destination>(
+    opts: &MigrateOptions,
+    target: &D,
+    config: &WorkspaceConfig,
+    before: BeforeWebhooks,
+) -> Result<ConfigReport, MigrateError> {
+    let report = sync_webhooks(config, target, before)
+        .await
+        .map_err(|source| MigrateError::Target {
+            context: "moving the workspace configuration".into(),
             source,
         })?;
     let dir = opts.runbook_dir();
