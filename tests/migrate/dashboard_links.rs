@@ -301,3 +301,106 @@ async fn links_to_a_dashboard_the_target_refuses_are_named_and_written_once_it_e
         .expect("verify");
     assert!(check.is_clean(), "{}", check.render_text());
 }
+
+#[tokio::test]
+async fn a_link_to_a_soft_deleted_dashboard_is_left_out_with_a_note_and_the_attachment_kept() {
+    let w = world(150).await;
+    let (dashboards, linked) = link_two_attachments(&w).await;
+    // The configuration stage moves live dashboards only.
+    let gone = dashboards[dashboards.len() - 1];
+    w.client
+        .batch_execute(&format!(
+            "UPDATE \"{}\".dashboard SET \"deletedAt\" = now() WHERE id = '{gone}'",
+            w.schema()
+        ))
+        .await
+        .unwrap();
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = MigrateOptions {
+        restart: false,
+        ..w.options()
+    };
+    let report = pipeline::migrate(&opts, &t).await.expect("migrate");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+    assert!(
+        report.not_kept.iter().any(|n| n
+            .contains("attachment.targetDashboardId references to soft-deleted dashboard rows")),
+        "{:#?}",
+        report.not_kept
+    );
+    let back = read_back(&t, "attachments").await;
+    for (id, dashboard) in &linked {
+        let got = &back
+            .get(&id.to_string())
+            .unwrap_or_else(|| panic!("attachment {id} kept"))["targetDashboardId"];
+        match *dashboard == gone {
+            true => assert!(got.is_null(), "{id}: {got}"),
+            false => assert_eq!(got, &Value::String(dashboard.to_string()), "{id}"),
+        }
+    }
+    assert!(linked.values().any(|d| *d == gone));
+    let check = pipeline::verify::verify(&opts, &t, 100)
+        .await
+        .expect("verify");
+    assert!(check.is_clean(), "{}", check.render_text());
+    // Nothing is left pending: a rerun sends no batch.
+    let before = batches(&twin);
+    pipeline::migrate(&opts, &t).await.expect("rerun");
+    assert_eq!(batches(&twin), before);
+}
+
+#[tokio::test]
+async fn the_plan_writes_dashboard_links_after_the_configuration_and_drops_them_without_it() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+
+    let prepared = pipeline::prepare(&opts, &t).await.expect("plan");
+    let plan = &prepared.plan;
+    let attachment = plan
+        .objects
+        .iter()
+        .find(|o| o.object == "attachment")
+        .expect("attachments planned");
+    let late: Vec<&str> = attachment
+        .fields
+        .iter()
+        .filter(|f| f.after_config)
+        .map(|f| f.key.as_str())
+        .collect();
+    assert_eq!(late, ["targetDashboardId"]);
+    assert!(attachment
+        .dropped
+        .iter()
+        .all(|d| d.field != "targetDashboard"));
+    assert_eq!(plan.estimate.after_config_requests, attachment.requests);
+    let text = plan.render_text();
+    assert!(
+        text.contains("targetDashboardId (after the configuration)"),
+        "{text}"
+    );
+
+    // Without the configuration stage no dashboard reaches the target: the field is dropped,
+    // and says why.
+    let without = MigrateOptions {
+        config: false,
+        ..opts.clone()
+    };
+    let prepared = pipeline::prepare(&without, &t).await.expect("plan");
+    let attachment = prepared
+        .plan
+        .objects
+        .iter()
+        .find(|o| o.object == "attachment")
+        .unwrap();
+    assert!(attachment.fields.iter().all(|f| !f.after_config));
+    let dropped = attachment
+        .dropped
+        .iter()
+        .find(|d| d.field == "targetDashboard")
+        .expect("dropped");
+    assert!(dropped.reason.contains("--no-config"), "{}", dropped.reason);
+    assert_eq!(prepared.plan.estimate.after_config_requests, 0);
+}
