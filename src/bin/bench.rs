@@ -15,7 +15,7 @@ use clap::Parser;
 use twenty_migrate::destination::{ApiKey, Target, TargetConfig};
 use twenty_migrate::fixture::{self, generate::GenerateOptions, WorkspaceSpec};
 use twenty_migrate::pipeline::{self, MigrateOptions};
-use twenty_migrate::plan::ObjectPlan;
+use twenty_migrate::plan::{ObjectPlan, WritePass};
 use twenty_migrate::record::ApiRecord;
 use twenty_migrate::source::records::{ReadColumn, RecordReader, RowFilter};
 use twenty_migrate::source::Source;
@@ -284,7 +284,7 @@ fn first_pass(
         fields: plan
             .fields
             .iter()
-            .filter(|d| !d.deferred)
+            .filter(|d| d.pass() == WritePass::First)
             .filter_map(|d| {
                 let field = object.field(&d.source)?;
                 Some(FieldMap::new(field, &d.key, columns, d.reference))

@@ -305,6 +305,7 @@ mod tests {
             sent_updated_at: Some(1_000),
             deleted,
             links_pending: false,
+            late_links_pending: false,
         }
     }
 

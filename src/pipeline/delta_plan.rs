@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::delta::{self, Change};
-use super::records::build_transform;
+use super::records::{build_transform, pending};
 use super::{DeletedPolicy, MigrateError, MigrateOptions, Prepared, DEFAULT_MAX_BATCH};
 use crate::destination::Destination;
+use crate::plan::WritePass;
 use crate::record::{content_hash, Cell};
 use crate::source::records::RowFilter;
 use crate::state::Ledger;
@@ -37,6 +38,9 @@ pub struct ObjectDelta {
     pub hard_deleted: u64,
     /// Sent rows with deferred references to write after every record exists.
     pub links: u64,
+    /// Sent rows with references to write after the configuration stage (to dashboards);
+    /// the `links` column of the text shows both.
+    pub late_links: u64,
     /// Requests for all of it (conflict read included).
     pub requests: u64,
 }
@@ -85,7 +89,7 @@ impl DeltaEstimate {
                 o.restored,
                 o.soft_deleted,
                 o.hard_deleted,
-                o.links,
+                o.links + o.late_links,
                 o.requests
             );
         }
@@ -167,12 +171,19 @@ pub async fn estimate<D: Destination>(
             opts.page_size,
         )
         .await?;
-        let transform = build_transform(object, object_plan, reader.columns(), false);
-        let deferred = object_plan
-            .fields
-            .iter()
-            .any(|f| f.deferred)
-            .then(|| build_transform(object, object_plan, reader.columns(), true));
+        let transform = build_transform(object, object_plan, reader.columns(), WritePass::First);
+        let deferred =
+            object_plan.fields.iter().any(|f| f.deferred).then(|| {
+                build_transform(object, object_plan, reader.columns(), WritePass::Deferred)
+            });
+        let late = object_plan.fields.iter().any(|f| f.after_config).then(|| {
+            build_transform(
+                object,
+                object_plan,
+                reader.columns(),
+                WritePass::AfterConfig,
+            )
+        });
         let deleted_index = reader.columns().iter().position(|c| c.name == "deletedAt");
         loop {
             let rows = reader.next_page(client).await?;
@@ -191,7 +202,12 @@ pub async fn estimate<D: Destination>(
                     continue;
                 }
                 let links = deferred.as_ref().and_then(|t| t.apply(row, &members).ok());
-                let hash = content_hash(std::iter::once(&record).chain(links.as_ref()));
+                let late_links = late.as_ref().and_then(|t| t.apply(row, &members).ok());
+                let hash = content_hash(
+                    std::iter::once(&record)
+                        .chain(links.as_ref())
+                        .chain(late_links.as_ref()),
+                );
                 let live = deleted_index
                     .is_none_or(|i| matches!(row.cells.get(i), Some(Cell::Null) | None));
                 let change = delta::classify(entries.get(&row.id), hash, live);
@@ -204,11 +220,11 @@ pub async fn estimate<D: Destination>(
                     Change::Restored => o.restored += 1,
                     Change::Unchanged => continue,
                 }
-                if links
-                    .as_ref()
-                    .is_some_and(|l| l.iter().any(|(k, v)| k != "updatedAt" && !v.is_null()))
-                {
+                if pending(links.as_ref()) {
                     o.links += 1;
+                }
+                if pending(late_links.as_ref()) {
+                    o.late_links += 1;
                 }
             }
         }
@@ -232,6 +248,7 @@ pub async fn estimate<D: Destination>(
         o.requests = sent.div_ceil(cap)
             + u64::from(o.changed + o.restored > 0 && !opts.overwrite_target_changes)
             + o.links.div_ceil(cap)
+            + o.late_links.div_ceil(cap)
             + o.soft_deleted.div_ceil(IDS_PER_REQUEST)
             + if opts.propagate_deletes {
                 o.hard_deleted.div_ceil(IDS_PER_REQUEST)

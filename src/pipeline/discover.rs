@@ -163,6 +163,7 @@ pub(super) async fn prepare_with<D: Destination>(
         keep_deleted: opts.deleted == DeletedPolicy::Keep,
         batch_size: batch,
         requests_per_minute: opts.requests_per_minute,
+        config: opts.config,
     };
     // First pass decides which objects move; their member references are then counted.
     let draft = plan::build(&input);

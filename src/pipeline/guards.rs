@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{DeletedPolicy, MigrateError, Prepared};
 use crate::model::{Field, Object};
-use crate::plan::ObjectPlan;
+use crate::plan::{ObjectPlan, WritePass};
 use crate::record::ApiRecord;
 use crate::source::parents::SoftDeletedParents;
 use crate::source::records::{Cell, ReadColumn, RecordReader, RowFilter, SourceRow};
@@ -16,17 +16,35 @@ use crate::source::snapshot::{Pages, SnapshotPool};
 use crate::transform::Reference;
 
 /// The objects whose soft-deleted rows are not migrated (`--deleted skip`), by name, with their
-/// table: references to those rows must not reach the target.
+/// table: references to those rows must not reach the target. The objects the configuration
+/// stage creates (dashboards) are among them whatever the policy: it moves live ones only.
 pub(crate) fn absent_objects(p: &Prepared, deleted: DeletedPolicy) -> HashMap<String, String> {
-    if deleted == DeletedPolicy::Keep {
-        return HashMap::new();
+    let mut absent: HashMap<String, String> = match deleted {
+        DeletedPolicy::Keep => HashMap::new(),
+        DeletedPolicy::Skip => p
+            .plan
+            .objects
+            .iter()
+            .filter(|o| o.deleted > 0)
+            .filter_map(|o| Some((o.object.clone(), p.model.object(&o.object)?.table.clone())))
+            .collect(),
+    };
+    for o in &p.plan.objects {
+        let Some(object) = p.model.object(&o.object) else {
+            continue;
+        };
+        for d in o.fields.iter().filter(|d| d.after_config) {
+            let parent = object
+                .field(&d.source)
+                .and_then(|f| f.relation.as_ref())
+                .and_then(|r| p.model.object(&r.target_object))
+                .filter(|parent| parent.table_exists);
+            if let Some(parent) = parent {
+                absent.insert(parent.name_singular.clone(), parent.table.clone());
+            }
+        }
     }
-    p.plan
-        .objects
-        .iter()
-        .filter(|o| o.deleted > 0)
-        .filter_map(|o| Some((o.object.clone(), p.model.object(&o.object)?.table.clone())))
-        .collect()
+    absent
 }
 
 /// References to records that are not migrated (soft-deleted rows, skipped): a row whose
@@ -126,12 +144,15 @@ impl<'a> NullRefs<'a> {
                 let target = &field.relation.as_ref()?.target_object;
                 let parent_table = absent.get(target)?;
                 let column = field.columns.first()?;
-                let cascade = field
-                    .settings
-                    .as_ref()
-                    .and_then(|s| s.get("onDelete"))
-                    .and_then(Value::as_str)
-                    == Some("CASCADE");
+                // A reference written after the configuration stage (to a dashboard) is left
+                // out, never its row: the row was migrated before without it, as it always was.
+                let cascade = !d.after_config
+                    && field
+                        .settings
+                        .as_ref()
+                        .and_then(|s| s.get("onDelete"))
+                        .and_then(Value::as_str)
+                        == Some("CASCADE");
                 let table = (schema.to_owned(), parent_table.clone());
                 let parent = match parents.iter().position(|p| *p == table) {
                     Some(i) => i,
@@ -147,10 +168,16 @@ impl<'a> NullRefs<'a> {
                     parent,
                     cascade,
                     noted: std::cell::Cell::new(false),
-                    note: format!(
-                        "{}.{} references to soft-deleted {} rows (not migrated) are written as null",
-                        object.name_singular, d.key, target
-                    ),
+                    note: match d.after_config {
+                        true => format!(
+                            "{}.{} references to soft-deleted {} rows are not written: the configuration stage moves live ones only",
+                            object.name_singular, d.key, target
+                        ),
+                        false => format!(
+                            "{}.{} references to soft-deleted {} rows (not migrated) are written as null",
+                            object.name_singular, d.key, target
+                        ),
+                    },
                 })
             })
             .collect();
@@ -332,7 +359,7 @@ pub(super) fn record_references<'a>(
 ) -> Vec<(&'a str, &'a str, &'a str)> {
     plan.fields
         .iter()
-        .filter(|d| d.reference == Reference::Record && !d.deferred)
+        .filter(|d| d.reference == Reference::Record && d.pass() == WritePass::First)
         .filter_map(|d| {
             let target = object
                 .field(&d.source)?

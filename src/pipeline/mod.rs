@@ -4,8 +4,9 @@
 //! [`discover`] (read source and target, plan) → [`preflight`] (checks, nothing written) →
 //! [`schema`] (data model) → [`members`] →
 //! [`records`] (keyset stream → transform → batch → [`delivery`]) → [`soft_deletes`] →
-//! [`links`] (deferred references) → member pictures → report; [`verify`] reads both sides
-//! back afterwards.
+//! [`links`] (deferred references) → member pictures → [`config`] (workspace configuration,
+//! dashboards) → [`links::write_after_config`] (references to dashboards) → webhooks → report;
+//! [`verify`] reads both sides back afterwards.
 //! Files move inside the records stage ([`files`]): the bytes first, then the record.
 
 use std::collections::{BTreeMap, HashMap};
@@ -239,6 +240,31 @@ pub async fn migrate<D: Destination>(
         true => Some(config::read(&prepared).await?),
         false => None,
     };
+    if let Some(source_config) = &source_config {
+        let before_webhooks = config::run(
+            target,
+            &prepared.target_read,
+            source_config,
+            &members,
+            &ledger,
+        )
+        .await?;
+        // The dashboards exist now: the references to them, read in the same snapshot, and
+        // before the webhooks, which would fire for each.
+        links::write_after_config(&stage, &mut run, &mut reports, &mut report.not_kept).await?;
+        report.config = Some(
+            config::finish(
+                opts,
+                target,
+                &prepared.target_read,
+                source_config,
+                &members,
+                &ledger,
+                before_webhooks,
+            )
+            .await?,
+        );
+    }
 
     prepared.source.end_snapshot().await?;
     run.flush(&opts.rejects_path)?;
@@ -253,19 +279,6 @@ pub async fn migrate<D: Destination>(
     report.not_kept.dedup();
     report.files = files.counts();
     report.not_kept.extend(files.take_notes());
-    if let Some(source_config) = source_config {
-        report.config = Some(
-            config::run(
-                opts,
-                target,
-                &prepared.target_read,
-                &source_config,
-                &members,
-                &ledger,
-            )
-            .await?,
-        );
-    }
     ledger.complete_pass(&pass, prepared.watermark)?;
     report.requests = target.stats().requests;
     report.seconds = started.elapsed().as_secs_f64();

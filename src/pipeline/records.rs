@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::delivery::{Outgoing, Run};
@@ -16,7 +17,7 @@ use super::guards::{
 use super::{DeletedPolicy, MigrateError, Stage};
 use crate::destination::Destination;
 use crate::model::Object;
-use crate::plan::ObjectPlan;
+use crate::plan::{ObjectPlan, WritePass};
 use crate::record::{content_hash, ApiRecord, Cell};
 use crate::report::{Conflict, ObjectReport, PassReport, Progress};
 use crate::source::records::{ReadColumn, RowFilter, SourceRow};
@@ -83,11 +84,19 @@ pub(super) async fn copy_object<D: Destination>(
         cursor,
     )
     .await?;
-    let transform = build_transform(object, object_plan, reader.columns(), false);
-    // The deferred references count in a record's hash too: a delta sends a record whose
-    // only change is one of them.
-    let deferred =
-        has_deferred.then(|| build_transform(object, object_plan, reader.columns(), true));
+    let transform = build_transform(object, object_plan, reader.columns(), WritePass::First);
+    // The deferred references, and those written after the configuration stage, count in a
+    // record's hash too: a delta sends a record whose only change is one of them.
+    let deferred = has_deferred
+        .then(|| build_transform(object, object_plan, reader.columns(), WritePass::Deferred));
+    let late = object_plan.fields.iter().any(|f| f.after_config).then(|| {
+        build_transform(
+            object,
+            object_plan,
+            reader.columns(),
+            WritePass::AfterConfig,
+        )
+    });
     let deleted_index = reader.columns().iter().position(|c| c.name == "deletedAt");
     let mut edits = TargetEdits::new(pass, opts.overwrite_target_changes);
     let references = record_references(object, object_plan);
@@ -137,6 +146,7 @@ pub(super) async fn copy_object<D: Destination>(
             entries: delta::page_entries(ledger, &object.name_singular, &rows)?,
             refused: delta::page_refused(ledger, &object.name_singular, &rows)?,
             deferred: deferred.as_ref(),
+            late: late.as_ref(),
             deleted_index,
         };
         let mut decided: Vec<Decided> = rows
@@ -407,6 +417,9 @@ struct Judge<'a> {
     refused: HashMap<Uuid, u64>,
     /// The transform of the deferred references, for objects that have some.
     deferred: Option<&'a ObjectTransform>,
+    /// The transform of the references written after the configuration stage, for objects
+    /// that have some.
+    late: Option<&'a ObjectTransform>,
     /// The `deletedAt` column, when the object has one.
     deleted_index: Option<usize>,
 }
@@ -416,15 +429,17 @@ impl Judge<'_> {
     fn judge(
         &self,
         row: &SourceRow,
-        record: ApiRecord,
+        mut record: ApiRecord,
         members: &crate::transform::MemberMap,
     ) -> Decided {
         // A deferred value that does not transform is reported by the links stage.
         let links = self.deferred.and_then(|t| t.apply(row, members).ok());
-        let links_pending = links
-            .as_ref()
-            .is_some_and(|l| l.iter().any(|(k, v)| k != "updatedAt" && !v.is_null()));
-        let hash = content_hash(std::iter::once(&record).chain(links.as_ref()));
+        let late = self.late.and_then(|t| t.apply(row, members).ok());
+        let hash = content_hash(
+            std::iter::once(&record)
+                .chain(links.as_ref())
+                .chain(late.as_ref()),
+        );
         let live = self
             .deleted_index
             .is_none_or(|i| matches!(row.cells.get(i), Some(Cell::Null) | None));
@@ -435,11 +450,22 @@ impl Judge<'_> {
         if change == Change::New && self.refused.get(&row.id) == Some(&hash) {
             return Decided::Skip(delta::REFUSED_UNCHANGED);
         }
+        if let (Some(late), true) = (&late, change.is_update()) {
+            // A reference emptied since the last pass is cleared with the record (a null
+            // names no record, so it needs no wait); the step after the configuration writes
+            // only the non-null ones.
+            for (key, value) in late.iter() {
+                if key != "updatedAt" && value.is_null() {
+                    record.insert(key, Value::Null);
+                }
+            }
+        }
         let confirmed = Confirmed {
             id: row.id,
             hash,
             sent_updated_at: delta::sent_updated_at(&record),
-            links_pending,
+            links_pending: pending(links.as_ref()),
+            late_links_pending: pending(late.as_ref()),
         };
         Decided::Send {
             record,
@@ -449,20 +475,26 @@ impl Judge<'_> {
     }
 }
 
-/// The transform for one object: the first pass writes every non-deferred field, the second
-/// only the deferred references (and `updatedAt`).
+/// Whether a record of references holds one to write (not only `updatedAt` and nulls).
+pub(super) fn pending(links: Option<&ApiRecord>) -> bool {
+    links.is_some_and(|l| l.iter().any(|(k, v)| k != "updatedAt" && !v.is_null()))
+}
+
+/// The transform for one object and `pass`: the first pass writes every field the later ones
+/// do not; the deferred pass only the deferred references, the pass after the configuration
+/// only the references to the records it creates (each with `updatedAt`).
 pub(crate) fn build_transform(
     object: &Object,
     plan: &ObjectPlan,
     columns: &[ReadColumn],
-    deferred_pass: bool,
+    pass: WritePass,
 ) -> ObjectTransform {
     let fields = plan
         .fields
         .iter()
-        // The deferred pass sends `updatedAt` again: Twenty keeps the one a client sends and
+        // The later passes send `updatedAt` again: Twenty keeps the one a client sends and
         // stamps its own clock otherwise, which would read as an edit made in the target.
-        .filter(|d| d.deferred == deferred_pass || (deferred_pass && d.key == "updatedAt"))
+        .filter(|d| d.pass() == pass || (pass != WritePass::First && d.key == "updatedAt"))
         .filter_map(|d| {
             let field = object.field(&d.source)?;
             Some(FieldMap::new(field, &d.key, columns, d.reference).omitting_empty(d.omit_empty))

@@ -19,6 +19,9 @@ pub struct Estimate {
     pub record_requests: u64,
     /// Requests of the second pass (upper bound: every row may hold a deferred reference).
     pub deferred_requests: u64,
+    /// Requests of the references written after the configuration stage (to dashboards;
+    /// upper bound: every row of their objects may hold one).
+    pub after_config_requests: u64,
     /// Attachment files to upload (each attachment holds one).
     pub files: u64,
     /// Requests for those files, upper bound: [`REQUESTS_PER_FILE`] each.
@@ -32,7 +35,7 @@ pub struct Estimate {
 }
 
 /// Requests and duration of the planned objects at the rate limit: batches, the second pass,
-/// soft-deletions (kept deleted rows) and the attachments' file uploads.
+/// the references written after the configuration stage, soft-deletions (kept deleted rows) and the attachments' file uploads.
 pub(super) fn estimate(
     objects: &[ObjectPlan],
     keep_deleted: bool,
@@ -47,6 +50,11 @@ pub(super) fn estimate(
         .filter(|o| o.fields.iter().any(|f| f.deferred))
         .map(|o| o.requests)
         .sum();
+    let after_config_requests: u64 = objects
+        .iter()
+        .filter(|o| o.fields.iter().any(|f| f.after_config))
+        .map(|o| o.requests)
+        .sum();
     let soft_delete_requests: u64 = if keep_deleted {
         objects.iter().map(|o| o.deleted).sum()
     } else {
@@ -58,11 +66,16 @@ pub(super) fn estimate(
         .map(rows)
         .sum();
     let file_requests = files * REQUESTS_PER_FILE;
-    let total = record_requests + deferred_requests + soft_delete_requests + file_requests;
+    let total = record_requests
+        + deferred_requests
+        + after_config_requests
+        + soft_delete_requests
+        + file_requests;
     Estimate {
         records,
         record_requests,
         deferred_requests,
+        after_config_requests,
         files,
         file_requests,
         batch_size,

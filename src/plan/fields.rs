@@ -19,6 +19,10 @@ pub struct FieldDecision {
     pub reference: Reference,
     /// Written in the second pass (breaks a cycle or a self-reference).
     pub deferred: bool,
+    /// Written after the configuration stage: a reference to a record that stage creates (a
+    /// dashboard, [`super::moved_by_configuration`]), which does not exist in the target before.
+    #[serde(default)]
+    pub after_config: bool,
     /// The target enforces uniqueness on it (an upsert matches on it).
     pub unique: bool,
     /// Left out of the body when empty: the target is a NOT NULL TEXT field, and Twenty
@@ -27,6 +31,30 @@ pub struct FieldDecision {
     /// out, the column's default (`''`) applies.
     #[serde(default)]
     pub omit_empty: bool,
+}
+
+/// When a field is written: the pass of the records stage it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePass {
+    /// With the record, in the records stage.
+    First,
+    /// In the links stage, once every record exists (references deferred to break a cycle).
+    Deferred,
+    /// After the configuration stage, once the records it creates exist (dashboards).
+    AfterConfig,
+}
+
+impl FieldDecision {
+    /// The pass that writes this field.
+    pub fn pass(&self) -> WritePass {
+        if self.after_config {
+            WritePass::AfterConfig
+        } else if self.deferred {
+            WritePass::Deferred
+        } else {
+            WritePass::First
+        }
+    }
 }
 
 /// A source field the plan does not write, and why.
@@ -83,11 +111,14 @@ pub(super) enum FieldOutcome {
     Silent,
 }
 
+/// The decision on one field; `config`: the configuration stage runs (so the records it
+/// creates can be referenced once it has).
 pub(super) fn decide_field(
     object: &Object,
     field: &Field,
     target: &Object,
     chosen: &BTreeSet<&str>,
+    config: bool,
 ) -> FieldOutcome {
     let name = field.name.as_str();
     if name == "id" || name == "deletedAt" || field.field_type == FieldType::TsVector {
@@ -148,6 +179,7 @@ pub(super) fn decide_field(
                 key: key.clone(),
                 reference,
                 deferred: false,
+                after_config: false,
                 unique: false,
                 omit_empty: false,
             };
@@ -155,6 +187,21 @@ pub(super) fn decide_field(
                 FieldOutcome::Write(decision(Reference::Member), None)
             } else if chosen.contains(rel.target_object.as_str()) {
                 FieldOutcome::Write(decision(Reference::Record), Some(rel.target_object.clone()))
+            } else if super::moved_by_configuration(&rel.target_object) && config {
+                // No dependency edge: the records stage never waits for these.
+                let late = FieldDecision {
+                    after_config: true,
+                    ..decision(Reference::Record)
+                };
+                FieldOutcome::Write(late, None)
+            } else if super::moved_by_configuration(&rel.target_object) {
+                FieldOutcome::Drop(
+                    DropRule::TargetNotMigrated,
+                    format!(
+                        "it points at {}, which only the configuration stage moves (--no-config)",
+                        rel.target_object
+                    ),
+                )
             } else {
                 FieldOutcome::Drop(
                     DropRule::TargetNotMigrated,
@@ -168,6 +215,7 @@ pub(super) fn decide_field(
                 key: name.to_owned(),
                 reference: Reference::None,
                 deferred: false,
+                after_config: false,
                 unique: tfield.is_unique,
                 omit_empty: tfield.field_type == FieldType::Text && !tfield.is_nullable,
             },

@@ -17,10 +17,10 @@ use uuid::Uuid;
 use crate::model::{Model, Object};
 
 pub use estimate::{Estimate, REQUESTS_PER_FILE};
-pub use fields::{DropRule, DroppedField, FieldDecision};
+pub use fields::{DropRule, DroppedField, FieldDecision, WritePass};
 pub use members::{Member, MemberMatch, UnmatchedMembers};
 pub use render::human_duration;
-pub use skip::{skip_rule, SkippedObject};
+pub use skip::{moved_by_configuration, skip_rule, SkippedObject};
 
 use estimate::estimate;
 use fields::{decide_field, FieldOutcome};
@@ -84,6 +84,9 @@ pub struct PlanInput<'a> {
     pub batch_size: usize,
     /// Requests per minute.
     pub requests_per_minute: u32,
+    /// Whether the configuration stage runs: references to the records it creates
+    /// (dashboards) are then written after it, else dropped.
+    pub config: bool,
 }
 
 /// Builds the plan.
@@ -141,7 +144,7 @@ pub fn build(input: &PlanInput<'_>) -> Plan {
         let mut fields = Vec::new();
         let mut dropped = Vec::new();
         for field in &object.fields {
-            match decide_field(object, field, target, &chosen_names) {
+            match decide_field(object, field, target, &chosen_names, input.config) {
                 FieldOutcome::Write(decision, edge_to) => {
                     if let Some(to) = edge_to {
                         edges.push((

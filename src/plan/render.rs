@@ -43,6 +43,9 @@ impl Plan {
                     if f.deferred {
                         s.push_str(" (second pass)");
                     }
+                    if f.after_config {
+                        s.push_str(" (after the configuration)");
+                    }
                     s
                 })
                 .collect::<Vec<_>>()
@@ -75,6 +78,23 @@ impl Plan {
                 deferred.join(", ")
             );
         }
+        let late: Vec<String> = self
+            .objects
+            .iter()
+            .flat_map(|o| {
+                o.fields
+                    .iter()
+                    .filter(|f| f.after_config)
+                    .map(move |f| format!("{}.{}", o.object, f.key))
+            })
+            .collect();
+        if !late.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nreferences written after the configuration stage creates the records they name: {}",
+                late.join(", ")
+            );
+        }
         let _ = writeln!(out, "\nmembers (by email)");
         for m in &self.members {
             let _ = writeln!(
@@ -102,10 +122,11 @@ impl Plan {
         let e = &self.estimate;
         let _ = writeln!(
             out,
-            "\nestimate: {} records in {} requests (+ up to {} for deferred references, + up to {} for {} attachment files) at {} per batch and {} requests/min: about {}",
+            "\nestimate: {} records in {} requests (+ up to {} for deferred references, + up to {} for references written after the configuration, + up to {} for {} attachment files) at {} per batch and {} requests/min: about {}",
             e.records,
             e.record_requests,
             e.deferred_requests,
+            e.after_config_requests,
             e.file_requests,
             e.files,
             e.batch_size,

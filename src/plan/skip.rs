@@ -22,7 +22,8 @@ pub struct SkippedObject {
 /// - workflows: `workflowVersion.createOne` is blocked
 ///   (`modules/workflow/common/query-hooks/workflow-version-create-one.pre-query.hook.ts`);
 /// - dashboards are moved by the configuration stage, after the records, since a dashboard
-///   record must name its page layout's target id (`pipeline::config::dashboards`);
+///   record must name its page layout's target id (`pipeline::config::dashboards`); references
+///   to them are written after that stage ([`moved_by_configuration`]);
 /// - workspace members are created by sign-up only
 ///   (`modules/workspace-member/query-hooks/workspace-member-create-one.pre-query.hook.ts`).
 pub(super) const SKIP_RULES: &[(&str, &str, &str)] = &[
@@ -51,7 +52,7 @@ pub(super) const SKIP_RULES: &[(&str, &str, &str)] = &[
     ("auditLog", "regenerated-history", "audit logs are written by the target itself"),
     ("favorite", "personal-navigation", "favorites are personal navigation state (replaced by navigation menu items in 1.17)"),
     ("favoriteFolder", "personal-navigation", "favorites are personal navigation state (replaced by navigation menu items in 1.17)"),
-    ("dashboard", "dashboards-by-configuration", "dashboards move with the configuration stage (their page layout first, then the record with the target layout's id), not with the records"),
+    ("dashboard", BY_CONFIGURATION, "dashboards move with the configuration stage (their page layout first, then the record with the target layout's id), not with the records"),
     ("view", "views-not-records", "views are workspace configuration, not records"),
     ("viewField", "views-not-records", "views are workspace configuration, not records"),
     ("viewFilter", "views-not-records", "views are workspace configuration, not records"),
@@ -59,6 +60,15 @@ pub(super) const SKIP_RULES: &[(&str, &str, &str)] = &[
     ("viewSort", "views-not-records", "views are workspace configuration, not records"),
     ("viewGroup", "views-not-records", "views are workspace configuration, not records"),
 ];
+
+/// The rule of the objects the configuration stage creates instead of the records stage.
+const BY_CONFIGURATION: &str = "dashboards-by-configuration";
+
+/// Whether the records of `object` are created by the configuration stage (dashboards): a
+/// reference to one is written after that stage, not dropped.
+pub fn moved_by_configuration(object: &str) -> bool {
+    skip_rule(object) == Some(BY_CONFIGURATION)
+}
 
 /// The rule that skips every record of `object`, if one does.
 pub fn skip_rule(object: &str) -> Option<&'static str> {

@@ -1,7 +1,9 @@
 //! What the ledger knows of each record the target confirmed, so that a later pass sends only
 //! what changed: the content hash of what was sent, the `updatedAt` it carried (to tell the
 //! target's own edits from ours), whether the target holds it soft-deleted, and whether its
-//! deferred references are still to be written. Keyed by object and source id; ids are stored
+//! deferred references, and its references written after the configuration stage, are still
+//! to be written (bits 1 and 2 of the `links` column; a ledger of an earlier version holds 0
+//! or 1 there, which reads the same). Keyed by object and source id; ids are stored
 //! as 16 big-endian bytes, so SQLite orders them as Postgres orders `uuid`s.
 //!
 //! Passes: the first `migrate` is pass 1. Once a pass completes, the next `migrate` against the
@@ -24,6 +26,9 @@ pub struct RecordEntry {
     pub deleted: bool,
     /// Whether its deferred references are still to be written.
     pub links_pending: bool,
+    /// Whether its references to records the configuration stage creates are still to be
+    /// written.
+    pub late_links_pending: bool,
 }
 
 /// A record the target confirmed, as the ledger keeps it.
@@ -37,6 +42,29 @@ pub struct Confirmed {
     pub sent_updated_at: Option<i64>,
     /// The record has deferred references to write after every record exists.
     pub links_pending: bool,
+    /// The record has references to write after the configuration stage (to dashboards).
+    pub late_links_pending: bool,
+}
+
+/// The `links` bit of the deferred references.
+const DEFERRED: i64 = 1;
+/// The `links` bit of the references written after the configuration stage.
+const AFTER_CONFIG: i64 = 2;
+
+impl Confirmed {
+    /// The `links` column.
+    fn links(&self) -> i64 {
+        i64::from(self.links_pending) * DEFERRED + i64::from(self.late_links_pending) * AFTER_CONFIG
+    }
+}
+
+impl RecordEntry {
+    /// Reads the `links` column.
+    fn with_links(mut self, links: i64) -> Self {
+        self.links_pending = links & DEFERRED != 0;
+        self.late_links_pending = links & AFTER_CONFIG != 0;
+        self
+    }
 }
 
 /// One migration pass, as the ledger records it.
@@ -230,8 +258,10 @@ impl Ledger {
                         hash: r.get::<_, i64>(1)? as u64,
                         sent_updated_at: r.get(2)?,
                         deleted: r.get::<_, i64>(3)? != 0,
-                        links_pending: r.get::<_, i64>(4)? != 0,
-                    },
+                        links_pending: false,
+                        late_links_pending: false,
+                    }
+                    .with_links(r.get(4)?),
                 ))
             })
             .map_err(self.sqlite())?;
@@ -267,8 +297,10 @@ impl Ledger {
                         hash: r.get::<_, i64>(0)? as u64,
                         sent_updated_at: r.get(1)?,
                         deleted: r.get::<_, i64>(2)? != 0,
-                        links_pending: r.get::<_, i64>(3)? != 0,
-                    })
+                        links_pending: false,
+                        late_links_pending: false,
+                    }
+                    .with_links(r.get(3)?))
                 })
                 .optional()
                 .map_err(self.sqlite())?;
@@ -345,7 +377,7 @@ impl Ledger {
                         &key(r.id)[..],
                         r.hash as i64,
                         r.sent_updated_at,
-                        r.links_pending as i64
+                        r.links()
                     ])
                     .map_err(self.sqlite())?;
                 unreject
@@ -417,8 +449,32 @@ impl Ledger {
         self.set_flag(
             object,
             ids,
-            "UPDATE record SET links = 0 WHERE object = ?1 AND id = ?2",
+            "UPDATE record SET links = links & ~1 WHERE object = ?1 AND id = ?2",
         )
+    }
+
+    /// Records that the references written after the configuration stage are written (or
+    /// that these records have none left to write).
+    pub fn late_links_written(&self, object: &str, ids: &[Uuid]) -> Result<(), StateError> {
+        self.set_flag(
+            object,
+            ids,
+            "UPDATE record SET links = links & ~2 WHERE object = ?1 AND id = ?2",
+        )
+    }
+
+    /// Whether some record of `object` has references to write after the configuration
+    /// stage: without one, that step need not read the object at all.
+    pub fn has_late_links(&self, object: &str) -> Result<bool, StateError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM record WHERE object = ?1 AND (links & 2) != 0 LIMIT 1",
+                params![object],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(self.sqlite())
     }
 
     /// Records that the target holds these records soft-deleted.
@@ -486,6 +542,7 @@ mod tests {
                 hash: u64::MAX - 1,
                 sent_updated_at: Some(7),
                 links_pending: true,
+                late_links_pending: true,
             })
             .collect();
         l.confirm_records("company", &confirmed).unwrap();
@@ -506,6 +563,8 @@ mod tests {
             l.record_ids_after("company", Some(sorted[0]), 10).unwrap(),
             sorted[1..]
         );
+        assert!(got[0].1.late_links_pending);
+        assert!(l.has_late_links("company").unwrap());
         l.links_written("company", &sorted[..1]).unwrap();
         l.mark_soft_deleted("company", &sorted[1..2]).unwrap();
         l.forget_records("company", &sorted[2..]).unwrap();
@@ -514,6 +573,14 @@ mod tests {
             .unwrap();
         assert_eq!(got.len(), 2);
         assert!(!got[0].1.links_pending);
+        // Each kind of reference is marked written on its own.
+        assert!(got[0].1.late_links_pending);
+        l.late_links_written("company", &sorted[..2]).unwrap();
+        assert!(!l.has_late_links("company").unwrap());
+        let got = l
+            .records_between("company", Uuid::nil(), Uuid::max())
+            .unwrap();
+        assert!(!got[0].1.late_links_pending && !got[0].1.links_pending);
         assert!(got[1].1.deleted);
         assert!(l
             .records_between("person", Uuid::nil(), Uuid::max())

@@ -23,7 +23,7 @@ use super::{read_back, twin, world, KEY};
 /// Forwards to `inner`, except that the `nth` upsert batch of `plural` (from 1) fails with
 /// `error()`, and so does every later batch holding one of its records, `limit` times in all.
 #[derive(Clone)]
-struct FailsOneBatch {
+pub(super) struct FailsOneBatch {
     inner: Target,
     plural: &'static str,
     nth: usize,
@@ -44,7 +44,12 @@ struct Seen {
 }
 
 impl FailsOneBatch {
-    fn new(inner: Target, plural: &'static str, nth: usize, error: fn() -> TargetError) -> Self {
+    pub(super) fn new(
+        inner: Target,
+        plural: &'static str,
+        nth: usize,
+        error: fn() -> TargetError,
+    ) -> Self {
         Self {
             inner,
             plural,
@@ -56,7 +61,7 @@ impl FailsOneBatch {
     }
 
     /// Fails only the first `limit` sends of the chosen records.
-    fn limit(mut self, limit: usize) -> Self {
+    pub(super) fn limit(mut self, limit: usize) -> Self {
         self.limit = limit;
         self
     }
@@ -273,7 +278,7 @@ impl Destination for FailsOneBatch {
 
 /// A client for `twin` whose outages are waited out in milliseconds, and given up after 10 s
 /// (so a wrong disposition fails the test instead of hanging it).
-fn quick_target(base_url: &str) -> Target {
+pub(super) fn quick_target(base_url: &str) -> Target {
     let mut config = TargetConfig::new(base_url, ApiKey::new(KEY));
     config.requests_per_minute = 1_000_000;
     config.backoff.base = Duration::from_millis(10);
@@ -283,7 +288,7 @@ fn quick_target(base_url: &str) -> Target {
 }
 
 /// What Twenty answers for a value it refuses (`INVALID_ARGS_DATA`, HTTP 400).
-fn refused_for_its_content() -> TargetError {
+pub(super) fn refused_for_its_content() -> TargetError {
     TargetError::Rejected {
         status: 400,
         messages: vec![r#"Invalid value for field "jobTitle""#.to_owned()],

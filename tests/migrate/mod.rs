@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 mod checklist;
 mod config;
+mod dashboard_links;
 mod delta;
 mod destination;
 mod preflight;
@@ -446,9 +447,15 @@ async fn the_batch_cap_is_learnt_from_the_target_and_every_request_after_is_full
         .get("create_many")
         .copied()
         .unwrap_or(0);
-    // The minimum: ceil(records / 25) per object, plus the one 200-record probe that taught
-    // the cap, plus the configuration stage's batch of dashboard records.
-    let minimum: u64 = report.objects.iter().map(|o| o.written.div_ceil(25)).sum();
+    // The minimum: ceil(records / 25) per object and as many for the references written after
+    // the records (to dashboards, once the configuration stage created them), plus the one
+    // 200-record probe that taught the cap, plus the configuration stage's batch of dashboard
+    // records.
+    let minimum: u64 = report
+        .objects
+        .iter()
+        .map(|o| o.written.div_ceil(25) + o.deferred_links.div_ceil(25))
+        .sum();
     assert_eq!(batches, minimum + 2, "{:?}", twin.stats().by_route);
 }
 
@@ -471,7 +478,12 @@ async fn against_a_rate_limited_twin_the_run_meets_few_429s_and_sends_the_minimu
     let stats = twin.stats();
     assert!(stats.rate_limited <= 2, "429s: {}", stats.rate_limited);
     let batches = stats.by_route.get("create_many").copied().unwrap_or(0);
-    let minimum: u64 = report.objects.iter().map(|o| o.written.div_ceil(20)).sum();
+    // Records, then the references written after them (to dashboards).
+    let minimum: u64 = report
+        .objects
+        .iter()
+        .map(|o| o.written.div_ceil(20) + o.deferred_links.div_ceil(20))
+        .sum();
     // The configuration stage writes the dashboard records in one batch of its own.
     let minimum = minimum + 1;
     // Retries after a 429 resend the same batch; anything more would be waste.

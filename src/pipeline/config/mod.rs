@@ -10,8 +10,9 @@
 //!
 //! Order: roles, views (then their children, once the target has created a kanban's own
 //! groups), navigation (which points at views), dashboards (page layout, then the record;
-//! [`dashboards`]), and webhooks last, after every record, so the
-//! migration does not call the user's endpoints once per migrated record.
+//! [`dashboards`]), and webhooks last, after every record (the references to the dashboards,
+//! written in a run between the two, included), so the migration does not call the user's
+//! endpoints once per migrated record.
 
 mod actions;
 mod dashboards;
@@ -187,39 +188,33 @@ pub async fn sync<D: Destination>(
     members: &MemberMap,
 ) -> Result<ConfigReport, TargetError> {
     let names = Names::new(model, members);
-    sync_named(config, target, &names).await
+    let before = sync_but_webhooks(config, target, &names).await?;
+    sync_webhooks(config, target, &names, before).await
 }
 
-/// [`sync`] that finds the target entities a ledger matched in earlier runs first and keeps
-/// the matches this run makes.
-pub async fn sync_kept<D: Destination>(
-    config: &WorkspaceConfig,
-    target: &D,
-    model: &TargetModel,
-    members: &MemberMap,
-    ledger: &Ledger,
-) -> Result<ConfigReport, MigrateError> {
-    let known = ledger.config_matches()?;
-    let names = Names::new(model, members).with_matches(&known);
-    let synced = sync_named(config, target, &names).await;
-    // Matches made before a failure are kept too: the entities were found on the target.
-    ledger.save_config_matches(&names.take_found())?;
-    synced.map_err(|source| MigrateError::Target {
-        context: "moving the workspace configuration".into(),
-        source,
-    })
+/// The configuration moved but for the webhooks, which [`sync_webhooks`] sends: in a run, the
+/// references to the dashboards are written in between, so that no webhook fires for them.
+pub(crate) struct BeforeWebhooks {
+    /// The counts so far.
+    report: ConfigReport,
+    /// The target's configuration as read after the views, `None` for a target that does not
+    /// answer the configuration queries.
+    after_views: Option<TargetConfiguration>,
 }
 
-async fn sync_named<D: Destination>(
+/// [`sync`] up to the webhooks: roles, views, navigation and dashboards.
+async fn sync_but_webhooks<D: Destination>(
     config: &WorkspaceConfig,
     target: &D,
     names: &Names<'_>,
-) -> Result<ConfigReport, TargetError> {
+) -> Result<BeforeWebhooks, TargetError> {
     let mut report = ConfigReport::default();
     let started = target.stats().requests;
     let Some(before) = read_target(target, &mut report).await? else {
-        runbook::count(config, &mut report);
-        return Ok(report);
+        return Ok(BeforeWebhooks {
+            report,
+            after_views: None,
+        });
     };
 
     let roles = roles::diff(config, &before, names, &mut report);
@@ -237,11 +232,32 @@ async fn sync_named<D: Destination>(
 
     // Dashboards after the views their widgets may show, before the webhooks.
     dashboards::sync(&config.dashboards, target, names, &index.ids, &mut report).await?;
-
-    let webhooks = roles::diff_webhooks(config, &after_views, names, &mut report);
-    actions::apply(target, webhooks, &mut report).await?;
-    runbook::count(config, &mut report);
     report.requests = target.stats().requests - started;
+    Ok(BeforeWebhooks {
+        report,
+        after_views: Some(after_views),
+    })
+}
+
+/// The rest of [`sync`]: the webhooks, last of all, so the migration does not call the user's
+/// endpoints once per migrated record; then the runbook's counts.
+async fn sync_webhooks<D: Destination>(
+    config: &WorkspaceConfig,
+    target: &D,
+    names: &Names<'_>,
+    before: BeforeWebhooks,
+) -> Result<ConfigReport, TargetError> {
+    let BeforeWebhooks {
+        mut report,
+        after_views,
+    } = before;
+    if let Some(after_views) = after_views {
+        let started = target.stats().requests;
+        let webhooks = roles::diff_webhooks(config, &after_views, names, &mut report);
+        actions::apply(target, webhooks, &mut report).await?;
+        report.requests += target.stats().requests - started;
+    }
+    runbook::count(config, &mut report);
     Ok(report)
 }
 
@@ -275,17 +291,46 @@ pub(crate) async fn read(prepared: &Prepared) -> Result<WorkspaceConfig, Migrate
     Ok(crate::source::config::read_config(prepared.source.client(), &prepared.workspace).await?)
 }
 
-/// The stage in a run: syncs the configuration against the target's model as the run read it
-/// after the data model sync, then writes the runbook beside the ledger.
+fn stage_err(source: TargetError) -> MigrateError {
+    MigrateError::Target {
+        context: "moving the workspace configuration".into(),
+        source,
+    }
+}
+
+/// The stage in a run, up to the webhooks: syncs the configuration against the target's model
+/// as the run read it after the data model sync, finding first the target entities the ledger
+/// matched in earlier runs, and keeping the matches this run makes (also when it fails: the
+/// entities were found on the target). [`finish`] sends the webhooks.
 pub(super) async fn run<D: Destination>(
+    target: &D,
+    model: &TargetModel,
+    config: &WorkspaceConfig,
+    members: &MemberMap,
+    ledger: &Ledger,
+) -> Result<BeforeWebhooks, MigrateError> {
+    let known = ledger.config_matches()?;
+    let names = Names::new(model, members).with_matches(&known);
+    let before = sync_but_webhooks(config, target, &names).await;
+    ledger.save_config_matches(&names.take_found())?;
+    before.map_err(stage_err)
+}
+
+/// The end of the stage in a run: the webhooks, then the runbook beside the ledger.
+pub(super) async fn finish<D: Destination>(
     opts: &MigrateOptions,
     target: &D,
     model: &TargetModel,
     config: &WorkspaceConfig,
     members: &MemberMap,
     ledger: &Ledger,
+    before: BeforeWebhooks,
 ) -> Result<ConfigReport, MigrateError> {
-    let report = sync_kept(config, target, model, members, ledger).await?;
+    let known = ledger.config_matches()?;
+    let names = Names::new(model, members).with_matches(&known);
+    let report = sync_webhooks(config, target, &names, before).await;
+    ledger.save_config_matches(&names.take_found())?;
+    let report = report.map_err(stage_err)?;
     let dir = opts.runbook_dir();
     runbook::Runbook::build(config)
         .write(dir)

@@ -28,6 +28,10 @@ use crate::report::{ObjectReport, Reject, RejectsFile};
 use crate::state::{Confirmed, Ledger};
 use crate::transform::target_id;
 
+mod refusal;
+
+use refusal::{field_by_shape, field_in_message};
+
 /// One record on its way to the target, with the source row it was built from. The target
 /// knows the record by its own id (`record.id()`, the source id through [`target_id`], which
 /// may be a UUIDv5 derived from it); the rejects file names the source id, which a derived id
@@ -51,6 +55,8 @@ enum Note {
     Record(Confirmed, bool),
     /// Its deferred references are written (links stage).
     Links,
+    /// Its references to records the configuration stage creates are written.
+    LateLinks,
 }
 
 impl Outgoing {
@@ -73,6 +79,13 @@ impl Outgoing {
     /// Once confirmed, the ledger knows the record's deferred references are written.
     pub(super) fn writing_links(mut self) -> Self {
         self.note = Note::Links;
+        self
+    }
+
+    /// Once confirmed, the ledger knows the record's references written after the
+    /// configuration stage are.
+    pub(super) fn writing_late_links(mut self) -> Self {
+        self.note = Note::LateLinks;
         self
     }
 }
@@ -374,6 +387,8 @@ impl<'a, D: Destination> Run<'a, D> {
         }
         self.ledger
             .links_written(&delivered.object, &delivered.links)?;
+        self.ledger
+            .late_links_written(&delivered.object, &delivered.late_links)?;
         let rejected = delivered.rejects.len() as u64;
         Ok(self
             .in_order
@@ -398,6 +413,8 @@ struct Delivered {
     confirmed: Vec<Confirmed>,
     /// The source ids whose deferred references were confirmed.
     links: Vec<Uuid>,
+    /// The source ids whose references written after the configuration stage were confirmed.
+    late_links: Vec<Uuid>,
     rejects: Vec<DeliveredReject>,
     new_cap: Option<usize>,
     not_kept: Vec<String>,
@@ -431,6 +448,7 @@ impl<D: Destination> Delivery<D> {
             updated: 0,
             confirmed: Vec::new(),
             links: Vec::new(),
+            late_links: Vec::new(),
             rejects: Vec::new(),
             new_cap: None,
             not_kept: Vec::new(),
@@ -498,6 +516,7 @@ impl<D: Destination> Delivery<D> {
                                 out.updated += u64::from(update);
                             }
                             Note::Links => out.links.push(o.source_id),
+                            Note::LateLinks => out.late_links.push(o.source_id),
                         }
                     }
                     continue;
@@ -646,51 +665,6 @@ fn not_kept(object: &str, sent: &[Outgoing], returned: &[Value]) -> Vec<String> 
         }
     }
     out
-}
-
-/// The field behind a refusal that names none. Twenty's link check says only that a URL is not
-/// valid, with code `INVALID_URL` (`record-transformer.exception.ts`,
-/// `remove-empty-links.util.ts`), so look for the links value whose URL cannot be one: empty of
-/// dots, or holding spaces or commas.
-fn field_by_shape(code: Option<&str>, record: &ApiRecord) -> Option<String> {
-    if code != Some("INVALID_URL") {
-        return None;
-    }
-    let bad = |u: &str| {
-        let u = u.trim();
-        !u.is_empty() && (!u.contains('.') || u.contains(char::is_whitespace) || u.contains(','))
-    };
-    record.iter().find_map(|(key, value)| {
-        let links = value.as_object()?;
-        let primary = links.get("primaryLinkUrl").and_then(Value::as_str);
-        let secondary = links
-            .get("secondaryLinks")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|l| l.get("url")?.as_str());
-        primary
-            .into_iter()
-            .chain(secondary)
-            .any(bad)
-            .then(|| key.to_owned())
-    })
-}
-
-/// The field a Twenty error message names, e.g. `Invalid value 'X' for field "stage"` or
-/// `Object company doesn't have any "placeId" field.`: the first double-quoted word.
-fn field_in_message(message: &str) -> Option<String> {
-    // 2.21 names the value first (`Invalid value "X" for field "stage". Valid values are: …`):
-    // the field is the quoted word after `field "`, when there is one.
-    let start = match message.find("field \"") {
-        Some(at) => at + "field \"".len(),
-        None => message.find('"')? + 1,
-    };
-    let len = message[start..].find('"')?;
-    let name = &message[start..start + len];
-    let name = name.split('.').next().unwrap_or(name);
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .then(|| name.to_owned())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::destination::Destination;
 use crate::model::FieldType;
 use crate::pipeline::{self, DeletedPolicy, MigrateError, MigrateOptions};
+use crate::plan::WritePass;
 use crate::source::records::RowFilter;
 use crate::transform::{target_id, Reference};
 
@@ -337,8 +338,11 @@ async fn run<D: Destination>(
             200,
         )
         .await?;
-        let first = pipeline::build_transform(object, plan, reader.columns(), false);
-        let second = pipeline::build_transform(object, plan, reader.columns(), true);
+        let first = pipeline::build_transform(object, plan, reader.columns(), WritePass::First);
+        let second = pipeline::build_transform(object, plan, reader.columns(), WritePass::Deferred);
+        // References to dashboards, written after the configuration stage created them.
+        let late =
+            pipeline::build_transform(object, plan, reader.columns(), WritePass::AfterConfig);
         let mut lost = LostFields::new(object, plan, reader.columns());
         let mut rules = ServerRules::default();
         loop {
@@ -351,11 +355,15 @@ async fn run<D: Destination>(
             let mut dropped_values = Vec::new();
             for row in &rows {
                 // A row the transform refuses was rejected by migrate: it is absent by design.
-                let (Ok(mut a), Ok(b)) = (first.apply(row, &members), second.apply(row, &members))
-                else {
+                let (Ok(mut a), Ok(b), Ok(c)) = (
+                    first.apply(row, &members),
+                    second.apply(row, &members),
+                    late.apply(row, &members),
+                ) else {
                     continue;
                 };
                 a.extend(b.into_fields());
+                a.extend(c.into_fields());
                 // Rows skipped because their cascading parent is not migrated are absent too.
                 if !nulls.apply(row, &mut a, &mut Vec::new()) {
                     continue;
