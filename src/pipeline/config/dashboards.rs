@@ -512,6 +512,21 @@ fn map_configuration(
     }
 }
 
+/// A configuration the target answered, with `null` wherever the one sent has `null` (the
+/// field left unset): a real 2.21 answers its DTO's default there (`dateGranularity: DAY`,
+/// `timezone: UTC`, `displayLegend: true`…, `MM/page-layout-widget/dtos/*-configuration.dto.ts`;
+/// seen live, rehearsal r18), which is no difference. A field the source sets is compared.
+fn unset_where_unsent(mut answered: Value, sent: &Value) -> Value {
+    if let (Value::Object(answered), Value::Object(sent)) = (&mut answered, sent) {
+        for (key, value) in sent {
+            if value.is_null() {
+                answered.insert(key.clone(), Value::Null);
+            }
+        }
+    }
+    answered
+}
+
 /// The target layout has the name, tabs and widgets wanted (each compared by what the target
 /// answers of it; a widget's `position` is not read, nor, unless `in_full`, its grid position
 /// and configuration).
@@ -564,6 +579,18 @@ fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value], in_full: 
             (key, widgets)
         })
         .collect();
+    // What the source sets, by widget: where it leaves a field unset, the target answers its
+    // default, which is no difference.
+    let sent: HashMap<&str, Value> = desired
+        .iter()
+        .flat_map(|t| t["widgets"].as_array().into_iter().flatten())
+        .filter_map(|w| {
+            Some((
+                w["id"].as_str()?,
+                page_layout::answered_configuration(&w["configuration"]),
+            ))
+        })
+        .collect();
     let mut got: Vec<(String, Vec<String>)> = have
         .tabs
         .iter()
@@ -573,13 +600,21 @@ fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value], in_full: 
                 .iter()
                 .map(|w| {
                     let object = w.object_metadata_id.map(|o| o.to_string());
+                    let id = w.id.to_string();
+                    let configuration = match sent.get(id.as_str()) {
+                        Some(sent) => unset_where_unsent(
+                            page_layout::answered_configuration(&w.configuration),
+                            sent,
+                        ),
+                        None => w.configuration.clone(),
+                    };
                     widget_key(
-                        &w.id.to_string(),
+                        &id,
                         &w.title,
                         &w.kind,
                         object.as_deref(),
                         &w.grid_position,
-                        &w.configuration,
+                        &configuration,
                     )
                 })
                 .collect();

@@ -32,6 +32,63 @@ pub struct RichTextBody {
     pub markdown: Option<String>,
 }
 
+/// The `defaultValue`s of a member's DTO fields, which a real 2.21 answers where the stored
+/// configuration leaves the field unset (seen live: a pie chart created without them read back
+/// `dateGranularity: DAY`, `timezone: UTC`, `displayLegend: true`…; rehearsal r18). From
+/// `MM/page-layout-widget/dtos/{aggregate,bar,line,pie}-chart-configuration.dto.ts`.
+fn defaults(kind: &str) -> Vec<(&'static str, Value)> {
+    use serde_json::json;
+    let monday = ("firstDayOfTheWeek", json!(1)); // CalendarStartDay.MONDAY
+    let utc = ("timezone", json!("UTC"));
+    let no_labels = ("displayDataLabel", json!(false));
+    let axes = || {
+        vec![
+            ("primaryAxisDateGranularity", json!("DAY")),
+            ("secondaryAxisGroupByDateGranularity", json!("DAY")),
+            ("splitMultiValueFields", json!(true)),
+            ("axisNameDisplay", json!("NONE")),
+            no_labels.clone(),
+            ("displayLegend", json!(true)),
+            utc.clone(),
+            monday.clone(),
+        ]
+    };
+    match kind {
+        "AGGREGATE_CHART" => vec![no_labels, utc, monday],
+        "BAR_CHART" => axes(),
+        "LINE_CHART" => {
+            let mut v = axes();
+            v.push(("primaryAxisOrderBy", json!("FIELD_ASC")));
+            v
+        }
+        "PIE_CHART" => vec![
+            ("dateGranularity", json!("DAY")),
+            ("orderBy", json!("VALUE_DESC")),
+            no_labels,
+            ("showCenterMetric", json!(true)),
+            ("displayLegend", json!(true)),
+            ("hideEmptyCategory", json!(false)),
+            ("splitMultiValueFields", json!(true)),
+            utc,
+            monday,
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// `value` with its member's defaults where it leaves a field unset.
+fn with_defaults(kind: &str, value: &Value) -> Value {
+    let mut value = value.clone();
+    if let Value::Object(map) = &mut value {
+        for (key, default) in defaults(kind) {
+            if map.get(key).is_none_or(Value::is_null) {
+                map.insert(key.to_owned(), default);
+            }
+        }
+    }
+    value
+}
+
 /// Declares the members: `Struct = "CONFIGURATION_TYPE" { fields }`, each struct named as its
 /// GraphQL type, and the union that picks one by `configurationType`.
 macro_rules! members {
@@ -63,6 +120,7 @@ macro_rules! members {
                     .get("configurationType")
                     .and_then(Value::as_str)
                     .ok_or("the configuration has no configurationType")?;
+                let value = &with_defaults(kind, value);
                 let parsed = match kind {
                     $($kind => serde_json::from_value(value.clone()).map(Self::$member),)*
                     other => return Err(format!("no WidgetConfiguration member for {other}")),
