@@ -97,24 +97,10 @@ pub(super) async fn write_deferred<D: Destination>(
                 ) {
                     batch.push(Outgoing::new(row.id, record).writing_links());
                 }
-                if batch.len() >= run.cap {
-                    let delta = ObjectReport::new(&object.name_singular);
-                    run.submit(
-                        object_plan,
-                        std::mem::take(&mut batch),
-                        None,
-                        delta,
-                        &mut links,
-                    )
-                    .await?;
-                }
+                send_links(run, object_plan, &mut batch, &mut links, false).await?;
             }
         }
-        if !batch.is_empty() {
-            let delta = ObjectReport::new(&object.name_singular);
-            run.submit(object_plan, batch, None, delta, &mut links)
-                .await?;
-        }
+        send_links(run, object_plan, &mut batch, &mut links, true).await?;
         run.drain(&mut links).await?;
         let r = reports
             .get_mut(&object_plan.object)
@@ -281,24 +267,10 @@ pub(super) async fn write_after_config<D: Destination>(
                     true => outgoing.writing_late_links(),
                     false => outgoing,
                 });
-                if batch.len() >= run.cap {
-                    let delta = ObjectReport::new(&object.name_singular);
-                    run.submit(
-                        object_plan,
-                        std::mem::take(&mut batch),
-                        None,
-                        delta,
-                        &mut links,
-                    )
-                    .await?;
-                }
+                send_links(run, object_plan, &mut batch, &mut links, false).await?;
             }
         }
-        if !batch.is_empty() {
-            let delta = ObjectReport::new(&object.name_singular);
-            run.submit(object_plan, batch, None, delta, &mut links)
-                .await?;
-        }
+        send_links(run, object_plan, &mut batch, &mut links, true).await?;
         run.drain(&mut links).await?;
         note_missing(object_plan, &parents, &missing, not_kept);
         let r = reports
@@ -311,6 +283,23 @@ pub(super) async fn write_after_config<D: Destination>(
             return Err(opts.interrupted());
         }
     }
+    Ok(())
+}
+
+/// Sends `batch` as one batch of links once it is full, or, when `last`, whatever it holds.
+async fn send_links<D: Destination>(
+    run: &mut Run<'_, D>,
+    plan: &ObjectPlan,
+    batch: &mut Vec<Outgoing>,
+    links: &mut ObjectReport,
+    last: bool,
+) -> Result<(), MigrateError> {
+    if batch.is_empty() || (!last && batch.len() < run.cap) {
+        return Ok(());
+    }
+    let delta = ObjectReport::new(&plan.object);
+    run.submit(plan, std::mem::take(batch), None, delta, links)
+        .await?;
     Ok(())
 }
 
