@@ -11,5 +11,5 @@ start=$(date +%s.%N)
   --report "$name-$tag-report.json" --rejects "$name-$tag-rejects.jsonl" --rate-limit 100000/min "$@" \
   > "$name-$tag-migrate.txt" 2> "$name-$tag-migrate.err"
 echo "migrate exit $? in $(echo "$(date +%s.%N) - $start" | bc) s"
-"$BIN" verify --source "$src" --storage-dir "$storage" "$@" > "$name-$tag-verify.txt" 2> "$name-$tag-verify.err"
+"$BIN" verify --source "$src" --storage-dir "$storage" --state "$name.state.sqlite" "$@" > "$name-$tag-verify.txt" 2> "$name-$tag-verify.err"
 echo "verify exit $?"

@@ -222,9 +222,10 @@ pub struct VerifyArgs {
     pub checklist: bool,
 
     /// The ledger `migrate` wrote (default `twenty-migrate.state.sqlite` in the current
-    /// folder), read only: the checklist compares each downloaded attachment with the size it
-    /// records. Without it, files are only checked to open.
-    #[arg(long, requires = "checklist")]
+    /// folder), read only: the configuration is compared with the target entities the run
+    /// matched by natural key, and the checklist compares each downloaded attachment with the
+    /// size it records. Without it, files are only checked to open.
+    #[arg(long)]
     pub state: Option<PathBuf>,
 }
 
