@@ -543,5 +543,49 @@ pub(super) fn config() -> Vec<Exchange> {
                 ),
             ],
         ),
+        // A widget configuration that leaves fields unset reads back with its DTO's default
+        // values (`MM/page-layout-widget/dtos/pie-chart-configuration.dto.ts`): seen in
+        // rehearsal r18, where every rerun replaced the layout until unset fields were no
+        // longer compared.
+        ex(
+            "config-page-layout-widget-configuration-defaults",
+            vec![
+                ids(),
+                md(
+                    "mutation C($input: CreatePageLayoutInput!) { createPageLayout(input: $input) { id } }",
+                    json!({ "input": { "name": "Cf ${Run} defaults", "type": "DASHBOARD" } }),
+                )
+                .quiet()
+                .capture("layoutId", "/data/createPageLayout/id"),
+                md(
+                    format!("mutation U($id: String!, $input: UpdatePageLayoutWithTabsInput!) {{ updatePageLayoutWithTabsAndWidgets(id: $id, input: $input) {{ {LAYOUT} }} }}"),
+                    json!({ "id": "${layoutId}", "input": { "name": "Cf ${Run} defaults",
+                            "type": "DASHBOARD", "objectMetadataId": null, "tabs": [{
+                                "id": "${idTab}", "title": "Overview", "position": 0,
+                                "layoutMode": "GRID", "widgets": [{
+                                    "id": "${idWidget}", "pageLayoutTabId": "${idTab}",
+                                    "title": "By stage", "type": "GRAPH",
+                                    "objectMetadataId": "${opportunityObjectId}",
+                                    "gridPosition": { "row": 0, "column": 0, "rowSpan": 4, "columnSpan": 4 },
+                                    "configuration": {
+                                        "configurationType": "PIE_CHART",
+                                        "aggregateOperation": "COUNT",
+                                        "aggregateFieldMetadataId": "${amountFieldId}",
+                                        "groupByFieldMetadataId": "${stageFieldId}",
+                                        "displayDataLabel": true
+                                    }
+                                }]
+                            }] } }),
+                ),
+                md(
+                    "query G($id: String!) { getPageLayout(id: $id) { tabs { widgets { id gridPosition { row column rowSpan columnSpan } configuration { ... on PieChartConfiguration { configurationType aggregateOperation aggregateFieldMetadataId groupByFieldMetadataId groupBySubFieldName dateGranularity orderBy displayDataLabel showCenterMetric displayLegend hideEmptyCategory splitMultiValueFields timezone firstDayOfTheWeek color description } } } } } }",
+                    json!({ "id": "${layoutId}" }),
+                ),
+                md(
+                    "mutation D($id: String!) { destroyPageLayout(id: $id) }",
+                    json!({ "id": "${layoutId}" }),
+                ),
+            ],
+        ),
     ]
 }
