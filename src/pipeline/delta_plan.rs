@@ -10,11 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::delta::{self, Change};
-use super::records::{build_transform, pending};
+use super::records::{build_transform, pending, Judge};
 use super::{DeletedPolicy, MigrateError, MigrateOptions, Prepared, DEFAULT_MAX_BATCH};
 use crate::destination::Destination;
 use crate::plan::WritePass;
-use crate::record::{content_hash, Cell};
 use crate::source::records::RowFilter;
 use crate::state::Ledger;
 
@@ -191,8 +190,13 @@ pub async fn estimate<D: Destination>(
                 break;
             }
             nulled.load(client, &rows).await?;
-            let entries = delta::page_entries(&ledger, name, &rows)?;
-            let refused = delta::page_refused(&ledger, name, &rows)?;
+            let judge = Judge {
+                entries: delta::page_entries(&ledger, name, &rows)?,
+                refused: delta::page_refused(&ledger, name, &rows)?,
+                deferred: deferred.as_ref(),
+                late: late.as_ref(),
+                deleted_index,
+            };
             for row in &rows {
                 // A row that does not transform is rejected by the pass: nothing to send.
                 let Ok(mut record) = transform.apply(row, &members) else {
@@ -201,20 +205,12 @@ pub async fn estimate<D: Destination>(
                 if !nulled.apply(row, &mut record, &mut Vec::new()) {
                     continue;
                 }
-                let links = deferred.as_ref().and_then(|t| t.apply(row, &members).ok());
-                let late_links = late.as_ref().and_then(|t| t.apply(row, &members).ok());
-                let hash = content_hash(
-                    std::iter::once(&record)
-                        .chain(links.as_ref())
-                        .chain(late_links.as_ref()),
-                );
-                let live = deleted_index
-                    .is_none_or(|i| matches!(row.cells.get(i), Some(Cell::Null) | None));
-                let change = delta::classify(entries.get(&row.id), hash, live);
-                if change == Change::New && refused.get(&row.id) == Some(&hash) {
+                let verdict = judge.verdict(row, &record, &members);
+                if verdict.refused_unchanged {
                     continue;
                 }
-                match change {
+                let (links, late_links) = (verdict.links, verdict.late);
+                match verdict.change {
                     Change::New => o.new += 1,
                     Change::Changed => o.changed += 1,
                     Change::Restored => o.restored += 1,

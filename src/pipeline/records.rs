@@ -409,34 +409,49 @@ fn decide<D: Destination>(
     judge.judge(row, record, members)
 }
 
-/// What the ledger knows of one page's rows, and what a row's hash is made of.
-struct Judge<'a> {
+/// What the ledger knows of one page's rows, and what a row's hash is made of: the one
+/// judgement of the records stage and of `plan --delta`.
+pub(super) struct Judge<'a> {
     /// The ledger's entries for the page's rows.
-    entries: HashMap<Uuid, RecordEntry>,
+    pub(super) entries: HashMap<Uuid, RecordEntry>,
     /// The hashes of the page's rows the target refused in an earlier pass.
-    refused: HashMap<Uuid, u64>,
+    pub(super) refused: HashMap<Uuid, u64>,
     /// The transform of the deferred references, for objects that have some.
-    deferred: Option<&'a ObjectTransform>,
+    pub(super) deferred: Option<&'a ObjectTransform>,
     /// The transform of the references written after the configuration stage, for objects
     /// that have some.
-    late: Option<&'a ObjectTransform>,
+    pub(super) late: Option<&'a ObjectTransform>,
     /// The `deletedAt` column, when the object has one.
-    deleted_index: Option<usize>,
+    pub(super) deleted_index: Option<usize>,
+}
+
+/// What [`Judge::verdict`] finds of one transformed row.
+pub(super) struct Verdict {
+    /// New, changed, restored or unchanged, by the hash.
+    pub(super) change: Change,
+    /// The hash of the record with its references.
+    pub(super) hash: u64,
+    /// The target refused this very content in an earlier pass: not sent again.
+    pub(super) refused_unchanged: bool,
+    /// The deferred references, when they transform.
+    pub(super) links: Option<ApiRecord>,
+    /// The references written after the configuration stage, when they transform.
+    pub(super) late: Option<ApiRecord>,
 }
 
 impl Judge<'_> {
-    /// Sends `record` unless the target holds it already as it is.
-    fn judge(
+    /// How `record` (the row's first-pass record) stands against the ledger.
+    pub(super) fn verdict(
         &self,
         row: &SourceRow,
-        mut record: ApiRecord,
+        record: &ApiRecord,
         members: &crate::transform::MemberMap,
-    ) -> Decided {
+    ) -> Verdict {
         // A deferred value that does not transform is reported by the links stage.
         let links = self.deferred.and_then(|t| t.apply(row, members).ok());
         let late = self.late.and_then(|t| t.apply(row, members).ok());
         let hash = content_hash(
-            std::iter::once(&record)
+            std::iter::once(record)
                 .chain(links.as_ref())
                 .chain(late.as_ref()),
         );
@@ -444,10 +459,33 @@ impl Judge<'_> {
             .deleted_index
             .is_none_or(|i| matches!(row.cells.get(i), Some(Cell::Null) | None));
         let change = delta::classify(self.entries.get(&row.id), hash, live);
+        Verdict {
+            change,
+            hash,
+            refused_unchanged: change == Change::New && self.refused.get(&row.id) == Some(&hash),
+            links,
+            late,
+        }
+    }
+
+    /// Sends `record` unless the target holds it already as it is.
+    fn judge(
+        &self,
+        row: &SourceRow,
+        mut record: ApiRecord,
+        members: &crate::transform::MemberMap,
+    ) -> Decided {
+        let Verdict {
+            change,
+            hash,
+            refused_unchanged,
+            links,
+            late,
+        } = self.verdict(row, &record, members);
         if change == Change::Unchanged {
             return Decided::Skip(delta::UNCHANGED);
         }
-        if change == Change::New && self.refused.get(&row.id) == Some(&hash) {
+        if refused_unchanged {
             return Decided::Skip(delta::REFUSED_UNCHANGED);
         }
         if let (Some(late), true) = (&late, change.is_update()) {
