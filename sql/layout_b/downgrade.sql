@@ -116,6 +116,7 @@ ALTER TABLE core."view" DROP COLUMN IF EXISTS "overrides", DROP COLUMN IF EXISTS
   DROP COLUMN IF EXISTS "isSystemSideEffect", DROP COLUMN IF EXISTS "kanbanColumnWidth";
 ALTER TABLE core."viewField" DROP COLUMN IF EXISTS "overrides", DROP COLUMN IF EXISTS "isActive",
   DROP COLUMN IF EXISTS "isSystemSideEffect", DROP COLUMN IF EXISTS "viewFieldGroupId";
+DROP TABLE IF EXISTS core."viewFieldGroup";
 ALTER TABLE core."viewSort" DROP COLUMN IF EXISTS "subFieldName";
 ALTER TABLE core."viewFilter" DROP COLUMN IF EXISTS "relationTargetFieldMetadataId";
 ALTER TABLE core."pageLayout" DROP COLUMN IF EXISTS "isSystemSideEffect";

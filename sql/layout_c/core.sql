@@ -359,8 +359,27 @@ CREATE UNIQUE INDEX "IDX_552aa6908966e980099b3e5ebf" ON core."view" ("workspaceI
 CREATE INDEX "IDX_VIEW_WORKSPACE_ID_OBJECT_METADATA_ID" ON core."view" ("workspaceId", "objectMetadataId");
 CREATE INDEX "IDX_VIEW_VISIBILITY" ON core."view" ("visibility");
 
--- MM/view-field/entities/view-field.entity.ts ("viewFieldGroupId" points at the 2.x
--- core."viewFieldGroup", which the fixture does not create: the column stays, without its key).
+-- MM/view-field-group/entities/view-field-group.entity.ts (2.x, migration
+-- 1770818941843-add-view-field-group; columns as a real 2.21 has them): a record page's sections.
+CREATE TABLE core."viewFieldGroup" (
+  "workspaceId" uuid NOT NULL REFERENCES core."workspace" ("id") ON DELETE CASCADE,
+  "universalIdentifier" uuid NOT NULL,
+  "applicationId" uuid NOT NULL REFERENCES core."application" ("id") ON DELETE CASCADE,
+  "id" uuid NOT NULL DEFAULT public.uuid_generate_v4() PRIMARY KEY,
+  "name" text NOT NULL,
+  "position" double precision NOT NULL DEFAULT 0,
+  "isVisible" boolean NOT NULL DEFAULT true,
+  "viewId" uuid NOT NULL REFERENCES core."view" ("id") ON DELETE CASCADE,
+  "createdAt" timestamptz NOT NULL DEFAULT now(),
+  "updatedAt" timestamptz NOT NULL DEFAULT now(),
+  "deletedAt" timestamptz,
+  "overrides" jsonb,
+  "isActive" boolean NOT NULL DEFAULT true
+);
+CREATE UNIQUE INDEX "IDX_VIEW_FIELD_GROUP_UNIVERSAL_IDENTIFIER" ON core."viewFieldGroup"
+  ("workspaceId", "universalIdentifier");
+
+-- MM/view-field/entities/view-field.entity.ts ("viewFieldGroupId": the section it sits in).
 CREATE TYPE core."viewField_aggregateoperation_enum" AS ENUM ('MIN', 'MAX', 'AVG', 'SUM', 'COUNT',
   'COUNT_UNIQUE_VALUES', 'COUNT_EMPTY', 'COUNT_NOT_EMPTY', 'COUNT_TRUE', 'COUNT_FALSE',
   'PERCENTAGE_EMPTY', 'PERCENTAGE_NOT_EMPTY');
@@ -378,7 +397,7 @@ CREATE TABLE core."viewField" (
   "updatedAt" timestamptz NOT NULL DEFAULT now(),
   "deletedAt" timestamptz,
   "applicationId" uuid NOT NULL REFERENCES core."application" ("id") ON DELETE CASCADE,
-  "viewFieldGroupId" uuid,
+  "viewFieldGroupId" uuid REFERENCES core."viewFieldGroup" ("id") ON DELETE SET NULL,
   "overrides" jsonb,
   "isActive" boolean NOT NULL DEFAULT true,
   "isSystemSideEffect" boolean NOT NULL DEFAULT false

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::configuration::{
     TargetFieldPermission, TargetNavigationItem, TargetObjectPermission, TargetView,
-    TargetViewField, TargetViewFilter, TargetViewFilterGroup, TargetViewGroup, TargetViewSort,
-    TargetWebhook,
+    TargetViewField, TargetViewFieldGroup, TargetViewFilter, TargetViewFilterGroup,
+    TargetViewGroup, TargetViewSort, TargetWebhook,
 };
 use super::{Target, TargetError};
 
@@ -18,6 +18,10 @@ pub enum ConfigChange {
     CreateView(Box<TargetView>),
     /// `updateView` with the changed properties.
     UpdateView(Uuid, Value),
+    /// `createManyViewFieldGroups`: record-page sections, before the fields placed in them.
+    CreateFieldGroups(Vec<TargetViewFieldGroup>),
+    /// `updateViewFieldGroup`.
+    UpdateFieldGroup(Uuid, Value),
     /// `createManyViewFields`.
     CreateViewFields(Vec<TargetViewField>),
     /// `updateViewField`.
@@ -68,6 +72,8 @@ impl ConfigChange {
         match self {
             Self::CreateView(v) => format!("create view {} ({})", v.name, v.id),
             Self::UpdateView(id, _) => format!("update view {id}"),
+            Self::CreateFieldGroups(g) => format!("create {} view field groups", g.len()),
+            Self::UpdateFieldGroup(id, _) => format!("update view field group {id}"),
             Self::CreateViewFields(f) => format!("create {} view fields", f.len()),
             Self::UpdateViewField(id, _) => format!("update view field {id}"),
             Self::CreateFilterGroup(g) => format!("create view filter group {}", g.id),
@@ -98,6 +104,7 @@ impl ConfigChange {
     pub fn created_id(&self) -> Option<Uuid> {
         match self {
             Self::CreateView(v) => Some(v.id),
+            Self::CreateFieldGroups(g) => g.first().map(|g| g.id),
             Self::CreateViewFields(f) => f.first().map(|f| f.id),
             Self::CreateFilterGroup(g) => Some(g.id),
             Self::CreateFilter(f) => Some(f.id),
@@ -115,6 +122,8 @@ impl ConfigChange {
         match self {
             Self::CreateView(v) => target.create_view(v).await,
             Self::UpdateView(id, changes) => target.update_view(*id, changes.clone()).await,
+            Self::CreateFieldGroups(g) => target.create_view_field_groups(g).await,
+            Self::UpdateFieldGroup(id, u) => target.update_view_field_group(*id, u.clone()).await,
             Self::CreateViewFields(fields) => target.create_view_fields(fields).await,
             Self::UpdateViewField(id, u) => target.update_view_field(*id, u.clone()).await,
             Self::CreateFilterGroup(g) => target.create_view_filter_group(g).await,

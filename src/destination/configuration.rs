@@ -90,6 +90,9 @@ pub struct TargetView {
     /// `viewGroups` (read only).
     #[serde(default, skip_serializing)]
     pub view_groups: Vec<TargetViewGroup>,
+    /// `viewFieldGroups` (read only): a record page's field sections.
+    #[serde(default, skip_serializing)]
+    pub view_field_groups: Vec<TargetViewFieldGroup>,
 }
 
 /// A `viewField`.
@@ -112,6 +115,27 @@ pub struct TargetViewField {
     /// `aggregateOperation`.
     #[serde(default)]
     pub aggregate_operation: Option<String>,
+    /// `viewFieldGroupId`: the section it sits in (left out of a create when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_field_group_id: Option<Uuid>,
+}
+
+/// A `viewFieldGroup` (`view-field-group/dtos/inputs/create-view-field-group.input.ts`), as
+/// read and as `createManyViewFieldGroups` takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetViewFieldGroup {
+    /// Id.
+    pub id: Uuid,
+    /// The view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<Uuid>,
+    /// `name`.
+    pub name: String,
+    /// `position`.
+    pub position: f64,
+    /// `isVisible`.
+    pub is_visible: bool,
 }
 
 /// A `viewFilter`.
@@ -401,6 +425,7 @@ impl TargetView {
             view_filter_groups: Vec::new(),
             view_sorts: Vec::new(),
             view_groups: Vec::new(),
+            view_field_groups: Vec::new(),
         }
     }
 }
@@ -415,13 +440,14 @@ impl TargetConfiguration {
                 || v.view_filter_groups.iter().any(|x| x.id == id)
                 || v.view_sorts.iter().any(|x| x.id == id)
                 || v.view_groups.iter().any(|x| x.id == id)
+                || v.view_field_groups.iter().any(|x| x.id == id)
         }) || self.roles.iter().any(|r| r.id == id)
             || self.navigation.iter().any(|n| n.id == id)
             || self.webhooks.iter().any(|w| w.id == id)
     }
 }
 
-const VIEWS: &str = "{ getViews { id name objectMetadataId type key icon position isCompact openRecordIn kanbanAggregateOperation kanbanAggregateOperationFieldMetadataId calendarLayout calendarFieldMetadataId mainGroupByFieldMetadataId shouldHideEmptyGroups anyFieldFilterValue visibility viewFields { id fieldMetadataId isVisible size position aggregateOperation } viewFilters { id fieldMetadataId operand value viewFilterGroupId positionInViewFilterGroup subFieldName relationTargetFieldMetadataId } viewFilterGroups { id parentViewFilterGroupId logicalOperator positionInViewFilterGroup } viewSorts { id fieldMetadataId direction } viewGroups { id fieldValue isVisible position } } }";
+const VIEWS: &str = "{ getViews { id name objectMetadataId type key icon position isCompact openRecordIn kanbanAggregateOperation kanbanAggregateOperationFieldMetadataId calendarLayout calendarFieldMetadataId mainGroupByFieldMetadataId shouldHideEmptyGroups anyFieldFilterValue visibility viewFields { id fieldMetadataId isVisible size position aggregateOperation viewFieldGroupId } viewFilters { id fieldMetadataId operand value viewFilterGroupId positionInViewFilterGroup subFieldName relationTargetFieldMetadataId } viewFilterGroups { id parentViewFilterGroupId logicalOperator positionInViewFilterGroup } viewSorts { id fieldMetadataId direction } viewGroups { id fieldValue isVisible position } viewFieldGroups { id name position isVisible } } }";
 
 const ROLES: &str = "{ getRoles { id label description icon isEditable canUpdateAllSettings canAccessAllTools canReadAllObjectRecords canUpdateAllObjectRecords canSoftDeleteAllObjectRecords canDestroyAllObjectRecords canBeAssignedToUsers canBeAssignedToAgents canBeAssignedToApiKeys permissionFlags { flag } objectPermissions { objectMetadataId canReadObjectRecords canUpdateObjectRecords canSoftDeleteObjectRecords canDestroyObjectRecords } fieldPermissions { objectMetadataId fieldMetadataId canReadFieldValue canUpdateFieldValue } workspaceMembers { id userEmail } } }";
 

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::configuration::{
     input, TargetFieldPermission, TargetNavigationItem, TargetObjectPermission, TargetView,
-    TargetViewField, TargetViewFilter, TargetViewFilterGroup, TargetViewGroup, TargetViewSort,
-    TargetWebhook,
+    TargetViewField, TargetViewFieldGroup, TargetViewFilter, TargetViewFilterGroup,
+    TargetViewGroup, TargetViewSort, TargetWebhook,
 };
 use super::{Target, TargetError};
 
@@ -40,6 +40,32 @@ impl Target {
         self.mutate(
             "mutation($inputs: [CreateViewFieldInput!]!) { createManyViewFields(inputs: $inputs) { id } }",
             json!({ "inputs": input(&fields) }),
+        )
+        .await
+    }
+
+    /// `createManyViewFieldGroups` with their ids (`NoPermissionGuard`,
+    /// `view-field-group/resolvers/view-field-group.resolver.ts`).
+    pub async fn create_view_field_groups(
+        &self,
+        groups: &[TargetViewFieldGroup],
+    ) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($inputs: [CreateViewFieldGroupInput!]!) { createManyViewFieldGroups(inputs: $inputs) { id } }",
+            json!({ "inputs": input(&groups) }),
+        )
+        .await
+    }
+
+    /// `updateViewFieldGroup(input: {id, update})`.
+    pub async fn update_view_field_group(
+        &self,
+        id: Uuid,
+        update: Value,
+    ) -> Result<(), TargetError> {
+        self.mutate(
+            "mutation($input: UpdateViewFieldGroupInput!) { updateViewFieldGroup(input: $input) { id } }",
+            json!({ "input": { "id": id, "update": update } }),
         )
         .await
     }

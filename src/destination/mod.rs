@@ -38,8 +38,8 @@ pub use config_change::ConfigChange;
 pub use configuration::{
     TargetApiKey, TargetConfiguration, TargetFieldPermission, TargetFlag, TargetNavigationItem,
     TargetObjectPermission, TargetRole, TargetRoleLabel, TargetRoleMember, TargetView,
-    TargetViewField, TargetViewFilter, TargetViewFilterGroup, TargetViewGroup, TargetViewSort,
-    TargetWebhook,
+    TargetViewField, TargetViewFieldGroup, TargetViewFilter, TargetViewFilterGroup,
+    TargetViewGroup, TargetViewSort, TargetWebhook,
 };
 pub use contract::Destination;
 pub use direct_upload::{

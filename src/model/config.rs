@@ -102,18 +102,6 @@ pub enum NotMoved {
         /// Tabs and widgets made or edited by the workspace (for a custom layout: all).
         customized: usize,
     },
-    /// A view's field groups (`core."viewFieldGroup"`) the workspace made or edited: the
-    /// sections of a record page's fields.
-    FieldGroups {
-        /// Source view id.
-        view: Uuid,
-        /// View name.
-        name: String,
-        /// The object shown.
-        object: String,
-        /// Groups made or edited.
-        groups: usize,
-    },
 }
 
 /// `core.view` (`view/entities/view.entity.ts`).
@@ -160,6 +148,10 @@ pub struct View {
     /// A standard view's name before the workspace's override (`overrides.name`): the name of
     /// the target's own copy.
     pub standard_name: Option<String>,
+    /// Made by the server itself (`isSystemSideEffect`): a custom object's INDEX and record-page
+    /// fields views, which the target makes again when the data model sync creates the object.
+    #[serde(default)]
+    pub system_side_effect: bool,
     /// `viewField` rows.
     pub fields: Vec<ViewField>,
     /// `viewFilterGroup` rows, parents before children.
@@ -170,6 +162,24 @@ pub struct View {
     pub sorts: Vec<ViewSort>,
     /// `viewGroup` rows.
     pub groups: Vec<ViewGroup>,
+    /// `viewFieldGroup` rows (the sections of a record page's fields view), by position.
+    #[serde(default)]
+    pub field_groups: Vec<ViewFieldGroup>,
+}
+
+/// `core."viewFieldGroup"` (2.x, `view-field-group/entities/view-field-group.entity.ts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewFieldGroup {
+    /// Source id.
+    pub id: Uuid,
+    /// `name`, the effective value.
+    pub name: String,
+    /// A standard group's name before the workspace's override: the name of the target's copy.
+    pub standard_name: Option<String>,
+    /// `position`.
+    pub position: f64,
+    /// `isVisible`.
+    pub is_visible: bool,
 }
 
 /// `core."viewField"`.
@@ -187,6 +197,9 @@ pub struct ViewField {
     pub position: f64,
     /// `aggregateOperation`.
     pub aggregate_operation: Option<String>,
+    /// `viewFieldGroupId`: the section of the record page the field sits in.
+    #[serde(default)]
+    pub group: Option<Uuid>,
 }
 
 /// `core."viewFilterGroup"`.

@@ -81,7 +81,7 @@ pub async fn read_config(
         .find(|w| uuid(w, "id") == Some(r.workspace))
         .and_then(|w| uuid(w, "defaultRoleId"))
         .and_then(|id| labels.get(&id).cloned());
-    let not_moved = read_not_moved(&r, &labels, &views).await?;
+    let not_moved = read_not_moved(&r, &labels).await?;
     Ok(WorkspaceConfig {
         views,
         roles,
@@ -110,11 +110,10 @@ fn customized(r: &Reader<'_>, row: &Row) -> bool {
 }
 
 /// The configuration this version does not move, for the runbook: row-level permissions,
-/// custom agents, record page layouts and record-page field groups the workspace changed.
+/// custom agents and record page layouts the workspace changed.
 async fn read_not_moved(
     r: &Reader<'_>,
     labels: &HashMap<Uuid, String>,
-    views: &[crate::model::config::View],
 ) -> Result<Vec<NotMoved>, SourceError> {
     let mut out = Vec::new();
     let mut predicates: std::collections::BTreeMap<(String, String), usize> = Default::default();
@@ -174,22 +173,6 @@ async fn read_not_moved(
                 name: text(layout, "name").unwrap_or_default(),
                 object: r.object(uuid(layout, "objectMetadataId")),
                 customized,
-            });
-        }
-    }
-    let mut groups: std::collections::BTreeMap<Uuid, usize> = Default::default();
-    for g in r.rows("core", "viewFieldGroup").await? {
-        if let Some(view) = uuid(&g, "viewId").filter(|_| customized(r, &g)) {
-            *groups.entry(view).or_default() += 1;
-        }
-    }
-    for (view, count) in groups {
-        if let Some(v) = views.iter().find(|v| v.id == view) {
-            out.push(NotMoved::FieldGroups {
-                view,
-                name: v.name.clone(),
-                object: v.object.clone(),
-                groups: count,
             });
         }
     }

@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use super::config::{boolean, effective, number, text, uuid, Reader, Row};
 use super::SourceError;
 use crate::model::config::{
-    Dashboard, PageLayout, PageLayoutTab, PageLayoutWidget, View, ViewField, ViewFilter,
-    ViewFilterGroup, ViewGroup, ViewSort, Workflow, WorkflowVersion,
+    Dashboard, PageLayout, PageLayoutTab, PageLayoutWidget, View, ViewField, ViewFieldGroup,
+    ViewFilter, ViewFilterGroup, ViewGroup, ViewSort, Workflow, WorkflowVersion,
 };
 
 /// The views of the workspace, sorted by object, position and id; each with its children.
@@ -44,6 +44,8 @@ pub(crate) async fn read_views(r: &Reader<'_>) -> Result<Vec<View>, SourceError>
     let filters = by_view(load("viewFilter").await?);
     let sorts = by_view(load("viewSort").await?);
     let kanban = by_view(load("viewGroup").await?);
+    // Record-page sections (2.x); none before.
+    let sections = by_view(load("viewFieldGroup").await?);
     let empty = Vec::new();
     let mut out = Vec::new();
     for row in views {
@@ -76,6 +78,7 @@ pub(crate) async fn read_views(r: &Reader<'_>) -> Result<Vec<View>, SourceError>
                     size: number(&f, "size").unwrap_or(0.0),
                     position: number(&f, "position").unwrap_or(0.0),
                     aggregate_operation: text(&f, "aggregateOperation"),
+                    group: uuid(&f, "viewFieldGroupId"),
                 })
             })
             .collect();
@@ -150,6 +153,27 @@ pub(crate) async fn read_views(r: &Reader<'_>) -> Result<Vec<View>, SourceError>
                 .partial_cmp(&(b.position, b.id))
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
+        let mut field_groups: Vec<ViewFieldGroup> = sections
+            .get(&id)
+            .unwrap_or(&empty)
+            .iter()
+            .filter_map(|g| {
+                let standard_name = text(g, "name").filter(|_| r.is_standard(g));
+                let g = effective(g.clone());
+                Some(ViewFieldGroup {
+                    id: uuid(&g, "id")?,
+                    name: text(&g, "name").unwrap_or_default(),
+                    standard_name,
+                    position: number(&g, "position").unwrap_or(0.0),
+                    is_visible: boolean(&g, "isVisible").unwrap_or(true),
+                })
+            })
+            .collect();
+        field_groups.sort_by(|a, b| {
+            (a.position, a.id)
+                .partial_cmp(&(b.position, b.id))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         out.push(View {
             id,
             name: text(&row, "name").unwrap_or_default(),
@@ -171,11 +195,13 @@ pub(crate) async fn read_views(r: &Reader<'_>) -> Result<Vec<View>, SourceError>
             owner_email: uuid(&row, "createdByUserWorkspaceId").and_then(|u| r.email(u)),
             is_standard: r.is_standard(&row),
             standard_name: base_name.filter(|_| r.is_standard(&row)),
+            system_side_effect: boolean(&row, "isSystemSideEffect") == Some(true),
             fields: view_fields,
             filter_groups,
             filters: view_filters,
             sorts: view_sorts,
             groups: groups_out,
+            field_groups,
         });
     }
     out.sort_by(|a, b| {

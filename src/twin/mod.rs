@@ -443,6 +443,19 @@ impl Twin {
             .collect()
     }
 
+    /// The record-page sections of a view, in position order.
+    pub fn view_field_groups(&self, view: Uuid) -> Vec<config::ViewFieldGroup> {
+        let state = lock(&self.shared.config_state);
+        let mut list: Vec<config::ViewFieldGroup> = state
+            .view_field_groups
+            .iter()
+            .filter(|g| g.view_id.0 == view && g.deleted_at.is_none())
+            .cloned()
+            .collect();
+        list.sort_by(|a, b| a.position.total_cmp(&b.position));
+        list
+    }
+
     /// The fields of a view, in position order.
     pub fn view_fields(&self, view: Uuid) -> Vec<ViewField> {
         let state = lock(&self.shared.config_state);

@@ -70,9 +70,10 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
         .filter(|v| v.visibility != "UNLISTED")
         .collect();
     let by_id: HashSet<Uuid> = views.iter().map(|v| v.id.0).collect();
+    // A custom object's record-page fields view is the server's: the target made its own.
     let created: Vec<_> = movable
         .iter()
-        .filter(|v| !v.is_standard && v.key.is_none())
+        .filter(|v| !v.is_standard && v.key.is_none() && !v.system_side_effect)
         .collect();
     for v in &created {
         assert!(
@@ -101,6 +102,74 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
             index.insert(v.object_metadata_id.0),
             "two INDEX views on one object"
         );
+    }
+
+    // One record-page fields view per object, whose sections are the source's: names,
+    // order and visibility, each field in the section of the same name.
+    let mut pages: HashSet<Uuid> = HashSet::new();
+    for v in views
+        .iter()
+        .filter(|v| format!("{:?}", v.view_type) == "FieldsWidget")
+    {
+        assert!(
+            pages.insert(v.object_metadata_id.0),
+            "two record-page fields views on one object"
+        );
+    }
+    let model = t.model().await.expect("model");
+    let field_name = |id: Uuid| {
+        model
+            .objects
+            .iter()
+            .flat_map(|o| &o.fields)
+            .find(|f| f.id == id)
+            .map(|f| f.name.clone())
+    };
+    for key in ["view/company-record-page", "view/pet-record-page"] {
+        let source = config.views.iter().find(|v| v.id == id(key)).unwrap();
+        let object = model.object(&source.object).expect("object").id;
+        let there = views
+            .iter()
+            .find(|v| {
+                format!("{:?}", v.view_type) == "FieldsWidget" && v.object_metadata_id.0 == object
+            })
+            .expect("the record-page view");
+        let sections = twin.view_field_groups(there.id.0);
+        let got: Vec<(&str, f64, bool)> = sections
+            .iter()
+            .filter(|g| g.is_visible)
+            .map(|g| (g.name.as_str(), g.position, g.is_visible))
+            .collect();
+        let want: Vec<(&str, f64, bool)> = source
+            .field_groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.position, g.is_visible))
+            .collect();
+        assert_eq!(got, want, "{key}: sections");
+        let section_name = |g: Option<Uuid>| {
+            g.and_then(|g| sections.iter().find(|s| s.id.0 == g))
+                .map(|s| s.name.clone())
+        };
+        for f in &source.fields {
+            let placed = twin
+                .view_fields(there.id.0)
+                .into_iter()
+                .find(|vf| field_name(vf.field_metadata_id.0).as_deref() == Some(&f.field))
+                .expect("field on the record page");
+            let want = f.group.and_then(|g| {
+                source
+                    .field_groups
+                    .iter()
+                    .find(|s| s.id == g)
+                    .map(|s| s.name.clone())
+            });
+            assert_eq!(
+                section_name(placed.view_field_group_id.map(|g| g.0)),
+                want,
+                "{key}: section of {}",
+                f.field
+            );
+        }
     }
 
     // The nested filter groups keep their tree and operators; filters point at the target's

@@ -572,16 +572,6 @@ CREATE TABLE core.agent (
 INSERT INTO core.agent (name, label, "isCustom", "workspaceId")
   SELECT 'deal-helper', 'Deal helper', true, id FROM core.workspace
   UNION ALL SELECT 'standard-helper', 'Helper', false, id FROM core.workspace;
-CREATE TABLE core."viewFieldGroup" (
-  id uuid PRIMARY KEY DEFAULT public.uuid_generate_v4(), "workspaceId" uuid NOT NULL,
-  "viewId" uuid NOT NULL, name text NOT NULL, "applicationId" uuid NOT NULL, overrides jsonb,
-  "deletedAt" timestamptz);
-INSERT INTO core."viewFieldGroup" ("workspaceId", "viewId", name, "applicationId")
-  SELECT v."workspaceId", v.id, g, w."workspaceCustomApplicationId"
-  FROM core.view v JOIN core.workspace w ON w.id = v."workspaceId"
-  CROSS JOIN (VALUES ('Deal facts'), ('Contacts')) AS n(g)
-  WHERE v.key = 'INDEX' AND v."objectMetadataId" IN
-    (SELECT id FROM core."objectMetadata" WHERE "nameSingular" = 'company');
 INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "universalIdentifier", "applicationId")
   SELECT 'Company page', w.id, 'RECORD_PAGE', o.id, public.uuid_generate_v4(), w."workspaceCustomApplicationId"
   FROM core.workspace w JOIN core."objectMetadata" o ON o."workspaceId" = w.id AND o."nameSingular" = 'company';
@@ -592,8 +582,7 @@ INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "u
 "#;
 
 #[tokio::test]
-async fn layout_c_lists_row_level_permissions_agents_record_pages_and_field_groups_it_does_not_move(
-) {
+async fn layout_c_lists_row_level_permissions_agents_and_record_pages_it_does_not_move() {
     use twenty_migrate::model::config::NotMoved;
     use twenty_migrate::pipeline::config::runbook::Runbook;
 
@@ -618,9 +607,7 @@ async fn layout_c_lists_row_level_permissions_agents_record_pages_and_field_grou
     assert!(not_moved.iter().any(|n| matches!(n,
         NotMoved::RecordPage { name, object: Some(o), customized: 0, .. }
             if name == "Company page" && o == "company")));
-    assert!(not_moved.iter().any(|n| matches!(n,
-        NotMoved::FieldGroups { object, groups: 2, .. } if object == "company")));
-    assert_eq!(not_moved.len(), 4, "{not_moved:#?}");
+    assert_eq!(not_moved.len(), 3, "{not_moved:#?}");
 
     let md = Runbook::build(&r.config).to_markdown();
     assert!(
@@ -632,4 +619,55 @@ async fn layout_c_lists_row_level_permissions_agents_record_pages_and_field_grou
         "{md}"
     );
     assert!(md.contains("\"Deal helper\""), "{md}");
+}
+
+#[tokio::test]
+async fn layout_c_reads_record_page_sections_with_overrides_over_the_stored_values() {
+    let r = read(None).await;
+    let company = r.view("view/company-record-page");
+    assert_eq!(company.kind, "FIELDS_WIDGET");
+    assert!(company.is_standard && company.system_side_effect);
+    let sections: Vec<(&str, Option<&str>)> = company
+        .field_groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.standard_name.as_deref()))
+        .collect();
+    assert_eq!(
+        sections,
+        [
+            ("Overview", Some("General")),
+            ("System", Some("System")),
+            ("Sales", None)
+        ],
+        "by position; a renamed standard section keeps its standard name"
+    );
+    let section_of = |field: &str| {
+        let f = company.fields.iter().find(|f| f.field == field).unwrap();
+        let g = f.group.expect("in a section");
+        company
+            .field_groups
+            .iter()
+            .find(|s| s.id == g)
+            .unwrap()
+            .name
+            .clone()
+    };
+    assert_eq!(section_of("name"), "Overview");
+    assert_eq!(section_of("employees"), "Sales", "moved by its override");
+    assert_eq!(section_of("tier"), "Sales");
+    let pet = r.view("view/pet-record-page");
+    assert!(!pet.is_standard && pet.system_side_effect);
+    assert_eq!(pet.field_groups.len(), 1);
+    assert!(pet
+        .fields
+        .iter()
+        .any(|f| f.field == "rating" && f.group.is_none()));
+    assert_eq!(
+        r.config
+            .views
+            .iter()
+            .map(|v| v.field_groups.len())
+            .sum::<usize>(),
+        r.gen().view_field_sections
+    );
 }

@@ -263,17 +263,6 @@ impl Runbook {
                             .unwrap_or_default()
                     ),
                 ),
-                NotMoved::FieldGroups {
-                    view,
-                    name,
-                    object,
-                    groups,
-                } => (
-                    format!("field_groups:{view}"),
-                    format!(
-                        "Redo the field sections of the {object} record page (view \"{name}\": {groups} groups made or edited in the source)"
-                    ),
-                ),
             };
             steps.push(Step {
                 key,
@@ -362,7 +351,6 @@ pub(super) fn count(config: &WorkspaceConfig, report: &mut ConfigReport) {
             "row_level" => "row_level_permissions",
             "agent" => "agents",
             "record_page" => "record_pages",
-            "field_groups" => "field_groups",
             _ => "navigation",
         };
         report.kind(kind).runbook += 1;

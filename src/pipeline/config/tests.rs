@@ -7,11 +7,11 @@ use uuid::Uuid;
 use super::{plan_actions, Action};
 use crate::destination::{
     TargetConfiguration, TargetField, TargetModel, TargetNavigationItem, TargetObject, TargetRole,
-    TargetView, TargetViewGroup, TargetWebhook,
+    TargetView, TargetViewField, TargetViewFieldGroup, TargetViewGroup, TargetWebhook,
 };
 use crate::model::config::{
-    MemberRole, NavigationItem, ObjectPermission, Role, View, ViewFilter, ViewGroup, Webhook,
-    WorkspaceConfig,
+    MemberRole, NavigationItem, ObjectPermission, Role, View, ViewField, ViewFieldGroup,
+    ViewFilter, ViewGroup, Webhook, WorkspaceConfig,
 };
 use crate::transform::{MemberMap, MemberTarget};
 
@@ -100,11 +100,13 @@ fn view(n: u128, object: &str, name: &str, kind: &str) -> View {
         owner_email: None,
         is_standard: false,
         standard_name: None,
+        system_side_effect: false,
         fields: Vec::new(),
         filter_groups: Vec::new(),
         filters: Vec::new(),
         sorts: Vec::new(),
         groups: Vec::new(),
+        field_groups: Vec::new(),
     }
 }
 
@@ -549,4 +551,128 @@ fn a_standard_view_renamed_in_the_source_updates_the_targets_copy_instead_of_add
         id(0x500),
         json!({ "name": "Pipeline" })
     )));
+}
+
+fn record_page_field(n: u128, field: &str, group: Option<Uuid>) -> ViewField {
+    ViewField {
+        id: id(n),
+        field: field.into(),
+        is_visible: true,
+        size: 0.0,
+        position: n as f64,
+        aggregate_operation: None,
+        group,
+    }
+}
+
+fn placed(n: u128, field: u128, section: u128) -> TargetViewField {
+    TargetViewField {
+        id: id(n),
+        view_id: None,
+        field_metadata_id: id(field),
+        is_visible: true,
+        size: 0.0,
+        position: n as f64,
+        aggregate_operation: None,
+        view_field_group_id: Some(id(section)),
+    }
+}
+
+#[test]
+fn record_page_sections_match_by_standard_name_and_are_created_before_the_fields_moved_into_them() {
+    // A server-made record page (standard): the workspace renamed "General" to "Overview",
+    // added "Deal" and moved `stage` into it; "System" is gone from the source.
+    let mut source = view(
+        2,
+        "opportunity",
+        "Opportunity Record Page Fields",
+        "FIELDS_WIDGET",
+    );
+    source.is_standard = true;
+    source.system_side_effect = true;
+    source.field_groups = vec![
+        ViewFieldGroup {
+            id: id(21),
+            name: "Overview".into(),
+            standard_name: Some("General".into()),
+            position: 0.0,
+            is_visible: true,
+        },
+        ViewFieldGroup {
+            id: id(22),
+            name: "Deal".into(),
+            standard_name: None,
+            position: 1.0,
+            is_visible: true,
+        },
+    ];
+    source.fields = vec![
+        record_page_field(1, "name", Some(id(21))),
+        record_page_field(2, "stage", Some(id(22))),
+    ];
+    let mut existing = target_view(&source, id(0x600), id(OPPORTUNITY));
+    existing.name = "Opportunity Record Page Fields".into();
+    let section = |n: u128, name: &str, position: f64| TargetViewFieldGroup {
+        id: id(n),
+        view_id: None,
+        name: name.into(),
+        position,
+        is_visible: true,
+    };
+    existing.view_field_groups = vec![
+        section(0x601, "General", 0.0),
+        section(0x602, "System", 1.0),
+    ];
+    existing.view_fields = vec![placed(1, NAME, 0x601), placed(2, STAGE, 0x602)];
+    let target = TargetConfiguration {
+        views: vec![existing],
+        ..TargetConfiguration::default()
+    };
+    let config = WorkspaceConfig {
+        views: vec![source.clone()],
+        ..WorkspaceConfig::default()
+    };
+    let (actions, _) = plan_actions(&config, &target, &model(), &members());
+
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::CreateView(_))),
+        "{actions:#?}"
+    );
+    assert!(actions.contains(&Action::UpdateFieldGroup(
+        id(0x601),
+        json!({"name": "Overview"})
+    )));
+    assert!(actions.contains(&Action::UpdateFieldGroup(
+        id(0x602),
+        json!({"isVisible": false})
+    )));
+    let deal = crate::transform::target_id(id(22));
+    let create = actions
+        .iter()
+        .position(|a| matches!(a, Action::CreateFieldGroups(g) if g.len() == 1 && g[0].id == deal))
+        .expect("the new section, with its id");
+    let moved = actions
+        .iter()
+        .position(|a| *a == Action::UpdateViewField(id(2), json!({"viewFieldGroupId": deal})))
+        .expect("stage moved into it");
+    assert!(
+        create < moved,
+        "the section exists before a field is placed in it"
+    );
+    assert!(!actions
+        .iter()
+        .any(|a| matches!(a, Action::UpdateViewField(f, _) if *f == id(1))));
+
+    // A source without sections (a version before them) leaves the target's as they are.
+    source.field_groups.clear();
+    source.fields = vec![
+        record_page_field(1, "name", None),
+        record_page_field(2, "stage", None),
+    ];
+    let config = WorkspaceConfig {
+        views: vec![source],
+        ..WorkspaceConfig::default()
+    };
+    let (actions, _) = plan_actions(&config, &target, &model(), &members());
+    assert!(actions.is_empty(), "{actions:#?}");
 }

@@ -7,7 +7,7 @@
 //! no uniqueness on `key` or on a group's `fieldValue`, so matching before creating is the
 //! tool's job (`view.entity.ts`, `view-group.entity.ts`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::Action;
 use super::{ConfigReport, Names, ViewIds};
 use crate::destination::{
-    TargetConfiguration, TargetView, TargetViewField, TargetViewFilter, TargetViewFilterGroup,
-    TargetViewGroup, TargetViewSort,
+    TargetConfiguration, TargetView, TargetViewField, TargetViewFieldGroup, TargetViewFilter,
+    TargetViewFilterGroup, TargetViewGroup, TargetViewSort,
 };
 use crate::model::config::{View, WorkspaceConfig};
 use crate::transform::target_id;
@@ -107,7 +107,7 @@ fn find<'t>(
             .filter(same_object)
             .find(|v| v.key.as_deref() == Some("INDEX"));
     }
-    if view.is_standard {
+    if view.is_standard || view.system_side_effect {
         // The target's copy carries the standard name; the source's may be renamed.
         let named = |name: &str| {
             existing
@@ -116,14 +116,27 @@ fn find<'t>(
                 .filter(same_object)
                 .find(|v| v.name == name && v.kind == desired.kind)
         };
+        // An object has one record-page fields view, whatever the label it was named after.
+        let fields_widget = || {
+            existing
+                .iter()
+                .filter(free)
+                .filter(same_object)
+                .find(|v| v.kind == FIELDS_WIDGET && desired.kind == FIELDS_WIDGET)
+        };
         return view
             .standard_name
             .as_deref()
             .and_then(named)
-            .or_else(|| named(&desired.name));
+            .or_else(|| named(&desired.name))
+            .or_else(fields_widget);
     }
     None
 }
+
+/// The type of a record page's fields view (a custom object gets one from the server:
+/// `object-metadata.service.ts`).
+const FIELDS_WIDGET: &str = "FIELDS_WIDGET";
 
 fn desired_view(
     view: &View,
@@ -168,6 +181,7 @@ fn desired_view(
         view_filter_groups: Vec::new(),
         view_sorts: Vec::new(),
         view_groups: Vec::new(),
+        view_field_groups: Vec::new(),
     }
 }
 
@@ -244,7 +258,8 @@ pub(super) fn diff_children(
             }
         };
         let mut mine = Vec::new();
-        fields(view, tv, names, report, &mut mine);
+        let sections = field_groups(view, tv, names, &mut mine);
+        fields(view, tv, sections.as_ref(), names, report, &mut mine);
         filter_groups(view, tv, &mut mine);
         filters(view, tv, names, report, &mut mine);
         sorts(view, tv, names, report, &mut mine);
@@ -262,9 +277,97 @@ pub(super) fn diff_children(
     actions
 }
 
+/// The kind record-page sections are matched under in the ledger.
+const SECTION: &str = "view_field_group";
+
+/// A record page's field sections, matched by id, by the ledger, else by name (a standard
+/// view's sections exist on the target under their standard names; 2.21 stores an edit of one
+/// as an override and reads it back: LIVE). Returns source section id → target section id, or
+/// `None` when the source view has no sections (a version without them): the target's are then
+/// left as they are.
+fn field_groups(
+    view: &View,
+    tv: &TargetView,
+    names: &Names<'_>,
+    out: &mut Vec<Action>,
+) -> Option<HashMap<Uuid, Uuid>> {
+    if view.field_groups.is_empty() {
+        return None;
+    }
+    let mut ids = HashMap::new();
+    let mut create = Vec::new();
+    let mut taken: HashSet<Uuid> = HashSet::new();
+    for g in &view.field_groups {
+        let want = TargetViewFieldGroup {
+            id: target_id(g.id),
+            view_id: Some(tv.id),
+            name: g.name.clone(),
+            position: g.position,
+            is_visible: g.is_visible,
+        };
+        let free = |t: &&TargetViewFieldGroup| !taken.contains(&t.id);
+        let known = names.matched(SECTION, g.id);
+        let found = tv
+            .view_field_groups
+            .iter()
+            .filter(free)
+            .find(|t| t.id == want.id || Some(t.id) == known)
+            .or_else(|| {
+                let named = |name: &str| {
+                    tv.view_field_groups
+                        .iter()
+                        .filter(free)
+                        .find(|t| t.name == name)
+                };
+                g.standard_name
+                    .as_deref()
+                    .and_then(named)
+                    .or_else(|| named(&g.name))
+            });
+        match found {
+            Some(have) => {
+                taken.insert(have.id);
+                names.stands_as(SECTION, g.id, have.id);
+                ids.insert(g.id, have.id);
+                let mut update = Map::new();
+                if have.name != want.name {
+                    update.insert("name".into(), json!(want.name));
+                }
+                if have.position != want.position {
+                    update.insert("position".into(), json!(want.position));
+                }
+                if have.is_visible != want.is_visible {
+                    update.insert("isVisible".into(), json!(want.is_visible));
+                }
+                if !update.is_empty() {
+                    out.push(Action::UpdateFieldGroup(have.id, Value::Object(update)));
+                }
+            }
+            None => {
+                ids.insert(g.id, want.id);
+                create.push(want);
+            }
+        }
+    }
+    // Sections the target has and the source view does not: hidden, not deleted.
+    for have in &tv.view_field_groups {
+        if have.is_visible && !taken.contains(&have.id) {
+            out.push(Action::UpdateFieldGroup(
+                have.id,
+                json!({ "isVisible": false }),
+            ));
+        }
+    }
+    if !create.is_empty() {
+        out.push(Action::CreateFieldGroups(create));
+    }
+    Some(ids)
+}
+
 fn fields(
     view: &View,
     tv: &TargetView,
+    sections: Option<&HashMap<Uuid, Uuid>>,
     names: &Names<'_>,
     report: &mut ConfigReport,
     out: &mut Vec<Action>,
@@ -288,6 +391,7 @@ fn fields(
             size: f.size,
             position: f.position,
             aggregate_operation: f.aggregate_operation.clone(),
+            view_field_group_id: sections.and_then(|s| s.get(&f.group?).copied()),
         };
         match tv
             .view_fields
@@ -307,6 +411,9 @@ fn fields(
                 }
                 if have.aggregate_operation != want.aggregate_operation {
                     update.insert("aggregateOperation".into(), json!(want.aggregate_operation));
+                }
+                if sections.is_some() && have.view_field_group_id != want.view_field_group_id {
+                    update.insert("viewFieldGroupId".into(), json!(want.view_field_group_id));
                 }
                 if !update.is_empty() {
                     out.push(Action::UpdateViewField(have.id, Value::Object(update)));

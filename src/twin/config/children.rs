@@ -2,7 +2,7 @@
 //! and created with a client id (`from-create-*-input-to-flat-*-to-create.util.ts` under
 //! `MM/flat-view-*/utils/`; resolvers `MM/view-*/resolvers/*.resolver.ts`).
 
-use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -237,7 +237,8 @@ pub struct UpdateViewFieldInputUpdates {
     pub size: Option<f64>,
     pub position: Option<f64>,
     pub aggregate_operation: Option<AggregateOperations>,
-    pub view_field_group_id: Option<Id>,
+    /// An explicit null takes the field out of its section (LIVE).
+    pub view_field_group_id: MaybeUndefined<Id>,
 }
 
 /// `UpdateViewFieldInput`.
@@ -398,12 +399,6 @@ impl ChildQuery {
         Ok(parse_view(Some(&view_id))
             .map(|v| fields_of(&state, v))
             .unwrap_or_default())
-    }
-
-    /// A view's field groups: none in the twin (`MM/view-field-group/resolvers/view-field-group.resolver.ts`).
-    async fn get_view_field_groups(&self, view_id: String) -> Vec<ViewFieldGroup> {
-        let _ = view_id;
-        Vec::new()
     }
 
     /// Filters, of one view or all (`MM/view-filter/resolvers/view-filter.resolver.ts`).
@@ -657,25 +652,6 @@ fn missing_parent(
     ))
 }
 
-/// A view field group (`MM/view-field-group/dtos/view-field-group.dto.ts`). The twin's views
-/// have none (a real record-page view has 1–4); the type is here so documents that select
-/// `viewFieldGroups` are answered.
-#[derive(SimpleObject, Clone, Debug)]
-#[allow(missing_docs)]
-pub struct ViewFieldGroup {
-    pub id: Id,
-    pub name: String,
-    pub position: f64,
-    pub is_visible: bool,
-    pub view_id: Id,
-    pub workspace_id: Id,
-    pub created_at: String,
-    pub updated_at: String,
-    pub is_active: bool,
-    pub deleted_at: Option<String>,
-    pub view_fields: Vec<ViewField>,
-}
-
 fn not_found(what: &str) -> async_graphql::Error {
     super::internal(format!("{what} not found"), "An error occurred.")
 }
@@ -719,7 +695,11 @@ impl ChildMutation {
         row.size = u.size.unwrap_or(row.size);
         row.position = u.position.unwrap_or(row.position);
         row.aggregate_operation = u.aggregate_operation.or(row.aggregate_operation);
-        row.view_field_group_id = u.view_field_group_id.or(row.view_field_group_id);
+        match u.view_field_group_id {
+            MaybeUndefined::Value(id) => row.view_field_group_id = Some(id),
+            MaybeUndefined::Null => row.view_field_group_id = None,
+            MaybeUndefined::Undefined => {}
+        }
         row.updated_at = now();
         Ok(row.clone())
     }

@@ -8,6 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::children::{new_field, new_group, ViewFilter, ViewFilterOperand};
+use super::field_groups::new_section;
 use super::misc::{new_item, NavigationMenuItemType};
 use super::roles::{new_role, Role};
 use super::views::{insert_view, new_view, CreateViewInput, ViewKey, ViewOpenRecordIn, ViewType};
@@ -145,12 +146,53 @@ pub(super) fn object_views(state: &mut State, object: &ObjectMeta, custom: bool)
     add_view(state, object, index, custom);
     if !object.is_system {
         let name = format!("{} Record Page Fields", object.label_singular);
-        add_view(
+        let view = add_view(
             state,
             object,
             input(object, &name, ViewType::FieldsWidget, "IconList", 0.0),
             custom,
         );
+        // A standard object's record page shows its fields in sections; a custom object's
+        // has none (LIVE: "Survey result Record Page Fields" has no groups).
+        if !custom {
+            sections(state, object, view);
+        }
+    }
+}
+
+/// The fields that a standard record page puts in its "System" section.
+const SYSTEM_SECTION: [&str; 5] = [
+    "createdAt",
+    "updatedAt",
+    "deletedAt",
+    "createdBy",
+    "updatedBy",
+];
+
+/// A standard record page's sections: "General" and "System" (a real 2.21 names more per
+/// object, e.g. company "Business" and "Contact": `compute-standard-*-views.util.ts`), with the
+/// view's fields placed in them.
+fn sections(state: &mut State, object: &ObjectMeta, view: Uuid) {
+    let general = stable_id("viewFieldGroup", &format!("{view}.General"));
+    let system = stable_id("viewFieldGroup", &format!("{view}.System"));
+    state
+        .view_field_groups
+        .push(new_section(general, view, "General", 0.0));
+    state
+        .view_field_groups
+        .push(new_section(system, view, "System", 1.0));
+    for f in state.view_fields.iter_mut().filter(|f| f.view_id.0 == view) {
+        let name = object
+            .fields
+            .iter()
+            .find(|m| m.id == f.field_metadata_id.0)
+            .map(|m| m.name.as_str());
+        let section = if name.is_some_and(|n| SYSTEM_SECTION.contains(&n)) {
+            system
+        } else {
+            general
+        };
+        f.view_field_group_id = Some(Id(section));
     }
 }
 

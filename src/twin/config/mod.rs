@@ -8,6 +8,7 @@
 //! Answers recorded from a real 2.21: `tests/conformance/twenty-2.21/config-*.json`.
 
 mod children;
+mod field_groups;
 mod fresh;
 mod layouts;
 mod misc;
@@ -30,6 +31,7 @@ use super::schema::stable_id;
 use super::{lock, Shared};
 
 pub use children::{ViewField, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort};
+pub use field_groups::ViewFieldGroup;
 pub use layouts::{PageLayout, PageLayoutTab, PageLayoutWidget};
 pub use misc::{NavigationMenuItem, Webhook};
 pub use roles::{FieldPermission, ObjectPermission, Role};
@@ -40,6 +42,7 @@ pub use views::View;
 pub struct ConfigQuery(
     views::ViewQuery,
     children::ChildQuery,
+    field_groups::FieldGroupQuery,
     roles::RoleQuery,
     misc::MiscQuery,
     layouts::LayoutQuery,
@@ -50,6 +53,7 @@ pub struct ConfigQuery(
 pub struct ConfigMutation(
     views::ViewMutation,
     children::ChildMutation,
+    field_groups::FieldGroupMutation,
     roles::RoleMutation,
     misc::MiscMutation,
     layouts::LayoutMutation,
@@ -70,6 +74,8 @@ pub struct State {
     pub view_sorts: Vec<ViewSort>,
     /// View groups.
     pub view_groups: Vec<ViewGroup>,
+    /// Record-page field sections.
+    pub view_field_groups: Vec<ViewFieldGroup>,
     /// Roles, with their permissions.
     pub roles: Vec<Role>,
     /// Webhooks.

@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::children::{
-    ViewField, ViewFieldGroup, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort,
-};
+use super::children::{ViewField, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort};
+use super::field_groups::ViewFieldGroup;
 use super::{
     check_client_id, forbidden, internal, migration_failed, now, reason, shared, validation_failed,
     workspace_id, AggregateOperations, Id, Refused, State,
@@ -189,9 +188,12 @@ impl View {
         Ok(super::children::groups_of(&state, self.id.0))
     }
 
-    /// None in the twin (see [`ViewFieldGroup`]).
-    async fn view_field_groups(&self) -> Vec<ViewFieldGroup> {
-        Vec::new()
+    async fn view_field_groups(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ViewFieldGroup>> {
+        let state = lock(&shared(ctx)?.config_state);
+        Ok(super::field_groups::sections_of(&state, self.id.0))
     }
 }
 
