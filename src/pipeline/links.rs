@@ -265,7 +265,7 @@ pub(super) async fn write_after_config<D: Destination>(
                 let outgoing = Outgoing::new(id, record);
                 batch.push(match complete {
                     true => outgoing.writing_late_links(),
-                    false => outgoing,
+                    false => outgoing.writing_some_late_links(),
                 });
                 send_links(run, object_plan, &mut batch, &mut links, false).await?;
             }

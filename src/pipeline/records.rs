@@ -488,15 +488,12 @@ impl Judge<'_> {
         if refused_unchanged {
             return Decided::Skip(delta::REFUSED_UNCHANGED);
         }
-        if let (Some(late), true) = (&late, change.is_update()) {
+        if change.is_update() {
             // A reference emptied since the last pass is cleared with the record (a null
-            // names no record, so it needs no wait); the step after the configuration writes
-            // only the non-null ones.
-            for (key, value) in late.iter() {
-                if key != "updatedAt" && value.is_null() {
-                    record.insert(key, Value::Null);
-                }
-            }
+            // names no record, so it needs no wait); the later passes write only the non-null
+            // ones.
+            clear_emptied(&mut record, links.as_ref());
+            clear_emptied(&mut record, late.as_ref());
         }
         let confirmed = Confirmed {
             id: row.id,
@@ -509,6 +506,16 @@ impl Judge<'_> {
             record,
             confirmed,
             change,
+        }
+    }
+}
+
+/// Puts each null reference of `refs` (the deferred or the late ones) into `record`, so the
+/// first pass clears what the later passes, which skip nulls, would leave in the target.
+fn clear_emptied(record: &mut ApiRecord, refs: Option<&ApiRecord>) {
+    for (key, value) in refs.into_iter().flat_map(ApiRecord::iter) {
+        if key != "updatedAt" && value.is_null() {
+            record.insert(key, Value::Null);
         }
     }
 }

@@ -443,3 +443,90 @@ async fn a_record_the_target_refused_is_not_sent_again_until_it_changes() {
         Some("fixed@delta.test")
     );
 }
+
+#[tokio::test]
+async fn a_deferred_reference_emptied_in_the_source_is_cleared_on_a_delta() {
+    let w = world(150).await;
+    // person.favoritePet closes a cycle with pet.owner: the plan defers it to the links pass.
+    crate::schema_sync::add_standard_to_custom_relation(&w.client, &w.spec).await;
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let opts = pass_options(&w);
+    let prepared = pipeline::prepare(&opts, &target).await.expect("plan");
+    let deferred: Vec<(String, String)> = prepared
+        .plan
+        .objects
+        .iter()
+        .flat_map(|o| {
+            o.fields
+                .iter()
+                .filter(|f| f.deferred)
+                .map(|f| (o.object.clone(), f.key.clone()))
+        })
+        .collect();
+    prepared.source.end_snapshot().await.unwrap();
+    assert!(
+        deferred.contains(&("person".into(), "favoritePetId".into())),
+        "{deferred:?}"
+    );
+
+    // A live person on a live pet, and a second one whose pet stays.
+    let s = w.schema();
+    let linked: Vec<(Uuid, Uuid)> = w
+        .client
+        .query(
+            &format!(
+                "SELECT p.id, p.\"favoritePetId\" FROM \"{s}\".person p \
+                 JOIN \"{s}\".\"_pet\" x ON x.id = p.\"favoritePetId\" \
+                 WHERE p.\"deletedAt\" IS NULL AND x.\"deletedAt\" IS NULL ORDER BY p.id LIMIT 2"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(linked.len(), 2, "people on a pet: {linked:?}");
+    let (emptied, kept) = (linked[0], linked[1]);
+
+    let first = pipeline::migrate(&opts, &target).await.expect("first pass");
+    assert_eq!(first.rejected(), 0, "{}", first.render_text());
+    let people = read_back(&target, "people").await;
+    for (id, pet) in [emptied, kept] {
+        assert_eq!(
+            people[&id.to_string()]["favoritePetId"].as_str(),
+            Some(pet.to_string().as_str()),
+            "{id}: written by the links pass"
+        );
+    }
+
+    w.client
+        .batch_execute(&format!(
+            "UPDATE \"{s}\".person SET \"favoritePetId\" = NULL, \"updatedAt\" = now() \
+             WHERE id = '{}'",
+            emptied.0
+        ))
+        .await
+        .unwrap();
+    let delta = pipeline::migrate(&opts, &target).await.expect("delta");
+    assert_eq!(delta.rejected(), 0, "{}", delta.render_text());
+    let person = delta.objects.iter().find(|o| o.object == "person").unwrap();
+    assert_eq!(person.updated, 1, "{}", delta.render_text());
+    let people = read_back(&target, "people").await;
+    assert_eq!(
+        people[&emptied.0.to_string()]["favoritePetId"],
+        serde_json::Value::Null,
+        "emptied in the source"
+    );
+    assert_eq!(
+        people[&kept.0.to_string()]["favoritePetId"].as_str(),
+        Some(kept.1.to_string().as_str())
+    );
+
+    // Nothing left pending: the next pass sends no batch.
+    let before = twin.stats().by_route;
+    pipeline::migrate(&opts, &target).await.expect("idle delta");
+    let routes = routes_since(&twin, &before);
+    assert_eq!(routes.get("create_many"), None, "{routes:?}");
+}

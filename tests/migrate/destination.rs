@@ -29,6 +29,8 @@ pub(super) struct FailsOneBatch {
     nth: usize,
     error: fn() -> TargetError,
     limit: usize,
+    /// Counts only the batches whose every record passes (all of them when `None`).
+    only: Option<fn(&Value) -> bool>,
     seen: Arc<Mutex<Seen>>,
 }
 
@@ -56,6 +58,7 @@ impl FailsOneBatch {
             nth,
             error,
             limit: usize::MAX,
+            only: None,
             seen: Arc::default(),
         }
     }
@@ -63,6 +66,12 @@ impl FailsOneBatch {
     /// Fails only the first `limit` sends of the chosen records.
     pub(super) fn limit(mut self, limit: usize) -> Self {
         self.limit = limit;
+        self
+    }
+
+    /// Counts (and chooses among) only the batches whose every record passes `only`.
+    pub(super) fn only(mut self, only: fn(&Value) -> bool) -> Self {
+        self.only = Some(only);
         self
     }
 
@@ -83,8 +92,10 @@ impl FailsOneBatch {
             .map(|r| r["id"].as_str().unwrap().to_owned())
             .collect();
         let mut seen = self.seen.lock().unwrap();
-        seen.batches += 1;
-        if seen.batches == self.nth {
+        if self.only.is_none_or(|only| records.iter().all(only)) {
+            seen.batches += 1;
+        }
+        if seen.batches == self.nth && seen.chosen.is_empty() {
             seen.chosen = ids.iter().cloned().collect();
         }
         if seen.failed < self.limit && ids.iter().any(|id| seen.chosen.contains(id)) {
@@ -398,4 +409,87 @@ async fn a_destination_down_for_a_while_is_waited_out_and_every_record_lands() {
         .find(|o| o.object == "person")
         .unwrap();
     assert_eq!(landed.len() as u64, people.written);
+}
+
+/// A refusal that names no field (Twenty's message for a malformed id).
+fn refused_naming_no_field() -> TargetError {
+    TargetError::Rejected {
+        status: 400,
+        messages: vec!["Invalid UUID".to_owned()],
+        code: Some("INVALID_ARGS_DATA".to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn a_refused_link_upsert_leaves_the_record_created_and_names_only_the_reference() {
+    let w = world(150).await;
+    // person.favoritePet closes a cycle with pet.owner: written by the links pass.
+    crate::schema_sync::add_standard_to_custom_relation(&w.client, &w.spec).await;
+    let twin = twin(w.members(), 200).await;
+    let t = quick_target(twin.base_url());
+    let opts = pipeline::MigrateOptions {
+        restart: false,
+        ..w.options()
+    };
+    // The first batch of people's links ({id, favoritePetId, updatedAt}) is refused, each time.
+    let refusing = FailsOneBatch::new(t.clone(), "people", 1, refused_naming_no_field)
+        .only(|r| r.get("favoritePetId").is_some());
+    let report = pipeline::migrate(&opts, &refusing)
+        .await
+        .expect("a refused link does not stop the run");
+    let (chosen, failed) = refusing.outcome();
+    assert!(!chosen.is_empty() && failed > 0, "{failed} refusals");
+    assert_eq!(report.rejected(), 0, "{}", report.render_text());
+
+    // Each person of that batch exists, without its pet; its line names only the reference.
+    let people = read_back(&t, "people").await;
+    for id in &chosen {
+        assert!(people[id]["favoritePetId"].is_null(), "{id}");
+    }
+    let lines: Vec<Value> = std::fs::read_to_string(w.rejects_path())
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let named: BTreeSet<String> = lines
+        .iter()
+        .map(|l| {
+            assert_eq!(l["object"], "person", "{l}");
+            assert_eq!(l["field"], "favoritePetId", "{l}");
+            assert!(
+                l["message"].as_str().unwrap().contains("the record exists"),
+                "{l}"
+            );
+            l["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(named, chosen);
+    let notes = report
+        .not_kept
+        .iter()
+        .filter(|n| n.contains("favoritePetId not written"))
+        .count();
+    assert_eq!(notes, chosen.len(), "{:#?}", report.not_kept);
+
+    // Not marked rejected: the next run, against a target that takes them, writes the links.
+    let again = pipeline::migrate(&opts, &t).await.expect("the next run");
+    assert_eq!(again.rejected(), 0, "{}", again.render_text());
+    let people = read_back(&t, "people").await;
+    let s = w.schema();
+    for id in &chosen {
+        let pet: Uuid = w
+            .client
+            .query_one(
+                &format!("SELECT \"favoritePetId\" FROM \"{s}\".person WHERE id = $1"),
+                &[&id.parse::<Uuid>().unwrap()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            people[id]["favoritePetId"].as_str(),
+            Some(pet.to_string().as_str()),
+            "{id}"
+        );
+    }
 }

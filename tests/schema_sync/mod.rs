@@ -196,16 +196,19 @@ async fn add_every_creatable_type(src: &Source) {
 
 /// Adds a MANY_TO_ONE relation from a standard object to a custom one, `person.favoritePet`,
 /// with its inverse `pet.fans`, and points half of the people at a pet. With `pet.owner` it
-/// makes a cycle between person and pet.
-async fn add_standard_to_custom_relation(src: &Source) {
-    let schema = src.spec.schema();
-    let ws = src.spec.id.to_string();
+/// makes a cycle between person and pet (the migrate tests use it for a deferred reference).
+pub(crate) async fn add_standard_to_custom_relation(
+    client: &tokio_postgres::Client,
+    spec: &WorkspaceSpec,
+) {
+    let schema = spec.schema();
+    let ws = spec.id.to_string();
     let insert = "INSERT INTO core.\"fieldMetadata\" (id, \"objectMetadataId\", type, name, label, settings, \
          \"relationTargetObjectMetadataId\", \"relationTargetFieldMetadataId\", \"isCustom\", \"isActive\", \
          \"isSystem\", \"isNullable\", \"isUnique\", \"workspaceId\", \"applicationId\") \
          VALUES (md5($1 || '/field/' || $2)::uuid, md5($1 || '/object/' || $3)::uuid, 'RELATION', $4, $5, $6, \
          md5($1 || '/object/' || $7)::uuid, $8, true, true, false, true, false, $1::uuid, md5($1 || '/application/custom')::uuid)";
-    src.client
+    client
         .execute(
             insert,
             &[
@@ -221,13 +224,12 @@ async fn add_standard_to_custom_relation(src: &Source) {
         )
         .await
         .expect("pet.fans");
-    let fans: uuid::Uuid = src
-        .client
+    let fans: uuid::Uuid = client
         .query_one("SELECT md5($1 || '/field/pet.fans')::uuid", &[&ws])
         .await
         .unwrap()
         .get(0);
-    src.client
+    client
         .execute(
             insert,
             &[
@@ -243,7 +245,7 @@ async fn add_standard_to_custom_relation(src: &Source) {
         )
         .await
         .expect("person.favoritePet");
-    src.client
+    client
         .execute(
             "UPDATE core.\"fieldMetadata\" SET \"relationTargetFieldMetadataId\" = md5($1 || '/field/person.favoritePet')::uuid \
              WHERE id = $2",
@@ -251,7 +253,7 @@ async fn add_standard_to_custom_relation(src: &Source) {
         )
         .await
         .unwrap();
-    src.client
+    client
         .batch_execute(&format!(
             "ALTER TABLE \"{schema}\".person ADD COLUMN \"favoritePetId\" uuid; \
              UPDATE \"{schema}\".person p SET \"favoritePetId\" = \
@@ -302,7 +304,7 @@ async fn a_generated_workspace_migrated_into_a_standard_twin_ends_with_the_same_
 ) {
     let src = source(1000).await;
     add_every_creatable_type(&src).await;
-    add_standard_to_custom_relation(&src).await;
+    add_standard_to_custom_relation(&src.client, &src.spec).await;
     let (twin, target) = twin(&src.members).await;
     assert!(
         target.model().await.unwrap().object("pet").is_none(),

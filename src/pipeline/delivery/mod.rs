@@ -57,6 +57,9 @@ enum Note {
     Links,
     /// Its references to records the configuration stage creates are written.
     LateLinks,
+    /// Some of those references: the others wait for their records, so the ledger records
+    /// nothing.
+    SomeLateLinks,
 }
 
 impl Outgoing {
@@ -87,6 +90,21 @@ impl Outgoing {
     pub(super) fn writing_late_links(mut self) -> Self {
         self.note = Note::LateLinks;
         self
+    }
+
+    /// Only some of the record's references written after the configuration stage: once
+    /// confirmed, the others are still pending.
+    pub(super) fn writing_some_late_links(mut self) -> Self {
+        self.note = Note::SomeLateLinks;
+        self
+    }
+
+    /// Only references of a record an earlier stage created: a refusal leaves the record.
+    fn writes_links(&self) -> bool {
+        matches!(
+            self.note,
+            Note::Links | Note::LateLinks | Note::SomeLateLinks
+        )
     }
 }
 
@@ -257,16 +275,53 @@ impl<'a, D: Destination> Run<'a, D> {
             .or_default()
             .insert(target_id(id));
         self.ledger.add_rejected(object, target_id(id))?;
+        self.write_reject(&Reject {
+            object,
+            id,
+            field,
+            message,
+            record,
+        })
+    }
+
+    /// Appends one line to the rejects file.
+    fn write_reject(&mut self, reject: &Reject<'_>) -> Result<(), MigrateError> {
         let path = self.rejects.path().to_owned();
         self.rejects
-            .write(&Reject {
-                object,
-                id,
-                field,
-                message,
-                record,
-            })
+            .write(reject)
             .map_err(|source| MigrateError::Rejects { path, source })
+    }
+
+    /// A refused upsert of references only: the record exists (an earlier stage created it),
+    /// so it is not marked rejected (records pointing at it stay valid); the rejects line and
+    /// a note name the references not written, which stay pending for the next run.
+    fn refused_links(&mut self, object: &str, r: &DeliveredReject) -> Result<(), MigrateError> {
+        let keys = r.field.clone().unwrap_or_else(|| {
+            let keys: Vec<&str> = r
+                .outgoing
+                .record
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| *k != "id" && *k != "updatedAt")
+                .collect();
+            keys.join("/")
+        });
+        let id = r.outgoing.source_id;
+        let message = format!(
+            "{}; the record exists, only {keys} not written (the next run tries again)",
+            r.message
+        );
+        self.not_kept.push(format!(
+            "{object} {id}: {keys} not written: the target refused it ({}); the record exists without it and the next run tries again",
+            r.message
+        ));
+        self.write_reject(&Reject {
+            object,
+            id,
+            field: Some(&keys),
+            message: &message,
+            record: Some(&r.outgoing.record),
+        })
     }
 
     /// Spawns the delivery of `records`; up to `max_in_flight` batches travel at once, and this
@@ -367,6 +422,10 @@ impl<'a, D: Destination> Run<'a, D> {
             .collect();
         self.ledger.refused_records(&delivered.object, &refused)?;
         for r in &delivered.rejects {
+            if r.outgoing.writes_links() {
+                self.refused_links(&delivered.object, r)?;
+                continue;
+            }
             self.reject(
                 &delivered.object,
                 r.outgoing.source_id,
@@ -510,7 +569,7 @@ impl<D: Destination> Delivery<D> {
                     }
                     for o in chunk.iter().flatten() {
                         match o.note {
-                            Note::Nothing => {}
+                            Note::Nothing | Note::SomeLateLinks => {}
                             Note::Record(c, update) => {
                                 out.confirmed.push(c);
                                 out.updated += u64::from(update);
