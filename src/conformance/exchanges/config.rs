@@ -335,6 +335,66 @@ pub(super) fn config() -> Vec<Exchange> {
             ],
         ),
         ex(
+            "config-view-field-groups",
+            vec![
+                ids(),
+                create_view(table_view("idSectionView", "companyObjectId")).quiet(),
+                md(
+                    "mutation M($inputs: [CreateViewFieldInput!]!) { createManyViewFields(inputs: $inputs) { id } }",
+                    json!({ "inputs": [
+                        { "id": "${idSectionField}", "viewId": "${idSectionView}", "fieldMetadataId": "${companyNameFieldId}", "position": 0 },
+                    ] }),
+                )
+                .quiet(),
+                md(
+                    "mutation G($inputs: [CreateViewFieldGroupInput!]!) { createManyViewFieldGroups(inputs: $inputs) { id name position isVisible viewId } }",
+                    json!({ "inputs": [
+                        { "id": "${idSectionA}", "viewId": "${idSectionView}", "name": "Main", "position": 0 },
+                        { "id": "${idSectionB}", "viewId": "${idSectionView}", "name": "Other", "position": 1, "isVisible": false },
+                    ] }),
+                ),
+                md(
+                    "mutation G($inputs: [CreateViewFieldGroupInput!]!) { createManyViewFieldGroups(inputs: $inputs) { id } }",
+                    json!({ "inputs": [{ "id": "${idSectionA}", "viewId": "${idSectionView}", "name": "Main" }] }),
+                ),
+                md(
+                    "mutation G($inputs: [CreateViewFieldGroupInput!]!) { createManyViewFieldGroups(inputs: $inputs) { id } }",
+                    json!({ "inputs": [{ "id": "${idSectionC}", "viewId": "${idNoSuchView}", "name": "Lost" }] }),
+                ),
+                md(
+                    "mutation U($input: UpdateViewFieldInput!) { updateViewField(input: $input) { id viewFieldGroupId } }",
+                    json!({ "input": { "id": "${idSectionField}", "update": { "viewFieldGroupId": "${idSectionB}" } } }),
+                ),
+                md(
+                    "mutation U($input: UpdateViewFieldGroupInput!) { updateViewFieldGroup(input: $input) { id name position isVisible } }",
+                    json!({ "input": { "id": "${idSectionB}", "update": { "name": "Renamed", "isVisible": true } } }),
+                ),
+                md(
+                    "mutation U($input: UpdateViewFieldGroupInput!) { updateViewFieldGroup(input: $input) { id } }",
+                    json!({ "input": { "id": "${idNoSuchSection}", "update": { "name": "R" } } }),
+                ),
+                md(
+                    "query Q($viewId: String!) { getViewFieldGroups(viewId: $viewId) { id name position isVisible viewFields { id } } }",
+                    json!({ "viewId": "${idSectionView}" }),
+                )
+                .select(|body| {
+                    let mut out = body.clone();
+                    if let Some(list) = out.pointer_mut("/data/getViewFieldGroups").and_then(Value::as_array_mut) {
+                        list.sort_by(|a, b| {
+                            let p = |v: &Value| v["position"].as_f64().unwrap_or(0.0);
+                            p(a).total_cmp(&p(b))
+                        });
+                    }
+                    out
+                }),
+                md(
+                    "mutation U($input: UpdateViewFieldInput!) { updateViewField(input: $input) { id viewFieldGroupId } }",
+                    json!({ "input": { "id": "${idSectionField}", "update": { "viewFieldGroupId": null } } }),
+                ),
+                destroy_view("${idSectionView}"),
+            ],
+        ),
+        ex(
             "config-standard-views-of-opportunity-and-task",
             vec![
                 md(
