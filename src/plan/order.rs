@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 /// Topological order (dependencies first, ties by name) and the (object, key) references
-/// deferred to the second pass: every self-reference, plus one edge per remaining cycle.
+/// deferred to the second pass: every self-reference, plus, while some objects wait on each
+/// other, one edge inside a cycle (both ends in the same strongly connected component of the
+/// remaining objects), nullable first, then by (from, to, key).
 pub(super) fn order_objects(
     objects: &BTreeSet<&str>,
     edges: &[(String, String, String, bool)],
@@ -35,10 +37,12 @@ pub(super) fn order_objects(
                 order.push(o);
             }
             None => {
-                // A cycle: defer the first edge (nullable preferred) among the remaining objects.
+                // Stuck: defer one edge that lies on a cycle (nullable preferred). An edge that
+                // only points into a cycle waits for it instead, so it is never chosen.
                 let pick = live
                     .iter()
                     .filter(|(f, t, _, _)| remaining.contains(f) && remaining.contains(t))
+                    .filter(|(f, t, _, _)| reaches(&live, &remaining, t, f))
                     .min_by_key(|(f, t, k, nullable)| (!nullable, f.clone(), t.clone(), k.clone()))
                     .map(|e| (*e).clone());
                 match pick {
@@ -52,4 +56,27 @@ pub(super) fn order_objects(
         }
     }
     (order, deferred)
+}
+
+/// Whether `to` can be reached from `from` along live edges between remaining objects: for an
+/// edge `to -> from`, that puts both ends in the same strongly connected component.
+fn reaches(
+    live: &[&(String, String, String, bool)],
+    remaining: &BTreeSet<String>,
+    from: &str,
+    to: &str,
+) -> bool {
+    let mut seen = BTreeSet::from([from]);
+    let mut stack = vec![from];
+    while let Some(node) = stack.pop() {
+        if node == to {
+            return true;
+        }
+        for (f, t, _, _) in live {
+            if f == node && remaining.contains(t) && seen.insert(t.as_str()) {
+                stack.push(t);
+            }
+        }
+    }
+    false
 }
