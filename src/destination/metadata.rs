@@ -94,9 +94,10 @@ const RELATION: &str = "relation { type targetObjectMetadata { nameSingular } }"
 const RELATION_DEFINITION: &str =
     "relationDefinition { direction targetObjectMetadata { nameSingular } }";
 
-/// A morph field's targets (`morphRelations` in `field-metadata.resolver.ts`, 2.x).
-const MORPH_RELATIONS: &str =
-    "morphRelations { type targetObjectMetadata { nameSingular namePlural } }";
+/// A morph field's targets (`morphRelations` in `field-metadata.resolver.ts`, 2.x), each with
+/// the id of its own field (`sourceFieldMetadata`: LIVE, one id per target, all named after
+/// the group), which views, filters and permissions name.
+const MORPH_RELATIONS: &str = "morphRelations { type sourceFieldMetadata { id } targetObjectMetadata { nameSingular namePlural } }";
 
 fn field_selection(variant: ObjectsQuery) -> String {
     let relation = match variant.relation {
@@ -181,7 +182,14 @@ fn expand_morph(group: &TargetField, targets: &[Value]) -> Vec<TargetField> {
                 }
                 settings["joinColumnName"] = Value::String(format!("{name}Id"));
             }
+            // The target's own field; a server that does not say keeps the group's id.
+            let id = t
+                .pointer("/sourceFieldMetadata/id")
+                .and_then(Value::as_str)
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .unwrap_or(group.id);
             Some(TargetField {
+                id,
                 name,
                 settings: Some(settings),
                 relation: Some(super::types::TargetRelation {
@@ -323,7 +331,8 @@ mod tests {
                                    "joinColumnName": "targetOpportunityId"});
         morph["morphRelations"] = json!([
             {"type": "MANY_TO_ONE", "targetObjectMetadata": {"nameSingular": "opportunity", "namePlural": "opportunities"}},
-            {"type": "MANY_TO_ONE", "targetObjectMetadata": {"nameSingular": "company", "namePlural": "companies"}},
+            {"type": "MANY_TO_ONE", "sourceFieldMetadata": {"id": "20202020-0000-4000-8000-0000000000cc", "name": "target"},
+             "targetObjectMetadata": {"nameSingular": "company", "namePlural": "companies"}},
             {"type": "MANY_TO_ONE", "targetObjectMetadata": {"nameSingular": "petCareAgreement", "namePlural": "petCareAgreements"}}]);
         let mut helper = field("polymorphicHelper", "MORPH_RELATION");
         helper["morphRelations"] = json!([
@@ -345,6 +354,16 @@ mod tests {
             ]
         );
         let company = nt.field("targetCompany").unwrap();
+        // Views and permissions name each target's own field (LIVE: morphRelations' ids).
+        assert_eq!(
+            company.id.to_string(),
+            "20202020-0000-4000-8000-0000000000cc"
+        );
+        assert_ne!(
+            nt.field("targetOpportunity").unwrap().id,
+            company.id,
+            "without sourceFieldMetadata: the group's id"
+        );
         assert_eq!(
             company.settings.as_ref().unwrap()["joinColumnName"],
             "targetCompanyId"

@@ -689,7 +689,11 @@ fn listed_fields(model: &Model, object: &ObjectMeta) -> Vec<FieldDto> {
         match groups.iter().find(|(name, _)| *name == group) {
             Some((_, at)) => {
                 let survivor = &mut out[*at];
-                let targets = dto.morph_relations.take().unwrap_or_default();
+                let mut targets = dto.morph_relations.take().unwrap_or_default();
+                // Each target keeps its own field's id, named after the group (LIVE).
+                for t in &mut targets {
+                    t.source_field_metadata.name = group.clone();
+                }
                 survivor
                     .morph_relations
                     .get_or_insert_with(Vec::new)
@@ -702,6 +706,9 @@ fn listed_fields(model: &Model, object: &ObjectMeta) -> Vec<FieldDto> {
                 )
                 .to_string()));
                 dto.name = group.clone();
+                for t in dto.morph_relations.iter_mut().flatten() {
+                    t.source_field_metadata.name = group.clone();
+                }
                 groups.push((group, out.len()));
                 out.push(dto);
             }
