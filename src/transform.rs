@@ -29,6 +29,29 @@ pub fn target_id(source: Uuid) -> Uuid {
     }
 }
 
+/// Namespace of the ids a configuration entity gets on the target ([`config_id`]).
+pub const CONFIG_NAMESPACE: Uuid = Uuid::from_u128(0x3f6a_2c71_9d4e_4b8a_8e15_6c0d_7a9b_1e24);
+
+/// The id a source configuration entity (a view, its children, a role, a navigation item, a
+/// webhook, a dashboard tab or widget) gets in the target workspace `scope`: a UUIDv5 of the
+/// workspace and the source id. Twenty keeps these rows in shared `core` tables whose primary
+/// key spans every workspace of the server (`view.entity.ts` …), so the source's own id would
+/// collide with a first migration of the same source into another workspace of that server (a
+/// trial one): rehearsal r19 saw 2.21 refuse such a create ("Migration action 'create' for
+/// 'pageLayoutTab' … failed"). Records live in each workspace's schema and keep their ids.
+/// Without a known workspace, [`target_id`].
+pub fn config_id(scope: Option<Uuid>, source: Uuid) -> Uuid {
+    match scope {
+        Some(workspace) => {
+            let mut name = [0u8; 32];
+            name[..16].copy_from_slice(workspace.as_bytes());
+            name[16..].copy_from_slice(source.as_bytes());
+            Uuid::new_v5(&CONFIG_NAMESPACE, &name)
+        }
+        None => target_id(source),
+    }
+}
+
 /// Whether Twenty accepts this UUID as a record id (version nibble 1–5, variant `10xx`).
 pub fn is_accepted_uuid(id: Uuid) -> bool {
     let bytes = id.as_bytes();

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Target, TargetError};
+use super::{Disposition, Target, TargetError};
 
 /// A view as `getViews` answers it, and as `createView` takes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -396,6 +396,9 @@ pub struct TargetConfiguration {
     pub webhooks: Vec<TargetWebhook>,
     /// API keys.
     pub api_keys: Vec<TargetApiKey>,
+    /// The workspace (`currentWorkspace { id }`, which an API key may read on `/metadata`),
+    /// `None` for a target that does not say.
+    pub workspace_id: Option<Uuid>,
 }
 
 impl TargetView {
@@ -455,6 +458,8 @@ const NAVIGATION: &str = "{ navigationMenuItems { id type targetRecordId targetO
 
 const WEBHOOKS: &str = "{ webhooks { id targetUrl operations description secret } }";
 
+const WORKSPACE: &str = "{ currentWorkspace { id } }";
+
 const API_KEYS: &str = "{ apiKeys { id name revokedAt role { label } } }";
 
 fn list<T: serde::de::DeserializeOwned>(data: &Value, key: &str) -> Result<Vec<T>, TargetError> {
@@ -471,7 +476,8 @@ pub(super) fn input<T: Serialize>(value: &T) -> Value {
 }
 
 impl Target {
-    /// Reads what the target has of the workspace configuration: five requests.
+    /// Reads what the target has of the workspace configuration, and which workspace it is: six
+    /// requests.
     pub async fn configuration(&self) -> Result<TargetConfiguration, TargetError> {
         let views = list(&self.graphql(VIEWS, json!({})).await?, "getViews")?;
         let roles = list(&self.graphql(ROLES, json!({})).await?, "getRoles")?;
@@ -488,12 +494,26 @@ impl Target {
             .map_err(|e| TargetError::Protocol(format!("navigationMenuItems: {e}")))?;
         let webhooks = list(&self.graphql(WEBHOOKS, json!({})).await?, "webhooks")?;
         let api_keys = list(&self.graphql(API_KEYS, json!({})).await?, "apiKeys")?;
+        let workspace_id = match self.graphql(WORKSPACE, json!({})).await {
+            Ok(data) => data
+                .pointer("/currentWorkspace/id")
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok()),
+            Err(e)
+                if e.is_graphql_validation()
+                    || matches!(e.disposition(), Disposition::RejectRecords) =>
+            {
+                None
+            }
+            Err(e) => return Err(e),
+        };
         Ok(TargetConfiguration {
             views,
             roles,
             navigation,
             webhooks,
             api_keys,
+            workspace_id,
         })
     }
 }

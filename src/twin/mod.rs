@@ -456,6 +456,43 @@ impl Twin {
         list
     }
 
+    /// Gives this twin the workspace id `id` (two twins stand for two workspaces of one
+    /// server), and the ids `held` as taken by another workspace of that server: a
+    /// configuration create with one of them fails as 2.21 fails it on the shared primary key.
+    pub fn another_workspace_of_the_server(&self, id: Uuid, held: impl IntoIterator<Item = Uuid>) {
+        let mut state = lock(&self.shared.config_state);
+        state.workspace = Some(id);
+        state.held_elsewhere.extend(held);
+    }
+
+    /// This twin's workspace id, as `currentWorkspace` answers it.
+    pub fn workspace_id(&self) -> Uuid {
+        lock(&self.shared.config_state).workspace()
+    }
+
+    /// Every configuration entity id this twin holds: views and their children, roles,
+    /// webhooks, navigation items, dashboard tabs and widgets.
+    pub fn configuration_ids(&self) -> Vec<Uuid> {
+        let s = lock(&self.shared.config_state);
+        let mut ids: Vec<Uuid> = s.views.iter().map(|v| v.id.0).collect();
+        ids.extend(s.view_fields.iter().map(|x| x.id.0));
+        ids.extend(s.view_filters.iter().map(|x| x.id.0));
+        ids.extend(s.view_filter_groups.iter().map(|x| x.id.0));
+        ids.extend(s.view_sorts.iter().map(|x| x.id.0));
+        ids.extend(s.view_groups.iter().map(|x| x.id.0));
+        ids.extend(s.view_field_groups.iter().map(|x| x.id.0));
+        ids.extend(s.roles.iter().map(|x| x.id.0));
+        ids.extend(s.webhooks.iter().map(|x| x.id.0));
+        ids.extend(s.navigation_menu_items.iter().map(|x| x.id.0));
+        for layout in &s.page_layouts {
+            for tab in &layout.tabs {
+                ids.push(tab.id.0);
+                ids.extend(tab.widgets.iter().map(|w| w.id.0));
+            }
+        }
+        ids
+    }
+
     /// The fields of a view, in position order.
     pub fn view_fields(&self, view: Uuid) -> Vec<ViewField> {
         let state = lock(&self.shared.config_state);

@@ -28,6 +28,11 @@ async fn source_config(w: &World) -> WorkspaceConfig {
     config
 }
 
+/// The id the source configuration entity `source` gets in the twin's workspace.
+fn on_target(twin: &twenty_migrate::twin::Twin, source: Uuid) -> Uuid {
+    twenty_migrate::transform::config_id(Some(twin.workspace_id()), source)
+}
+
 /// The target's field ids by (object, field), from its metadata.
 async fn field_ids(t: &twenty_migrate::destination::Target) -> HashMap<(String, String), Uuid> {
     let model = t.model().await.expect("model");
@@ -56,6 +61,8 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     let opts = w.options();
     let config = source_config(&w).await;
     let id = |name: &str| config_id(w.spec.id, name);
+    // The id a source entity gets in the twin's workspace.
+    let here = |source: Uuid| on_target(&twin, source);
 
     let report = pipeline::migrate(&opts, &t).await.expect("migrate");
     let counts = report.config.clone().expect("configuration moved");
@@ -77,14 +84,14 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
         .collect();
     for v in &created {
         assert!(
-            by_id.contains(&v.id),
+            by_id.contains(&here(v.id)),
             "view {} ({}) created with its id",
             v.name,
             v.id
         );
     }
     assert!(
-        !by_id.contains(&id("view/my-companies")),
+        !by_id.contains(&here(id("view/my-companies"))),
         "a personal view is not created"
     );
     assert_eq!(counts.kinds["views"].created, created.len());
@@ -175,25 +182,28 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     // The nested filter groups keep their tree and operators; filters point at the target's
     // fields and groups.
     let fields = field_ids(&t).await;
-    let root = id("view/enterprise-prospects/group/root");
-    let either = id("view/enterprise-prospects/group/either");
+    let root = here(id("view/enterprise-prospects/group/root"));
+    let either = here(id("view/enterprise-prospects/group/either"));
     let prospects = config
         .views
         .iter()
         .find(|v| v.id == id("view/enterprise-prospects"))
         .expect("fixture view");
-    let (filters, _) = twin.view_filters_and_sorts(prospects.id);
+    let (filters, _) = twin.view_filters_and_sorts(here(prospects.id));
     assert_eq!(filters.len(), prospects.filters.len());
     for f in &prospects.filters {
         let there = filters
             .iter()
-            .find(|t| t.id.0 == f.id)
+            .find(|t| t.id.0 == here(f.id))
             .expect("filter by id");
         assert_eq!(
             there.field_metadata_id.0,
             fields[&(prospects.object.clone(), f.field.clone())]
         );
-        assert_eq!(there.view_filter_group_id.as_ref().map(|g| g.0), f.group);
+        assert_eq!(
+            there.view_filter_group_id.as_ref().map(|g| g.0),
+            f.group.map(here)
+        );
         assert_eq!(
             decoded(&there.value.0),
             decoded(&f.value),
@@ -201,7 +211,7 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
             f.id
         );
     }
-    let groups = twin.view_filter_groups(prospects.id);
+    let groups = twin.view_filter_groups(here(prospects.id));
     let child = groups
         .iter()
         .find(|g| g.id.0 == either)
@@ -230,7 +240,7 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
         .iter()
         .find(|v| v.id == id("view/my-deals"))
         .expect("fixture view");
-    let (filters, _) = twin.view_filters_and_sorts(mine.id);
+    let (filters, _) = twin.view_filters_and_sorts(here(mine.id));
     let wanted: Vec<Value> = decoded(&mine.filters[0].value)["selectedRecordIds"]
         .as_array()
         .unwrap()
@@ -276,11 +286,11 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     for h in &config.webhooks {
         let there = hooks
             .iter()
-            .find(|t| t.id.0 == h.id)
+            .find(|t| t.id.0 == here(h.id))
             .expect("webhook by id");
         assert_eq!(there.secret, h.secret);
         assert_eq!(
-            twin.webhook_writes_after(h.id),
+            twin.webhook_writes_after(here(h.id)),
             Some(0),
             "no record write after the webhook"
         );
@@ -291,16 +301,16 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     let nav_ids: HashMap<Uuid, &twenty_migrate::twin::NavigationMenuItem> =
         items.iter().map(|i| (i.id.0, i)).collect();
     let my_deals_item = nav_ids
-        .get(&id("nav/my-deals"))
+        .get(&here(id("nav/my-deals")))
         .expect("the view item, by id");
     let folder = my_deals_item.folder_id.as_ref().expect("in a folder").0;
     assert_eq!(nav_ids[&folder].name.as_deref(), Some("Sales"));
     assert_eq!(
         my_deals_item.view_id.as_ref().map(|v| v.0),
-        Some(id("view/my-deals"))
+        Some(here(id("view/my-deals")))
     );
     assert!(
-        !nav_ids.contains_key(&id("nav/mine")),
+        !nav_ids.contains_key(&here(id("nav/mine"))),
         "a personal item is not created"
     );
 
@@ -339,18 +349,18 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     assert_eq!(layout.name, source_layout.name);
     assert_eq!(layout.tabs.len(), 1);
     let tab = &layout.tabs[0];
-    assert_eq!(tab.id.0, id("dashboard/tab/overview"));
+    assert_eq!(tab.id.0, here(id("dashboard/tab/overview")));
     assert_eq!(tab.title, "Overview", "the tab's effective title");
     let widget_ids: HashSet<Uuid> = tab.widgets.iter().map(|w| w.id.0).collect();
     let want: HashSet<Uuid> = ["pipeline", "headcount", "pets"]
         .iter()
-        .map(|k| id(&format!("dashboard/widget/{k}")))
+        .map(|k| here(id(&format!("dashboard/widget/{k}"))))
         .collect();
     assert_eq!(widget_ids, want);
     let pipeline_chart = tab
         .widgets
         .iter()
-        .find(|w| w.id.0 == id("dashboard/widget/pipeline"))
+        .find(|w| w.id.0 == here(id("dashboard/widget/pipeline")))
         .unwrap();
     let c = &pipeline_chart.configuration.0;
     assert_eq!(
@@ -364,7 +374,7 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     let headcount = tab
         .widgets
         .iter()
-        .find(|w| w.id.0 == id("dashboard/widget/headcount"))
+        .find(|w| w.id.0 == here(id("dashboard/widget/headcount")))
         .unwrap();
     assert_eq!(
         headcount.configuration.0["filter"]["recordFilters"][0]["fieldMetadataId"],
@@ -407,9 +417,9 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     for (kind, c) in &again.kinds {
         assert_eq!((kind.as_str(), c.created, c.updated), (kind.as_str(), 0, 0));
     }
-    // Two readings of the target's configuration (five queries each), the dashboards' layouts
-    // and records (one query each), and no change sent.
-    assert_eq!(again.requests, 12);
+    // Two readings of the target's configuration (six queries each: the five kinds and the
+    // workspace), the dashboards' layouts and records (one query each), and no change sent.
+    assert_eq!(again.requests, 14);
     assert_eq!(twin.views().len(), views.len());
     assert_eq!(twin.navigation_menu_items().len(), items.len());
     assert_eq!(again.kinds["dashboards"].unchanged, config.dashboards.len());
@@ -597,7 +607,7 @@ async fn a_fresh_migration_gives_dashboard_tabs_their_icons_and_a_rerun_changes_
     let icons: HashMap<Uuid, Option<String>> = source_layout
         .tabs
         .iter()
-        .map(|tab| (tab.id, tab.icon.clone()))
+        .map(|tab| (on_target(&twin, tab.id), tab.icon.clone()))
         .collect();
     assert!(icons.values().any(Option::is_some), "a tab with an icon");
 
@@ -730,7 +740,7 @@ async fn a_rerun_updates_the_dashboard_whose_widget_grid_position_or_configurati
             .iter()
             .flat_map(|l| l.tabs.iter())
             .flat_map(|tab| tab.widgets.iter())
-            .find(|wd| wd.id.0 == id(&format!("dashboard/widget/{key}")))
+            .find(|wd| wd.id.0 == on_target(&twin, id(&format!("dashboard/widget/{key}"))))
             .cloned()
             .expect("the widget on the target")
     };
@@ -902,4 +912,36 @@ async fn dashboards_still_move_and_rerun_without_writes_when_the_target_cannot_a
     let c = &again.kinds["dashboards"];
     assert_eq!((c.created, c.updated, c.unchanged), (0, 0, n));
     assert_eq!(twin.page_layouts().len(), n + 1, "no layout doubled");
+}
+
+#[tokio::test]
+async fn a_second_workspace_of_the_same_server_gets_the_configuration_without_colliding_with_the_first(
+) {
+    // A trial migration first, then the real one into another workspace of the same server:
+    // 2.21 keeps views, roles, menu items, webhooks and tabs in `core` tables whose primary
+    // key spans every workspace (rehearsal r19).
+    let w = world(60).await;
+    let first = twin(w.members(), 60).await;
+    let report = pipeline::migrate(&w.options(), &target(&first, 1_000_000))
+        .await
+        .expect("first workspace");
+    let first_counts = report.config.expect("configuration moved");
+    assert!(first_counts.notes.is_empty(), "{:#?}", first_counts.notes);
+
+    let second = twin(w.members(), 60).await;
+    let held = first.configuration_ids();
+    second.another_workspace_of_the_server(Uuid::new_v4(), held.iter().copied());
+    let report = pipeline::migrate(&w.options(), &target(&second, 1_000_000))
+        .await
+        .expect("second workspace");
+    // A create with an id the first workspace holds would be refused, and noted.
+    let counts = report.config.expect("configuration moved");
+    assert!(counts.notes.is_empty(), "{:#?}", counts.notes);
+    for kind in ["views", "roles", "navigation", "webhooks", "dashboards"] {
+        assert_eq!(
+            counts.kinds.get(kind).map(|k| (k.created, k.updated)),
+            first_counts.kinds.get(kind).map(|k| (k.created, k.updated)),
+            "{kind}: as in the first workspace"
+        );
+    }
 }

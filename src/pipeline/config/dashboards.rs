@@ -133,7 +133,7 @@ fn decide<'a>(
     };
     let desired = desired_tabs(dashboard, layout, names, views, report);
     let record = have.records.get(&dashboard.id);
-    let existing = find_layout(&have.layouts, record, layout, taken);
+    let existing = find_layout(&have.layouts, record, layout, taken, names);
     let replace =
         existing.is_none_or(|l| !same_layout(l, &layout.name, &desired, have.widgets_in_full));
     let icons_twice = replace && icons_left_on_new_tabs(existing, &desired);
@@ -378,6 +378,7 @@ fn find_layout<'a>(
     record: Option<&Value>,
     layout: &PageLayout,
     taken: &[Uuid],
+    names: &Names<'_>,
 ) -> Option<&'a TargetPageLayout> {
     let named = record
         .and_then(|r| r.get("pageLayoutId")?.as_str()?.parse::<Uuid>().ok())
@@ -388,7 +389,7 @@ fn find_layout<'a>(
             layouts.iter().filter(free).find(|l| {
                 l.tabs
                     .iter()
-                    .any(|t| layout.tabs.iter().any(|s| s.id == t.id))
+                    .any(|t| layout.tabs.iter().any(|s| names.is_id_of(s.id, t.id)))
             })
         })
         .or_else(|| {
@@ -416,7 +417,7 @@ pub(super) fn desired_tabs(
             let widgets: Vec<Value> = tab
                 .widgets
                 .iter()
-                .filter_map(|w| match widget_input(w, tab.id, names, views) {
+                .filter_map(|w| match widget_input(w, names.config_id(tab.id), names, views) {
                     Ok(v) => Some(v),
                     Err(missing) => {
                         report.notes.push(format!(
@@ -428,7 +429,7 @@ pub(super) fn desired_tabs(
                 })
                 .collect();
             json!({
-                "id": tab.id,
+                "id": names.config_id(tab.id),
                 "title": tab.title,
                 "position": tab.position,
                 "icon": tab.icon,
@@ -452,7 +453,7 @@ fn widget_input(
     };
     let configuration = map_configuration(&w.configuration, None, names, views)?;
     Ok(json!({
-        "id": w.id,
+        "id": names.config_id(w.id),
         "pageLayoutTabId": tab,
         "title": w.title,
         "type": w.kind,

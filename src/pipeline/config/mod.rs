@@ -23,7 +23,7 @@ pub mod runbook;
 mod tests;
 mod views;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use uuid::Uuid;
@@ -47,6 +47,8 @@ pub(crate) struct Names<'a> {
     known: Option<&'a ConfigMatches>,
     /// Those this run matched: (kind, source id, target id).
     found: RefCell<Vec<(String, Uuid, Uuid)>>,
+    /// The target workspace, once read: configuration ids are derived within it.
+    scope: Cell<Option<Uuid>>,
 }
 
 impl<'a> Names<'a> {
@@ -56,7 +58,25 @@ impl<'a> Names<'a> {
             members,
             known: None,
             found: RefCell::new(Vec::new()),
+            scope: Cell::new(None),
         }
+    }
+
+    /// Scopes configuration ids to the target workspace read from the target (`None` for a
+    /// target that does not say: the source's ids are kept).
+    pub(crate) fn within(&self, target: &TargetConfiguration) {
+        self.scope.set(target.workspace_id);
+    }
+
+    /// The id the source configuration entity `source` gets on the target.
+    fn config_id(&self, source: Uuid) -> Uuid {
+        crate::transform::config_id(self.scope.get(), source)
+    }
+
+    /// Whether `target` is the id this tool gives the source entity `source`: scoped to the
+    /// workspace, or the source's own as versions before the scoping gave it.
+    fn is_id_of(&self, source: Uuid, target: Uuid) -> bool {
+        target == self.config_id(source) || target == target_id(source)
     }
 
     /// With the matches earlier runs kept: a matched entity is found again by them before
@@ -74,7 +94,7 @@ impl<'a> Names<'a> {
     /// Notes that the source entity `id` of `kind` stands as `target` on the target; kept
     /// when the ids differ (a match by natural key) and it is not known already.
     fn stands_as(&self, kind: &str, id: Uuid, target: Uuid) {
-        if target != target_id(id) && self.matched(kind, id) != Some(target) {
+        if !self.is_id_of(id, target) && self.matched(kind, id) != Some(target) {
             self.found.borrow_mut().push((kind.to_owned(), id, target));
         }
     }
@@ -150,6 +170,7 @@ fn plan_with_views(
     known: &ConfigMatches,
 ) -> (Vec<Action>, ConfigReport, ViewIds) {
     let names = Names::new(model, members).with_matches(known);
+    names.within(target);
     let mut report = ConfigReport::default();
     let mut actions = roles::diff(config, target, &names, &mut report);
     let (view_actions, index) = views::diff_views(config, target, &names, &mut report);
@@ -216,6 +237,7 @@ async fn sync_but_webhooks<D: Destination>(
             after_views: None,
         });
     };
+    names.within(&before);
 
     let roles = roles::diff(config, &before, names, &mut report);
     actions::apply(target, roles, &mut report).await?;
@@ -252,6 +274,7 @@ async fn sync_webhooks<D: Destination>(
         after_views,
     } = before;
     if let Some(after_views) = after_views {
+        names.within(&after_views);
         let started = target.stats().requests;
         let webhooks = roles::diff_webhooks(config, &after_views, names, &mut report);
         actions::apply(target, webhooks, &mut report).await?;
@@ -281,7 +304,7 @@ pub(crate) async fn read_target<D: Destination>(
 }
 
 /// Requests one reading of the target's configuration takes ([`Destination::configuration`]).
-const READS: u64 = 5;
+const READS: u64 = 6;
 
 /// Source view id → target view id, for navigation items that show a view.
 pub(crate) type ViewIds = HashMap<Uuid, Uuid>;
@@ -365,6 +388,7 @@ pub async fn preview<D: Destination>(
     let known = Ledger::read_config_matches(&opts.state_path);
     let (_, mut report, views) = plan_with_views(&config, &have, model, &members, &known);
     let names = Names::new(model, &members).with_matches(&known);
+    names.within(&have);
     let dashboards = dashboards::read_target(&config.dashboards, target, &names, &mut report)
         .await
         .map_err(|source| MigrateError::Target {

@@ -45,7 +45,7 @@ pub(super) fn diff(
     items.sort_by_key(|i| i.kind != "FOLDER");
     for item in items {
         let want = TargetNavigationItem {
-            id: target_id(item.id),
+            id: names.config_id(item.id),
             kind: item.kind.clone(),
             target_record_id: item.target_record.map(target_id),
             target_object_metadata_id: item.target_object.as_deref().and_then(|o| names.object(o)),
@@ -71,7 +71,7 @@ pub(super) fn diff(
             .navigation
             .iter()
             .filter(|t| !taken.contains(&t.id))
-            .find(|t| t.id == want.id)
+            .find(|t| names.is_id_of(item.id, t.id))
             .or_else(|| {
                 let matched = names.matched(KIND, item.id)?;
                 target

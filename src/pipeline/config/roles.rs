@@ -19,7 +19,6 @@ use crate::destination::{
     TargetConfiguration, TargetFieldPermission, TargetObjectPermission, TargetRole, TargetWebhook,
 };
 use crate::model::config::{Role, WorkspaceConfig};
-use crate::transform::target_id;
 
 pub(super) fn diff(
     config: &WorkspaceConfig,
@@ -32,7 +31,7 @@ pub(super) fn diff(
         let existing = target
             .roles
             .iter()
-            .find(|r| r.id == target_id(role.id))
+            .find(|r| names.is_id_of(role.id, r.id))
             .or_else(|| {
                 let matched = names.matched("role", role.id)?;
                 target.roles.iter().find(|r| r.id == matched)
@@ -48,7 +47,7 @@ pub(super) fn diff(
             }
             Some(have) => (have.id, role_changes(role, have)),
             None => {
-                let id = target_id(role.id);
+                let id = names.config_id(role.id);
                 (id, vec![Action::CreateRole(create_input(role, id))])
             }
         };
@@ -222,7 +221,7 @@ pub(super) fn diff_webhooks(
     let mut actions = Vec::new();
     for hook in &config.webhooks {
         let want = TargetWebhook {
-            id: target_id(hook.id),
+            id: names.config_id(hook.id),
             target_url: hook.target_url.clone(),
             operations: hook.operations.clone(),
             description: hook.description.clone(),
@@ -231,7 +230,7 @@ pub(super) fn diff_webhooks(
         let existing = target
             .webhooks
             .iter()
-            .find(|w| w.id == want.id)
+            .find(|w| names.is_id_of(hook.id, w.id))
             .or_else(|| {
                 let matched = names.matched("webhook", hook.id)?;
                 target.webhooks.iter().find(|w| w.id == matched)

@@ -676,3 +676,50 @@ fn record_page_sections_match_by_standard_name_and_are_created_before_the_fields
     let (actions, _) = plan_actions(&config, &target, &model(), &members());
     assert!(actions.is_empty(), "{actions:#?}");
 }
+
+#[test]
+fn ids_are_scoped_to_the_target_workspace_and_a_view_made_before_the_scoping_is_found_again() {
+    let workspace = id(0x777);
+    let mut custom = view(3, "opportunity", "Key deals", "TABLE");
+    custom.filter_groups = vec![crate::model::config::ViewFilterGroup {
+        id: id(31),
+        parent: None,
+        logical_operator: "OR".into(),
+        position_in_group: None,
+    }];
+    let config = WorkspaceConfig {
+        views: vec![custom.clone()],
+        ..WorkspaceConfig::default()
+    };
+    let fresh = TargetConfiguration {
+        workspace_id: Some(workspace),
+        ..TargetConfiguration::default()
+    };
+    let (actions, _) = plan_actions(&config, &fresh, &model(), &members());
+    let scoped = crate::transform::config_id(Some(workspace), id(3));
+    assert_ne!(scoped, id(3), "not the source's own id");
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::CreateView(v) if v.id == scoped)),
+        "{actions:#?}"
+    );
+
+    // A view an earlier version created with the source's id, with its filter group.
+    let mut legacy = target_view(&custom, id(3), id(OPPORTUNITY));
+    legacy.view_filter_groups = vec![crate::destination::TargetViewFilterGroup {
+        id: id(31),
+        view_id: None,
+        parent_view_filter_group_id: None,
+        logical_operator: "OR".into(),
+        position_in_view_filter_group: None,
+    }];
+    let before = TargetConfiguration {
+        views: vec![legacy],
+        workspace_id: Some(workspace),
+        ..TargetConfiguration::default()
+    };
+    let (actions, report) = plan_actions(&config, &before, &model(), &members());
+    assert!(actions.is_empty(), "{actions:#?}");
+    assert_eq!(report.kinds["views"].unchanged, 1);
+}

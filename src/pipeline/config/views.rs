@@ -91,7 +91,11 @@ fn find<'t>(
     names: &Names<'_>,
 ) -> Option<&'t TargetView> {
     let free = |v: &&TargetView| !taken.contains(&v.id);
-    if let Some(v) = existing.iter().filter(free).find(|v| v.id == desired.id) {
+    if let Some(v) = existing
+        .iter()
+        .filter(free)
+        .find(|v| names.is_id_of(view.id, v.id))
+    {
         return Some(v);
     }
     if let Some(matched) = names.matched(KIND, view.id) {
@@ -156,7 +160,7 @@ fn desired_view(
         id
     };
     TargetView {
-        id: target_id(view.id),
+        id: names.config_id(view.id),
         name: view.name.clone(),
         object_metadata_id: object_id,
         kind: view.kind.clone(),
@@ -260,8 +264,8 @@ pub(super) fn diff_children(
         let mut mine = Vec::new();
         let sections = field_groups(view, tv, names, &mut mine);
         fields(view, tv, sections.as_ref(), names, report, &mut mine);
-        filter_groups(view, tv, &mut mine);
-        filters(view, tv, names, report, &mut mine);
+        let groups_ids = filter_groups(view, tv, names, &mut mine);
+        filters(view, tv, &groups_ids, names, report, &mut mine);
         sorts(view, tv, names, report, &mut mine);
         groups(view, tv, names, &mut mine);
         let counts = report.kind("views");
@@ -299,7 +303,7 @@ fn field_groups(
     let mut taken: HashSet<Uuid> = HashSet::new();
     for g in &view.field_groups {
         let want = TargetViewFieldGroup {
-            id: target_id(g.id),
+            id: names.config_id(g.id),
             view_id: Some(tv.id),
             name: g.name.clone(),
             position: g.position,
@@ -311,7 +315,7 @@ fn field_groups(
             .view_field_groups
             .iter()
             .filter(free)
-            .find(|t| t.id == want.id || Some(t.id) == known)
+            .find(|t| names.is_id_of(g.id, t.id) || Some(t.id) == known)
             .or_else(|| {
                 let named = |name: &str| {
                     tv.view_field_groups
@@ -384,7 +388,7 @@ fn fields(
         };
         shown.insert(field_id);
         let want = TargetViewField {
-            id: target_id(f.id),
+            id: names.config_id(f.id),
             view_id: Some(tv.id),
             field_metadata_id: field_id,
             is_visible: f.is_visible,
@@ -436,16 +440,34 @@ fn fields(
     }
 }
 
-fn filter_groups(view: &View, tv: &TargetView, out: &mut Vec<Action>) {
+/// Filter groups, found by id; returns source group id → target group id, which the groups'
+/// parents and the filters name.
+fn filter_groups(
+    view: &View,
+    tv: &TargetView,
+    names: &Names<'_>,
+    out: &mut Vec<Action>,
+) -> HashMap<Uuid, Uuid> {
+    let found = |g: Uuid| {
+        tv.view_filter_groups
+            .iter()
+            .find(|t| names.is_id_of(g, t.id))
+    };
+    let ids: HashMap<Uuid, Uuid> = view
+        .filter_groups
+        .iter()
+        .map(|g| (g.id, found(g.id).map_or(names.config_id(g.id), |t| t.id)))
+        .collect();
+    let id_of = |g: Uuid| ids.get(&g).copied().unwrap_or(names.config_id(g));
     for g in &view.filter_groups {
         let want = TargetViewFilterGroup {
-            id: target_id(g.id),
+            id: id_of(g.id),
             view_id: Some(tv.id),
-            parent_view_filter_group_id: g.parent.map(target_id),
+            parent_view_filter_group_id: g.parent.map(id_of),
             logical_operator: g.logical_operator.clone(),
             position_in_view_filter_group: g.position_in_group,
         };
-        match tv.view_filter_groups.iter().find(|t| t.id == want.id) {
+        match found(g.id) {
             Some(have) => {
                 let differs = have.logical_operator != want.logical_operator
                     || have.parent_view_filter_group_id != want.parent_view_filter_group_id
@@ -457,11 +479,13 @@ fn filter_groups(view: &View, tv: &TargetView, out: &mut Vec<Action>) {
             None => out.push(Action::CreateFilterGroup(want)),
         }
     }
+    ids
 }
 
 fn filters(
     view: &View,
     tv: &TargetView,
+    filter_groups: &HashMap<Uuid, Uuid>,
     names: &Names<'_>,
     report: &mut ConfigReport,
     out: &mut Vec<Action>,
@@ -477,12 +501,14 @@ fn filters(
         };
         let value = filter_value(view, &f.field, f.id, &f.value, names, report);
         let want = TargetViewFilter {
-            id: target_id(f.id),
+            id: names.config_id(f.id),
             view_id: Some(tv.id),
             field_metadata_id: field_id,
             operand: f.operand.clone(),
             value,
-            view_filter_group_id: f.group.map(target_id),
+            view_filter_group_id: f
+                .group
+                .map(|g| filter_groups.get(&g).copied().unwrap_or(names.config_id(g))),
             position_in_view_filter_group: f.position_in_group,
             sub_field_name: f.sub_field_name.clone(),
             relation_target_field_metadata_id: f
@@ -494,7 +520,7 @@ fn filters(
             .view_filters
             .iter()
             .filter(|t| !matched.contains(&t.id))
-            .find(|t| t.id == want.id)
+            .find(|t| names.is_id_of(f.id, t.id))
             .or_else(|| {
                 tv.view_filters
                     .iter()
@@ -612,7 +638,7 @@ fn sorts(
                 }
             }
             None => out.push(Action::CreateSort(TargetViewSort {
-                id: target_id(s.id),
+                id: names.config_id(s.id),
                 view_id: Some(tv.id),
                 field_metadata_id: field_id,
                 direction: s.direction.clone(),
@@ -656,7 +682,7 @@ fn groups(view: &View, tv: &TargetView, names: &Names<'_>, out: &mut Vec<Action>
                 }
             }
             None => create.push(TargetViewGroup {
-                id: target_id(g.id),
+                id: names.config_id(g.id),
                 view_id: Some(tv.id),
                 field_value: value,
                 is_visible: g.is_visible,

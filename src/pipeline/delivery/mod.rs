@@ -15,7 +15,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
-use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -28,8 +27,10 @@ use crate::report::{ObjectReport, Reject, RejectsFile};
 use crate::state::{Confirmed, Ledger};
 use crate::transform::target_id;
 
+mod answer;
 mod refusal;
 
+use answer::{merged_into, not_kept};
 use refusal::{field_by_shape, field_in_message};
 
 /// One record on its way to the target, with the source row it was built from. The target
@@ -657,73 +658,6 @@ impl<D: Destination> Delivery<D> {
         }
         Ok(out)
     }
-}
-
-/// Records of a confirmed batch that the target stored under another id, as (index, that id).
-/// Twenty returns the records in input order (`fetchUpsertedRecords`, contract B1/E5); an
-/// answer of another length is read by id.
-fn merged_into(sent: &[Outgoing], returned: &[ReturnedId]) -> Vec<(usize, String)> {
-    let parsed = |r: &ReturnedId| r.0.as_deref().and_then(|s| s.parse::<Uuid>().ok());
-    if returned.len() != sent.len() {
-        let ids: HashSet<Uuid> = returned.iter().filter_map(parsed).collect();
-        if ids.is_empty() {
-            return Vec::new();
-        }
-        return sent
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| !ids.contains(&o.record.id()))
-            .map(|(i, _)| (i, "of unknown id".to_owned()))
-            .collect();
-    }
-    sent.iter()
-        .zip(returned)
-        .enumerate()
-        .filter_map(|(i, (o, back))| {
-            let got = back.0.as_deref()?;
-            (parsed(back) != Some(o.record.id())).then(|| (i, got.to_owned()))
-        })
-        .collect()
-}
-
-/// The system values (creation and update times, author, position) that the target did not
-/// keep as sent, judged on the first record of a confirmed batch: Twenty may stamp them
-/// itself (`target-api.md` §3 leaves it unconfirmed), so the report says so instead of guessing.
-fn not_kept(object: &str, sent: &[Outgoing], returned: &[Value]) -> Vec<String> {
-    let Some(first) = sent.first().map(|o| &o.record) else {
-        return Vec::new();
-    };
-    let Some(back) = returned.iter().find(|r| {
-        r.get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<Uuid>().ok())
-            == Some(first.id())
-    }) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for key in ["createdAt", "updatedAt", "position"] {
-        if let Some(want) = first.get(key).filter(|v| !v.is_null()) {
-            let got = back.get(key).unwrap_or(&Value::Null);
-            if !crate::pipeline::verify::equal(None, want, got) {
-                out.push(format!(
-                    "{object}.{key}: the target stores its own value (sent {want}, stored {got})"
-                ));
-            }
-        }
-    }
-    for sub in ["name", "source"] {
-        let want = first.get("createdBy").and_then(|c| c.get(sub));
-        let got = back.get("createdBy").and_then(|c| c.get(sub));
-        if let (Some(want), Some(got)) = (want, got) {
-            if !want.is_null() && want != got {
-                out.push(format!(
-                    "{object}.createdBy.{sub}: the target stores {got} instead of {want}"
-                ));
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Delivery: settling in order, merged records, values the target did not keep.
 
+use serde_json::Value;
+
 use super::*;
 
 #[test]

@@ -536,7 +536,7 @@ fn create_view_fields(
     check_view_fields(&state, &db.model, &inputs)?;
     let mut made = Vec::new();
     for input in inputs {
-        let id = check_client_id(input.id)?;
+        let id = check_client_id(&state, input.id, "viewField")?;
         if state.view_fields.iter().any(|f| f.id.0 == id)
             || made.iter().any(|f: &ViewField| f.id.0 == id)
         {
@@ -730,7 +730,7 @@ impl ChildMutation {
         }
         check_filter(&db.model, input.field_metadata_id.0, &input.value.0)?;
         drop(db);
-        let id = check_client_id(input.id)?;
+        let id = check_client_id(&state, input.id, "viewFilter")?;
         if state.view_filters.iter().any(|f| f.id.0 == id) {
             return Err(migration_failed("viewFilter"));
         }
@@ -797,7 +797,7 @@ impl ChildMutation {
         input: CreateViewFilterGroupInput,
     ) -> async_graphql::Result<ViewFilterGroup> {
         let mut state = lock(&shared(ctx)?.config_state);
-        let id = check_client_id(input.id)?;
+        let id = check_client_id(&state, input.id, "viewFilterGroup")?;
         if state.view_filter_groups.iter().any(|f| f.id.0 == id) {
             return Err(migration_failed("viewFilterGroup"));
         }
@@ -868,7 +868,7 @@ impl ChildMutation {
         if let Some(refusal) = refusal {
             return Err(refusal);
         }
-        let id = check_client_id(input.id)?;
+        let id = check_client_id(&state, input.id, "viewSort")?;
         let clash = state.view_sorts.iter().any(|f| {
             f.id.0 == id
                 || (f.view_id == input.view_id && f.field_metadata_id == input.field_metadata_id)
@@ -959,7 +959,7 @@ fn create_groups(
     let mut state = lock(&shared(ctx)?.config_state);
     let mut made: Vec<ViewGroup> = Vec::new();
     for input in inputs {
-        let id = check_client_id(input.id)?;
+        let id = check_client_id(&state, input.id, "viewGroup")?;
         if state
             .view_groups
             .iter()

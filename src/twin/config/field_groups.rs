@@ -205,7 +205,7 @@ fn create(
                 "An error occurred.",
             ));
         }
-        let id = check_client_id(input.id)?;
+        let id = check_client_id(&state, input.id, "viewFieldGroup")?;
         let taken = state.view_field_groups.iter().any(|g| g.id.0 == id)
             || made.iter().any(|g| g.id.0 == id);
         if taken {

@@ -393,7 +393,7 @@ impl LayoutMutation {
         }
         let mut tabs = Vec::new();
         for tab in input.tabs {
-            let tab_id = Id(check_client_id(Some(tab.id))?);
+            let tab_id = Id(check_client_id(&state, Some(tab.id), "pageLayoutTab")?);
             let existing = state.page_layouts[index]
                 .tabs
                 .iter()
@@ -417,7 +417,7 @@ impl LayoutMutation {
                     ));
                 }
                 widgets.push(PageLayoutWidget {
-                    id: Id(check_client_id(Some(w.id))?),
+                    id: Id(check_client_id(&state, Some(w.id), "pageLayoutWidget")?),
                     page_layout_tab_id: tab_id,
                     title: w.title,
                     widget_type: w.widget_type,

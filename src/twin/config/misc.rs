@@ -255,9 +255,32 @@ pub(super) fn new_item(
 #[derive(Default)]
 pub struct MiscQuery;
 
+/// The workspace an API key belongs to (`CM/workspace/dtos/workspace.dto.ts`), as much of it as
+/// the tool reads.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "Workspace")]
+#[allow(missing_docs)]
+pub struct CurrentWorkspace {
+    pub id: Id,
+    pub display_name: String,
+}
+
 #[allow(clippy::unused_async)]
 #[Object]
 impl MiscQuery {
+    /// The key's workspace: an API key may read it on `/metadata` (LIVE;
+    /// `CM/workspace/workspace.resolver.ts`, `currentWorkspace` with `WorkspaceAuthGuard`).
+    async fn current_workspace(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<CurrentWorkspace> {
+        let state = lock(&shared(ctx)?.config_state);
+        Ok(CurrentWorkspace {
+            id: Id(state.workspace()),
+            display_name: "Twin".into(),
+        })
+    }
+
     /// Every webhook.
     async fn webhooks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Webhook>> {
         Ok(lock(&shared(ctx)?.config_state).webhooks.clone())
@@ -388,7 +411,7 @@ fn create_items(
     let mut made: Vec<NavigationMenuItem> = Vec::new();
     let mut refused = Vec::new();
     for i in inputs {
-        let id = check_client_id(i.id)?;
+        let id = check_client_id(&state, i.id, "navigationMenuItem")?;
         if let Some(text) = item_type_problem(&i) {
             refused.push(Refused {
                 metadata_name: "navigationMenuItem",
@@ -452,8 +475,8 @@ impl MiscMutation {
         input: CreateWebhookInput,
     ) -> async_graphql::Result<Webhook> {
         let s = shared(ctx)?;
-        let id = check_client_id(input.id)?;
         let mut state = lock(&s.config_state);
+        let id = check_client_id(&state, input.id, "webhook")?;
         if state.webhooks.iter().any(|w| w.id.0 == id) {
             return Err(already_exists("webhook", "webhook", id));
         }

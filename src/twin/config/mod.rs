@@ -84,9 +84,19 @@ pub struct State {
     pub navigation_menu_items: Vec<NavigationMenuItem>,
     /// Page layouts with their tabs and widgets.
     pub page_layouts: Vec<PageLayout>,
+    /// This workspace's id when set (else the twin's fixed one).
+    pub workspace: Option<Uuid>,
+    /// Ids other workspaces of the same server hold in the shared `core` tables: a create with
+    /// one of them fails on the primary key (rehearsal r19).
+    pub held_elsewhere: std::collections::HashSet<Uuid>,
 }
 
 impl State {
+    /// The workspace's id.
+    pub fn workspace(&self) -> Uuid {
+        self.workspace.unwrap_or_else(|| workspace_id().0)
+    }
+
     /// The live (not soft-deleted) view with this id.
     pub fn view(&self, id: Uuid) -> Option<&View> {
         self.views
@@ -163,9 +173,15 @@ fn field_universal_identifier(field: Uuid) -> Uuid {
 /// (`assert-is-valid-uuid.util.ts`). A real 2.21 inserts a view with another id and then fails
 /// every read of its object with `Invalid UUID` (issue 16 facts §1.2); the twin refuses it up
 /// front with the same message instead of corrupting its state.
-fn check_client_id(id: Option<Id>) -> async_graphql::Result<Uuid> {
+fn check_client_id(
+    state: &State,
+    id: Option<Id>,
+    metadata_name: &str,
+) -> async_graphql::Result<Uuid> {
     match id {
         None => Ok(Uuid::new_v4()),
+        // The primary key spans the server's workspaces (`view.entity.ts` …).
+        Some(Id(id)) if state.held_elsewhere.contains(&id) => Err(migration_failed(metadata_name)),
         Some(Id(id)) => {
             let rfc = id.get_variant() == uuid::Variant::RFC4122
                 && (1..=5).contains(&id.get_version_num());

@@ -370,13 +370,17 @@ impl RoleMutation {
         create_role_input: CreateRoleInput,
     ) -> async_graphql::Result<Role> {
         let i = create_role_input;
+        let mut state = lock(&shared(ctx)?.config_state);
         let id = match &i.id {
-            Some(s) => check_client_id(Some(Id(Uuid::parse_str(s).map_err(|_| {
-                super::internal(format!("Invalid UUID: '{s}'"), "An error occurred.")
-            })?)))?,
+            Some(s) => check_client_id(
+                &state,
+                Some(Id(Uuid::parse_str(s).map_err(|_| {
+                    super::internal(format!("Invalid UUID: '{s}'"), "An error occurred.")
+                })?)),
+                "role",
+            )?,
             None => Uuid::new_v4(),
         };
-        let mut state = lock(&shared(ctx)?.config_state);
         if state.roles.iter().any(|r| r.label == i.label) {
             return Err(role_label_taken(&i.label, Uuid::new_v4()));
         }

@@ -467,12 +467,12 @@ impl ViewMutation {
                 )
             })?;
         drop(db);
-        let id = check_client_id(input.id)?;
+        let mut state = lock(&s.config_state);
+        let id = check_client_id(&state, input.id, "view")?;
         let view = new_view(id, &object, &input, true);
         if let Some(refusal) = kanban_refusal(&input, &object, view.universal_identifier) {
             return Err(refusal);
         }
-        let mut state = lock(&s.config_state);
         // The primary key holds soft-deleted rows too (facts §1.2).
         if state.views.iter().any(|v| v.id.0 == id) {
             return Err(migration_failed("view"));
