@@ -102,6 +102,16 @@ pub enum NotMoved {
         /// Tabs and widgets made or edited by the workspace (for a custom layout: all).
         customized: usize,
     },
+    /// A dashboard widget that shows an application's front component: the application is not
+    /// moved, and a real 2.21 refuses the widget without it.
+    FrontComponentWidget {
+        /// Source widget id.
+        id: Uuid,
+        /// Widget title.
+        title: String,
+        /// The dashboard layout's name.
+        layout: String,
+    },
 }
 
 /// `core.view` (`view/entities/view.entity.ts`).

@@ -110,7 +110,7 @@ fn customized(r: &Reader<'_>, row: &Row) -> bool {
 }
 
 /// The configuration this version does not move, for the runbook: row-level permissions,
-/// custom agents and record page layouts the workspace changed.
+/// custom agents, record page layouts the workspace changed, dashboard widgets of applications.
 async fn read_not_moved(
     r: &Reader<'_>,
     labels: &HashMap<Uuid, String>,
@@ -145,6 +145,31 @@ async fn read_not_moved(
     let layouts = r.rows("core", "pageLayout").await?;
     let tabs = r.rows("core", "pageLayoutTab").await?;
     let widgets = r.rows("core", "pageLayoutWidget").await?;
+    for layout in layouts
+        .iter()
+        .filter(|l| text(l, "type").as_deref() == Some("DASHBOARD"))
+    {
+        let id = uuid(layout, "id");
+        let own_tabs: HashSet<Uuid> = tabs
+            .iter()
+            .filter(|t| id.is_some() && uuid(t, "pageLayoutId") == id)
+            .filter_map(|t| uuid(t, "id"))
+            .collect();
+        for w in widgets
+            .iter()
+            .filter(|w| uuid(w, "pageLayoutTabId").is_some_and(|t| own_tabs.contains(&t)))
+            .filter(|w| text(w, "type").as_deref() == Some("FRONT_COMPONENT"))
+        {
+            let w = effective(w.clone());
+            if let Some(widget) = uuid(&w, "id") {
+                out.push(NotMoved::FrontComponentWidget {
+                    id: widget,
+                    title: text(&w, "title").unwrap_or_default(),
+                    layout: text(layout, "name").unwrap_or_default(),
+                });
+            }
+        }
+    }
     for layout in layouts
         .iter()
         .filter(|l| text(l, "type").as_deref() == Some("RECORD_PAGE"))

@@ -945,3 +945,54 @@ async fn a_second_workspace_of_the_same_server_gets_the_configuration_without_co
         );
     }
 }
+
+#[tokio::test]
+async fn a_front_component_widget_is_left_out_with_a_runbook_step_and_the_rest_of_its_dashboard_moves(
+) {
+    // A widget of an application installed in the source: a real 2.21 fails the whole layout
+    // on it (rehearsal r20, golden config-page-layout-front-component-widget-of-another-workspace).
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let id = |name: &str| config_id(w.spec.id, name);
+    w.client
+        .execute(
+            "UPDATE core.\"pageLayoutWidget\" SET type = 'FRONT_COMPONENT', configuration = \
+             '{\"configurationType\": \"FRONT_COMPONENT\", \"frontComponentId\": \"4b97f88e-e01d-50bb-931f-e05d7fdfc59f\"}' \
+             WHERE id = $1",
+            &[&id("dashboard/widget/pets")],
+        )
+        .await
+        .expect("a front component widget");
+    let dashboards = source_config(&w).await.dashboards.len();
+
+    let report = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    let c = report.config.expect("configuration");
+    assert_eq!(c.notes.len(), 1, "{:#?}", c.notes);
+    assert!(
+        c.notes[0].contains("front component 4b97f88e"),
+        "{}",
+        c.notes[0]
+    );
+    assert_eq!(c.kinds["dashboards"].created, dashboards);
+    assert_eq!(c.kinds["dashboard_widgets"].runbook, 1);
+    let landed: HashSet<Uuid> = twin
+        .page_layouts()
+        .iter()
+        .flat_map(|l| l.tabs.iter())
+        .flat_map(|tab| tab.widgets.iter())
+        .map(|wd| wd.id.0)
+        .collect();
+    for key in ["pipeline", "headcount"] {
+        let widget = on_target(&twin, id(&format!("dashboard/widget/{key}")));
+        assert!(landed.contains(&widget), "{key} moved beside it");
+    }
+    assert!(!landed.contains(&on_target(&twin, id("dashboard/widget/pets"))));
+    let runbook = std::fs::read_to_string(w.options().runbook_dir().join("runbook.md")).unwrap();
+    assert!(runbook.contains("Add the widget"), "{runbook}");
+
+    let again = pipeline::migrate(&w.options(), &t).await.expect("rerun");
+    let again = again.config.expect("configuration");
+    let d = &again.kinds["dashboards"];
+    assert_eq!((d.created, d.updated, d.unchanged), (0, 0, dashboards));
+}

@@ -647,5 +647,40 @@ pub(super) fn config() -> Vec<Exchange> {
                 ),
             ],
         ),
+        // A FRONT_COMPONENT widget names a front component of an installed application; one
+        // the target does not have fails the whole replacement (rehearsal r20: the seeded
+        // "Sales Overview" dashboard of another workspace).
+        ex(
+            "config-page-layout-front-component-widget-of-another-workspace",
+            vec![
+                md(
+                    "mutation C($input: CreatePageLayoutInput!) { createPageLayout(input: $input) { id } }",
+                    json!({ "input": { "name": "Cf ${Run} front", "type": "DASHBOARD" } }),
+                )
+                .quiet()
+                .capture("layoutId", "/data/createPageLayout/id"),
+                md(
+                    format!("mutation U($id: String!, $input: UpdatePageLayoutWithTabsInput!) {{ updatePageLayoutWithTabsAndWidgets(id: $id, input: $input) {{ {LAYOUT} }} }}"),
+                    json!({ "id": "${layoutId}", "input": { "name": "Cf ${Run} front",
+                            "type": "DASHBOARD", "objectMetadataId": null, "tabs": [{
+                                "id": "${idTab}", "title": "Overview", "position": 0,
+                                "layoutMode": "GRID", "widgets": [{
+                                    "id": "${idWidget}", "pageLayoutTabId": "${idTab}",
+                                    "title": "Front Component", "type": "FRONT_COMPONENT",
+                                    "gridPosition": { "row": 0, "column": 0, "rowSpan": 2, "columnSpan": 5 },
+                                    "configuration": {
+                                        "configurationType": "FRONT_COMPONENT",
+                                        "frontComponentId": "${idNoSuchFrontComponent}"
+                                    }
+                                }]
+                            }] } }),
+                ),
+                get_layout(),
+                md(
+                    "mutation D($id: String!) { destroyPageLayout(id: $id) }",
+                    json!({ "id": "${layoutId}" }),
+                ),
+            ],
+        ),
     ]
 }

@@ -440,6 +440,9 @@ pub(super) fn desired_tabs(
         .collect()
 }
 
+/// The configuration type of a widget that shows an application's front component.
+pub(crate) const FRONT_COMPONENT: &str = "FRONT_COMPONENT";
+
 /// One widget as `UpdatePageLayoutWidgetWithIdInput`, or what the target lacks.
 fn widget_input(
     w: &PageLayoutWidget,
@@ -447,6 +450,22 @@ fn widget_input(
     names: &Names<'_>,
     views: &ViewIds,
 ) -> Result<Value, String> {
+    // A front component belongs to an application installed in the source workspace, which the
+    // tool does not install: a real 2.21 fails the whole layout on it (rehearsal r20).
+    if w.configuration
+        .get("configurationType")
+        .and_then(Value::as_str)
+        == Some(FRONT_COMPONENT)
+    {
+        let component = w
+            .configuration
+            .get("frontComponentId")
+            .and_then(Value::as_str);
+        return Err(format!(
+            "front component {} (an application's, which the tool does not install)",
+            component.unwrap_or("?")
+        ));
+    }
     let object = match &w.object {
         Some(o) => Some(names.object(o).ok_or_else(|| format!("object {o}"))?),
         None => None,

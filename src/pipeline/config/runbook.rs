@@ -248,6 +248,12 @@ impl Runbook {
                     format!("agent:{id}"),
                     format!("Recreate the AI agent \"{label}\" (its prompt and model) under Settings → AI"),
                 ),
+                NotMoved::FrontComponentWidget { id, title, layout } => (
+                    format!("front_component:{id}"),
+                    format!(
+                        "Add the widget \"{title}\" to the dashboard \"{layout}\" again, once the application whose front component it shows is installed in the target"
+                    ),
+                ),
                 NotMoved::RecordPage {
                     id,
                     name,
@@ -351,6 +357,7 @@ pub(super) fn count(config: &WorkspaceConfig, report: &mut ConfigReport) {
             "row_level" => "row_level_permissions",
             "agent" => "agents",
             "record_page" => "record_pages",
+            "front_component" => "dashboard_widgets",
             _ => "navigation",
         };
         report.kind(kind).runbook += 1;

@@ -416,6 +416,9 @@ impl LayoutMutation {
                         "Invalid page layout widget data.",
                     ));
                 }
+                if is_front_component(&w) {
+                    return Err(front_component_missing(&w, state.workspace()));
+                }
                 widgets.push(PageLayoutWidget {
                     id: Id(check_client_id(&state, Some(w.id), "pageLayoutWidget")?),
                     page_layout_tab_id: tab_id,
@@ -452,6 +455,84 @@ impl LayoutMutation {
         layout.updated_at = now();
         Ok(layout.clone())
     }
+}
+
+/// Whether a widget shows a front component: one of an application installed in the
+/// workspace. The twin installs none.
+fn is_front_component(w: &UpdatePageLayoutWidgetWithIdInput) -> bool {
+    w.configuration
+        .as_ref()
+        .and_then(|c| c.0.get("configurationType"))
+        .and_then(Value::as_str)
+        == Some("FRONT_COMPONENT")
+}
+
+/// A FRONT_COMPONENT widget whose front component the workspace does not have: the migration
+/// runner cannot transpile it and the whole replacement fails, the layout keeping its tabs
+/// (golden `config-page-layout-front-component-widget-of-another-workspace`, rehearsal r20).
+fn front_component_missing(
+    w: &UpdatePageLayoutWidgetWithIdInput,
+    workspace: Uuid,
+) -> async_graphql::Error {
+    let at = now();
+    let application = super::custom_application();
+    let kind = async_graphql::InputType::to_value(&w.widget_type).to_string();
+    let configuration = w.configuration.as_ref().map(|c| c.0.clone());
+    let flat = serde_json::json!({
+        "applicationId": application,
+        "applicationUniversalIdentifier": application,
+        "conditionalAvailabilityExpression": null,
+        "conditionalDisplay": null,
+        "configuration": configuration,
+        "createdAt": at,
+        "deletedAt": null,
+        "gridPosition": {
+            "column": w.grid_position.column, "columnSpan": w.grid_position.column_span,
+            "row": w.grid_position.row, "rowSpan": w.grid_position.row_span,
+        },
+        "id": w.id.0,
+        "isActive": true,
+        "isSystemSideEffect": false,
+        "objectMetadataId": w.object_metadata_id.map(|o| o.0),
+        "objectMetadataUniversalIdentifier": w.object_metadata_id.map(|o| o.0),
+        "overrides": null,
+        "pageLayoutTabId": w.page_layout_tab_id.0,
+        "pageLayoutTabUniversalIdentifier": w.page_layout_tab_id.0,
+        "position": w.position.as_ref().map(|p| p.0.clone()),
+        "title": w.title,
+        "type": kind,
+        "universalConfiguration": {
+            "configurationType": "FRONT_COMPONENT",
+            "frontComponentUniversalIdentifier": null,
+        },
+        "universalIdentifier": w.id.0,
+        "universalOverrides": null,
+        "updatedAt": at,
+        "workspaceId": workspace,
+    });
+    let action = serde_json::json!({
+        "flatEntity": flat, "id": w.id.0, "metadataName": "pageLayoutWidget", "type": "create",
+    });
+    let errors = serde_json::json!({"actionTranspilation": {
+        "code": "ENTITY_NOT_FOUND",
+        "message": "Front component universal identifier is required for FRONT_COMPONENT configuration",
+    }});
+    let message = format!(
+        "Migration action 'create' for 'pageLayoutWidget' (universalIdentifier: {}) failed",
+        w.id.0
+    );
+    async_graphql::Error::new(message).extend_with(move |_, e| {
+        e.set("code", "APPLICATION_INSTALLATION_FAILED");
+        e.set(
+            "action",
+            async_graphql::Value::from_json(action.clone()).unwrap_or_default(),
+        );
+        e.set(
+            "errors",
+            async_graphql::Value::from_json(errors.clone()).unwrap_or_default(),
+        );
+        e.set("userFriendlyMessage", "Migration execution failed.");
+    })
 }
 
 /// An unknown layout id. Recorded from a real 2.21 (`updatePageLayoutWithTabsAndWidgets`):
