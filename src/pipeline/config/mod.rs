@@ -19,6 +19,7 @@ mod dashboards;
 mod navigation;
 mod roles;
 pub mod runbook;
+mod sections;
 #[cfg(test)]
 mod tests;
 mod views;
