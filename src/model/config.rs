@@ -109,8 +109,8 @@ pub enum NotMoved {
         id: Uuid,
         /// Widget title.
         title: String,
-        /// The dashboard layout's name.
-        layout: String,
+        /// The dashboard's title (its layout's name when it has none).
+        dashboard: String,
     },
 }
 
@@ -490,4 +490,16 @@ pub struct PageLayoutWidget {
     /// (a [`FieldRef`]); an id that names no field of the source stays as it is. `viewId`
     /// keys keep the source view id.
     pub configuration: Value,
+}
+
+impl PageLayoutWidget {
+    /// Whether it shows an application's front component (`configurationType`
+    /// FRONT_COMPONENT): a real 2.21 refuses the whole layout when the target lacks that
+    /// application's component (rehearsal r20).
+    pub fn shows_front_component(&self) -> bool {
+        self.configuration
+            .get("configurationType")
+            .and_then(Value::as_str)
+            == Some("FRONT_COMPONENT")
+    }
 }

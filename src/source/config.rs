@@ -28,8 +28,8 @@ use uuid::Uuid;
 
 use super::{during, SourceError, WorkspaceInfo};
 use crate::model::config::{
-    ApiKey, FieldRef, MemberRole, NavigationItem, NotMoved, ObjectPermission, Role, Webhook,
-    WorkspaceConfig, ROLE_SWITCHES,
+    ApiKey, Dashboard, FieldRef, MemberRole, NavigationItem, NotMoved, ObjectPermission, Role,
+    Webhook, WorkspaceConfig, ROLE_SWITCHES,
 };
 use crate::model::quote_ident;
 
@@ -81,7 +81,9 @@ pub async fn read_config(
         .find(|w| uuid(w, "id") == Some(r.workspace))
         .and_then(|w| uuid(w, "defaultRoleId"))
         .and_then(|id| labels.get(&id).cloned());
-    let not_moved = read_not_moved(&r, &labels).await?;
+    let dashboards = super::config_views::read_dashboards(&r).await?;
+    let mut not_moved = read_not_moved(&r, &labels).await?;
+    not_moved.extend(front_component_widgets(&dashboards));
     Ok(WorkspaceConfig {
         views,
         roles,
@@ -91,9 +93,31 @@ pub async fn read_config(
         api_keys: read_api_keys(&r, &api_key_roles).await?,
         workflows: super::config_views::read_workflows(&r).await?,
         default_role,
-        dashboards: super::config_views::read_dashboards(&r).await?,
+        dashboards,
         not_moved,
     })
+}
+
+/// The dashboards' widgets that show an application's front component: the tool installs no
+/// application, so they go to the runbook.
+fn front_component_widgets(dashboards: &[Dashboard]) -> Vec<NotMoved> {
+    dashboards
+        .iter()
+        .filter_map(|d| Some((d, d.layout.as_ref()?)))
+        .flat_map(|(d, layout)| {
+            let name = d.title.clone().unwrap_or_else(|| layout.name.clone());
+            layout
+                .tabs
+                .iter()
+                .flat_map(|t| &t.widgets)
+                .filter(|w| w.shows_front_component())
+                .map(move |w| NotMoved::FrontComponentWidget {
+                    id: w.id,
+                    title: w.title.clone(),
+                    dashboard: name.clone(),
+                })
+        })
+        .collect()
 }
 
 /// Whether a row of an overridable entity was made or changed by the workspace: carrying
@@ -110,7 +134,7 @@ fn customized(r: &Reader<'_>, row: &Row) -> bool {
 }
 
 /// The configuration this version does not move, for the runbook: row-level permissions,
-/// custom agents, record page layouts the workspace changed, dashboard widgets of applications.
+/// custom agents and record page layouts the workspace changed.
 async fn read_not_moved(
     r: &Reader<'_>,
     labels: &HashMap<Uuid, String>,
@@ -145,31 +169,6 @@ async fn read_not_moved(
     let layouts = r.rows("core", "pageLayout").await?;
     let tabs = r.rows("core", "pageLayoutTab").await?;
     let widgets = r.rows("core", "pageLayoutWidget").await?;
-    for layout in layouts
-        .iter()
-        .filter(|l| text(l, "type").as_deref() == Some("DASHBOARD"))
-    {
-        let id = uuid(layout, "id");
-        let own_tabs: HashSet<Uuid> = tabs
-            .iter()
-            .filter(|t| id.is_some() && uuid(t, "pageLayoutId") == id)
-            .filter_map(|t| uuid(t, "id"))
-            .collect();
-        for w in widgets
-            .iter()
-            .filter(|w| uuid(w, "pageLayoutTabId").is_some_and(|t| own_tabs.contains(&t)))
-            .filter(|w| text(w, "type").as_deref() == Some("FRONT_COMPONENT"))
-        {
-            let w = effective(w.clone());
-            if let Some(widget) = uuid(&w, "id") {
-                out.push(NotMoved::FrontComponentWidget {
-                    id: widget,
-                    title: text(&w, "title").unwrap_or_default(),
-                    layout: text(layout, "name").unwrap_or_default(),
-                });
-            }
-        }
-    }
     for layout in layouts
         .iter()
         .filter(|l| text(l, "type").as_deref() == Some("RECORD_PAGE"))

@@ -440,9 +440,6 @@ pub(super) fn desired_tabs(
         .collect()
 }
 
-/// The configuration type of a widget that shows an application's front component.
-pub(crate) const FRONT_COMPONENT: &str = "FRONT_COMPONENT";
-
 /// One widget as `UpdatePageLayoutWidgetWithIdInput`, or what the target lacks.
 fn widget_input(
     w: &PageLayoutWidget,
@@ -450,13 +447,8 @@ fn widget_input(
     names: &Names<'_>,
     views: &ViewIds,
 ) -> Result<Value, String> {
-    // A front component belongs to an application installed in the source workspace, which the
-    // tool does not install: a real 2.21 fails the whole layout on it (rehearsal r20).
-    if w.configuration
-        .get("configurationType")
-        .and_then(Value::as_str)
-        == Some(FRONT_COMPONENT)
-    {
+    // The tool installs no application: left out, with its runbook step.
+    if w.shows_front_component() {
         let component = w
             .configuration
             .get("frontComponentId")

@@ -248,10 +248,14 @@ impl Runbook {
                     format!("agent:{id}"),
                     format!("Recreate the AI agent \"{label}\" (its prompt and model) under Settings → AI"),
                 ),
-                NotMoved::FrontComponentWidget { id, title, layout } => (
+                NotMoved::FrontComponentWidget {
+                    id,
+                    title,
+                    dashboard,
+                } => (
                     format!("front_component:{id}"),
                     format!(
-                        "Add the widget \"{title}\" to the dashboard \"{layout}\" again, once the application whose front component it shows is installed in the target"
+                        "Add the widget \"{title}\" to the dashboard \"{dashboard}\" again, once the application whose front component it shows is installed in the target"
                     ),
                 ),
                 NotMoved::RecordPage {
