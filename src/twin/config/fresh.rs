@@ -157,6 +157,7 @@ pub(super) fn object_views(state: &mut State, object: &ObjectMeta, custom: bool)
         if !custom {
             sections(state, object, view);
         }
+        super::record_pages::add_layout(state, object, custom, Some(view));
     }
 }
 

@@ -4,8 +4,8 @@
 //! widgets, keeping the ids it is given.
 //!
 //! A widget's `configuration` answers as the `WidgetConfiguration` union a real 2.21 has
-//! ([`super::widget_configuration`]). Simplification: `position`, a union on a real 2.21
-//! (`PageLayoutWidgetPosition`), answers as a `JSON` scalar; the migration does not read it.
+//! ([`super::widget_configuration`]), its `position` as the `PageLayoutWidgetPosition` union
+//! ([`super::record_pages`]).
 
 use async_graphql::{
     ComplexObject, Context, Enum, ErrorExtensions, InputObject, Json, MaybeUndefined, Object,
@@ -14,6 +14,7 @@ use async_graphql::{
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::record_pages::PageLayoutWidgetPosition;
 use super::widget_configuration::WidgetConfiguration;
 use super::{bad_input, check_client_id, now, reason, shared, validation_failed, Id, Refused};
 use crate::twin::lock;
@@ -82,6 +83,10 @@ pub struct PageLayout {
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
+    /// A standard or server-made layout's tabs as the server made them, which
+    /// `resetPageLayoutToDefault` restores; `None` for a layout the workspace made.
+    #[graphql(skip)]
+    pub default_tabs: Option<Vec<PageLayoutTab>>,
 }
 
 #[allow(clippy::unused_async)]
@@ -107,6 +112,10 @@ pub struct PageLayoutTab {
     pub layout_mode: Option<PageLayoutTabLayoutMode>,
     pub widgets: Vec<PageLayoutWidget>,
     pub is_active: bool,
+    /// The server made it (standard application or a side effect): left out of an update, it
+    /// is deactivated rather than deleted (`splitEntitiesByRemovalStrategy`).
+    #[graphql(skip)]
+    pub standard: bool,
 }
 
 /// A widget (`MM/page-layout-widget/dtos/page-layout-widget.dto.ts`). `gridPosition` is a
@@ -126,12 +135,16 @@ pub struct PageLayoutWidget {
     /// `{row, column, rowSpan, columnSpan}`, answered as `gridPosition` (a `GridPosition`).
     #[graphql(skip)]
     pub grid_position: Value,
-    /// A union on a real server; `JSON` here.
+    /// As sent; answered as the `PageLayoutWidgetPosition` union.
+    #[graphql(skip)]
     pub position: Option<Json<Value>>,
     /// As sent; answered as the `WidgetConfiguration` union.
     #[graphql(skip)]
     pub configuration: Json<Value>,
     pub is_active: bool,
+    /// The server made it: deactivated, not deleted, when an update leaves it out.
+    #[graphql(skip)]
+    pub standard: bool,
 }
 
 /// `GridPosition` (`GridPositionDTO` in `MM/page-layout-widget/dtos/page-layout-widget.dto.ts`:
@@ -163,6 +176,14 @@ impl PageLayoutWidget {
             row_span: n("rowSpan")?,
             column_span: n("columnSpan")?,
         })
+    }
+
+    /// `position`: the union member its `layoutMode` names; `null` where none was given.
+    #[graphql(name = "position")]
+    async fn position_answer(&self) -> Option<PageLayoutWidgetPosition> {
+        self.position
+            .as_ref()
+            .and_then(|p| PageLayoutWidgetPosition::from_stored(&p.0))
     }
 
     /// `configuration` (non-null): the union member its `configurationType` names.
@@ -308,6 +329,7 @@ impl LayoutMutation {
             created_at: at.clone(),
             updated_at: at,
             deleted_at: None,
+            default_tabs: None,
         };
         lock(&shared(ctx)?.config_state)
             .page_layouts
@@ -391,24 +413,36 @@ impl LayoutMutation {
                 refused,
             ));
         }
+        let old = state.page_layouts[index].tabs.clone();
+        let old_widget = |id: Id| {
+            old.iter()
+                .flat_map(|t| t.widgets.iter())
+                .find(|w| w.id == id)
+        };
+        let sent: std::collections::HashSet<Id> = input
+            .tabs
+            .iter()
+            .flat_map(|t| t.widgets.iter().map(|w| w.id))
+            .collect();
         let mut tabs = Vec::new();
-        for tab in input.tabs {
-            let tab_id = Id(check_client_id(&state, Some(tab.id), "pageLayoutTab")?);
-            let existing = state.page_layouts[index]
-                .tabs
-                .iter()
-                .find(|t| t.id == tab_id);
+        for tab in &input.tabs {
+            let existing = old.iter().find(|t| t.id == tab.id);
+            // Only a new tab or widget is created, so only its id can be refused.
+            let tab_id = match existing {
+                Some(t) => t.id,
+                None => Id(check_client_id(&state, Some(tab.id), "pageLayoutTab")?),
+            };
             // A new tab is created with `icon: null` whatever was sent; only a tab that exists
             // takes the icon (`tabsToCreate` vs `tabsToUpdate` in `computeTabOperations`,
             // `MM/page-layout/services/page-layout-update.service.ts`; seen on a real 2.21).
-            let icon = match (existing, tab.icon) {
+            let icon = match (existing, &tab.icon) {
                 (None, _) => None,
                 (Some(t), MaybeUndefined::Undefined) => t.icon.clone(),
                 (Some(_), MaybeUndefined::Null) => None,
-                (Some(_), MaybeUndefined::Value(icon)) => Some(icon),
+                (Some(_), MaybeUndefined::Value(icon)) => Some(icon.clone()),
             };
-            let mut widgets = Vec::new();
-            for w in tab.widgets {
+            let mut new_widgets = Vec::new();
+            for w in &tab.widgets {
                 if w.page_layout_tab_id != tab_id {
                     return Err(bad_input(
                         format!("Widget {} names another tab", w.id.0),
@@ -416,13 +450,18 @@ impl LayoutMutation {
                         "Invalid page layout widget data.",
                     ));
                 }
-                if is_front_component(&w) {
-                    return Err(front_component_missing(&w, state.workspace()));
+                if is_front_component(w) {
+                    return Err(front_component_missing(w, state.workspace()));
                 }
-                widgets.push(PageLayoutWidget {
-                    id: Id(check_client_id(&state, Some(w.id), "pageLayoutWidget")?),
+                let before = old_widget(w.id);
+                let id = match before {
+                    Some(b) => b.id,
+                    None => Id(check_client_id(&state, Some(w.id), "pageLayoutWidget")?),
+                };
+                new_widgets.push(PageLayoutWidget {
+                    id,
                     page_layout_tab_id: tab_id,
-                    title: w.title,
+                    title: w.title.clone(),
                     widget_type: w.widget_type,
                     object_metadata_id: w.object_metadata_id,
                     grid_position: serde_json::json!({
@@ -431,22 +470,53 @@ impl LayoutMutation {
                         "rowSpan": w.grid_position.row_span,
                         "columnSpan": w.grid_position.column_span,
                     }),
-                    position: w.position,
-                    configuration: w.configuration.unwrap_or(Json(Value::Null)),
+                    position: w.position.clone(),
+                    configuration: w.configuration.clone().unwrap_or(Json(Value::Null)),
+                    // Sent again, a deactivated one is restored (`toRestoreAndUpdate`).
                     is_active: true,
+                    standard: before.is_some_and(|b| b.standard),
                 });
             }
+            // The tab's widgets in the order the server holds them, then the new ones; one
+            // left out is deactivated if the server made it, else deleted
+            // (`computeWidgetOperationsForTab`, `splitEntitiesByRemovalStrategy` in
+            // `MM/flat-entity/utils/split-entities-by-removal-strategy.util.ts`).
+            let mut widgets = Vec::new();
+            for w in existing.map(|t| t.widgets.as_slice()).unwrap_or_default() {
+                if let Some(i) = new_widgets.iter().position(|n| n.id == w.id) {
+                    widgets.push(new_widgets.remove(i));
+                } else if w.standard && !sent.contains(&w.id) {
+                    widgets.push(PageLayoutWidget {
+                        is_active: false,
+                        ..w.clone()
+                    });
+                }
+            }
+            widgets.extend(new_widgets);
             tabs.push(PageLayoutTab {
                 id: tab_id,
-                title: tab.title,
+                title: tab.title.clone(),
                 position: tab.position,
                 page_layout_id: layout_id,
                 icon,
                 layout_mode: tab.layout_mode,
                 widgets,
                 is_active: true,
+                standard: existing.is_some_and(|t| t.standard),
             });
         }
+        // A tab left out: deactivated with its widgets as they are if the server made it,
+        // else deleted with them (`computeTabOperations`).
+        for t in &old {
+            if t.standard && !input.tabs.iter().any(|i| i.id == t.id) {
+                tabs.push(PageLayoutTab {
+                    is_active: false,
+                    ..t.clone()
+                });
+            }
+        }
+        // Answered by position (`reconstructFlatPageLayoutWithTabsAndWidgets`).
+        tabs.sort_by(|a, b| a.position.total_cmp(&b.position));
         let layout = &mut state.page_layouts[index];
         layout.name = input.name;
         layout.layout_type = input.layout_type;
@@ -537,7 +607,7 @@ fn front_component_missing(
 
 /// An unknown layout id. Recorded from a real 2.21 (`updatePageLayoutWithTabsAndWidgets`):
 /// code NOT_FOUND, the id in quotes.
-fn not_found(id: &str) -> async_graphql::Error {
+pub(super) fn not_found(id: &str) -> async_graphql::Error {
     let message = format!("Page layout with ID \"{id}\" not found");
     async_graphql::Error::new(message).extend_with(|_, e| {
         e.set("code", "NOT_FOUND");

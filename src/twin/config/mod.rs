@@ -12,6 +12,7 @@ mod field_groups;
 mod fresh;
 mod layouts;
 mod misc;
+mod record_pages;
 mod roles;
 mod views;
 mod widget_configuration;
@@ -57,6 +58,7 @@ pub struct ConfigMutation(
     roles::RoleMutation,
     misc::MiscMutation,
     layouts::LayoutMutation,
+    record_pages::RecordPageMutation,
 );
 
 /// The workspace configuration the twin holds.
