@@ -14,16 +14,20 @@ use super::{Destination, TargetError};
 /// `WidgetConfiguration` union, read with one inline fragment per member
 /// ([`CONFIGURATION_MEMBERS`]); `gridPosition` is a plain (deprecated) field. Twenty's own front
 /// reads both the same way (`twenty-front/src/modules/page-layout/graphql/fragments/pageLayoutWidgetFragment.ts`).
-/// `position`, a union too, is not read.
+/// `position`, a union too, is read the same way ([`POSITION_FRAGMENTS`]).
 fn layouts_query() -> &'static str {
     static QUERY: OnceLock<String> = OnceLock::new();
     QUERY.get_or_init(|| {
         format!(
-            "query($type: PageLayoutType) {{ getPageLayouts(pageLayoutType: $type) {{ id name type tabs {{ id title position icon layoutMode widgets {{ id title type objectMetadataId gridPosition {{ row column rowSpan columnSpan }} configuration {{ {} }} }} }} }} }}",
+            "query($type: PageLayoutType) {{ getPageLayouts(pageLayoutType: $type) {{ id name type objectMetadataId universalIdentifier tabs {{ id title position icon layoutMode isActive widgets {{ id title type objectMetadataId isActive gridPosition {{ row column rowSpan columnSpan }} position {{ {POSITION_FRAGMENTS} }} configuration {{ {} }} }} }} }} }}",
             configuration_fragments()
         )
     })
 }
+
+/// The members of `PageLayoutWidgetPosition`
+/// (`MM/page-layout-widget/dtos/page-layout-widget-position.union.ts`).
+const POSITION_FRAGMENTS: &str = "... on PageLayoutWidgetGridPosition { layoutMode row column rowSpan columnSpan } ... on PageLayoutWidgetVerticalListPosition { layoutMode index } ... on PageLayoutWidgetCanvasPosition { layoutMode }";
 
 /// One field of a configuration member: its name and, for an object, the fields of that object.
 type MemberField = (&'static str, &'static [&'static str]);
@@ -230,9 +234,20 @@ pub struct TargetPageLayout {
     pub id: Uuid,
     /// `name`.
     pub name: String,
-    /// Tabs.
+    /// `objectMetadataId` (a record page's object).
+    #[serde(default)]
+    pub object_metadata_id: Option<Uuid>,
+    /// `universalIdentifier`: a standard layout's is the same in every workspace.
+    #[serde(default)]
+    pub universal_identifier: Option<Uuid>,
+    /// Tabs, deactivated ones included.
     #[serde(default)]
     pub tabs: Vec<TargetPageLayoutTab>,
+}
+
+/// `isActive` where the reading did not ask for it.
+fn active() -> bool {
+    true
 }
 
 /// A tab on the target.
@@ -249,12 +264,15 @@ pub struct TargetPageLayoutTab {
     pub icon: Option<String>,
     /// `layoutMode`.
     pub layout_mode: Option<String>,
-    /// Widgets.
+    /// `isActive`: a standard tab a workspace removed is kept, deactivated.
+    #[serde(default = "active")]
+    pub is_active: bool,
+    /// Widgets, deactivated ones included.
     #[serde(default)]
     pub widgets: Vec<TargetPageLayoutWidget>,
 }
 
-/// A widget on the target, without its `position`.
+/// A widget on the target.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetPageLayoutWidget {
@@ -267,9 +285,15 @@ pub struct TargetPageLayoutWidget {
     pub kind: String,
     /// `objectMetadataId`.
     pub object_metadata_id: Option<Uuid>,
+    /// `isActive`.
+    #[serde(default = "active")]
+    pub is_active: bool,
     /// `gridPosition`: `{row, column, rowSpan, columnSpan}`.
     #[serde(default)]
     pub grid_position: Value,
+    /// `position`, the fields of its union member (`null` where none was set or read).
+    #[serde(default)]
+    pub position: Value,
     /// `configuration`, the fields of its union member.
     #[serde(default)]
     pub configuration: Value,
@@ -287,9 +311,24 @@ pub async fn dashboard_layouts<D: Destination>(
     target: &D,
     full: bool,
 ) -> Result<Vec<TargetPageLayout>, TargetError> {
+    layouts(target, "DASHBOARD", full).await
+}
+
+/// The target's RECORD_PAGE layouts, in full.
+pub async fn record_page_layouts<D: Destination>(
+    target: &D,
+) -> Result<Vec<TargetPageLayout>, TargetError> {
+    layouts(target, "RECORD_PAGE", true).await
+}
+
+async fn layouts<D: Destination>(
+    target: &D,
+    kind: &str,
+    full: bool,
+) -> Result<Vec<TargetPageLayout>, TargetError> {
     let query = if full { layouts_query() } else { LEAN_LAYOUTS };
     let data = target
-        .metadata_graphql(query, json!({ "type": "DASHBOARD" }))
+        .metadata_graphql(query, json!({ "type": kind }))
         .await?;
     serde_json::from_value(data.get("getPageLayouts").cloned().unwrap_or(Value::Null)).map_err(
         |e| TargetError::Protocol(format!("getPageLayouts answered an unexpected shape: {e}")),
@@ -301,11 +340,22 @@ pub async fn create_dashboard_layout<D: Destination>(
     target: &D,
     name: &str,
 ) -> Result<Uuid, TargetError> {
+    create_layout(target, json!({ "name": name, "type": "DASHBOARD" })).await
+}
+
+/// `createPageLayout(input: {name, type: RECORD_PAGE, objectMetadataId})`; returns the id.
+pub async fn create_record_page_layout<D: Destination>(
+    target: &D,
+    name: &str,
+    object: Uuid,
+) -> Result<Uuid, TargetError> {
+    let input = json!({ "name": name, "type": "RECORD_PAGE", "objectMetadataId": object });
+    create_layout(target, input).await
+}
+
+async fn create_layout<D: Destination>(target: &D, input: Value) -> Result<Uuid, TargetError> {
     let data = target
-        .metadata_graphql(
-            CREATE,
-            json!({ "input": { "name": name, "type": "DASHBOARD" } }),
-        )
+        .metadata_graphql(CREATE, json!({ "input": input }))
         .await?;
     data.pointer("/createPageLayout/id")
         .and_then(Value::as_str)

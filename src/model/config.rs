@@ -63,6 +63,10 @@ pub struct WorkspaceConfig {
     /// Dashboards (`dashboard` records) with their `DASHBOARD` page layout.
     #[serde(default)]
     pub dashboards: Vec<Dashboard>,
+    /// Record page layouts (`RECORD_PAGE`) the workspace made or changed, with all their tabs
+    /// and widgets (deactivated ones included).
+    #[serde(default)]
+    pub record_pages: Vec<PageLayout>,
     /// Configuration this version reads but does not move: listed in the runbook.
     #[serde(default)]
     pub not_moved: Vec<NotMoved>,
@@ -89,18 +93,6 @@ pub enum NotMoved {
         id: Uuid,
         /// Its label (or name).
         label: String,
-    },
-    /// A record page layout (`RECORD_PAGE`) the workspace made or changed: a custom layout,
-    /// or a standard one with tabs or widgets added or edited.
-    RecordPage {
-        /// Source layout id.
-        id: Uuid,
-        /// Layout name.
-        name: String,
-        /// The object whose record page it is.
-        object: Option<String>,
-        /// Tabs and widgets made or edited by the workspace (for a custom layout: all).
-        customized: usize,
     },
     /// A dashboard widget that shows an application's front component: the application is not
     /// moved, and a real 2.21 refuses the widget without it.
@@ -449,8 +441,36 @@ pub struct PageLayout {
     pub object: Option<String>,
     /// Belongs to Twenty's standard application.
     pub is_standard: bool,
+    /// `universalIdentifier`: a standard layout's is the same in every workspace.
+    #[serde(default)]
+    pub universal_identifier: Option<Uuid>,
+    /// Made by the server (`isSystemSideEffect`): a custom object's default record page.
+    #[serde(default)]
+    pub side_effect: bool,
     /// Tabs by position.
     pub tabs: Vec<PageLayoutTab>,
+}
+
+/// What a page layout's tab and widget have beside their effective values: whether they are
+/// shown, and whether the server made them (a fresh target has its own copy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayoutPart {
+    /// `isActive`: a standard one the workspace removed is kept, deactivated.
+    pub is_active: bool,
+    /// Made by the server (standard application or a side effect), not by the workspace.
+    pub standard: bool,
+    /// The title before the workspace's overrides: what the target's copy is called.
+    pub base_title: Option<String>,
+}
+
+impl Default for LayoutPart {
+    fn default() -> Self {
+        Self {
+            is_active: true,
+            standard: false,
+            base_title: None,
+        }
+    }
 }
 
 /// `core."pageLayoutTab"`, effective values (`overrides` applied).
@@ -468,6 +488,9 @@ pub struct PageLayoutTab {
     pub layout_mode: Option<String>,
     /// Widgets, in source order (`id`).
     pub widgets: Vec<PageLayoutWidget>,
+    /// Shown, made by the server, base title.
+    #[serde(default)]
+    pub part: LayoutPart,
 }
 
 /// `core."pageLayoutWidget"`, effective values (`overrides` applied).
@@ -490,6 +513,9 @@ pub struct PageLayoutWidget {
     /// (a [`FieldRef`]); an id that names no field of the source stays as it is. `viewId`
     /// keys keep the source view id.
     pub configuration: Value,
+    /// Shown, made by the server, base title.
+    #[serde(default)]
+    pub part: LayoutPart,
 }
 
 impl PageLayoutWidget {

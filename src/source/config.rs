@@ -94,6 +94,7 @@ pub async fn read_config(
         workflows: super::config_views::read_workflows(&r).await?,
         default_role,
         dashboards,
+        record_pages: super::config_views::read_record_pages(&r).await?,
         not_moved,
     })
 }
@@ -125,7 +126,7 @@ fn front_component_widgets(dashboards: &[Dashboard]) -> Vec<NotMoved> {
 /// effect. A real 2.21 gives each custom object a `Default <Object> Layout` record page with
 /// five tabs, under the workspace's custom application with `isSystemSideEffect` (seen on the
 /// real server's database); the target makes its own when the data model sync creates the object.
-fn customized(r: &Reader<'_>, row: &Row) -> bool {
+pub(crate) fn customized(r: &Reader<'_>, row: &Row) -> bool {
     let overridden = row
         .get("overrides")
         .is_some_and(|o| o.as_object().is_some_and(|m| !m.is_empty()));
@@ -133,8 +134,8 @@ fn customized(r: &Reader<'_>, row: &Row) -> bool {
     overridden || !(r.is_standard(row) || side_effect)
 }
 
-/// The configuration this version does not move, for the runbook: row-level permissions,
-/// custom agents and record page layouts the workspace changed.
+/// The configuration this version does not move, for the runbook: row-level permissions and
+/// custom agents.
 async fn read_not_moved(
     r: &Reader<'_>,
     labels: &HashMap<Uuid, String>,
@@ -164,40 +165,6 @@ async fn read_not_moved(
                     label: label.unwrap_or_default(),
                 });
             }
-        }
-    }
-    let layouts = r.rows("core", "pageLayout").await?;
-    let tabs = r.rows("core", "pageLayoutTab").await?;
-    let widgets = r.rows("core", "pageLayoutWidget").await?;
-    for layout in layouts
-        .iter()
-        .filter(|l| text(l, "type").as_deref() == Some("RECORD_PAGE"))
-    {
-        let Some(id) = uuid(layout, "id") else {
-            continue;
-        };
-        let own_tabs: Vec<&Row> = tabs
-            .iter()
-            .filter(|t| uuid(t, "pageLayoutId") == Some(id))
-            .collect();
-        let tab_ids: HashSet<Uuid> = own_tabs.iter().filter_map(|t| uuid(t, "id")).collect();
-        let own_widgets = widgets
-            .iter()
-            .filter(|w| uuid(w, "pageLayoutTabId").is_some_and(|t| tab_ids.contains(&t)));
-        let custom_layout = customized(r, layout);
-        let customized = own_tabs
-            .iter()
-            .copied()
-            .chain(own_widgets)
-            .filter(|row| custom_layout || customized(r, row))
-            .count();
-        if custom_layout || customized > 0 {
-            out.push(NotMoved::RecordPage {
-                id,
-                name: text(layout, "name").unwrap_or_default(),
-                object: r.object(uuid(layout, "objectMetadataId")),
-                customized,
-            });
         }
     }
     Ok(out)

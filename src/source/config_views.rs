@@ -12,11 +12,11 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::config::{boolean, effective, number, text, uuid, Reader, Row};
+use super::config::{boolean, customized, effective, number, text, uuid, Reader, Row};
 use super::SourceError;
 use crate::model::config::{
-    Dashboard, PageLayout, PageLayoutTab, PageLayoutWidget, View, ViewField, ViewFieldGroup,
-    ViewFilter, ViewFilterGroup, ViewGroup, ViewSort, Workflow, WorkflowVersion,
+    Dashboard, LayoutPart, PageLayout, PageLayoutTab, PageLayoutWidget, View, ViewField,
+    ViewFieldGroup, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort, Workflow, WorkflowVersion,
 };
 
 /// The views of the workspace, sorted by object, position and id; each with its children.
@@ -337,6 +337,111 @@ pub(crate) async fn read_workflows(r: &Reader<'_>) -> Result<Vec<Workflow>, Sour
     Ok(out)
 }
 
+/// A page layout with its tabs and widgets (deactivated ones included), effective values.
+fn build_layout(r: &Reader<'_>, row: &Row, tabs: &[Row], widgets: &[Row]) -> Option<PageLayout> {
+    let id = uuid(row, "id")?;
+    // Made by the server: the standard application's, or a side effect (a custom object's
+    // default record page).
+    let made_by_server =
+        |row: &Row| r.is_standard(row) || boolean(row, "isSystemSideEffect") == Some(true);
+    let part = |raw: &Row| LayoutPart {
+        is_active: boolean(raw, "isActive").unwrap_or(true),
+        standard: made_by_server(raw),
+        base_title: text(raw, "title"),
+    };
+    let mut layout_tabs: Vec<PageLayoutTab> = tabs
+        .iter()
+        .filter(|t| uuid(t, "pageLayoutId") == Some(id))
+        .filter(|t| t.get("deletedAt").is_none_or(Value::is_null))
+        .filter_map(|raw| {
+            let t = effective(raw.clone());
+            let tab_id = uuid(&t, "id")?;
+            let mut tab_widgets: Vec<PageLayoutWidget> = widgets
+                .iter()
+                .filter(|w| w.get("deletedAt").is_none_or(Value::is_null))
+                .filter_map(|raw| {
+                    let w = effective(raw.clone());
+                    // A widget moved to another tab names it in its overrides.
+                    if uuid(&w, "pageLayoutTabId") != Some(tab_id) {
+                        return None;
+                    }
+                    Some(PageLayoutWidget {
+                        id: uuid(&w, "id")?,
+                        title: text(&w, "title").unwrap_or_default(),
+                        kind: text(&w, "type").unwrap_or_else(|| "VIEW".into()),
+                        object: r.object(uuid(&w, "objectMetadataId")),
+                        grid_position: w.get("gridPosition").cloned().unwrap_or(Value::Null),
+                        position: w.get("position").cloned().filter(|p| !p.is_null()),
+                        configuration: name_fields(
+                            r,
+                            w.get("configuration").cloned().unwrap_or(Value::Null),
+                        ),
+                        part: part(raw),
+                    })
+                })
+                .collect();
+            tab_widgets.sort_by_key(|w| w.id);
+            Some(PageLayoutTab {
+                id: tab_id,
+                title: text(&t, "title").unwrap_or_default(),
+                position: number(&t, "position").unwrap_or(0.0),
+                icon: text(&t, "icon"),
+                layout_mode: text(&t, "layoutMode"),
+                widgets: tab_widgets,
+                part: part(raw),
+            })
+        })
+        .collect();
+    layout_tabs.sort_by(|a, b| {
+        (a.position, a.id)
+            .partial_cmp(&(b.position, b.id))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let effective_row = effective(row.clone());
+    Some(PageLayout {
+        id,
+        name: text(&effective_row, "name").unwrap_or_default(),
+        kind: text(row, "type").unwrap_or_else(|| "DASHBOARD".into()),
+        object: r.object(uuid(row, "objectMetadataId")),
+        is_standard: r.is_standard(row),
+        universal_identifier: uuid(row, "universalIdentifier"),
+        side_effect: boolean(row, "isSystemSideEffect") == Some(true),
+        tabs: layout_tabs,
+    })
+}
+
+/// The record page layouts (`RECORD_PAGE`) the workspace made or changed: one it made, or one
+/// of the server's with a tab or widget it added or edited (see [`customized`]).
+pub(crate) async fn read_record_pages(r: &Reader<'_>) -> Result<Vec<PageLayout>, SourceError> {
+    let layouts = r.rows("core", "pageLayout").await?;
+    let tabs = r.rows("core", "pageLayoutTab").await?;
+    let widgets = r.rows("core", "pageLayoutWidget").await?;
+    let mut out = Vec::new();
+    for row in layouts.iter().filter(|l| {
+        text(l, "type").as_deref() == Some("RECORD_PAGE")
+            && l.get("deletedAt").is_none_or(Value::is_null)
+    }) {
+        let Some(id) = uuid(row, "id") else { continue };
+        let own_tabs: Vec<&Row> = tabs
+            .iter()
+            .filter(|t| uuid(t, "pageLayoutId") == Some(id))
+            .collect();
+        let tab_ids: HashSet<uuid::Uuid> = own_tabs.iter().filter_map(|t| uuid(t, "id")).collect();
+        // Edited, added, or (one of the server's) removed, which deactivates it.
+        let edited = |row: &Row| customized(r, row) || boolean(row, "isActive") == Some(false);
+        let changed = customized(r, row)
+            || own_tabs.iter().any(|t| edited(t))
+            || widgets.iter().any(|w| {
+                uuid(w, "pageLayoutTabId").is_some_and(|t| tab_ids.contains(&t)) && edited(w)
+            });
+        if changed {
+            out.extend(build_layout(r, row, &tabs, &widgets));
+        }
+    }
+    out.sort_by(|a, b| (&a.object, &a.name, a.id).cmp(&(&b.object, &b.name, b.id)));
+    Ok(out)
+}
+
 /// Dashboards (live `dashboard` records) with their page layout, tabs and widgets.
 pub(crate) async fn read_dashboards(r: &Reader<'_>) -> Result<Vec<Dashboard>, SourceError> {
     let layouts = r.rows("core", "pageLayout").await?;
@@ -344,55 +449,7 @@ pub(crate) async fn read_dashboards(r: &Reader<'_>) -> Result<Vec<Dashboard>, So
     let widgets = r.rows("core", "pageLayoutWidget").await?;
     let layout = |id: uuid::Uuid| -> Option<PageLayout> {
         let row = layouts.iter().find(|l| uuid(l, "id") == Some(id))?;
-        let mut layout_tabs: Vec<PageLayoutTab> = tabs
-            .iter()
-            .filter(|t| uuid(t, "pageLayoutId") == Some(id))
-            .map(|t| effective(t.clone()))
-            .filter_map(|t| {
-                let tab_id = uuid(&t, "id")?;
-                let mut tab_widgets: Vec<PageLayoutWidget> = widgets
-                    .iter()
-                    .filter(|w| uuid(w, "pageLayoutTabId") == Some(tab_id))
-                    .map(|w| effective(w.clone()))
-                    .filter_map(|w| {
-                        Some(PageLayoutWidget {
-                            id: uuid(&w, "id")?,
-                            title: text(&w, "title").unwrap_or_default(),
-                            kind: text(&w, "type").unwrap_or_else(|| "VIEW".into()),
-                            object: r.object(uuid(&w, "objectMetadataId")),
-                            grid_position: w.get("gridPosition").cloned().unwrap_or(Value::Null),
-                            position: w.get("position").cloned().filter(|p| !p.is_null()),
-                            configuration: name_fields(
-                                r,
-                                w.get("configuration").cloned().unwrap_or(Value::Null),
-                            ),
-                        })
-                    })
-                    .collect();
-                tab_widgets.sort_by_key(|w| w.id);
-                Some(PageLayoutTab {
-                    id: tab_id,
-                    title: text(&t, "title").unwrap_or_default(),
-                    position: number(&t, "position").unwrap_or(0.0),
-                    icon: text(&t, "icon"),
-                    layout_mode: text(&t, "layoutMode"),
-                    widgets: tab_widgets,
-                })
-            })
-            .collect();
-        layout_tabs.sort_by(|a, b| {
-            (a.position, a.id)
-                .partial_cmp(&(b.position, b.id))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        Some(PageLayout {
-            id,
-            name: text(row, "name").unwrap_or_default(),
-            kind: text(row, "type").unwrap_or_else(|| "DASHBOARD".into()),
-            object: r.object(uuid(row, "objectMetadataId")),
-            is_standard: r.is_standard(row),
-            tabs: layout_tabs,
-        })
+        build_layout(r, row, &tabs, &widgets)
     };
     let mut out: Vec<Dashboard> = r
         .rows(&r.schema, "dashboard")

@@ -427,9 +427,25 @@ impl Twin {
         config::webhook_writes_after(&self.shared, id)
     }
 
-    /// The page layouts, with their tabs and widgets.
-    pub fn page_layouts(&self) -> Vec<PageLayout> {
-        lock(&self.shared.config_state).page_layouts.clone()
+    /// The page layouts but the record pages (dashboards, standalone pages), with their tabs
+    /// and widgets.
+    pub fn dashboard_layouts(&self) -> Vec<PageLayout> {
+        self.layouts(|t| t != config::PageLayoutType::RecordPage)
+    }
+
+    /// The record page layouts (`RECORD_PAGE`), with their tabs and widgets, deactivated ones
+    /// included.
+    pub fn record_page_layouts(&self) -> Vec<PageLayout> {
+        self.layouts(|t| t == config::PageLayoutType::RecordPage)
+    }
+
+    fn layouts(&self, kind: impl Fn(config::PageLayoutType) -> bool) -> Vec<PageLayout> {
+        lock(&self.shared.config_state)
+            .page_layouts
+            .iter()
+            .filter(|l| kind(l.layout_type))
+            .cloned()
+            .collect()
     }
 
     /// The live (not soft-deleted) views as the API reads them (overrides applied).

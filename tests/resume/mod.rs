@@ -40,7 +40,7 @@ async fn source(records: usize) -> (TestDatabase, Vec<Member>, tempfile::TempDir
 /// The dashboard records the configuration stage writes (not among `verify`'s objects): one
 /// per page layout on the twin.
 fn dashboards(twin: &twenty_migrate::twin::Twin) -> u64 {
-    twin.page_layouts().len() as u64
+    twin.dashboard_layouts().len() as u64
 }
 
 fn options(db: &TestDatabase, dir: &tempfile::TempDir) -> MigrateOptions {

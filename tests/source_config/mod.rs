@@ -582,7 +582,7 @@ INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "u
 "#;
 
 #[tokio::test]
-async fn layout_c_lists_row_level_permissions_agents_and_record_pages_it_does_not_move() {
+async fn layout_c_lists_row_level_permissions_and_agents_it_does_not_move_and_reads_the_record_pages_the_workspace_changed() {
     use twenty_migrate::model::config::NotMoved;
     use twenty_migrate::pipeline::config::runbook::Runbook;
 
@@ -604,10 +604,24 @@ async fn layout_c_lists_row_level_permissions_agents_and_record_pages_it_does_no
         })
         .collect();
     assert_eq!(agents, ["Deal helper"], "only the custom agent");
-    assert!(not_moved.iter().any(|n| matches!(n,
-        NotMoved::RecordPage { name, object: Some(o), customized: 0, .. }
-            if name == "Company page" && o == "company")));
-    assert_eq!(not_moved.len(), 3, "{not_moved:#?}");
+    assert_eq!(not_moved.len(), 2, "{not_moved:#?}");
+    // The layout the workspace made, and the fixture's two edited ones; not the server's own
+    // untouched "Default Pet Layout" this SQL adds beside the fixture's.
+    let pages: Vec<(&str, Option<&str>)> = r
+        .config
+        .record_pages
+        .iter()
+        .map(|p| (p.name.as_str(), p.object.as_deref()))
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            ("Company page", Some("company")),
+            ("Default Company Layout", Some("company")),
+            ("Default Pet Layout", Some("pet")),
+        ],
+        "{pages:#?}"
+    );
 
     let md = Runbook::build(&r.config).to_markdown();
     assert!(

@@ -271,7 +271,7 @@ async fn a_page_layout_gets_a_server_id_and_its_tabs_and_widgets_keep_the_ids_gi
         )
         .await;
     assert!(body.get("errors").is_none(), "{body}");
-    let layouts = env.twin.page_layouts();
+    let layouts = env.twin.dashboard_layouts();
     assert_eq!(layouts[0].tabs[0].id.0, tab, "the tab keeps its id");
     let ids: Vec<Uuid> = layouts[0].tabs[0].widgets.iter().map(|w| w.id.0).collect();
     assert_eq!(ids, vec![first, second], "the widgets keep theirs");
@@ -282,7 +282,7 @@ async fn a_page_layout_gets_a_server_id_and_its_tabs_and_widgets_keep_the_ids_gi
         json!({ "id": layout, "i": input(vec![widget(second, "b")]) }),
     )
     .await;
-    let widgets = &env.twin.page_layouts()[0].tabs[0].widgets;
+    let widgets = &env.twin.dashboard_layouts()[0].tabs[0].widgets;
     assert_eq!(widgets.len(), 1);
     assert_eq!(widgets[0].id.0, second);
 
@@ -345,7 +345,7 @@ async fn a_bar_chart_without_its_layout_is_refused_as_twenty_refuses_it() {
         error["extensions"]["userFriendlyMessage"],
         "Layout is required for bar chart"
     );
-    assert!(env.twin.page_layouts()[0].tabs.is_empty(), "nothing stored");
+    assert!(env.twin.dashboard_layouts()[0].tabs.is_empty(), "nothing stored");
 
     let taken = env
         .gql(

@@ -19,6 +19,7 @@ use std::future::Future;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use super::layout_compare::same_layout;
 use super::{ConfigReport, Names, ViewIds};
 use crate::destination::page_layout::{self, TargetPageLayout};
 use crate::destination::{BatchBody, Destination, Disposition, TargetError};
@@ -335,7 +336,10 @@ async fn write_records<D: Destination>(
 /// vs `tabsToUpdate` in `computeTabOperations`,
 /// `MM/page-layout/services/page-layout-update.service.ts`), so such a layout needs the same
 /// input twice, or a rerun finds the icon missing and sends it then.
-fn icons_left_on_new_tabs(existing: Option<&TargetPageLayout>, desired: &[Value]) -> bool {
+pub(super) fn icons_left_on_new_tabs(
+    existing: Option<&TargetPageLayout>,
+    desired: &[Value],
+) -> bool {
     desired.iter().any(|t| {
         let new = existing.is_none_or(|l| {
             !l.tabs
@@ -357,6 +361,8 @@ fn empty_layout(dashboard: Uuid, name: &str) -> PageLayout {
         kind: "DASHBOARD".into(),
         object: None,
         is_standard: false,
+        universal_identifier: None,
+        side_effect: false,
         tabs: vec![PageLayoutTab {
             id: Uuid::new_v5(&dashboard, b"pageLayoutTab"),
             title: "Tab 1".into(),
@@ -364,6 +370,7 @@ fn empty_layout(dashboard: Uuid, name: &str) -> PageLayout {
             icon: None,
             layout_mode: Some("GRID".into()),
             widgets: Vec::new(),
+            part: Default::default(),
         }],
     }
 }
@@ -413,11 +420,13 @@ pub(super) fn desired_tabs(
     layout
         .tabs
         .iter()
+        .filter(|tab| tab.part.is_active)
         .map(|tab| {
             let widgets: Vec<Value> = tab
                 .widgets
                 .iter()
-                .filter_map(|w| match widget_input(w, names.config_id(tab.id), names, views) {
+                .filter(|w| w.part.is_active)
+                .filter_map(|w| match widget_input(w, names.config_id(w.id), names.config_id(tab.id), names, views) {
                     Ok(v) => Some(v),
                     Err(missing) => {
                         report.notes.push(format!(
@@ -440,9 +449,11 @@ pub(super) fn desired_tabs(
         .collect()
 }
 
-/// One widget as `UpdatePageLayoutWidgetWithIdInput`, or what the target lacks.
-fn widget_input(
+/// One widget as `UpdatePageLayoutWidgetWithIdInput` under the id `id` on the tab `tab`, or
+/// what the target lacks.
+pub(super) fn widget_input(
     w: &PageLayoutWidget,
+    id: Uuid,
     tab: Uuid,
     names: &Names<'_>,
     views: &ViewIds,
@@ -464,7 +475,7 @@ fn widget_input(
     };
     let configuration = map_configuration(&w.configuration, None, names, views)?;
     Ok(json!({
-        "id": names.config_id(w.id),
+        "id": id,
         "pageLayoutTabId": tab,
         "title": w.title,
         "type": w.kind,
@@ -524,133 +535,6 @@ fn map_configuration(
     }
 }
 
-/// A configuration the target answered, with `null` wherever the one sent has `null` (the
-/// field left unset): a real 2.21 answers its DTO's default there (`dateGranularity: DAY`,
-/// `timezone: UTC`, `displayLegend: true`…, `MM/page-layout-widget/dtos/*-configuration.dto.ts`;
-/// seen live, rehearsal r18), which is no difference. A field the source sets is compared.
-fn unset_where_unsent(mut answered: Value, sent: &Value) -> Value {
-    if let (Value::Object(answered), Value::Object(sent)) = (&mut answered, sent) {
-        for (key, value) in sent {
-            if value.is_null() {
-                answered.insert(key.clone(), Value::Null);
-            }
-        }
-    }
-    answered
-}
-
-/// The target layout has the name, tabs and widgets wanted (each compared by what the target
-/// answers of it; a widget's `position` is not read, nor, unless `in_full`, its grid position
-/// and configuration).
-fn same_layout(have: &TargetPageLayout, name: &str, desired: &[Value], in_full: bool) -> bool {
-    let tab_key = |id: &str, title: &str, position: f64, icon: Option<&str>, mode: Option<&str>| {
-        format!("{id}|{title}|{position}|{icon:?}|{mode:?}")
-    };
-    // Grid position and configuration as the target answers them, so what was sent and what
-    // is read compare equal.
-    let widget_key = |id: &str,
-                      title: &str,
-                      kind: &str,
-                      object: Option<&str>,
-                      grid: &Value,
-                      configuration: &Value| {
-        let head = format!("{id}|{title}|{kind}|{object:?}");
-        if !in_full {
-            return head;
-        }
-        let grid = ["row", "column", "rowSpan", "columnSpan"].map(|k| grid[k].as_f64());
-        let configuration = page_layout::answered_configuration(configuration);
-        format!("{head}|{grid:?}|{configuration}")
-    };
-    let mut want: Vec<(String, Vec<String>)> = desired
-        .iter()
-        .map(|t| {
-            let mut widgets: Vec<String> = t["widgets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|w| {
-                    widget_key(
-                        w["id"].as_str().unwrap_or_default(),
-                        w["title"].as_str().unwrap_or_default(),
-                        w["type"].as_str().unwrap_or_default(),
-                        w["objectMetadataId"].as_str(),
-                        &w["gridPosition"],
-                        &w["configuration"],
-                    )
-                })
-                .collect();
-            widgets.sort();
-            let key = tab_key(
-                t["id"].as_str().unwrap_or_default(),
-                t["title"].as_str().unwrap_or_default(),
-                t["position"].as_f64().unwrap_or_default(),
-                t["icon"].as_str(),
-                t["layoutMode"].as_str(),
-            );
-            (key, widgets)
-        })
-        .collect();
-    // What the source sets, by widget: where it leaves a field unset, the target answers its
-    // default, which is no difference.
-    let sent: HashMap<&str, Value> = desired
-        .iter()
-        .flat_map(|t| t["widgets"].as_array().into_iter().flatten())
-        .filter_map(|w| {
-            Some((
-                w["id"].as_str()?,
-                page_layout::answered_configuration(&w["configuration"]),
-            ))
-        })
-        .collect();
-    let mut got: Vec<(String, Vec<String>)> = have
-        .tabs
-        .iter()
-        .map(|t| {
-            let mut widgets: Vec<String> = t
-                .widgets
-                .iter()
-                .map(|w| {
-                    let object = w.object_metadata_id.map(|o| o.to_string());
-                    let id = w.id.to_string();
-                    let configuration = match sent.get(id.as_str()) {
-                        Some(sent) => unset_where_unsent(
-                            page_layout::answered_configuration(&w.configuration),
-                            sent,
-                        ),
-                        None => w.configuration.clone(),
-                    };
-                    widget_key(
-                        &id,
-                        &w.title,
-                        &w.kind,
-                        object.as_deref(),
-                        &w.grid_position,
-                        &configuration,
-                    )
-                })
-                .collect();
-            widgets.sort();
-            let id = t.id.to_string();
-            let key = tab_key(
-                &id,
-                &t.title,
-                t.position,
-                t.icon.as_deref(),
-                t.layout_mode.as_deref(),
-            );
-            (key, widgets)
-        })
-        .collect();
-    want.sort();
-    got.sort();
-    let same = have.name == name && want == got;
-    if !same {
-        tracing::debug!(?want, ?got, have = %have.name, name, "dashboard layout differs");
-    }
-    same
-}
-
 /// The record on the target has the title, position and layout wanted.
 fn same_record(have: &Value, want: &Value) -> bool {
     let layout = |v: &Value| v["pageLayoutId"].as_str().map(str::to_lowercase);
@@ -662,7 +546,7 @@ fn same_record(have: &Value, want: &Value) -> bool {
 /// Sends one call: a target that is down is waited out (the client's outage policy); a
 /// refusal comes back as the inner `Err` for the caller to note; anything that stops a run
 /// is the outer `Err`.
-async fn deliver<D, T, F, Fut>(
+pub(super) async fn deliver<D, T, F, Fut>(
     target: &D,
     mut call: F,
 ) -> Result<Result<T, TargetError>, TargetError>

@@ -10,13 +10,15 @@
 //!
 //! Order: roles, views (then their children, once the target has created a kanban's own
 //! groups), navigation (which points at views), dashboards (page layout, then the record;
-//! [`dashboards`]), and webhooks last, after every record (the references to the dashboards,
+//! [`dashboards`]), record page layouts ([`record_pages`]), and webhooks last, after every record (the references to the dashboards,
 //! written in a run between the two, included), so the migration does not call the user's
 //! endpoints once per migrated record.
 
 mod actions;
 mod dashboards;
+mod layout_compare;
 mod navigation;
+mod record_pages;
 mod roles;
 pub mod runbook;
 mod sections;
@@ -255,6 +257,8 @@ async fn sync_but_webhooks<D: Destination>(
 
     // Dashboards after the views their widgets may show, before the webhooks.
     dashboards::sync(&config.dashboards, target, names, &index.ids, &mut report).await?;
+    // Record pages after the views their fields widgets show.
+    record_pages::sync(&config.record_pages, target, names, &index.ids, &mut report).await?;
     report.requests = target.stats().requests - started;
     Ok(BeforeWebhooks {
         report,
@@ -398,6 +402,16 @@ pub async fn preview<D: Destination>(
         })?;
     if let Some(dashboards) = dashboards {
         dashboards::plan(&config.dashboards, &dashboards, &names, &views, &mut report);
+    }
+    let pages = record_pages::read_target(&config.record_pages, target, &mut report)
+        .await
+        .map_err(|source| MigrateError::Target {
+            context: "reading the target's record page layouts".into(),
+            source,
+        })?;
+    if let Some(pages) = pages {
+        report.requests += 1;
+        record_pages::plan(&config.record_pages, &pages, &names, &views, &mut report);
     }
     Ok(report)
 }

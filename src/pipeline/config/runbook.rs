@@ -14,8 +14,8 @@
 //!   (`view-access.service.ts`, `navigation-menu-item-access.service.ts`).
 //!
 //! It also names what this version reads but does not move, though an API key could:
-//! row-level permission predicates, custom AI agents, record page layouts and record-page field
-//! groups the workspace made or edited ([`NotMoved`]).
+//! row-level permission predicates, custom AI agents, and dashboard widgets that show an
+//! application's front component ([`NotMoved`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -256,21 +256,6 @@ impl Runbook {
                     format!("front_component:{id}"),
                     format!(
                         "Add the widget \"{title}\" to the dashboard \"{dashboard}\" again, once the application whose front component it shows is installed in the target"
-                    ),
-                ),
-                NotMoved::RecordPage {
-                    id,
-                    name,
-                    object,
-                    customized,
-                } => (
-                    format!("record_page:{id}"),
-                    format!(
-                        "Redo the record page layout \"{name}\"{} ({customized} tabs and widgets made or edited in the source)",
-                        object
-                            .as_deref()
-                            .map(|o| format!(" of {o}"))
-                            .unwrap_or_default()
                     ),
                 ),
             };

@@ -33,7 +33,7 @@ use super::{lock, Shared};
 
 pub use children::{ViewField, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort};
 pub use field_groups::ViewFieldGroup;
-pub use layouts::{PageLayout, PageLayoutTab, PageLayoutWidget};
+pub use layouts::{PageLayout, PageLayoutTab, PageLayoutType, PageLayoutWidget};
 pub use misc::{NavigationMenuItem, Webhook};
 pub use roles::{FieldPermission, ObjectPermission, Role};
 pub use views::View;
