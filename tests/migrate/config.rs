@@ -29,12 +29,14 @@ async fn source_config(w: &World) -> WorkspaceConfig {
 }
 
 /// The id the source configuration entity `source` gets in the twin's workspace.
-fn on_target(twin: &twenty_migrate::twin::Twin, source: Uuid) -> Uuid {
+pub(super) fn on_target(twin: &twenty_migrate::twin::Twin, source: Uuid) -> Uuid {
     twenty_migrate::transform::config_id(Some(twin.workspace_id()), source)
 }
 
 /// The target's field ids by (object, field), from its metadata.
-async fn field_ids(t: &twenty_migrate::destination::Target) -> HashMap<(String, String), Uuid> {
+pub(super) async fn field_ids(
+    t: &twenty_migrate::destination::Target,
+) -> HashMap<(String, String), Uuid> {
     let model = t.model().await.expect("model");
     let mut ids = HashMap::new();
     for o in &model.objects {
@@ -424,7 +426,11 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
     assert_eq!(twin.views().len(), views.len());
     assert_eq!(twin.navigation_menu_items().len(), items.len());
     assert_eq!(again.kinds["dashboards"].unchanged, config.dashboards.len());
-    assert_eq!(twin.dashboard_layouts().len(), layouts.len(), "no second layout");
+    assert_eq!(
+        twin.dashboard_layouts().len(),
+        layouts.len(),
+        "no second layout"
+    );
 }
 
 #[tokio::test]

@@ -582,7 +582,8 @@ INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "u
 "#;
 
 #[tokio::test]
-async fn layout_c_lists_row_level_permissions_and_agents_it_does_not_move_and_reads_the_record_pages_the_workspace_changed() {
+async fn layout_c_lists_row_level_permissions_and_agents_it_does_not_move_and_reads_the_record_pages_the_workspace_changed(
+) {
     use twenty_migrate::model::config::NotMoved;
     use twenty_migrate::pipeline::config::runbook::Runbook;
 

@@ -345,7 +345,10 @@ async fn a_bar_chart_without_its_layout_is_refused_as_twenty_refuses_it() {
         error["extensions"]["userFriendlyMessage"],
         "Layout is required for bar chart"
     );
-    assert!(env.twin.dashboard_layouts()[0].tabs.is_empty(), "nothing stored");
+    assert!(
+        env.twin.dashboard_layouts()[0].tabs.is_empty(),
+        "nothing stored"
+    );
 
     let taken = env
         .gql(

@@ -1,0 +1,156 @@
+//! Record page layouts the workspace changed (issue 16): replayed onto the target's own
+//! layouts, the server's tabs and widgets kept under the target's ids.
+
+use twenty_migrate::fixture::config::config_id;
+use twenty_migrate::pipeline;
+use twenty_migrate::twin::{PageLayout, Twin};
+use uuid::Uuid;
+
+use super::config::{field_ids, on_target};
+use super::{target, twin, world};
+
+/// Each tab (title, shown) with its widgets (title, shown), in the order the API answers.
+type Shown = Vec<(String, bool, Vec<(String, bool)>)>;
+
+fn shown(layout: &PageLayout) -> Shown {
+    layout
+        .tabs
+        .iter()
+        .map(|t| {
+            let widgets = t
+                .widgets
+                .iter()
+                .map(|w| (w.title.clone(), w.is_active))
+                .collect();
+            (t.title.clone(), t.is_active, widgets)
+        })
+        .collect()
+}
+
+fn tab(title: &str, active: bool, widgets: &[(&str, bool)]) -> (String, bool, Vec<(String, bool)>) {
+    let widgets = widgets.iter().map(|(w, a)| ((*w).to_owned(), *a)).collect();
+    (title.to_owned(), active, widgets)
+}
+
+fn layout<'a>(layouts: &'a [PageLayout], name: &str) -> &'a PageLayout {
+    let mut found = layouts.iter().filter(|l| l.name == name);
+    let one = found.next().unwrap_or_else(|| panic!("no layout {name}"));
+    assert!(found.next().is_none(), "{name} doubled");
+    one
+}
+
+/// The target's FIELDS_WIDGET view called `name`.
+fn fields_view(twin: &Twin, name: &str) -> Uuid {
+    twin.views()
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("no view {name}"))
+        .id
+        .0
+}
+
+#[tokio::test]
+async fn an_edited_record_page_lands_on_the_targets_own_layout_and_a_rerun_sends_nothing() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let ours = |name: &str| on_target(&twin, config_id(w.spec.id, name));
+
+    let report = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    let config = report.config.expect("configuration");
+    assert!(
+        !config.notes.iter().any(|n| n.contains("record page")),
+        "{:?}",
+        config.notes
+    );
+    let c = &config.kinds["record_pages"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 2, 0));
+
+    let layouts = twin.record_page_layouts();
+    let company = layout(&layouts, "Default Company Layout");
+    // The standard tabs the source deactivated stay, deactivated; the one it added is there.
+    assert_eq!(
+        shown(company),
+        vec![
+            tab(
+                "Overview",
+                true,
+                &[("Fields", true), ("People", true), ("Opportunities", false)]
+            ),
+            tab("Timeline", true, &[("Timeline", true)]),
+            tab("Sales", true, &[("Pipeline", true)]),
+            tab("Tasks", true, &[("Tasks", true)]),
+            tab("Notes", true, &[("Notes", true)]),
+            tab("Files", true, &[("Files", true)]),
+            tab("Emails", false, &[("Emails", true)]),
+            tab("Calendar", true, &[("Calendar", true)]),
+        ]
+    );
+    let tab_id = |l: &PageLayout, title: &str| {
+        l.tabs
+            .iter()
+            .find(|t| t.title == title)
+            .map(|t| t.id.0)
+            .unwrap_or_else(|| panic!("no tab {title}"))
+    };
+    // The server's tab keeps the target's id; the workspace's has ours.
+    assert_ne!(
+        tab_id(company, "Overview"),
+        ours("recordpage/company/tab/home")
+    );
+    assert_eq!(
+        tab_id(company, "Sales"),
+        ours("recordpage/company/tab/sales")
+    );
+    // References point at the target's view and field.
+    let overview = &company.tabs[0];
+    assert_eq!(
+        overview.widgets[0].configuration.0["viewId"],
+        fields_view(&twin, "Company Record Page Fields").to_string()
+    );
+    let fields = field_ids(&t).await;
+    let people = fields[&("company".to_owned(), "people".to_owned())];
+    assert_eq!(
+        overview.widgets[1].configuration.0["fieldMetadataId"],
+        people.to_string()
+    );
+    let sales = &company.tabs[2];
+    assert_eq!(
+        sales.widgets[0].configuration.0["url"],
+        "https://example.com/pipeline"
+    );
+
+    // The custom object's layout, made by the server when the object was created.
+    let pet = layout(&layouts, "Default Pet Layout");
+    assert_eq!(
+        shown(pet),
+        vec![
+            tab("Home", true, &[("Fields", true)]),
+            tab("Care", true, &[("Owner", true)]),
+            tab("Timeline", true, &[("Timeline", true)]),
+            tab("Tasks", true, &[("Tasks", true)]),
+            tab("Notes", false, &[("Notes", true)]),
+            tab("Files", true, &[("Files", true)]),
+        ]
+    );
+    let owner = fields[&("pet".to_owned(), "owner".to_owned())];
+    assert_eq!(
+        pet.tabs[1].widgets[0].configuration.0["fieldMetadataId"],
+        owner.to_string()
+    );
+    assert_eq!(
+        pet.tabs[0].widgets[0].configuration.0["viewId"],
+        fields_view(&twin, "Pet Record Page Fields").to_string()
+    );
+
+    // A rerun finds both in place.
+    let again = pipeline::migrate(&w.options(), &t).await.expect("rerun");
+    let c = &again.config.expect("configuration").kinds["record_pages"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 0, 2));
+    let after = twin.record_page_layouts();
+    assert_eq!(
+        shown(layout(&after, "Default Company Layout")),
+        shown(company)
+    );
+    assert_eq!(after.len(), layouts.len(), "no layout added");
+}
