@@ -751,6 +751,44 @@ pub(super) fn config() -> Vec<Exchange> {
                 ),
             ],
         ),
+        // A record page layout the workspace makes beside the standard one: the server gives
+        // the id, the tabs and widgets keep ours, and it cannot be reset to a default
+        // (`MM/page-layout/services/page-layout-reset.service.ts`).
+        ex(
+            "config-record-page-layout-made-by-the-workspace",
+            vec![
+                ids(),
+                md(
+                    "mutation C($input: CreatePageLayoutInput!) { createPageLayout(input: $input) { id name type objectMetadataId } }",
+                    json!({ "input": { "name": "Cf ${Run} page", "type": "RECORD_PAGE",
+                                       "objectMetadataId": "${companyObjectId}" } }),
+                )
+                .capture("layoutId", "/data/createPageLayout/id"),
+                md(
+                    format!("mutation U($id: String!, $input: UpdatePageLayoutWithTabsInput!) {{ updatePageLayoutWithTabsAndWidgets(id: $id, input: $input) {{ {RECORD_PAGE} }} }}"),
+                    json!({ "id": "${layoutId}", "input": {
+                        "name": "Cf ${Run} page", "type": "RECORD_PAGE",
+                        "objectMetadataId": "${companyObjectId}",
+                        "tabs": [{ "id": "${idTab}", "title": "Main", "position": 0,
+                                   "layoutMode": "CANVAS", "widgets": [{
+                            "id": "${idWidget}", "pageLayoutTabId": "${idTab}",
+                            "title": "Site", "type": "IFRAME",
+                            "objectMetadataId": "${companyObjectId}",
+                            "gridPosition": { "row": 0, "column": 0, "rowSpan": 6, "columnSpan": 12 },
+                            "position": { "layoutMode": "CANVAS" },
+                            "configuration": { "configurationType": "IFRAME", "url": "https://example.com" }
+                        }] }] } }),
+                ),
+                md(
+                    "mutation R($id: String!) { resetPageLayoutToDefault(id: $id) { id } }",
+                    json!({ "id": "${layoutId}" }),
+                ),
+                md(
+                    "mutation D($id: String!) { destroyPageLayout(id: $id) }",
+                    json!({ "id": "${layoutId}" }),
+                ),
+            ],
+        ),
     ]
 }
 

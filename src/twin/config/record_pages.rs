@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use async_graphql::{Context, Json, Object, SimpleObject, Union};
+use async_graphql::{Context, Error, ErrorExtensions, Json, Object, SimpleObject, Union};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use super::layouts::{
     PageLayout, PageLayoutTab, PageLayoutTabLayoutMode, PageLayoutType, PageLayoutWidget,
     WidgetType,
 };
-use super::{bad_input, now, shared, Id, State};
+use super::{now, shared, Id, State};
 use crate::twin::lock;
 use crate::twin::schema::{stable_id, ObjectMeta};
 
@@ -232,12 +232,13 @@ impl RecordPageMutation {
         else {
             return Err(super::layouts::not_found(&id));
         };
+        // Recorded (golden `config-record-page-layout-made-by-the-workspace`): no sub-code.
         let Some(default_tabs) = layout.default_tabs.clone() else {
-            return Err(bad_input(
-                format!("Custom page layout \"{id}\" cannot be reset to default"),
-                "INVALID_PAGE_LAYOUT_DATA",
-                "Invalid page layout data.",
-            ));
+            let message = format!("Custom page layout \"{id}\" cannot be reset to default");
+            return Err(Error::new(message).extend_with(|_, e| {
+                e.set("code", "BAD_USER_INPUT");
+                e.set("userFriendlyMessage", "Invalid page layout data.");
+            }));
         };
         layout.tabs = default_tabs;
         layout.updated_at = now();
