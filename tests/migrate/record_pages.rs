@@ -154,3 +154,65 @@ async fn an_edited_record_page_lands_on_the_targets_own_layout_and_a_rerun_sends
     );
     assert_eq!(after.len(), layouts.len(), "no layout added");
 }
+
+/// A record page layout of the workspace's own making, for company: one tab with one widget.
+const OWN_LAYOUT_SQL: &str = r#"
+INSERT INTO core."pageLayout" (id, name, "workspaceId", type, "objectMetadataId", "universalIdentifier", "applicationId")
+  SELECT 'a0000000-0000-4000-8000-000000000001', 'Company page', w.id, 'RECORD_PAGE', o.id,
+         'a0000000-0000-4000-8000-000000000001', w."workspaceCustomApplicationId"
+  FROM core.workspace w JOIN core."objectMetadata" o ON o."workspaceId" = w.id AND o."nameSingular" = 'company';
+INSERT INTO core."pageLayoutTab" (id, title, "workspaceId", position, "pageLayoutId", "universalIdentifier", "applicationId", "layoutMode")
+  SELECT 'a0000000-0000-4000-8000-000000000002', 'Main', w.id, 0, 'a0000000-0000-4000-8000-000000000001',
+         'a0000000-0000-4000-8000-000000000002', w."workspaceCustomApplicationId", 'CANVAS'
+  FROM core.workspace w;
+INSERT INTO core."pageLayoutWidget" (id, "pageLayoutTabId", "workspaceId", title, type, "gridPosition", configuration, position, "universalIdentifier", "applicationId")
+  SELECT 'a0000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000002', w.id, 'Site', 'IFRAME',
+         '{"row":0,"column":0,"rowSpan":6,"columnSpan":12}', '{"configurationType":"IFRAME","url":"https://example.com"}',
+         '{"layoutMode":"CANVAS"}', 'a0000000-0000-4000-8000-000000000003', w."workspaceCustomApplicationId"
+  FROM core.workspace w;
+"#;
+
+#[tokio::test]
+async fn a_record_page_the_workspace_made_is_created_once_even_after_a_run_cut_short_after_creating_it(
+) {
+    let w = world(60).await;
+    w.client
+        .batch_execute(OWN_LAYOUT_SQL)
+        .await
+        .expect("own layout");
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let main_tab = Uuid::parse_str("a0000000-0000-4000-8000-000000000002").unwrap();
+
+    // A run cut short right after `createPageLayout`: the target holds the layout, tabless.
+    let company = t
+        .model()
+        .await
+        .expect("model")
+        .object("company")
+        .unwrap()
+        .id;
+    t.metadata_graphql(
+        "mutation($i: CreatePageLayoutInput!) { createPageLayout(input: $i) { id } }",
+        serde_json::json!({ "i": { "name": "Company page", "type": "RECORD_PAGE", "objectMetadataId": company } }),
+    )
+    .await
+    .expect("createPageLayout");
+
+    let report = pipeline::migrate(&w.options(), &t).await.expect("migrate");
+    let c = &report.config.expect("configuration").kinds["record_pages"];
+    assert_eq!(
+        (c.created, c.updated, c.unchanged),
+        (0, 3, 0),
+        "the leftover taken up"
+    );
+    let layouts = twin.record_page_layouts();
+    let own = layout(&layouts, "Company page");
+    assert_eq!(shown(own), vec![tab("Main", true, &[("Site", true)])]);
+    assert_eq!(own.tabs[0].id.0, on_target(&twin, main_tab), "our tab id");
+
+    let again = pipeline::migrate(&w.options(), &t).await.expect("rerun");
+    let c = &again.config.expect("configuration").kinds["record_pages"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 0, 3));
+    assert_eq!(twin.record_page_layouts().len(), layouts.len());
+}
