@@ -216,3 +216,33 @@ async fn a_record_page_the_workspace_made_is_created_once_even_after_a_run_cut_s
     assert_eq!((c.created, c.updated, c.unchanged), (0, 0, 3));
     assert_eq!(twin.record_page_layouts().len(), layouts.len());
 }
+
+// A widget moved within its tab changes only its `position` (a vertical list's index): it used
+// to go unseen, the grid position and configuration being equal.
+#[tokio::test]
+async fn a_widget_whose_position_alone_changed_is_updated_on_the_next_run() {
+    let w = world(60).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    pipeline::migrate(&w.options(), &t).await.expect("migrate");
+
+    let people = config_id(w.spec.id, "recordpage/company/tab/home/people");
+    w.client
+        .execute(
+            "UPDATE core.\"pageLayoutWidget\" SET position = '{\"layoutMode\":\"VERTICAL_LIST\",\"index\":5}' WHERE id = $1",
+            &[&people],
+        )
+        .await
+        .expect("move the widget");
+    let again = pipeline::migrate(&w.options(), &t).await.expect("rerun");
+    let c = &again.config.expect("configuration").kinds["record_pages"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 1, 1));
+    let layouts = twin.record_page_layouts();
+    let company = layout(&layouts, "Default Company Layout");
+    let moved = company.tabs[0]
+        .widgets
+        .iter()
+        .find(|x| x.title == "People")
+        .expect("People");
+    assert_eq!(moved.position.as_ref().unwrap().0["index"], 5);
+}
