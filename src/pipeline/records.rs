@@ -388,13 +388,18 @@ fn decide<D: Destination>(
         return Decided::Skip(PARENT_NOT_MIGRATED);
     }
     if let Some((field, message)) = run.references_rejected(&record, references) {
-        // The target would refuse it for the missing parent anyway; say why in our words and
-        // save the requests of a bisection.
-        return Decided::Reject {
-            field: field.to_owned(),
-            message,
-            record: Some(record),
-        };
+        // A record the target holds as it is still points at the target's copy of the parent,
+        // which a rejection in this pass leaves in place: it stays unchanged.
+        let unchanged = judge.verdict(row, &record, members).change == Change::Unchanged;
+        if !unchanged {
+            // The target would refuse it for the missing parent anyway; say why in our words
+            // and save the requests of a bisection.
+            return Decided::Reject {
+                field: field.to_owned(),
+                message,
+                record: Some(record),
+            };
+        }
     }
     if let Some((field, first)) = uniques.check(row.id, &record) {
         let message = format!(

@@ -530,3 +530,46 @@ async fn a_deferred_reference_emptied_in_the_source_is_cleared_on_a_delta() {
     let routes = routes_since(&twin, &before);
     assert_eq!(routes.get("create_many"), None, "{routes:?}");
 }
+
+// A record the target holds unchanged since the last pass stays unchanged when its parent is
+// rejected in this one: the target keeps its copy of the parent, so the child still points at
+// a record it has. It used to be rejected for the parent's sake (found by a helper, stop 24).
+#[tokio::test]
+async fn an_unchanged_record_whose_parent_is_rejected_in_this_pass_stays_unchanged() {
+    let w = world(150).await;
+    let s = w.schema();
+    let twin = twin(w.members(), 200).await;
+    let target = target(&twin, 1_000_000);
+    let opts = pass_options(&w);
+    let first = pipeline::migrate(&opts, &target).await.expect("first pass");
+    assert!(
+        first.objects.iter().all(|o| o.rejected == 0),
+        "{}",
+        first.render_text()
+    );
+
+    let parent: Uuid = w
+        .client
+        .query_one(
+            &format!(
+                "UPDATE \"{s}\".person SET \"emailsPrimaryEmail\" = 'not an email', \"updatedAt\" = now() \
+                 WHERE id = (SELECT \"targetPersonId\" FROM \"{s}\".\"noteTarget\" \
+                 WHERE \"targetPersonId\" IS NOT NULL AND \"deletedAt\" IS NULL ORDER BY id LIMIT 1) RETURNING id"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let again = pipeline::migrate(&opts, &target).await.expect("delta");
+    let object = |name: &str| again.objects.iter().find(|o| o.object == name).unwrap();
+    assert_eq!(object("person").rejected, 1, "{}", again.render_text());
+    let links = object("noteTarget");
+    assert_eq!(links.rejected, 0, "{links:?}");
+    assert!(links.balances(), "{links:?}");
+    let rejects = std::fs::read_to_string(&opts.rejects_path).unwrap_or_default();
+    assert!(
+        !rejects.contains(&format!("references person {parent}")),
+        "{rejects}"
+    );
+}
