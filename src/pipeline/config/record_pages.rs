@@ -123,9 +123,9 @@ fn decide<'a>(
 }
 
 /// The target's layout for `page`: the one an earlier run matched or made, else the standard
-/// one with its universal identifier, else (for one the server made) the object's own, else
-/// one holding our tabs (a run cut short), else a tabless one of the same name and object (cut
-/// short right after `createPageLayout`).
+/// one with its universal identifier, else the object's one of the same name (the server's, or
+/// one a run cut short right after `createPageLayout` left), else (for one the server made)
+/// the object's own, else one holding our tabs (a run cut short later).
 fn find_layout<'a>(
     page: &PageLayout,
     layouts: &'a [TargetPageLayout],
@@ -142,14 +142,13 @@ fn find_layout<'a>(
             let standard = page.universal_identifier.filter(|_| page.is_standard)?;
             free().find(|l| l.universal_identifier == Some(standard))
         })
+        // The object's layout of the same name: the server's own (a version before
+        // `isSystemSideEffect` does not say so), or one a run cut short left.
+        .or_else(|| free().filter(mine).find(|l| l.name == page.name))
         .or_else(|| {
-            if !(page.is_standard || page.side_effect) {
-                return None;
-            }
-            free()
-                .filter(mine)
-                .find(|l| l.name == page.name)
-                .or_else(|| free().find(mine))
+            (page.is_standard || page.side_effect)
+                .then(|| free().find(mine))
+                .flatten()
         })
         .or_else(|| {
             free().filter(mine).find(|l| {
@@ -157,11 +156,6 @@ fn find_layout<'a>(
                     .iter()
                     .any(|t| page.tabs.iter().any(|s| names.is_id_of(s.id, t.id)))
             })
-        })
-        .or_else(|| {
-            free()
-                .filter(mine)
-                .find(|l| l.tabs.is_empty() && l.name == page.name)
         })
 }
 
