@@ -349,27 +349,46 @@ fn build_layout(r: &Reader<'_>, row: &Row, tabs: &[Row], widgets: &[Row]) -> Opt
         standard: made_by_server(raw),
         base_title: text(raw, "title"),
     };
-    let mut layout_tabs: Vec<PageLayoutTab> = tabs
+    let live = |row: &&Row| row.get("deletedAt").is_none_or(Value::is_null);
+    let own_tabs: Vec<&Row> = tabs
         .iter()
         .filter(|t| uuid(t, "pageLayoutId") == Some(id))
-        .filter(|t| t.get("deletedAt").is_none_or(Value::is_null))
+        .filter(live)
+        .collect();
+    let tab_ids: HashSet<uuid::Uuid> = own_tabs.iter().filter_map(|t| uuid(t, "id")).collect();
+    // This layout's widgets with their effective values: stored on one of its tabs, or moved
+    // to one by an override.
+    let moved_to = |w: &Row| {
+        w.get("overrides")
+            .and_then(|o| o.get("pageLayoutTabId"))
+            .and_then(Value::as_str)
+            .and_then(|t| uuid::Uuid::parse_str(t).ok())
+    };
+    let own_widgets: Vec<(&Row, Row)> = widgets
+        .iter()
+        .filter(live)
+        .filter(|w| {
+            [uuid(w, "pageLayoutTabId"), moved_to(w)]
+                .into_iter()
+                .flatten()
+                .any(|t| tab_ids.contains(&t))
+        })
+        .map(|raw| (raw, effective(raw.clone())))
+        .collect();
+    let mut layout_tabs: Vec<PageLayoutTab> = own_tabs
+        .into_iter()
         .filter_map(|raw| {
             let t = effective(raw.clone());
             let tab_id = uuid(&t, "id")?;
-            let mut tab_widgets: Vec<PageLayoutWidget> = widgets
+            let mut tab_widgets: Vec<PageLayoutWidget> = own_widgets
                 .iter()
-                .filter(|w| w.get("deletedAt").is_none_or(Value::is_null))
-                .filter_map(|raw| {
-                    let w = effective(raw.clone());
-                    // A widget moved to another tab names it in its overrides.
-                    if uuid(&w, "pageLayoutTabId") != Some(tab_id) {
-                        return None;
-                    }
+                .filter(|(_, w)| uuid(w, "pageLayoutTabId") == Some(tab_id))
+                .filter_map(|(raw, w)| {
                     Some(PageLayoutWidget {
-                        id: uuid(&w, "id")?,
-                        title: text(&w, "title").unwrap_or_default(),
-                        kind: text(&w, "type").unwrap_or_else(|| "VIEW".into()),
-                        object: r.object(uuid(&w, "objectMetadataId")),
+                        id: uuid(w, "id")?,
+                        title: text(w, "title").unwrap_or_default(),
+                        kind: text(w, "type").unwrap_or_else(|| "VIEW".into()),
+                        object: r.object(uuid(w, "objectMetadataId")),
                         grid_position: w.get("gridPosition").cloned().unwrap_or(Value::Null),
                         position: w.get("position").cloned().filter(|p| !p.is_null()),
                         configuration: name_fields(
