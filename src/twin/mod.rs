@@ -98,6 +98,7 @@ pub struct TwinConfig {
     members_permission: bool,
     key_role: KeyRole,
     lacking_field_types: Vec<String>,
+    row_level_permissions: bool,
 }
 
 /// The role of the twin's API key.
@@ -180,6 +181,7 @@ impl TwinConfig {
             members_permission: true,
             key_role: KeyRole::Admin,
             lacking_field_types: Vec::new(),
+            row_level_permissions: false,
         }
     }
 
@@ -248,6 +250,15 @@ impl TwinConfig {
     /// The API key's role (Admin by default).
     pub fn api_key_role(mut self, role: KeyRole) -> Self {
         self.key_role = role;
+        self
+    }
+
+    /// Whether the workspace has row-level permissions, an Enterprise feature (a valid
+    /// enterprise key and the billing entitlement `RLS`): off by default, as on a self-hosted
+    /// server without a key, where `upsertRowLevelPermissionPredicates` is refused
+    /// (`row-level-permission-predicate.service.ts`, `hasRowLevelPermissionFeatureOrThrow`).
+    pub fn row_level_permissions(mut self, on: bool) -> Self {
+        self.row_level_permissions = on;
         self
     }
 
@@ -484,6 +495,16 @@ impl Twin {
         ids.extend(s.roles.iter().map(|x| x.id.0));
         ids.extend(s.webhooks.iter().map(|x| x.id.0));
         ids.extend(s.navigation_menu_items.iter().map(|x| x.id.0));
+        ids.extend(
+            s.rls_predicates
+                .iter()
+                .filter_map(|x| x.id.parse::<Uuid>().ok()),
+        );
+        ids.extend(
+            s.rls_groups
+                .iter()
+                .filter_map(|x| x.id.parse::<Uuid>().ok()),
+        );
         for layout in &s.page_layouts {
             for tab in &layout.tabs {
                 ids.push(tab.id.0);

@@ -14,7 +14,7 @@ const VIEW: &str = "id name objectMetadataId type key icon position isCompact is
     kanbanAggregateOperation anyFieldFilterValue calendarLayout deletedAt";
 
 /// The objects listing, kept quiet, capturing the object and field ids later steps use.
-fn ids() -> Step {
+pub(super) fn ids() -> Step {
     let object = |name: &str| format!("/data/objects/edges/[node.nameSingular={name}]/node");
     let field = |o: &str, f: &str| format!("{}/fieldsList/[name={f}]/id", object(o));
     md(objects_query(ObjectsQuery::NEWEST, None), json!({}))

@@ -8,6 +8,7 @@
 mod activities;
 mod auth;
 mod config;
+mod config_rls;
 mod files;
 mod listing;
 mod metadata;
@@ -21,6 +22,7 @@ use crate::destination::client::id_in_filter;
 use activities::activities;
 use auth::auth;
 use config::config;
+use config_rls::row_level;
 use files::files;
 use listing::listing;
 use metadata::metadata;
@@ -85,6 +87,7 @@ pub fn exchanges() -> Vec<Exchange> {
     all.extend(listing());
     all.extend(files());
     all.extend(config());
+    all.extend(row_level());
     all.extend(files::member_pictures());
     all
 }
