@@ -69,6 +69,9 @@ pub enum TargetError {
         message: String,
         /// Twenty's error code, when it sent one.
         code: Option<String>,
+        /// The GraphQL error's `extensions.subCode`, when it sent one (e.g.
+        /// `ROW_LEVEL_PERMISSION_FEATURE_DISABLED`).
+        sub_code: Option<String>,
     },
     /// The batch holds more records than the target accepts in one call; `cap` is the number
     /// the target stated, when its message carried one.
@@ -171,6 +174,14 @@ impl TargetError {
             | Self::Forbidden { .. }
             | Self::QuotaExhausted { .. }
             | Self::Protocol(_) => Disposition::Stop,
+        }
+    }
+
+    /// The GraphQL error's `extensions.subCode` of a refusal, when it had one.
+    pub fn sub_code(&self) -> Option<&str> {
+        match self {
+            Self::Forbidden { sub_code, .. } => sub_code.as_deref(),
+            _ => None,
         }
     }
 
@@ -322,6 +333,7 @@ pub(crate) fn classify_status(status: StatusCode, headers: &HeaderMap, body: &[u
                     status: code,
                     message: parsed.first_message(),
                     code: parsed.code,
+                    sub_code: None,
                 }
             } else {
                 TargetError::Unauthorized {
@@ -452,6 +464,10 @@ pub(crate) fn classify_graphql_errors(status: u16, errors: &[Value]) -> TargetEr
             status,
             message: first_message,
             code,
+            sub_code: extensions
+                .and_then(|x| x.get("subCode"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         },
         Some("RATE_LIMITED") => TargetError::RateLimited {
             retry_after: extensions

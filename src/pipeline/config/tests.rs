@@ -246,6 +246,7 @@ fn the_admin_role_is_matched_and_never_written_and_a_new_role_gets_its_permissio
         object_permissions: Vec::new(),
         field_permissions: Vec::new(),
         flags: Vec::new(),
+        row_level_permissions: Vec::new(),
     };
     let sales = Role {
         id: id(32),
