@@ -19,6 +19,7 @@ mod dashboard_links;
 mod delta;
 mod destination;
 mod preflight;
+mod row_level;
 
 const KEY: &str = "e2e-key";
 
