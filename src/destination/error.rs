@@ -67,11 +67,10 @@ pub enum TargetError {
         status: u16,
         /// Twenty's message.
         message: String,
-        /// Twenty's error code, when it sent one.
+        /// Twenty's error code, when it sent one: a GraphQL error's `extensions.subCode` where
+        /// it has one (the precise reason, e.g. `ROW_LEVEL_PERMISSION_FEATURE_DISABLED`), else
+        /// its `code`.
         code: Option<String>,
-        /// The GraphQL error's `extensions.subCode`, when it sent one (e.g.
-        /// `ROW_LEVEL_PERMISSION_FEATURE_DISABLED`).
-        sub_code: Option<String>,
     },
     /// The batch holds more records than the target accepts in one call; `cap` is the number
     /// the target stated, when its message carried one.
@@ -177,10 +176,10 @@ impl TargetError {
         }
     }
 
-    /// The GraphQL error's `extensions.subCode` of a refusal, when it had one.
-    pub fn sub_code(&self) -> Option<&str> {
+    /// The code of a permission refusal (its sub-code where it has one), when it had one.
+    pub fn forbidden_code(&self) -> Option<&str> {
         match self {
-            Self::Forbidden { sub_code, .. } => sub_code.as_deref(),
+            Self::Forbidden { code, .. } => code.as_deref(),
             _ => None,
         }
     }
@@ -333,7 +332,6 @@ pub(crate) fn classify_status(status: StatusCode, headers: &HeaderMap, body: &[u
                     status: code,
                     message: parsed.first_message(),
                     code: parsed.code,
-                    sub_code: None,
                 }
             } else {
                 TargetError::Unauthorized {
@@ -463,11 +461,11 @@ pub(crate) fn classify_graphql_errors(status: u16, errors: &[Value]) -> TargetEr
         Some("FORBIDDEN") => TargetError::Forbidden {
             status,
             message: first_message,
-            code,
-            sub_code: extensions
+            code: extensions
                 .and_then(|x| x.get("subCode"))
                 .and_then(Value::as_str)
-                .map(str::to_owned),
+                .map(str::to_owned)
+                .or(code),
         },
         Some("RATE_LIMITED") => TargetError::RateLimited {
             retry_after: extensions

@@ -903,7 +903,6 @@ async fn api_key_never_appears_in_errors_or_debug_output() {
             status: 403,
             message: "m".into(),
             code: None,
-            sub_code: None,
         },
         TargetError::BatchTooLarge {
             cap: Some(60),

@@ -318,7 +318,7 @@ pub(super) async fn apply<D: Destination>(
                 change.count(report);
                 outcome.moved.insert(change.key);
             }
-            Some(e) if e.sub_code() == Some(FEATURE_DISABLED) => {
+            Some(e) if e.forbidden_code() == Some(FEATURE_DISABLED) => {
                 let reason = format!(
                     "the target refused them ({FEATURE_DISABLED}): row-level permissions are an Enterprise feature (a valid enterprise key and the plan's RLS entitlement) this target does not have; redo them once it has"
                 );
