@@ -176,7 +176,9 @@ fn plan_with_views(
     let mut report = ConfigReport::default();
     let mut actions = roles::diff(config, target, &names, &mut report);
     let (row_level, unchanged) = row_level::diff(config, target, &names, &mut report);
-    report.kind(row_level::KIND).unchanged += unchanged.len();
+    if !unchanged.is_empty() {
+        report.kind(row_level::KIND).unchanged += unchanged.len();
+    }
     row_level.iter().for_each(|c| c.count(&mut report));
     let expected = row_level::anticipated(&row_level, &unchanged);
     actions.extend(row_level.iter().map(|c| c.action().clone()));

@@ -292,7 +292,9 @@ pub(super) async fn apply<D: Destination>(
     unchanged: BTreeSet<Key>,
     report: &mut ConfigReport,
 ) -> Result<RowLevelOutcome, TargetError> {
-    report.kind(KIND).unchanged += unchanged.len();
+    if !unchanged.is_empty() {
+        report.kind(KIND).unchanged += unchanged.len();
+    }
     let mut outcome = RowLevelOutcome {
         moved: unchanged,
         ..RowLevelOutcome::default()
