@@ -320,7 +320,8 @@ impl TwinConfig {
         let mut config = Self::new(args.api_key.clone())
             .listen(args.listen.clone())
             .max_batch(args.max_batch)
-            .admin(args.admin);
+            .admin(args.admin)
+            .row_level_permissions(args.row_level_permissions);
         if args.max_batch == 0 {
             return Err(TwinError::Config("--max-batch must be at least 1".into()));
         }
