@@ -732,6 +732,9 @@ CREATE TABLE core."rowLevelPermissionPredicateGroup" (
   "updatedAt" timestamptz NOT NULL DEFAULT now(),
   "deletedAt" timestamptz
 );
+-- SyncableEntity's unique (workspaceId, universalIdentifier); a real server names it by TypeORM's hash.
+CREATE UNIQUE INDEX "IDX_RLPPG_WORKSPACE_ID_UNIVERSAL_IDENTIFIER"
+  ON core."rowLevelPermissionPredicateGroup" ("workspaceId", "universalIdentifier");
 CREATE INDEX "IDX_RLPPG_WORKSPACE_ID_ROLE_ID_OBJECT_METADATA_ID"
   ON core."rowLevelPermissionPredicateGroup" ("workspaceId", "roleId", "objectMetadataId");
 CREATE INDEX "IDX_RLPPG_PARENT_GROUP_ID"
@@ -764,6 +767,8 @@ CREATE TABLE core."rowLevelPermissionPredicate" (
   "updatedAt" timestamptz NOT NULL DEFAULT now(),
   "deletedAt" timestamptz
 );
+CREATE UNIQUE INDEX "IDX_RLPP_WORKSPACE_ID_UNIVERSAL_IDENTIFIER"
+  ON core."rowLevelPermissionPredicate" ("workspaceId", "universalIdentifier");
 CREATE INDEX "IDX_RLPP_WORKSPACE_ID_ROLE_ID_OBJECT_METADATA_ID"
   ON core."rowLevelPermissionPredicate" ("workspaceId", "roleId", "objectMetadataId");
 CREATE INDEX "IDX_RLPP_FIELD_METADATA_ID" ON core."rowLevelPermissionPredicate" ("fieldMetadataId");
