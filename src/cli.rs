@@ -375,6 +375,12 @@ pub struct TwinArgs {
     /// answering a String path, ≤ 0.3x).
     #[arg(long, default_value = "v2")]
     pub files_generation: String,
+
+    /// Accept row-level permission predicates, an Enterprise feature (a valid enterprise key
+    /// and the plan's RLS entitlement); without it they are refused as a self-hosted server
+    /// without a key refuses them.
+    #[arg(long)]
+    pub row_level_permissions: bool,
 }
 
 /// Options of `demo`.

@@ -175,7 +175,8 @@ DROP TABLE core."viewFilter", core."viewFilterGroup", core."viewSort", core."vie
   core."viewField", core."view";
 -- Webhooks and API keys were workspace tables until 0.54 - 1.1 (transfer-webhook-to-core,
 -- 1-1-migrate-api-keys-webhooks-to-core); roles came with 0.44 (0-44-initialize-permissions)
--- and page layouts with 1.4 - 1.5 (CreatePageLayoutEntity1756286262401): none at 0.43.
+-- and page layouts with 1.4 - 1.5 (CreatePageLayoutEntity1756286262401), row-level permission
+-- predicates later still (1765499361805-addRLS): none at 0.43.
 CREATE TABLE "{{schema}}"."webhook" AS
 SELECT id, "targetUrl", operations, description, secret, "createdAt", "updatedAt", "deletedAt"
 FROM core."webhook" WHERE "workspaceId" = '{{workspace_id}}';
@@ -184,7 +185,8 @@ SELECT id, name, "expiresAt", "revokedAt", "createdAt", "updatedAt", NULL::times
 FROM core."apiKey" WHERE "workspaceId" = '{{workspace_id}}';
 ALTER TABLE "{{schema}}"."webhook" ADD PRIMARY KEY ("id");
 ALTER TABLE "{{schema}}"."apiKey" ADD PRIMARY KEY ("id");
-DROP TABLE core."roleTarget", core."permissionFlag", core."fieldPermission",
+DROP TABLE core."rowLevelPermissionPredicate", core."rowLevelPermissionPredicateGroup",
+  core."roleTarget", core."permissionFlag", core."fieldPermission",
   core."objectPermission", core."role", core."apiKey", core."webhook",
   core."pageLayoutWidget", core."pageLayoutTab", core."pageLayout";
 DELETE FROM core."featureFlag" WHERE "workspaceId" = '{{workspace_id}}'

@@ -711,3 +711,68 @@ CREATE TABLE core."navigationMenuItem" (
     OR ("type" = 'PAGE_LAYOUT' AND "pageLayoutId" IS NOT NULL))
 );
 CREATE UNIQUE INDEX "IDX_4d8beaebdfcd5d82ebe6e8b58f" ON core."navigationMenuItem" ("workspaceId", "universalIdentifier");
+
+-- MM/row-level-permission-predicate/entities/row-level-permission-predicate-group.entity.ts
+-- (Enterprise: a role's row-level permissions on one object; groups nest through their parent).
+CREATE TYPE core."rowLevelPermissionPredicateGroup_logicaloperator_enum" AS ENUM ('AND', 'OR');
+CREATE TABLE core."rowLevelPermissionPredicateGroup" (
+  "workspaceId" uuid NOT NULL REFERENCES core."workspace" ("id") ON DELETE CASCADE,
+  "universalIdentifier" uuid NOT NULL,
+  "applicationId" uuid NOT NULL REFERENCES core."application" ("id") ON DELETE CASCADE,
+  "id" uuid NOT NULL DEFAULT public.uuid_generate_v4() PRIMARY KEY,
+  "parentRowLevelPermissionPredicateGroupId" uuid
+    REFERENCES core."rowLevelPermissionPredicateGroup" ("id") ON DELETE CASCADE
+    DEFERRABLE INITIALLY DEFERRED,
+  "logicalOperator" core."rowLevelPermissionPredicateGroup_logicaloperator_enum" NOT NULL
+    DEFAULT 'AND',
+  "positionInRowLevelPermissionPredicateGroup" double precision,
+  "roleId" uuid NOT NULL REFERENCES core."role" ("id") ON DELETE CASCADE,
+  "objectMetadataId" uuid NOT NULL REFERENCES core."objectMetadata" ("id") ON DELETE CASCADE,
+  "createdAt" timestamptz NOT NULL DEFAULT now(),
+  "updatedAt" timestamptz NOT NULL DEFAULT now(),
+  "deletedAt" timestamptz
+);
+-- SyncableEntity's unique (workspaceId, universalIdentifier); a real server names it by TypeORM's hash.
+CREATE UNIQUE INDEX "IDX_RLPPG_WORKSPACE_ID_UNIVERSAL_IDENTIFIER"
+  ON core."rowLevelPermissionPredicateGroup" ("workspaceId", "universalIdentifier");
+CREATE INDEX "IDX_RLPPG_WORKSPACE_ID_ROLE_ID_OBJECT_METADATA_ID"
+  ON core."rowLevelPermissionPredicateGroup" ("workspaceId", "roleId", "objectMetadataId");
+CREATE INDEX "IDX_RLPPG_PARENT_GROUP_ID"
+  ON core."rowLevelPermissionPredicateGroup" ("parentRowLevelPermissionPredicateGroupId");
+
+-- MM/row-level-permission-predicate/entities/row-level-permission-predicate.entity.ts
+-- ("value" is jsonb: a string, a list, or {isCurrentWorkspaceMemberSelected, selectedRecordIds}).
+CREATE TYPE core."rowLevelPermissionPredicate_operand_enum" AS ENUM ('IS', 'IS_NOT_NULL',
+  'IS_NOT', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN_OR_EQUAL', 'IS_BEFORE', 'IS_AFTER', 'CONTAINS',
+  'DOES_NOT_CONTAIN', 'IS_EMPTY', 'IS_NOT_EMPTY', 'IS_RELATIVE', 'IS_IN_PAST', 'IS_IN_FUTURE',
+  'IS_TODAY', 'VECTOR_SEARCH');
+CREATE TABLE core."rowLevelPermissionPredicate" (
+  "workspaceId" uuid NOT NULL REFERENCES core."workspace" ("id") ON DELETE CASCADE,
+  "universalIdentifier" uuid NOT NULL,
+  "applicationId" uuid NOT NULL REFERENCES core."application" ("id") ON DELETE CASCADE,
+  "id" uuid NOT NULL DEFAULT public.uuid_generate_v4() PRIMARY KEY,
+  "fieldMetadataId" uuid NOT NULL REFERENCES core."fieldMetadata" ("id") ON DELETE CASCADE,
+  "objectMetadataId" uuid NOT NULL REFERENCES core."objectMetadata" ("id") ON DELETE CASCADE,
+  "operand" core."rowLevelPermissionPredicate_operand_enum" NOT NULL DEFAULT 'CONTAINS',
+  "value" jsonb,
+  "subFieldName" text,
+  "workspaceMemberFieldMetadataId" uuid
+    REFERENCES core."fieldMetadata" ("id") ON DELETE SET NULL,
+  "workspaceMemberSubFieldName" text,
+  "rowLevelPermissionPredicateGroupId" uuid
+    REFERENCES core."rowLevelPermissionPredicateGroup" ("id") ON DELETE CASCADE,
+  "positionInRowLevelPermissionPredicateGroup" double precision,
+  "roleId" uuid NOT NULL REFERENCES core."role" ("id") ON DELETE CASCADE,
+  "createdAt" timestamptz NOT NULL DEFAULT now(),
+  "updatedAt" timestamptz NOT NULL DEFAULT now(),
+  "deletedAt" timestamptz
+);
+CREATE UNIQUE INDEX "IDX_RLPP_WORKSPACE_ID_UNIVERSAL_IDENTIFIER"
+  ON core."rowLevelPermissionPredicate" ("workspaceId", "universalIdentifier");
+CREATE INDEX "IDX_RLPP_WORKSPACE_ID_ROLE_ID_OBJECT_METADATA_ID"
+  ON core."rowLevelPermissionPredicate" ("workspaceId", "roleId", "objectMetadataId");
+CREATE INDEX "IDX_RLPP_FIELD_METADATA_ID" ON core."rowLevelPermissionPredicate" ("fieldMetadataId");
+CREATE INDEX "IDX_RLPP_GROUP_ID"
+  ON core."rowLevelPermissionPredicate" ("rowLevelPermissionPredicateGroupId");
+CREATE INDEX "IDX_RLPP_WORKSPACE_MEMBER_FIELD_METADATA_ID"
+  ON core."rowLevelPermissionPredicate" ("workspaceMemberFieldMetadataId");

@@ -9,6 +9,7 @@ use super::configuration::{
     TargetViewField, TargetViewFieldGroup, TargetViewFilter, TargetViewFilterGroup,
     TargetViewGroup, TargetViewSort, TargetWebhook,
 };
+use super::row_level::TargetRowLevelPermissions;
 use super::{Target, TargetError};
 
 /// One change to the target's configuration.
@@ -56,6 +57,8 @@ pub enum ConfigChange {
     MergeFieldPermissions(Uuid, Vec<TargetFieldPermission>),
     /// `upsertPermissionFlags` (the whole set).
     SetFlags(Uuid, Vec<String>),
+    /// `upsertRowLevelPermissionPredicates` (a role's whole set on one object).
+    SetRowLevelPermissions(Box<TargetRowLevelPermissions>),
     /// `createManyNavigationMenuItems`.
     CreateNavigation(Vec<TargetNavigationItem>),
     /// `updateNavigationMenuItem`.
@@ -91,6 +94,10 @@ impl ConfigChange {
             Self::SetObjectPermissions(id, _) => format!("set the object permissions of role {id}"),
             Self::MergeFieldPermissions(id, _) => format!("set the field permissions of role {id}"),
             Self::SetFlags(id, _) => format!("set the permission flags of role {id}"),
+            Self::SetRowLevelPermissions(r) => format!(
+                "set the row-level permissions of role {} on {}",
+                r.role, r.object
+            ),
             Self::CreateNavigation(items) => format!("create {} navigation items", items.len()),
             Self::UpdateNavigation(id, _) => format!("update navigation item {id}"),
             Self::CreateWebhook(w) => format!("create webhook {}", w.id),
@@ -141,6 +148,7 @@ impl ConfigChange {
             Self::SetObjectPermissions(id, p) => target.set_object_permissions(*id, p).await,
             Self::MergeFieldPermissions(id, p) => target.merge_field_permissions(*id, p).await,
             Self::SetFlags(id, f) => target.set_permission_flags(*id, f).await,
+            Self::SetRowLevelPermissions(r) => target.set_row_level_permissions(r).await,
             Self::CreateNavigation(items) => target.create_navigation_items(items).await,
             Self::UpdateNavigation(id, u) => target.update_navigation_item(*id, u.clone()).await,
             Self::CreateWebhook(w) => target.create_webhook(w).await,

@@ -250,6 +250,13 @@ pub struct TargetRole {
     /// `workspaceMembers { id userEmail }`.
     #[serde(default)]
     pub workspace_members: Vec<TargetRoleMember>,
+    /// `rowLevelPermissionPredicates`, of every object (empty where the target lacks the
+    /// Enterprise feature, or the field).
+    #[serde(default, deserialize_with = "super::row_level::null_as_empty")]
+    pub row_level_permission_predicates: Vec<super::row_level::TargetRlsPredicate>,
+    /// `rowLevelPermissionPredicateGroups`, of every object.
+    #[serde(default, deserialize_with = "super::row_level::null_as_empty")]
+    pub row_level_permission_predicate_groups: Vec<super::row_level::TargetRlsGroup>,
 }
 
 /// One permission flag of a role.
@@ -477,10 +484,22 @@ pub(super) fn input<T: Serialize>(value: &T) -> Value {
 
 impl Target {
     /// Reads what the target has of the workspace configuration, and which workspace it is: six
-    /// requests.
+    /// requests (seven on a server without row-level permissions).
     pub async fn configuration(&self) -> Result<TargetConfiguration, TargetError> {
         let views = list(&self.graphql(VIEWS, json!({})).await?, "getViews")?;
-        let roles = list(&self.graphql(ROLES, json!({})).await?, "getRoles")?;
+        // With the row-level permissions; a server older than them answers without.
+        let with_row_level = ROLES.replace(
+            " workspaceMembers",
+            &format!(
+                " {} workspaceMembers",
+                super::row_level::ROLE_ROW_LEVEL_FIELDS
+            ),
+        );
+        let roles = match self.graphql(&with_row_level, json!({})).await {
+            Err(e) if e.is_graphql_validation() => self.graphql(ROLES, json!({})).await?,
+            answer => answer?,
+        };
+        let roles = list(&roles, "getRoles")?;
         let navigation: Vec<Value> = list(
             &self.graphql(NAVIGATION, json!({})).await?,
             "navigationMenuItems",

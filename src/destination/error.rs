@@ -67,7 +67,9 @@ pub enum TargetError {
         status: u16,
         /// Twenty's message.
         message: String,
-        /// Twenty's error code, when it sent one.
+        /// Twenty's error code, when it sent one: a GraphQL error's `extensions.subCode` where
+        /// it has one (the precise reason, e.g. `ROW_LEVEL_PERMISSION_FEATURE_DISABLED`), else
+        /// its `code`.
         code: Option<String>,
     },
     /// The batch holds more records than the target accepts in one call; `cap` is the number
@@ -171,6 +173,14 @@ impl TargetError {
             | Self::Forbidden { .. }
             | Self::QuotaExhausted { .. }
             | Self::Protocol(_) => Disposition::Stop,
+        }
+    }
+
+    /// The code of a permission refusal (its sub-code where it has one), when it had one.
+    pub fn forbidden_code(&self) -> Option<&str> {
+        match self {
+            Self::Forbidden { code, .. } => code.as_deref(),
+            _ => None,
         }
     }
 
@@ -451,7 +461,11 @@ pub(crate) fn classify_graphql_errors(status: u16, errors: &[Value]) -> TargetEr
         Some("FORBIDDEN") => TargetError::Forbidden {
             status,
             message: first_message,
-            code,
+            code: extensions
+                .and_then(|x| x.get("subCode"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or(code),
         },
         Some("RATE_LIMITED") => TargetError::RateLimited {
             retry_after: extensions

@@ -27,6 +27,7 @@ mod error;
 pub(crate) mod metadata;
 pub mod page_layout;
 pub mod retry;
+mod row_level;
 mod types;
 
 #[cfg(test)]
@@ -47,6 +48,7 @@ pub use direct_upload::{
 };
 pub use error::{Disposition, TargetError};
 pub use retry::{Backoff, Outage, RetryDecision};
+pub use row_level::{TargetRlsGroup, TargetRlsPredicate, TargetRowLevelPermissions};
 pub use types::{
     BatchBody, ClientConfig, FindMany, Page, RelationTarget, RequestStats, ReturnedId, TargetField,
     TargetMember, TargetModel, TargetObject, TargetRelation, UploadedFile,

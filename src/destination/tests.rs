@@ -1225,3 +1225,42 @@ async fn a_batch_answer_without_one_record_list_is_a_protocol_error() {
         .unwrap();
     assert_eq!(ids, vec![ReturnedId(Some("b".into()))]);
 }
+
+// `Role.rowLevelPermissionPredicates` is 2.x's (`role/role.resolver.ts`): a server without it
+// refuses the field, and the roles are read again without it rather than the configuration
+// being taken for an older generation's.
+#[tokio::test]
+async fn roles_are_read_without_row_level_permissions_from_a_server_that_lacks_them() {
+    let server = serve(|_, seen| {
+        let body: Value = serde_json::from_slice(&seen.body).unwrap();
+        let query = body["query"].as_str().unwrap_or("");
+        let data = if query.contains("rowLevelPermissionPredicates") {
+            return answer(
+                200,
+                json!({"errors": [{"message": "Cannot query field \"rowLevelPermissionPredicates\" on type \"Role\".",
+                                   "locations": [{"line": 1, "column": 3}]}]}),
+            );
+        } else if query.contains("getRoles") {
+            json!({"getRoles": [{"id": Uuid::nil(), "label": "Admin", "isEditable": false}]})
+        } else if query.contains("getViews") {
+            json!({"getViews": []})
+        } else if query.contains("navigationMenuItems") {
+            json!({"navigationMenuItems": []})
+        } else if query.contains("webhooks") {
+            json!({"webhooks": []})
+        } else if query.contains("apiKeys") {
+            json!({"apiKeys": []})
+        } else {
+            json!({"currentWorkspace": {"id": Uuid::nil()}})
+        };
+        answer(200, json!({ "data": data }))
+    })
+    .await;
+    let have = target(&server.url)
+        .configuration()
+        .await
+        .expect("configuration");
+    assert_eq!(have.roles.len(), 1);
+    assert!(have.roles[0].row_level_permission_predicates.is_empty());
+    assert_eq!(server.hits(), 7, "one more reading of the roles");
+}

@@ -289,6 +289,59 @@ pub struct Role {
     pub field_permissions: Vec<FieldPermission>,
     /// Setting and tool flags (`PermissionFlagType` keys), sorted.
     pub flags: Vec<String>,
+    /// Row-level permission predicates, per object (an Enterprise feature of 2.x), by object.
+    #[serde(default)]
+    pub row_level_permissions: Vec<RowLevelPermissions>,
+}
+
+/// A role's row-level permission predicates on one object, with their groups
+/// (`core."rowLevelPermissionPredicate"` and `core."rowLevelPermissionPredicateGroup"`,
+/// `row-level-permission-predicate/entities/*.entity.ts`); soft-deleted rows left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowLevelPermissions {
+    /// The object the predicates filter.
+    pub object: String,
+    /// Predicates, by position then id.
+    pub predicates: Vec<RowLevelPredicate>,
+    /// Groups, by id (a parent may come after its child).
+    pub groups: Vec<RowLevelGroup>,
+}
+
+/// `core."rowLevelPermissionPredicate"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowLevelPredicate {
+    /// Source id.
+    pub id: Uuid,
+    /// `fieldMetadataId`: the field tested.
+    pub field: FieldRef,
+    /// `operand` (`RowLevelPermissionPredicateOperand`).
+    pub operand: String,
+    /// `value` as stored: a string, a list, or `{isCurrentWorkspaceMemberSelected,
+    /// selectedRecordIds}` (record and member ids are the source's).
+    pub value: Value,
+    /// `subFieldName`.
+    pub sub_field_name: Option<String>,
+    /// `workspaceMemberFieldMetadataId`: the reader's member field compared with.
+    pub workspace_member_field: Option<FieldRef>,
+    /// `workspaceMemberSubFieldName`.
+    pub workspace_member_sub_field_name: Option<String>,
+    /// `rowLevelPermissionPredicateGroupId`.
+    pub group: Option<Uuid>,
+    /// `positionInRowLevelPermissionPredicateGroup`.
+    pub position: Option<f64>,
+}
+
+/// `core."rowLevelPermissionPredicateGroup"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowLevelGroup {
+    /// Source id.
+    pub id: Uuid,
+    /// `parentRowLevelPermissionPredicateGroupId`.
+    pub parent: Option<Uuid>,
+    /// `logicalOperator`: AND or OR.
+    pub logical_operator: String,
+    /// `positionInRowLevelPermissionPredicateGroup`.
+    pub position: Option<f64>,
 }
 
 /// `core."objectPermission"`: `None` inherits from the role.

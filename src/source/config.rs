@@ -10,7 +10,8 @@
 //! - roles: `core.role` (≥0.44); flags in `core."rolePermissionFlag"` + the `permissionFlag`
 //!   catalogue (2.6+), else `core."permissionFlag".flag` (1.x), else
 //!   `core."settingPermission".setting`; members in `core."roleTarget"` (or `roleTargets`,
-//!   `userWorkspaceRole`);
+//!   `userWorkspaceRole`); row-level permission predicates in `core."rowLevelPermissionPredicate"`
+//!   and its groups (2.x, [`super::config_rls`]);
 //! - webhooks and API keys: `core` from 1.1, workspace tables before;
 //! - navigation: `core."navigationMenuItem"` (1.17+), else the workspace's favorites and
 //!   favorite folders;
@@ -47,7 +48,11 @@ pub async fn read_config(
 ) -> Result<WorkspaceConfig, SourceError> {
     let r = Reader::open(client, workspace).await?;
     let views = super::config_views::read_views(&r).await?;
-    let (roles, labels) = read_roles(&r).await?;
+    let (mut roles, labels) = read_roles(&r).await?;
+    let mut row_level = super::config_rls::read_row_level(&r).await?;
+    for role in &mut roles {
+        role.row_level_permissions = row_level.remove(&role.id).unwrap_or_default();
+    }
     let targets = r
         .rows_any(&[
             ("core", "roleTarget"),
@@ -435,6 +440,7 @@ async fn read_roles(r: &Reader<'_>) -> Result<(Vec<Role>, HashMap<Uuid, String>)
             object_permissions,
             field_permissions,
             flags: role_flags.into_iter().collect(),
+            row_level_permissions: Vec::new(),
         });
     }
     roles.sort_by(|a, b| a.label.cmp(&b.label));

@@ -98,6 +98,7 @@ pub struct TwinConfig {
     members_permission: bool,
     key_role: KeyRole,
     lacking_field_types: Vec<String>,
+    row_level_permissions: bool,
 }
 
 /// The role of the twin's API key.
@@ -180,6 +181,7 @@ impl TwinConfig {
             members_permission: true,
             key_role: KeyRole::Admin,
             lacking_field_types: Vec::new(),
+            row_level_permissions: false,
         }
     }
 
@@ -251,6 +253,15 @@ impl TwinConfig {
         self
     }
 
+    /// Whether the workspace has row-level permissions, an Enterprise feature (a valid
+    /// enterprise key and the billing entitlement `RLS`): off by default, as on a self-hosted
+    /// server without a key, where `upsertRowLevelPermissionPredicates` is refused
+    /// (`row-level-permission-predicate.service.ts`, `hasRowLevelPermissionFeatureOrThrow`).
+    pub fn row_level_permissions(mut self, on: bool) -> Self {
+        self.row_level_permissions = on;
+        self
+    }
+
     /// Emulates a version whose `FieldMetadataType` has no `type_name` (e.g. `RATING`):
     /// introspection does not list it and `createOneField` refuses it, as 2.21 refuses a
     /// value its enum lacks (`Value "X" does not exist in "FieldMetadataType" enum.`).
@@ -309,7 +320,8 @@ impl TwinConfig {
         let mut config = Self::new(args.api_key.clone())
             .listen(args.listen.clone())
             .max_batch(args.max_batch)
-            .admin(args.admin);
+            .admin(args.admin)
+            .row_level_permissions(args.row_level_permissions);
         if args.max_batch == 0 {
             return Err(TwinError::Config("--max-batch must be at least 1".into()));
         }
@@ -500,6 +512,16 @@ impl Twin {
         ids.extend(s.roles.iter().map(|x| x.id.0));
         ids.extend(s.webhooks.iter().map(|x| x.id.0));
         ids.extend(s.navigation_menu_items.iter().map(|x| x.id.0));
+        ids.extend(
+            s.rls_predicates
+                .iter()
+                .filter_map(|x| x.id.parse::<Uuid>().ok()),
+        );
+        ids.extend(
+            s.rls_groups
+                .iter()
+                .filter_map(|x| x.id.parse::<Uuid>().ok()),
+        );
         for layout in &s.page_layouts {
             for tab in &layout.tabs {
                 ids.push(tab.id.0);

@@ -20,6 +20,7 @@ mod delta;
 mod destination;
 mod preflight;
 mod record_pages;
+mod row_level;
 
 const KEY: &str = "e2e-key";
 

@@ -556,16 +556,9 @@ fn assert_favorites(r: &Read) {
 }
 
 /// 2.21's tables the fixture's core schema leaves out, in the columns the reader uses (shape of
-/// a real 2.21's `core` schema), with rows the workspace made.
+/// a real 2.21's `core` schema), with rows the workspace made. (The fixture's own row-level
+/// permissions: three live predicates of Sales on company.)
 const NOT_MOVED_SQL: &str = r#"
-CREATE TABLE core."rowLevelPermissionPredicate" (
-  id uuid PRIMARY KEY DEFAULT public.uuid_generate_v4(), "workspaceId" uuid NOT NULL,
-  "roleId" uuid NOT NULL, "objectMetadataId" uuid NOT NULL, "deletedAt" timestamptz);
-INSERT INTO core."rowLevelPermissionPredicate" ("workspaceId", "roleId", "objectMetadataId")
-  SELECT r."workspaceId", r.id, o.id FROM core.role r
-  JOIN core."objectMetadata" o ON o."workspaceId" = r."workspaceId" AND o."nameSingular" = 'company'
-  CROSS JOIN generate_series(1, 2)
-  WHERE r.label = 'Sales';
 CREATE TABLE core.agent (
   id uuid PRIMARY KEY DEFAULT public.uuid_generate_v4(), name varchar NOT NULL, label varchar,
   "isCustom" boolean NOT NULL, "workspaceId" uuid NOT NULL, "deletedAt" timestamptz);
@@ -593,7 +586,7 @@ async fn layout_c_lists_row_level_permissions_and_agents_it_does_not_move_and_re
         not_moved.contains(&NotMoved::RowLevelPermissions {
             role: "Sales".into(),
             object: "company".into(),
-            predicates: 2
+            predicates: 3
         }),
         "{not_moved:#?}"
     );
@@ -630,7 +623,7 @@ async fn layout_c_lists_row_level_permissions_and_agents_it_does_not_move_and_re
         "{md}"
     );
     assert!(
-        md.contains("row-level permissions on company (2 predicates)"),
+        md.contains("row-level permissions on company (3 predicates)"),
         "{md}"
     );
     assert!(md.contains("\"Deal helper\""), "{md}");

@@ -5,6 +5,7 @@ mod config;
 mod limits_and_faults;
 mod metadata;
 mod records;
+mod row_level;
 mod rules;
 mod validation;
 

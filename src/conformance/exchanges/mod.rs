@@ -8,6 +8,8 @@
 mod activities;
 mod auth;
 mod config;
+mod config_record_pages;
+mod config_rls;
 mod files;
 mod listing;
 mod metadata;
@@ -21,6 +23,8 @@ use crate::destination::client::id_in_filter;
 use activities::activities;
 use auth::auth;
 use config::config;
+use config_record_pages::record_pages;
+use config_rls::row_level;
 use files::files;
 use listing::listing;
 use metadata::metadata;
@@ -85,6 +89,8 @@ pub fn exchanges() -> Vec<Exchange> {
     all.extend(listing());
     all.extend(files());
     all.extend(config());
+    all.extend(record_pages());
+    all.extend(row_level());
     all.extend(files::member_pictures());
     all
 }

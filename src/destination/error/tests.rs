@@ -286,3 +286,28 @@ fn graphql_codes_map_to_variants() {
         other => panic!("expected Rejected, got {other:?}"),
     }
 }
+
+#[test]
+fn a_graphql_permission_refusal_keeps_its_sub_code_as_its_code() {
+    // Recorded from a real 2.21 without an enterprise key (golden
+    // config-row-level-permission-predicates-without-the-enterprise-feature).
+    let errs: Vec<Value> = serde_json::from_str(
+        r#"[{"message":"Row level permission predicate feature is disabled","extensions":{"code":"FORBIDDEN","subCode":"ROW_LEVEL_PERMISSION_FEATURE_DISABLED","userFriendlyMessage":"Row level permission predicate feature is disabled."}}]"#,
+    )
+    .unwrap();
+    let e = classify_graphql_errors(200, &errs);
+    assert_eq!(
+        e.forbidden_code(),
+        Some("ROW_LEVEL_PERMISSION_FEATURE_DISABLED")
+    );
+    assert_eq!(e.disposition(), Disposition::Stop);
+    // Without a sub-code, the code.
+    let errs: Vec<Value> = serde_json::from_str(
+        r#"[{"message":"Forbidden resource","extensions":{"code":"FORBIDDEN"}}]"#,
+    )
+    .unwrap();
+    assert_eq!(
+        classify_graphql_errors(200, &errs).forbidden_code(),
+        Some("FORBIDDEN")
+    );
+}

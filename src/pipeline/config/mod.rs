@@ -8,7 +8,7 @@
 //! them); the target's own standard entities (views, roles, navigation items a fresh workspace
 //! has) are matched by natural key and updated, never duplicated.
 //!
-//! Order: roles, views (then their children, once the target has created a kanban's own
+//! Order: roles (then their row-level permissions, [`row_level`]), views (then their children, once the target has created a kanban's own
 //! groups), navigation (which points at views), dashboards (page layout, then the record;
 //! [`dashboards`]), record page layouts ([`record_pages`]), and webhooks last, after every record (the references to the dashboards,
 //! written in a run between the two, included), so the migration does not call the user's
@@ -20,6 +20,7 @@ mod layout_compare;
 mod navigation;
 mod record_pages;
 mod roles;
+pub mod row_level;
 pub mod runbook;
 mod sections;
 #[cfg(test)]
@@ -176,6 +177,13 @@ fn plan_with_views(
     names.within(target);
     let mut report = ConfigReport::default();
     let mut actions = roles::diff(config, target, &names, &mut report);
+    let (row_level, unchanged) = row_level::diff(config, target, &names, &mut report);
+    if !unchanged.is_empty() {
+        report.kind(row_level::KIND).unchanged += unchanged.len();
+    }
+    row_level.iter().for_each(|c| c.count(&mut report));
+    let expected = row_level::anticipated(&row_level, &unchanged);
+    actions.extend(row_level.iter().map(|c| c.action().clone()));
     let (view_actions, index) = views::diff_views(config, target, &names, &mut report);
     actions.extend(view_actions);
     actions.extend(views::diff_children(
@@ -193,13 +201,31 @@ fn plan_with_views(
         &mut report,
     ));
     actions.extend(roles::diff_webhooks(config, target, &names, &mut report));
-    runbook::count(config, &mut report);
+    runbook::count(config, &expected, &mut report);
     // One request per change, the two readings of the target's configuration `sync` makes, and
     // the dashboards' reading (layouts, records); the dashboards' own changes are added by
     // `dashboards::plan`.
     let dashboard_reads = if config.dashboards.is_empty() { 0 } else { 2 };
     report.requests = actions.len() as u64 + 2 * READS + dashboard_reads;
     (actions, report, index.ids)
+}
+
+/// The row-level permission sets the target holds as the source has them, for `verify`: the
+/// runbook's steps for the others stay open.
+pub(crate) fn row_level_in_place(
+    config: &WorkspaceConfig,
+    target: &TargetConfiguration,
+    model: &TargetModel,
+    members: &MemberMap,
+    known: &ConfigMatches,
+) -> row_level::RowLevelOutcome {
+    let names = Names::new(model, members).with_matches(known);
+    names.within(target);
+    let (_, moved) = row_level::diff(config, target, &names, &mut ConfigReport::default());
+    row_level::RowLevelOutcome {
+        moved,
+        ..Default::default()
+    }
 }
 
 /// Moves the configuration: reads the target's, sends what differs, kind by kind, and returns
@@ -224,6 +250,8 @@ pub(crate) struct BeforeWebhooks {
     /// The target's configuration as read after the views, `None` for a target that does not
     /// answer the configuration queries.
     after_views: Option<TargetConfiguration>,
+    /// What became of the row-level permissions: the runbook drops the sets moved.
+    row_level: row_level::RowLevelOutcome,
 }
 
 /// [`sync`] up to the webhooks: roles, views, navigation and dashboards.
@@ -238,12 +266,16 @@ async fn sync_but_webhooks<D: Destination>(
         return Ok(BeforeWebhooks {
             report,
             after_views: None,
+            row_level: row_level::RowLevelOutcome::default(),
         });
     };
     names.within(&before);
 
     let roles = roles::diff(config, &before, names, &mut report);
     actions::apply(target, roles, &mut report).await?;
+    // After the roles they belong to; never stops the run.
+    let (changes, unchanged) = row_level::diff(config, &before, names, &mut report);
+    let row_level = row_level::apply(target, changes, unchanged, &mut report).await?;
 
     let (view_actions, index) = views::diff_views(config, &before, names, &mut report);
     actions::apply(target, view_actions, &mut report).await?;
@@ -263,6 +295,7 @@ async fn sync_but_webhooks<D: Destination>(
     Ok(BeforeWebhooks {
         report,
         after_views: Some(after_views),
+        row_level,
     })
 }
 
@@ -277,6 +310,7 @@ async fn sync_webhooks<D: Destination>(
     let BeforeWebhooks {
         mut report,
         after_views,
+        row_level,
     } = before;
     if let Some(after_views) = after_views {
         names.within(&after_views);
@@ -285,7 +319,7 @@ async fn sync_webhooks<D: Destination>(
         actions::apply(target, webhooks, &mut report).await?;
         report.requests += target.stats().requests - started;
     }
-    runbook::count(config, &mut report);
+    runbook::count(config, &row_level, &mut report);
     Ok(report)
 }
 
@@ -356,11 +390,12 @@ pub(super) async fn finish<D: Destination>(
 ) -> Result<ConfigReport, MigrateError> {
     let known = ledger.config_matches()?;
     let names = Names::new(model, members).with_matches(&known);
+    let row_level = before.row_level.clone();
     let report = sync_webhooks(config, target, &names, before).await;
     ledger.save_config_matches(&names.take_found())?;
     let report = report.map_err(stage_err)?;
     let dir = opts.runbook_dir();
-    runbook::Runbook::build(config)
+    runbook::Runbook::build_with(config, &row_level)
         .write(dir)
         .map_err(|source| MigrateError::Runbook {
             path: dir.to_owned(),

@@ -28,15 +28,7 @@ pub(super) fn diff(
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     for role in &config.roles {
-        let existing = target
-            .roles
-            .iter()
-            .find(|r| names.is_id_of(role.id, r.id))
-            .or_else(|| {
-                let matched = names.matched("role", role.id)?;
-                target.roles.iter().find(|r| r.id == matched)
-            })
-            .or_else(|| target.roles.iter().find(|r| r.label == role.label));
+        let existing = find(role, target, names);
         if let Some(have) = existing {
             names.stands_as("role", role.id, have.id);
         }
@@ -65,6 +57,23 @@ pub(super) fn diff(
     actions
 }
 
+/// The target role standing for `role`: by id, else as an earlier run matched it, else by label.
+pub(super) fn find<'t>(
+    role: &Role,
+    target: &'t TargetConfiguration,
+    names: &Names<'_>,
+) -> Option<&'t TargetRole> {
+    target
+        .roles
+        .iter()
+        .find(|r| names.is_id_of(role.id, r.id))
+        .or_else(|| {
+            let matched = names.matched("role", role.id)?;
+            target.roles.iter().find(|r| r.id == matched)
+        })
+        .or_else(|| target.roles.iter().find(|r| r.label == role.label))
+}
+
 fn empty_role(id: Uuid) -> TargetRole {
     TargetRole {
         id,
@@ -77,6 +86,8 @@ fn empty_role(id: Uuid) -> TargetRole {
         object_permissions: Vec::new(),
         field_permissions: Vec::new(),
         workspace_members: Vec::new(),
+        row_level_permission_predicates: Vec::new(),
+        row_level_permission_predicate_groups: Vec::new(),
     }
 }
 

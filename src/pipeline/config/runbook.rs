@@ -13,9 +13,10 @@
 //! - personal views and personal navigation items only their owner can create
 //!   (`view-access.service.ts`, `navigation-menu-item-access.service.ts`).
 //!
-//! It also names what this version reads but does not move, though an API key could:
-//! row-level permission predicates, custom AI agents, and dashboard widgets that show an
-//! application's front component ([`NotMoved`]).
+//! It also names what this version reads but does not move, though an API key could: custom
+//! AI agents and dashboard widgets that show an application's front component ([`NotMoved`]);
+//! and the row-level permission predicates the target did not take (an Enterprise feature it
+//! may lack: [`super::row_level`]), with the target's reason.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -23,6 +24,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::row_level::RowLevelOutcome;
 use super::{navigation, views, ConfigReport};
 use crate::destination::{TargetApiKey, TargetRole};
 use crate::model::config::{NotMoved, WorkspaceConfig};
@@ -117,8 +119,14 @@ impl Check {
 }
 
 impl Runbook {
-    /// The steps for this source configuration.
+    /// The steps for this source configuration, none of it moved.
     pub fn build(config: &WorkspaceConfig) -> Self {
+        Self::build_with(config, &RowLevelOutcome::default())
+    }
+
+    /// The steps for this source configuration, but for the row-level permission sets the
+    /// target holds; a set it refused keeps its step, with the reason.
+    pub fn build_with(config: &WorkspaceConfig, row_level: &RowLevelOutcome) -> Self {
         let mut steps = Vec::new();
         for m in &config.member_roles {
             steps.push(Step {
@@ -233,17 +241,27 @@ impl Runbook {
             });
         }
         for n in &config.not_moved {
+            let mut details = Value::Null;
             let (key, title) = match n {
                 NotMoved::RowLevelPermissions {
                     role,
                     object,
                     predicates,
-                } => (
+                } => {
+                    let set = (role.clone(), object.clone());
+                    if row_level.moved.contains(&set) {
+                        continue;
+                    }
+                    if let Some(reason) = row_level.refused.get(&set) {
+                        details = serde_json::json!({ "refused": reason });
+                    }
+                    (
                     format!("row_level:{role}:{object}"),
                     format!(
                         "Recreate the role \"{role}\"'s row-level permissions on {object} ({predicates} predicates): Settings → Roles → {role} → {object}"
                     ),
-                ),
+                )
+                }
                 NotMoved::Agent { id, label } => (
                     format!("agent:{id}"),
                     format!("Recreate the AI agent \"{label}\" (its prompt and model) under Settings → AI"),
@@ -263,7 +281,7 @@ impl Runbook {
                 key,
                 section: "not_moved".into(),
                 title,
-                details: Value::Null,
+                details,
                 check: None,
             });
         }
@@ -335,8 +353,12 @@ impl Runbook {
 }
 
 /// Counts the runbook's steps per kind in the report.
-pub(super) fn count(config: &WorkspaceConfig, report: &mut ConfigReport) {
-    let book = Runbook::build(config);
+pub(super) fn count(
+    config: &WorkspaceConfig,
+    row_level: &RowLevelOutcome,
+    report: &mut ConfigReport,
+) {
+    let book = Runbook::build_with(config, row_level);
     for s in &book.steps {
         let kind = match s.key.split(':').next().unwrap_or("") {
             "member" => "members",

@@ -246,6 +246,7 @@ fn the_admin_role_is_matched_and_never_written_and_a_new_role_gets_its_permissio
         object_permissions: Vec::new(),
         field_permissions: Vec::new(),
         flags: Vec::new(),
+        row_level_permissions: Vec::new(),
     };
     let sales = Role {
         id: id(32),
@@ -432,6 +433,7 @@ fn a_dashboard_widget_names_the_targets_fields_and_views_and_one_naming_a_missin
         grid_position: json!({"row": 0, "column": 0, "rowSpan": 1, "columnSpan": 1}),
         position: None,
         configuration,
+        part: Default::default(),
     };
     let layout = PageLayout {
         id: id(0x800),
@@ -439,6 +441,8 @@ fn a_dashboard_widget_names_the_targets_fields_and_views_and_one_naming_a_missin
         kind: "DASHBOARD".into(),
         object: None,
         is_standard: false,
+        universal_identifier: None,
+        side_effect: false,
         tabs: vec![PageLayoutTab {
             id: id(0x801),
             title: "Tab 1".into(),
@@ -459,6 +463,7 @@ fn a_dashboard_widget_names_the_targets_fields_and_views_and_one_naming_a_missin
                            "aggregateFieldMetadataId": {"object": "opportunity", "field": "amount"}}),
                 ),
             ],
+            part: Default::default(),
         }],
     };
     let dashboard = Dashboard {

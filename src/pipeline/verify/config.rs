@@ -7,7 +7,9 @@ use serde_json::Value;
 use crate::destination::{Destination, FindMany, TargetError};
 use crate::model::config::WorkspaceConfig;
 use crate::pipeline::config::runbook::{Runbook, Step, TargetFacts};
-use crate::pipeline::config::{plan_actions_matched, read, read_target, Action, ConfigReport};
+use crate::pipeline::config::{
+    plan_actions_matched, read, read_target, row_level_in_place, Action, ConfigReport,
+};
 use crate::pipeline::{MigrateError, MigrateOptions, Prepared};
 use crate::state::Ledger;
 
@@ -68,6 +70,13 @@ pub(super) async fn check<D: Destination>(
     let known = Ledger::read_config_matches(&opts.state_path);
     let (actions, _) =
         plan_actions_matched(&config, &have, &prepared.target_read, &members, &known);
+    // A row-level permission set the target lacks is an open runbook step (the target may not
+    // have the Enterprise feature), not a difference.
+    let row_level = row_level_in_place(&config, &have, &prepared.target_read, &members, &known);
+    let actions: Vec<Action> = actions
+        .into_iter()
+        .filter(|a| !matches!(a, Action::SetRowLevelPermissions(_)))
+        .collect();
 
     let workflows = if config.workflows.is_empty() {
         Vec::new()
@@ -101,7 +110,7 @@ pub(super) async fn check<D: Destination>(
         api_keys: have.api_keys,
         workflows,
     };
-    let book = Runbook::build(&config);
+    let book = Runbook::build_with(&config, &row_level);
     let open = book.open_steps(&facts).into_iter().cloned().collect();
     Ok(ConfigCheck {
         config,

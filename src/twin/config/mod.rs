@@ -14,6 +14,7 @@ mod layouts;
 mod misc;
 mod record_pages;
 mod roles;
+mod row_level;
 mod views;
 mod widget_configuration;
 
@@ -36,6 +37,7 @@ pub use field_groups::ViewFieldGroup;
 pub use layouts::{PageLayout, PageLayoutTab, PageLayoutType, PageLayoutWidget};
 pub use misc::{NavigationMenuItem, Webhook};
 pub use roles::{FieldPermission, ObjectPermission, Role};
+pub use row_level::{RowLevelPermissionPredicate, RowLevelPermissionPredicateGroup};
 pub use views::View;
 
 /// The `/metadata` queries of the workspace configuration.
@@ -56,6 +58,7 @@ pub struct ConfigMutation(
     children::ChildMutation,
     field_groups::FieldGroupMutation,
     roles::RoleMutation,
+    row_level::RowLevelMutation,
     misc::MiscMutation,
     layouts::LayoutMutation,
     record_pages::RecordPageMutation,
@@ -86,6 +89,10 @@ pub struct State {
     pub navigation_menu_items: Vec<NavigationMenuItem>,
     /// Page layouts with their tabs and widgets.
     pub page_layouts: Vec<PageLayout>,
+    /// Row-level permission predicates of roles, soft-deleted ones included.
+    pub rls_predicates: Vec<RowLevelPermissionPredicate>,
+    /// Their groups, soft-deleted ones included.
+    pub rls_groups: Vec<RowLevelPermissionPredicateGroup>,
     /// This workspace's id when set (else the twin's fixed one).
     pub workspace: Option<Uuid>,
     /// Ids other workspaces of the same server hold in the shared `core` tables: a create with

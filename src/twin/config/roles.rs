@@ -160,6 +160,20 @@ impl Role {
             .unwrap_or_default())
     }
 
+    async fn row_level_permission_predicates(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::RowLevelPermissionPredicate>> {
+        super::row_level::predicates_of(ctx, self.id.0)
+    }
+
+    async fn row_level_permission_predicate_groups(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::RowLevelPermissionPredicateGroup>> {
+        super::row_level::groups_of(ctx, self.id.0)
+    }
+
     async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKeyForRole>> {
         if !self.holds_key {
             return Ok(Vec::new());
