@@ -80,6 +80,18 @@ struct Decision<'a> {
     label: String,
 }
 
+impl Decision<'_> {
+    /// Counts the layout as created (the target had none), updated or unchanged.
+    fn count(&self, report: &mut ConfigReport) {
+        let counts = report.kinds.entry(KIND.into()).or_default();
+        match (self.existing, self.replace) {
+            (None, _) => counts.created += 1,
+            (Some(_), true) => counts.updated += 1,
+            (Some(_), false) => counts.unchanged += 1,
+        }
+    }
+}
+
 /// Compares one source layout with the target's; `None` (noted) when the target lacks its
 /// object.
 fn decide<'a>(
@@ -344,12 +356,7 @@ pub(crate) fn plan(
         let Some(d) = decide(page, layouts, &taken, names, views, report) else {
             continue;
         };
-        let counts = report.kinds.entry(KIND.into()).or_default();
-        match (d.existing, d.replace) {
-            (None, _) => counts.created += 1,
-            (Some(_), true) => counts.updated += 1,
-            (Some(_), false) => counts.unchanged += 1,
-        }
+        d.count(report);
         if let Some(l) = d.existing {
             taken.push(l.id);
         }
@@ -419,12 +426,7 @@ pub(super) async fn sync<D: Destination>(
                 continue;
             }
         }
-        let counts = report.kinds.entry(KIND.into()).or_default();
-        match (d.existing, d.replace) {
-            (None, _) => counts.created += 1,
-            (Some(_), true) => counts.updated += 1,
-            (Some(_), false) => counts.unchanged += 1,
-        }
+        d.count(report);
     }
     Ok(())
 }
