@@ -751,8 +751,47 @@ pub(super) fn config() -> Vec<Exchange> {
                 ),
             ],
         ),
+        // Custom AI agents (`MM/ai/ai-agent/agent.resolver.ts`, `SettingsPermissionGuard(AI)`
+        // and `AI_SETTINGS` for writes, which an Admin key has): no id in the input (the
+        // server makes one), `name` unique per workspace, a model the workspace lacks refused.
+        ex(
+            "config-agents",
+            vec![
+                md(format!("query {{ findManyAgents {{ {AGENT} }} }}"), json!({})),
+                md(
+                    format!("mutation C($i: CreateAgentInput!) {{ createOneAgent(input: $i) {{ {AGENT} }} }}"),
+                    json!({ "i": { "name": "cf-${Run}-agent", "label": "Deal helper",
+                                   "description": "Summarises deals", "icon": "IconRobot",
+                                   "prompt": "You summarise the deals of a company.",
+                                   "modelId": "default-smart-model" } }),
+                )
+                .capture("agentId", "/data/createOneAgent/id"),
+                md(
+                    "mutation C($i: CreateAgentInput!) { createOneAgent(input: $i) { id } }",
+                    json!({ "i": { "name": "cf-${Run}-agent", "label": "Again",
+                                   "prompt": "x", "modelId": "default-smart-model" } }),
+                ),
+                md(
+                    "mutation C($i: CreateAgentInput!) { createOneAgent(input: $i) { id } }",
+                    json!({ "i": { "name": "cf-${Run}-other", "label": "Other",
+                                   "prompt": "x", "modelId": "no-such-model" } }),
+                ),
+                md(
+                    format!("mutation U($i: UpdateAgentInput!) {{ updateOneAgent(input: $i) {{ {AGENT} }} }}"),
+                    json!({ "i": { "id": "${agentId}", "label": "Deal summariser",
+                                   "prompt": "You summarise deals." } }),
+                ),
+                md(
+                    "mutation D($i: AgentIdInput!) { deleteOneAgent(input: $i) { id } }",
+                    json!({ "i": { "id": "${agentId}" } }),
+                ),
+            ],
+        ),
     ]
 }
+
+/// An agent as `findManyAgents` answers it (`MM/ai/ai-agent/dtos/agent.dto.ts`).
+const AGENT: &str = "id name label icon description prompt modelId responseFormat roleId isCustom modelConfiguration evaluationInputs";
 
 /// A record page layout as the tool reads it, with each tab's and widget's `isActive`.
 const RECORD_PAGE: &str = "id name type objectMetadataId universalIdentifier tabs { id title position icon layoutMode isActive widgets { id title type isActive objectMetadataId pageLayoutTabId gridPosition { row column rowSpan columnSpan } configuration { __typename ... on FieldsConfiguration { configurationType viewId newFieldDefaultVisibility } ... on FieldConfiguration { configurationType fieldMetadataId fieldDisplayMode } ... on TimelineConfiguration { configurationType } ... on IframeConfiguration { configurationType url } } } }";
