@@ -14,8 +14,9 @@
 //!   (`view-access.service.ts`, `navigation-menu-item-access.service.ts`).
 //!
 //! It also names what this version reads but does not move, though an API key could:
-//! row-level permission predicates, custom AI agents, and dashboard widgets that show an
-//! application's front component ([`NotMoved`]).
+//! row-level permission predicates and dashboard widgets that show an application's front
+//! component ([`NotMoved`]); and the custom AI agents the target refused in the run, with its
+//! reason ([`Runbook::with_refused`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -23,7 +24,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{navigation, views, ConfigReport};
+use super::{navigation, views, ConfigReport, RefusedAgent};
 use crate::destination::{TargetApiKey, TargetRole};
 use crate::model::config::{NotMoved, WorkspaceConfig};
 
@@ -244,10 +245,6 @@ impl Runbook {
                         "Recreate the role \"{role}\"'s row-level permissions on {object} ({predicates} predicates): Settings → Roles → {role} → {object}"
                     ),
                 ),
-                NotMoved::Agent { id, label } => (
-                    format!("agent:{id}"),
-                    format!("Recreate the AI agent \"{label}\" (its prompt and model) under Settings → AI"),
-                ),
                 NotMoved::FrontComponentWidget {
                     id,
                     title,
@@ -269,6 +266,42 @@ impl Runbook {
         }
         steps.sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
         Self { steps }
+    }
+
+    /// With a step for each custom AI agent the target refused in the run (the source's
+    /// agent, its model and prompt in the details), saying why.
+    pub fn with_refused(mut self, config: &WorkspaceConfig, refused: &[RefusedAgent]) -> Self {
+        for r in refused {
+            let agent = config.agents.iter().find(|a| a.id == r.id);
+            self.steps.push(Step {
+                key: format!("agent:{}", r.id),
+                section: "not_moved".into(),
+                title: format!(
+                    "Recreate the AI agent \"{}\" under Settings → AI: the target refused it ({})",
+                    r.label, r.reason
+                ),
+                details: agent.map_or(Value::Null, |a| {
+                    serde_json::json!({
+                        "name": a.name, "modelId": a.model_id, "role": a.role, "prompt": a.prompt,
+                    })
+                }),
+                check: None,
+            });
+        }
+        self.steps
+            .sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
+        self
+    }
+
+    /// With the agent steps an earlier run wrote into its `runbook.json`: `verify` sends
+    /// nothing, so the target's refusals are the run's.
+    pub fn with_agents_of(mut self, earlier: Option<Runbook>) -> Self {
+        let agents = earlier.into_iter().flat_map(|r| r.steps);
+        self.steps
+            .extend(agents.filter(|s| s.key.starts_with("agent:")));
+        self.steps
+            .sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
+        self
     }
 
     /// The steps not yet done on the target (steps without a check are always open).
@@ -334,9 +367,9 @@ impl Runbook {
     }
 }
 
-/// Counts the runbook's steps per kind in the report.
+/// Counts the runbook's steps per kind in the report (the agents it refused included).
 pub(super) fn count(config: &WorkspaceConfig, report: &mut ConfigReport) {
-    let book = Runbook::build(config);
+    let book = Runbook::build(config).with_refused(config, &report.refused_agents);
     for s in &book.steps {
         let kind = match s.key.split(':').next().unwrap_or("") {
             "member" => "members",

@@ -432,6 +432,7 @@ fn a_dashboard_widget_names_the_targets_fields_and_views_and_one_naming_a_missin
         grid_position: json!({"row": 0, "column": 0, "rowSpan": 1, "columnSpan": 1}),
         position: None,
         configuration,
+        part: Default::default(),
     };
     let layout = PageLayout {
         id: id(0x800),
@@ -439,7 +440,10 @@ fn a_dashboard_widget_names_the_targets_fields_and_views_and_one_naming_a_missin
         kind: "DASHBOARD".into(),
         object: None,
         is_standard: false,
+        universal_identifier: None,
+        side_effect: false,
         tabs: vec![PageLayoutTab {
+            part: Default::default(),
             id: id(0x801),
             title: "Tab 1".into(),
             position: 0.0,

@@ -101,7 +101,8 @@ pub(super) async fn check<D: Destination>(
         api_keys: have.api_keys,
         workflows,
     };
-    let book = Runbook::build(&config);
+    let earlier = Runbook::read(opts.runbook_dir()).ok().flatten();
+    let book = Runbook::build(&config).with_agents_of(earlier);
     let open = book.open_steps(&facts).into_iter().cloned().collect();
     Ok(ConfigCheck {
         config,

@@ -1,0 +1,172 @@
+//! Custom AI agents: created on the target with the API key (the server makes their ids),
+//! found again by the ledger or their name on a rerun, updated in place, and a refused one
+//! kept in the runbook with the target's reason.
+
+use serde_json::{json, Value};
+use twenty_migrate::fixture::config::config_id;
+use twenty_migrate::fixture::config_agents::PROVIDER_MODEL;
+use twenty_migrate::pipeline::{self, config::runbook::Runbook};
+use twenty_migrate::twin::{Agent, Twin};
+
+use super::{target, twin, world};
+
+/// The twin's live custom agents, by name.
+fn custom(twin: &Twin) -> Vec<Agent> {
+    let mut agents: Vec<Agent> = twin.agents().into_iter().filter(|a| a.is_custom).collect();
+    agents.sort_by(|a, b| a.name.cmp(&b.name));
+    agents
+}
+
+fn json_of(v: &Option<async_graphql::Json<Value>>) -> Value {
+    v.as_ref().map_or(Value::Null, |j| j.0.clone())
+}
+
+#[tokio::test]
+async fn a_custom_agent_lands_equal_with_its_role_and_one_on_a_model_the_target_lacks_is_refused_into_the_runbook(
+) {
+    let w = world(30).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+
+    let report = pipeline::migrate(&opts, &t).await.expect("migrate");
+    let config = report.config.expect("configuration");
+    let c = &config.kinds["agents"];
+    assert_eq!((c.created, c.updated, c.unchanged, c.runbook), (1, 0, 0, 1));
+
+    // The deal helper, field by field, its role the target's Sales role.
+    let agents = custom(&twin);
+    assert_eq!(
+        agents.len(),
+        1,
+        "only the agent the target accepts: {agents:#?}"
+    );
+    let deal = &agents[0];
+    let sales = twin
+        .roles()
+        .into_iter()
+        .find(|r| r.label == "Sales")
+        .expect("Sales on the target");
+    assert_eq!(
+        (
+            deal.name.as_str(),
+            deal.label.as_str(),
+            deal.icon.as_deref(),
+            deal.description.as_deref(),
+            deal.prompt.as_str(),
+            deal.model_id.as_str(),
+            deal.role_id.map(|r| r.0),
+            &deal.evaluation_inputs,
+        ),
+        (
+            "dealHelper",
+            "Deal helper",
+            Some("IconRobot"),
+            Some("Summarises a company's open deals"),
+            "You summarise the open deals of a company in three bullet points.",
+            "default-smart-model",
+            Some(sales.id.0),
+            &vec!["Summarise the deals of Acme".to_owned()],
+        )
+    );
+    assert_eq!(
+        json_of(&deal.response_format),
+        json!({"type": "json", "schema": {"type": "object", "properties": {"summary": {"type": "string"}, "risk": {"type": "string"}}, "required": ["summary"]}})
+    );
+    assert_eq!(
+        json_of(&deal.model_configuration),
+        json!({"webSearch": {"enabled": false}})
+    );
+    assert_ne!(
+        deal.id.0,
+        config_id(w.spec.id, "agent/deal-helper"),
+        "the server makes the id"
+    );
+    // The standard helper is the target's own, not a second one.
+    let helpers = twin.agents().iter().filter(|a| a.name == "helper").count();
+    assert_eq!(helpers, 1);
+
+    // The churn watcher's model is not offered: refused, noted with the reason, in the runbook.
+    let reason = "The selected model is not available in this workspace.";
+    assert!(
+        config
+            .notes
+            .iter()
+            .any(|n| n.contains("Churn watcher") && n.contains(reason)),
+        "{:#?}",
+        config.notes
+    );
+    let book = Runbook::read(opts.runbook_dir())
+        .unwrap()
+        .expect("runbook.json");
+    let steps: Vec<_> = book
+        .steps
+        .iter()
+        .filter(|s| s.key.starts_with("agent:"))
+        .collect();
+    assert_eq!(steps.len(), 1, "{steps:#?}");
+    let churn = config_id(w.spec.id, "agent/churn-watcher");
+    assert_eq!(steps[0].key, format!("agent:{churn}"));
+    assert!(
+        steps[0].title.contains("\"Churn watcher\"") && steps[0].title.contains(reason),
+        "{}",
+        steps[0].title
+    );
+    assert_eq!(steps[0].details["modelId"], PROVIDER_MODEL);
+}
+
+#[tokio::test]
+async fn a_rerun_writes_no_agent_it_moved_and_tries_the_refused_one_again() {
+    let w = world(30).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    pipeline::migrate(&opts, &t).await.expect("migrate");
+    let before = custom(&twin);
+
+    let again = pipeline::migrate(&opts, &t).await.expect("rerun");
+    let config = again.config.expect("configuration");
+    let c = &config.kinds["agents"];
+    assert_eq!((c.created, c.updated, c.unchanged, c.runbook), (0, 0, 1, 1));
+    let after = custom(&twin);
+    assert_eq!(after.len(), 1);
+    // Not written again: same id, same update time.
+    assert_eq!(
+        (after[0].id, &after[0].updated_at),
+        (before[0].id, &before[0].updated_at)
+    );
+    assert!(
+        config.notes.iter().any(|n| n.contains("Churn watcher")),
+        "the refused one is tried again and refused again: {:#?}",
+        config.notes
+    );
+}
+
+#[tokio::test]
+async fn an_agent_relabelled_in_the_source_is_updated_in_place_and_keeps_its_name() {
+    let w = world(30).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    pipeline::migrate(&opts, &t).await.expect("migrate");
+    let before = custom(&twin);
+
+    w.client
+        .execute(
+            "UPDATE core.agent SET label = 'Deal summariser' WHERE name = 'dealHelper'",
+            &[],
+        )
+        .await
+        .expect("relabel");
+    let again = pipeline::migrate(&opts, &t).await.expect("rerun");
+    let c = &again.config.expect("configuration").kinds["agents"];
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 1, 0));
+    let after = custom(&twin);
+    assert_eq!(after.len(), 1, "updated, not doubled: {after:#?}");
+    assert_eq!(after[0].id, before[0].id);
+    // 2.21 would rename it `dealSummariser` from the label; the name sent keeps it.
+    assert_eq!(
+        (after[0].label.as_str(), after[0].name.as_str()),
+        ("Deal summariser", "dealHelper")
+    );
+}
