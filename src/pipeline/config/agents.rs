@@ -322,7 +322,7 @@ fn refused(agent: &Agent, e: &TargetError, report: &mut ConfigReport) {
         other => other.to_string(),
     };
     report.notes.push(format!(
-        "the target refused to create the AI agent \"{}\" ({}): {reason}; it is in the runbook",
+        "the target refused to create the AI agent \"{}\" ({}), which the runbook lists: {reason}",
         agent.label, agent.name
     ));
     report.refused_agents.push(RefusedAgent {

@@ -33,7 +33,7 @@ use crate::model::config::{NotMoved, WorkspaceConfig};
 pub struct Step {
     /// Stable key, e.g. `member:ann@example.com`.
     pub key: String,
-    /// The section: `members`, `api_keys`, `workflows`, `personal`, `not_moved`.
+    /// The section: `members`, `api_keys`, `workflows`, `personal`, `not_moved`, `refused`.
     pub section: String,
     /// What to do, in one sentence.
     pub title: String,
@@ -275,7 +275,7 @@ impl Runbook {
             let agent = config.agents.iter().find(|a| a.id == r.id);
             self.steps.push(Step {
                 key: format!("agent:{}", r.id),
-                section: "not_moved".into(),
+                section: "refused".into(),
                 title: format!(
                     "Recreate the AI agent \"{}\" under Settings → AI: the target refused it ({})",
                     r.label, r.reason
@@ -326,6 +326,7 @@ impl Runbook {
                 "not_moved",
                 "Not moved by this version of the tool: redo by hand",
             ),
+            ("refused", "Refused by the target: redo by hand"),
         ] {
             let steps: Vec<&Step> = self.steps.iter().filter(|s| s.section == section).collect();
             if steps.is_empty() {
