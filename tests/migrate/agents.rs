@@ -170,3 +170,42 @@ async fn an_agent_relabelled_in_the_source_is_updated_in_place_and_keeps_its_nam
         ("Deal summariser", "dealHelper")
     );
 }
+
+#[tokio::test]
+async fn an_agent_renamed_in_the_target_is_found_again_by_the_ledger_and_named_back_not_doubled() {
+    let w = world(30).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    pipeline::migrate(&opts, &t).await.expect("migrate");
+    let before = custom(&twin);
+    let matches = twenty_migrate::state::Ledger::read_config_matches(&opts.state_path);
+    let source = config_id(w.spec.id, "agent/deal-helper");
+    assert_eq!(
+        matches.get(&("agent".to_owned(), source)),
+        Some(&before[0].id.0),
+        "the ledger keeps the server's id"
+    );
+
+    // Someone renames it on the target: its name no longer finds it.
+    super::config::metadata(
+        &twin,
+        "mutation($i: UpdateAgentInput!) { updateOneAgent(input: $i) { id } }",
+        json!({"i": {"id": before[0].id.0, "name": "renamedOnTheTarget"}}),
+    )
+    .await;
+    // Resumed on the same ledger (`--restart` forgets the matches).
+    let opts = twenty_migrate::pipeline::MigrateOptions {
+        restart: false,
+        ..opts
+    };
+    let again = pipeline::migrate(&opts, &t).await.expect("rerun");
+    let c = &again.config.expect("configuration").kinds["agents"];
+    assert_eq!((c.created, c.updated), (0, 1));
+    let after = custom(&twin);
+    assert_eq!(after.len(), 1, "not doubled: {after:#?}");
+    assert_eq!(
+        (after[0].id, after[0].name.as_str()),
+        (before[0].id, "dealHelper")
+    );
+}

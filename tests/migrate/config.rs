@@ -654,7 +654,7 @@ async fn a_fresh_migration_gives_dashboard_tabs_their_icons_and_a_rerun_changes_
 
 /// Sends one `/metadata` GraphQL document to the twin, as the app would, and checks it was
 /// taken.
-async fn metadata(twin: &twenty_migrate::twin::Twin, query: &str, variables: Value) {
+pub(super) async fn metadata(twin: &twenty_migrate::twin::Twin, query: &str, variables: Value) {
     let answer: Value = reqwest::Client::new()
         .post(format!("{}/metadata", twin.base_url()))
         .bearer_auth(super::KEY)

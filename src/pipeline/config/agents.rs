@@ -81,7 +81,7 @@ impl Roles<'_> {
 
 /// What one agent needs.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Decision {
+enum Decision {
     /// Create it with this `CreateAgentInput`.
     Create(Value),
     /// Update it with this `UpdateAgentInput` (`id`, `name` and what differs).
@@ -91,7 +91,7 @@ pub(crate) enum Decision {
 }
 
 /// The fields an agent is compared on and sent with, `roleId` the target's role.
-pub(crate) fn desired(agent: &Agent, role_id: Option<Uuid>) -> Map<String, Value> {
+fn desired(agent: &Agent, role_id: Option<Uuid>) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("name".into(), json!(agent.name));
     m.insert("label".into(), json!(agent.label));
@@ -144,11 +144,7 @@ fn stored(v: &Value) -> Value {
 /// nullable input is optional, `dtos/create-agent.input.ts`); an update sends `id`, `name` and
 /// the fields that differ, `null` included (a `roleId: null` removes the role,
 /// `computeAgentFlatRoleTargetToUpdate`).
-pub(crate) fn decide(
-    agent: &Agent,
-    existing: Option<&TargetAgent>,
-    role_id: Option<Uuid>,
-) -> Decision {
+fn decide(agent: &Agent, existing: Option<&TargetAgent>, role_id: Option<Uuid>) -> Decision {
     let want = desired(agent, role_id);
     let Some(have) = existing else {
         let input: Map<String, Value> = want.into_iter().filter(|(_, v)| !v.is_null()).collect();
