@@ -209,3 +209,43 @@ async fn an_agent_renamed_in_the_target_is_found_again_by_the_ledger_and_named_b
         (before[0].id, "dealHelper")
     );
 }
+
+#[tokio::test]
+async fn verify_lists_an_agent_changed_on_the_target_and_keeps_the_refused_one_an_open_step() {
+    let w = world(30).await;
+    let twin = twin(w.members(), 60).await;
+    let t = target(&twin, 1_000_000);
+    let opts = w.options();
+    pipeline::migrate(&opts, &t).await.expect("migrate");
+    let check = pipeline::verify::verify(&opts, &t, 100)
+        .await
+        .expect("verify");
+    assert!(
+        check.config_pending.is_empty(),
+        "{:#?}",
+        check.config_pending
+    );
+    assert!(
+        check
+            .runbook_open
+            .iter()
+            .any(|s| s.contains("\"Churn watcher\"")),
+        "{:#?}",
+        check.runbook_open
+    );
+
+    let deal = custom(&twin).remove(0);
+    super::config::metadata(
+        &twin,
+        "mutation($i: UpdateAgentInput!) { updateOneAgent(input: $i) { id } }",
+        json!({"i": {"id": deal.id.0, "name": "dealHelper", "prompt": "Something else."}}),
+    )
+    .await;
+    let check = pipeline::verify::verify(&opts, &t, 100)
+        .await
+        .expect("verify");
+    assert_eq!(
+        check.config_pending,
+        ["the AI agent \"Deal helper\" (dealHelper) differs on the target: prompt"]
+    );
+}

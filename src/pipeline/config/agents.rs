@@ -301,6 +301,59 @@ pub(super) async fn sync<D: Destination>(
     Ok(())
 }
 
+/// What [`sync`] would still send, as `verify` lists it: one line per agent missing from the
+/// target or differing there (the fields named). An agent in `refused` (an open runbook step)
+/// is not a difference.
+pub(crate) async fn differences<D: Destination>(
+    agents: &[Agent],
+    target: &D,
+    roles: &[TargetRole],
+    names: &Names<'_>,
+    refused: &[Uuid],
+) -> Result<Vec<String>, TargetError> {
+    let mut scratch = ConfigReport::default();
+    let Some(have) = read_target(agents, target, &mut scratch).await? else {
+        return Ok(Vec::new());
+    };
+    let roles = Roles {
+        target: roles,
+        planned: None,
+    };
+    let mut taken = Vec::new();
+    let mut out = Vec::new();
+    for agent in agents {
+        let existing = find(agent, &have, &taken, names);
+        taken.extend(existing.map(|a| a.id));
+        let role = role_id(agent, &roles, names, &mut scratch);
+        match decide(agent, existing, role) {
+            Decision::Unchanged => {}
+            Decision::Create(_) if refused.contains(&agent.id) => {}
+            Decision::Create(_) => out.push(format!(
+                "the AI agent \"{}\" ({}) is not on the target",
+                agent.label, agent.name
+            )),
+            Decision::Update(input) => {
+                // `name` goes with every update; it differs only when the target's does.
+                let renamed = existing.is_some_and(|e| e.name != agent.name);
+                let fields: Vec<&str> = input
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|m| m.keys())
+                    .map(String::as_str)
+                    .filter(|k| *k != "id" && (*k != "name" || renamed))
+                    .collect();
+                out.push(format!(
+                    "the AI agent \"{}\" ({}) differs on the target: {}",
+                    agent.label,
+                    agent.name,
+                    fields.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Notes a prompt the target will keep on one line (it collapses whitespace, [`stored`]).
 fn note_collapsed(agent: &Agent, input: &Value, report: &mut ConfigReport) {
     if input.get("prompt").is_some_and(|p| stored(p) != *p) {

@@ -16,7 +16,7 @@
 //! endpoints once per migrated record.
 
 mod actions;
-mod agents;
+pub(crate) mod agents;
 mod dashboards;
 mod layout_compare;
 mod navigation;

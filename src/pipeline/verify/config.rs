@@ -3,11 +3,14 @@
 //! difference: they wait for a person).
 
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::destination::{Destination, FindMany, TargetError};
 use crate::model::config::WorkspaceConfig;
 use crate::pipeline::config::runbook::{Runbook, Step, TargetFacts};
-use crate::pipeline::config::{plan_actions_matched, read, read_target, Action, ConfigReport};
+use crate::pipeline::config::{
+    agents, plan_actions_matched, read, read_target, Action, ConfigReport, Names,
+};
 use crate::pipeline::{MigrateError, MigrateOptions, Prepared};
 use crate::state::Ledger;
 
@@ -21,6 +24,8 @@ pub(super) struct ConfigCheck {
     pub pending: Option<Vec<Action>>,
     /// The runbook's steps the target does not show done.
     pub open: Vec<Step>,
+    /// Custom AI agents missing from the target or differing there.
+    pub agents: Vec<String>,
 }
 
 impl ConfigCheck {
@@ -31,6 +36,7 @@ impl ConfigCheck {
                 .iter()
                 .flatten()
                 .map(Action::describe)
+                .chain(self.agents.iter().cloned())
                 .collect(),
             self.open.iter().map(|s| s.title.clone()).collect(),
         )
@@ -59,6 +65,7 @@ pub(super) async fn check<D: Destination>(
             config,
             pending: None,
             open,
+            agents: Vec::new(),
         });
     };
     let members = prepared
@@ -96,6 +103,8 @@ pub(super) async fn check<D: Destination>(
             })
             .collect()
     };
+    let names = Names::new(&prepared.target_read, &members).with_matches(&known);
+    names.within(&have);
     let facts = TargetFacts {
         roles: have.roles,
         api_keys: have.api_keys,
@@ -104,9 +113,19 @@ pub(super) async fn check<D: Destination>(
     let earlier = Runbook::read(opts.runbook_dir()).ok().flatten();
     let book = Runbook::build(&config).with_agents_of(earlier);
     let open = book.open_steps(&facts).into_iter().cloned().collect();
+    // The agents the run's runbook lists as refused are open steps, not differences.
+    let refused: Vec<Uuid> = book
+        .steps
+        .iter()
+        .filter_map(|s| s.key.strip_prefix("agent:")?.parse().ok())
+        .collect();
+    let agents = agents::differences(&config.agents, target, &facts.roles, &names, &refused)
+        .await
+        .map_err(err("reading the target's AI agents"))?;
     Ok(ConfigCheck {
         config,
         pending: Some(actions),
         open,
+        agents,
     })
 }
