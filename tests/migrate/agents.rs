@@ -211,7 +211,8 @@ async fn an_agent_renamed_in_the_target_is_found_again_by_the_ledger_and_named_b
 }
 
 #[tokio::test]
-async fn verify_lists_an_agent_changed_on_the_target_and_keeps_the_refused_one_an_open_step() {
+async fn verify_lists_an_agent_changed_on_the_target_and_keeps_the_refused_one_an_open_step_until_it_is_there(
+) {
     let w = world(30).await;
     let twin = twin(w.members(), 60).await;
     let t = target(&twin, 1_000_000);
@@ -247,5 +248,36 @@ async fn verify_lists_an_agent_changed_on_the_target_and_keeps_the_refused_one_a
     assert_eq!(
         check.config_pending,
         ["the AI agent \"Deal helper\" (dealHelper) differs on the target: prompt"]
+    );
+
+    // A person recreates the refused one by hand, on a model the target offers: the step is
+    // done, and the model it differs in is listed.
+    super::config::metadata(
+        &twin,
+        "mutation($i: CreateAgentInput!) { createOneAgent(input: $i) { id } }",
+        json!({"i": {"name": "churnWatcher", "label": "Churn watcher", "icon": "IconAlertTriangle",
+                     "description": "Flags companies likely to churn",
+                     "prompt": "You read a company's notes and tasks and say how likely it is to churn.",
+                     "modelId": "default-smart-model"}}),
+    )
+    .await;
+    let check = pipeline::verify::verify(&opts, &t, 100)
+        .await
+        .expect("verify");
+    assert!(
+        !check
+            .runbook_open
+            .iter()
+            .any(|s| s.contains("Churn watcher")),
+        "{:#?}",
+        check.runbook_open
+    );
+    assert!(
+        check.config_pending.contains(
+            &"the AI agent \"Churn watcher\" (churnWatcher) differs on the target: modelId"
+                .to_owned()
+        ),
+        "{:#?}",
+        check.config_pending
     );
 }

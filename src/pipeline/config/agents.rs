@@ -301,37 +301,45 @@ pub(super) async fn sync<D: Destination>(
     Ok(())
 }
 
-/// What [`sync`] would still send, as `verify` lists it: one line per agent missing from the
-/// target or differing there (the fields named). An agent in `refused` (an open runbook step)
-/// is not a difference.
+/// What `verify` finds of the custom agents on the target.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    /// One line per agent the target holds with other values (the fields named).
+    pub(crate) differing: Vec<String>,
+    /// The source agents the target lacks: `migrate` created them or noted the target's
+    /// refusal, so they are runbook steps, not differences.
+    pub(crate) missing: Vec<Uuid>,
+    /// The names of every agent the target has.
+    pub(crate) names: Vec<String>,
+}
+
+/// Compares the custom agents with the target's, as [`sync`] would, sending nothing.
 pub(crate) async fn differences<D: Destination>(
     agents: &[Agent],
     target: &D,
     roles: &[TargetRole],
     names: &Names<'_>,
-    refused: &[Uuid],
-) -> Result<Vec<String>, TargetError> {
+) -> Result<Seen, TargetError> {
     let mut scratch = ConfigReport::default();
     let Some(have) = read_target(agents, target, &mut scratch).await? else {
-        return Ok(Vec::new());
+        return Ok(Seen::default());
     };
     let roles = Roles {
         target: roles,
         planned: None,
     };
     let mut taken = Vec::new();
-    let mut out = Vec::new();
+    let mut out = Seen {
+        names: have.iter().map(|a| a.name.clone()).collect(),
+        ..Seen::default()
+    };
     for agent in agents {
         let existing = find(agent, &have, &taken, names);
         taken.extend(existing.map(|a| a.id));
         let role = role_id(agent, &roles, names, &mut scratch);
         match decide(agent, existing, role) {
             Decision::Unchanged => {}
-            Decision::Create(_) if refused.contains(&agent.id) => {}
-            Decision::Create(_) => out.push(format!(
-                "the AI agent \"{}\" ({}) is not on the target",
-                agent.label, agent.name
-            )),
+            Decision::Create(_) => out.missing.push(agent.id),
             Decision::Update(input) => {
                 // `name` goes with every update; it differs only when the target's does.
                 let renamed = existing.is_some_and(|e| e.name != agent.name);
@@ -342,7 +350,7 @@ pub(crate) async fn differences<D: Destination>(
                     .map(String::as_str)
                     .filter(|k| *k != "id" && (*k != "name" || renamed))
                     .collect();
-                out.push(format!(
+                out.differing.push(format!(
                     "the AI agent \"{}\" ({}) differs on the target: {}",
                     agent.label,
                     agent.name,

@@ -70,6 +70,11 @@ pub enum Check {
         /// Whether it must be active.
         active: bool,
     },
+    /// An AI agent with this name exists.
+    AgentExists {
+        /// Agent name.
+        name: String,
+    },
 }
 
 /// The steps of one run.
@@ -88,6 +93,8 @@ pub struct TargetFacts {
     pub api_keys: Vec<TargetApiKey>,
     /// Workflows: name and whether one of its versions is active.
     pub workflows: Vec<(String, bool)>,
+    /// AI agents' names.
+    pub agents: Vec<String>,
 }
 
 impl Check {
@@ -113,6 +120,7 @@ impl Check {
                 .workflows
                 .iter()
                 .any(|(n, is_active)| n == name && (!active || *is_active)),
+            Self::AgentExists { name } => facts.agents.contains(name),
         }
     }
 }
@@ -272,25 +280,51 @@ impl Runbook {
     /// agent, its model and prompt in the details), saying why.
     pub fn with_refused(mut self, config: &WorkspaceConfig, refused: &[RefusedAgent]) -> Self {
         for r in refused {
-            let agent = config.agents.iter().find(|a| a.id == r.id);
-            self.steps.push(Step {
-                key: format!("agent:{}", r.id),
-                section: "refused".into(),
-                title: format!(
-                    "Recreate the AI agent \"{}\" under Settings → AI: the target refused it ({})",
-                    r.label, r.reason
-                ),
-                details: agent.map_or(Value::Null, |a| {
-                    serde_json::json!({
-                        "name": a.name, "modelId": a.model_id, "role": a.role, "prompt": a.prompt,
-                    })
-                }),
-                check: None,
-            });
+            let why = format!("the target refused it ({})", r.reason);
+            self.add_agent_step(config, r.id, &r.label, &why);
         }
         self.steps
             .sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
         self
+    }
+
+    /// With a step for each of these custom AI agents (source ids) that the runbook does not
+    /// list yet: `verify` found them missing from the target without the run's reason.
+    pub fn with_missing_agents(mut self, config: &WorkspaceConfig, missing: &[uuid::Uuid]) -> Self {
+        for id in missing {
+            let listed = self.steps.iter().any(|s| s.key == format!("agent:{id}"));
+            let label = config
+                .agents
+                .iter()
+                .find(|a| a.id == *id)
+                .map(|a| a.label.clone());
+            if let (false, Some(label)) = (listed, label) {
+                let why = "it is not on the target (the migration's notes say why it was refused)";
+                self.add_agent_step(config, *id, &label, why);
+            }
+        }
+        self.steps
+            .sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
+        self
+    }
+
+    /// A step to recreate the source agent `id` by hand, saying `why`, with its name, model,
+    /// role and prompt; done once the target has an agent of that name.
+    fn add_agent_step(&mut self, config: &WorkspaceConfig, id: uuid::Uuid, label: &str, why: &str) {
+        let agent = config.agents.iter().find(|a| a.id == id);
+        self.steps.push(Step {
+            key: format!("agent:{id}"),
+            section: "refused".into(),
+            title: format!("Recreate the AI agent \"{label}\" under Settings → AI: {why}"),
+            details: agent.map_or(Value::Null, |a| {
+                serde_json::json!({
+                    "name": a.name, "modelId": a.model_id, "role": a.role, "prompt": a.prompt,
+                })
+            }),
+            check: agent.map(|a| Check::AgentExists {
+                name: a.name.clone(),
+            }),
+        });
     }
 
     /// With the agent steps an earlier run wrote into its `runbook.json`: `verify` sends

@@ -3,7 +3,6 @@
 //! difference: they wait for a person).
 
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::destination::{Destination, FindMany, TargetError};
 use crate::model::config::WorkspaceConfig;
@@ -105,27 +104,26 @@ pub(super) async fn check<D: Destination>(
     };
     let names = Names::new(&prepared.target_read, &members).with_matches(&known);
     names.within(&have);
+    let seen = agents::differences(&config.agents, target, &have.roles, &names)
+        .await
+        .map_err(err("reading the target's AI agents"))?;
     let facts = TargetFacts {
         roles: have.roles,
         api_keys: have.api_keys,
         workflows,
+        agents: seen.names,
     };
+    // A missing agent is a runbook step: the run's own, with the target's reason, when its
+    // runbook is at hand.
     let earlier = Runbook::read(opts.runbook_dir()).ok().flatten();
-    let book = Runbook::build(&config).with_agents_of(earlier);
+    let book = Runbook::build(&config)
+        .with_agents_of(earlier)
+        .with_missing_agents(&config, &seen.missing);
     let open = book.open_steps(&facts).into_iter().cloned().collect();
-    // The agents the run's runbook lists as refused are open steps, not differences.
-    let refused: Vec<Uuid> = book
-        .steps
-        .iter()
-        .filter_map(|s| s.key.strip_prefix("agent:")?.parse().ok())
-        .collect();
-    let agents = agents::differences(&config.agents, target, &facts.roles, &names, &refused)
-        .await
-        .map_err(err("reading the target's AI agents"))?;
     Ok(ConfigCheck {
         config,
         pending: Some(actions),
         open,
-        agents,
+        agents: seen.differing,
     })
 }
