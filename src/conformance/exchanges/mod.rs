@@ -8,6 +8,7 @@
 mod activities;
 mod auth;
 mod config;
+mod config_layouts;
 mod files;
 mod listing;
 mod metadata;
