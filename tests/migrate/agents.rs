@@ -281,3 +281,49 @@ async fn verify_lists_an_agent_changed_on_the_target_and_keeps_the_refused_one_a
         check.config_pending
     );
 }
+
+#[tokio::test]
+async fn a_target_without_agents_in_its_api_gets_the_rest_of_the_configuration_and_the_agents_in_the_runbook(
+) {
+    let w = world(30).await;
+    let twin = twin(w.members(), 60).await;
+    let older = super::destination::FailsOneBatch::new(
+        target(&twin, 1_000_000),
+        "none",
+        usize::MAX,
+        super::destination::refused_for_its_content,
+    )
+    .without_field("findManyAgents");
+
+    let report = pipeline::migrate(&w.options(), &older)
+        .await
+        .expect("migrate");
+    let config = report.config.expect("configuration");
+    assert!(
+        config
+            .notes
+            .iter()
+            .any(|n| n.contains("does not list its AI agents")
+                && n.contains("2 custom agents not moved")),
+        "{:#?}",
+        config.notes
+    );
+    assert_eq!(config.kinds["agents"].runbook, 2, "{:#?}", config.kinds);
+    assert!(config.kinds["views"].created > 0, "the rest moved");
+    assert!(custom(&twin).is_empty());
+    let book = Runbook::read(w.options().runbook_dir())
+        .unwrap()
+        .expect("runbook.json");
+    let titles: Vec<&str> = book
+        .steps
+        .iter()
+        .filter(|s| s.key.starts_with("agent:"))
+        .map(|s| s.title.as_str())
+        .collect();
+    assert_eq!(titles.len(), 2, "{titles:#?}");
+    assert!(
+        titles[0].contains("it does not list AI agents: Cannot query field \"findManyAgents\""),
+        "{}",
+        titles[0]
+    );
+}

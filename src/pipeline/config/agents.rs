@@ -27,8 +27,9 @@ const KIND: &str = "agents";
 /// The ledger kind of an agent matched or created.
 const LEDGER: &str = "agent";
 
-/// Reads the target's agents (one request); `None`, noted, when there is nothing to move or
-/// the target cannot answer (a Twenty without `findManyAgents`).
+/// Reads the target's agents (one request); `None` when there is nothing to move, or when the
+/// target cannot answer (a Twenty without `findManyAgents`): then noted, every agent kept for
+/// the runbook with the target's answer.
 pub(crate) async fn read_target<D: Destination>(
     agents: &[Agent],
     target: &D,
@@ -37,24 +38,25 @@ pub(crate) async fn read_target<D: Destination>(
     if agents.is_empty() {
         return Ok(None);
     }
-    let not_moved = |e: &TargetError| {
-        format!(
-            "agents: the target does not list its AI agents ({e}); {} custom agents not moved",
-            agents.len()
-        )
+    let e = match deliver(target, || agents::agents(target)).await {
+        Ok(Ok(have)) => return Ok(Some(have)),
+        Ok(Err(e)) => e,
+        Err(e) if e.is_graphql_validation() => e,
+        Err(e) => return Err(e),
     };
-    match deliver(target, || agents::agents(target)).await {
-        Ok(Ok(have)) => Ok(Some(have)),
-        Ok(Err(e)) => {
-            report.notes.push(not_moved(&e));
-            Ok(None)
-        }
-        Err(e) if e.is_graphql_validation() => {
-            report.notes.push(not_moved(&e));
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
+    report.notes.push(format!(
+        "agents: the target does not list its AI agents ({e}); {} custom agents not moved, they are in the runbook",
+        agents.len()
+    ));
+    let reason = format!("it does not list AI agents: {}", reason(&e));
+    report
+        .refused_agents
+        .extend(agents.iter().map(|a| RefusedAgent {
+            id: a.id,
+            label: a.label.clone(),
+            reason: reason.clone(),
+        }));
+    Ok(None)
 }
 
 /// The roles an agent's role is looked up in: the target's, and (for `plan`, before the roles
@@ -372,12 +374,17 @@ fn note_collapsed(agent: &Agent, input: &Value, report: &mut ConfigReport) {
     }
 }
 
-/// Notes a refused create and keeps it for the runbook, with the target's own words.
-fn refused(agent: &Agent, e: &TargetError, report: &mut ConfigReport) {
-    let reason = match e {
+/// The target's own words for a refusal.
+fn reason(e: &TargetError) -> String {
+    match e {
         TargetError::Rejected { messages, .. } => messages.join("; "),
         other => other.to_string(),
-    };
+    }
+}
+
+/// Notes a refused create and keeps it for the runbook, with the target's own words.
+fn refused(agent: &Agent, e: &TargetError, report: &mut ConfigReport) {
+    let reason = reason(e);
     report.notes.push(format!(
         "the target refused to create the AI agent \"{}\" ({}), which the runbook lists: {reason}",
         agent.label, agent.name
