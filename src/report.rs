@@ -316,6 +316,20 @@ pub struct ConfigReport {
     /// Requests to the target: sent by `migrate`, or needed by `plan`'s estimate (one per
     /// change, and the reads).
     pub requests: u64,
+    /// Custom AI agents the target refused to create: the runbook keeps a step for each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused_agents: Vec<RefusedAgent>,
+}
+
+/// A custom AI agent the target refused (a model it does not offer, …), for the runbook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedAgent {
+    /// Source agent id.
+    pub id: Uuid,
+    /// Its label.
+    pub label: String,
+    /// The target's reason.
+    pub reason: String,
 }
 
 impl ConfigReport {

@@ -189,6 +189,8 @@ DROP TABLE core."rowLevelPermissionPredicate", core."rowLevelPermissionPredicate
   core."roleTarget", core."permissionFlag", core."fieldPermission",
   core."objectPermission", core."role", core."apiKey", core."webhook",
   core."pageLayoutWidget", core."pageLayoutTab", core."pageLayout";
+-- AI agents (core."agent") came after 0.43, with the AI module of 1.x.
+DROP TABLE core."agent";
 DELETE FROM core."featureFlag" WHERE "workspaceId" = '{{workspace_id}}'
   AND key IN ('IS_TIMELINE_ACTIVITY_MIGRATED', 'IS_CORE_VIEW_SYNCING_ENABLED');
 

@@ -776,3 +776,28 @@ CREATE INDEX "IDX_RLPP_GROUP_ID"
   ON core."rowLevelPermissionPredicate" ("rowLevelPermissionPredicateGroupId");
 CREATE INDEX "IDX_RLPP_WORKSPACE_MEMBER_FIELD_METADATA_ID"
   ON core."rowLevelPermissionPredicate" ("workspaceMemberFieldMetadataId");
+
+-- MM/ai/ai-agent/entities/agent.entity.ts (2.21; the columns as the 1700140427984 setup and the
+-- later agent migrations leave them: "standardId" dropped, "description" text,
+-- "evaluationInputs" added, "universalIdentifier" and "applicationId" NOT NULL).
+CREATE TABLE core."agent" (
+  "id" uuid NOT NULL DEFAULT public.uuid_generate_v4() PRIMARY KEY,
+  "name" varchar NOT NULL,
+  "label" varchar NOT NULL,
+  "icon" varchar,
+  "description" text,
+  "prompt" text NOT NULL,
+  "modelId" varchar NOT NULL DEFAULT 'default-smart-model',
+  "responseFormat" jsonb DEFAULT '{"type":"text"}',
+  "workspaceId" uuid NOT NULL REFERENCES core."workspace" ("id") ON DELETE CASCADE,
+  "isCustom" boolean NOT NULL DEFAULT false,
+  "createdAt" timestamptz NOT NULL DEFAULT now(),
+  "updatedAt" timestamptz NOT NULL DEFAULT now(),
+  "deletedAt" timestamptz,
+  "modelConfiguration" jsonb,
+  "evaluationInputs" text[] NOT NULL DEFAULT '{}',
+  "universalIdentifier" uuid NOT NULL,
+  "applicationId" uuid NOT NULL REFERENCES core."application" ("id") ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX "IDX_AGENT_NAME_WORKSPACE_ID_UNIQUE" ON core."agent" ("name", "workspaceId") WHERE "deletedAt" IS NULL;
+CREATE INDEX "IDX_AGENT_ID_DELETED_AT" ON core."agent" ("id", "deletedAt");

@@ -16,6 +16,7 @@
 //! It is written from Twenty's source (each fact names its file in twentyhq/twenty) and shares
 //! no code with the twin, so a misreading of Twenty's API in one is not mirrored in the other.
 
+pub mod agents;
 pub(crate) mod client;
 mod config;
 mod config_change;

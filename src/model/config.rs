@@ -70,6 +70,37 @@ pub struct WorkspaceConfig {
     /// Configuration this version reads but does not move: listed in the runbook.
     #[serde(default)]
     pub not_moved: Vec<NotMoved>,
+    /// Custom AI agents (`core.agent` with `isCustom`), live ones.
+    #[serde(default)]
+    pub agents: Vec<Agent>,
+}
+
+/// A custom AI agent (`MM/ai/ai-agent/entities/agent.entity.ts`): the fields
+/// `CreateAgentInput` takes, its role by label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Source agent id (the target makes its own: `CreateAgentInput` has no `id`).
+    pub id: Uuid,
+    /// `name`, unique per workspace among live agents.
+    pub name: String,
+    /// `label`.
+    pub label: String,
+    /// `icon`.
+    pub icon: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `prompt`.
+    pub prompt: String,
+    /// `modelId` (`default-smart-model` when the column is empty).
+    pub model_id: String,
+    /// `responseFormat` (`{"type":"text"}` when null, the column's default).
+    pub response_format: Value,
+    /// `modelConfiguration` (null when unset).
+    pub model_configuration: Value,
+    /// `evaluationInputs`.
+    pub evaluation_inputs: Vec<String>,
+    /// The label of the role its `core."roleTarget"` gives it.
+    pub role: Option<String>,
 }
 
 /// Configuration the tool does not move (yet), so that the runbook names it rather than
@@ -86,13 +117,6 @@ pub enum NotMoved {
         object: String,
         /// How many predicates.
         predicates: usize,
-    },
-    /// A custom AI agent (`core.agent` with `isCustom`).
-    Agent {
-        /// Source agent id.
-        id: Uuid,
-        /// Its label (or name).
-        label: String,
     },
     /// A dashboard widget that shows an application's front component: the application is not
     /// moved, and a real 2.21 refuses the widget without it.

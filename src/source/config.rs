@@ -89,6 +89,7 @@ pub async fn read_config(
     let dashboards = super::config_views::read_dashboards(&r).await?;
     let mut not_moved = read_not_moved(&r, &labels).await?;
     not_moved.extend(front_component_widgets(&dashboards));
+    let agents = super::config_agents::read_agents(&r, &targets, &labels).await?;
     Ok(WorkspaceConfig {
         views,
         roles,
@@ -101,6 +102,7 @@ pub async fn read_config(
         dashboards,
         record_pages: super::config_views::read_record_pages(&r).await?,
         not_moved,
+        agents,
     })
 }
 
@@ -139,8 +141,7 @@ pub(crate) fn customized(r: &Reader<'_>, row: &Row) -> bool {
     overridden || !(r.is_standard(row) || side_effect)
 }
 
-/// The configuration this version does not move, for the runbook: row-level permissions and
-/// custom agents.
+/// The configuration this version does not move, for the runbook: row-level permissions.
 async fn read_not_moved(
     r: &Reader<'_>,
     labels: &HashMap<Uuid, String>,
@@ -161,17 +162,6 @@ async fn read_not_moved(
             predicates,
         }
     }));
-    for a in r.rows("core", "agent").await? {
-        if boolean(&a, "isCustom") == Some(true) {
-            if let Some(id) = uuid(&a, "id") {
-                let label = text(&a, "label").or_else(|| text(&a, "name"));
-                out.push(NotMoved::Agent {
-                    id,
-                    label: label.unwrap_or_default(),
-                });
-            }
-        }
-    }
     Ok(out)
 }
 

@@ -7,6 +7,7 @@
 //! shows are consistent with each other while the source keeps running.
 
 pub mod config;
+mod config_agents;
 mod config_rls;
 mod config_views;
 pub mod counts;

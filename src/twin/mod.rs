@@ -34,7 +34,7 @@ use uuid::Uuid;
 use crate::cli::TwinArgs;
 
 pub use config::{
-    FieldPermission, NavigationMenuItem, ObjectPermission, PageLayout, PageLayoutTab,
+    Agent, FieldPermission, NavigationMenuItem, ObjectPermission, PageLayout, PageLayoutTab,
     PageLayoutWidget, Role, View, ViewField, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort,
     Webhook,
 };
@@ -589,6 +589,17 @@ impl Twin {
     /// The roles with their permissions.
     pub fn roles(&self) -> Vec<Role> {
         lock(&self.shared.config_state).roles.clone()
+    }
+
+    /// The live AI agents, the standard ones included.
+    pub fn agents(&self) -> Vec<Agent> {
+        let state = lock(&self.shared.config_state);
+        state
+            .agents
+            .iter()
+            .filter(|a| a.deleted_at.is_none())
+            .cloned()
+            .collect()
     }
 
     /// The webhooks.

@@ -47,12 +47,18 @@ pub(super) async fn field_ids(
     ids
 }
 
-/// The notes but the one every run into a twin without the Enterprise feature has: its
-/// refusal of the fixture's row-level permissions (`super::row_level` checks that one).
-pub(super) fn notes_but_row_level(c: &ConfigReport) -> Vec<&String> {
+/// The notes but those every run into the default twin has: its refusal of the fixture's
+/// row-level permissions (no Enterprise feature; `super::row_level` checks it) and of the
+/// agents on a model it does not offer (the churn watcher; `super::agents` checks it).
+pub(super) fn others(c: &ConfigReport) -> Vec<&String> {
     c.notes
         .iter()
         .filter(|n| !n.contains("ROW_LEVEL_PERMISSION_FEATURE_DISABLED"))
+        .filter(|n| {
+            !c.refused_agents
+                .iter()
+                .any(|a| n.contains(&format!("AI agent \"{}\"", a.label)))
+        })
         .collect()
 }
 
@@ -77,11 +83,7 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
 
     let report = pipeline::migrate(&opts, &t).await.expect("migrate");
     let counts = report.config.clone().expect("configuration moved");
-    assert!(
-        notes_but_row_level(&counts).is_empty(),
-        "{:#?}",
-        counts.notes
-    );
+    assert!(others(&counts).is_empty(), "{:#?}", counts.notes);
 
     // Every workspace view is on the target: by its own id, or (standard and INDEX views) the
     // target's own, matched by object and key or name.
@@ -433,10 +435,11 @@ async fn the_workspace_configuration_lands_equal_with_every_reference_migrated_a
         assert_eq!((kind.as_str(), c.created, c.updated), (kind.as_str(), 0, 0));
     }
     // Two readings of the target's configuration (six queries each: the five kinds and the
-    // workspace), the dashboards' layouts and records, the record page layouts (one query
-    // each), no change sent but the row-level permissions, which this twin (no Enterprise
-    // feature) refuses again.
-    assert_eq!(again.requests, 16);
+    // workspace), the dashboards' layouts and records, the record page layouts, the agents
+    // (one query each), and no change sent but the refused agent's create, tried again, the
+    // agents read again after its refusal, and the row-level permissions, which this twin (no
+    // Enterprise feature) refuses again.
+    assert_eq!(again.requests, 19);
     assert_eq!(twin.views().len(), views.len());
     assert_eq!(twin.navigation_menu_items().len(), items.len());
     assert_eq!(again.kinds["dashboards"].unchanged, config.dashboards.len());
@@ -493,11 +496,7 @@ async fn a_run_cut_short_in_the_configuration_finishes_it_without_a_duplicate() 
 
     let report = pipeline::migrate(&opts, &t).await.expect("the rerun");
     let counts = report.config.expect("configuration");
-    assert!(
-        notes_but_row_level(&counts).is_empty(),
-        "{:#?}",
-        counts.notes
-    );
+    assert!(others(&counts).is_empty(), "{:#?}", counts.notes);
 
     let views = twin.views();
     let mut seen: HashSet<(Uuid, String, String)> = HashSet::new();
@@ -562,11 +561,7 @@ async fn configuration_creates_whose_answers_are_lost_are_found_done_not_reporte
 
     let report = pipeline::migrate(&opts, &t).await.expect("migrate");
     let counts = report.config.expect("configuration");
-    assert!(
-        notes_but_row_level(&counts).is_empty(),
-        "{:#?}",
-        counts.notes
-    );
+    assert!(others(&counts).is_empty(), "{:#?}", counts.notes);
     assert!(t.stats().retries > 0, "the faults were met");
     let views = twin.views();
     let ids: HashSet<Uuid> = views.iter().map(|v| v.id.0).collect();
@@ -607,7 +602,7 @@ async fn a_dashboard_layout_left_by_a_run_cut_short_is_taken_up_not_doubled() {
         .to_owned();
 
     let report = pipeline::migrate(&w.options(), &t).await.expect("migrate");
-    assert!(notes_but_row_level(&report.config.expect("configuration")).is_empty());
+    assert!(others(&report.config.expect("configuration")).is_empty());
     let layouts = twin.dashboard_layouts();
     assert_eq!(layouts.len(), config.dashboards.len(), "no second layout");
     let record = t
@@ -642,7 +637,7 @@ async fn a_fresh_migration_gives_dashboard_tabs_their_icons_and_a_rerun_changes_
 
     let first = pipeline::migrate(&w.options(), &t).await.expect("migrate");
     let first = first.config.expect("configuration");
-    assert!(notes_but_row_level(&first).is_empty(), "{:#?}", first.notes);
+    assert!(others(&first).is_empty(), "{:#?}", first.notes);
     let landed: HashMap<Uuid, Option<String>> = twin
         .dashboard_layouts()
         .iter()
@@ -662,7 +657,7 @@ async fn a_fresh_migration_gives_dashboard_tabs_their_icons_and_a_rerun_changes_
 
 /// Sends one `/metadata` GraphQL document to the twin, as the app would, and checks it was
 /// taken.
-async fn metadata(twin: &twenty_migrate::twin::Twin, query: &str, variables: Value) {
+pub(super) async fn metadata(twin: &twenty_migrate::twin::Twin, query: &str, variables: Value) {
     let answer: Value = reqwest::Client::new()
         .post(format!("{}/metadata", twin.base_url()))
         .bearer_auth(super::KEY)
@@ -762,7 +757,7 @@ async fn a_rerun_updates_the_dashboard_whose_widget_grid_position_or_configurati
     let opts = w.options();
     let id = |name: &str| config_id(w.spec.id, name);
     let first = pipeline::migrate(&opts, &t).await.expect("migrate");
-    assert!(notes_but_row_level(&first.config.expect("configuration")).is_empty());
+    assert!(others(&first.config.expect("configuration")).is_empty());
     let dashboards = source_config(&w).await.dashboards.len();
     let widget = |key: &str| {
         twin.dashboard_layouts()
@@ -795,7 +790,7 @@ async fn a_rerun_updates_the_dashboard_whose_widget_grid_position_or_configurati
     assert_eq!((c.created, c.updated, c.unchanged), (0, 1, dashboards - 1));
     assert_eq!(
         plan.requests - without.requests,
-        2 + 1 + RECORD_PAGES_READ,
+        2 + 1 + RECORD_PAGES_READ + AGENTS_AFTER_A_RUN,
         "readings, the tabs"
     );
     let moved = pipeline::migrate(&opts, &t).await.expect("rerun");
@@ -834,6 +829,11 @@ const RECORD_PAGES_READ: u64 = 1;
 /// The fixture's company record page on a fresh target: its update sent twice, since it adds a
 /// tab with an icon (the pet's waits for the data model sync to create the object).
 const RECORD_PAGES_FRESH: u64 = 2;
+/// The agents' reading and, on a fresh target, the fixture's two custom agents created.
+const AGENTS_FRESH: u64 = 3;
+/// The agents' reading and the churn watcher's create, which `plan` counts again after a run
+/// (it cannot know that the target refuses its model).
+const AGENTS_AFTER_A_RUN: u64 = 2;
 
 async fn planned(
     w: &World,
@@ -883,7 +883,12 @@ async fn plan_counts_the_dashboards_as_created_on_a_fresh_target_and_unchanged_a
     // where a new tab has an icon); one batch of records.
     assert_eq!(
         fresh.requests - without.requests,
-        2 + 2 * n as u64 + with_icons as u64 + 1 + RECORD_PAGES_READ + RECORD_PAGES_FRESH
+        2 + 2 * n as u64
+            + with_icons as u64
+            + 1
+            + RECORD_PAGES_READ
+            + RECORD_PAGES_FRESH
+            + AGENTS_FRESH
     );
 
     let migrated = pipeline::migrate(&w.options(), &t).await.expect("migrate");
@@ -895,7 +900,7 @@ async fn plan_counts_the_dashboards_as_created_on_a_fresh_target_and_unchanged_a
     assert_eq!((c.created, c.updated, c.unchanged), (0, 0, n));
     assert_eq!(
         after.requests - without.requests,
-        2 + RECORD_PAGES_READ,
+        2 + RECORD_PAGES_READ + AGENTS_AFTER_A_RUN,
         "the readings only"
     );
 }
@@ -966,7 +971,7 @@ async fn a_second_workspace_of_the_same_server_gets_the_configuration_without_co
         .expect("first workspace");
     let first_counts = report.config.expect("configuration moved");
     assert!(
-        notes_but_row_level(&first_counts).is_empty(),
+        others(&first_counts).is_empty(),
         "{:#?}",
         first_counts.notes
     );
@@ -979,11 +984,7 @@ async fn a_second_workspace_of_the_same_server_gets_the_configuration_without_co
         .expect("second workspace");
     // A create with an id the first workspace holds would be refused, and noted.
     let counts = report.config.expect("configuration moved");
-    assert!(
-        notes_but_row_level(&counts).is_empty(),
-        "{:#?}",
-        counts.notes
-    );
+    assert!(others(&counts).is_empty(), "{:#?}", counts.notes);
     for kind in ["views", "roles", "navigation", "webhooks", "dashboards"] {
         assert_eq!(
             counts.kinds.get(kind).map(|k| (k.created, k.updated)),
@@ -1015,7 +1016,7 @@ async fn a_front_component_widget_is_left_out_with_a_runbook_step_and_the_rest_o
 
     let report = pipeline::migrate(&w.options(), &t).await.expect("migrate");
     let c = report.config.expect("configuration");
-    let notes = notes_but_row_level(&c);
+    let notes = others(&c);
     assert_eq!(notes.len(), 1, "{:#?}", c.notes);
     assert!(
         notes[0].contains("front component 4b97f88e"),

@@ -31,6 +31,8 @@ pub(super) struct FailsOneBatch {
     limit: usize,
     /// Counts only the batches whose every record passes (all of them when `None`).
     only: Option<fn(&Value) -> bool>,
+    /// A `/metadata` root field the target does not know, as an older Twenty would not.
+    unknown_field: Option<&'static str>,
     seen: Arc<Mutex<Seen>>,
 }
 
@@ -59,8 +61,16 @@ impl FailsOneBatch {
             error,
             limit: usize::MAX,
             only: None,
+            unknown_field: None,
             seen: Arc::default(),
         }
+    }
+
+    /// Refuses every `/metadata` document naming `field` as graphql-js refuses a field the
+    /// schema lacks (`GRAPHQL_VALIDATION_FAILED`).
+    pub(super) fn without_field(mut self, field: &'static str) -> Self {
+        self.unknown_field = Some(field);
+        self
     }
 
     /// Fails only the first `limit` sends of the chosen records.
@@ -250,7 +260,18 @@ impl Destination for FailsOneBatch {
         query: &str,
         variables: Value,
     ) -> impl Future<Output = Result<Value, TargetError>> + Send {
-        self.inner.metadata_graphql(query, variables)
+        let unknown = self.unknown_field.filter(|f| query.contains(f));
+        let answer = self.inner.metadata_graphql(query, variables);
+        async move {
+            match unknown {
+                Some(field) => Err(TargetError::Rejected {
+                    status: 200,
+                    messages: vec![format!("Cannot query field \"{field}\" on type \"Query\".")],
+                    code: Some("GRAPHQL_VALIDATION_FAILED".to_owned()),
+                }),
+                None => answer.await,
+            }
+        }
     }
 
     fn configuration(

@@ -13,6 +13,7 @@ use twenty_migrate::plan::UnmatchedMembers;
 use twenty_migrate::twin::{Member, Twin, TwinConfig};
 use uuid::Uuid;
 
+mod agents;
 mod checklist;
 mod config;
 mod dashboard_links;

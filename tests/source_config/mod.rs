@@ -559,12 +559,9 @@ fn assert_favorites(r: &Read) {
 /// a real 2.21's `core` schema), with rows the workspace made. (The fixture's own row-level
 /// permissions: three live predicates of Sales on company.)
 const NOT_MOVED_SQL: &str = r#"
-CREATE TABLE core.agent (
-  id uuid PRIMARY KEY DEFAULT public.uuid_generate_v4(), name varchar NOT NULL, label varchar,
-  "isCustom" boolean NOT NULL, "workspaceId" uuid NOT NULL, "deletedAt" timestamptz);
-INSERT INTO core.agent (name, label, "isCustom", "workspaceId")
-  SELECT 'deal-helper', 'Deal helper', true, id FROM core.workspace
-  UNION ALL SELECT 'standard-helper', 'Helper', false, id FROM core.workspace;
+-- A custom agent the workspace deleted: not read.
+INSERT INTO core.agent (name, label, prompt, "isCustom", "workspaceId", "universalIdentifier", "applicationId", "deletedAt")
+  SELECT 'oldHelper', 'Old helper', 'x', true, id, public.uuid_generate_v4(), "workspaceCustomApplicationId", now() FROM core.workspace;
 INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "universalIdentifier", "applicationId")
   SELECT 'Company page', w.id, 'RECORD_PAGE', o.id, public.uuid_generate_v4(), w."workspaceCustomApplicationId"
   FROM core.workspace w JOIN core."objectMetadata" o ON o."workspaceId" = w.id AND o."nameSingular" = 'company';
@@ -575,7 +572,7 @@ INSERT INTO core."pageLayout" (name, "workspaceId", type, "objectMetadataId", "u
 "#;
 
 #[tokio::test]
-async fn layout_c_lists_row_level_permissions_and_agents_it_does_not_move_and_reads_the_record_pages_the_workspace_changed(
+async fn layout_c_lists_row_level_permissions_it_does_not_move_reads_the_live_custom_agents_with_their_role_and_the_record_pages_the_workspace_changed(
 ) {
     use twenty_migrate::model::config::NotMoved;
     use twenty_migrate::pipeline::config::runbook::Runbook;
@@ -590,15 +587,44 @@ async fn layout_c_lists_row_level_permissions_and_agents_it_does_not_move_and_re
         }),
         "{not_moved:#?}"
     );
-    let agents: Vec<&str> = not_moved
-        .iter()
-        .filter_map(|n| match n {
-            NotMoved::Agent { label, .. } => Some(label.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(agents, ["Deal helper"], "only the custom agent");
-    assert_eq!(not_moved.len(), 2, "{not_moved:#?}");
+    assert_eq!(not_moved.len(), 1, "{not_moved:#?}");
+    // The live custom agents, by name: not the standard helper, not the deleted one.
+    let agents: Vec<&str> = r.config.agents.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(agents, ["churnWatcher", "dealHelper"]);
+    let deal = &r.config.agents[1];
+    assert_eq!(
+        deal.id,
+        twenty_migrate::fixture::config::config_id(r.spec.id, "agent/deal-helper")
+    );
+    assert_eq!(
+        (
+            deal.label.as_str(),
+            deal.icon.as_deref(),
+            deal.model_id.as_str(),
+            deal.role.as_deref()
+        ),
+        (
+            "Deal helper",
+            Some("IconRobot"),
+            "default-smart-model",
+            Some("Sales")
+        )
+    );
+    assert_eq!(deal.response_format["type"], "json");
+    assert_eq!(
+        deal.model_configuration,
+        serde_json::json!({"webSearch": {"enabled": false}})
+    );
+    assert_eq!(deal.evaluation_inputs, ["Summarise the deals of Acme"]);
+    let churn = &r.config.agents[0];
+    assert_eq!(
+        churn.model_id,
+        twenty_migrate::fixture::config_agents::PROVIDER_MODEL
+    );
+    assert_eq!(
+        (churn.role.as_deref(), &churn.model_configuration),
+        (None, &serde_json::Value::Null)
+    );
     // The layout the workspace made, and the fixture's two edited ones; not the server's own
     // untouched "Default Pet Layout" this SQL adds beside the fixture's.
     let pages: Vec<(&str, Option<&str>)> = r
@@ -626,7 +652,10 @@ async fn layout_c_lists_row_level_permissions_and_agents_it_does_not_move_and_re
         md.contains("row-level permissions on company (3 predicates)"),
         "{md}"
     );
-    assert!(md.contains("\"Deal helper\""), "{md}");
+    assert!(
+        !md.contains("AI agent"),
+        "agents are moved, not in the runbook: {md}"
+    );
 }
 
 #[tokio::test]

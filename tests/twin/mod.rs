@@ -1,6 +1,7 @@
 //! Contract tests of the twin: real HTTP against an in-process twin, one rule per test, each
 //! naming the Twenty source file the rule mirrors.
 
+mod agents;
 mod config;
 mod limits_and_faults;
 mod metadata;

@@ -8,6 +8,7 @@
 mod activities;
 mod auth;
 mod config;
+mod config_agents;
 mod config_record_pages;
 mod config_rls;
 mod files;
@@ -23,6 +24,7 @@ use crate::destination::client::id_in_filter;
 use activities::activities;
 use auth::auth;
 use config::config;
+use config_agents::agents;
 use config_record_pages::record_pages;
 use config_rls::row_level;
 use files::files;
@@ -91,6 +93,7 @@ pub fn exchanges() -> Vec<Exchange> {
     all.extend(config());
     all.extend(record_pages());
     all.extend(row_level());
+    all.extend(agents());
     all.extend(files::member_pictures());
     all
 }

@@ -10,11 +10,13 @@
 //!
 //! Order: roles (then their row-level permissions, [`row_level`]), views (then their children, once the target has created a kanban's own
 //! groups), navigation (which points at views), dashboards (page layout, then the record;
-//! [`dashboards`]), record page layouts ([`record_pages`]), and webhooks last, after every record (the references to the dashboards,
+//! [`dashboards`]), record page layouts ([`record_pages`]), custom AI agents ([`agents`], after
+//! the roles they hold), and webhooks last, after every record (the references to the dashboards,
 //! written in a run between the two, included), so the migration does not call the user's
 //! endpoints once per migrated record.
 
 mod actions;
+pub(crate) mod agents;
 mod dashboards;
 mod layout_compare;
 mod navigation;
@@ -34,7 +36,7 @@ use uuid::Uuid;
 
 use crate::destination::{Destination, TargetConfiguration, TargetError, TargetModel};
 use crate::model::config::{FieldRef, WorkspaceConfig};
-pub use crate::report::{ConfigReport, KindCounts};
+pub use crate::report::{ConfigReport, KindCounts, RefusedAgent};
 use crate::state::{ConfigMatches, Ledger};
 use crate::transform::{target_id, MemberMap};
 
@@ -291,6 +293,15 @@ async fn sync_but_webhooks<D: Destination>(
     dashboards::sync(&config.dashboards, target, names, &index.ids, &mut report).await?;
     // Record pages after the views their fields widgets show.
     record_pages::sync(&config.record_pages, target, names, &index.ids, &mut report).await?;
+    // Agents after the roles they are given.
+    agents::sync(
+        &config.agents,
+        target,
+        &after_views.roles,
+        names,
+        &mut report,
+    )
+    .await?;
     report.requests = target.stats().requests - started;
     Ok(BeforeWebhooks {
         report,
@@ -396,6 +407,7 @@ pub(super) async fn finish<D: Destination>(
     let report = report.map_err(stage_err)?;
     let dir = opts.runbook_dir();
     runbook::Runbook::build_with(config, &row_level)
+        .with_refused(config, &report.refused_agents)
         .write(dir)
         .map_err(|source| MigrateError::Runbook {
             path: dir.to_owned(),
@@ -447,6 +459,19 @@ pub async fn preview<D: Destination>(
     if let Some(pages) = pages {
         report.requests += 1;
         record_pages::plan(&config.record_pages, &pages, &names, &views, &mut report);
+    }
+    let agents = agents::read_target(&config.agents, target, &mut report)
+        .await
+        .map_err(|source| MigrateError::Target {
+            context: "reading the target's AI agents".into(),
+            source,
+        })?;
+    if let Some(agents) = agents {
+        let roles = agents::Roles {
+            target: &have.roles,
+            planned: Some(&config),
+        };
+        agents::plan(&config.agents, &agents, &roles, &names, &mut report);
     }
     Ok(report)
 }

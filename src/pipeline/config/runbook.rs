@@ -13,10 +13,11 @@
 //! - personal views and personal navigation items only their owner can create
 //!   (`view-access.service.ts`, `navigation-menu-item-access.service.ts`).
 //!
-//! It also names what this version reads but does not move, though an API key could: custom
-//! AI agents and dashboard widgets that show an application's front component ([`NotMoved`]);
-//! and the row-level permission predicates the target did not take (an Enterprise feature it
-//! may lack: [`super::row_level`]), with the target's reason.
+//! It also names what this version reads but does not move, though an API key could:
+//! dashboard widgets that show an application's front component ([`NotMoved`]); the row-level
+//! permission predicates the target did not take (an Enterprise feature it may lack:
+//! [`super::row_level`]) and the custom AI agents it refused ([`Runbook::with_refused`]), each
+//! with the target's reason.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::row_level::RowLevelOutcome;
-use super::{navigation, views, ConfigReport};
+use super::{navigation, views, ConfigReport, RefusedAgent};
 use crate::destination::{TargetApiKey, TargetRole};
 use crate::model::config::{NotMoved, WorkspaceConfig};
 
@@ -34,7 +35,7 @@ use crate::model::config::{NotMoved, WorkspaceConfig};
 pub struct Step {
     /// Stable key, e.g. `member:ann@example.com`.
     pub key: String,
-    /// The section: `members`, `api_keys`, `workflows`, `personal`, `not_moved`.
+    /// The section: `members`, `api_keys`, `workflows`, `personal`, `not_moved`, `refused`.
     pub section: String,
     /// What to do, in one sentence.
     pub title: String,
@@ -71,6 +72,11 @@ pub enum Check {
         /// Whether it must be active.
         active: bool,
     },
+    /// An AI agent with this name exists.
+    AgentExists {
+        /// Agent name.
+        name: String,
+    },
 }
 
 /// The steps of one run.
@@ -89,6 +95,8 @@ pub struct TargetFacts {
     pub api_keys: Vec<TargetApiKey>,
     /// Workflows: name and whether one of its versions is active.
     pub workflows: Vec<(String, bool)>,
+    /// AI agents' names.
+    pub agents: Vec<String>,
 }
 
 impl Check {
@@ -114,6 +122,7 @@ impl Check {
                 .workflows
                 .iter()
                 .any(|(n, is_active)| n == name && (!active || *is_active)),
+            Self::AgentExists { name } => facts.agents.contains(name),
         }
     }
 }
@@ -262,10 +271,6 @@ impl Runbook {
                     ),
                 )
                 }
-                NotMoved::Agent { id, label } => (
-                    format!("agent:{id}"),
-                    format!("Recreate the AI agent \"{label}\" (its prompt and model) under Settings → AI"),
-                ),
                 NotMoved::FrontComponentWidget {
                     id,
                     title,
@@ -287,6 +292,68 @@ impl Runbook {
         }
         steps.sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
         Self { steps }
+    }
+
+    /// With a step for each custom AI agent the target refused in the run (the source's
+    /// agent, its model and prompt in the details), saying why.
+    pub fn with_refused(mut self, config: &WorkspaceConfig, refused: &[RefusedAgent]) -> Self {
+        for r in refused {
+            let why = format!("the target refused it ({})", r.reason);
+            self.add_agent_step(config, r.id, &r.label, &why);
+        }
+        self.steps
+            .sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
+        self
+    }
+
+    /// With a step for each of these custom AI agents (source ids) that the runbook does not
+    /// list yet: `verify` found them missing from the target without the run's reason.
+    pub fn with_missing_agents(mut self, config: &WorkspaceConfig, missing: &[uuid::Uuid]) -> Self {
+        for id in missing {
+            let listed = self.steps.iter().any(|s| s.key == format!("agent:{id}"));
+            let label = config
+                .agents
+                .iter()
+                .find(|a| a.id == *id)
+                .map(|a| a.label.clone());
+            if let (false, Some(label)) = (listed, label) {
+                let why = "it is not on the target (the migration's notes say why it was refused)";
+                self.add_agent_step(config, *id, &label, why);
+            }
+        }
+        self.steps
+            .sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
+        self
+    }
+
+    /// A step to recreate the source agent `id` by hand, saying `why`, with its name, model,
+    /// role and prompt; done once the target has an agent of that name.
+    fn add_agent_step(&mut self, config: &WorkspaceConfig, id: uuid::Uuid, label: &str, why: &str) {
+        let agent = config.agents.iter().find(|a| a.id == id);
+        self.steps.push(Step {
+            key: format!("agent:{id}"),
+            section: "refused".into(),
+            title: format!("Recreate the AI agent \"{label}\" under Settings → AI: {why}"),
+            details: agent.map_or(Value::Null, |a| {
+                serde_json::json!({
+                    "name": a.name, "modelId": a.model_id, "role": a.role, "prompt": a.prompt,
+                })
+            }),
+            check: agent.map(|a| Check::AgentExists {
+                name: a.name.clone(),
+            }),
+        });
+    }
+
+    /// With the agent steps an earlier run wrote into its `runbook.json`: `verify` sends
+    /// nothing, so the target's refusals are the run's.
+    pub fn with_agents_of(mut self, earlier: Option<Runbook>) -> Self {
+        let agents = earlier.into_iter().flat_map(|r| r.steps);
+        self.steps
+            .extend(agents.filter(|s| s.key.starts_with("agent:")));
+        self.steps
+            .sort_by(|a, b| (&a.section, &a.key).cmp(&(&b.section, &b.key)));
+        self
     }
 
     /// The steps not yet done on the target (steps without a check are always open).
@@ -311,12 +378,17 @@ impl Runbook {
                 "not_moved",
                 "Not moved by this version of the tool: redo by hand",
             ),
+            ("refused", "Refused by the target: redo by hand"),
         ] {
             let steps: Vec<&Step> = self.steps.iter().filter(|s| s.section == section).collect();
             if steps.is_empty() {
                 continue;
             }
-            let _ = write!(md, "\n## {heading}\n\n");
+            // One blank line before a heading, also after a step's details block.
+            if !md.ends_with("\n\n") {
+                md.push('\n');
+            }
+            let _ = write!(md, "## {heading}\n\n");
             for s in steps {
                 let checked = if s.check.is_some() { " (checked)" } else { "" };
                 let _ = writeln!(md, "- [ ] {}{checked}", s.title);
@@ -352,13 +424,13 @@ impl Runbook {
     }
 }
 
-/// Counts the runbook's steps per kind in the report.
+/// Counts the runbook's steps per kind in the report (the agents it refused included).
 pub(super) fn count(
     config: &WorkspaceConfig,
     row_level: &RowLevelOutcome,
     report: &mut ConfigReport,
 ) {
-    let book = Runbook::build_with(config, row_level);
+    let book = Runbook::build_with(config, row_level).with_refused(config, &report.refused_agents);
     for s in &book.steps {
         let kind = match s.key.split(':').next().unwrap_or("") {
             "member" => "members",

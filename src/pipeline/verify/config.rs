@@ -8,7 +8,8 @@ use crate::destination::{Destination, FindMany, TargetError};
 use crate::model::config::WorkspaceConfig;
 use crate::pipeline::config::runbook::{Runbook, Step, TargetFacts};
 use crate::pipeline::config::{
-    plan_actions_matched, read, read_target, row_level_in_place, Action, ConfigReport,
+    agents, plan_actions_matched, read, read_target, row_level_in_place, Action, ConfigReport,
+    Names,
 };
 use crate::pipeline::{MigrateError, MigrateOptions, Prepared};
 use crate::state::Ledger;
@@ -23,6 +24,8 @@ pub(super) struct ConfigCheck {
     pub pending: Option<Vec<Action>>,
     /// The runbook's steps the target does not show done.
     pub open: Vec<Step>,
+    /// Custom AI agents missing from the target or differing there.
+    pub agents: Vec<String>,
 }
 
 impl ConfigCheck {
@@ -33,6 +36,7 @@ impl ConfigCheck {
                 .iter()
                 .flatten()
                 .map(Action::describe)
+                .chain(self.agents.iter().cloned())
                 .collect(),
             self.open.iter().map(|s| s.title.clone()).collect(),
         )
@@ -61,6 +65,7 @@ pub(super) async fn check<D: Destination>(
             config,
             pending: None,
             open,
+            agents: Vec::new(),
         });
     };
     let members = prepared
@@ -105,16 +110,28 @@ pub(super) async fn check<D: Destination>(
             })
             .collect()
     };
+    let names = Names::new(&prepared.target_read, &members).with_matches(&known);
+    names.within(&have);
+    let seen = agents::differences(&config.agents, target, &have.roles, &names)
+        .await
+        .map_err(err("reading the target's AI agents"))?;
     let facts = TargetFacts {
         roles: have.roles,
         api_keys: have.api_keys,
         workflows,
+        agents: seen.names,
     };
-    let book = Runbook::build_with(&config, &row_level);
+    // A missing agent is a runbook step: the run's own, with the target's reason, when its
+    // runbook is at hand.
+    let earlier = Runbook::read(opts.runbook_dir()).ok().flatten();
+    let book = Runbook::build_with(&config, &row_level)
+        .with_agents_of(earlier)
+        .with_missing_agents(&config, &seen.missing);
     let open = book.open_steps(&facts).into_iter().cloned().collect();
     Ok(ConfigCheck {
         config,
         pending: Some(actions),
         open,
+        agents: seen.differing,
     })
 }

@@ -22,6 +22,7 @@ const ADMIN_UNIVERSAL_IDENTIFIER: &str = "20202020-02c2-43f2-b94d-cab1f2b532eb";
 pub(super) fn state(model: &Model) -> State {
     let mut state = State {
         roles: vec![admin(), member()],
+        agents: vec![super::agents::helper()],
         ..State::default()
     };
     for object in &model.objects {

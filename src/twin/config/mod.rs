@@ -7,6 +7,7 @@
 //! `engine/workspace-manager/workspace-migration/workspace-migration-builder/validators/services/`.
 //! Answers recorded from a real 2.21: `tests/conformance/twenty-2.21/config-*.json`.
 
+mod agents;
 mod children;
 mod field_groups;
 mod fresh;
@@ -32,6 +33,7 @@ use super::input::iso;
 use super::schema::stable_id;
 use super::{lock, Shared};
 
+pub use agents::Agent;
 pub use children::{ViewField, ViewFilter, ViewFilterGroup, ViewGroup, ViewSort};
 pub use field_groups::ViewFieldGroup;
 pub use layouts::{PageLayout, PageLayoutTab, PageLayoutType, PageLayoutWidget};
@@ -49,6 +51,7 @@ pub struct ConfigQuery(
     roles::RoleQuery,
     misc::MiscQuery,
     layouts::LayoutQuery,
+    agents::AgentQuery,
 );
 
 /// The `/metadata` mutations of the workspace configuration.
@@ -62,6 +65,7 @@ pub struct ConfigMutation(
     misc::MiscMutation,
     layouts::LayoutMutation,
     record_pages::RecordPageMutation,
+    agents::AgentMutation,
 );
 
 /// The workspace configuration the twin holds.
@@ -93,6 +97,8 @@ pub struct State {
     pub rls_predicates: Vec<RowLevelPermissionPredicate>,
     /// Their groups, soft-deleted ones included.
     pub rls_groups: Vec<RowLevelPermissionPredicateGroup>,
+    /// AI agents, soft-deleted ones included.
+    pub agents: Vec<Agent>,
     /// This workspace's id when set (else the twin's fixed one).
     pub workspace: Option<Uuid>,
     /// Ids other workspaces of the same server hold in the shared `core` tables: a create with
@@ -291,6 +297,11 @@ struct Refused {
 /// first reason's user-friendly text ("Many validation errors" for several entities,
 /// "Metadata validation failed" when the reason has none).
 fn validation_failed(message: &str, refused: Vec<Refused>) -> Error {
+    validation_failed_as(message, "create", refused)
+}
+
+/// [`validation_failed`] for an operation of another `type` (`update`, `delete`).
+fn validation_failed_as(message: &str, operation: &str, refused: Vec<Refused>) -> Error {
     let mut errors = serde_json::Map::new();
     let mut summary = serde_json::Map::new();
     let mut names: Vec<&str> = Vec::new();
@@ -316,7 +327,7 @@ fn validation_failed(message: &str, refused: Vec<Refused>) -> Error {
             .collect();
         let entry = json!({
             "errors": reasons, "flatEntityMinimalInformation": r.minimal,
-            "metadataName": r.metadata_name, "status": "fail", "type": "create",
+            "metadataName": r.metadata_name, "status": "fail", "type": operation,
         });
         let list = errors
             .entry(r.metadata_name)
