@@ -86,7 +86,8 @@ pub async fn read_config(
         .find(|w| uuid(w, "id") == Some(r.workspace))
         .and_then(|w| uuid(w, "defaultRoleId"))
         .and_then(|id| labels.get(&id).cloned());
-    let dashboards = super::config_views::read_dashboards(&r).await?;
+    let layout_rows = super::config_views::LayoutRows::read(&r).await?;
+    let dashboards = super::config_views::read_dashboards(&r, &layout_rows).await?;
     let mut not_moved = read_not_moved(&r, &labels).await?;
     not_moved.extend(front_component_widgets(&dashboards));
     let agents = super::config_agents::read_agents(&r, &targets, &labels).await?;
@@ -100,7 +101,7 @@ pub async fn read_config(
         workflows: super::config_views::read_workflows(&r).await?,
         default_role,
         dashboards,
-        record_pages: super::config_views::read_record_pages(&r).await?,
+        record_pages: super::config_views::record_pages(&r, &layout_rows),
         not_moved,
         agents,
     })

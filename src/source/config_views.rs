@@ -431,10 +431,12 @@ fn build_layout(r: &Reader<'_>, row: &Row, tabs: &[Row], widgets: &[Row]) -> Opt
 
 /// The record page layouts (`RECORD_PAGE`) the workspace made or changed: one it made, or one
 /// of the server's with a tab or widget it added or edited (see [`customized`]).
-pub(crate) async fn read_record_pages(r: &Reader<'_>) -> Result<Vec<PageLayout>, SourceError> {
-    let layouts = r.rows("core", "pageLayout").await?;
-    let tabs = r.rows("core", "pageLayoutTab").await?;
-    let widgets = r.rows("core", "pageLayoutWidget").await?;
+pub(crate) fn record_pages(r: &Reader<'_>, rows: &LayoutRows) -> Vec<PageLayout> {
+    let LayoutRows {
+        layouts,
+        tabs,
+        widgets,
+    } = rows;
     let mut out = Vec::new();
     for row in layouts.iter().filter(|l| {
         text(l, "type").as_deref() == Some("RECORD_PAGE")
@@ -454,21 +456,39 @@ pub(crate) async fn read_record_pages(r: &Reader<'_>) -> Result<Vec<PageLayout>,
                 uuid(w, "pageLayoutTabId").is_some_and(|t| tab_ids.contains(&t)) && edited(w)
             });
         if changed {
-            out.extend(build_layout(r, row, &tabs, &widgets));
+            out.extend(build_layout(r, row, tabs, widgets));
         }
     }
     out.sort_by(|a, b| (&a.object, &a.name, a.id).cmp(&(&b.object, &b.name, b.id)));
-    Ok(out)
+    out
+}
+
+/// The page layout tables (2.x; empty where the source has none), read once for the
+/// dashboards and the record pages.
+pub(crate) struct LayoutRows {
+    layouts: Vec<Row>,
+    tabs: Vec<Row>,
+    widgets: Vec<Row>,
+}
+
+impl LayoutRows {
+    pub(crate) async fn read(r: &Reader<'_>) -> Result<Self, SourceError> {
+        Ok(Self {
+            layouts: r.rows("core", "pageLayout").await?,
+            tabs: r.rows("core", "pageLayoutTab").await?,
+            widgets: r.rows("core", "pageLayoutWidget").await?,
+        })
+    }
 }
 
 /// Dashboards (live `dashboard` records) with their page layout, tabs and widgets.
-pub(crate) async fn read_dashboards(r: &Reader<'_>) -> Result<Vec<Dashboard>, SourceError> {
-    let layouts = r.rows("core", "pageLayout").await?;
-    let tabs = r.rows("core", "pageLayoutTab").await?;
-    let widgets = r.rows("core", "pageLayoutWidget").await?;
+pub(crate) async fn read_dashboards(
+    r: &Reader<'_>,
+    rows: &LayoutRows,
+) -> Result<Vec<Dashboard>, SourceError> {
     let layout = |id: uuid::Uuid| -> Option<PageLayout> {
-        let row = layouts.iter().find(|l| uuid(l, "id") == Some(id))?;
-        build_layout(r, row, &tabs, &widgets)
+        let row = rows.layouts.iter().find(|l| uuid(l, "id") == Some(id))?;
+        build_layout(r, row, &rows.tabs, &rows.widgets)
     };
     let mut out: Vec<Dashboard> = r
         .rows(&r.schema, "dashboard")
